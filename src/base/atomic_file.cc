@@ -1,0 +1,105 @@
+#include "base/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <random>
+#include <string>
+
+namespace sluice {
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+int default_open(const std::filesystem::path& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+}
+
+// Names must stay inside `dir`: a '/' or a dot-name would write somewhere else.
+bool is_plain_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+std::string random_suffix() {
+  // Uniqueness, not secrecy: O_EXCL already stops us from clobbering anything.
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(engine()));
+  return buffer;
+}
+
+std::error_code write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::error_code write_new_file_synced(const std::filesystem::path& file, std::string_view data,
+                                      const FileOpener& open_new) {
+  int fd = open_new ? open_new(file) : default_open(file);
+  if (fd < 0) return last_error();
+  std::error_code ec = write_all(fd, data);
+  if (!ec && ::fsync(fd) != 0) ec = last_error();
+  // close() can report a deferred write error (NFS, quotas); a file we cannot vouch for is
+  // not written.
+  if (::close(fd) != 0 && !ec) ec = last_error();
+  if (ec) ::unlink(file.c_str());
+  return ec;
+}
+
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
+                                   std::string_view data) {
+  return write_file_durably(dir, name, data, FileOpener{});
+}
+
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
+                                   std::string_view data, const FileOpener& open_new) {
+  if (dir.empty() || !is_plain_name(name)) return std::make_error_code(std::errc::invalid_argument);
+  const std::filesystem::path target = dir / std::string(name);
+  std::filesystem::path temp;
+  std::error_code ec;
+  // A name clash with a leftover temporary file is astronomically unlikely but harmless to
+  // retry; any other error is final.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    temp = dir / (".tmp." + std::string(name) + "." + random_suffix());
+    ec = write_new_file_synced(temp, data, open_new);
+    if (ec != std::errc::file_exists) break;
+  }
+  if (ec) return ec;
+  if (::rename(temp.c_str(), target.c_str()) != 0) {
+    ec = last_error();
+    ::unlink(temp.c_str());
+    return ec;
+  }
+  return fsync_directory(dir);
+}
+
+std::error_code fsync_directory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  std::error_code ec;
+  if (::fsync(fd) != 0) ec = last_error();
+  if (::close(fd) != 0 && !ec) ec = last_error();
+  return ec;
+}
+
+std::error_code fsync_parent_directory(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path full = std::filesystem::absolute(path, ec);
+  if (ec) return ec;
+  if (!full.has_filename()) full = full.parent_path();  // "a/b/" names b, not a file in b
+  return fsync_directory(full.parent_path());
+}
+
+}  // namespace sluice

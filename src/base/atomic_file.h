@@ -1,0 +1,44 @@
+// Durable file writes: the one place that knows how to make bytes survive a crash.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <string_view>
+#include <system_error>
+
+namespace sluice {
+
+/// Opens a new file for writing and returns its descriptor, or -1 with errno set. The default
+/// is open(path, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0640); tests pass one that returns a
+/// descriptor of /dev/full to see a full disk, which chmod cannot fake when tests run as root.
+using FileOpener = std::function<int(const std::filesystem::path& path)>;
+
+/// Writes `data` to `dir/name` so that after a crash the file is either absent or complete:
+/// write to a temporary name in the same directory, fsync it, rename it into place, fsync the
+/// directory. On failure nothing is left behind (the temporary file is removed) and an
+/// existing `dir/name` keeps its old content. `name` must be a plain file name (no '/', not
+/// "." or "..") and `dir` not empty, else std::errc::invalid_argument. Errors from the system
+/// carry their errno in std::system_category(). One exception: if only the final directory
+/// fsync fails, the new file is complete and in place but may not survive a crash; the error is
+/// still returned.
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
+                                   std::string_view data);
+
+/// The same, opening the temporary file through `open_new` (a test seam).
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
+                                   std::string_view data, const FileOpener& open_new);
+
+/// Creates `file` (which must not exist), writes all of `data`, fsyncs and closes it. On
+/// failure the file is removed. The caller renames it into place and fsyncs that directory;
+/// this is the first half of write_file_durably, for callers (Maildir) whose temporary file
+/// lives in another directory than the final one. An empty `open_new` means the default.
+std::error_code write_new_file_synced(const std::filesystem::path& file, std::string_view data,
+                                      const FileOpener& open_new = {});
+
+/// fsyncs a directory so that a rename or unlink inside it is on disk.
+std::error_code fsync_directory(const std::filesystem::path& dir);
+
+/// fsyncs the directory that holds `path` (e.g. after creating the directory `path`), so that
+/// `path`'s own entry is on disk. A trailing '/' in `path` is ignored.
+std::error_code fsync_parent_directory(const std::filesystem::path& path);
+
+}  // namespace sluice

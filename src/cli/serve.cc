@@ -1,0 +1,190 @@
+// `sluice serve`: load the configuration, prepare TLS and the state directory, run the gateway
+// until SIGTERM/SIGINT.
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/thread_pool.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "base/logging.h"
+#include "cli/subcommand.h"
+#include "config/config.h"
+#include "inbound/server.h"
+#include "log/protocol_log.h"
+#include "queue/local_delivery.h"
+#include "tls/certificates.h"
+#include "tls/server_context.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr int kConfigError = 2;
+constexpr int kRuntimeError = 1;
+
+struct ServeOptions {
+  std::string config_file;
+  std::vector<std::string> listen;
+  std::string state_dir;
+  std::string hostname;
+  bool check = false;
+};
+
+/// The configuration with command-line overrides applied; throws ConfigError.
+config::Config load(const ServeOptions& options) {
+  config::Config cfg = options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
+  if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
+  if (!options.hostname.empty()) cfg.hostname = options.hostname;
+  if (!options.listen.empty()) {
+    std::vector<config::ListenAddress> addresses;
+    for (const auto& text : options.listen) {
+      auto address = config::parse_listen_address(text);
+      if (!address)
+        throw config::ConfigError(fmt::format("--listen: \"{}\" is not ADDRESS:PORT (e.g. 127.0.0.1:2525 or [::1]:2525)", text));
+      addresses.push_back(*address);
+    }
+    cfg.receive_connectors.front().listen = addresses;
+  }
+  return cfg;
+}
+
+/// One TLS context per connector; the generated certificates serve connectors without their own.
+std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(const config::Config& cfg) {
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
+  std::vector<tls::CertificateFiles> generated;
+  for (const auto& connector : cfg.receive_connectors) {
+    if (!connector.starttls) continue;
+    std::vector<tls::CertificateFiles> certificates;
+    if (!connector.tls.certificate.empty()) {
+      certificates.push_back({connector.tls.certificate, connector.tls.key});
+    } else {
+      if (generated.empty()) generated = tls::ensure_self_signed(cfg.state_dir, cfg.hostname);
+      certificates = generated;
+    }
+    try {
+      contexts[connector.name] = tls::make_server_context(connector.tls, certificates);
+    } catch (const std::exception& e) {
+      throw config::ConfigError(fmt::format("receive connector \"{}\": TLS: {}", connector.name, e.what()));
+    }
+    if (connector.tls.allows_legacy_versions())
+      log_warning("receive connector \"{}\" accepts TLS {} (profile \"{}\", OpenSSL security level {}): "
+                  "TLS 1.0/1.1 are obsolete (RFC 8996); use this only to emulate old peers",
+                  connector.name, tls::config_name(connector.tls.min_version), connector.tls.profile,
+                  connector.tls.security_level);
+  }
+  return contexts;
+}
+
+int serve(const ServeOptions& options) {
+  config::Config cfg;
+  try {
+    cfg = load(options);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "sluice: {}\n", e.what());
+    return kConfigError;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.state_dir, ec);
+  if (ec) {
+    fmt::print(stderr, "sluice: cannot create state directory {}: {}\n", cfg.state_dir.string(), ec.message());
+    return kRuntimeError;
+  }
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
+  try {
+    contexts = make_tls_contexts(cfg);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "sluice: {}\n", e.what());
+    return kConfigError;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sluice: {}\n", e.what());
+    return kRuntimeError;
+  }
+  if (options.check) {
+    fmt::print("sluice: configuration OK\n");
+    return 0;
+  }
+
+  try {
+    queue::Spool spool(cfg.state_dir / "queue");
+    if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
+    queue::MaildirStore maildirs(cfg.state_dir / "maildir");
+    queue::LocalDelivery local(spool, maildirs,
+                               [&cfg](std::string_view domain) { return config::is_local_domain(cfg, domain); });
+    log::Writer protocol_log(cfg.state_dir / "logs" / "ProtocolLog" / "SmtpReceive", log::Direction::Receive);
+
+    asio::io_context io(1);
+    // Spool writes and local deliveries block on fsync: they run here, never on the network thread.
+    asio::thread_pool disk(4);
+    inbound::SessionServices services;
+    services.config = &cfg;
+    services.protocol_log = &protocol_log;
+    services.spool = &spool;
+    services.disk = disk.get_executor();
+    services.queued = [&](const std::string& id) { asio::post(disk, [&local, id] { local.deliver(id); }); };
+
+    inbound::Server server(io, services, contexts);
+    server.start();
+    log_info("state directory {}", cfg.state_dir.string());
+    for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
+    asio::post(disk, [&local] { local.deliver_all(); });
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    std::function<void(std::error_code, int)> on_signal = [&](std::error_code error, int number) {
+      if (error) return;
+      static bool once = false;
+      if (once) {
+        log_warning("second signal: closing all sessions now");
+        io.stop();
+        return;
+      }
+      once = true;
+      log_info("signal {}: stopping (sessions in DATA may finish)", number);
+      server.on_stopped([&] {
+        std::error_code ignored;
+        signals.cancel(ignored);
+      });
+      server.stop();
+      signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+    io.run();
+    disk.join();
+    log_info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sluice: {}\n", e.what());
+    return kRuntimeError;
+  }
+}
+
+}  // namespace
+
+int run_serve(int argc, char** argv) {
+  CLI::App app{
+      "Run the mail gateway. With no configuration it listens on 127.0.0.1:2525 and [::1]:2525, accepts\n"
+      "mail for 'localhost' into Maildirs under the state directory, relays nothing, and offers STARTTLS\n"
+      "(TLS 1.2 and 1.3) with a self-signed ECDSA and RSA certificate made on first start.\n"
+      "Stops on SIGTERM or SIGINT: sessions waiting for a command get 421, those in DATA finish first.\n"
+      "Exit status: 0 after a clean stop, 2 for a bad configuration, 1 for other start-up failures.",
+      "sluice serve"};
+  ServeOptions options;
+  app.add_option("-c,--config", options.config_file, "TOML configuration file (docs/configuration.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("-l,--listen", options.listen,
+                 "ADDRESS:PORT to listen on, repeatable; replaces the first receive connector's listen list "
+                 "(e.g. 127.0.0.1:2525, [::1]:2525)");
+  app.add_option("-s,--state-dir", options.state_dir,
+                 "directory for the queue, Maildirs, certificates and protocol logs (overrides state_dir)");
+  app.add_option("--hostname", options.hostname, "name in the banner, EHLO reply and Received headers");
+  app.add_flag("--check-config", options.check, "validate the configuration and certificates, then exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kConfigError;
+  }
+  return serve(options);
+}
+
+}  // namespace sluice::cli

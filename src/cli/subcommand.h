@@ -1,0 +1,20 @@
+// The table of sluice's subcommands: one entry each, dispatched by name from main().
+#pragma once
+#include <span>
+#include <string_view>
+
+namespace sluice::cli {
+
+struct Subcommand {
+  std::string_view name;
+  std::string_view summary;
+  /// Runs with argv[0] being the subcommand's name; returns the exit status.
+  int (*run)(int argc, char** argv);
+};
+
+/// Every subcommand, in the order `sluice --help` lists them.
+std::span<const Subcommand> subcommands();
+
+int run_serve(int argc, char** argv);
+
+}  // namespace sluice::cli

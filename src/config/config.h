@@ -1,0 +1,101 @@
+// sluice's configuration: the TOML schema (docs/configuration.md), its defaults, and the one-line
+// errors that name the file, the key and the problem.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/cidr.h"
+#include "smtp/reply.h"
+#include "tls/policy.h"
+
+namespace sluice::config {
+
+/// "127.0.0.1:2525", "[::1]:2525", "0.0.0.0:25", "[::]:25".
+struct ListenAddress {
+  std::string host;  ///< without brackets
+  std::uint16_t port = 0;
+  std::string str() const;  ///< brackets around IPv6
+};
+/// nullopt when not "IPv4:port" or "[IPv6]:port" with a numeric address and port 1-65535.
+/// The host is kept in its canonical form ("[::0]:25" becomes "::"), so equal addresses compare
+/// equal.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+/// As above; on failure `why` explains the expected form in one line.
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& why);
+bool operator==(const ListenAddress& a, const ListenAddress& b);
+
+struct ReceiveConnector {
+  std::string name;
+  std::vector<ListenAddress> listen;
+  std::vector<Cidr> remote_ranges;  ///< default: all of IPv4 and IPv6
+  bool starttls = true;             ///< advertise STARTTLS
+  bool require_tls = false;         ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
+  smtp::Reply require_tls_reply;    ///< default "451 5.7.3 Must issue a STARTTLS command first"
+  tls::Policy tls;
+};
+
+using Seconds = std::chrono::seconds;
+
+/// "30s", "5m", "1h", "1h30m", "2h5m10s" (units h, m, s, each at most once, in that order).
+/// nullopt for anything else, including a bare number, and beyond 365 days.
+std::optional<Seconds> parse_duration(std::string_view text);
+
+struct Limits {
+  std::uint64_t max_message_size = 36700160;  ///< SIZE, bytes (Exchange's 35 MiB default)
+  std::size_t max_recipients = 200;           ///< per message
+  std::size_t max_errors = 10;                ///< bad commands per session before 421
+  std::size_t max_connections = 10000;        ///< overall
+  std::size_t max_connections_per_ip = 50;
+  std::size_t max_command_line = 512;         ///< octets incl. CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t max_text_line = 1000;           ///< octets incl. CRLF (RFC 5321 4.5.3.1.6)
+  Seconds command_timeout{300};               ///< waiting for a command (RFC 5321 4.5.3.2.7)
+  Seconds data_timeout{180};                  ///< between data blocks (RFC 5321 4.5.3.2.5)
+  Seconds tls_handshake_timeout{60};
+  Seconds shutdown_grace{30};                 ///< sessions in DATA may finish this long after SIGTERM
+};
+
+struct Config {
+  std::filesystem::path state_dir;
+  std::string hostname;
+  std::vector<std::string> local_domains;  ///< lower-case
+  std::vector<Cidr> relay_from;
+  Limits limits;
+  std::vector<ReceiveConnector> receive_connectors;
+};
+
+/// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.
+/// "/etc/sluice.toml: receive_connector[1].tls.min_version: \"1.5\" is not one of 1.0, 1.1, 1.2, 1.3".
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The zero-configuration gateway: hostname from the system, local_domains ["localhost"], one
+/// connector "Default" on 127.0.0.1:2525 and [::1]:2525 for every client, TLS "default" profile,
+/// state_dir /var/lib/sluice for root, else $XDG_STATE_HOME/sluice or ~/.local/state/sluice.
+Config default_config();
+
+/// Parses TOML text (source_name is used in error messages). Keys not given keep default_config()
+/// values; a config without [[receive_connector]] gets the default connector. Unknown keys,
+/// wrong types and bad values throw ConfigError.
+Config parse_config(std::string_view toml_text, std::string_view source_name);
+/// Reads and parses a file; an unreadable file is a ConfigError too.
+Config load_config(const std::filesystem::path& path);
+
+/// True when `domain_key` (lower-case) is one of local_domains.
+bool is_local_domain(const Config& config, std::string_view domain_key);
+/// True when the client may relay (its address is in relay_from).
+bool may_relay(const Config& config, const asio::ip::address& client);
+
+/// Among connectors listening on the same address, the one for this client: the one whose
+/// remote range containing the client is the most specific (longest prefix), as Exchange
+/// chooses. nullptr when no range contains the client.
+const ReceiveConnector* select_connector(const std::vector<const ReceiveConnector*>& candidates,
+                                         const asio::ip::address& client);
+
+}  // namespace sluice::config

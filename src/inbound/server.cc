@@ -1,0 +1,160 @@
+#include "inbound/server.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "base/logging.h"
+
+namespace sluice::inbound {
+
+using asio::awaitable;
+
+Server::Server(asio::io_context& io, SessionServices services,
+               std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts)
+    : io_(io), services_(std::move(services)), tls_contexts_(std::move(tls_contexts)), grace_timer_(io) {}
+
+void Server::start() {
+  // Connectors that share a listen address share one socket; the client's address then picks
+  // the connector (config::select_connector).
+  std::map<std::string, std::vector<const config::ReceiveConnector*>> by_address;
+  std::map<std::string, config::ListenAddress> addresses;
+  for (const auto& connector : services_.config->receive_connectors) {
+    for (const auto& listen : connector.listen) {
+      by_address[listen.str()].push_back(&connector);
+      addresses[listen.str()] = listen;
+    }
+  }
+  for (auto& [text, connectors] : by_address) {
+    const auto& listen = addresses[text];
+    std::error_code ec;
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(listen.host, ec), listen.port);
+    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}: {}", text, ec.message()));
+    auto listener = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(io_), connectors});
+    auto& acceptor = listener->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    // IPv6 sockets take only IPv6, so "0.0.0.0:25" and "[::]:25" can both be configured.
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}: {}", text, ec.message()));
+    listeners_.push_back(std::move(listener));
+  }
+  for (auto& listener : listeners_) asio::co_spawn(io_, accept_loop(*listener), asio::detached);
+}
+
+std::vector<std::string> Server::describe_listeners() const {
+  std::vector<std::string> out;
+  for (const auto& listener : listeners_) {
+    std::string names;
+    for (const auto* c : listener->connectors) names += (names.empty() ? "" : ", ") + c->name;
+    std::error_code ec;
+    auto endpoint = listener->acceptor.local_endpoint(ec);
+    out.push_back(fmt::format("{} ({})", net::endpoint_text(endpoint), names));
+  }
+  return out;
+}
+
+awaitable<void> Server::accept_loop(Listener& listener) {
+  while (!stopping_) {
+    std::error_code ec;
+    auto socket = co_await listener.acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      // EMFILE and friends: pause briefly rather than spin.
+      log_warning("accept failed: {}", ec.message());
+      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    admit(std::move(socket), listener);
+  }
+}
+
+void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
+  std::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  auto client = net::plain_address(remote.address());
+  const auto& limits = services_.config->limits;
+
+  const config::ReceiveConnector* connector = config::select_connector(listener.connectors, client);
+  std::optional<smtp::Reply> refusal;
+  if (!connector) {
+    // No connector accepts this client: answer under the first connector's name so the refusal
+    // is still in a protocol log.
+    connector = listener.connectors.front();
+    refusal = smtp::make_reply(554, "5.7.1", "No receive connector accepts connections from your address");
+  } else if (sessions_.size() >= limits.max_connections) {
+    refusal = smtp::make_reply(421, "4.3.2", "Too many connections, try again later");
+  } else if (per_ip_[client] >= limits.max_connections_per_ip) {
+    refusal = smtp::make_reply(421, "4.7.0", "Too many connections from your address, try again later");
+  }
+
+  auto tls = tls_contexts_.count(connector->name) ? tls_contexts_[connector->name] : nullptr;
+  auto session = std::make_shared<Session>(std::move(socket), *connector, tls, services_);
+  if (refusal) {
+    asio::co_spawn(io_, session->refuse(*refusal), asio::detached);
+    return;
+  }
+  auto key = next_session_++;
+  sessions_[key] = session;
+  ++per_ip_[client];
+  asio::co_spawn(io_, session->run(), [this, key, client](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log_error("session ended by an internal error: {}", ex.what());
+      }
+    }
+    sessions_.erase(key);
+    if (--per_ip_[client] == 0) per_ip_.erase(client);
+    maybe_stopped();
+  });
+}
+
+void Server::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& listener : listeners_) {
+    std::error_code ignored;
+    listener->acceptor.close(ignored);
+  }
+  for (auto& [key, weak] : sessions_)
+    if (auto session = weak.lock()) session->request_shutdown();
+  if (sessions_.empty()) {
+    asio::post(io_, [this] { maybe_stopped(); });
+    return;
+  }
+  log_info("waiting up to {}s for {} session(s) to finish", services_.config->limits.shutdown_grace.count(),
+           sessions_.size());
+  grace_timer_.expires_after(services_.config->limits.shutdown_grace);
+  grace_timer_.async_wait([this](std::error_code) {
+    for (auto& [key, weak] : sessions_)
+      if (auto session = weak.lock()) session->force_close();
+  });
+}
+
+}  // namespace sluice::inbound
+
+namespace sluice::inbound {
+
+void Server::maybe_stopped() {
+  if (!stopping_ || !sessions_.empty()) return;
+  grace_timer_.cancel();
+  if (auto callback = std::move(on_stopped_)) {
+    on_stopped_ = nullptr;
+    callback();
+  }
+}
+
+}  // namespace sluice::inbound

@@ -1,0 +1,539 @@
+#include "inbound/session.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <openssl/x509.h>
+
+#include "base/ids.h"
+#include "inbound/received_header.h"
+#include "smtp/data_decoder.h"
+#include "tls/client_hello.h"
+#include "tls/exchange_names.h"
+#include "tls/failure_reason.h"
+#include "tls/server_context.h"
+
+namespace sluice::inbound {
+
+using asio::awaitable;
+using smtp::Command;
+using smtp::Reply;
+using smtp::Verb;
+
+namespace {
+
+constexpr auto kFinalWriteTimeout = std::chrono::seconds(10);
+
+bool has_non_ascii(std::string_view text) {
+  for (unsigned char c : text)
+    if (c >= 0x80) return true;
+  return false;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// SHA-1 thumbprint in upper-case hex, as Exchange's "Certificate thumbprint" line shows it.
+std::string thumbprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!X509_digest(cert, EVP_sha1(), md, &n)) return {};
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02X}", md[i]);
+  return out;
+}
+
+std::string subject_of(X509* cert) {
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+// The command table: a verb, whether a require_tls connector refuses it before STARTTLS
+// (RFC 3207 leaves EHLO, NOOP, RSET, QUIT and STARTTLS usable), and its handler.
+const Session::CommandRule Session::kCommands[] = {
+    {Verb::Ehlo, false, &Session::on_ehlo},         {Verb::Helo, false, &Session::on_helo},
+    {Verb::Mail, true, &Session::on_mail},          {Verb::Rcpt, true, &Session::on_rcpt},
+    {Verb::Data, true, &Session::on_data},          {Verb::Rset, false, &Session::on_rset},
+    {Verb::Noop, false, &Session::on_noop},         {Verb::Quit, false, &Session::on_quit},
+    {Verb::Vrfy, true, &Session::on_vrfy},          {Verb::Expn, true, &Session::on_expn},
+    {Verb::Help, false, &Session::on_help},         {Verb::StartTls, false, &Session::on_starttls},
+    {Verb::Auth, true, &Session::on_auth},          {Verb::Bdat, true, &Session::on_bdat},
+};
+
+Session::Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
+                 std::shared_ptr<asio::ssl::context> tls_context, const SessionServices& services)
+    : connection_(std::move(socket)),
+      connector_(connector),
+      tls_context_(std::move(tls_context)),
+      services_(services),
+      log_(services.protocol_log, connector.name, new_hex_id(), net::endpoint_text(connection_.local_endpoint()),
+           net::endpoint_text(connection_.remote_endpoint())),
+      client_(net::plain_address(connection_.remote_endpoint().address())) {}
+
+void Session::reply(const Reply& r) {
+  if (r.code >= 400) ++errors_;
+  log_.sent(r.one_line());
+  connection_.queue(r.wire());
+}
+
+void Session::reply(int code, std::string_view enhanced, std::string_view text) {
+  reply(smtp::make_reply(code, enhanced, text));
+}
+
+void Session::reply_and_close(const Reply& r) {
+  log_.sent(r.one_line());
+  connection_.queue(r.wire());
+  closing_ = true;
+}
+
+void Session::request_shutdown() {
+  shutdown_requested_ = true;
+  if (awaiting_command_) connection_.interrupt(net::Interrupt::Shutdown);
+}
+
+void Session::force_close() {
+  shutdown_requested_ = true;
+  connection_.interrupt(net::Interrupt::Shutdown);
+}
+
+awaitable<void> Session::finish(std::string_view reason) {
+  if (connection_.closed()) co_return;
+  log_.disconnect(reason);
+  co_await connection_.close();
+}
+
+awaitable<void> Session::refuse(Reply r) {
+  connection_.start_watchdog(shared_from_this());
+  log_.connect();
+  connection_.set_timeout(kFinalWriteTimeout);
+  reply_and_close(r);
+  co_await connection_.flush();
+  co_await finish("Local");
+}
+
+awaitable<void> Session::run() {
+  const auto& limits = services_.config->limits;
+  connection_.start_watchdog(shared_from_this());
+  log_.connect();
+  // RFC 2034 exempts the greeting from enhanced status codes.
+  reply(220, "", fmt::format("{} ESMTP sluice ready", services_.config->hostname));
+  while (!closing_) {
+    if (shutdown_requested_) {
+      reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
+      break;
+    }
+    // Replies to pipelined commands wait until the client has nothing more queued (RFC 2920).
+    if (connection_.buffered().find('\n') == std::string_view::npos) {
+      connection_.set_timeout(kFinalWriteTimeout + limits.command_timeout);
+      if (!co_await connection_.flush()) co_return co_await finish("Remote");
+    }
+    connection_.set_timeout(limits.command_timeout);
+    awaiting_command_ = true;
+    auto line = co_await connection_.read_line(limits.max_command_line);
+    awaiting_command_ = false;
+    if (!line) {
+      auto why = connection_.interrupted();
+      connection_.clear_interrupt();
+      if (why == net::Interrupt::Timeout) {
+        log_.info("Timeout waiting for a command");
+        reply_and_close(smtp::make_reply(421, "4.4.2", services_.config->hostname + " Error: timeout exceeded"));
+      } else if (why == net::Interrupt::Shutdown) {
+        reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
+      } else {
+        co_return co_await finish("Remote");
+      }
+      break;
+    }
+    if (line->too_long) {
+      log_.received("<command line too long>");
+      reply(500, "5.5.2", fmt::format("Line too long (the limit is {} octets)", limits.max_command_line));
+    } else {
+      Command command = smtp::parse_command(line->text);
+      // AUTH carries secrets: only its verb reaches the log.
+      log_.received(command.verb == Verb::Auth ? std::string_view("AUTH") : line->text);
+      co_await dispatch(command);
+    }
+    if (!closing_ && errors_ >= limits.max_errors) {
+      reply_and_close(smtp::make_reply(421, "4.7.0", services_.config->hostname + " Too many errors, closing connection"));
+    }
+  }
+  connection_.clear_interrupt();
+  connection_.set_timeout(kFinalWriteTimeout);
+  co_await connection_.flush();
+  co_await finish("Local");
+}
+
+awaitable<void> Session::dispatch(const Command& command) {
+  for (const auto& rule : kCommands) {
+    if (rule.verb != command.verb) continue;
+    if (rule.needs_tls_when_required && connector_.require_tls && !connection_.tls_active()) {
+      reply(connector_.require_tls_reply);
+      co_return;
+    }
+    co_await (this->*rule.handler)(command);
+    co_return;
+  }
+  reply(500, "5.5.2", "Command unrecognized");
+}
+
+awaitable<void> Session::on_ehlo(const Command& command) {
+  if (command.argument.empty() || command.argument.find(' ') != std::string::npos) {
+    reply(501, "5.5.4", "Syntax: EHLO hostname");
+    co_return;
+  }
+  helo_ = command.argument;
+  esmtp_ = true;
+  phase_ = Phase::Greeted;
+  reset_transaction();
+  Reply r{250, "", {}};
+  r.lines.push_back(fmt::format("{} Hello [{}]", services_.config->hostname, client_.to_string()));
+  r.lines.push_back(fmt::format("SIZE {}", services_.config->limits.max_message_size));
+  r.lines.push_back("PIPELINING");
+  r.lines.push_back("8BITMIME");
+  r.lines.push_back("ENHANCEDSTATUSCODES");
+  r.lines.push_back("SMTPUTF8");
+  if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
+  reply(r);
+}
+
+awaitable<void> Session::on_helo(const Command& command) {
+  if (command.argument.empty() || command.argument.find(' ') != std::string::npos) {
+    reply(501, "5.5.4", "Syntax: HELO hostname");
+    co_return;
+  }
+  helo_ = command.argument;
+  esmtp_ = false;
+  phase_ = Phase::Greeted;
+  reset_transaction();
+  reply(Reply{250, "", {fmt::format("{} Hello [{}]", services_.config->hostname, client_.to_string())}});
+}
+
+awaitable<void> Session::on_mail(const Command& command) {
+  const auto& limits = services_.config->limits;
+  if (phase_ == Phase::Connected) {
+    reply(503, "5.5.1", "Send EHLO or HELO first");
+    co_return;
+  }
+  if (transaction_) {
+    reply(503, "5.5.1", "Sender already specified");
+    co_return;
+  }
+  auto parsed = smtp::parse_path_argument(command.argument, "FROM", true);
+  if (auto* error = std::get_if<Reply>(&parsed)) {
+    reply(*error);
+    co_return;
+  }
+  auto& path = std::get<smtp::PathArgument>(parsed);
+  Transaction t;
+  for (const auto& [key, value] : path.params) {
+    if (!esmtp_) {
+      reply(555, "5.5.4", "MAIL parameters need EHLO");
+      co_return;
+    }
+    if (key == "SIZE") {
+      if (value.empty() || value.size() > 19 || value.find_first_not_of("0123456789") != std::string::npos) {
+        reply(501, "5.5.4", "Syntax: SIZE=<octets>");
+        co_return;
+      }
+      t.declared_size = std::stoull(value);
+      if (t.declared_size > limits.max_message_size) {
+        reply(552, "5.3.4", fmt::format("Message size exceeds fixed maximum message size ({} octets)",
+                                        limits.max_message_size));
+        co_return;
+      }
+    } else if (key == "BODY") {
+      std::string body = lower(value);
+      if (body != "7bit" && body != "8bitmime") {
+        reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME");
+        co_return;
+      }
+      t.body_type = body == "7bit" ? "7BIT" : "8BITMIME";
+    } else if (key == "SMTPUTF8" && value.empty()) {
+      t.smtputf8 = true;
+    } else {
+      reply(555, "5.5.4", fmt::format("Unsupported MAIL parameter {}", key));
+      co_return;
+    }
+  }
+  std::string address = path.null_path ? std::string() : path.mailbox.str();
+  if (!t.smtputf8 && has_non_ascii(address)) {
+    reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+    co_return;
+  }
+  t.mail_from = address;
+  transaction_ = std::move(t);
+  phase_ = Phase::MailGiven;
+  reply(250, "2.1.0", fmt::format("Sender <{}> OK", address));
+}
+
+awaitable<void> Session::on_rcpt(const Command& command) {
+  const auto& config = *services_.config;
+  if (!transaction_) {
+    reply(503, "5.5.1", "Need MAIL before RCPT");
+    co_return;
+  }
+  auto parsed = smtp::parse_path_argument(command.argument, "TO", transaction_->smtputf8);
+  if (auto* error = std::get_if<Reply>(&parsed)) {
+    reply(*error);
+    co_return;
+  }
+  auto& path = std::get<smtp::PathArgument>(parsed);
+  if (!path.params.empty()) {
+    reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
+    co_return;
+  }
+  if (transaction_->recipients.size() >= config.limits.max_recipients) {
+    reply(452, "4.5.3", fmt::format("Too many recipients (the limit is {} per message)", config.limits.max_recipients));
+    co_return;
+  }
+  smtp::Mailbox mailbox = path.mailbox;
+  if (mailbox.domain.empty()) {
+    // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted, for our primary domain.
+    mailbox.domain = config.local_domains.empty() ? config.hostname : config.local_domains.front();
+  }
+  if (mailbox.has_routing_characters()) {
+    reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
+    co_return;
+  }
+  bool local = !mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key());
+  if (!local && !config::may_relay(config, client_)) {
+    reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain");
+    co_return;
+  }
+  std::string address = mailbox.str();
+  bool duplicate = false;
+  for (const auto& r : transaction_->recipients) duplicate |= lower(r) == lower(address);
+  if (!duplicate) {
+    transaction_->recipients.push_back(address);
+    transaction_->recipient_local_parts.push_back(local ? mailbox.local_part : std::string());
+  }
+  phase_ = Phase::RcptGiven;
+  reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
+}
+
+awaitable<void> Session::on_data(const Command& command) {
+  const auto& config = *services_.config;
+  if (!command.argument.empty()) {
+    reply(501, "5.5.4", "Syntax: DATA");
+    co_return;
+  }
+  if (!transaction_) {
+    reply(503, "5.5.1", "Need MAIL before DATA");
+    co_return;
+  }
+  if (transaction_->recipients.empty()) {
+    reply(503, "5.5.1", "Need RCPT before DATA");
+    co_return;
+  }
+  // 354 is an intermediate reply: enhanced status codes exist only for classes 2, 4 and 5.
+  reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
+  connection_.set_timeout(kFinalWriteTimeout + config.limits.data_timeout);
+  if (!co_await connection_.flush()) {
+    closing_ = true;
+    co_return;
+  }
+  smtp::DataDecoder decoder(config.limits.max_message_size, config.limits.max_text_line);
+  for (;;) {
+    auto pending = connection_.buffered();
+    if (!pending.empty()) connection_.consume(decoder.feed(pending));
+    if (decoder.done()) break;
+    connection_.set_timeout(config.limits.data_timeout);
+    if (!co_await connection_.fill()) {
+      auto why = connection_.interrupted();
+      connection_.clear_interrupt();
+      if (why == net::Interrupt::Timeout) {
+        log_.info("Timeout waiting for message data");
+        reply_and_close(smtp::make_reply(421, "4.4.2", config.hostname + " Error: timeout exceeded"));
+      } else if (why == net::Interrupt::Shutdown) {
+        reply_and_close(smtp::make_reply(421, "4.3.2", config.hostname + " Service shutting down, try again later"));
+      } else {
+        log_.info("Connection lost during DATA; message discarded");
+        closing_ = true;
+      }
+      co_return;
+    }
+  }
+  Transaction t = std::move(*transaction_);
+  reset_transaction();
+  phase_ = Phase::Greeted;
+  switch (decoder.defect()) {
+    case smtp::DataDecoder::Defect::None:
+      break;
+    case smtp::DataDecoder::Defect::BareLf:
+    case smtp::DataDecoder::Defect::BareCr:
+      reply(550, "5.6.0", "Message contains bare CR or LF (refused to prevent SMTP smuggling)");
+      co_return;
+    case smtp::DataDecoder::Defect::LineTooLong:
+      reply(550, "5.6.0", fmt::format("Message has a line longer than {} octets (RFC 5321 4.5.3.1.6)",
+                                      config.limits.max_text_line));
+      co_return;
+    case smtp::DataDecoder::Defect::TooBig:
+      reply(552, "5.3.4", fmt::format("Message size exceeds fixed maximum message size ({} octets)",
+                                      config.limits.max_message_size));
+      co_return;
+  }
+
+  std::string id = new_hex_id();
+  ReceivedInfo info;
+  info.helo = helo_;
+  info.client_address = client_.to_string();
+  info.hostname = config.hostname;
+  info.connector = connector_.name;
+  info.esmtp = esmtp_;
+  info.smtputf8 = t.smtputf8;
+  info.tls_version = tls_version_;
+  info.tls_cipher = tls_cipher_;
+  info.queue_id = id;
+  if (t.recipients.size() == 1) info.single_recipient = t.recipients.front();
+  info.time = std::chrono::system_clock::now();
+  std::string message = decoder.take_content();
+  message.insert(0, received_header(info));
+
+  queue::Envelope envelope;
+  envelope.id = id;
+  envelope.mail_from = t.mail_from;
+  for (const auto& address : t.recipients) envelope.recipients.push_back(queue::Recipient{address});
+  envelope.body_type = t.body_type;
+  envelope.smtputf8 = t.smtputf8;
+  envelope.size = message.size();
+  envelope.received = info.time;
+  envelope.client_address = info.client_address;
+  envelope.client_helo = helo_;
+  envelope.connector = connector_.name;
+  envelope.tls_version = tls_version_;
+  envelope.tls_cipher = tls_cipher_;
+
+  // Durable before the 250: the write and its fsyncs run on the disk executor, and this session
+  // resumes only when they are done.
+  std::error_code ec = co_await asio::co_spawn(
+      services_.disk,
+      [&]() -> awaitable<std::error_code> { co_return services_.spool->store(envelope, message); },
+      asio::use_awaitable);
+  if (ec) {
+    log_.info(fmt::format("Queue write failed: {}", ec.message()));
+    reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
+    co_return;
+  }
+  reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", id));
+  if (services_.queued) services_.queued(id);
+}
+
+awaitable<void> Session::on_rset(const Command&) {
+  reset_transaction();
+  if (phase_ != Phase::Connected) phase_ = Phase::Greeted;
+  reply(250, "2.0.0", "Resetting");
+  co_return;
+}
+
+awaitable<void> Session::on_noop(const Command&) {
+  reply(250, "2.0.0", "OK");
+  co_return;
+}
+
+awaitable<void> Session::on_quit(const Command&) {
+  reply_and_close(smtp::make_reply(221, "2.0.0", services_.config->hostname + " Service closing transmission channel"));
+  co_return;
+}
+
+awaitable<void> Session::on_vrfy(const Command&) {
+  reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery");
+  co_return;
+}
+
+awaitable<void> Session::on_expn(const Command&) {
+  reply(502, "5.5.1", "EXPN not available");
+  co_return;
+}
+
+awaitable<void> Session::on_help(const Command&) {
+  reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS HELP");
+  co_return;
+}
+
+awaitable<void> Session::on_auth(const Command&) {
+  reply(502, "5.5.1", "AUTH not available on this connector");
+  co_return;
+}
+
+awaitable<void> Session::on_bdat(const Command&) {
+  // The chunk that follows BDAT would otherwise be read as commands.
+  reply_and_close(smtp::make_reply(421, "4.5.0", "CHUNKING is not offered; closing connection"));
+  co_return;
+}
+
+awaitable<void> Session::on_starttls(const Command& command) {
+  if (!command.argument.empty()) {
+    reply(501, "5.5.4", "Syntax: STARTTLS");
+    co_return;
+  }
+  if (connection_.tls_active()) {
+    reply(503, "5.5.1", "TLS already active");
+    co_return;
+  }
+  if (!connector_.starttls) {
+    reply(502, "5.5.1", "STARTTLS not offered on this connector");
+    co_return;
+  }
+  if (!tls_context_) {
+    reply(454, "4.7.0", "TLS not available due to temporary reason");
+    co_return;
+  }
+  reply(220, "2.0.0", "SMTP server ready");
+  connection_.set_timeout(kFinalWriteTimeout);
+  if (!co_await connection_.flush()) {
+    closing_ = true;
+    co_return;
+  }
+  // RFC 3207 section 4.2: whatever the client sent after STARTTLS and before the handshake is
+  // not a command of the TLS session (CVE-2011-0411 class): drop it.
+  if (std::size_t dropped = connection_.discard_buffered())
+    log_.info(fmt::format("Discarded {} bytes sent after STARTTLS before the TLS handshake", dropped));
+  connection_.set_timeout(services_.config->limits.tls_handshake_timeout);
+  if (!co_await connection_.handshake_server(*tls_context_)) {
+    log_tls_failure();
+    connection_.clear_interrupt();
+    closing_ = true;
+    co_return;
+  }
+  log_tls_success();
+  // RFC 3207: the session starts over; the client must EHLO again.
+  phase_ = Phase::Connected;
+  helo_.clear();
+  esmtp_ = false;
+  reset_transaction();
+}
+
+void Session::log_tls_success() {
+  SSL* ssl = connection_.ssl();
+  auto version = tls::version_from_wire(SSL_version(ssl));
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  auto names = tls::negotiated_cipher_names(ssl);
+  log_.info(tls::exchange_success_sentence(version, true, names));
+  if (X509* cert = SSL_get_certificate(ssl)) {
+    log_.info_value(subject_of(cert), "Sending certificate");
+    log_.info_value(thumbprint(cert), "Certificate thumbprint");
+  }
+  tls_version_ = std::string(tls::header_name(version));
+  tls_cipher_ = SSL_CIPHER_standard_name(cipher);
+}
+
+void Session::log_tls_failure() {
+  const auto& ec = connection_.error();
+  unsigned long openssl_error = ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
+  bool timed_out = connection_.interrupted() == net::Interrupt::Timeout;
+  auto reason = tls::handshake_failure_reason(openssl_error, connection_.peer_closed(), timed_out);
+  log_.info(fmt::format("TLS negotiation failed with error {}", reason));
+  const auto& hello = tls::client_hello_of(connection_.ssl());
+  if (hello.seen) {
+    log_.info(fmt::format("Client offered {}; connector accepts {} to {}", tls::describe_offered(hello),
+                          tls::header_name(connector_.tls.min_version), tls::header_name(connector_.tls.max_version)));
+  }
+}
+
+}  // namespace sluice::inbound

@@ -1,0 +1,104 @@
+// The protocol log in Exchange's format (docs/protocol-log.md): the contract that the gateway
+// writes and logscan reads.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::log {
+
+enum class Direction { Receive, Send };  ///< SmtpReceive (RECV*.LOG) or SmtpSend (SEND*.LOG)
+
+enum class Event : char { Connect = '+', Disconnect = '-', Sent = '>', Received = '<', Info = '*' };
+
+/// One line: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context
+struct Line {
+  std::chrono::system_clock::time_point time;
+  std::string connector;
+  std::string session_id;
+  int sequence = 0;
+  std::string local_endpoint;   ///< "127.0.0.1:2525", "[::1]:2525"
+  std::string remote_endpoint;
+  Event event = Event::Info;
+  std::string data;
+  std::string context;
+};
+
+/// CSV per RFC 4180: a field containing a comma, quote, CR or LF is quoted, quotes doubled.
+/// Time as "2023-01-11T16:00:01.010Z". Ends with CRLF, as Exchange's files do.
+std::string format_line(const Line& line);
+
+/// Parses one data line (not a "#" header), tolerant of a missing CRLF. nullopt if malformed
+/// (wrong field count, bad quoting, bad time, bad event).
+std::optional<Line> parse_line(std::string_view text);
+
+/// The five header lines for a new file (Software, Version, Log-type, Date, Fields).
+std::string header_lines(Direction direction, std::chrono::system_clock::time_point now);
+
+/// "RECV2023011116-1.LOG" / "SEND2023011116-1.LOG": the file name for an hour and index.
+std::string file_name(Direction direction, std::chrono::system_clock::time_point hour, int index);
+
+/// Appends lines to <dir>/RECV<yyyymmddhh>-<n>.LOG (or SEND...), one file per UTC hour, a new
+/// <n> when a file passes `max_file_bytes`. Thread-safe. Each write reaches the kernel before
+/// write() returns (no fsync: the protocol log is diagnostics, not mail).
+/// The hour is taken from the lines' own times and only moves forward, so a line stamped just
+/// before an hour boundary that arrives after it goes into the newer file. A new file is always
+/// a fresh name (created with O_EXCL): a restarted writer takes the next free <n> and never
+/// appends to or overwrites a file it did not create. When the directory cannot be written,
+/// lines are dropped with one warning on stderr (and another when writing works again).
+class Writer {
+ public:
+  Writer(std::filesystem::path dir, Direction direction, std::uint64_t max_file_bytes = 10ull << 20);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void write(const Line& line);
+  /// Path of the file being written (empty before the first write).
+  std::filesystem::path current_file() const;
+
+ private:
+  /// Opens the next free file for the hour of `now`; false (and fd_ closed) on failure.
+  bool open_for(std::chrono::system_clock::time_point now);
+  void close_file();
+  std::filesystem::path dir_;
+  Direction direction_;
+  std::uint64_t max_file_bytes_;
+  mutable std::mutex mutex_;
+  int fd_ = -1;  ///< O_APPEND: one write(2) per line keeps lines whole
+  std::filesystem::path path_;
+  std::string hour_;  ///< yyyymmddhh of the open file
+  int index_ = 0;     ///< <n> of the open file
+  std::uint64_t bytes_ = 0;
+  std::uint64_t header_bytes_ = 0;
+  bool failing_ = false;  ///< a write failure was reported; report again only after recovery
+};
+
+/// Numbers the lines of one session (from 0, as Exchange does) and fills the fields that do not
+/// change. A null writer makes every call a no-op, so sessions work with logging disabled.
+class SessionLog {
+ public:
+  SessionLog(Writer* writer, std::string connector, std::string session_id, std::string local_endpoint,
+             std::string remote_endpoint);
+  void connect();
+  /// `reason` goes in context: "Local", "Remote", "Timeout" or "Shutdown" (docs/protocol-log.md).
+  void disconnect(std::string_view reason = {});
+  void sent(std::string_view data);      ///< a reply or command we sent
+  void received(std::string_view data);  ///< a command or reply we read
+  void info(std::string_view context);   ///< informational text: data empty, text in context
+  void info_value(std::string_view data, std::string_view context);  ///< e.g. thumbprint lines
+  const std::string& session_id() const { return session_id_; }
+
+ private:
+  void emit(Event event, std::string_view data, std::string_view context);
+  Writer* writer_;
+  std::string connector_, session_id_, local_, remote_;
+  int sequence_ = 0;
+};
+
+}  // namespace sluice::log

@@ -1,0 +1,175 @@
+#include "net/connection.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+namespace sluice::net {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+constexpr std::size_t kReadChunk = 8192;
+}
+
+asio::ip::address plain_address(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  return address;
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
+  auto address = plain_address(endpoint.address());
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(endpoint.port());
+  return address.to_string() + ":" + std::to_string(endpoint.port());
+}
+
+Connection::Connection(asio::ip::tcp::socket socket)
+    : plain_(std::move(socket)), deadline_(plain_->get_executor()) {
+  std::error_code ec;
+  local_ = plain_->local_endpoint(ec);
+  remote_ = plain_->remote_endpoint(ec);
+  deadline_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Connection::~Connection() = default;
+
+asio::ip::tcp::socket& Connection::socket() { return tls_ ? tls_->next_layer() : *plain_; }
+
+void Connection::start_watchdog(std::shared_ptr<void> owner) {
+  if (watching_) return;
+  watching_ = true;
+  asio::co_spawn(deadline_.get_executor(), watchdog(std::move(owner)), asio::detached);
+}
+
+awaitable<void> Connection::watchdog(std::shared_ptr<void> owner) {
+  // One timer per connection, re-armed by set_timeout: cheaper than a timer per operation, and a
+  // deadline that passes between operations still fails the next one (read_some checks).
+  while (!closed_) {
+    if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
+      interrupt_ = Interrupt::Timeout;
+      std::error_code ignored;
+      socket().cancel(ignored);
+      deadline_.expires_at(asio::steady_timer::time_point::max());
+    }
+    std::error_code ec;
+    co_await deadline_.async_wait(redirect_error(use_awaitable, ec));
+  }
+}
+
+void Connection::set_timeout(std::chrono::steady_clock::duration timeout) {
+  deadline_.expires_after(timeout);
+}
+
+void Connection::interrupt(Interrupt why) {
+  interrupt_ = why;
+  std::error_code ignored;
+  socket().cancel(ignored);
+}
+
+awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer) {
+  if (interrupt_ != Interrupt::None || closed_) {
+    error_ = asio::error::operation_aborted;
+    co_return 0;
+  }
+  std::error_code ec;
+  std::size_t n = tls_ ? co_await tls_->async_read_some(buffer, redirect_error(use_awaitable, ec))
+                       : co_await plain_->async_read_some(buffer, redirect_error(use_awaitable, ec));
+  if (ec) {
+    error_ = ec;
+    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+      peer_closed_ = true;
+    co_return 0;
+  }
+  co_return n;
+}
+
+awaitable<bool> Connection::fill() {
+  if (start_ == buffer_.size()) {
+    buffer_.clear();
+    start_ = 0;
+  } else if (start_ > kReadChunk) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  std::size_t old = buffer_.size();
+  buffer_.resize(old + kReadChunk);
+  std::size_t n = co_await read_some(asio::buffer(buffer_.data() + old, kReadChunk));
+  buffer_.resize(old + n);
+  co_return n > 0;
+}
+
+awaitable<std::optional<Connection::Line>> Connection::read_line(std::size_t max_length) {
+  bool too_long = false;
+  for (;;) {
+    std::string_view pending = buffered();
+    auto lf = pending.find('\n');
+    if (lf != std::string_view::npos) {
+      std::size_t length = lf + 1;  // octets including the LF (and the CR, if any)
+      std::string_view text = pending.substr(0, lf);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      consume(length);
+      if (too_long || length > max_length) co_return Line{{}, true};
+      co_return Line{text, false};
+    }
+    if (pending.size() >= max_length) {
+      // Skip the overlong line's bytes as they come instead of holding them all.
+      too_long = true;
+      consume(pending.size());
+    }
+    if (!co_await fill()) co_return std::nullopt;
+  }
+}
+
+std::size_t Connection::discard_buffered() {
+  std::size_t n = buffered().size();
+  buffer_.clear();
+  start_ = 0;
+  return n;
+}
+
+awaitable<bool> Connection::flush() {
+  if (out_.empty()) co_return true;
+  if (closed_) co_return false;
+  std::error_code ec;
+  if (tls_)
+    co_await asio::async_write(*tls_, asio::buffer(out_), redirect_error(use_awaitable, ec));
+  else
+    co_await asio::async_write(*plain_, asio::buffer(out_), redirect_error(use_awaitable, ec));
+  out_.clear();
+  if (ec) {
+    error_ = ec;
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
+  tls_.emplace(std::move(*plain_), context);
+  plain_.reset();
+  std::error_code ec;
+  co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
+  if (ec) {
+    error_ = ec;
+    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+      peer_closed_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> Connection::close() {
+  if (closed_) co_return;
+  closed_ = true;
+  std::error_code ignored;
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
+  deadline_.cancel();
+  co_return;
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,100 @@
+// A TCP connection that can switch to TLS mid-stream (STARTTLS), with line reading and a
+// deadline that every read and write is held to.
+#pragma once
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sluice::net {
+
+/// Why a connection's pending operation was interrupted.
+enum class Interrupt { None, Timeout, Shutdown };
+
+class Connection {
+ public:
+  explicit Connection(asio::ip::tcp::socket socket);
+  ~Connection();
+
+  /// Starts the watchdog that enforces deadlines; it keeps `owner` (the object that owns this
+  /// connection) alive until close(), so its last wake-up never touches freed memory.
+  void start_watchdog(std::shared_ptr<void> owner);
+
+  /// Every operation from now on must finish within `timeout`, else it fails with
+  /// operation_aborted and interrupted() says Timeout.
+  void set_timeout(std::chrono::steady_clock::duration timeout);
+  /// Interrupts a pending read (for shutdown); interrupted() then says Shutdown.
+  void interrupt(Interrupt why);
+  Interrupt interrupted() const { return interrupt_; }
+  /// Clears a previous interrupt so that a final reply can still be written.
+  void clear_interrupt() { interrupt_ = Interrupt::None; }
+
+  struct Line {
+    std::string_view text;  ///< without CR LF; valid until the next read
+    bool too_long = false;  ///< the line exceeded the limit; text is empty, the line was skipped
+  };
+  /// Reads one line ending in LF (a CR before it is removed). `max_length` counts the CRLF.
+  /// Returns nullopt when the peer closed or an error or interrupt occurred (see error()).
+  asio::awaitable<std::optional<Line>> read_line(std::size_t max_length);
+
+  /// Bytes already read from the socket and not yet consumed as lines.
+  std::string_view buffered() const { return std::string_view(buffer_).substr(start_); }
+  void consume(std::size_t n) { start_ += n; }
+  /// Drops everything buffered; returns how many bytes were dropped (STARTTLS injection defence).
+  std::size_t discard_buffered();
+  /// Reads more bytes into the buffer; false on EOF/error/interrupt.
+  asio::awaitable<bool> fill();
+
+  /// Queues bytes to send; flush() sends everything queued. Replies to pipelined commands are
+  /// queued and go out together when the connection would otherwise wait for input.
+  void queue(std::string_view bytes) { out_ += bytes; }
+  bool has_queued() const { return !out_.empty(); }
+  asio::awaitable<bool> flush();
+
+  /// Server side of a TLS handshake over this connection. On failure error() holds the reason.
+  asio::awaitable<bool> handshake_server(asio::ssl::context& context);
+  bool tls_active() const { return tls_.has_value(); }
+  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+
+  /// Closes the socket (a TLS close_notify is attempted first, without waiting for the peer's).
+  asio::awaitable<void> close();
+  bool closed() const { return closed_; }
+
+  const std::error_code& error() const { return error_; }
+  bool peer_closed() const { return peer_closed_; }
+  const asio::ip::tcp::endpoint& local_endpoint() const { return local_; }
+  const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
+
+ private:
+  asio::ip::tcp::socket& socket();
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
+  asio::awaitable<void> watchdog(std::shared_ptr<void> owner);
+
+  std::optional<asio::ip::tcp::socket> plain_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+  asio::steady_timer deadline_;
+  asio::ip::tcp::endpoint local_, remote_;
+  std::string buffer_;
+  std::size_t start_ = 0;
+  std::string out_;
+  std::error_code error_;
+  bool peer_closed_ = false;
+  bool closed_ = false;
+  bool watching_ = false;
+  Interrupt interrupt_ = Interrupt::None;
+};
+
+/// "127.0.0.1:2525" or "[::1]:2525"; IPv4-mapped IPv6 addresses are shown as IPv4.
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint);
+/// The address without port, IPv4-mapped shown as IPv4.
+asio::ip::address plain_address(const asio::ip::address& address);
+
+}  // namespace sluice::net

@@ -1,0 +1,225 @@
+#include "queue/envelope.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace sluice::queue {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keeps our field order, which reads better than sorted
+using std::chrono::system_clock;
+
+constexpr int kFormatVersion = 1;
+
+// Reads exactly `count` digits at text[pos], advancing pos; -1 when they are not all digits.
+long take_digits(std::string_view text, std::size_t& pos, std::size_t count) {
+  if (pos + count > text.size()) return -1;
+  long value = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    char c = text[pos + i];
+    if (c < '0' || c > '9') return -1;
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  return value;
+}
+
+bool take_char(std::string_view text, std::size_t& pos, char expected) {
+  if (pos >= text.size() || text[pos] != expected) return false;
+  ++pos;
+  return true;
+}
+
+// Field readers: each returns false when the field is missing or has the wrong type.
+bool read_string(const Json& object, const char* key, std::string& out) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return false;
+  out = it->get<std::string>();
+  return true;
+}
+
+bool read_time(const Json& object, const char* key, bool nullable, system_clock::time_point& out) {
+  auto it = object.find(key);
+  if (it == object.end()) return false;
+  if (it->is_null()) {
+    out = {};
+    return nullable;
+  }
+  if (!it->is_string()) return false;
+  auto time = parse_utc_time(it->get_ref<const std::string&>());
+  if (!time) return false;
+  out = *time;
+  return true;
+}
+
+std::optional<Recipient> recipient_from_json(const Json& object) {
+  if (!object.is_object()) return std::nullopt;
+  Recipient recipient;
+  std::string state;
+  if (!read_string(object, "address", recipient.address) || !read_string(object, "state", state) ||
+      !read_string(object, "last_reply", recipient.last_reply) ||
+      !read_time(object, "next_attempt", true, recipient.next_attempt)) {
+    return std::nullopt;
+  }
+  auto parsed_state = state_from_name(state);
+  if (!parsed_state) return std::nullopt;
+  recipient.state = *parsed_state;
+  auto attempts = object.find("attempts");
+  if (attempts == object.end() || !attempts->is_number_integer()) return std::nullopt;
+  auto count = attempts->get<std::int64_t>();
+  if (count < 0 || count > std::numeric_limits<int>::max()) return std::nullopt;
+  recipient.attempts = static_cast<int>(count);
+  return recipient;
+}
+
+}  // namespace
+
+const char* state_name(Recipient::State state) {
+  switch (state) {
+    case Recipient::State::Pending: return "pending";
+    case Recipient::State::Delivered: return "delivered";
+    case Recipient::State::Deferred: return "deferred";
+    case Recipient::State::Failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<Recipient::State> state_from_name(std::string_view name) {
+  for (auto state : {Recipient::State::Pending, Recipient::State::Delivered,
+                     Recipient::State::Deferred, Recipient::State::Failed}) {
+    if (name == state_name(state)) return state;
+  }
+  return std::nullopt;
+}
+
+bool valid_queue_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string format_utc_time(system_clock::time_point time) {
+  using namespace std::chrono;
+  auto micros = floor<microseconds>(time);
+  auto day = floor<days>(micros);
+  year_month_day date{day};
+  hh_mm_ss clock{micros - day};
+  std::string text = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int(date.year()),
+                                 unsigned(date.month()), unsigned(date.day()),
+                                 clock.hours().count(), clock.minutes().count(),
+                                 clock.seconds().count());
+  if (clock.subseconds().count() != 0) text += fmt::format(".{:06}", clock.subseconds().count());
+  return text + "Z";
+}
+
+std::optional<system_clock::time_point> parse_utc_time(std::string_view text) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  long y = take_digits(text, pos, 4);
+  if (y < 0 || !take_char(text, pos, '-')) return std::nullopt;
+  long mo = take_digits(text, pos, 2);
+  if (mo < 0 || !take_char(text, pos, '-')) return std::nullopt;
+  long d = take_digits(text, pos, 2);
+  if (d < 0 || !take_char(text, pos, 'T')) return std::nullopt;
+  long h = take_digits(text, pos, 2);
+  if (h < 0 || h > 23 || !take_char(text, pos, ':')) return std::nullopt;
+  long mi = take_digits(text, pos, 2);
+  if (mi < 0 || mi > 59 || !take_char(text, pos, ':')) return std::nullopt;
+  long s = take_digits(text, pos, 2);
+  if (s < 0 || s > 59) return std::nullopt;  // leap seconds are not ours to keep
+  long micros = 0;
+  if (take_char(text, pos, '.')) {
+    std::size_t digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (; digits < 6; ++digits) micros *= 10;
+  }
+  if (!take_char(text, pos, 'Z') || pos != text.size()) return std::nullopt;
+  year_month_day date{year{int(y)}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!date.ok()) return std::nullopt;
+  return sys_days{date} + hours{h} + minutes{mi} + seconds{s} + microseconds{micros};
+}
+
+std::string envelope_to_json(const Envelope& envelope) {
+  Json recipients = Json::array();
+  for (const auto& r : envelope.recipients) {
+    recipients.push_back({
+        {"address", r.address},
+        {"state", state_name(r.state)},
+        {"attempts", r.attempts},
+        {"last_reply", r.last_reply},
+        {"next_attempt", r.next_attempt == system_clock::time_point{}
+                             ? Json(nullptr)
+                             : Json(format_utc_time(r.next_attempt))},
+    });
+  }
+  Json object = {
+      {"format", kFormatVersion},
+      {"id", envelope.id},
+      {"mail_from", envelope.mail_from},
+      {"recipients", std::move(recipients)},
+      {"body_type", envelope.body_type},
+      {"smtputf8", envelope.smtputf8},
+      {"size", envelope.size},
+      {"received", format_utc_time(envelope.received)},
+      {"client_address", envelope.client_address},
+      {"client_helo", envelope.client_helo},
+      {"connector", envelope.connector},
+      {"tls_version", envelope.tls_version},
+      {"tls_cipher", envelope.tls_cipher},
+  };
+  // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
+  return object.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+std::optional<Envelope> envelope_from_json(std::string_view text) {
+  try {
+    Json object = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (!object.is_object()) return std::nullopt;
+    auto format = object.find("format");
+    if (format == object.end() || !format->is_number_integer() ||
+        format->get<std::int64_t>() != kFormatVersion) {
+      return std::nullopt;
+    }
+    Envelope envelope;
+    if (!read_string(object, "id", envelope.id) || !valid_queue_id(envelope.id) ||
+        !read_string(object, "mail_from", envelope.mail_from) ||
+        !read_string(object, "body_type", envelope.body_type) ||
+        !read_time(object, "received", false, envelope.received) ||
+        !read_string(object, "client_address", envelope.client_address) ||
+        !read_string(object, "client_helo", envelope.client_helo) ||
+        !read_string(object, "connector", envelope.connector) ||
+        !read_string(object, "tls_version", envelope.tls_version) ||
+        !read_string(object, "tls_cipher", envelope.tls_cipher)) {
+      return std::nullopt;
+    }
+    auto smtputf8 = object.find("smtputf8");
+    if (smtputf8 == object.end() || !smtputf8->is_boolean()) return std::nullopt;
+    envelope.smtputf8 = smtputf8->get<bool>();
+    auto size = object.find("size");
+    if (size == object.end() || !size->is_number_unsigned()) return std::nullopt;
+    envelope.size = size->get<std::uint64_t>();
+    auto recipients = object.find("recipients");
+    if (recipients == object.end() || !recipients->is_array()) return std::nullopt;
+    for (const auto& item : *recipients) {
+      auto recipient = recipient_from_json(item);
+      if (!recipient) return std::nullopt;
+      envelope.recipients.push_back(std::move(*recipient));
+    }
+    return envelope;
+  } catch (const std::exception&) {
+    // The checks above should leave nothing to throw; this is the "never throws" guarantee.
+    return std::nullopt;
+  }
+}
+
+}  // namespace sluice::queue

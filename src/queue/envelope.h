@@ -1,0 +1,60 @@
+// A message's envelope and per-recipient delivery state, as kept in the spool.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::queue {
+
+struct Recipient {
+  enum class State { Pending, Delivered, Deferred, Failed };
+  std::string address;  ///< "local@domain" as the client gave it
+  State state = State::Pending;
+  int attempts = 0;
+  std::string last_reply;  ///< last reply or error, e.g. "421 4.4.2 Connection dropped due to SocketError"
+  std::chrono::system_clock::time_point next_attempt{};
+};
+
+struct Envelope {
+  std::string id;         ///< queue id (16 hex digits)
+  std::string mail_from;  ///< "" for the null reverse-path
+  std::vector<Recipient> recipients;
+  std::string body_type;  ///< "7BIT" or "8BITMIME"
+  bool smtputf8 = false;
+  std::uint64_t size = 0;  ///< octets of the stored message
+  std::chrono::system_clock::time_point received{};
+  // Where it came from, for logs and the queue viewer.
+  std::string client_address;  ///< "192.0.2.1"
+  std::string client_helo;
+  std::string connector;
+  std::string tls_version;  ///< "TLS1_3", empty for plaintext
+  std::string tls_cipher;   ///< "TLS_AES_256_GCM_SHA384"
+};
+
+const char* state_name(Recipient::State state);  ///< "pending", "delivered", "deferred", "failed"
+/// The inverse of state_name; nullopt for anything else (case matters).
+std::optional<Recipient::State> state_from_name(std::string_view name);
+
+/// True for ids that are safe as file names: 1 to 64 ASCII letters and digits (new_hex_id()
+/// makes 16 upper-case hex digits). The spool refuses anything else.
+bool valid_queue_id(std::string_view id);
+
+/// "2024-05-01T12:34:56Z", or "2024-05-01T12:34:56.250000Z" when there is a fraction: UTC,
+/// to the microsecond (finer precision is truncated).
+std::string format_utc_time(std::chrono::system_clock::time_point time);
+/// Parses what format_utc_time writes ("Z" required, 0 to 9 fraction digits, truncated to the
+/// microsecond); nullopt for anything else, including impossible dates like 2023-02-29.
+std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_view text);
+
+/// Envelope <-> JSON text (the on-disk format, docs/queue.md): pretty-printed, "format": 1.
+/// Strings that are not valid UTF-8 are written with U+FFFD in place of the bad bytes (JSON
+/// cannot carry them); Spool::store refuses such addresses rather than alter them.
+std::string envelope_to_json(const Envelope& envelope);
+/// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
+/// never throws.
+std::optional<Envelope> envelope_from_json(std::string_view text);
+
+}  // namespace sluice::queue

@@ -1,0 +1,505 @@
+#include "queue/spool.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace sluice::queue {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::system_clock;
+using namespace std::chrono_literals;
+
+system_clock::time_point at(std::chrono::sys_days day, std::chrono::microseconds since_midnight) {
+  return day + since_midnight;
+}
+
+Envelope sample_envelope() {
+  using namespace std::chrono;
+  Envelope e;
+  e.id = "0005F1A2B3C40001";
+  e.mail_from = "alice@example.org";
+  Recipient bob;
+  bob.address = "bob@localhost";
+  Recipient carol;
+  carol.address = "carol@partner.example";
+  carol.state = Recipient::State::Deferred;
+  carol.attempts = 2;
+  carol.last_reply = "421 4.4.2 Connection dropped due to SocketError";
+  carol.next_attempt = at(2024y / 5 / 1, 12h + 40min);
+  e.recipients = {bob, carol};
+  e.body_type = "8BITMIME";
+  e.smtputf8 = false;
+  e.size = 1234;
+  e.received = at(2024y / 5 / 1, 12h + 34min + 56s + 250000us);
+  e.client_address = "192.0.2.1";
+  e.client_helo = "mx.example.org";
+  e.connector = "inbound";
+  e.tls_version = "TLS1_3";
+  e.tls_cipher = "TLS_AES_256_GCM_SHA384";
+  return e;
+}
+
+// The exact on-disk text for sample_envelope(); docs/queue.md shows the same.
+const char* const kSampleJson = R"({
+  "format": 1,
+  "id": "0005F1A2B3C40001",
+  "mail_from": "alice@example.org",
+  "recipients": [
+    {
+      "address": "bob@localhost",
+      "state": "pending",
+      "attempts": 0,
+      "last_reply": "",
+      "next_attempt": null
+    },
+    {
+      "address": "carol@partner.example",
+      "state": "deferred",
+      "attempts": 2,
+      "last_reply": "421 4.4.2 Connection dropped due to SocketError",
+      "next_attempt": "2024-05-01T12:40:00Z"
+    }
+  ],
+  "body_type": "8BITMIME",
+  "smtputf8": false,
+  "size": 1234,
+  "received": "2024-05-01T12:34:56.250000Z",
+  "client_address": "192.0.2.1",
+  "client_helo": "mx.example.org",
+  "connector": "inbound",
+  "tls_version": "TLS1_3",
+  "tls_cipher": "TLS_AES_256_GCM_SHA384"
+}
+)";
+
+void expect_same(const Envelope& a, const Envelope& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.mail_from, b.mail_from);
+  ASSERT_EQ(a.recipients.size(), b.recipients.size());
+  for (std::size_t i = 0; i < a.recipients.size(); ++i) {
+    EXPECT_EQ(a.recipients[i].address, b.recipients[i].address) << i;
+    EXPECT_EQ(a.recipients[i].state, b.recipients[i].state) << i;
+    EXPECT_EQ(a.recipients[i].attempts, b.recipients[i].attempts) << i;
+    EXPECT_EQ(a.recipients[i].last_reply, b.recipients[i].last_reply) << i;
+    EXPECT_EQ(a.recipients[i].next_attempt, b.recipients[i].next_attempt) << i;
+  }
+  EXPECT_EQ(a.body_type, b.body_type);
+  EXPECT_EQ(a.smtputf8, b.smtputf8);
+  EXPECT_EQ(a.size, b.size);
+  EXPECT_EQ(a.received, b.received);
+  EXPECT_EQ(a.client_address, b.client_address);
+  EXPECT_EQ(a.client_helo, b.client_helo);
+  EXPECT_EQ(a.connector, b.connector);
+  EXPECT_EQ(a.tls_version, b.tls_version);
+  EXPECT_EQ(a.tls_cipher, b.tls_cipher);
+}
+
+// ---- times ----
+
+TEST(UtcTime, FormatsWholeSecondsWithoutFraction) {
+  EXPECT_EQ(format_utc_time(system_clock::time_point{}), "1970-01-01T00:00:00Z");
+  using namespace std::chrono;
+  EXPECT_EQ(format_utc_time(at(2024y / 2 / 29, 23h + 59min + 59s)), "2024-02-29T23:59:59Z");
+}
+
+TEST(UtcTime, FormatsMicrosecondsAndTruncatesNanoseconds) {
+  using namespace std::chrono;
+  system_clock::time_point t = sys_days{2001y / 9 / 9} + 1h + 46min + 40s + 7us;
+  EXPECT_EQ(format_utc_time(t), "2001-09-09T01:46:40.000007Z");
+  EXPECT_EQ(format_utc_time(t + 999ns), "2001-09-09T01:46:40.000007Z");
+}
+
+TEST(UtcTime, ParsesWhatItFormats) {
+  using namespace std::chrono;
+  system_clock::time_point t = sys_days{2030y / 12 / 31} + 23h + 1s + 123456us;
+  EXPECT_EQ(parse_utc_time(format_utc_time(t)), t);
+  EXPECT_EQ(parse_utc_time("1970-01-01T00:00:00Z"), system_clock::time_point{});
+}
+
+TEST(UtcTime, ParsesShortAndLongFractions) {
+  using namespace std::chrono;
+  const system_clock::time_point base = sys_days{2024y / 5 / 1};
+  EXPECT_EQ(parse_utc_time("2024-05-01T00:00:00.5Z"), base + 500ms);
+  EXPECT_EQ(parse_utc_time("2024-05-01T00:00:00.123456789Z"), base + 123456us);
+}
+
+TEST(UtcTime, RejectsMalformedOrImpossibleTimes) {
+  for (std::string_view bad :
+       {"", "2024-05-01", "2024-05-01T00:00:00", "2024-05-01T00:00:00+00:00",
+        "2024-05-01 00:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
+        "2024-00-10T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T00:60:00Z",
+        "2024-05-01T00:00:60Z", "2024-05-01T00:00:00.Z", "2024-05-01T00:00:00.1234567890Z",
+        "2024-05-01T00:00:00Zjunk", "24-05-01T00:00:00Z", "2024-5-01T00:00:00Z",
+        "2024-05-01T00:00:0aZ"}) {
+    EXPECT_EQ(parse_utc_time(bad), std::nullopt) << bad;
+  }
+}
+
+// ---- ids and states ----
+
+TEST(QueueId, AcceptsLettersAndDigitsOnly) {
+  EXPECT_TRUE(valid_queue_id("0005F1A2B3C40001"));
+  EXPECT_TRUE(valid_queue_id("a"));
+  EXPECT_TRUE(valid_queue_id(std::string(64, 'Z')));
+  for (std::string_view bad : {"", "..", "a/b", "a.b", ".tmp", "a-b", "ab ", "\xc3\xbc"}) {
+    EXPECT_FALSE(valid_queue_id(bad)) << bad;
+  }
+  EXPECT_FALSE(valid_queue_id(std::string(65, 'Z')));
+  EXPECT_FALSE(valid_queue_id(std::string_view("a\0b", 3)));
+}
+
+TEST(RecipientState, NamesRoundTrip) {
+  for (auto state : {Recipient::State::Pending, Recipient::State::Delivered,
+                     Recipient::State::Deferred, Recipient::State::Failed}) {
+    EXPECT_EQ(state_from_name(state_name(state)), state);
+  }
+  EXPECT_STREQ(state_name(Recipient::State::Delivered), "delivered");
+  EXPECT_EQ(state_from_name("Pending"), std::nullopt);
+  EXPECT_EQ(state_from_name(""), std::nullopt);
+}
+
+// ---- envelope JSON ----
+
+TEST(EnvelopeJson, WritesTheDocumentedFormat) {
+  EXPECT_EQ(envelope_to_json(sample_envelope()), kSampleJson);
+}
+
+TEST(EnvelopeJson, RoundTripsEveryField) {
+  Envelope e = sample_envelope();
+  e.mail_from = "";  // null reverse-path
+  e.smtputf8 = true;
+  e.recipients[0].address = "j\xc3\xbcrgen@b\xc3\xbc" "cher.example";
+  e.recipients[0].state = Recipient::State::Failed;
+  e.recipients[1].state = Recipient::State::Delivered;
+  e.size = 18446744073709551615ull;
+  e.client_helo = "quote\" backslash\\ newline\n";
+  auto parsed = envelope_from_json(envelope_to_json(e));
+  ASSERT_TRUE(parsed.has_value());
+  expect_same(*parsed, e);
+}
+
+TEST(EnvelopeJson, ParsesTheDocumentedExample) {
+  auto parsed = envelope_from_json(kSampleJson);
+  ASSERT_TRUE(parsed.has_value());
+  expect_same(*parsed, sample_envelope());
+}
+
+TEST(EnvelopeJson, IgnoresUnknownFields) {
+  auto json = nlohmann::json::parse(kSampleJson);
+  json["operator_note"] = "held for review";
+  json["recipients"][0]["extra"] = 1;
+  EXPECT_TRUE(envelope_from_json(json.dump()).has_value());
+}
+
+TEST(EnvelopeJson, ReplacesInvalidUtf8InsteadOfThrowing) {
+  Envelope e = sample_envelope();
+  e.client_helo = "bad\xff";
+  auto parsed = envelope_from_json(envelope_to_json(e));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->client_helo, "bad\xef\xbf\xbd");
+}
+
+TEST(EnvelopeJson, MissingAnyFieldIsMalformed) {
+  const auto good = nlohmann::json::parse(kSampleJson);
+  for (const auto& item : good.items()) {
+    auto json = good;
+    json.erase(item.key());
+    EXPECT_EQ(envelope_from_json(json.dump()), std::nullopt) << item.key();
+  }
+  for (const auto& item : good["recipients"][0].items()) {
+    auto json = good;
+    json["recipients"][0].erase(item.key());
+    EXPECT_EQ(envelope_from_json(json.dump()), std::nullopt) << "recipient " << item.key();
+  }
+}
+
+TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
+  const auto good = nlohmann::json::parse(kSampleJson);
+  auto with = [&good](const char* key, nlohmann::json value) {
+    auto json = good;
+    json[key] = std::move(value);
+    return envelope_from_json(json.dump());
+  };
+  EXPECT_EQ(with("format", 2), std::nullopt);
+  EXPECT_EQ(with("format", "1"), std::nullopt);
+  EXPECT_EQ(with("id", "../../etc/passwd"), std::nullopt);
+  EXPECT_EQ(with("id", 42), std::nullopt);
+  EXPECT_EQ(with("mail_from", nullptr), std::nullopt);
+  EXPECT_EQ(with("recipients", "bob@localhost"), std::nullopt);
+  EXPECT_EQ(with("recipients", nlohmann::json::array({"bob@localhost"})), std::nullopt);
+  EXPECT_EQ(with("smtputf8", 1), std::nullopt);
+  EXPECT_EQ(with("size", -1), std::nullopt);
+  EXPECT_EQ(with("size", 1.5), std::nullopt);
+  EXPECT_EQ(with("received", nullptr), std::nullopt);
+  EXPECT_EQ(with("received", "yesterday"), std::nullopt);
+  EXPECT_EQ(with("tls_cipher", false), std::nullopt);
+
+  auto with_recipient = [&good](const char* key, nlohmann::json value) {
+    auto json = good;
+    json["recipients"][1][key] = std::move(value);
+    return envelope_from_json(json.dump());
+  };
+  EXPECT_EQ(with_recipient("state", "lost"), std::nullopt);
+  EXPECT_EQ(with_recipient("attempts", -1), std::nullopt);
+  EXPECT_EQ(with_recipient("attempts", 4294967296ll), std::nullopt);
+  EXPECT_EQ(with_recipient("attempts", "2"), std::nullopt);
+  EXPECT_EQ(with_recipient("next_attempt", "soon"), std::nullopt);
+  EXPECT_EQ(with_recipient("next_attempt", 0), std::nullopt);
+  EXPECT_EQ(with_recipient("address", nullptr), std::nullopt);
+}
+
+TEST(EnvelopeJson, NonJsonTextIsMalformed) {
+  for (std::string_view bad : {"", "{", "[]", "null", "42", "\"text\"", "{\"format\": 1}",
+                               "\xff\xfe{}"}) {
+    EXPECT_EQ(envelope_from_json(bad), std::nullopt) << bad;
+  }
+  std::string truncated = kSampleJson;
+  truncated.resize(truncated.size() / 2);
+  EXPECT_EQ(envelope_from_json(truncated), std::nullopt);
+}
+
+// ---- the spool ----
+
+class SpoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "sluice-spool-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    base_ = pattern;
+    dir_ = base_ / "queue";
+  }
+  void TearDown() override { fs::remove_all(base_); }
+
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  void put(const std::string& name, const std::string& content) const {
+    std::ofstream(dir_ / name, std::ios::binary) << content;
+  }
+
+  Envelope envelope_with(std::string id, system_clock::time_point received) const {
+    Envelope e = sample_envelope();
+    e.id = std::move(id);
+    e.received = received;
+    return e;
+  }
+
+  fs::path base_;
+  fs::path dir_;
+};
+
+// Fails like a full disk, for every file or only for those whose name contains `only`.
+FileOpener full_disk(std::string only = "") {
+  return [only](const fs::path& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0 || path.filename().string().find(only) == std::string::npos) return fd;
+    ::close(fd);
+    return ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  };
+}
+
+TEST_F(SpoolTest, ConstructorCreatesTheDirectory) {
+  Spool spool(dir_ / "nested");
+  EXPECT_TRUE(fs::is_directory(dir_ / "nested"));
+  EXPECT_EQ(spool.dir(), dir_ / "nested");
+}
+
+TEST_F(SpoolTest, ConstructorThrowsWhenThePathIsAFile) {
+  std::ofstream(base_ / "file") << "x";
+  EXPECT_THROW(Spool(base_ / "file"), fs::filesystem_error);
+  EXPECT_THROW(Spool(base_ / "file" / "below"), fs::filesystem_error);
+}
+
+TEST_F(SpoolTest, StoreWritesContentAndEnvelope) {
+  Spool spool(dir_);
+  const std::string message = "Received: from mx\r\nSubject: hi\r\n\r\nbody\r\n";
+  Envelope e = sample_envelope();
+  ASSERT_FALSE(spool.store(e, message));
+  EXPECT_EQ(entries(), (std::vector<std::string>{"0005F1A2B3C40001.eml", "0005F1A2B3C40001.json"}));
+  EXPECT_EQ(spool.load_message(e.id), message);
+  auto loaded = spool.load_envelope(e.id);
+  ASSERT_TRUE(loaded.has_value());
+  expect_same(*loaded, e);
+  std::ifstream in(dir_ / "0005F1A2B3C40001.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), kSampleJson);
+}
+
+TEST_F(SpoolTest, StoreRefusesUnsafeIds) {
+  Spool spool(dir_);
+  const std::vector<std::string> bad_ids{"", "../x", "a.b", ".tmp", "a/b", std::string(65, 'A')};
+  for (const std::string& id : bad_ids) {
+    Envelope e = sample_envelope();
+    e.id = id;
+    EXPECT_EQ(spool.store(e, "x"), std::errc::invalid_argument) << id;
+  }
+  EXPECT_TRUE(entries().empty());
+  EXPECT_FALSE(fs::exists(base_ / "x.eml"));
+}
+
+TEST_F(SpoolTest, StoreRefusesAddressesThatAreNotUtf8) {
+  Spool spool(dir_);
+  Envelope e = sample_envelope();
+  e.recipients[1].address = "caf\xe9@example.org";  // Latin-1, not UTF-8
+  EXPECT_EQ(spool.store(e, "x"), std::errc::illegal_byte_sequence);
+  e = sample_envelope();
+  e.mail_from = "\xff@example.org";
+  EXPECT_EQ(spool.store(e, "x"), std::errc::illegal_byte_sequence);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(SpoolTest, FullDiskWhileWritingContentLeavesNothing) {
+  Spool spool(dir_, full_disk());
+  EXPECT_EQ(spool.store(sample_envelope(), "message"), std::errc::no_space_on_device);
+  EXPECT_TRUE(entries().empty());
+  EXPECT_TRUE(spool.list().empty());
+}
+
+TEST_F(SpoolTest, FullDiskWhileWritingEnvelopeRemovesTheContentToo) {
+  Spool spool(dir_, full_disk(".json."));
+  EXPECT_EQ(spool.store(sample_envelope(), "message"), std::errc::no_space_on_device);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(SpoolTest, EnvelopeRenameFailureRemovesTheContent) {
+  Spool spool(dir_);
+  fs::create_directory(dir_ / "0005F1A2B3C40001.json");  // rename onto a directory fails
+  EXPECT_EQ(spool.store(sample_envelope(), "message"), std::errc::is_a_directory);
+  EXPECT_EQ(entries(), std::vector<std::string>{"0005F1A2B3C40001.json"});
+}
+
+TEST_F(SpoolTest, StoreIntoAVanishedDirectoryFails) {
+  Spool spool(dir_);
+  fs::remove(dir_);
+  std::ofstream(dir_) << "now a file";
+  EXPECT_EQ(spool.store(sample_envelope(), "message"), std::errc::not_a_directory);
+}
+
+TEST_F(SpoolTest, UpdateRewritesTheEnvelope) {
+  Spool spool(dir_);
+  Envelope e = sample_envelope();
+  ASSERT_FALSE(spool.store(e, "message"));
+  e.recipients[0].state = Recipient::State::Delivered;
+  e.recipients[0].attempts = 1;
+  e.recipients[0].last_reply = "250 2.0.0 Ok";
+  ASSERT_FALSE(spool.update(e));
+  auto loaded = spool.load_envelope(e.id);
+  ASSERT_TRUE(loaded.has_value());
+  expect_same(*loaded, e);
+  EXPECT_EQ(entries().size(), 2u);
+}
+
+TEST_F(SpoolTest, UpdateOfAMissingMessageDoesNotCreateAGhost) {
+  Spool spool(dir_);
+  EXPECT_EQ(spool.update(sample_envelope()), std::errc::no_such_file_or_directory);
+  EXPECT_TRUE(entries().empty());
+  Envelope bad = sample_envelope();
+  bad.id = "../etc";
+  EXPECT_EQ(spool.update(bad), std::errc::invalid_argument);
+}
+
+TEST_F(SpoolTest, FailedUpdateKeepsThePreviousEnvelope) {
+  Spool good(dir_);
+  Envelope e = sample_envelope();
+  ASSERT_FALSE(good.store(e, "message"));
+  Spool full(dir_, full_disk());
+  Envelope changed = e;
+  changed.recipients[0].state = Recipient::State::Failed;
+  EXPECT_EQ(full.update(changed), std::errc::no_space_on_device);
+  auto loaded = good.load_envelope(e.id);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->recipients[0].state, Recipient::State::Pending);
+  EXPECT_EQ(entries().size(), 2u);
+}
+
+TEST_F(SpoolTest, LoadRefusesBadIdsMissingFilesAndMismatchedEnvelopes) {
+  Spool spool(dir_);
+  EXPECT_EQ(spool.load_envelope("../queue/x"), std::nullopt);
+  EXPECT_EQ(spool.load_message("../queue/x"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("ABSENT"), std::nullopt);
+  EXPECT_EQ(spool.load_message("ABSENT"), std::nullopt);
+  put("COPY.json", kSampleJson);  // content says 0005F1A2B3C40001
+  EXPECT_EQ(spool.load_envelope("COPY"), std::nullopt);
+  put("BROKEN.json", "{ not json");
+  EXPECT_EQ(spool.load_envelope("BROKEN"), std::nullopt);
+}
+
+TEST_F(SpoolTest, RemoveDeletesBothFiles) {
+  Spool spool(dir_);
+  ASSERT_FALSE(spool.store(sample_envelope(), "message"));
+  EXPECT_FALSE(spool.remove("0005F1A2B3C40001"));
+  EXPECT_TRUE(entries().empty());
+  EXPECT_EQ(spool.remove("0005F1A2B3C40001"), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(spool.remove("../x"), std::errc::invalid_argument);
+}
+
+TEST_F(SpoolTest, RemoveDeletesAnOrphanedContentFile) {
+  Spool spool(dir_);
+  put("ABC.eml", "orphan");
+  EXPECT_FALSE(spool.remove("ABC"));
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(SpoolTest, ListOrdersByReceivedThenId) {
+  using namespace std::chrono;
+  Spool spool(dir_);
+  const system_clock::time_point t = sys_days{2024y / 5 / 1};
+  ASSERT_FALSE(spool.store(envelope_with("C", t + 2s), "m"));
+  ASSERT_FALSE(spool.store(envelope_with("B", t + 1s), "m"));
+  ASSERT_FALSE(spool.store(envelope_with("A", t + 2s), "m"));
+  ASSERT_FALSE(spool.store(envelope_with("D", t + 1us), "m"));
+  EXPECT_EQ(spool.list(), (std::vector<std::string>{"D", "B", "A", "C"}));
+}
+
+TEST_F(SpoolTest, ListSkipsUncommittedAndUnrelatedFilesButShowsUnreadableEnvelopesFirst) {
+  using namespace std::chrono;
+  Spool spool(dir_);
+  ASSERT_FALSE(spool.store(envelope_with("GOOD", sys_days{2024y / 5 / 1}), "m"));
+  put("ORPHAN.eml", "no envelope");
+  put(".tmp.X.json.0123456789abcdef", "{");
+  put("notes.txt", "operator notes");
+  put("bad.name.json", "{}");
+  put("BROKEN.json", "{ not json");
+  fs::create_directory(dir_ / "DIR.json");
+  EXPECT_EQ(spool.list(), (std::vector<std::string>{"BROKEN", "GOOD"}));
+}
+
+TEST_F(SpoolTest, ListOfAMissingDirectoryIsEmpty) {
+  Spool spool(dir_);
+  fs::remove(dir_);
+  EXPECT_TRUE(spool.list().empty());
+  EXPECT_EQ(spool.recover(), 0u);
+}
+
+TEST_F(SpoolTest, RecoverRemovesOrphansAndTemporaryFilesOnly) {
+  using namespace std::chrono;
+  Spool spool(dir_);
+  ASSERT_FALSE(spool.store(envelope_with("KEPT", sys_days{2024y / 5 / 1}), "committed"));
+  put("ORPHAN.eml", "cut short before the envelope");
+  put(".tmp.ORPHAN2.eml.0123456789abcdef", "half");
+  put(".tmp.KEPT.json.fedcba9876543210", "{\"format\"");
+  put("ENVONLY.json", kSampleJson);  // committed (content lost): not ours to delete
+  put("notes.txt", "operator notes");
+  put("weird.name.eml", "not a queue id");
+  fs::create_directory(dir_ / ".tmp.dir");
+  EXPECT_EQ(spool.recover(), 3u);
+  EXPECT_EQ(entries(), (std::vector<std::string>{".tmp.dir", "ENVONLY.json", "KEPT.eml",
+                                                 "KEPT.json", "notes.txt", "weird.name.eml"}));
+  EXPECT_EQ(spool.load_message("KEPT"), "committed");
+  EXPECT_EQ(spool.recover(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::queue

@@ -1,0 +1,245 @@
+#include "smtp/address.h"
+
+#include <arpa/inet.h>
+#include <strings.h>
+
+#include <cstring>
+
+namespace sluice::smtp {
+namespace {
+
+constexpr std::size_t kMaxLocalPart = 64;  // RFC 5321 4.5.3.1.1
+constexpr std::size_t kMaxDomain = 255;    // RFC 5321 4.5.3.1.2
+constexpr std::size_t kMaxLabel = 63;      // RFC 1035 2.3.4
+
+bool fail(std::string* why, const char* reason) {
+  if (why) *why = reason;
+  return false;
+}
+/// For the scanners, whose result is a length and 0 means failure.
+std::size_t reject(std::string* why, const char* reason) {
+  fail(why, reason);
+  return 0;
+}
+std::optional<Mailbox> no_mailbox(std::string* why, const char* reason) {
+  fail(why, reason);
+  return std::nullopt;
+}
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+
+/// RFC 5322 atext.
+bool is_atext(char c) {
+  return is_alpha(c) || is_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c == 0xe0) { n = 2; lo = 0xa0; }
+    else if (c == 0xed) { n = 2; hi = 0x9f; }
+    else if (c >= 0xe1 && c <= 0xef) n = 2;
+    else if (c == 0xf0) { n = 3; lo = 0x90; }
+    else if (c == 0xf4) { n = 3; hi = 0x8f; }
+    else if (c >= 0xf1 && c <= 0xf3) n = 3;
+    else return false;
+    if (i + n >= s.size()) return false;  // truncated sequence
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 < lo || b1 > hi) return false;
+    for (std::size_t k = 2; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < 0x80 || b > 0xbf) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+namespace {
+
+/// sub-domain *("." sub-domain); U-labels allowed when allow_utf8 (RFC 6531 3.3).
+bool check_domain_name(std::string_view d, bool allow_utf8, std::string* why) {
+  if (d.empty()) return fail(why, "missing domain");
+  if (d.size() > kMaxDomain) return fail(why, "domain longer than 255 octets");
+  if (d.back() == '.') return fail(why, "trailing dot in domain");
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = d.find('.', start);
+    const auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty()) return fail(why, "empty label in domain");
+    if (label.size() > kMaxLabel) return fail(why, "domain label longer than 63 octets");
+    if (label.front() == '-' || label.back() == '-') return fail(why, "domain label starts or ends with a hyphen");
+    for (char c : label) {
+      if (is_alpha(c) || is_digit(c) || c == '-') continue;
+      if (is_non_ascii(c) && allow_utf8) continue;
+      if (is_non_ascii(c)) return fail(why, "non-ASCII character in domain");
+      return fail(why, "invalid character in domain");
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+/// Snum 3("." Snum), each 1-3 digits with a value up to 255.
+bool valid_ipv4(std::string_view s) {
+  int parts = 0;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t digits = 0;
+    int value = 0;
+    while (i < s.size() && is_digit(s[i]) && digits < 4) {
+      value = value * 10 + (s[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || digits > 3 || value > 255) return false;
+    ++parts;
+    if (i == s.size()) return parts == 4;
+    if (s[i] != '.' || parts == 4) return false;
+    ++i;
+  }
+}
+
+bool check_address_literal(std::string_view d, std::string* why) {
+  if (d.size() < 3 || d.back() != ']') return fail(why, "unterminated address literal");
+  const auto inner = d.substr(1, d.size() - 2);
+  constexpr std::string_view kTag = "IPv6:";
+  if (inner.size() >= kTag.size() && strncasecmp(inner.data(), kTag.data(), kTag.size()) == 0) {
+    const std::string v6(inner.substr(kTag.size()));
+    in6_addr addr{};
+    if (v6.empty() || inet_pton(AF_INET6, v6.c_str(), &addr) != 1) return fail(why, "invalid IPv6 address literal");
+    return true;
+  }
+  if (inner.find(':') != std::string_view::npos) return fail(why, "unsupported address literal");
+  if (!valid_ipv4(inner)) return fail(why, "invalid IPv4 address literal");
+  return true;
+}
+
+bool check_domain(std::string_view d, bool allow_utf8, std::string* why) {
+  if (!d.empty() && d.front() == '[') return check_address_literal(d, why);
+  return check_domain_name(d, allow_utf8, why);
+}
+
+/// Drops "@a,@b:" (RFC 5321 appendix C); the hosts must still be valid domain names.
+bool strip_source_route(std::string_view& text, bool allow_utf8, std::string* why) {
+  if (text.empty() || text.front() != '@') return true;
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return fail(why, "source route without ':'");
+  std::string_view route = text.substr(0, colon);
+  while (!route.empty()) {
+    if (route.front() != '@') return fail(why, "invalid source route");
+    const auto comma = route.find(',');
+    const auto host = route.substr(1, comma == std::string_view::npos ? std::string_view::npos : comma - 1);
+    std::string ignored;
+    if (!check_domain_name(host, allow_utf8, &ignored)) return fail(why, "invalid domain in source route");
+    if (comma == std::string_view::npos) break;
+    route.remove_prefix(comma + 1);
+    if (route.empty()) return fail(why, "invalid source route");
+  }
+  text.remove_prefix(colon + 1);
+  return true;
+}
+
+/// Quoted-string: returns the length including both quotes, or 0 on error.
+std::size_t scan_quoted(std::string_view text, bool allow_utf8, std::string* why) {
+  for (std::size_t i = 1; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      // quoted-pairSMTP = "\" %d32-126
+      if (i + 1 >= text.size()) break;
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next < 32 || next > 126) return reject(why, "invalid quoted pair in local part");
+      ++i;
+      continue;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 32 && u <= 126) continue;  // qtextSMTP plus space
+    if (u >= 0x80 && allow_utf8) continue;
+    if (u >= 0x80) return reject(why, "non-ASCII character in local part");
+    return reject(why, "control character in local part");
+  }
+  return reject(why, "unterminated quoted local part");
+}
+
+/// Dot-string: returns its length (up to the '@' or the end), or 0 on error.
+std::size_t scan_dot_string(std::string_view text, bool allow_utf8, std::string* why) {
+  std::size_t i = 0;
+  bool after_dot = true;  // a leading dot is as bad as a doubled one
+  for (; i < text.size() && text[i] != '@'; ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      if (i == 0) return reject(why, "local part starts with a dot");
+      if (after_dot) return reject(why, "consecutive dots in local part");
+      after_dot = true;
+      continue;
+    }
+    after_dot = false;
+    if (is_atext(c)) continue;
+    if (is_non_ascii(c) && allow_utf8) continue;
+    if (is_non_ascii(c)) return reject(why, "non-ASCII character in local part");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return reject(why, "control character in local part");
+    return reject(why, "invalid character in local part");
+  }
+  if (i == 0) return reject(why, "empty local part");
+  if (after_dot) return reject(why, "local part ends with a dot");
+  return i;
+}
+
+}  // namespace
+
+std::string Mailbox::str() const {
+  if (domain.empty()) return local_part;
+  return local_part + "@" + domain;
+}
+
+std::string Mailbox::domain_key() const {
+  std::string key = domain;
+  for (char& c : key)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return key;
+}
+
+bool Mailbox::domain_is_literal() const { return !domain.empty() && domain.front() == '['; }
+
+bool Mailbox::has_routing_characters() const {
+  // An unquoted local part cannot hold '@', so any '@' here was inside quotes.
+  return local_part.find_first_of("%!@") != std::string::npos;
+}
+
+std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std::string* why) {
+  if (text.empty()) return no_mailbox(why, "empty address");
+  for (char c : text) {
+    if (!is_non_ascii(c)) continue;
+    if (!allow_utf8) return no_mailbox(why, "non-ASCII character in address");
+    if (!is_valid_utf8(text)) return no_mailbox(why, "invalid UTF-8 in address");
+    break;
+  }
+  if (!strip_source_route(text, allow_utf8, why)) return std::nullopt;
+  if (text.empty()) return no_mailbox(why, "empty address");
+
+  const bool quoted = text.front() == '"';
+  const std::size_t local_len = quoted ? scan_quoted(text, allow_utf8, why) : scan_dot_string(text, allow_utf8, why);
+  if (local_len == 0) return std::nullopt;
+  if (quoted && local_len == 2) return no_mailbox(why, "empty local part");  // ""@example.com
+  if (local_len > kMaxLocalPart) return no_mailbox(why, "local part longer than 64 octets");
+  if (local_len == text.size()) return no_mailbox(why, "missing domain");
+  if (text[local_len] != '@') return no_mailbox(why, "unexpected text after quoted local part");
+
+  const std::string_view domain = text.substr(local_len + 1);
+  if (domain.find('@') != std::string_view::npos) return no_mailbox(why, "more than one '@' in address");
+  if (!check_domain(domain, allow_utf8, why)) return std::nullopt;
+
+  return Mailbox{std::string(text.substr(0, local_len)), std::string(domain)};
+}
+
+}  // namespace sluice::smtp

@@ -1,0 +1,35 @@
+// Mailbox syntax (RFC 5321 4.1.2, RFC 6531) and the checks relay control relies on.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::smtp {
+
+struct Mailbox {
+  std::string local_part;  ///< as written, including quotes if it was a quoted-string
+  std::string domain;      ///< as written (case preserved); "[1.2.3.4]" for address literals
+
+  /// "local@domain".
+  std::string str() const;
+  /// The domain lower-cased, for comparisons (domains are case-insensitive).
+  std::string domain_key() const;
+  /// True for "[...]" address literals.
+  bool domain_is_literal() const;
+  /// True when the local part contains characters that old MTAs interpreted as routing
+  /// ("%", "!", or an "@" inside quotes): sluice never routes by them and refuses them.
+  bool has_routing_characters() const;
+};
+
+/// Parses a Path's content (the text between < and >). A source route ("@a,@b:user@c") is
+/// accepted and dropped as RFC 5321 appendix C allows; the mailbox is then "user@c".
+/// Accepts dot-string and quoted-string local parts, domains of LDH labels (no trailing dot) and
+/// address literals. `allow_utf8` permits UTF-8 in local part and domain (SMTPUTF8).
+/// On failure returns nullopt and sets *why to a short reason ("missing domain", ...).
+std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std::string* why);
+
+/// Strict UTF-8 (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF).
+/// Shared with the ESMTP parameter checks, which accept UTF-8 values under SMTPUTF8.
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace sluice::smtp

@@ -1,0 +1,77 @@
+#include "tls/server_context.h"
+
+#include <openssl/err.h>
+
+#include <stdexcept>
+
+namespace sluice::tls {
+namespace {
+
+int hello_index() {
+  // One ex_data slot per process holding a heap ClientHelloInfo, freed with the SSL object.
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<ClientHelloInfo*>(ptr); });
+  return index;
+}
+
+int on_client_hello(SSL* ssl, int*, void*) {
+  auto* info = new ClientHelloInfo(read_client_hello(ssl));
+  delete static_cast<ClientHelloInfo*>(SSL_get_ex_data(ssl, hello_index()));
+  SSL_set_ex_data(ssl, hello_index(), info);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+[[noreturn]] void refuse(const std::string& what) {
+  throw std::runtime_error(what + ": " + openssl_error_text());
+}
+
+}  // namespace
+
+std::string openssl_error_text() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(code, buf, sizeof buf);
+  return buf;
+}
+
+const ClientHelloInfo& client_hello_of(SSL* ssl) {
+  static const ClientHelloInfo none;
+  auto* info = static_cast<ClientHelloInfo*>(SSL_get_ex_data(ssl, hello_index()));
+  return info ? *info : none;
+}
+
+std::shared_ptr<asio::ssl::context> make_server_context(const Policy& policy,
+                                                        const std::vector<CertificateFiles>& certificates) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  ERR_clear_error();
+  // The security level goes first: at the default level OpenSSL 3 refuses TLS 1.0/1.1 and SHA-1
+  // signatures whatever the version settings say.
+  SSL_CTX_set_security_level(ctx, policy.security_level);
+  if (!SSL_CTX_set_min_proto_version(ctx, wire_value(policy.min_version))) refuse("min_version");
+  if (!SSL_CTX_set_max_proto_version(ctx, wire_value(policy.max_version))) refuse("max_version");
+  if (!policy.ciphers.empty() && !SSL_CTX_set_cipher_list(ctx, policy.ciphers.c_str()))
+    refuse("ciphers \"" + policy.ciphers + "\"");
+  if (!policy.ciphersuites.empty() && !SSL_CTX_set_ciphersuites(ctx, policy.ciphersuites.c_str()))
+    refuse("ciphersuites \"" + policy.ciphersuites + "\"");
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // Idle sessions keep no read/write buffers: memory per connection matters for a gateway.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  static const unsigned char session_context[] = "sluice";
+  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
+  for (const auto& files : certificates) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, files.chain.c_str()) != 1)
+      refuse("certificate " + files.chain.string());
+    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
+      refuse("key " + files.key.string());
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      refuse("key " + files.key.string() + " does not match " + files.chain.string());
+  }
+  SSL_CTX_set_client_hello_cb(ctx, on_client_hello, nullptr);
+  return context;
+}
+
+}  // namespace sluice::tls
