@@ -7,6 +7,8 @@
 #include <asio/thread_pool.hpp>
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <iostream>
 
 #include "base/logging.h"
@@ -77,6 +79,16 @@ std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(con
   return contexts;
 }
 
+/// Raises the open-file limit to the hard limit: each session is a descriptor, and the usual soft
+/// limit of 1024 would cap a gateway far below what one event loop can serve.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int serve(const ServeOptions& options) {
   config::Config cfg;
   try {
@@ -114,6 +126,7 @@ int serve(const ServeOptions& options) {
                                [&cfg](std::string_view domain) { return config::is_local_domain(cfg, domain); });
     log::Writer protocol_log(cfg.state_dir / "logs" / "ProtocolLog" / "SmtpReceive", log::Direction::Receive);
 
+    raise_file_limit();
     asio::io_context io(1);
     // Spool writes and local deliveries block on fsync: they run here, never on the network thread.
     asio::thread_pool disk(4);
@@ -170,8 +183,7 @@ int run_serve(int argc, char** argv) {
       "Exit status: 0 after a clean stop, 2 for a bad configuration, 1 for other start-up failures.",
       "sluice serve"};
   ServeOptions options;
-  app.add_option("-c,--config", options.config_file, "TOML configuration file (docs/configuration.md)")
-      ->check(CLI::ExistingFile);
+  app.add_option("-c,--config", options.config_file, "TOML configuration file (docs/configuration.md)");
   app.add_option("-l,--listen", options.listen,
                  "ADDRESS:PORT to listen on, repeatable; replaces the first receive connector's listen list "
                  "(e.g. 127.0.0.1:2525, [::1]:2525)");
@@ -181,8 +193,12 @@ int run_serve(int argc, char** argv) {
   app.add_flag("--check-config", options.check, "validate the configuration and certificates, then exit");
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : kConfigError;
+    // One line, like every other start-up error.
+    fmt::print(stderr, "sluice serve: {} (see 'sluice serve --help')\n", e.what());
+    return kConfigError;
   }
   return serve(options);
 }

@@ -49,7 +49,7 @@ std::optional<Seconds> parse_duration(std::string_view text);
 struct Limits {
   std::uint64_t max_message_size = 36700160;  ///< SIZE, bytes (Exchange's 35 MiB default)
   std::size_t max_recipients = 200;           ///< per message
-  std::size_t max_errors = 10;                ///< bad commands per session before 421
+  std::size_t max_errors = 20;                ///< 4xx/5xx replies without a delivered message before 421
   std::size_t max_connections = 10000;        ///< overall
   std::size_t max_connections_per_ip = 50;
   std::size_t max_command_line = 512;         ///< octets incl. CRLF (RFC 5321 4.5.3.1.4)

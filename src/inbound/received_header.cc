@@ -7,11 +7,16 @@ namespace sluice::inbound {
 namespace {
 
 /// A comment or quoted string must not let client-chosen text break out of its parentheses or
-/// quotes, or add header lines: anything but printable ASCII, and the delimiters, become '?'.
+/// quotes, or add header lines: parentheses become brackets, anything else but printable ASCII
+/// and the other delimiters become '?'.
 std::string sanitize(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {
-    bool printable = c >= 0x21 && c < 0x7f && c != '(' && c != ')' && c != '\\' && c != '"' && c != ';';
+    if (c == '(' || c == ')') {
+      out += c == '(' ? '[' : ']';
+      continue;
+    }
+    bool printable = c >= 0x21 && c < 0x7f && c != '\\' && c != '"' && c != ';';
     out += printable || c == ' ' ? static_cast<char>(c) : '?';
   }
   return out;

@@ -57,7 +57,19 @@ TEST(ReceivedHeader, ClientTextCannotInjectHeaderLinesOrCloseComments) {
   info.helo = "evil)\r\nX-Injected: yes";
   std::string h = received_header(info);
   EXPECT_EQ(h.find("X-Injected: yes\r\n"), std::string::npos);
-  EXPECT_NE(h.find("from evil???X-Injected: yes ([192.0.2.1])"), std::string::npos);
+  EXPECT_NE(h.find("from evil]??X-Injected: yes ([192.0.2.1])"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::inbound
+
+namespace sluice::inbound {
+namespace {
+
+TEST(ReceivedHeader, ParenthesesInConnectorNamesStayBalanced) {
+  auto info = sample();
+  info.connector = "Partner (TLS required)";
+  EXPECT_NE(received_header(info).find("(connector \"Partner [TLS required]\")"), std::string::npos);
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ void Session::reply_and_close(const Reply& r) {
 
 void Session::request_shutdown() {
   shutdown_requested_ = true;
-  if (awaiting_command_) connection_.interrupt(net::Interrupt::Shutdown);
+  if (interruptible_) connection_.interrupt(net::Interrupt::Shutdown);
 }
 
 void Session::force_close() {
@@ -104,7 +104,8 @@ void Session::force_close() {
 
 awaitable<void> Session::finish(std::string_view reason) {
   if (connection_.closed()) co_return;
-  log_.disconnect(reason);
+  // The disconnect line says who ended the session; a stop in progress overrides "Local".
+  log_.disconnect(shutdown_requested_ && reason == "Local" ? std::string_view("Shutdown") : reason);
   co_await connection_.close();
 }
 
@@ -134,9 +135,9 @@ awaitable<void> Session::run() {
       if (!co_await connection_.flush()) co_return co_await finish("Remote");
     }
     connection_.set_timeout(limits.command_timeout);
-    awaiting_command_ = true;
+    interruptible_ = true;
     auto line = co_await connection_.read_line(limits.max_command_line);
-    awaiting_command_ = false;
+    interruptible_ = false;
     if (!line) {
       auto why = connection_.interrupted();
       connection_.clear_interrupt();
@@ -421,6 +422,9 @@ awaitable<void> Session::on_data(const Command& command) {
     co_return;
   }
   reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", id));
+  // Errors count toward max_errors only until the client delivers something (as Postfix does):
+  // a sender with a few bad recipients in each message is not an attacker.
+  errors_ = 0;
   if (services_.queued) services_.queued(id);
 }
 
@@ -495,7 +499,15 @@ awaitable<void> Session::on_starttls(const Command& command) {
   if (std::size_t dropped = connection_.discard_buffered())
     log_.info(fmt::format("Discarded {} bytes sent after STARTTLS before the TLS handshake", dropped));
   connection_.set_timeout(services_.config->limits.tls_handshake_timeout);
-  if (!co_await connection_.handshake_server(*tls_context_)) {
+  if (shutdown_requested_) {
+    closing_ = true;
+    co_return;
+  }
+  // A client that stalls mid-handshake must not hold up a shutdown.
+  interruptible_ = true;
+  bool handshake_ok = co_await connection_.handshake_server(*tls_context_);
+  interruptible_ = false;
+  if (!handshake_ok) {
     log_tls_failure();
     connection_.clear_interrupt();
     closing_ = true;

@@ -102,7 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Transaction> transaction_;
   std::size_t errors_ = 0;
   bool closing_ = false;            ///< a final reply was queued; end after flushing it
-  bool awaiting_command_ = false;   ///< blocked reading the next command
+  bool interruptible_ = false;      ///< waiting for a command or a handshake: shutdown may cut in
   bool shutdown_requested_ = false;
   std::string tls_version_, tls_cipher_;
 };

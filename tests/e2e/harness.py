@@ -1,6 +1,8 @@
 """Shared pieces for end-to-end tests: start the real `sluice serve` on loopback, find its logs and
 delivered mail, and talk to it with real clients. Each test module is one ctest case."""
+import atexit
 import glob
+import shutil
 import os
 import signal
 import socket
@@ -11,6 +13,17 @@ import time
 
 SLUICE = os.environ.get("SLUICE_BIN", os.path.join(os.path.dirname(__file__), "../../build/sluice"))
 SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+
+
+_made_dirs = []
+
+
+@atexit.register
+def _remove_made_dirs():
+    """Test folders go when the test process ends; SLUICE_KEEP_TEST_DIRS=1 keeps them for a look."""
+    if os.environ.get("SLUICE_KEEP_TEST_DIRS") != "1":
+        for d in _made_dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def free_port():
@@ -29,6 +42,7 @@ class Sluice:
     def __init__(self, connectors=None, extra="", hostname="mx.sluice.test",
                  local_domains=("localhost", "sluice.test"), limits=""):
         self.dir = tempfile.mkdtemp(prefix="sluice-e2e-")
+        _made_dirs.append(self.dir)
         os.chmod(self.dir, 0o755)
         self.state = os.path.join(self.dir, "state")
         self.ports = {}
@@ -90,7 +104,13 @@ class Sluice:
                 self.proc.kill()
                 self.proc.wait()
                 raise
+        if getattr(self, "stderr", None) and not self.stderr.closed:
+            self.stderr.close()
         return self.proc.returncode if self.proc else None
+
+    def remove(self):
+        """Deletes the server's folder (call after stop(), when the test no longer needs it)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -181,3 +201,127 @@ class Raw:
 
     def close(self):
         self.sock.close()
+
+
+# ---- TLS clients and parsed protocol logs (added for test_tls_clients.py / test_starttls.py) ----
+
+import collections
+import csv
+import re
+import ssl
+
+LOG_FIELDS = ("date_time", "connector", "session", "seq", "local", "remote", "event", "data", "context")
+LogRecord = collections.namedtuple("LogRecord", LOG_FIELDS)
+
+
+def protocol_log_records(sluice):
+    """Every protocol log line of `sluice`, parsed with the csv module (RFC 4180 quoting), as
+    LogRecord tuples in file order. A line without exactly nine fields raises ValueError."""
+    records = []
+    for path in sluice.protocol_log_files():
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.reader(line for line in f if not line.startswith("#")):
+                if len(row) != len(LOG_FIELDS):
+                    raise ValueError(f"{path}: {len(row)} fields: {row!r}")
+                records.append(LogRecord(*row))
+    return records
+
+
+def log_sessions(sluice):
+    """Protocol log records grouped by session id, sessions in order of first appearance."""
+    out = {}
+    for r in protocol_log_records(sluice):
+        out.setdefault(r.session, []).append(r)
+    return out
+
+
+def wait_for_session(sluice, client_port=None, exclude=(), timeout=5):
+    """The records of one finished session (its `-` line is logged): the one whose remote
+    endpoint is 127.0.0.1:`client_port`, or else the first session not in `exclude`.
+    Raises AssertionError when no such session finishes within `timeout`."""
+    deadline = time.time() + timeout
+    while True:
+        for sid, recs in log_sessions(sluice).items():
+            if sid in exclude:
+                continue
+            if client_port is not None and recs[0].remote != f"127.0.0.1:{client_port}":
+                continue
+            if recs[-1].event == "-":
+                return recs
+        if time.time() > deadline:
+            raise AssertionError(f"no finished session (client port {client_port}) in the protocol log:\n"
+                                 + "\n".join(sluice.protocol_log()))
+        time.sleep(0.05)
+
+
+def tls_client_context(minimum=None, maximum=None):
+    """A client SSLContext that does not verify the server (sluice's certificate is self-signed)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if minimum:
+        ctx.minimum_version = minimum
+    if maximum:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+SClient = collections.namedtuple("SClient", "returncode output handshake protocol cipher")
+
+
+def run_s_client(port, *args, stdin=b"", timeout=15):
+    """Runs `openssl s_client -brief -starttls smtp` against 127.0.0.1:`port` with extra `args`.
+    `output` is its stderr, where -brief reports; `handshake` is True when it printed
+    CONNECTION ESTABLISHED; `protocol` ("TLSv1.2") and `cipher` ("ECDHE-RSA-AES128-GCM-SHA256")
+    are what it negotiated. (-brief prints them right after the handshake; without it a TLS 1.3
+    session's details appear only if the session ticket arrives before s_client exits, and the
+    "New, TLSv1.0, Cipher is" line gives the cipher's minimum version, not the protocol.)"""
+    p = subprocess.run(["openssl", "s_client", "-brief", "-starttls", "smtp", "-connect", f"127.0.0.1:{port}",
+                        *args], input=stdin, capture_output=True, timeout=timeout)
+    out = p.stderr.decode("utf-8", "replace") + p.stdout.decode("utf-8", "replace")
+    protocol = re.search(r"^Protocol version: (\S+)$", out, re.M)
+    cipher = re.search(r"^Ciphersuite: (\S+)$", out, re.M)
+    return SClient(p.returncode, out, "CONNECTION ESTABLISHED" in out,
+                   protocol.group(1) if protocol else None, cipher.group(1) if cipher else None)
+
+
+def run_swaks(port, *args, timeout=20):
+    """Runs swaks against 127.0.0.1:`port`; returns the CompletedProcess with text output."""
+    return subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ---- Source-bound raw clients and delivery checks (added for test_smtp_dialogue.py / test_limits.py /
+# test_serve_lifecycle.py) ----
+
+
+class RawFrom(Raw):
+    """A Raw conversation whose socket is bound to `source` (e.g. "127.0.0.2") before connecting, so
+    a test can appear as another loopback client: relay_from, remote_ranges and per-address limits
+    all key on the client address."""
+
+    def __init__(self, port, source, host="127.0.0.1", timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout, source_address=(source, 0))
+        self.buf = b""
+
+
+def delivered_files(sluice):
+    """Paths of every message delivered to any Maildir of `sluice` (all mailboxes' new/)."""
+    return sorted(glob.glob(os.path.join(sluice.state, "maildir", "*", "new", "*")))
+
+
+def queued_envelopes(sluice):
+    """Paths of the envelope (.json) files in the spool of `sluice`."""
+    return sorted(glob.glob(os.path.join(sluice.state, "queue", "*.json")))
+
+
+def session_records_from(sluice, remote, timeout=5):
+    """The protocol log records of every finished session whose remote endpoint is `remote`
+    ("127.0.0.2:40000"), waiting up to `timeout` for at least one; a list of record lists."""
+    deadline = time.time() + timeout
+    while True:
+        found = [recs for recs in log_sessions(sluice).values()
+                 if recs[0].remote == remote and recs[-1].event == "-"]
+        if found or time.time() > deadline:
+            return found
+        time.sleep(0.05)
