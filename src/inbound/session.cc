@@ -105,7 +105,8 @@ void Session::force_close() {
 awaitable<void> Session::finish(std::string_view reason) {
   if (connection_.closed()) co_return;
   // The disconnect line says who ended the session; a stop in progress overrides "Local".
-  log_.disconnect(shutdown_requested_ && reason == "Local" ? std::string_view("Shutdown") : reason);
+  bool stopped_by_us = shutdown_requested_ && (reason == "Local" || connection_.interrupted() == net::Interrupt::Shutdown);
+  log_.disconnect(stopped_by_us ? std::string_view("Shutdown") : reason);
   co_await connection_.close();
 }
 
@@ -125,14 +126,16 @@ awaitable<void> Session::run() {
   // RFC 2034 exempts the greeting from enhanced status codes.
   reply(220, "", fmt::format("{} ESMTP sluice ready", services_.config->hostname));
   while (!closing_) {
-    if (shutdown_requested_) {
-      reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
-      break;
-    }
     // Replies to pipelined commands wait until the client has nothing more queued (RFC 2920).
     if (connection_.buffered().find('\n') == std::string_view::npos) {
       connection_.set_timeout(kFinalWriteTimeout + limits.command_timeout);
       if (!co_await connection_.flush()) co_return co_await finish("Remote");
+    }
+    // Checked after the flush: a stop requested while replies were going out has no read to
+    // interrupt, and must not wait for the client's next command.
+    if (shutdown_requested_) {
+      reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
+      break;
     }
     connection_.set_timeout(limits.command_timeout);
     interruptible_ = true;
