@@ -23,8 +23,9 @@ unit: build
 e2e: build
 	cd $(BUILD) && ctest --output-on-failure -L e2e
 
+# The scenario of the README, narrated and self-checking (src/cli/demo.cc): exit 0 only if every step passed.
 demo: build
-	@scripts/demo $(BUILD)/sluice
+	@$(BUILD)/sluice demo
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log

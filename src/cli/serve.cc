@@ -16,7 +16,12 @@
 #include "config/config.h"
 #include "inbound/server.h"
 #include "log/protocol_log.h"
-#include "queue/local_delivery.h"
+#include "control/control_socket.h"
+#include "net/dns.h"
+#include "outbound/delivery_engine.h"
+#include "queue/maildir.h"
+#include "queue/spool.h"
+#include "tls/client_context.h"
 #include "tls/certificates.h"
 #include "tls/server_context.h"
 
@@ -113,6 +118,20 @@ int serve(const ServeOptions& options) {
     fmt::print(stderr, "sluice: {}\n", e.what());
     return kRuntimeError;
   }
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> send_contexts;
+  for (const auto& connector : cfg.send_connectors) {
+    if (connector.tls == config::OutboundTls::None) continue;
+    try {
+      send_contexts[connector.name] = tls::make_client_context(connector);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "sluice: send connector \"{}\": TLS: {}\n", connector.name, e.what());
+      return kConfigError;
+    }
+    if (connector.tls_policy.allows_legacy_versions())
+      log_warning("send connector \"{}\" may use TLS {} (profile \"{}\"): TLS 1.0/1.1 are obsolete (RFC 8996); "
+                  "use this only to emulate an old sender",
+                  connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
+  }
   if (options.check) {
     fmt::print("sluice: configuration OK\n");
     return 0;
@@ -122,26 +141,41 @@ int serve(const ServeOptions& options) {
     queue::Spool spool(cfg.state_dir / "queue");
     if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
     queue::MaildirStore maildirs(cfg.state_dir / "maildir");
-    queue::LocalDelivery local(spool, maildirs,
-                               [&cfg](std::string_view domain) { return config::is_local_domain(cfg, domain); });
-    log::Writer protocol_log(cfg.state_dir / "logs" / "ProtocolLog" / "SmtpReceive", log::Direction::Receive);
+    auto logs = cfg.state_dir / "logs" / "ProtocolLog";
+    log::Writer receive_log(logs / "SmtpReceive", log::Direction::Receive);
+    log::Writer send_log(logs / "SmtpSend", log::Direction::Send);
+    net::Resolver resolver(cfg.dns_servers);
 
     raise_file_limit();
     asio::io_context io(1);
-    // Spool writes and local deliveries block on fsync: they run here, never on the network thread.
+    // Spool writes, Maildir deliveries and DNS block: they run here, never on the network thread.
     asio::thread_pool disk(4);
+
+    outbound::EngineServices engine_services;
+    engine_services.config = &cfg;
+    engine_services.spool = &spool;
+    engine_services.maildirs = &maildirs;
+    engine_services.send_log = &send_log;
+    engine_services.resolver = &resolver;
+    engine_services.disk = disk.get_executor();
+    engine_services.tls_contexts = send_contexts;
+    outbound::DeliveryEngine engine(io, engine_services);
+
     inbound::SessionServices services;
     services.config = &cfg;
-    services.protocol_log = &protocol_log;
+    services.protocol_log = &receive_log;
     services.spool = &spool;
     services.disk = disk.get_executor();
-    services.queued = [&](const std::string& id) { asio::post(disk, [&local, id] { local.deliver(id); }); };
+    services.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
 
+    control::ControlServer control(io, cfg.state_dir / "control.sock",
+                                   [&engine](const nlohmann::json& request) { return engine.control(request); });
     inbound::Server server(io, services, contexts);
     server.start();
+    control.start();
+    engine.start();
     log_info("state directory {}", cfg.state_dir.string());
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
-    asio::post(disk, [&local] { local.deliver_all(); });
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     std::function<void(std::error_code, int)> on_signal = [&](std::error_code error, int number) {
@@ -153,10 +187,14 @@ int serve(const ServeOptions& options) {
         return;
       }
       once = true;
-      log_info("signal {}: stopping (sessions in DATA may finish)", number);
+      log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
+      // Inbound first (nothing new arrives), then outbound, then the control socket.
       server.on_stopped([&] {
-        std::error_code ignored;
-        signals.cancel(ignored);
+        engine.stop([&] {
+          control.stop();
+          std::error_code ignored;
+          signals.cancel(ignored);
+        });
       });
       server.stop();
       signals.async_wait(on_signal);

@@ -7,6 +7,10 @@ std::span<const Subcommand> subcommands() {
       {"serve", "run the mail gateway: receive connectors with explicit TLS policy, durable spool, "
                 "local delivery, Exchange-format protocol log",
        run_serve},
+      {"queue", "show the outbound queue by next hop (as Exchange's Queue Viewer), retry or remove messages",
+       run_queue},
+      {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix",
+       run_demo},
   };
   return table;
 }

@@ -1,210 +1,36 @@
 #include "config/config.h"
 
 #include <fmt/core.h>
-#include <openssl/ssl.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <limits>
-#include <memory>
-#include <span>
 #include <sstream>
-#include <toml++/toml.h>
+
+#include "config/toml_reader.h"
 
 namespace sluice::config {
 namespace {
 
+using namespace detail;
+
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
-constexpr std::int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
-// OpenSSL's TLS 1.3 suites; ciphersuites names outside this set are typos OpenSSL would ignore.
-constexpr std::array<std::string_view, 5> kTls13Suites = {
-    "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"};
 
-using Keys = std::span<const std::string_view>;
 
-constexpr std::string_view kTopKeys[] = {"state_dir",        "hostname", "local_domains",    "relay_from",
-                           "max_message_size", "limits",   "receive_connector"};
+constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains", "relay_from",
+                                         "max_message_size",  "limits",         "receive_connector",
+                                         "send_connector",    "dns_servers",    "queue"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",  "max_errors",
                              "max_connections",       "max_connections_per_ip",
                              "max_command_line",      "max_text_line",   "command_timeout",
                              "data_timeout",          "tls_handshake_timeout", "shutdown_grace"};
 constexpr std::string_view kConnectorKeys[] = {"name",        "listen",            "remote_ranges", "starttls",
                                  "require_tls", "require_tls_reply", "tls"};
-constexpr std::string_view kTlsKeys[] = {"profile", "min_version", "max_version", "ciphers",
-                           "ciphersuites", "certificate", "key", "security_level"};
-
-/// A value echoed in an error: quoted, with anything that would break the one-line form escaped.
-std::string shown(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-/// Optimal string alignment distance: a swapped pair of letters counts as one edit.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-std::string_view type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-  }
-}
-
-std::string join(std::string_view path, std::string_view key) {
-  return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-/// Hostname check shared by the configuration and the system fallback: it goes into the banner
-/// and EHLO reply, so it must be one printable ASCII word.
-bool hostname_problem(std::string_view name, std::string& why) {
-  if (name.empty()) {
-    why = "is empty; give the name clients see in the banner, e.g. \"mx.example.org\"";
-    return true;
-  }
-  if (name.size() > 255) {
-    why = "is longer than 255 characters";
-    return true;
-  }
-  for (unsigned char c : name) {
-    if (c == ' ' || c == '\t') {
-      why = fmt::format("{} contains a space; the hostname is one word such as \"mx.example.org\"",
-                        shown(name));
-      return true;
-    }
-    if (c < 0x21 || c > 0x7e) {
-      why = fmt::format("{} contains a character that is not printable ASCII", shown(name));
-      return true;
-    }
-  }
-  return false;
-}
-
-/// RFC 1035 preferred name syntax (letters, digits, hyphens; labels of 1-63), in A-label form.
-bool domain_problem(std::string_view domain, std::string& why) {
-  if (domain.empty()) {
-    why = "is empty";
-    return true;
-  }
-  if (domain.back() == '.') {
-    why = fmt::format("{} ends with a dot; write the domain without it", shown(domain));
-    return true;
-  }
-  if (domain.size() > 253) {
-    why = fmt::format("{} is longer than 253 characters", shown(domain));
-    return true;
-  }
-  std::size_t start = 0;
-  while (start <= domain.size()) {
-    const std::size_t dot = std::min(domain.find('.', start), domain.size());
-    const std::string_view label = domain.substr(start, dot - start);
-    if (label.empty()) {
-      why = fmt::format("{} has an empty label (two dots in a row or a leading dot)", shown(domain));
-      return true;
-    }
-    if (label.size() > 63) {
-      why = fmt::format("{} has a label longer than 63 characters", shown(domain));
-      return true;
-    }
-    for (unsigned char c : label) {
-      if (c >= 0x80) {
-        why = fmt::format("{} is not ASCII; write an internationalised domain in its xn-- (A-label) form",
-                          shown(domain));
-        return true;
-      }
-      if (!std::isalnum(c) && c != '-') {
-        why = fmt::format("{} contains {}; a domain has only letters, digits, hyphens and dots",
-                          shown(domain), shown(std::string_view(reinterpret_cast<const char*>(&c), 1)));
-        return true;
-      }
-    }
-    if (label.front() == '-' || label.back() == '-') {
-      why = fmt::format("{} has a label that starts or ends with a hyphen", shown(domain));
-      return true;
-    }
-    start = dot + 1;
-  }
-  return false;
-}
-
-/// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
-std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
-  constexpr std::array<std::pair<char, std::int64_t>, 3> units = {{{'h', 3600}, {'m', 60}, {'s', 1}}};
-  std::size_t next_unit = 0;
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  if (text.empty()) return std::nullopt;
-  while (i < text.size()) {
-    std::int64_t number = 0;
-    std::size_t digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (++digits > 10) return std::nullopt;
-      number = number * 10 + (text[i++] - '0');
-    }
-    if (digits == 0 || i == text.size()) return std::nullopt;
-    const char unit = text[i++];
-    while (next_unit < units.size() && units[next_unit].first != unit) ++next_unit;
-    if (next_unit == units.size()) return std::nullopt;
-    total += number * units[next_unit].second;
-    ++next_unit;
-  }
-  return total;
-}
-
-/// Does the OpenSSL cipher list select at least one cipher? (OpenSSL skips unknown names, so a
-/// list made only of typos would otherwise leave TLS 1.2 with no cipher at run time.)
-bool cipher_list_selects_something(const std::string& list) {
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
-  if (!ctx) return true;  // cannot check here; the TLS layer reports it when it builds the context
-  // Level 0 so that lists meant for the legacy profile are judged by their names alone.
-  SSL_CTX_set_security_level(ctx.get(), 0);
-  return SSL_CTX_set_cipher_list(ctx.get(), list.c_str()) == 1;
-}
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -225,114 +51,10 @@ struct ConnectorSource {
 };
 
 /// Reads one TOML document into a Config, throwing ConfigError at the first problem.
-class Reader {
+class Reader : public TomlReader {
  public:
-  explicit Reader(std::string_view source) : source_(source) {}
+  using TomlReader::TomlReader;
 
-  [[noreturn]] void fail(const toml::source_region* where, std::string_view path,
-                         std::string_view problem) const {
-    std::string message(source_);
-    if (where != nullptr && where->begin.line > 0) message += fmt::format(": line {}", where->begin.line);
-    if (!path.empty()) message += fmt::format(": {}", path);
-    message += fmt::format(": {}", problem);
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    throw ConfigError(message);
-  }
-  [[noreturn]] void fail(const toml::node& at, std::string_view path, std::string_view problem) const {
-    fail(&at.source(), path, problem);
-  }
-
-  void check_keys(const toml::table& table, std::string_view path, Keys known) const {
-    for (auto&& [key, node] : table) {
-      const std::string_view name = key.str();
-      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-      std::string problem = fmt::format("unknown key '{}'", name);
-      std::string_view best;
-      std::size_t best_distance = 3;
-      for (std::string_view candidate : known) {
-        const std::size_t d = edit_distance(name, candidate);
-        if (d < best_distance) {
-          best_distance = d;
-          best = candidate;
-        }
-      }
-      if (!best.empty()) problem += fmt::format(" (did you mean '{}'?)", best);
-      fail(&key.source(), path, problem);
-    }
-  }
-
-  void expect(const toml::node& node, toml::node_type type, std::string_view path) const {
-    if (node.type() != type)
-      fail(node, path, fmt::format("expected {}, got {}", type_name(type), type_name(node.type())));
-  }
-
-  std::string string(const toml::node& node, std::string_view path) const {
-    expect(node, toml::node_type::string, path);
-    return node.as_string()->get();
-  }
-  std::string non_empty_string(const toml::node& node, std::string_view path) const {
-    std::string s = string(node, path);
-    if (s.empty()) fail(node, path, "must not be empty");
-    return s;
-  }
-  bool boolean(const toml::node& node, std::string_view path) const {
-    expect(node, toml::node_type::boolean, path);
-    return node.as_boolean()->get();
-  }
-  std::int64_t integer(const toml::node& node, std::string_view path) const {
-    expect(node, toml::node_type::integer, path);
-    return node.as_integer()->get();
-  }
-  std::int64_t positive(const toml::node& node, std::string_view path) const {
-    const std::int64_t value = integer(node, path);
-    if (value <= 0) fail(node, path, fmt::format("must be greater than 0, got {}", value));
-    return value;
-  }
-  const toml::array& array(const toml::node& node, std::string_view path) const {
-    expect(node, toml::node_type::array, path);
-    return *node.as_array();
-  }
-  const toml::table& table(const toml::node& node, std::string_view path) const {
-    expect(node, toml::node_type::table, path);
-    return *node.as_table();
-  }
-
-  Seconds duration(const toml::node& node, std::string_view path) const {
-    std::int64_t seconds = 0;
-    if (node.is_integer()) {
-      seconds = node.as_integer()->get();
-    } else if (node.is_string()) {
-      const std::string& text = node.as_string()->get();
-      const auto parsed = parse_duration_seconds(text);
-      if (!parsed)
-        fail(node, path,
-             fmt::format("{} is not a duration; write whole seconds (300) or a string such as "
-                         "\"30s\", \"5m\", \"1h\", \"1h30m\"",
-                         shown(text)));
-      seconds = *parsed;
-    } else {
-      fail(node, path,
-           fmt::format("expected an integer number of seconds or a string such as \"5m\", got {}",
-                       type_name(node.type())));
-    }
-    if (seconds <= 0) fail(node, path, fmt::format("must be greater than 0, got {}", seconds));
-    if (seconds > kMaxDurationSeconds) fail(node, path, "must not be longer than 365 days");
-    return Seconds(seconds);
-  }
-
-  std::vector<Cidr> ranges(const toml::node& node, std::string_view path) const {
-    std::vector<Cidr> out;
-    const toml::array& items = array(node, path);
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::string item_path = fmt::format("{}[{}]", path, i);
-      const std::string text = string(*items.get(i), item_path);
-      std::string why;
-      auto cidr = Cidr::parse(text, why);
-      if (!cidr) fail(*items.get(i), item_path, why);
-      out.push_back(*cidr);
-    }
-    return out;
-  }
 
   void read(const toml::table& root, Config& config) const {
     check_keys(root, "", kTopKeys);
@@ -346,6 +68,7 @@ class Reader {
     if (const toml::node* n = root.get("relay_from")) config.relay_from = ranges(*n, "relay_from");
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
+    read_send_side(*this, root, config);
   }
 
  private:
@@ -399,13 +122,7 @@ class Reader {
   }
 
   void read_connectors(const toml::node& node, Config& config) const {
-    if (node.is_array() && node.as_array()->empty())
-      fail(node, "receive_connector", "no connector given; sluice would accept no client");
-    if (!node.is_array_of_tables())
-      fail(node, "receive_connector",
-           fmt::format("expected an array of tables ([[receive_connector]]), got {}",
-                       type_name(node.type())));
-    const toml::array& items = *node.as_array();
+    const toml::array& items = array_of_tables(node, "receive_connector", "accept no client");
     std::vector<ReceiveConnector> connectors;
     std::vector<ConnectorSource> sources;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -471,102 +188,11 @@ class Reader {
 
     if (const toml::node* n = t.get("tls")) {
       const std::string tls_path = join(path, "tls");
-      c.tls = read_tls(table(*n, tls_path), tls_path);
+      c.tls = tls_policy(table(*n, tls_path), tls_path, TlsSide::Server);
     }
     return c;
   }
 
-  tls::Policy read_tls(const toml::table& t, const std::string& path) const {
-    check_keys(t, path, kTlsKeys);
-    tls::Policy policy;
-    if (const toml::node* n = t.get("profile")) {
-      const std::string name = string(*n, join(path, "profile"));
-      auto named = tls::named_policy(name);
-      if (!named)
-        fail(*n, join(path, "profile"),
-             fmt::format("{} is not one of default, exchange-online, legacy", shown(name)));
-      policy = *named;
-    } else if (auto named = tls::named_policy("default")) {
-      policy = *named;
-    }
-
-    auto version = [&](std::string_view key, tls::Version& out) {
-      if (const toml::node* n = t.get(key)) {
-        const std::string text = string(*n, join(path, key));
-        auto v = tls::parse_config_version(text);
-        if (!v) fail(*n, join(path, key), fmt::format("{} is not one of 1.0, 1.1, 1.2, 1.3", shown(text)));
-        out = *v;
-      }
-    };
-    version("min_version", policy.min_version);
-    version("max_version", policy.max_version);
-
-    if (const toml::node* n = t.get("security_level")) {
-      const std::int64_t level = integer(*n, join(path, "security_level"));
-      if (level < 0 || level > 5)
-        fail(*n, join(path, "security_level"),
-             fmt::format("must be an OpenSSL security level from 0 to 5, got {}", level));
-      policy.security_level = static_cast<int>(level);
-    }
-
-    if (const toml::node* n = t.get("ciphers")) {
-      const std::string key_path = join(path, "ciphers");
-      policy.ciphers = non_empty_string(*n, key_path);
-      if (!cipher_list_selects_something(policy.ciphers))
-        fail(*n, key_path,
-             fmt::format("{} selects no cipher OpenSSL knows (see `openssl ciphers -v`)", shown(policy.ciphers)));
-    }
-    if (const toml::node* n = t.get("ciphersuites")) {
-      const std::string key_path = join(path, "ciphersuites");
-      policy.ciphersuites = string(*n, key_path);
-      if (policy.ciphersuites.empty())
-        fail(*n, key_path, "is empty; to turn TLS 1.3 off set max_version = \"1.2\" instead");
-      const std::string_view list = policy.ciphersuites;
-      for (std::size_t start = 0;;) {
-        const std::size_t colon = list.find(':', start);
-        const std::string_view suite = list.substr(start, colon == std::string_view::npos ? colon : colon - start);
-        if (std::find(kTls13Suites.begin(), kTls13Suites.end(), suite) == kTls13Suites.end())
-          fail(*n, key_path,
-               fmt::format("{} is not a TLS 1.3 suite (OpenSSL has TLS_AES_256_GCM_SHA384, "
-                           "TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, "
-                           "TLS_AES_128_CCM_SHA256, TLS_AES_128_CCM_8_SHA256; separate them with ':')",
-                           shown(suite)));
-        if (colon == std::string_view::npos) break;
-        start = colon + 1;
-      }
-    }
-
-    const toml::node* certificate = t.get("certificate");
-    const toml::node* key = t.get("key");
-    if (certificate) policy.certificate = non_empty_string(*certificate, join(path, "certificate"));
-    if (key) policy.key = non_empty_string(*key, join(path, "key"));
-    if ((certificate != nullptr) != (key != nullptr))
-      fail(certificate ? *certificate : *key, path,
-           certificate ? "certificate is given without key; give both or neither"
-                       : "key is given without certificate; give both or neither");
-
-    const toml::node* at = t.get("min_version") ? t.get("min_version") : t.get("max_version");
-    const toml::node& where = at ? *at : static_cast<const toml::node&>(t);
-    if (policy.min_version > policy.max_version)
-      fail(where, path,
-           fmt::format("min_version {} is above max_version {}", tls::config_name(policy.min_version),
-                       tls::config_name(policy.max_version)));
-    if (policy.min_version < tls::Version::Tls1_2) {
-      const std::string min_path = join(path, "min_version");
-      const std::string_view min_name = tls::config_name(policy.min_version);
-      if (policy.profile != "legacy" && policy.security_level != 0)
-        fail(where, min_path,
-             fmt::format("min_version {} needs profile = \"legacy\" (TLS 1.0/1.1 exist only when asked "
-                         "for; OpenSSL 3 needs security level 0)",
-                         min_name));
-      if (policy.security_level != 0)
-        fail(t.get("security_level") ? *t.get("security_level") : where, min_path,
-             fmt::format("min_version {} needs security_level = 0 (OpenSSL 3 refuses TLS 1.0/1.1 at "
-                         "level 1 and above), but security_level is {}",
-                         min_name, policy.security_level));
-    }
-    return policy;
-  }
 
   void check_connectors(const std::vector<ReceiveConnector>& connectors,
                         const std::vector<ConnectorSource>& sources) const {
@@ -594,8 +220,6 @@ class Reader {
       }
     }
   }
-
-  std::string_view source_;
 };
 
 std::filesystem::path default_state_dir() {
@@ -701,6 +325,7 @@ Config default_config() {
   config.local_domains = {"localhost"};
 
   config.receive_connectors.push_back(default_connector());
+  config.send_connectors.push_back(default_send_connector());
   return config;
 }
 

@@ -60,6 +60,50 @@ struct Limits {
   Seconds shutdown_grace{30};                 ///< sessions in DATA may finish this long after SIGTERM
 };
 
+/// A next hop given by the administrator: "[host]:port" (no MX lookup, as Exchange's brackets
+/// mean), "host:port" or "host" (MX lookup of host first, then its addresses).
+struct SmartHost {
+  std::string host;          ///< name or IP address, without brackets
+  std::uint16_t port = 25;
+  bool literal = false;      ///< written in brackets: connect to host's addresses, skip MX
+  std::string str() const;   ///< as it would be written in the configuration
+};
+std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& why);
+
+/// How a send connector uses TLS (chasquid-style ordered levels: each one is stricter).
+enum class OutboundTls {
+  None,           ///< never STARTTLS
+  Opportunistic,  ///< STARTTLS when offered; plaintext when not (and, with fallback, after a failed handshake)
+  Required,       ///< STARTTLS must succeed, certificate not checked; never plaintext
+  Verify,         ///< Required plus chain validation (system trust store or ca_file) and name match
+};
+std::string_view outbound_tls_name(OutboundTls mode);  ///< "none", "opportunistic", "required", "verify"
+
+struct SendConnector {
+  std::string name;
+  /// Recipient domains served: "*" (everything), "example.org" (that domain only),
+  /// "*.example.org" (its subdomains and itself). The most specific match wins.
+  std::vector<std::string> address_spaces{"*"};
+  std::vector<SmartHost> smart_hosts;  ///< empty: MX lookup of the recipient domain
+  std::uint16_t port = 25;             ///< port for MX-routed delivery (tests use unprivileged ones)
+  OutboundTls tls = OutboundTls::Opportunistic;
+  bool fallback_to_plaintext = true;   ///< Opportunistic only: retry without TLS after a failed handshake
+  tls::Policy tls_policy;              ///< versions and suites ([send_connector.tls_policy]); certificate unused
+  std::filesystem::path ca_file;       ///< Verify: trust these CAs instead of the system store
+  std::string helo;                    ///< EHLO name; empty: the gateway's hostname
+  std::size_t max_connections_per_host = 5;
+};
+
+/// Retry and lifetime of queued mail (docs/queue.md).
+struct QueueSettings {
+  Seconds retry_min{60};             ///< first retry after this long
+  Seconds retry_max{3600};           ///< backoff doubles up to this
+  Seconds lifetime{48 * 3600};       ///< then bounce (Exchange Online's 48 hours)
+  Seconds delay_warning{0};          ///< send a "delayed" DSN after this long; 0: never
+  std::size_t max_deliveries = 100;  ///< concurrent outbound transactions overall
+  Seconds hop_backoff_max{1800};     ///< a next hop that keeps failing is not tried more often than its backoff
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
@@ -67,6 +111,9 @@ struct Config {
   std::vector<Cidr> relay_from;
   Limits limits;
   std::vector<ReceiveConnector> receive_connectors;
+  std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
+  std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
+  QueueSettings queue;
 };
 
 /// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.
@@ -86,6 +133,10 @@ Config default_config();
 Config parse_config(std::string_view toml_text, std::string_view source_name);
 /// Reads and parses a file; an unreadable file is a ConfigError too.
 Config load_config(const std::filesystem::path& path);
+
+/// The send connector for a recipient domain (lower-case): the most specific address space
+/// wins ("example.org" over "*.example.org" over "*"); nullptr when none serves it.
+const SendConnector* select_send_connector(const Config& config, std::string_view domain_key);
 
 /// True when `domain_key` (lower-case) is one of local_domains.
 bool is_local_domain(const Config& config, std::string_view domain_key);

@@ -709,6 +709,24 @@ TEST(ExampleFile, Parses) {
   EXPECT_EQ(exo->tls.profile, "exchange-online");
   EXPECT_FALSE(select_connector(port25, ip("198.51.100.3"))->require_tls);
   EXPECT_TRUE(c.receive_connectors[2].tls.allows_legacy_versions());
+
+  // The sending side: each documented routing decision.
+  ASSERT_EQ(c.send_connectors.size(), 3u);
+  EXPECT_EQ(c.queue.delay_warning, Seconds(4 * 3600));
+  EXPECT_TRUE(c.dns_servers.empty());
+  const SendConnector* internet = select_send_connector(c, "example.com");
+  ASSERT_NE(internet, nullptr);
+  EXPECT_EQ(internet->name, "Internet");
+  EXPECT_TRUE(internet->smart_hosts.empty());
+  EXPECT_EQ(internet->tls, OutboundTls::Opportunistic);
+  EXPECT_FALSE(internet->tls_policy.allows_legacy_versions());
+  const SendConnector* o365 = select_send_connector(c, "sales.contoso.com");
+  ASSERT_NE(o365, nullptr);
+  EXPECT_EQ(o365->tls, OutboundTls::Required);
+  ASSERT_EQ(o365->smart_hosts.size(), 1u);
+  EXPECT_TRUE(o365->smart_hosts[0].literal);
+  EXPECT_EQ(select_send_connector(c, "contoso.com"), o365);
+  EXPECT_EQ(select_send_connector(c, "mx.partner.example")->tls, OutboundTls::Verify);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <openssl/x509.h>
 
+#include "base/blocking.h"
 #include "base/ids.h"
 #include "inbound/received_header.h"
 #include "smtp/data_decoder.h"
@@ -402,7 +403,7 @@ awaitable<void> Session::on_data(const Command& command) {
   queue::Envelope envelope;
   envelope.id = id;
   envelope.mail_from = t.mail_from;
-  for (const auto& address : t.recipients) envelope.recipients.push_back(queue::Recipient{address});
+  for (const auto& address : t.recipients) envelope.recipients.emplace_back().address = address;
   envelope.body_type = t.body_type;
   envelope.smtputf8 = t.smtputf8;
   envelope.size = message.size();
@@ -415,10 +416,8 @@ awaitable<void> Session::on_data(const Command& command) {
 
   // Durable before the 250: the write and its fsyncs run on the disk executor, and this session
   // resumes only when they are done.
-  std::error_code ec = co_await asio::co_spawn(
-      services_.disk,
-      [&]() -> awaitable<std::error_code> { co_return services_.spool->store(envelope, message); },
-      asio::use_awaitable);
+  auto* spool = services_.spool;
+  std::error_code ec = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
   if (ec) {
     log_.info(fmt::format("Queue write failed: {}", ec.message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
@@ -428,7 +427,7 @@ awaitable<void> Session::on_data(const Command& command) {
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;
-  if (services_.queued) services_.queued(id);
+  if (services_.queued) services_.queued(envelope);
 }
 
 awaitable<void> Session::on_rset(const Command&) {

@@ -25,7 +25,7 @@ struct SessionServices {
   log::Writer* protocol_log = nullptr;
   queue::Spool* spool = nullptr;
   asio::any_io_executor disk;  ///< where spool writes run, off the network thread
-  std::function<void(const std::string& queue_id)> queued;  ///< a message was committed
+  std::function<void(const queue::Envelope& envelope)> queued;  ///< a message was committed (called on the network thread)
 };
 
 /// Where the session stands in RFC 5321's sequence. TLS is orthogonal (tls_active()).

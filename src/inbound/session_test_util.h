@@ -201,7 +201,8 @@ class SessionHarness {
     services.protocol_log = writer_.get();
     services.spool = spool.get();
     services.disk = disk_.get_executor();
-    services.queued = [this](const std::string& id) {
+    services.queued = [this](const queue::Envelope& envelope) {
+      const std::string& id = envelope.id;
       std::lock_guard lock(mutex_);
       queued_.push_back(id);
     };

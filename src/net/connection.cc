@@ -162,6 +162,21 @@ awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
   co_return true;
 }
 
+awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
+  tls_.emplace(std::move(*plain_), context);
+  plain_.reset();
+  if (prepare) prepare(tls_->native_handle());
+  std::error_code ec;
+  co_await tls_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
+  if (ec) {
+    error_ = ec;
+    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
+      peer_closed_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
 awaitable<void> Connection::close() {
   if (closed_) co_return;
   closed_ = true;

@@ -8,6 +8,7 @@
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,8 @@ class Connection {
 
   /// Server side of a TLS handshake over this connection. On failure error() holds the reason.
   asio::awaitable<bool> handshake_server(asio::ssl::context& context);
+  /// Client side of a TLS handshake; `prepare` sets SNI and verification on the SSL first.
+  asio::awaitable<bool> handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare);
   bool tls_active() const { return tls_.has_value(); }
   SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
 

@@ -54,6 +54,11 @@ bool read_time(const Json& object, const char* key, bool nullable, system_clock:
   return true;
 }
 
+// The epoch stands for "never" (or "as soon as possible"), which reads better as null.
+Json time_or_null(system_clock::time_point time) {
+  return time == system_clock::time_point{} ? Json(nullptr) : Json(format_utc_time(time));
+}
+
 std::optional<Recipient> recipient_from_json(const Json& object) {
   if (!object.is_object()) return std::nullopt;
   Recipient recipient;
@@ -71,6 +76,14 @@ std::optional<Recipient> recipient_from_json(const Json& object) {
   auto count = attempts->get<std::int64_t>();
   if (count < 0 || count > std::numeric_limits<int>::max()) return std::nullopt;
   recipient.attempts = static_cast<int>(count);
+  // Added after the first release: absent in older spool files, which must still load.
+  if (object.contains("next_hop") && !read_string(object, "next_hop", recipient.next_hop)) {
+    return std::nullopt;
+  }
+  if (object.contains("last_attempt") &&
+      !read_time(object, "last_attempt", true, recipient.last_attempt)) {
+    return std::nullopt;
+  }
   return recipient;
 }
 
@@ -157,9 +170,9 @@ std::string envelope_to_json(const Envelope& envelope) {
         {"state", state_name(r.state)},
         {"attempts", r.attempts},
         {"last_reply", r.last_reply},
-        {"next_attempt", r.next_attempt == system_clock::time_point{}
-                             ? Json(nullptr)
-                             : Json(format_utc_time(r.next_attempt))},
+        {"next_attempt", time_or_null(r.next_attempt)},
+        {"next_hop", r.next_hop},
+        {"last_attempt", time_or_null(r.last_attempt)},
     });
   }
   Json object = {
@@ -176,6 +189,7 @@ std::string envelope_to_json(const Envelope& envelope) {
       {"connector", envelope.connector},
       {"tls_version", envelope.tls_version},
       {"tls_cipher", envelope.tls_cipher},
+      {"delay_warning_sent", envelope.delay_warning_sent},
   };
   // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
   return object.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -208,6 +222,12 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
     auto size = object.find("size");
     if (size == object.end() || !size->is_number_unsigned()) return std::nullopt;
     envelope.size = size->get<std::uint64_t>();
+    // Optional for the same reason as the recipients' next_hop and last_attempt.
+    auto warned = object.find("delay_warning_sent");
+    if (warned != object.end()) {
+      if (!warned->is_boolean()) return std::nullopt;
+      envelope.delay_warning_sent = warned->get<bool>();
+    }
     auto recipients = object.find("recipients");
     if (recipients == object.end() || !recipients->is_array()) return std::nullopt;
     for (const auto& item : *recipients) {

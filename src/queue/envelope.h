@@ -16,6 +16,8 @@ struct Recipient {
   int attempts = 0;
   std::string last_reply;  ///< last reply or error, e.g. "421 4.4.2 Connection dropped due to SocketError"
   std::chrono::system_clock::time_point next_attempt{};
+  std::string next_hop;  ///< where it goes: recipient domain (MX), smart host, or "local"; set when routed
+  std::chrono::system_clock::time_point last_attempt{};
 };
 
 struct Envelope {
@@ -32,6 +34,7 @@ struct Envelope {
   std::string connector;
   std::string tls_version;  ///< "TLS1_3", empty for plaintext
   std::string tls_cipher;   ///< "TLS_AES_256_GCM_SHA384"
+  bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
 };
 
 const char* state_name(Recipient::State state);  ///< "pending", "delivered", "deferred", "failed"
@@ -54,7 +57,9 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
 /// cannot carry them); Spool::store refuses such addresses rather than alter them.
 std::string envelope_to_json(const Envelope& envelope);
 /// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
-/// never throws.
+/// never throws. Exception: "next_hop", "last_attempt" and "delay_warning_sent" were added
+/// later and may be absent (they then keep their defaults), so older spool files still load;
+/// when present they must have the right type.
 std::optional<Envelope> envelope_from_json(std::string_view text);
 
 }  // namespace sluice::queue

@@ -27,7 +27,7 @@ class LocalDeliveryTest : public ::testing::Test {
     Envelope e;
     e.id = std::move(id);
     e.mail_from = "alice@partner.example";
-    for (auto& r : recipients) e.recipients.push_back(Recipient{r});
+    for (auto& r : recipients) e.recipients.emplace_back().address = r;
     e.body_type = "7BIT";
     e.received = std::chrono::system_clock::now();
     return e;

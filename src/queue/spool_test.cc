@@ -34,6 +34,8 @@ Envelope sample_envelope() {
   carol.attempts = 2;
   carol.last_reply = "421 4.4.2 Connection dropped due to SocketError";
   carol.next_attempt = at(2024y / 5 / 1, 12h + 40min);
+  carol.next_hop = "partner.example";
+  carol.last_attempt = at(2024y / 5 / 1, 12h + 38min + 500ms);
   e.recipients = {bob, carol};
   e.body_type = "8BITMIME";
   e.smtputf8 = false;
@@ -44,6 +46,7 @@ Envelope sample_envelope() {
   e.connector = "inbound";
   e.tls_version = "TLS1_3";
   e.tls_cipher = "TLS_AES_256_GCM_SHA384";
+  e.delay_warning_sent = true;
   return e;
 }
 
@@ -58,14 +61,18 @@ const char* const kSampleJson = R"({
       "state": "pending",
       "attempts": 0,
       "last_reply": "",
-      "next_attempt": null
+      "next_attempt": null,
+      "next_hop": "",
+      "last_attempt": null
     },
     {
       "address": "carol@partner.example",
       "state": "deferred",
       "attempts": 2,
       "last_reply": "421 4.4.2 Connection dropped due to SocketError",
-      "next_attempt": "2024-05-01T12:40:00Z"
+      "next_attempt": "2024-05-01T12:40:00Z",
+      "next_hop": "partner.example",
+      "last_attempt": "2024-05-01T12:38:00.500000Z"
     }
   ],
   "body_type": "8BITMIME",
@@ -76,7 +83,8 @@ const char* const kSampleJson = R"({
   "client_helo": "mx.example.org",
   "connector": "inbound",
   "tls_version": "TLS1_3",
-  "tls_cipher": "TLS_AES_256_GCM_SHA384"
+  "tls_cipher": "TLS_AES_256_GCM_SHA384",
+  "delay_warning_sent": true
 }
 )";
 
@@ -90,6 +98,8 @@ void expect_same(const Envelope& a, const Envelope& b) {
     EXPECT_EQ(a.recipients[i].attempts, b.recipients[i].attempts) << i;
     EXPECT_EQ(a.recipients[i].last_reply, b.recipients[i].last_reply) << i;
     EXPECT_EQ(a.recipients[i].next_attempt, b.recipients[i].next_attempt) << i;
+    EXPECT_EQ(a.recipients[i].next_hop, b.recipients[i].next_hop) << i;
+    EXPECT_EQ(a.recipients[i].last_attempt, b.recipients[i].last_attempt) << i;
   }
   EXPECT_EQ(a.body_type, b.body_type);
   EXPECT_EQ(a.smtputf8, b.smtputf8);
@@ -100,6 +110,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.connector, b.connector);
   EXPECT_EQ(a.tls_version, b.tls_version);
   EXPECT_EQ(a.tls_cipher, b.tls_cipher);
+  EXPECT_EQ(a.delay_warning_sent, b.delay_warning_sent);
 }
 
 // ---- times ----
@@ -207,18 +218,48 @@ TEST(EnvelopeJson, ReplacesInvalidUtf8InsteadOfThrowing) {
   EXPECT_EQ(parsed->client_helo, "bad\xef\xbf\xbd");
 }
 
-TEST(EnvelopeJson, MissingAnyFieldIsMalformed) {
+// Fields added after the first release; files written before them must still load.
+bool is_optional_field(const std::string& key) {
+  return key == "next_hop" || key == "last_attempt" || key == "delay_warning_sent";
+}
+
+TEST(EnvelopeJson, MissingAnyRequiredFieldIsMalformed) {
   const auto good = nlohmann::json::parse(kSampleJson);
+  int required = 0;
   for (const auto& item : good.items()) {
+    if (is_optional_field(item.key())) continue;
+    ++required;
     auto json = good;
     json.erase(item.key());
     EXPECT_EQ(envelope_from_json(json.dump()), std::nullopt) << item.key();
   }
+  EXPECT_EQ(required, 13);
   for (const auto& item : good["recipients"][0].items()) {
+    if (is_optional_field(item.key())) continue;
+    ++required;
     auto json = good;
     json["recipients"][0].erase(item.key());
     EXPECT_EQ(envelope_from_json(json.dump()), std::nullopt) << "recipient " << item.key();
   }
+  EXPECT_EQ(required, 13 + 5);
+}
+
+TEST(EnvelopeJson, OlderFilesWithoutTheNewerFieldsStillLoad) {
+  auto json = nlohmann::json::parse(kSampleJson);
+  json.erase("delay_warning_sent");
+  for (auto& recipient : json["recipients"]) {
+    recipient.erase("next_hop");
+    recipient.erase("last_attempt");
+  }
+  auto parsed = envelope_from_json(json.dump());
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_FALSE(parsed->delay_warning_sent);
+  ASSERT_EQ(parsed->recipients.size(), 2u);
+  EXPECT_EQ(parsed->recipients[1].next_hop, "");
+  EXPECT_EQ(parsed->recipients[1].last_attempt, system_clock::time_point{});
+  // Everything else is read as before.
+  EXPECT_EQ(parsed->recipients[1].attempts, 2);
+  EXPECT_EQ(parsed->recipients[1].next_attempt, sample_envelope().recipients[1].next_attempt);
 }
 
 TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
@@ -241,6 +282,8 @@ TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
   EXPECT_EQ(with("received", nullptr), std::nullopt);
   EXPECT_EQ(with("received", "yesterday"), std::nullopt);
   EXPECT_EQ(with("tls_cipher", false), std::nullopt);
+  EXPECT_EQ(with("delay_warning_sent", "yes"), std::nullopt);
+  EXPECT_EQ(with("delay_warning_sent", nullptr), std::nullopt);
 
   auto with_recipient = [&good](const char* key, nlohmann::json value) {
     auto json = good;
@@ -254,6 +297,14 @@ TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
   EXPECT_EQ(with_recipient("next_attempt", "soon"), std::nullopt);
   EXPECT_EQ(with_recipient("next_attempt", 0), std::nullopt);
   EXPECT_EQ(with_recipient("address", nullptr), std::nullopt);
+  EXPECT_EQ(with_recipient("next_hop", nullptr), std::nullopt);
+  EXPECT_EQ(with_recipient("next_hop", 25), std::nullopt);
+  EXPECT_EQ(with_recipient("last_attempt", "2024-05-01"), std::nullopt);
+  EXPECT_EQ(with_recipient("last_attempt", false), std::nullopt);
+  // A null last_attempt is "never tried", like next_attempt's null.
+  auto never = with_recipient("last_attempt", nullptr);
+  ASSERT_TRUE(never.has_value());
+  EXPECT_EQ(never->recipients[1].last_attempt, system_clock::time_point{});
 }
 
 TEST(EnvelopeJson, NonJsonTextIsMalformed) {

@@ -48,6 +48,10 @@ class Sluice:
         self.ports = {}
         lines = [f'state_dir = "{self.state}"', f'hostname = "{hostname}"',
                  "local_domains = [" + ", ".join(f'"{d}"' for d in local_domains) + "]", extra, ""]
+        if "dns_servers" not in extra:
+            # Tests never query DNS off this machine: by default a loopback port where nothing
+            # answers, so any MX lookup is a quick temporary failure.
+            lines.insert(3, f'dns_servers = ["127.0.0.1:{free_port()}"]')
         if limits:
             lines += ["[limits]", textwrap.dedent(limits), ""]
         for c in connectors or [{"name": "Default"}]:
@@ -325,3 +329,45 @@ def session_records_from(sluice, remote, timeout=5):
         if found or time.time() > deadline:
             return found
         time.sleep(0.05)
+
+
+# ---- Spool files written by hand (added for test_queue_viewer.py) ----
+
+import datetime
+import json
+
+
+def iso_utc(seconds_since_epoch):
+    """A Unix time as the spool writes times: "2024-05-01T12:34:56Z" (whole seconds)."""
+    return datetime.datetime.fromtimestamp(int(seconds_since_epoch), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def spool_recipient(address, state="pending", attempts=0, last_reply="", next_attempt=None, last_attempt=None,
+                    next_hop=""):
+    """One recipients[] entry of an envelope file (docs/queue.md); times are Unix times or None."""
+    return {"address": address, "state": state, "attempts": attempts, "last_reply": last_reply,
+            "next_attempt": iso_utc(next_attempt) if next_attempt is not None else None,
+            "next_hop": next_hop,
+            "last_attempt": iso_utc(last_attempt) if last_attempt is not None else None}
+
+
+def write_spooled_message(queue_dir, queue_id, recipients, received, mail_from="alice@example.org",
+                          message=b"Subject: test\r\n\r\nHello\r\n", tls=("TLS1_3", "TLS_AES_256_GCM_SHA384"),
+                          client=("192.0.2.1", "mx.example.org"), connector="Default"):
+    """Writes <queue_dir>/<id>.eml and <id>.json exactly as Spool::store would (format 1), so a
+    test can start from a queue in a known state. `recipients` are spool_recipient() dicts;
+    `received` is a Unix time. Returns the envelope dict."""
+    os.makedirs(queue_dir, mode=0o750, exist_ok=True)
+    with open(os.path.join(queue_dir, queue_id + ".eml"), "wb") as f:
+        f.write(message)
+    envelope = {
+        "format": 1, "id": queue_id, "mail_from": mail_from, "recipients": recipients,
+        "body_type": "8BITMIME", "smtputf8": False, "size": len(message), "received": iso_utc(received),
+        "client_address": client[0], "client_helo": client[1], "connector": connector,
+        "tls_version": tls[0] if tls else "", "tls_cipher": tls[1] if tls else "",
+        "delay_warning_sent": False,
+    }
+    with open(os.path.join(queue_dir, queue_id + ".json"), "w", encoding="utf-8") as f:
+        json.dump(envelope, f, indent=2)
+        f.write("\n")
+    return envelope

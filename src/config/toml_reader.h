@@ -1,0 +1,83 @@
+// Internal to src/config: the pieces every section reader shares (one-line errors with file, line
+// and key path; unknown keys with did-you-mean; typed getters; durations; TLS policy tables), so
+// the receive side (config.cc) and the send side (send_connector.cc) report problems alike.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "config/config.h"
+
+namespace sluice::config::detail {
+
+using Keys = std::span<const std::string_view>;
+
+inline constexpr std::int64_t kMaxDurationSeconds = 365LL * 24 * 3600;
+
+/// A value echoed in an error: quoted, with anything that would break the one-line form escaped.
+std::string shown(std::string_view s);
+/// Optimal string alignment distance: a swapped pair of letters counts as one edit.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+/// "a table", "an integer", ... for "expected X, got Y".
+std::string_view type_name(toml::node_type t);
+/// "a.b" (or "b" when path is empty).
+std::string join(std::string_view path, std::string_view key);
+std::string lower(std::string_view s);
+
+/// True (with `why` set) when `name` cannot be a banner/EHLO name: empty, too long, not one word
+/// of printable ASCII.
+bool hostname_problem(std::string_view name, std::string& why);
+/// True (with `why` set) when `domain` is not an RFC 1035 name in A-label form without a final dot.
+bool domain_problem(std::string_view domain, std::string& why);
+/// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
+std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
+
+/// Reads typed values out of one TOML document, throwing ConfigError at the first problem.
+class TomlReader {
+ public:
+  explicit TomlReader(std::string_view source) : source_(source) {}
+
+  /// Throws "<source>: line N: <path>: <problem>" (line and path left out when unknown/empty).
+  [[noreturn]] void fail(const toml::source_region* where, std::string_view path, std::string_view problem) const;
+  [[noreturn]] void fail(const toml::node& at, std::string_view path, std::string_view problem) const;
+
+  /// Fails on the first key of `table` not in `known`, suggesting a near one.
+  void check_keys(const toml::table& table, std::string_view path, Keys known) const;
+  void expect(const toml::node& node, toml::node_type type, std::string_view path) const;
+
+  std::string string(const toml::node& node, std::string_view path) const;
+  std::string non_empty_string(const toml::node& node, std::string_view path) const;
+  bool boolean(const toml::node& node, std::string_view path) const;
+  std::int64_t integer(const toml::node& node, std::string_view path) const;
+  std::int64_t positive(const toml::node& node, std::string_view path) const;
+  /// An integer from 1 to 65535.
+  std::uint16_t port(const toml::node& node, std::string_view path) const;
+  const toml::array& array(const toml::node& node, std::string_view path) const;
+  const toml::table& table(const toml::node& node, std::string_view path) const;
+  /// An array of tables ([[name]]), not empty; `what` completes "no connector given; sluice would ...".
+  const toml::array& array_of_tables(const toml::node& node, std::string_view path, std::string_view what) const;
+
+  /// Whole seconds (integer) or "1h30m"; greater than 0 (or 0 too with `allow_zero`), at most 365 days.
+  Seconds duration(const toml::node& node, std::string_view path, bool allow_zero = false) const;
+  std::vector<Cidr> ranges(const toml::node& node, std::string_view path) const;
+
+  /// Where a TLS policy table is used: a server presents a certificate, a client does not.
+  enum class TlsSide { Server, Client };
+  /// A [receive_connector.tls] or [send_connector.tls_policy] table: a named profile overridden key
+  /// by key; TLS 1.0/1.1 only with the legacy profile (or security level 0).
+  tls::Policy tls_policy(const toml::table& t, const std::string& path, TlsSide side) const;
+
+ private:
+  std::string_view source_;
+};
+
+/// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
+void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
+/// The connector a configuration without [[send_connector]] has.
+SendConnector default_send_connector();
+
+}  // namespace sluice::config::detail

@@ -1,0 +1,58 @@
+// DNS for mail routing (RFC 5321 5.1): MX lookup with implicit MX and null MX, and addresses, via
+// c-ares. Blocking calls meant for a worker thread; the delivery code awaits them off the network
+// thread.
+#pragma once
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sluice::net {
+
+struct MxHost {
+  std::string name;    ///< host name without trailing dot
+  int preference = 0;
+  bool implicit = false;  ///< no MX record: the domain itself (RFC 5321 5.1)
+};
+
+struct DnsAnswer {
+  enum class Status {
+    Ok,         ///< hosts/addresses are filled
+    NxDomain,   ///< the name does not exist: permanent
+    NoData,     ///< the name exists but has no record of that type (for MX: implicit MX is tried first)
+    NullMx,     ///< "MX 0 ." (RFC 7505): the domain accepts no mail: permanent
+    TempFail,   ///< timeout, SERVFAIL, refused, network error: try again later
+  };
+  Status status = Status::TempFail;
+  std::string error;  ///< human text for logs and last-error, e.g. "SERVFAIL from 127.0.0.1:5353"
+  std::vector<MxHost> hosts;                   ///< MX: by preference, equal preferences shuffled
+  std::vector<asio::ip::address> addresses;    ///< A/AAAA: IPv6 first as returned, then IPv4
+};
+
+class Resolver {
+ public:
+  /// `servers`: "127.0.0.1:5353", "[::1]:53", "192.0.2.1" (port 53); empty: /etc/resolv.conf.
+  /// `timeout`: per query overall (c-ares retries within it). Throws std::runtime_error when a
+  /// server string is malformed or c-ares cannot start.
+  explicit Resolver(std::vector<std::string> servers, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  /// MX hosts for a domain. No MX but the domain has A/AAAA: one implicit host (the domain).
+  /// A domain literal ("[192.0.2.1]") is its own implicit host, without a query. A syntactically
+  /// impossible name is NxDomain ("invalid domain name ..."). A server answering SERVFAIL or
+  /// REFUSED is passed over for the next configured one while time is left.
+  /// Thread-safe (each call uses its own c-ares channel).
+  DnsAnswer mx(const std::string& domain) const;
+  /// A and AAAA records of a host; an IP literal ("192.0.2.1", "::1", "[::1]", "[IPv6:...]") is
+  /// returned as is without a query. One family answering is enough for Ok.
+  DnsAnswer addresses(const std::string& host) const;
+
+ private:
+  std::vector<std::string> servers_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace sluice::net

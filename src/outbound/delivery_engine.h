@@ -1,0 +1,93 @@
+// The delivery engine: owns every queued message's state once it is spooled, asks the scheduler
+// what is due, routes (smart host or MX), runs the SMTP client, records each recipient's outcome,
+// bounces what failed, and answers the queue viewer. It runs on the network thread; disk and DNS
+// work go to their executors. It is the only writer of envelopes after the 250.
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/strand.hpp>
+#include <asio/system_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "log/protocol_log.h"
+#include "net/dns.h"
+#include "outbound/smtp_client.h"
+#include "queue/maildir.h"
+#include "queue/scheduler.h"
+#include "queue/spool.h"
+
+namespace sluice::outbound {
+
+struct EngineServices {
+  const config::Config* config = nullptr;
+  queue::Spool* spool = nullptr;
+  queue::MaildirStore* maildirs = nullptr;
+  log::Writer* send_log = nullptr;
+  const net::Resolver* resolver = nullptr;
+  asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir, DNS
+  std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
+  ClientTimeouts timeouts;
+};
+
+class DeliveryEngine {
+ public:
+  DeliveryEngine(asio::io_context& io, EngineServices services);
+
+  /// Loads the spool (after Spool::recover) and starts delivering. Call once.
+  void start();
+  /// Stops starting new attempts; `done` runs once the running ones have ended.
+  void stop(std::function<void()> done);
+
+  /// A message was committed (its 250 is on the way): take it over. Network thread only.
+  void message_queued(const queue::Envelope& envelope);
+
+  /// Queue viewer requests (docs/queue.md, "control socket").
+  nlohmann::json control(const nlohmann::json& request);
+
+  /// The next hop of a recipient: "local", the recipient's domain (MX routing), the send
+  /// connector's smart host list, or "unroutable".
+  std::string next_hop_of(const std::string& address) const;
+
+ private:
+  struct LocalJob {
+    std::string message_id;
+    std::vector<std::size_t> recipients;
+  };
+
+  asio::awaitable<void> loop();
+  asio::awaitable<void> run_job(queue::Job job);
+  asio::awaitable<void> run_local(LocalJob job);
+  void poke();
+  void adopt(queue::Envelope envelope);
+  /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
+  /// removes it everywhere once no recipient is left pending or deferred; bounces new failures.
+  void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host);
+  void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients, const std::string& remote_host,
+              bool delay_warning);
+  void send_delay_warnings();
+  std::vector<LocalJob> take_local_due();
+  std::chrono::system_clock::time_point now() const { return std::chrono::system_clock::now(); }
+  bool is_local(const std::string& address) const;
+
+  asio::io_context& io_;
+  EngineServices services_;
+  queue::Scheduler scheduler_;
+  std::map<std::string, queue::Envelope> messages_;
+  std::set<std::string> local_running_;
+  asio::strand<asio::any_io_executor> writes_;  ///< envelope writes in the order they were decided
+  asio::system_timer wakeup_;
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::function<void()> on_stopped_;
+};
+
+}  // namespace sluice::outbound

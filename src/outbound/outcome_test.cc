@@ -1,0 +1,71 @@
+#include "outbound/outcome.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::outbound {
+namespace {
+
+TEST(FailureReply, ExchangeTexts) {
+  EXPECT_EQ(failure_reply(Failure::SocketError, "127.0.0.1:25", "").one_line(),
+            "421 4.4.2 Connection dropped due to SocketError");
+  EXPECT_EQ(failure_reply(Failure::Timeout, "127.0.0.1:25", "").one_line(),
+            "421 4.4.2 Connection dropped due to TimedOut");
+  EXPECT_EQ(failure_reply(Failure::ConnectFailed, "127.0.0.1:25", "Connection refused").one_line(),
+            "421 4.4.1 Unable to connect to 127.0.0.1:25: Connection refused");
+  EXPECT_EQ(failure_reply(Failure::TlsUnavailable, "127.0.0.1:25", "").one_line(),
+            "450 4.4.317 Cannot connect to remote server: 127.0.0.1:25 does not offer STARTTLS and the send "
+            "connector requires TLS");
+  EXPECT_EQ(failure_reply(Failure::TlsUnavailable, "[::1]:25", "454 4.7.0 TLS not available").one_line(),
+            "450 4.4.317 Cannot connect to remote server: [::1]:25 refused STARTTLS (454 4.7.0 TLS not available) "
+            "and the send connector requires TLS");
+  EXPECT_EQ(failure_reply(Failure::CertificateInvalid, "mx.example.org", "self-signed certificate").one_line(),
+            "450 4.4.317 Cannot connect to remote server: certificate of mx.example.org rejected: self-signed "
+            "certificate");
+}
+
+TEST(FailureReply, CodesAndClasses) {
+  auto r = failure_reply(Failure::SocketError, "x", "");
+  EXPECT_EQ(r.code, 421);
+  EXPECT_EQ(r.enhanced, "4.4.2");
+  EXPECT_TRUE(r.transient());
+  EXPECT_TRUE(failure_reply(Failure::TlsUnavailable, "x", "").transient());
+  EXPECT_TRUE(failure_reply(Failure::CertificateInvalid, "x", "y").transient());
+  EXPECT_TRUE(failure_reply(Failure::RemotePermanent, "x", "y").permanent());
+  EXPECT_EQ(failure_reply(Failure::None, "x", "").code, 0);
+}
+
+TEST(FailureName, Names) {
+  EXPECT_EQ(failure_name(Failure::SocketError), "SocketError");
+  EXPECT_EQ(failure_name(Failure::TlsUnavailable), "TlsUnavailable");
+  EXPECT_EQ(failure_name(Failure::None), "None");
+}
+
+TEST(PrimaryTargetText, ExchangeOnlineStartTlsRefusal) {
+  smtp::Reply r = smtp::make_reply(451, "5.7.3", "Must issue a STARTTLS command first");
+  EXPECT_EQ(primary_target_text(r, "127.0.0.1:25"),
+            "451 4.4.0 Primary target IP address responded with: \"451 5.7.3 Must issue a STARTTLS command first.\" "
+            "Attempted failover to alternate host, but that did not succeed. Either there are no alternate hosts, "
+            "or delivery failed to all alternate hosts. The last endpoint attempted was 127.0.0.1:25");
+}
+
+TEST(PrimaryTargetText, NoDoublePeriod) {
+  smtp::Reply r = smtp::make_reply(421, "4.4.1", "Unable to connect.");
+  EXPECT_NE(primary_target_text(r, "[::1]:2525").find("\"421 4.4.1 Unable to connect.\" Attempted"),
+            std::string::npos);
+  EXPECT_NE(primary_target_text(r, "[::1]:2525").find("was [::1]:2525"), std::string::npos);
+}
+
+TEST(QueueLastError, SocketErrorIsTheReplyItself) {
+  auto r = failure_reply(Failure::SocketError, "127.0.0.1:25", "");
+  EXPECT_EQ(queue_last_error(Failure::SocketError, r, "127.0.0.1:25"), "421 4.4.2 Connection dropped due to SocketError");
+}
+
+TEST(QueueLastError, RemoteTransientIsWrapped) {
+  smtp::Reply r = smtp::make_reply(451, "5.7.3", "Must issue a STARTTLS command first");
+  EXPECT_EQ(queue_last_error(Failure::RemoteTransient, r, "127.0.0.1:25").rfind("451 4.4.0 Primary target", 0), 0u);
+  EXPECT_EQ(queue_last_error(Failure::RemotePermanent, smtp::make_reply(550, "5.1.1", "no"), "x"), "550 5.1.1 no");
+  EXPECT_EQ(queue_last_error(Failure::None, {}, "x"), "");
+}
+
+}  // namespace
+}  // namespace sluice::outbound

@@ -1,0 +1,624 @@
+#include "outbound/smtp_client.h"
+
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <optional>
+
+#include "base/ids.h"
+#include "net/connection.h"
+#include "smtp/reply_reader.h"
+#include "tls/client_context.h"
+#include "tls/exchange_names.h"
+#include "tls/failure_reason.h"
+#include "tls/version.h"
+
+namespace sluice::outbound {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+using smtp::Reply;
+
+namespace {
+
+// RFC 5321 4.5.3.1.5 allows 512 octets per reply line; real servers exceed it in long
+// texts, so be lenient, but not unbounded.
+constexpr std::size_t kMaxReplyLine = 2048;
+constexpr std::size_t kMaxReplyLines = 100;
+constexpr std::size_t kDataChunk = 64 * 1024;
+constexpr std::chrono::seconds kQuitTimeout{10};
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// An address may go into "MAIL FROM:<...>" only when it cannot end the command early or
+/// start another one.
+bool safe_path(const std::string& address) {
+  if (address.size() > 510) return false;
+  for (unsigned char c : address)
+    if (c < 0x20 || c == 0x7f || c == '<' || c == '>') return false;
+  return true;
+}
+
+bool safe_helo(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (unsigned char c : name)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+std::string subject_of(X509* cert) {
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  return buf;
+}
+
+std::string thumbprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!X509_digest(cert, EVP_sha1(), md, &n)) return {};
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02X}", md[i]);
+  return out;
+}
+
+/// As in the configuration file; kept here so the client does not depend on config parsing.
+std::string_view tls_mode_name(config::OutboundTls mode) {
+  switch (mode) {
+    case config::OutboundTls::None: return "none";
+    case config::OutboundTls::Opportunistic: return "opportunistic";
+    case config::OutboundTls::Required: return "required";
+    case config::OutboundTls::Verify: return "verify";
+  }
+  return "unknown";
+}
+
+enum class State { Banner, Ehlo, StartTls, Transaction, Quit, Close };
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(asio::any_io_executor executor, const ClientSettings& settings, const Target& target,
+         const Transaction& transaction, TlsAttempt attempt)
+      : executor_(std::move(executor)),
+        settings_(settings),
+        target_(target),
+        transaction_(transaction),
+        attempt_(attempt),
+        endpoint_(net::endpoint_text(target.endpoint)) {
+    result_.endpoint = endpoint_;
+    result_.recipients.resize(transaction.recipients.size());
+    if (settings.connector) {
+      connector_name_ = settings.connector->name;
+      mode_ = settings.connector->tls;
+    }
+    helo_ = settings.helo;
+    if (helo_.empty() && settings.connector) helo_ = settings.connector->helo;
+    if (helo_.empty()) helo_ = "localhost";
+    peer_name_ = target.host.empty() ? net::plain_address(target.endpoint.address()).to_string() : target.host;
+  }
+
+  awaitable<AttemptResult> run() {
+    if (transaction_.recipients.empty()) co_return result_;
+    if (transaction_.message == nullptr) {
+      fail(Failure::RemoteTransient, smtp::make_reply(451, "4.3.0", "No message content to send (internal error)"));
+      co_return finished();
+    }
+    try {
+      // GCC 12 miscompiles some co_await expressions inside an if condition (a coroutine
+      // resumed after it finished): every awaited value goes into a variable first.
+      bool connected = co_await connect();
+      if (connected) {
+        State state = State::Banner;
+        while (state != State::Quit && state != State::Close) {
+          switch (state) {
+            case State::Banner: state = co_await on_banner(); break;
+            case State::Ehlo: state = co_await on_ehlo(); break;
+            case State::StartTls: state = co_await on_starttls(); break;
+            case State::Transaction: state = co_await on_transaction(); break;
+            case State::Quit:
+            case State::Close: break;
+          }
+        }
+        if (state == State::Quit) co_await quit();
+      }
+    } catch (const std::exception& e) {
+      // Nothing here should throw; if something does, the attempt is a dropped connection, not
+      // a crash of the delivery loop.
+      if (log_) log_->info(fmt::format("Internal error: {}", e.what()));
+      if (result_.failure == Failure::None) fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+    }
+    co_await close();
+    co_return finished();
+  }
+
+ private:
+  /// Fills in every recipient's final outcome (see AttemptResult::recipients).
+  AttemptResult finished() {
+    for (auto& r : result_.recipients) {
+      bool unresolved = r.code == 0 || (r.positive() && !result_.data_accepted);
+      if (unresolved && result_.reply.code != 0) r = result_.reply;
+    }
+    return result_;
+  }
+
+  State fail(Failure failure, Reply reply) {
+    result_.failure = failure;
+    result_.reply = std::move(reply);
+    // A remote that answered can be told goodbye; a broken connection cannot.
+    bool answered = failure == Failure::RemoteTransient || failure == Failure::RemotePermanent ||
+                    failure == Failure::TlsUnavailable;
+    return answered ? State::Quit : State::Close;
+  }
+
+  State fail_remote(const Reply& reply) {
+    return fail(reply.permanent() ? Failure::RemotePermanent : Failure::RemoteTransient, reply);
+  }
+
+  awaitable<bool> connect() {
+    struct Pending {
+      explicit Pending(const asio::any_io_executor& ex) : socket(ex) {}
+      asio::ip::tcp::socket socket;
+      bool timed_out = false;
+    };
+    // Shared with the timer's handler, which may run after this frame has moved on.
+    auto pending = std::make_shared<Pending>(executor_);
+    asio::steady_timer timer(executor_, settings_.timeouts.connect);
+    timer.async_wait([pending](std::error_code ec) {
+      if (ec) return;
+      pending->timed_out = true;
+      std::error_code ignored;
+      pending->socket.close(ignored);
+    });
+    std::error_code ec;
+    co_await pending->socket.async_connect(target_.endpoint, redirect_error(use_awaitable, ec));
+    timer.cancel();
+    if (pending->timed_out) ec = asio::error::timed_out;
+    if (ec) {
+      std::string reason = ec == asio::error::timed_out ? std::string("TimedOut") : ec.message();
+      log_.emplace(settings_.send_log, connector_name_, new_hex_id(), "", endpoint_);
+      log_->info(fmt::format("Failed to connect to {} ({}): {}", peer_name_, endpoint_, reason));
+      fail(Failure::ConnectFailed, failure_reply(Failure::ConnectFailed, endpoint_, reason));
+      co_return false;
+    }
+    connection_.emplace(std::move(pending->socket));
+    connection_->start_watchdog(shared_from_this());
+    log_.emplace(settings_.send_log, connector_name_, new_hex_id(), net::endpoint_text(connection_->local_endpoint()),
+                 net::endpoint_text(connection_->remote_endpoint()));
+    log_->connect();
+    log_plan();
+    co_return true;
+  }
+
+  void log_plan() {
+    if (attempt_ == TlsAttempt::Plaintext) {
+      if (mode_ == config::OutboundTls::Required || mode_ == config::OutboundTls::Verify) {
+        log_->info(fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})",
+                               tls_mode_name(mode_)));
+      } else {
+        log_->info("Plaintext retry after a failed TLS handshake: STARTTLS will not be used (downgrade allowed by "
+                   "fallback_to_plaintext)");
+        mode_ = config::OutboundTls::None;
+        downgrade_ = true;
+      }
+    }
+  }
+
+  /// Classifies a failed read or write and ends the session.
+  State lost(std::string_view during) {
+    auto& c = *connection_;
+    if (c.interrupted() == net::Interrupt::Timeout) {
+      log_->info(fmt::format("Timed out {}", during));
+      disconnect_reason_ = "Timeout";
+      return fail(Failure::Timeout, failure_reply(Failure::Timeout, endpoint_, ""));
+    }
+    if (c.peer_closed()) {
+      log_->info(fmt::format("Remote closed the connection {}", during));
+      disconnect_reason_ = "Remote";
+    } else {
+      log_->info(fmt::format("Connection error {}: {}", during, c.error().message()));
+    }
+    return fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+  }
+
+  /// One complete reply, logged; nullopt after a failure, recorded unless `quiet`.
+  awaitable<std::optional<Reply>> read_reply(std::chrono::seconds timeout, bool quiet = false) {
+    smtp::ReplyAssembler assembler(kMaxReplyLines);
+    connection_->set_timeout(timeout);
+    for (;;) {
+      auto line = co_await connection_->read_line(kMaxReplyLine);
+      if (!line) {
+        if (!quiet) lost("waiting for a reply");
+        co_return std::nullopt;
+      }
+      if (line->too_long) {
+        if (!quiet) {
+          log_->info(fmt::format("Reply line longer than {} octets; closing", kMaxReplyLine));
+          fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+        }
+        co_return std::nullopt;
+      }
+      auto status = assembler.add(line->text);
+      if (status == smtp::ReplyAssembler::Status::Error) {
+        if (!quiet) {
+          // A peer that does not speak SMTP (or speaks it wrongly) is as good as a dropped
+          // connection: nothing it says afterwards can be trusted.
+          log_->received(line->text);
+          log_->info(fmt::format("Malformed reply: {}; closing", assembler.error()));
+          fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+        }
+        co_return std::nullopt;
+      }
+      if (status == smtp::ReplyAssembler::Status::Complete) {
+        Reply reply = assembler.take();
+        log_->received(reply.one_line());
+        co_return reply;
+      }
+    }
+  }
+
+  void queue_command(const std::string& command) {
+    log_->sent(command);
+    connection_->queue(command);
+    connection_->queue("\r\n");
+  }
+
+  awaitable<bool> flush(std::chrono::seconds timeout) {
+    connection_->set_timeout(timeout);
+    co_return co_await connection_->flush();
+  }
+
+  /// Sends one command and reads its reply; nullopt after a failure (already recorded).
+  awaitable<std::optional<Reply>> command(std::string text, std::chrono::seconds timeout) {
+    queue_command(text);
+    bool written = co_await flush(timeout);
+    if (!written) {
+      lost("sending a command");
+      co_return std::nullopt;
+    }
+    co_return co_await read_reply(timeout);
+  }
+
+  awaitable<State> on_banner() {
+    auto banner = co_await read_reply(settings_.timeouts.banner);
+    if (!banner) co_return State::Close;
+    if (banner->code != 220) {
+      // RFC 5321 3.1: after a 554 greeting the client should still QUIT; a 421 means the
+      // server is closing anyway, where QUIT is harmless.
+      if (banner->positive()) {
+        log_->info("Unexpected greeting code; treating it as a temporary failure");
+        co_return fail(Failure::RemoteTransient, failure_reply(Failure::RemoteTransient, endpoint_, banner->one_line()));
+      }
+      co_return fail_remote(*banner);
+    }
+    co_return State::Ehlo;
+  }
+
+  awaitable<State> on_ehlo() {
+    if (!safe_helo(helo_)) {
+      log_->info("The configured HELO name is not a valid host name; using localhost");
+      helo_ = "localhost";
+    }
+    auto reply = co_await command("EHLO " + helo_, settings_.timeouts.command);
+    if (!reply) co_return State::Close;
+    capabilities_ = {};
+    if (reply->code == 250) {
+      capabilities_ = parse_capabilities(*reply);
+    } else if (reply->permanent()) {
+      // RFC 5321 3.2: a server that does not know EHLO gets HELO.
+      auto helo = co_await command("HELO " + helo_, settings_.timeouts.command);
+      if (!helo) co_return State::Close;
+      if (!helo->positive()) co_return fail_remote(*helo);
+    } else {
+      co_return fail_remote(*reply);
+    }
+    co_return connection_->tls_active() ? State::Transaction : State::StartTls;
+  }
+
+  bool opportunistic() const { return mode_ == config::OutboundTls::Opportunistic; }
+
+  State tls_unavailable(const std::string& detail) {
+    return fail(Failure::TlsUnavailable, failure_reply(Failure::TlsUnavailable, endpoint_, detail));
+  }
+
+  awaitable<State> on_starttls() {
+    if (mode_ == config::OutboundTls::None) {
+      if (!downgrade_) log_->info("STARTTLS not attempted: send connector has tls = none");
+      co_return State::Transaction;
+    }
+    const char* mode_name = opportunistic() ? "connector is opportunistic" : "connector requires TLS";
+    if (settings_.tls_context == nullptr) {
+      log_->info(fmt::format("No client TLS context configured ({})", mode_name));
+      if (opportunistic()) co_return State::Transaction;
+      co_return tls_unavailable("no client TLS context configured");
+    }
+    if (!capabilities_.starttls) {
+      if (opportunistic()) {
+        log_->info("Remote does not offer STARTTLS; sending in plaintext (connector is opportunistic)");
+        co_return State::Transaction;
+      }
+      log_->info(fmt::format("Remote does not offer STARTTLS; not sending ({})", mode_name));
+      co_return tls_unavailable("");
+    }
+    auto reply = co_await command("STARTTLS", settings_.timeouts.command);
+    if (!reply) co_return State::Close;
+    if (reply->code != 220) {
+      if (reply->code == 421) co_return fail_remote(*reply);
+      if (opportunistic()) {
+        log_->info(fmt::format("Remote refused STARTTLS ({}); sending in plaintext (connector is opportunistic)",
+                               reply->one_line()));
+        co_return State::Transaction;
+      }
+      log_->info(fmt::format("Remote refused STARTTLS; not sending ({})", mode_name));
+      co_return tls_unavailable(reply->one_line());
+    }
+    co_return co_await handshake();
+  }
+
+  awaitable<State> handshake() {
+    // RFC 3207 4.2 and the STARTTLS injection class: nothing the server sent before the
+    // handshake may be read as a reply inside TLS.
+    if (std::size_t dropped = connection_->discard_buffered())
+      log_->info(fmt::format("Discarded {} bytes received after the STARTTLS reply, before the TLS handshake", dropped));
+    const bool verify = mode_ == config::OutboundTls::Verify;
+    connection_->set_timeout(settings_.timeouts.tls_handshake);
+    bool ok = co_await connection_->handshake_client(
+        *settings_.tls_context, [&](SSL* ssl) { tls::set_client_peer(ssl, peer_name_, verify); });
+    SSL* ssl = connection_->ssl();
+    if (!ok) {
+      const auto& ec = connection_->error();
+      unsigned long openssl_error =
+          ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
+      bool timed_out = connection_->interrupted() == net::Interrupt::Timeout;
+      auto reason = tls::handshake_failure_reason(openssl_error, connection_->peer_closed(), timed_out);
+      // Exchange's send side reports every failed handshake as SocketError; the precise cause
+      // follows on its own line.
+      log_->info("TLS negotiation failed with error SocketError");
+      std::string detail = timed_out ? std::string("no answer within the handshake timeout") : ec.message();
+      log_->info(fmt::format("TLS handshake failed: {} ({})", reason, detail));
+      disconnect_reason_ = timed_out ? "Timeout" : connection_->peer_closed() ? "Remote" : "Local";
+      long verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+      if (verify && verify_result != X509_V_OK) {
+        std::string why = X509_verify_cert_error_string(verify_result);
+        log_->info(fmt::format("Certificate of {} rejected: {}", peer_name_, why));
+        co_return fail(Failure::CertificateInvalid, failure_reply(Failure::CertificateInvalid, peer_name_, why));
+      }
+      result_.may_fall_back = opportunistic() && settings_.connector != nullptr &&
+                              settings_.connector->fallback_to_plaintext && attempt_ == TlsAttempt::Policy;
+      if (result_.may_fall_back)
+        log_->info("Connector is opportunistic with fallback_to_plaintext: the next attempt goes without STARTTLS");
+      co_return fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+    }
+    auto version = tls::version_from_wire(SSL_version(ssl));
+    log_->info(tls::exchange_success_sentence(version, false, tls::negotiated_cipher_names(ssl)));
+    if (X509* cert = SSL_get0_peer_certificate(ssl)) {
+      log_->info_value(subject_of(cert), "Received certificate");
+      log_->info_value(thumbprint(cert), "Certificate thumbprint");
+    }
+    if (verify) log_->info_value(peer_name_, "Validated received certificate");
+    result_.tls = true;
+    result_.tls_version = std::string(tls::header_name(version));
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) result_.tls_cipher = SSL_CIPHER_standard_name(cipher);
+    // RFC 3207 4.2: forget everything learned before TLS and greet again.
+    capabilities_ = {};
+    co_return State::Ehlo;
+  }
+
+  awaitable<State> on_transaction() {
+    const auto& t = transaction_;
+    const std::uint64_t size = t.message->size();
+    if (!safe_path(t.mail_from)) {
+      log_->info("Sender address contains characters that cannot be sent; not sending");
+      co_return fail(Failure::RemotePermanent, smtp::make_reply(501, "5.1.7", "Invalid sender address (not sent)"));
+    }
+    if (t.smtputf8 && !capabilities_.smtputf8) {
+      log_->info("Remote does not offer SMTPUTF8 and the message needs it; not sending");
+      co_return fail(Failure::RemotePermanent,
+                     smtp::make_reply(553, "5.6.7", "Remote server does not support SMTPUTF8, which the message requires"));
+    }
+    if (capabilities_.size && capabilities_.size_limit > 0 && size > capabilities_.size_limit) {
+      log_->info(fmt::format("Message size {} exceeds the remote's SIZE {}; not sending", size, capabilities_.size_limit));
+      co_return fail(Failure::RemotePermanent,
+                     smtp::make_reply(552, "5.3.4",
+                                      fmt::format("Message size ({} octets) exceeds the remote server's limit ({} octets)",
+                                                  size, capabilities_.size_limit)));
+    }
+    std::string mail = "MAIL FROM:<" + t.mail_from + ">";
+    if (capabilities_.size) mail += fmt::format(" SIZE={}", size);
+    if (t.eight_bit) {
+      if (capabilities_.eight_bit_mime)
+        mail += " BODY=8BITMIME";
+      else
+        log_->info("Remote does not offer 8BITMIME; sending the 8-bit message without BODY=8BITMIME");
+    }
+    if (t.smtputf8) mail += " SMTPUTF8";
+
+    // Recipients that cannot be written safely are refused here and never sent.
+    std::vector<std::size_t> sent;
+    for (std::size_t i = 0; i < t.recipients.size(); ++i) {
+      if (safe_path(t.recipients[i]) && !t.recipients[i].empty())
+        sent.push_back(i);
+      else
+        result_.recipients[i] = smtp::make_reply(501, "5.1.3", "Invalid recipient address (not sent)");
+    }
+    if (sent.empty()) {
+      log_->info("No recipient address can be sent; not sending");
+      co_return State::Quit;
+    }
+
+    std::optional<Reply> mail_reply, data_reply;
+    std::size_t accepted = 0;
+    if (capabilities_.pipelining) {
+      // RFC 2920: MAIL, every RCPT and DATA in one write, the replies read in order.
+      queue_command(mail);
+      for (auto i : sent) queue_command("RCPT TO:<" + t.recipients[i] + ">");
+      queue_command("DATA");
+      bool written = co_await flush(settings_.timeouts.command);
+      if (!written) co_return lost("sending commands");
+      mail_reply = co_await read_reply(settings_.timeouts.command);
+      if (!mail_reply) co_return State::Close;
+      for (auto i : sent) {
+        auto r = co_await read_reply(settings_.timeouts.command);
+        if (!r) co_return State::Close;
+        if (r->positive() && mail_reply->positive()) ++accepted;
+        result_.recipients[i] = *r;
+      }
+      data_reply = co_await read_reply(settings_.timeouts.data_init);
+      if (!data_reply) co_return State::Close;
+      if (!mail_reply->positive()) {
+        // RCPT replies after a refused MAIL say nothing about the recipients (usually 503).
+        for (auto i : sent) result_.recipients[i] = Reply{};
+      }
+      if (!mail_reply->positive() || accepted == 0) {
+        if (data_reply->code == 354) {
+          // RFC 2920 3.1: the server took DATA although nothing can be delivered; end it empty.
+          log_->info("Remote accepted DATA without a valid sender or recipient; sending an empty message to end it");
+          queue_command(".");
+          bool ended = co_await flush(settings_.timeouts.data_block);
+          if (!ended) co_return lost("ending an empty message");
+          auto end_reply = co_await read_reply(settings_.timeouts.data_term);
+          if (!end_reply) co_return State::Close;
+        }
+      }
+    } else {
+      mail_reply = co_await command(mail, settings_.timeouts.command);
+      if (!mail_reply) co_return State::Close;
+      if (mail_reply->positive()) {
+        for (auto i : sent) {
+          auto r = co_await command("RCPT TO:<" + t.recipients[i] + ">", settings_.timeouts.command);
+          if (!r) co_return State::Close;
+          if (r->positive()) ++accepted;
+          result_.recipients[i] = *r;
+        }
+      }
+    }
+    if (!mail_reply->positive()) co_return fail_remote(*mail_reply);
+    if (accepted == 0) {
+      log_->info("No recipient was accepted; not sending the message");
+      // Per-recipient replies say why; a rejected RCPT under pipelining may have left none set.
+      for (auto i : sent)
+        if (result_.recipients[i].code == 0) result_.recipients[i] = *mail_reply;
+      co_return State::Quit;
+    }
+    if (!capabilities_.pipelining) {
+      data_reply = co_await command("DATA", settings_.timeouts.data_init);
+      if (!data_reply) co_return State::Close;
+    }
+    if (data_reply->code != 354) co_return fail_remote(*data_reply);
+
+    const std::string payload = data_payload(*t.message);
+    log_->info(fmt::format("Sending message ({} octets)", payload.size()));
+    for (std::size_t offset = 0; offset < payload.size(); offset += kDataChunk) {
+      connection_->queue(std::string_view(payload).substr(offset, kDataChunk));
+      bool sent_chunk = co_await flush(settings_.timeouts.data_block);
+      if (!sent_chunk) co_return lost("sending the message");
+    }
+    auto final_reply = co_await read_reply(settings_.timeouts.data_term);
+    if (!final_reply) co_return State::Close;
+    for (auto i : sent)
+      if (result_.recipients[i].positive()) result_.recipients[i] = *final_reply;
+    if (!final_reply->positive()) co_return fail_remote(*final_reply);
+    result_.data_accepted = true;
+    co_return State::Quit;
+  }
+
+  awaitable<void> quit() {
+    if (!connection_ || connection_->closed()) co_return;
+    connection_->clear_interrupt();
+    auto timeout = std::min(settings_.timeouts.command, kQuitTimeout);
+    queue_command("QUIT");
+    bool written = co_await flush(timeout);
+    if (written) co_await read_reply(timeout, /*quiet=*/true);
+  }
+
+  awaitable<void> close() {
+    if (!connection_) co_return;
+    if (!connection_->closed()) {
+      log_->disconnect(disconnect_reason_);
+      co_await connection_->close();
+    }
+  }
+
+  asio::any_io_executor executor_;
+  const ClientSettings& settings_;
+  const Target& target_;
+  const Transaction& transaction_;
+  TlsAttempt attempt_;
+  std::string endpoint_;
+  std::string connector_name_;
+  config::OutboundTls mode_ = config::OutboundTls::Opportunistic;
+  bool downgrade_ = false;
+  std::string helo_;
+  std::string peer_name_;
+  std::optional<net::Connection> connection_;
+  std::optional<log::SessionLog> log_;
+  Capabilities capabilities_;
+  std::string disconnect_reason_ = "Local";
+  AttemptResult result_;
+};
+
+}  // namespace
+
+Capabilities parse_capabilities(const Reply& ehlo) {
+  Capabilities caps;
+  caps.esmtp = ehlo.code == 250;
+  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
+    std::string_view line = ehlo.lines[i];
+    auto space = line.find(' ');
+    std::string keyword = upper(line.substr(0, space));
+    std::string_view param = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+    if (keyword == "STARTTLS") {
+      caps.starttls = true;
+    } else if (keyword == "PIPELINING") {
+      caps.pipelining = true;
+    } else if (keyword == "8BITMIME") {
+      caps.eight_bit_mime = true;
+    } else if (keyword == "SMTPUTF8") {
+      caps.smtputf8 = true;
+    } else if (keyword == "SIZE") {
+      caps.size = true;
+      std::uint64_t limit = 0;
+      auto [end, ec] = std::from_chars(param.data(), param.data() + param.size(), limit);
+      if (ec == std::errc() && end == param.data() + param.size()) caps.size_limit = limit;
+    }
+  }
+  return caps;
+}
+
+std::string data_payload(std::string_view message) {
+  std::string out;
+  out.reserve(message.size() + message.size() / 64 + 5);
+  bool line_start = true;
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ++i;
+      out += "\r\n";
+      line_start = true;
+      continue;
+    }
+    if (line_start && c == '.') out.push_back('.');
+    out.push_back(c);
+    line_start = false;
+  }
+  if (!line_start) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+awaitable<AttemptResult> deliver(asio::any_io_executor executor, const ClientSettings& settings, const Target& target,
+                                 const Transaction& transaction, TlsAttempt tls) {
+  auto client = std::make_shared<Client>(std::move(executor), settings, target, transaction, tls);
+  co_return co_await client->run();
+}
+
+}  // namespace sluice::outbound

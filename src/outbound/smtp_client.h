@@ -1,0 +1,98 @@
+// The SMTP client: one transaction to one host, as an explicit state machine (docs/outbound.md):
+// banner, EHLO (HELO fallback), STARTTLS per policy, EHLO again, MAIL/RCPT/DATA (pipelined when
+// offered), QUIT. Every command, reply and TLS event goes to the send protocol log.
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "log/protocol_log.h"
+#include "outbound/outcome.h"
+#include "smtp/reply.h"
+
+namespace sluice::outbound {
+
+/// RFC 5321 4.5.3.2 client timeouts; tests shorten them.
+struct ClientTimeouts {
+  std::chrono::seconds connect{30};
+  std::chrono::seconds banner{300};
+  std::chrono::seconds command{300};   ///< EHLO, MAIL, RCPT, STARTTLS, QUIT
+  std::chrono::seconds data_init{120};
+  std::chrono::seconds data_block{180};
+  std::chrono::seconds data_term{600};
+  std::chrono::seconds tls_handshake{60};
+};
+
+struct Transaction {
+  std::string mail_from;                ///< "" for the null sender
+  std::vector<std::string> recipients;
+  const std::string* message = nullptr;  ///< CRLF lines, not dot-stuffed (the client stuffs)
+  bool eight_bit = false;               ///< BODY=8BITMIME
+  bool smtputf8 = false;
+};
+
+struct Target {
+  std::string host;                 ///< the MX or smart host name (for SNI and verify), or the literal
+  asio::ip::tcp::endpoint endpoint;
+};
+
+enum class TlsAttempt { Policy, Plaintext };  ///< Plaintext: the fallback retry after a failed handshake
+
+struct AttemptResult {
+  Failure failure = Failure::None;
+  smtp::Reply reply;                      ///< the attempt-wide reply when failure != None
+  /// One per recipient (same order), each its final outcome in this attempt: 2xx only when the
+  /// message was accepted for it; a recipient refused at RCPT keeps the remote's 4xx/5xx; every
+  /// other recipient gets the attempt-wide `reply` (so the caller can decide per recipient
+  /// from this vector alone). Empty only when the transaction had no recipients.
+  std::vector<smtp::Reply> recipients;
+  bool data_accepted = false;             ///< the final 250 after DATA came
+  bool tls = false;                       ///< the session was encrypted
+  std::string tls_version, tls_cipher;    ///< "TLS1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+  bool may_fall_back = false;             ///< handshake failed on an opportunistic connector with fallback
+  std::string endpoint;                   ///< "127.0.0.1:25"
+};
+
+struct ClientSettings {
+  const config::SendConnector* connector = nullptr;
+  std::string helo;                        ///< EHLO name
+  asio::ssl::context* tls_context = nullptr;  ///< from make_client_context(connector)
+  log::Writer* send_log = nullptr;
+  ClientTimeouts timeouts;
+};
+
+/// What the remote's EHLO reply offered (RFC 1869 keywords, case-insensitive).
+struct Capabilities {
+  bool esmtp = false;       ///< EHLO succeeded (false after a HELO fallback: no extensions)
+  bool starttls = false;
+  bool pipelining = false;
+  bool size = false;        ///< SIZE advertised
+  std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
+  bool eight_bit_mime = false;
+  bool smtputf8 = false;
+};
+/// Reads the keyword lines (all but the first) of a 250 reply to EHLO.
+Capabilities parse_capabilities(const smtp::Reply& ehlo);
+
+/// The bytes sent after DATA's 354: line ends normalised to CRLF (a bare CR or LF becomes CRLF,
+/// so no server can see an end of data we did not mean, the SMTP smuggling class), a "." at the
+/// start of a line doubled (RFC 5321 4.5.2), a final CRLF added when missing, then ".\r\n".
+std::string data_payload(std::string_view message);
+
+/// Runs one attempt. Never throws for network or protocol trouble: it is all in the result.
+/// Recipients refused with 5xx fail alone; if none is accepted no DATA is sent; 4xx per
+/// recipient defers it. TlsAttempt::Plaintext is ignored (and logged) for a required/verify
+/// connector: those never send in plaintext. The settings, target and transaction must outlive
+/// the returned awaitable.
+asio::awaitable<AttemptResult> deliver(asio::any_io_executor executor, const ClientSettings& settings,
+                                       const Target& target, const Transaction& transaction, TlsAttempt tls);
+
+}  // namespace sluice::outbound

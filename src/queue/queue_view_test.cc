@@ -1,0 +1,294 @@
+#include "queue/queue_view.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::queue {
+namespace {
+
+using namespace std::chrono_literals;
+using Json = nlohmann::json;
+using TimePoint = std::chrono::system_clock::time_point;
+
+const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
+const std::string kDropped = "421 4.4.2 Connection dropped due to SocketError";
+
+Recipient rcpt(std::string address, Recipient::State state, TimePoint next = {}, std::string reply = "",
+               TimePoint last = {}, std::string hop = "") {
+  Recipient r;
+  r.address = std::move(address);
+  r.state = state;
+  r.next_attempt = next;
+  r.last_reply = std::move(reply);
+  r.last_attempt = last;
+  r.next_hop = std::move(hop);
+  r.attempts = last == TimePoint{} ? 0 : 1;
+  return r;
+}
+
+Envelope message(std::string id, std::vector<Recipient> recipients) {
+  Envelope e;
+  e.id = std::move(id);
+  e.mail_from = "alice@example.org";
+  e.recipients = std::move(recipients);
+  e.body_type = "8BITMIME";
+  e.size = 1234;
+  e.received = kNow - 5min;
+  e.client_address = "192.0.2.1";
+  e.client_helo = "mx.example.org";
+  e.connector = "inbound";
+  e.tls_version = "TLS1_3";
+  e.tls_cipher = "TLS_AES_256_GCM_SHA384";
+  return e;
+}
+
+using S = Recipient::State;
+
+TEST(RecipientHop, NextHopOrLowerCasedDomain) {
+  EXPECT_EQ(recipient_hop(rcpt("Bob@Partner.EXAMPLE", S::Pending)), "partner.example");
+  EXPECT_EQ(recipient_hop(rcpt("bob@partner.example", S::Pending, {}, "", {}, "[10.0.0.5]:25")), "[10.0.0.5]:25");
+  EXPECT_EQ(recipient_hop(rcpt("\"a@b\"@Example.ORG", S::Pending)), "example.org");
+  EXPECT_EQ(recipient_hop(rcpt("postmaster", S::Pending)), "local");
+}
+
+TEST(HopRows, GroupsByHopAndComputesStatus) {
+  std::vector<Envelope> queue = {
+      message("A1", {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
+                     rcpt("dave@other.example", S::Pending)}),
+      message("A2", {rcpt("erin@Partner.Example", S::Deferred, kNow + 600s, "451 4.7.0 earlier", kNow - 60s),
+                     rcpt("frank@partner.example", S::Deferred, kNow + 300s, "", kNow - 5s)}),
+      message("A3", {rcpt("gina@done.example", S::Delivered), rcpt("hal@dead.example", S::Failed)}),
+  };
+  auto rows = hop_rows(queue, {}, {}, kNow);
+  ASSERT_EQ(rows.size(), 2u);  // delivered and failed recipients wait for nothing
+  EXPECT_EQ(rows[0].next_hop, "other.example");
+  EXPECT_EQ(rows[0].status, "Ready");
+  EXPECT_EQ(rows[0].messages, 1u);
+  EXPECT_EQ(rows[0].last_error, "");
+  EXPECT_FALSE(rows[0].next_retry);
+  EXPECT_EQ(rows[1].next_hop, "partner.example");
+  EXPECT_EQ(rows[1].status, "Retry");
+  EXPECT_EQ(rows[1].messages, 2u);            // A2 counted once for two recipients
+  EXPECT_EQ(rows[1].last_error, kDropped);    // latest attempt with a reply (frank's is empty)
+  EXPECT_EQ(rows[1].next_retry, kNow + 250s);  // earliest
+}
+
+TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
+  std::vector<Envelope> queue = {
+      message("B1", {rcpt("a@x.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
+      message("B2", {rcpt("b@x.example", S::Deferred, kNow, kDropped, kNow - 120s)}),  // due exactly now
+      message("B3", {rcpt("c@y.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
+  };
+  auto rows = hop_rows(queue, {}, {{"y.example", 1}, {"x.example", 0}}, kNow);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].status, "Ready");  // an active count of 0 is not active
+  EXPECT_EQ(rows[0].next_retry, kNow + 60s);
+  EXPECT_EQ(rows[1].status, "Active");
+}
+
+TEST(HopRows, LastErrorTieGoesToTheLaterMessage) {
+  std::vector<Envelope> queue = {
+      message("C1", {rcpt("a@x.example", S::Deferred, kNow + 60s, "451 first", {})}),
+      message("C2", {rcpt("b@x.example", S::Deferred, kNow + 60s, "451 second", {})}),
+  };
+  EXPECT_EQ(hop_rows(queue, {}, {}, kNow).at(0).last_error, "451 second");
+}
+
+TEST(HopRows, DomainFilterMatchesHopOrRecipientDomain) {
+  std::vector<Envelope> queue = {
+      message("D1", {rcpt("a@partner.example", S::Pending, {}, "", {}, "[10.0.0.5]:25"),
+                     rcpt("b@other.example", S::Pending, {}, "", {}, "[10.0.0.5]:25")}),
+      message("D2", {rcpt("c@partner.example", S::Pending)}),
+      message("D3", {rcpt("d@third.example", S::Pending)}),
+  };
+  auto rows = hop_rows(queue, {"PARTNER.example", ""}, {}, kNow);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].next_hop, "[10.0.0.5]:25");
+  EXPECT_EQ(rows[0].messages, 1u);
+  EXPECT_EQ(rows[1].next_hop, "partner.example");
+  rows = hop_rows(queue, {"[10.0.0.5]:25", ""}, {}, kNow);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].messages, 1u);
+  EXPECT_TRUE(hop_rows(queue, {"nowhere.example", ""}, {}, kNow).empty());
+}
+
+TEST(HopRows, StatusFilterIsCaseInsensitive) {
+  std::vector<Envelope> queue = {
+      message("E1", {rcpt("a@x.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
+      message("E2", {rcpt("b@y.example", S::Pending)}),
+  };
+  auto rows = hop_rows(queue, {"", "retry"}, {}, kNow);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].next_hop, "x.example");
+  rows = hop_rows(queue, {"", "READY"}, {}, kNow);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].next_hop, "y.example");
+  EXPECT_TRUE(hop_rows(queue, {"", "bogus"}, {}, kNow).empty());
+  EXPECT_TRUE(hop_rows({}, {}, {}, kNow).empty());
+}
+
+TEST(RelativeTime, TwoUnitsAtMost) {
+  EXPECT_EQ(relative_time(kNow + 250s, kNow), "in 4m 10s");
+  EXPECT_EQ(relative_time(kNow + 45s, kNow), "in 45s");
+  EXPECT_EQ(relative_time(kNow + 2h + 5min + 7s, kNow), "in 2h 5m");
+  EXPECT_EQ(relative_time(kNow + 2h + 7s, kNow), "in 2h");
+  EXPECT_EQ(relative_time(kNow - 27h, kNow), "1d 3h ago");
+  EXPECT_EQ(relative_time(kNow + 500ms, kNow), "now");
+  EXPECT_EQ(relative_time(kNow, kNow), "now");
+}
+
+TEST(HopRowsJson, RoundTrips) {
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 2, kDropped, kNow + 250s},
+                              {"local", "Ready", 1, "", std::nullopt}};
+  Json json = hop_rows_json(rows);
+  EXPECT_EQ(json[0]["next_retry"], "2024-05-01T12:40:00Z");
+  EXPECT_EQ(json[0]["last_error"], kDropped);
+  EXPECT_TRUE(json[1]["next_retry"].is_null());
+  auto back = hop_rows_from_json(json);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].next_hop, "partner.example");
+  EXPECT_EQ((*back)[0].messages, 2u);
+  EXPECT_EQ((*back)[0].next_retry, kNow + 250s);
+  EXPECT_FALSE((*back)[1].next_retry);
+}
+
+TEST(HopRowsJson, BadShapesAreRefused) {
+  EXPECT_FALSE(hop_rows_from_json(Json::object()));
+  EXPECT_FALSE(hop_rows_from_json(Json::array({1})));
+  Json row = {{"next_hop", "x"}, {"status", "Ready"}, {"messages", 1}, {"last_error", ""}, {"next_retry", nullptr}};
+  EXPECT_TRUE(hop_rows_from_json(Json::array({row})));
+  Json bad = row;
+  bad["messages"] = -1;
+  EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
+  bad = row;
+  bad["next_retry"] = "yesterday";
+  EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
+  bad = row;
+  bad.erase("status");
+  EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
+}
+
+TEST(MessageJson, FieldsAndRoundTrip) {
+  auto e = message("0005F1A2B3C40001",
+                   {rcpt("carol@Partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s)});
+  e.recipients[0].attempts = 2;
+  Json json = message_json(e);
+  EXPECT_EQ(json["id"], "0005F1A2B3C40001");
+  EXPECT_EQ(json["from"], "alice@example.org");
+  EXPECT_EQ(json["received"], "2024-05-01T12:30:50Z");
+  EXPECT_EQ(json["size"], 1234);
+  EXPECT_EQ(json["connector"], "inbound");
+  EXPECT_EQ(json["client"], (Json{{"address", "192.0.2.1"}, {"helo", "mx.example.org"}}));
+  EXPECT_EQ(json["tls"], (Json{{"version", "TLS1_3"}, {"cipher", "TLS_AES_256_GCM_SHA384"}}));
+  const Json& r = json["recipients"][0];
+  EXPECT_EQ(r["address"], "carol@Partner.example");
+  EXPECT_EQ(r["state"], "deferred");
+  EXPECT_EQ(r["attempts"], 2);
+  EXPECT_EQ(r["next_hop"], "partner.example");
+  EXPECT_EQ(r["last_reply"], kDropped);
+  EXPECT_EQ(r["next_attempt"], "2024-05-01T12:40:00Z");
+  EXPECT_EQ(r["last_attempt"], "2024-05-01T12:35:40Z");
+
+  auto back = message_from_json(json);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->id, e.id);
+  EXPECT_EQ(back->received, e.received);
+  EXPECT_EQ(back->tls_cipher, e.tls_cipher);
+  EXPECT_EQ(back->client_helo, "mx.example.org");
+  ASSERT_EQ(back->recipients.size(), 1u);
+  EXPECT_EQ(back->recipients[0].next_attempt, kNow + 250s);
+  EXPECT_EQ(back->recipients[0].last_attempt, kNow - 10s);
+  EXPECT_EQ(back->recipients[0].state, S::Deferred);
+  EXPECT_EQ(render_message(*back, kNow), render_message(e, kNow));
+}
+
+TEST(MessageJson, PlaintextAndNullSender) {
+  auto e = message("X", {rcpt("bob@localhost", S::Pending)});
+  e.tls_version.clear();
+  e.tls_cipher.clear();
+  e.mail_from.clear();
+  Json json = message_json(e);
+  EXPECT_TRUE(json["tls"].is_null());
+  EXPECT_EQ(json["from"], "");
+  EXPECT_TRUE(json["recipients"][0]["next_attempt"].is_null());
+  EXPECT_TRUE(json["recipients"][0]["last_attempt"].is_null());
+  auto back = message_from_json(json);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->tls_version, "");
+  EXPECT_EQ(back->recipients[0].next_attempt, TimePoint{});
+}
+
+TEST(MessageJson, BadShapesAreRefused) {
+  Json good = message_json(message("X", {rcpt("bob@localhost", S::Pending)}));
+  ASSERT_TRUE(message_from_json(good));
+  EXPECT_FALSE(message_from_json(Json("text")));
+  for (const char* key : {"id", "from", "received", "size", "client", "tls", "recipients"}) {
+    Json bad = good;
+    bad.erase(key);
+    EXPECT_FALSE(message_from_json(bad)) << key;
+  }
+  Json bad = good;
+  bad["recipients"][0]["state"] = "lost";
+  EXPECT_FALSE(message_from_json(bad));
+  bad = good;
+  bad["recipients"][0]["attempts"] = -3;
+  EXPECT_FALSE(message_from_json(bad));
+  bad = good;
+  bad["size"] = -1;
+  EXPECT_FALSE(message_from_json(bad));
+  bad = good;
+  bad["size"] = "big";
+  EXPECT_FALSE(message_from_json(bad));
+  bad = good;
+  bad["client"] = "192.0.2.1";
+  EXPECT_FALSE(message_from_json(bad));
+}
+
+TEST(RenderHopRows, AlignedTableWithWholeError) {
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 12, kDropped, kNow + 250s},
+                              {"local", "Ready", 1, "", std::nullopt}};
+  EXPECT_EQ(render_hop_rows(rows, kNow),
+            "NEXT HOP         STATUS  MESSAGES  NEXT RETRY  LAST ERROR\n"
+            "partner.example  Retry         12  in 4m 10s   421 4.4.2 Connection dropped due to SocketError\n"
+            "local            Ready          1  -           -\n");
+  EXPECT_EQ(render_hop_rows({}, kNow), "No queued messages.\n");
+}
+
+TEST(RenderHopRows, ControlCharactersAreEscaped) {
+  std::vector<HopRow> rows = {{"evil.example", "Retry", 1, "421 \x1b[2Jgone\r\n\xc2\x9b", kNow + 1s}};
+  std::string out = render_hop_rows(rows, kNow);
+  EXPECT_NE(out.find("421 \\x1B[2Jgone\\x0D\\x0A\\u009B\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+}
+
+TEST(RenderMessage, Detail) {
+  auto e = message("0005F1A2B3C40001",
+                   {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
+                    rcpt("bob@localhost", S::Delivered)});
+  e.recipients[0].attempts = 2;
+  EXPECT_EQ(render_message(e, kNow),
+            "Message 0005F1A2B3C40001\n"
+            "  From:         <alice@example.org>\n"
+            "  Received:     2024-05-01T12:30:50Z (5m ago)\n"
+            "  Size:         1234 bytes\n"
+            "  Body:         8BITMIME\n"
+            "  Connector:    inbound\n"
+            "  Client:       192.0.2.1 (mx.example.org)\n"
+            "  TLS:          TLS1_3 TLS_AES_256_GCM_SHA384\n"
+            "Recipients (2):\n"
+            "  <carol@partner.example>\n"
+            "    State:      deferred, 2 attempts\n"
+            "    Next hop:   partner.example\n"
+            "    Last try:   2024-05-01T12:35:40Z (10s ago)\n"
+            "    Next try:   2024-05-01T12:40:00Z (in 4m 10s)\n"
+            "    Last reply: 421 4.4.2 Connection dropped due to SocketError\n"
+            "  <bob@localhost>\n"
+            "    State:      delivered, 0 attempts\n"
+            "    Next hop:   localhost\n"
+            "    Last try:   -\n"
+            "    Next try:   -\n"
+            "    Last reply: -\n");
+}
+
+}  // namespace
+}  // namespace sluice::queue

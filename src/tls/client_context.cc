@@ -1,0 +1,86 @@
+#include "tls/client_context.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <stdexcept>
+#include <system_error>
+
+#include "tls/server_context.h"
+#include "tls/version.h"
+
+namespace sluice::tls {
+namespace {
+
+[[noreturn]] void refuse(const std::string& what) {
+  throw std::runtime_error(what + ": " + openssl_error_text());
+}
+
+/// The address part of a bracketed or plain literal: "[IPv6:::1]" -> "::1".
+std::string literal_text(const std::string& host) {
+  std::string h = host;
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.size() > 5 && (h.compare(0, 5, "IPv6:") == 0 || h.compare(0, 5, "ipv6:") == 0)) h = h.substr(5);
+  return h;
+}
+
+}  // namespace
+
+bool is_ip_literal(const std::string& host) {
+  std::error_code ec;
+  (void)asio::ip::make_address(literal_text(host), ec);
+  return !ec;
+}
+
+std::shared_ptr<asio::ssl::context> make_client_context(const config::SendConnector& connector) {
+  const Policy& policy = connector.tls_policy;
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* ctx = context->native_handle();
+  ERR_clear_error();
+  // First, as on the server side: the level decides whether TLS 1.0/1.1 can be used at all.
+  SSL_CTX_set_security_level(ctx, policy.security_level);
+  if (!SSL_CTX_set_min_proto_version(ctx, wire_value(policy.min_version))) refuse("tls_policy.min_version");
+  if (!SSL_CTX_set_max_proto_version(ctx, wire_value(policy.max_version))) refuse("tls_policy.max_version");
+  if (!policy.ciphers.empty() && !SSL_CTX_set_cipher_list(ctx, policy.ciphers.c_str()))
+    refuse("tls_policy.ciphers \"" + policy.ciphers + "\"");
+  if (!policy.ciphersuites.empty() && !SSL_CTX_set_ciphersuites(ctx, policy.ciphersuites.c_str()))
+    refuse("tls_policy.ciphersuites \"" + policy.ciphersuites + "\"");
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  if (connector.tls == config::OutboundTls::Verify) {
+    if (!connector.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, connector.ca_file.c_str(), nullptr) != 1)
+        refuse("ca_file " + connector.ca_file.string());
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      refuse("the system trust store");
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  } else {
+    // Required and opportunistic TLS encrypt against passive listeners only; the certificate is
+    // still received and logged, but a self-signed one must not stop delivery (RFC 7435).
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  return context;
+}
+
+void set_client_peer(SSL* ssl, const std::string& host, bool verify) {
+  if (ssl == nullptr) return;
+  const bool literal = is_ip_literal(host);
+  std::string name = host;
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  if (!literal && !name.empty()) SSL_set_tlsext_host_name(ssl, name.c_str());
+  if (!verify) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (literal) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, literal_text(host).c_str());
+  } else if (!name.empty()) {
+    X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+  } else {
+    // No name to check against: a name no certificate can carry makes the check fail closed.
+    static const char kNoName[] = "no host name given";
+    X509_VERIFY_PARAM_set1_host(param, kNoName, sizeof kNoName - 1);
+  }
+}
+
+}  // namespace sluice::tls

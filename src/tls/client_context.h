@@ -1,0 +1,28 @@
+// An OpenSSL client context for a send connector's TLS mode and policy.
+#pragma once
+#include <asio/ssl/context.hpp>
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+
+namespace sluice::tls {
+
+/// Versions, suites and security level from `connector.tls_policy`; for OutboundTls::Verify, peer
+/// verification against the system trust store (or connector.ca_file). The caller sets SNI and the
+/// expected host name per connection (set_client_peer). Throws std::runtime_error naming what
+/// OpenSSL refused.
+std::shared_ptr<asio::ssl::context> make_client_context(const config::SendConnector& connector);
+
+/// Per-connection settings on a client SSL: SNI (skipped for IP literals) and, when `verify`,
+/// the host name the certificate must match (X509_VERIFY_PARAM_set1_host / set1_ip_asc).
+/// `host` may be a name (a trailing dot is ignored), an IP address, or a bracketed literal
+/// ("[192.0.2.1]", "[IPv6:2001:db8::1]"). With `verify` and an empty host no certificate can
+/// match, so verification fails rather than accepting any name.
+void set_client_peer(SSL* ssl, const std::string& host, bool verify);
+
+/// True when `host` is an IP literal (plain or bracketed), which gets no SNI (RFC 6066 3).
+bool is_ip_literal(const std::string& host);
+
+}  // namespace sluice::tls
