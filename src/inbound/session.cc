@@ -10,6 +10,7 @@
 #include "inbound/received_header.h"
 #include "smtp/data_decoder.h"
 #include "tls/client_hello.h"
+#include "tls/context_policy.h"
 #include "tls/exchange_names.h"
 #include "tls/failure_reason.h"
 #include "tls/server_context.h"
@@ -35,22 +36,6 @@ std::string lower(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-/// SHA-1 thumbprint in upper-case hex, as Exchange's "Certificate thumbprint" line shows it.
-std::string thumbprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!X509_digest(cert, EVP_sha1(), md, &n)) return {};
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02X}", md[i]);
-  return out;
-}
-
-std::string subject_of(X509* cert) {
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  return buf;
 }
 
 }  // namespace
@@ -530,8 +515,8 @@ void Session::log_tls_success() {
   auto names = tls::negotiated_cipher_names(ssl);
   log_.info(tls::exchange_success_sentence(version, true, names));
   if (X509* cert = SSL_get_certificate(ssl)) {
-    log_.info_value(subject_of(cert), "Sending certificate");
-    log_.info_value(thumbprint(cert), "Certificate thumbprint");
+    log_.info_value(tls::certificate_subject(cert), "Sending certificate");
+    log_.info_value(tls::certificate_thumbprint(cert), "Certificate thumbprint");
   }
   tls_version_ = std::string(tls::header_name(version));
   tls_cipher_ = SSL_CIPHER_standard_name(cipher);

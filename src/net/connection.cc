@@ -14,7 +14,12 @@ using asio::use_awaitable;
 
 namespace {
 constexpr std::size_t kReadChunk = 8192;
+
+/// The peer ended the connection (as opposed to a local error or an interrupt).
+bool is_peer_close(const std::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated;
 }
+}  // namespace
 
 asio::ip::address plain_address(const asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped())
@@ -81,8 +86,7 @@ awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer) {
                        : co_await plain_->async_read_some(buffer, redirect_error(use_awaitable, ec));
   if (ec) {
     error_ = ec;
-    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
-      peer_closed_ = true;
+    peer_closed_ = is_peer_close(ec);
     co_return 0;
   }
   co_return n;
@@ -149,29 +153,23 @@ awaitable<bool> Connection::flush() {
 }
 
 awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
-  tls_.emplace(std::move(*plain_), context);
-  plain_.reset();
-  std::error_code ec;
-  co_await tls_->async_handshake(asio::ssl::stream_base::server, redirect_error(use_awaitable, ec));
-  if (ec) {
-    error_ = ec;
-    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
-      peer_closed_ = true;
-    co_return false;
-  }
-  co_return true;
+  return handshake(asio::ssl::stream_base::server, context, {});
 }
 
 awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
+  return handshake(asio::ssl::stream_base::client, context, prepare);
+}
+
+awaitable<bool> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
+                                      std::function<void(SSL*)> prepare) {
   tls_.emplace(std::move(*plain_), context);
   plain_.reset();
   if (prepare) prepare(tls_->native_handle());
   std::error_code ec;
-  co_await tls_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
+  co_await tls_->async_handshake(side, redirect_error(use_awaitable, ec));
   if (ec) {
     error_ = ec;
-    if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated)
-      peer_closed_ = true;
+    peer_closed_ = is_peer_close(ec);
     co_return false;
   }
   co_return true;

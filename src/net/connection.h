@@ -80,6 +80,9 @@ class Connection {
   asio::ip::tcp::socket& socket();
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
   asio::awaitable<void> watchdog(std::shared_ptr<void> owner);
+  /// `prepare` is taken by value: a coroutine must not keep a reference to a caller's temporary.
+  asio::awaitable<bool> handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
+                                  std::function<void(SSL*)> prepare);
 
   std::optional<asio::ip::tcp::socket> plain_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_;

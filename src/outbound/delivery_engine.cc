@@ -13,7 +13,6 @@
 #include "base/ids.h"
 #include "base/logging.h"
 #include "queue/dsn.h"
-#include "queue/local_delivery.h"
 #include "queue/queue_view.h"
 
 namespace sluice::outbound {
@@ -419,8 +418,10 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
                       envelope.id, result.endpoint, connector->name);
           result = co_await deliver(io_.get_executor(), settings, target, tx, TlsAttempt::Plaintext);
         }
-        bool transaction_reached = !result.recipients.empty();
-        if (result.failure == Failure::None || transaction_reached || result.failure == Failure::RemotePermanent) break;
+        // Fail over to the next target only while this message has not reached any server: once
+        // MAIL was sent, that server's answers are the outcome (RFC 5321 5.1).
+        if (result.failure == Failure::None || result.transaction_started || result.failure == Failure::RemotePermanent)
+          break;
       }
     }
     (void)attempted;
@@ -433,7 +434,8 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
 
   // Record the outcome on the current envelope: other jobs (other next hops of the same message)
   // may have changed it while this one ran.
-  bool hop_failed = result.recipients.empty() && result.failure != Failure::None &&
+  // The next hop as a whole is unwell when no server of it got as far as a transaction.
+  bool hop_failed = !result.transaction_started && result.failure != Failure::None &&
                     result.failure != Failure::RemotePermanent;
   auto it = messages_.find(job.message_id);
   if (it != messages_.end()) {

@@ -1,5 +1,7 @@
 #include "outbound/smtp_client.h"
 
+#include "tls/context_policy.h"
+
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -55,21 +57,6 @@ bool safe_helo(const std::string& name) {
   for (unsigned char c : name)
     if (c <= 0x20 || c >= 0x7f) return false;
   return true;
-}
-
-std::string subject_of(X509* cert) {
-  char buf[512];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  return buf;
-}
-
-std::string thumbprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!X509_digest(cert, EVP_sha1(), md, &n)) return {};
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02X}", md[i]);
-  return out;
 }
 
 /// As in the configuration file; kept here so the client does not depend on config parsing.
@@ -401,8 +388,8 @@ class Client : public std::enable_shared_from_this<Client> {
     auto version = tls::version_from_wire(SSL_version(ssl));
     log_->info(tls::exchange_success_sentence(version, false, tls::negotiated_cipher_names(ssl)));
     if (X509* cert = SSL_get0_peer_certificate(ssl)) {
-      log_->info_value(subject_of(cert), "Received certificate");
-      log_->info_value(thumbprint(cert), "Certificate thumbprint");
+      log_->info_value(tls::certificate_subject(cert), "Received certificate");
+      log_->info_value(tls::certificate_thumbprint(cert), "Certificate thumbprint");
     }
     if (verify) log_->info_value(peer_name_, "Validated received certificate");
     result_.tls = true;
@@ -432,6 +419,7 @@ class Client : public std::enable_shared_from_this<Client> {
                                       fmt::format("Message size ({} octets) exceeds the remote server's limit ({} octets)",
                                                   size, capabilities_.size_limit)));
     }
+    result_.transaction_started = true;
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";
     if (capabilities_.size) mail += fmt::format(" SIZE={}", size);
     if (t.eight_bit) {

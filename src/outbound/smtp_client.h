@@ -54,6 +54,7 @@ struct AttemptResult {
   /// other recipient gets the attempt-wide `reply` (so the caller can decide per recipient
   /// from this vector alone). Empty only when the transaction had no recipients.
   std::vector<smtp::Reply> recipients;
+  bool transaction_started = false;       ///< MAIL FROM was sent: the remote took part in this message
   bool data_accepted = false;             ///< the final 250 after DATA came
   bool tls = false;                       ///< the session was encrypted
   std::string tls_version, tls_cipher;    ///< "TLS1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"

@@ -6,6 +6,12 @@
 #include <nlohmann/json.hpp>
 
 namespace sluice::queue {
+
+std::pair<std::string, std::string> split_address(std::string_view address) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return {std::string(address), {}};
+  return {std::string(address.substr(0, at)), std::string(address.substr(at + 1))};
+}
 namespace {
 
 using Json = nlohmann::ordered_json;  // keeps our field order, which reads better than sorted

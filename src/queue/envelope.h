@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::queue {
@@ -36,6 +37,10 @@ struct Envelope {
   std::string tls_cipher;   ///< "TLS_AES_256_GCM_SHA384"
   bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
 };
+
+/// Splits a stored address "local@domain" at the last '@' (a quoted local part may contain '@');
+/// no '@' gives an empty domain.
+std::pair<std::string, std::string> split_address(std::string_view address);
 
 const char* state_name(Recipient::State state);  ///< "pending", "delivered", "deferred", "failed"
 /// The inverse of state_name; nullopt for anything else (case matters).

@@ -553,4 +553,10 @@ TEST_F(SpoolTest, RecoverRemovesOrphansAndTemporaryFilesOnly) {
 }
 
 }  // namespace
+TEST(SplitAddress, SplitsAtTheLastAt) {
+  EXPECT_EQ(split_address("\"a@b\"@example.org"), std::make_pair(std::string("\"a@b\""), std::string("example.org")));
+  EXPECT_EQ(split_address("bob@localhost"), std::make_pair(std::string("bob"), std::string("localhost")));
+  EXPECT_EQ(split_address("postmaster"), std::make_pair(std::string("postmaster"), std::string()));
+}
+
 }  // namespace sluice::queue

@@ -1,5 +1,7 @@
 #include "tls/client_context.h"
 
+#include "tls/context_policy.h"
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -36,17 +38,7 @@ std::shared_ptr<asio::ssl::context> make_client_context(const config::SendConnec
   const Policy& policy = connector.tls_policy;
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* ctx = context->native_handle();
-  ERR_clear_error();
-  // First, as on the server side: the level decides whether TLS 1.0/1.1 can be used at all.
-  SSL_CTX_set_security_level(ctx, policy.security_level);
-  if (!SSL_CTX_set_min_proto_version(ctx, wire_value(policy.min_version))) refuse("tls_policy.min_version");
-  if (!SSL_CTX_set_max_proto_version(ctx, wire_value(policy.max_version))) refuse("tls_policy.max_version");
-  if (!policy.ciphers.empty() && !SSL_CTX_set_cipher_list(ctx, policy.ciphers.c_str()))
-    refuse("tls_policy.ciphers \"" + policy.ciphers + "\"");
-  if (!policy.ciphersuites.empty() && !SSL_CTX_set_ciphersuites(ctx, policy.ciphersuites.c_str()))
-    refuse("tls_policy.ciphersuites \"" + policy.ciphersuites + "\"");
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  apply_policy(ctx, policy, "tls_policy.");
   if (connector.tls == config::OutboundTls::Verify) {
     if (!connector.ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx, connector.ca_file.c_str(), nullptr) != 1)

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "tls/context_policy.h"
+
 namespace sluice::tls {
 namespace {
 
@@ -47,19 +49,8 @@ std::shared_ptr<asio::ssl::context> make_server_context(const Policy& policy,
                                                         const std::vector<CertificateFiles>& certificates) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
-  ERR_clear_error();
-  // The security level goes first: at the default level OpenSSL 3 refuses TLS 1.0/1.1 and SHA-1
-  // signatures whatever the version settings say.
-  SSL_CTX_set_security_level(ctx, policy.security_level);
-  if (!SSL_CTX_set_min_proto_version(ctx, wire_value(policy.min_version))) refuse("min_version");
-  if (!SSL_CTX_set_max_proto_version(ctx, wire_value(policy.max_version))) refuse("max_version");
-  if (!policy.ciphers.empty() && !SSL_CTX_set_cipher_list(ctx, policy.ciphers.c_str()))
-    refuse("ciphers \"" + policy.ciphers + "\"");
-  if (!policy.ciphersuites.empty() && !SSL_CTX_set_ciphersuites(ctx, policy.ciphersuites.c_str()))
-    refuse("ciphersuites \"" + policy.ciphersuites + "\"");
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  // Idle sessions keep no read/write buffers: memory per connection matters for a gateway.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  apply_policy(ctx, policy);
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   static const unsigned char session_context[] = "sluice";
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
   for (const auto& files : certificates) {

@@ -371,3 +371,35 @@ def write_spooled_message(queue_dir, queue_id, recipients, received, mail_from="
         json.dump(envelope, f, indent=2)
         f.write("\n")
     return envelope
+
+
+# ---- Tables after the receive connectors, and the send protocol log (added for test_outbound_postfix.py) ----
+
+
+def append_config(sluice, text):
+    """Appends `text` verbatim to the configuration file of a not yet started `sluice`: for tables
+    that must come after the [[receive_connector]] tables Sluice writes ([queue],
+    [[send_connector]] with its [send_connector.tls_policy])."""
+    with open(sluice.config, "a") as f:
+        f.write("\n" + textwrap.dedent(text).strip("\n") + "\n")
+
+
+def send_log_records(sluice):
+    """Every send protocol log line of `sluice` (SmtpSend/SEND*.LOG), parsed as LogRecord tuples in
+    file order, as protocol_log_records() does for the receive side."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(sluice.state, "logs/ProtocolLog/SmtpSend/SEND*.LOG"))):
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.reader(line for line in f if not line.startswith("#")):
+                if len(row) != len(LOG_FIELDS):
+                    raise ValueError(f"{path}: {len(row)} fields: {row!r}")
+                records.append(LogRecord(*row))
+    return records
+
+
+def send_log_sessions(sluice):
+    """Send protocol log records grouped by session id (one per delivery attempt), in order."""
+    out = {}
+    for r in send_log_records(sluice):
+        out.setdefault(r.session, []).append(r)
+    return out
