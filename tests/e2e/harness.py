@@ -218,11 +218,11 @@ LOG_FIELDS = ("date_time", "connector", "session", "seq", "local", "remote", "ev
 LogRecord = collections.namedtuple("LogRecord", LOG_FIELDS)
 
 
-def protocol_log_records(sluice):
-    """Every protocol log line of `sluice`, parsed with the csv module (RFC 4180 quoting), as
+def _read_log_records(paths):
+    """Protocol log lines of the given files, parsed with the csv module (RFC 4180 quoting), as
     LogRecord tuples in file order. A line without exactly nine fields raises ValueError."""
     records = []
-    for path in sluice.protocol_log_files():
+    for path in paths:
         with open(path, encoding="utf-8", newline="") as f:
             for row in csv.reader(line for line in f if not line.startswith("#")):
                 if len(row) != len(LOG_FIELDS):
@@ -231,12 +231,22 @@ def protocol_log_records(sluice):
     return records
 
 
-def log_sessions(sluice):
-    """Protocol log records grouped by session id, sessions in order of first appearance."""
+def _by_session(records):
+    """Records grouped by session id, sessions in order of first appearance."""
     out = {}
-    for r in protocol_log_records(sluice):
+    for r in records:
         out.setdefault(r.session, []).append(r)
     return out
+
+
+def protocol_log_records(sluice):
+    """Every receive protocol log line of `sluice` (SmtpReceive/RECV*.LOG) as LogRecord tuples."""
+    return _read_log_records(sluice.protocol_log_files())
+
+
+def log_sessions(sluice):
+    """Receive protocol log records grouped by session id, sessions in order of first appearance."""
+    return _by_session(protocol_log_records(sluice))
 
 
 def wait_for_session(sluice, client_port=None, exclude=(), timeout=5):
@@ -385,21 +395,10 @@ def append_config(sluice, text):
 
 
 def send_log_records(sluice):
-    """Every send protocol log line of `sluice` (SmtpSend/SEND*.LOG), parsed as LogRecord tuples in
-    file order, as protocol_log_records() does for the receive side."""
-    records = []
-    for path in sorted(glob.glob(os.path.join(sluice.state, "logs/ProtocolLog/SmtpSend/SEND*.LOG"))):
-        with open(path, encoding="utf-8", newline="") as f:
-            for row in csv.reader(line for line in f if not line.startswith("#")):
-                if len(row) != len(LOG_FIELDS):
-                    raise ValueError(f"{path}: {len(row)} fields: {row!r}")
-                records.append(LogRecord(*row))
-    return records
+    """Every send protocol log line of `sluice` (SmtpSend/SEND*.LOG) as LogRecord tuples."""
+    return _read_log_records(sorted(glob.glob(os.path.join(sluice.state, "logs/ProtocolLog/SmtpSend/SEND*.LOG"))))
 
 
 def send_log_sessions(sluice):
     """Send protocol log records grouped by session id (one per delivery attempt), in order."""
-    out = {}
-    for r in send_log_records(sluice):
-        out.setdefault(r.session, []).append(r)
-    return out
+    return _by_session(send_log_records(sluice))
