@@ -1,4 +1,5 @@
 #include "cli/demo_support.h"
+#include "base/text.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,12 +33,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return lower_char(x) == lower_char(y);
          });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = lower_char(c);
-  return out;
 }
 
 /// argv for execv; `storage` owns the strings.
@@ -529,9 +524,9 @@ void LogCursor::mark() { seen_ = all().size(); }
 
 std::vector<std::string> grep(const std::vector<std::string>& lines, std::string_view needle, bool fold_case) {
   std::vector<std::string> out;
-  std::string folded = fold_case ? lower(needle) : std::string(needle);
+  std::string folded = fold_case ? ascii_lower(needle) : std::string(needle);
   for (const auto& line : lines)
-    if ((fold_case ? lower(line) : line).find(folded) != std::string::npos) out.push_back(line);
+    if ((fold_case ? ascii_lower(line) : line).find(folded) != std::string::npos) out.push_back(line);
   return out;
 }
 

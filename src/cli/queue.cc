@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/subcommand.h"
+#include "base/text.h"
 #include "config/config.h"
 #include "control/control_socket.h"
 #include "queue/queue_view.h"
@@ -145,8 +146,7 @@ void check_id(const std::string& id) {
 int list(const fs::path& state_dir, const QueueOptions& options) {
   std::string status = options.status;
   if (!status.empty()) {
-    std::string lower;
-    for (char c : status) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = ascii_lower(status);
     if (lower != "ready" && lower != "retry" && lower != "active")
       throw Failure{kUsage, fmt::format("--status \"{}\": use Ready, Retry or Active", status)};
   }

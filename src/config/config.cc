@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "base/text.h"
 
 #include <fmt/core.h>
 #include <pwd.h>
@@ -77,7 +78,7 @@ class Reader : public TomlReader {
     const toml::array& items = array(node, "local_domains");
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::string path = fmt::format("local_domains[{}]", i);
-      const std::string domain = lower(string(*items.get(i), path));
+      const std::string domain = ascii_lower(string(*items.get(i), path));
       std::string why;
       if (domain_problem(domain, why)) fail(*items.get(i), path, why);
       if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) ==
@@ -199,7 +200,7 @@ class Reader : public TomlReader {
     for (std::size_t i = 0; i < connectors.size(); ++i) {
       const std::string path = fmt::format("receive_connector[{}]", i);
       for (std::size_t j = 0; j < i; ++j) {
-        if (lower(connectors[i].name) == lower(connectors[j].name))
+        if (ascii_lower(connectors[i].name) == ascii_lower(connectors[j].name))
           fail(*sources[i].name, join(path, "name"),
                fmt::format("{} is already the name of receive_connector[{}]", shown(connectors[i].name), j));
         for (const ListenAddress& address : connectors[i].listen) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "base/text.h"
 #include "config/toml_reader.h"
 
 namespace sluice::config {
@@ -231,7 +232,7 @@ class SendReader {
     c.address_spaces.clear();
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::string item_path = fmt::format("{}[{}]", path, i);
-      const std::string space = lower(r_.string(*items.get(i), item_path));
+      const std::string space = ascii_lower(r_.string(*items.get(i), item_path));
       if (space != "*") {
         const bool wildcard = space.size() > 2 && space.substr(0, 2) == "*.";
         const std::string_view domain = wildcard ? std::string_view(space).substr(2) : std::string_view(space);
@@ -280,7 +281,7 @@ class SendReader {
     for (std::size_t i = 0; i < connectors.size(); ++i) {
       const std::string path = fmt::format("send_connector[{}]", i);
       for (std::size_t j = 0; j < i; ++j) {
-        if (lower(connectors[i].name) == lower(connectors[j].name))
+        if (ascii_lower(connectors[i].name) == ascii_lower(connectors[j].name))
           r_.fail(*sources[i].name, join(path, "name"),
                   fmt::format("{} is already the name of send_connector[{}]", shown(connectors[i].name), j));
         for (std::size_t k = 0; k < connectors[i].address_spaces.size(); ++k) {
@@ -394,7 +395,7 @@ std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& wh
     result.literal = true;
     return result;
   }
-  const std::string name = lower(host);
+  const std::string name = ascii_lower(host);
   if (domain_problem(name, why)) return std::nullopt;
   // A name whose last label is all digits is neither a host name (no such top-level domain) nor
   // an address: usually a mistyped IPv4 address such as "10.0.0.256".
@@ -418,7 +419,7 @@ std::string_view outbound_tls_name(OutboundTls mode) {
 }
 
 const SendConnector* select_send_connector(const Config& config, std::string_view domain_key) {
-  const std::string domain = lower(domain_key);
+  const std::string domain = ascii_lower(domain_key);
   const SendConnector* best = nullptr;
   int best_rank = -1;
   for (const SendConnector& connector : config.send_connectors) {

@@ -1,5 +1,6 @@
 // The shared reader pieces declared in toml_reader.h.
 #include "config/toml_reader.h"
+#include "base/text.h"
 
 #include <fmt/core.h>
 #include <openssl/ssl.h>
@@ -79,13 +80,6 @@ std::string_view type_name(toml::node_type t) {
 
 std::string join(std::string_view path, std::string_view key) {
   return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 /// Hostname check shared by the configuration and the system fallback: it goes into the banner

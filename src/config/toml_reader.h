@@ -26,7 +26,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string_view type_name(toml::node_type t);
 /// "a.b" (or "b" when path is empty).
 std::string join(std::string_view path, std::string_view key);
-std::string lower(std::string_view s);
 
 /// True (with `why` set) when `name` cannot be a banner/EHLO name: empty, too long, not one word
 /// of printable ASCII.

@@ -1,4 +1,5 @@
 #include "inbound/session.h"
+#include "base/text.h"
 
 #include <asio/co_spawn.hpp>
 #include <asio/use_awaitable.hpp>
@@ -30,12 +31,6 @@ bool has_non_ascii(std::string_view text) {
   for (unsigned char c : text)
     if (c >= 0x80) return true;
   return false;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -238,7 +233,7 @@ awaitable<void> Session::on_mail(const Command& command) {
         co_return;
       }
     } else if (key == "BODY") {
-      std::string body = lower(value);
+      std::string body = ascii_lower(value);
       if (body != "7bit" && body != "8bitmime") {
         reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME");
         co_return;
@@ -298,7 +293,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   }
   std::string address = mailbox.str();
   bool duplicate = false;
-  for (const auto& r : transaction_->recipients) duplicate |= lower(r) == lower(address);
+  for (const auto& r : transaction_->recipients) duplicate |= ascii_lower(r) == ascii_lower(address);
   if (!duplicate) {
     transaction_->recipients.push_back(address);
     transaction_->recipient_local_parts.push_back(local ? mailbox.local_part : std::string());

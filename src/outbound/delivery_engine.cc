@@ -1,4 +1,5 @@
 #include "outbound/delivery_engine.h"
+#include "base/text.h"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -28,13 +29,7 @@ namespace {
 constexpr std::size_t kMaxTargets = 10;           // addresses tried per attempt, in MX order
 constexpr auto kIdleWakeup = std::chrono::seconds(30);
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string domain_of(const std::string& address) { return lower(queue::split_address(address).second); }
+std::string domain_of(const std::string& address) { return ascii_lower(queue::split_address(address).second); }
 
 bool open_state(State s) { return s == State::Pending || s == State::Deferred; }
 
@@ -496,7 +491,7 @@ nlohmann::json DeliveryEngine::control(const nlohmann::json& request) {
   }
   if (command == "retry") {
     std::string id = request.value("id", "");
-    std::string domain = lower(request.value("domain", ""));
+    std::string domain = ascii_lower(request.value("domain", ""));
     std::size_t retried = 0;
     if (!id.empty() && !messages_.count(id)) return {{"ok", false}, {"error", "no message " + id + " in the queue"}};
     for (auto& [mid, envelope] : messages_) {

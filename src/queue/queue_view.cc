@@ -1,4 +1,5 @@
 #include "queue/queue_view.h"
+#include "base/text.h"
 
 #include <fmt/format.h>
 
@@ -12,13 +13,6 @@ using Json = nlohmann::json;
 using std::chrono::system_clock;
 using TimePoint = system_clock::time_point;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 std::string_view domain_of(std::string_view address) {
   auto at = address.rfind('@');
   return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
@@ -30,7 +24,7 @@ bool waiting(const Recipient& r) {
 
 bool matches_domain(const Recipient& r, const std::string& hop, const std::string& wanted) {
   if (wanted.empty()) return true;
-  return lower(hop) == wanted || lower(domain_of(r.address)) == wanted;
+  return ascii_lower(hop) == wanted || ascii_lower(domain_of(r.address)) == wanted;
 }
 
 Json time_json(TimePoint time) { return time == TimePoint{} ? Json(nullptr) : Json(format_utc_time(time)); }
@@ -99,7 +93,7 @@ std::string time_with_relative(TimePoint time, TimePoint now) {
 std::string recipient_hop(const Recipient& recipient) {
   if (!recipient.next_hop.empty()) return recipient.next_hop;
   auto domain = domain_of(recipient.address);
-  return domain.empty() ? "local" : lower(domain);
+  return domain.empty() ? "local" : ascii_lower(domain);
 }
 
 std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewFilter& filter,
@@ -110,7 +104,7 @@ std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewF
     bool all_waiting = true;                  // every recipient's next attempt is in the future
     TimePoint error_time{};
   };
-  const std::string wanted_domain = lower(filter.domain);
+  const std::string wanted_domain = ascii_lower(filter.domain);
   std::map<std::string, Accumulator> hops;
   for (const auto& envelope : envelopes) {
     for (const auto& r : envelope.recipients) {
@@ -137,12 +131,12 @@ std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewF
     }
   }
   std::vector<HopRow> rows;
-  const std::string wanted_status = lower(filter.status);
+  const std::string wanted_status = ascii_lower(filter.status);
   for (auto& [hop, acc] : hops) {
     auto busy = active.find(hop);
     if (busy != active.end() && busy->second > 0) acc.row.status = "Active";
     else acc.row.status = acc.all_waiting ? "Retry" : "Ready";
-    if (!wanted_status.empty() && lower(acc.row.status) != wanted_status) continue;
+    if (!wanted_status.empty() && ascii_lower(acc.row.status) != wanted_status) continue;
     rows.push_back(std::move(acc.row));
   }
   return rows;  // std::map kept them sorted by next hop

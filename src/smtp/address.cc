@@ -1,4 +1,5 @@
 #include "smtp/address.h"
+#include "base/text.h"
 
 #include <arpa/inet.h>
 #include <strings.h>
@@ -202,12 +203,7 @@ std::string Mailbox::str() const {
   return local_part + "@" + domain;
 }
 
-std::string Mailbox::domain_key() const {
-  std::string key = domain;
-  for (char& c : key)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return key;
-}
+std::string Mailbox::domain_key() const { return ascii_lower(domain); }
 
 bool Mailbox::domain_is_literal() const { return !domain.empty() && domain.front() == '['; }
 
