@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 
 namespace sluice {
 namespace {
@@ -63,22 +64,28 @@ std::error_code write_file_durably(const std::filesystem::path& dir, std::string
   return write_file_durably(dir, name, data, FileOpener{});
 }
 
-std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                   std::string_view data, const FileOpener& open_new) {
+std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name,
+                                       std::string_view data, const FileOpener& open_new,
+                                       std::filesystem::path* temp) {
   if (dir.empty() || !is_plain_name(name)) return std::make_error_code(std::errc::invalid_argument);
-  const std::filesystem::path target = dir / std::string(name);
-  std::filesystem::path temp;
   std::error_code ec;
   // A name clash with a leftover temporary file is astronomically unlikely but harmless to
   // retry; any other error is final.
   for (int attempt = 0; attempt < 4; ++attempt) {
-    temp = dir / (".tmp." + std::string(name) + "." + random_suffix());
-    ec = write_new_file_synced(temp, data, open_new);
+    *temp = dir / (".tmp." + std::string(name) + "." + random_suffix());
+    ec = write_new_file_synced(*temp, data, open_new);
     if (ec != std::errc::file_exists) break;
   }
-  if (ec) return ec;
+  return ec;
+}
+
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
+                                   std::string_view data, const FileOpener& open_new) {
+  std::filesystem::path temp;
+  if (std::error_code ec = write_temp_file_synced(dir, name, data, open_new, &temp)) return ec;
+  const std::filesystem::path target = dir / std::string(name);
   if (::rename(temp.c_str(), target.c_str()) != 0) {
-    ec = last_error();
+    std::error_code ec = last_error();
     ::unlink(temp.c_str());
     return ec;
   }
@@ -100,6 +107,46 @@ std::error_code fsync_parent_directory(const std::filesystem::path& path) {
   if (ec) return ec;
   if (!full.has_filename()) full = full.parent_path();  // "a/b/" names b, not a file in b
   return fsync_directory(full.parent_path());
+}
+
+DirectorySync::DirectorySync(std::filesystem::path dir, SyncFunction sync)
+    : dir_(std::move(dir)), sync_(sync ? std::move(sync) : SyncFunction(fsync_directory)) {}
+
+std::error_code DirectorySync::sync() {
+  std::unique_lock lock(mutex_);
+  // A round already running may have read the directory before this caller's change: only a
+  // round that has not started yet is sure to include it.
+  if (!next_) next_ = std::make_shared<Round>();
+  std::shared_ptr<Round> mine = next_;
+  for (;;) {
+    if (mine->finished) return mine->error;
+    if (!running_ && next_ == mine) {
+      next_.reset();
+      running_ = true;
+      ++rounds_;
+      lock.unlock();
+      std::error_code ec = sync_(dir_);
+      lock.lock();
+      running_ = false;
+      mine->error = ec;
+      mine->finished = true;
+      finished_.notify_all();
+      return ec;
+    }
+    ++waiting_;
+    finished_.wait(lock);
+    --waiting_;
+  }
+}
+
+std::uint64_t DirectorySync::rounds() const {
+  std::lock_guard lock(mutex_);
+  return rounds_;
+}
+
+std::size_t DirectorySync::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
 }
 
 }  // namespace sluice

@@ -1,7 +1,12 @@
 // Durable file writes: the one place that knows how to make bytes survive a crash.
 #pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <system_error>
 
@@ -34,11 +39,53 @@ std::error_code write_file_durably(const std::filesystem::path& dir, std::string
 std::error_code write_new_file_synced(const std::filesystem::path& file, std::string_view data,
                                       const FileOpener& open_new = {});
 
+/// Steps 1 to 3 of write_file_durably: writes `data` to a new file "<dir>/.tmp.<name>.<random>"
+/// (O_EXCL), fsyncs and closes it, and sets *temp to its path. The caller renames it into place and
+/// fsyncs `dir`, possibly once for many files (group commit, queue/spool.h). On failure nothing
+/// is left behind. Same argument checks as write_file_durably.
+std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name,
+                                       std::string_view data, const FileOpener& open_new,
+                                       std::filesystem::path* temp);
+
 /// fsyncs a directory so that a rename or unlink inside it is on disk.
 std::error_code fsync_directory(const std::filesystem::path& dir);
 
 /// fsyncs the directory that holds `path` (e.g. after creating the directory `path`), so that
 /// `path`'s own entry is on disk. A trailing '/' in `path` is ignored.
 std::error_code fsync_parent_directory(const std::filesystem::path& path);
+
+/// Group commit of one directory's fsync. Threads that changed entries in the directory (rename,
+/// unlink) call sync(); it returns once an fsync of the directory that *started after the call*
+/// has finished, with that fsync's result. While one fsync runs, every caller that arrives waits
+/// for the next one, which then covers all of them: N concurrent callers cost two fsyncs, not N.
+/// Thread-safe; the object must outlive its callers.
+class DirectorySync {
+ public:
+  using SyncFunction = std::function<std::error_code(const std::filesystem::path& dir)>;
+  /// `sync` defaults to fsync_directory (tests pass a counting or failing one).
+  explicit DirectorySync(std::filesystem::path dir, SyncFunction sync = {});
+  DirectorySync(const DirectorySync&) = delete;
+  DirectorySync& operator=(const DirectorySync&) = delete;
+
+  /// Makes every change the caller made in the directory before this call durable.
+  std::error_code sync();
+  /// fsyncs started so far, and callers now waiting for one (for tests).
+  std::uint64_t rounds() const;
+  std::size_t waiting() const;
+
+ private:
+  struct Round {
+    bool finished = false;
+    std::error_code error;
+  };
+  std::filesystem::path dir_;
+  SyncFunction sync_;
+  mutable std::mutex mutex_;
+  std::condition_variable finished_;
+  bool running_ = false;
+  std::shared_ptr<Round> next_;  ///< the round the next fsync to start will complete
+  std::uint64_t rounds_ = 0;
+  std::size_t waiting_ = 0;
+};
 
 }  // namespace sluice

@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sluice {
@@ -184,6 +187,90 @@ TEST_F(AtomicFileTest, FsyncParentDirectoryFindsTheParent) {
             std::errc::no_such_file_or_directory);
   EXPECT_EQ(fsync_parent_directory(dir_ / "absent" / "child/"),
             std::errc::no_such_file_or_directory);
+}
+
+TEST_F(AtomicFileTest, WriteTempFileSyncedLeavesTheRenameToTheCaller) {
+  fs::path temp;
+  ASSERT_FALSE(write_temp_file_synced(dir_, "msg.json", "{}", {}, &temp));
+  EXPECT_EQ(temp.parent_path(), dir_);
+  EXPECT_EQ(temp.filename().string().rfind(".tmp.msg.json.", 0), 0u) << temp;
+  EXPECT_EQ(entries(), std::vector<std::string>{temp.filename().string()});
+  EXPECT_EQ(read(temp.filename()), "{}");
+  EXPECT_EQ(write_temp_file_synced(dir_, "a/b", "x", {}, &temp), std::errc::invalid_argument);
+  EXPECT_EQ(write_temp_file_synced("", "a", "x", {}, &temp), std::errc::invalid_argument);
+  fs::remove_all(dir_);
+  fs::create_directory(dir_);
+  EXPECT_EQ(write_temp_file_synced(dir_, "f", "data", open_full_disk, &temp), std::errc::no_space_on_device);
+  EXPECT_TRUE(entries().empty());
+}
+
+// A directory "fsync" that counts its calls and, while `hold_until_waiting` is non-zero, does
+// not finish until that many callers wait behind it: callers arriving during an fsync, made
+// deterministic.
+struct SlowSync {
+  std::atomic<int> calls{0};
+  std::atomic<bool> fail{false};
+  std::atomic<std::size_t> hold_until_waiting{0};
+  const DirectorySync* sync = nullptr;
+  std::error_code operator()(const fs::path&) {
+    ++calls;
+    const bool failing = fail;  // as the call starts: a later change is for the next round
+    if (std::size_t n = hold_until_waiting.exchange(0)) {
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (sync->waiting() < n && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    }
+    return failing ? std::make_error_code(std::errc::io_error) : std::error_code{};
+  }
+};
+
+TEST_F(AtomicFileTest, DirectorySyncAloneRunsOneFsyncPerCall) {
+  SlowSync slow;
+  DirectorySync sync(dir_, [&slow](const fs::path& d) { return slow(d); });
+  EXPECT_FALSE(sync.sync());
+  EXPECT_FALSE(sync.sync());
+  EXPECT_EQ(slow.calls, 2);
+  EXPECT_EQ(sync.rounds(), 2u);
+  DirectorySync real(dir_);
+  EXPECT_FALSE(real.sync());
+  DirectorySync absent(dir_ / "absent");
+  EXPECT_EQ(absent.sync(), std::errc::no_such_file_or_directory);
+}
+
+TEST_F(AtomicFileTest, DirectorySyncSharesOneFsyncAmongConcurrentCallers) {
+  SlowSync slow;
+  DirectorySync sync(dir_, [&slow](const fs::path& d) { return slow(d); });
+  slow.sync = &sync;
+  slow.hold_until_waiting = 16;
+  // While the first caller's fsync runs, 16 more arrive: they all wait for one more.
+  std::thread first([&] { EXPECT_FALSE(sync.sync()); });
+  while (slow.calls == 0) std::this_thread::yield();
+  std::vector<std::thread> others;
+  for (int i = 0; i < 16; ++i) others.emplace_back([&] { EXPECT_FALSE(sync.sync()); });
+  first.join();
+  for (auto& t : others) t.join();
+  EXPECT_EQ(slow.calls, 2);
+}
+
+TEST_F(AtomicFileTest, DirectorySyncReportsAFailedFsyncToEveryCallerItCovered) {
+  SlowSync slow;
+  DirectorySync sync(dir_, [&slow](const fs::path& d) { return slow(d); });
+  slow.sync = &sync;
+  std::atomic<int> failed{0};
+  slow.hold_until_waiting = 8;
+  std::thread first([&] { EXPECT_FALSE(sync.sync()); });
+  while (slow.calls == 0) std::this_thread::yield();
+  slow.fail = true;  // the round the next callers share fails
+  std::vector<std::thread> others;
+  for (int i = 0; i < 8; ++i)
+    others.emplace_back([&] {
+      if (sync.sync() == std::errc::io_error) ++failed;
+    });
+  first.join();
+  for (auto& t : others) t.join();
+  EXPECT_EQ(failed, 8);
+  EXPECT_EQ(slow.calls, 2);
+  slow.fail = false;
+  EXPECT_FALSE(sync.sync());  // a later round is independent of the failed one
 }
 
 }  // namespace

@@ -14,4 +14,12 @@ inline std::string ascii_lower(std::string_view text) {
   return out;
 }
 
+/// True for a non-empty run of ASCII digits (reply codes, ports, counts), locale-independent.
+inline bool all_digits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 }  // namespace sluice

@@ -148,7 +148,9 @@ int serve(const ServeOptions& options) {
 
     raise_file_limit();
     asio::io_context io(1);
-    // Spool writes, Maildir deliveries and DNS block: they run here, never on the network thread.
+    // Maildir deliveries and the engine's envelope writes block: they run here, never on the
+    // network thread. Spool stores have their own committer (queue/group_commit) and DNS its own
+    // threads in the delivery engine, so neither a busy disk pool nor a slow resolver holds up a 250.
     asio::thread_pool disk(4);
 
     outbound::EngineServices engine_services;

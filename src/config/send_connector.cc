@@ -29,10 +29,6 @@ constexpr std::string_view kSendKeys[] = {"name",        "address_spaces",      
 constexpr OutboundTls kOutboundModes[] = {OutboundTls::Opportunistic, OutboundTls::Required, OutboundTls::Verify,
                                           OutboundTls::None};
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 /// "1h30m", "45s", "0s": a duration as an administrator would write it, for error messages.
 std::string duration_text(Seconds value) {
   const auto total = value.count();

@@ -40,6 +40,9 @@ class Server {
   void admit(asio::ip::tcp::socket socket, Listener& listener);
 
   asio::io_context& io_;
+  /// The group commit for spool stores when the caller gave none; destroyed (after finishing
+  /// what was submitted) before the io_context its results are delivered to.
+  std::unique_ptr<queue::GroupCommitter> committer_;
   SessionServices services_;
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts_;  ///< by connector name
   std::vector<std::unique_ptr<Listener>> listeners_;

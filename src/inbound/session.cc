@@ -278,15 +278,17 @@ awaitable<void> Session::on_rcpt(const Command& command) {
     co_return;
   }
   smtp::Mailbox mailbox = path.mailbox;
-  if (mailbox.domain.empty()) {
-    // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted, for our primary domain.
-    mailbox.domain = config.local_domains.empty() ? config.hostname : config.local_domains.front();
-  }
+  // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted and delivered here, for our
+  // primary domain. A pure relay (no local_domains) keeps it without a domain, which local
+  // delivery also takes as ours; the host name would send it out by MX, often back to us.
+  const bool bare_postmaster = mailbox.domain.empty();
+  if (bare_postmaster && !config.local_domains.empty()) mailbox.domain = config.local_domains.front();
   if (mailbox.has_routing_characters()) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
     co_return;
   }
-  bool local = !mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key());
+  bool local = bare_postmaster ||
+               (!mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key()));
   if (!local && !config::may_relay(config, client_)) {
     reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain");
     co_return;
@@ -297,6 +299,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   if (!duplicate) {
     transaction_->recipients.push_back(address);
     transaction_->recipient_local_parts.push_back(local ? mailbox.local_part : std::string());
+    transaction_->recipient_local.push_back(local);
   }
   phase_ = Phase::RcptGiven;
   reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
@@ -324,12 +327,19 @@ awaitable<void> Session::on_data(const Command& command) {
     co_return;
   }
   smtp::DataDecoder decoder(config.limits.max_message_size, config.limits.max_text_line);
+  // data_timeout runs per line, not per read (as Postfix's smtpd_per_record_deadline): a client
+  // that trickles a byte at a time without ever ending a line would otherwise hold the session
+  // for as long as it likes (docs/security.md, promise 5).
+  bool line_ended = true;
   for (;;) {
     auto pending = connection_.buffered();
     if (!pending.empty()) connection_.consume(decoder.feed(pending));
     if (decoder.done()) break;
-    connection_.set_timeout(config.limits.data_timeout);
-    if (!co_await connection_.fill()) {
+    if (line_ended) connection_.set_timeout(config.limits.data_timeout);
+    const std::size_t kept = connection_.buffered().size();
+    bool filled = co_await connection_.fill();
+    line_ended = connection_.buffered().find('\n', kept) != std::string_view::npos;
+    if (!filled) {
       auto why = connection_.interrupted();
       connection_.clear_interrupt();
       if (why == net::Interrupt::Timeout) {
@@ -383,7 +393,13 @@ awaitable<void> Session::on_data(const Command& command) {
   queue::Envelope envelope;
   envelope.id = id;
   envelope.mail_from = t.mail_from;
-  for (const auto& address : t.recipients) envelope.recipients.emplace_back().address = address;
+  for (std::size_t i = 0; i < t.recipients.size(); ++i) {
+    auto& recipient = envelope.recipients.emplace_back();
+    recipient.address = t.recipients[i];
+    // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
+    // change and need not rewrite the envelope before delivering.
+    if (i < t.recipient_local.size() && t.recipient_local[i]) recipient.next_hop = "local";
+  }
   envelope.body_type = t.body_type;
   envelope.smtputf8 = t.smtputf8;
   envelope.size = message.size();
@@ -394,10 +410,16 @@ awaitable<void> Session::on_data(const Command& command) {
   envelope.tls_version = tls_version_;
   envelope.tls_cipher = tls_cipher_;
 
-  // Durable before the 250: the write and its fsyncs run on the disk executor, and this session
-  // resumes only when they are done.
-  auto* spool = services_.spool;
-  std::error_code ec = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+  // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
+  // shared with the other sessions ending DATA now), and this session resumes only when they are
+  // done.
+  std::error_code ec;
+  if (services_.committer) {
+    ec = co_await queue::async_store(*services_.committer, envelope, message);
+  } else {
+    auto* spool = services_.spool;
+    ec = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+  }
   if (ec) {
     log_.info(fmt::format("Queue write failed: {}", ec.message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");

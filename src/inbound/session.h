@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "log/protocol_log.h"
 #include "net/connection.h"
+#include "queue/group_commit.h"
 #include "queue/spool.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
@@ -24,7 +25,9 @@ struct SessionServices {
   const config::Config* config = nullptr;
   log::Writer* protocol_log = nullptr;
   queue::Spool* spool = nullptr;
-  asio::any_io_executor disk;  ///< where spool writes run, off the network thread
+  asio::any_io_executor disk;  ///< where spool writes run, off the network thread, when there is no committer
+  /// Group commit of spool stores (docs/queue.md); the server makes one when this is null.
+  queue::GroupCommitter* committer = nullptr;
   std::function<void(const queue::Envelope& envelope)> queued;  ///< a message was committed (called on the network thread)
 };
 
@@ -52,6 +55,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string mail_from;  ///< "" for <>
     std::vector<std::string> recipients;
     std::vector<std::string> recipient_local_parts;
+    std::vector<bool> recipient_local;  ///< RCPT took it as one of our mailboxes
     std::string body_type = "7BIT";
     bool smtputf8 = false;
     std::uint64_t declared_size = 0;
@@ -85,7 +89,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply_and_close(const smtp::Reply& r);
   asio::awaitable<void> dispatch(const smtp::Command& command);
   asio::awaitable<void> finish(std::string_view reason);
-  asio::awaitable<std::optional<std::string>> store(const std::string& message, const std::string& id);
   void log_tls_success();
   void log_tls_failure();
   void reset_transaction() { transaction_.reset(); }

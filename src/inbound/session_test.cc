@@ -323,6 +323,41 @@ TEST(SessionTest, SpooledMessageIsReceivedHeaderPlusTheContentExactly) {
   EXPECT_EQ(envelope->tls_version, "");
 }
 
+TEST(SessionTest, GroupCommitStoresTheMessageAndRoutesLocalRecipientsAtOnce) {
+  SessionHarness h;
+  h.config.relay_from = {*config::Cidr::parse("127.0.0.0/8")};
+  h.committer = std::make_unique<queue::GroupCommitter>(*h.spool, 2);
+  Client& c = h.start();
+  ehlo(c);
+  std::string reply = send_message(c, "alice@client.example", {"bob@example.org", "carol@remote.example"}, "hi\r\n.\r\n");
+  std::string id = queued_id(reply);
+  ASSERT_FALSE(id.empty()) << reply;
+  EXPECT_EQ(h.queued(), std::vector<std::string>{id});
+  auto envelope = h.spool->load_envelope(id);
+  ASSERT_TRUE(envelope);
+  ASSERT_EQ(envelope->recipients.size(), 2u);
+  // Local: already routed, so delivery needs no envelope rewrite first. Remote: the delivery
+  // engine routes it (MX or smart host).
+  EXPECT_EQ(envelope->recipients[0].next_hop, "local");
+  EXPECT_EQ(envelope->recipients[1].next_hop, "");
+  auto message = h.spool->load_message(id);
+  ASSERT_TRUE(message);
+  EXPECT_EQ(message->substr(message->size() - 4), "hi\r\n");
+  EXPECT_EQ(h.committer->messages(), 1u);
+}
+
+TEST(SessionTest, GroupCommitWriteFailureGives451) {
+  SessionHarness h;
+  h.committer = std::make_unique<queue::GroupCommitter>(*h.spool, 2);
+  Client& c = h.start();
+  ehlo(c);
+  std::filesystem::remove_all(h.queue_dir());
+  std::ofstream(h.queue_dir()) << "not a directory";
+  std::string reply = send_message(c, "alice@client.example", {"bob@example.org"}, "hi\r\n.\r\n");
+  EXPECT_EQ(reply, "451 4.3.0 Temporary failure writing the message to the queue, try again later\r\n");
+  EXPECT_TRUE(h.queued().empty());
+}
+
 TEST(SessionTest, SpoolWriteFailureGives451AndTheSessionContinues) {
   SessionHarness h;
   Client& c = h.start();
@@ -432,6 +467,20 @@ TEST(SessionTest, RelayIsAllowedFromRelayFrom) {
   ehlo(c);
   ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));
   EXPECT_EQ(c.command("RCPT TO:<nobody@elsewhere.example>"), recipient_ok("nobody@elsewhere.example"));
+}
+
+TEST(SessionTest, BarePostmasterIsLocalEvenOnAPureRelay) {
+  // RFC 5321 4.5.1: <Postmaster> is always accepted. Without local domains it must not become
+  // postmaster@<hostname>, which would be relayed by MX (often back to this gateway).
+  SessionHarness h;
+  h.config.local_domains.clear();
+  Client& c = h.start();
+  ehlo(c);
+  ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));
+  std::string reply = c.command("RCPT TO:<postmaster>");
+  EXPECT_EQ(reply.rfind("250 2.1.5 ", 0), 0u) << reply;
+  EXPECT_EQ(reply.find('@'), std::string::npos) << reply;
+  EXPECT_EQ(c.command("RCPT TO:<nobody@elsewhere.example>").substr(0, 10), "550 5.7.54");
 }
 
 TEST(SessionTest, TooManyRecipientsGet452) {

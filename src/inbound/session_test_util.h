@@ -181,6 +181,7 @@ class SessionHarness {
       }
       thread_.join();
     }
+    committer.reset();  // delivers its last results to io_, which must still exist
     disk_.join();
   }
 
@@ -201,6 +202,7 @@ class SessionHarness {
     services.protocol_log = writer_.get();
     services.spool = spool.get();
     services.disk = disk_.get_executor();
+    services.committer = committer.get();
     services.queued = [this](const queue::Envelope& envelope) {
       const std::string& id = envelope.id;
       std::lock_guard lock(mutex_);
@@ -255,6 +257,8 @@ class SessionHarness {
  public:
   config::Config config;
   std::unique_ptr<queue::Spool> spool;
+  /// When set before start(), stores go through it (group commit) instead of the disk executor.
+  std::unique_ptr<queue::GroupCommitter> committer;
   /// When set, start() runs Session::refuse with it instead of Session::run.
   std::optional<smtp::Reply> refusal;
 

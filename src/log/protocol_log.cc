@@ -134,7 +134,13 @@ std::optional<system_clock::time_point> parse_time(std::string_view s) {
   }
   year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
-  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{millis};
+  const sys_time<milliseconds> t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{millis};
+  // system_clock counts nanoseconds in 64 bits (years 1678 to 2262): converting a stamp outside
+  // that range would overflow, so such a line is malformed rather than silently another date.
+  if (t < time_point_cast<milliseconds>(system_clock::time_point::min()) ||
+      t > time_point_cast<milliseconds>(system_clock::time_point::max()))
+    return std::nullopt;
+  return t;
 }
 
 std::string_view log_type(Direction d) {

@@ -166,6 +166,19 @@ TEST(ParseLine, FractionalSecondsOfOtherWidths) {
   EXPECT_EQ(one->time, at(2024, 2, 29, 23, 59, 59, 500));
 }
 
+// Found by fuzz/protocol_log_fuzz.cc: a year outside system_clock's range (1678-2262) overflowed
+// the nanosecond count (undefined behaviour; in practice "9999-..." came back as 1815).
+TEST(ParseLine, YearsSystemClockCannotHoldAreMalformed) {
+  EXPECT_FALSE(parse_line("9999-01-11T16:00:01.010Z,c,S,1,l,r,*,,x"));
+  EXPECT_FALSE(parse_line("1000-01-11T16:00:01.010Z,c,S,1,l,r,*,,x"));
+  auto late = parse_line("2261-12-31T23:59:59.999Z,c,S,1,l,r,*,,x");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->time, at(2261, 12, 31, 23, 59, 59, 999));
+  auto early = parse_line("1678-01-01T00:00:00.000Z,c,S,1,l,r,*,,x");
+  ASSERT_TRUE(early);
+  EXPECT_EQ(format_line(*early).substr(0, 24), "1678-01-01T00:00:00.000Z");
+}
+
 TEST(FormatLine, QuotesOnlyWhenNeeded) {
   Line line{at(2026, 11, 27, 3, 4, 5, 6), "Default, \"quoted\" connector", "0123456789ABCDEF", 12, "[::1]:2525",
             "127.0.0.1:40000", Event::Received, "MAIL FROM:<a@b.example> SIZE=10", ""};

@@ -51,6 +51,9 @@ std::string enhanced_code(std::string_view text, std::string fallback) {
 
 /// What the queue records as a deferred recipient's last error, in Exchange's words.
 std::string last_error_text(const AttemptResult& result, const smtp::Reply& reply) {
+  // No server was reached (DNS failed, or an internal error): there is no primary target whose
+  // answer could be quoted, and Exchange too shows "451 4.4.0 DNS query failed ..." as it is.
+  if (result.endpoint.empty()) return reply.one_line();
   switch (result.failure) {
     case Failure::SocketError:
     case Failure::Timeout:
@@ -71,7 +74,6 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, EngineServices services)
           services_.config->queue, [] { return std::chrono::system_clock::now(); },
           [this](const std::string& address) { return next_hop_of(address); },
           services_.config->send_connectors.empty() ? 5 : services_.config->send_connectors.front().max_connections_per_host),
-      writes_(asio::make_strand(services_.disk)),
       wakeup_(io) {}
 
 bool DeliveryEngine::is_local(const std::string& address) const {
@@ -156,15 +158,54 @@ void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& n
   if (open) {
     scheduler_.upsert(envelope);
     messages_[envelope.id] = envelope;
-    asio::post(writes_, [spool, envelope = std::move(envelope)] {
-      if (auto ec = spool->update(envelope)) log_error("queue {}: cannot record state: {}", envelope.id, ec.message());
-    });
+    write({[spool, envelope = std::move(envelope)] {
+             if (auto ec = spool->update(envelope)) log_error("queue {}: cannot record state: {}", envelope.id, ec.message());
+           },
+           ""});
   } else {
     scheduler_.remove(envelope.id);
     messages_.erase(envelope.id);
-    asio::post(writes_, [spool, id = envelope.id] {
-      if (auto ec = spool->remove(id)) log_error("queue {}: cannot remove: {}", id, ec.message());
-    });
+    write({nullptr, envelope.id});
+  }
+}
+
+void DeliveryEngine::write(Write w) {
+  std::lock_guard lock(writes_mutex_);
+  writes_.push_back(std::move(w));
+  if (draining_) return;
+  draining_ = true;
+  asio::post(services_.disk, [this] { drain_writes(); });
+}
+
+void DeliveryEngine::drain_writes() {
+  auto* spool = services_.spool;
+  for (;;) {
+    std::deque<Write> batch;
+    {
+      std::lock_guard lock(writes_mutex_);
+      if (writes_.empty()) {
+        draining_ = false;
+        return;
+      }
+      batch.swap(writes_);
+    }
+    while (!batch.empty()) {
+      if (batch.front().work) {
+        batch.front().work();
+        batch.pop_front();
+        continue;
+      }
+      // Consecutive removals only: a write queued between two of them (a bounce reading the
+      // message) must still see the content.
+      std::vector<std::string> ids;
+      while (!batch.empty() && !batch.front().work) {
+        ids.push_back(std::move(batch.front().remove_id));
+        batch.pop_front();
+      }
+      auto results = spool->remove_batch(ids);
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        if (results[i]) log_error("queue {}: cannot remove: {}", ids[i], results[i].message());
+    }
   }
 }
 
@@ -189,7 +230,7 @@ void DeliveryEngine::bounce(const Envelope& original, const std::vector<std::siz
   auto* spool = services_.spool;
   std::string reporting_mta = services_.config->hostname;
   auto retry_until = original.received + services_.config->queue.lifetime;
-  asio::post(writes_, [this, spool, original, rows = std::move(rows), id, reporting_mta, delay_warning, retry_until] {
+  write({[this, spool, original, rows = std::move(rows), id, reporting_mta, delay_warning, retry_until] {
     queue::DsnInput input;
     input.retry_until = retry_until;
     input.reporting_mta = reporting_mta;
@@ -216,7 +257,7 @@ void DeliveryEngine::bounce(const Envelope& original, const std::vector<std::siz
     log_info("queue {}: {} {} queued for <{}>", original.id, delay_warning ? "delay warning" : "bounce", id,
              original.mail_from);
     asio::post(io_, [this, envelope] { message_queued(envelope); });
-  });
+  }, ""});
 }
 
 std::vector<DeliveryEngine::LocalJob> DeliveryEngine::take_local_due() {
@@ -339,7 +380,7 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
     if (!connector) throw std::runtime_error("no send connector for " + domain);
 
     // Route: the smart hosts in order, or the domain's MX hosts by preference. DNS blocks: it runs
-    // on the disk executor.
+    // on the engine's DNS threads.
     const auto* resolver = services_.resolver;
     std::vector<Target> targets;
     std::optional<smtp::Reply> route_failure;
@@ -352,7 +393,7 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
     if (!connector->smart_hosts.empty()) {
       for (const auto& sh : connector->smart_hosts) hosts.push_back({sh.host, sh.port});
     } else {
-      auto answer = co_await run_blocking(services_.disk, [resolver, &domain] { return resolver->mx(domain); });
+      auto answer = co_await run_blocking(dns_.get_executor(), [resolver, &domain] { return resolver->mx(domain); });
       using S = net::DnsAnswer::Status;
       if (answer.status == S::NxDomain) {
         route_failure = smtp::make_reply(550, "5.4.310", fmt::format("DNS domain {} does not exist", domain));
@@ -369,7 +410,7 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
     for (const auto& host : hosts) {
       if (targets.size() >= kMaxTargets) break;
       std::string name = host.host;
-      auto answer = co_await run_blocking(services_.disk, [resolver, &name] { return resolver->addresses(name); });
+      auto answer = co_await run_blocking(dns_.get_executor(), [resolver, &name] { return resolver->addresses(name); });
       if (answer.status != net::DnsAnswer::Status::Ok) {
         dns_errors += (dns_errors.empty() ? "" : "; ") + host.host + ": " + answer.error;
         continue;

@@ -1,19 +1,22 @@
 // The delivery engine: owns every queued message's state once it is spooled, asks the scheduler
 // what is due, routes (smart host or MX), runs the SMTP client, records each recipient's outcome,
-// bounces what failed, and answers the queue viewer. It runs on the network thread; disk and DNS
-// work go to their executors. It is the only writer of envelopes after the 250.
+// bounces what failed, and answers the queue viewer. It runs on the network thread; disk work goes
+// to the disk executor, DNS lookups to the engine's own threads. It is the only writer of envelopes
+// after the 250.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
-#include <asio/strand.hpp>
 #include <asio/system_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -33,7 +36,7 @@ struct EngineServices {
   queue::MaildirStore* maildirs = nullptr;
   log::Writer* send_log = nullptr;
   const net::Resolver* resolver = nullptr;
-  asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir, DNS
+  asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
   ClientTimeouts timeouts;
 };
@@ -83,11 +86,27 @@ class DeliveryEngine {
   queue::Scheduler scheduler_;
   std::map<std::string, queue::Envelope> messages_;
   std::set<std::string> local_running_;
-  asio::strand<asio::any_io_executor> writes_;  ///< envelope writes in the order they were decided
+  /// An envelope write, in the order it was decided: `work`, or the removal of `remove_id`.
+  struct Write {
+    std::function<void()> work;
+    std::string remove_id;
+  };
+  /// Queues a write; one drain task on the disk executor runs them in order, and a run of
+  /// removals one after another becomes one Spool::remove_batch (one directory fsync).
+  void write(Write w);
+  void drain_writes();
+
+  std::mutex writes_mutex_;
+  std::deque<Write> writes_;
+  bool draining_ = false;
   asio::system_timer wakeup_;
   std::size_t running_ = 0;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
+  /// Blocking DNS lookups (up to the resolver's 10 s timeout each) run here, not on `disk`: a few
+  /// destinations whose DNS does not answer must not hold up the spool writes that every 250
+  /// waits for, nor local delivery. Last member: joined before anything it could touch is gone.
+  asio::thread_pool dns_{8};
 };
 
 }  // namespace sluice::outbound

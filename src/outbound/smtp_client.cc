@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "base/ids.h"
+#include "net/connect.h"
 #include "net/connection.h"
 #include "smtp/reply_reader.h"
 #include "tls/client_context.h"
@@ -152,32 +153,15 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   awaitable<bool> connect() {
-    struct Pending {
-      explicit Pending(const asio::any_io_executor& ex) : socket(ex) {}
-      asio::ip::tcp::socket socket;
-      bool timed_out = false;
-    };
-    // Shared with the timer's handler, which may run after this frame has moved on.
-    auto pending = std::make_shared<Pending>(executor_);
-    asio::steady_timer timer(executor_, settings_.timeouts.connect);
-    timer.async_wait([pending](std::error_code ec) {
-      if (ec) return;
-      pending->timed_out = true;
-      std::error_code ignored;
-      pending->socket.close(ignored);
-    });
-    std::error_code ec;
-    co_await pending->socket.async_connect(target_.endpoint, redirect_error(use_awaitable, ec));
-    timer.cancel();
-    if (pending->timed_out) ec = asio::error::timed_out;
-    if (ec) {
+    auto connected = co_await net::connect_within(executor_, target_.endpoint, settings_.timeouts.connect);
+    if (const std::error_code ec = connected.error) {
       std::string reason = ec == asio::error::timed_out ? std::string("TimedOut") : ec.message();
       log_.emplace(settings_.send_log, connector_name_, new_hex_id(), "", endpoint_);
       log_->info(fmt::format("Failed to connect to {} ({}): {}", peer_name_, endpoint_, reason));
       fail(Failure::ConnectFailed, failure_reply(Failure::ConnectFailed, endpoint_, reason));
       co_return false;
     }
-    connection_.emplace(std::move(pending->socket));
+    connection_.emplace(std::move(*connected.socket));
     connection_->start_watchdog(shared_from_this());
     log_.emplace(settings_.send_log, connector_name_, new_hex_id(), net::endpoint_text(connection_->local_endpoint()),
                  net::endpoint_text(connection_->remote_endpoint()));

@@ -83,6 +83,13 @@ MaildirStore::MaildirStore(std::filesystem::path root) : root_(std::move(root)) 
 MaildirStore::MaildirStore(std::filesystem::path root, FileOpener open_new)
     : root_(std::move(root)), open_new_(std::move(open_new)) {}
 
+DirectorySync& MaildirStore::new_directory_sync(const std::filesystem::path& new_dir) {
+  std::lock_guard lock(syncs_mutex_);
+  auto& sync = new_syncs_[new_dir];
+  if (!sync) sync = std::make_unique<DirectorySync>(new_dir);
+  return *sync;
+}
+
 std::string MaildirStore::mailbox_folder(std::string_view local_part) {
   // Cannot come out of the encoding below (a '%' there is always followed by two hex digits).
   if (local_part.empty()) return "%empty";
@@ -131,7 +138,7 @@ std::error_code MaildirStore::deliver(std::string_view recipient_local_part,
     ::unlink(temp.c_str());
     return ec;
   }
-  if ((ec = fsync_directory(mailbox / "new"))) {
+  if ((ec = new_directory_sync(mailbox / "new").sync())) {
     // We will report failure and the spool will retry, so take the copy back rather than
     // risk delivering twice.
     ::unlink(final_path.c_str());

@@ -1,6 +1,9 @@
 // Local delivery into Maildirs (one per local mailbox) under the state directory.
 #pragma once
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -23,7 +26,8 @@ class MaildirStore {
   static std::string mailbox_folder(std::string_view local_part);
 
   /// Delivers `message` with "Delivered-To: <recipient>\r\n" prepended: write in tmp/, fsync,
-  /// rename into new/ under a unique name "<sec>.M<usec>P<pid>Q<n>.<host>", fsync new/. Creates
+  /// rename into new/ under a unique name "<sec>.M<usec>P<pid>Q<n>.<host>", fsync new/ (one
+  /// fsync of new/ serves every delivery to that mailbox waiting for it: DirectorySync). Creates
   /// root (and its parent's entry), the mailbox and tmp/new/cur on first use, fsyncing each
   /// parent. Sets *file to the delivered path. On error nothing is left in tmp/ or new/;
   /// std::errc::invalid_argument when `recipient` contains CR or LF (header injection).
@@ -31,8 +35,12 @@ class MaildirStore {
                           std::string_view message, std::filesystem::path* file = nullptr);
 
  private:
+  DirectorySync& new_directory_sync(const std::filesystem::path& new_dir);
+
   std::filesystem::path root_;
   FileOpener open_new_;
+  std::mutex syncs_mutex_;
+  std::map<std::filesystem::path, std::unique_ptr<DirectorySync>> new_syncs_;  ///< by new/ path
 };
 
 }  // namespace sluice::queue

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace sluice::queue {
@@ -70,6 +71,22 @@ class MaildirTest : public ::testing::Test {
   fs::path base_;
   fs::path root_;
 };
+
+TEST_F(MaildirTest, ConcurrentDeliveriesToOneMailboxAllArrive) {
+  // They share fsyncs of new/ (DirectorySync); each still lands complete under its own name.
+  MaildirStore store(root_);
+  std::vector<std::thread> threads;
+  std::vector<std::error_code> results(12);
+  for (std::size_t i = 0; i < results.size(); ++i)
+    threads.emplace_back([&, i] {
+      results[i] = store.deliver(i % 2 ? "bob" : "carol", "x@localhost", "message " + std::to_string(i) + "\r\n");
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& ec : results) EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(files_in(root_ / "bob" / "new").size(), 6u);
+  EXPECT_EQ(files_in(root_ / "carol" / "new").size(), 6u);
+  EXPECT_TRUE(files_in(root_ / "bob" / "tmp").empty());
+}
 
 TEST_F(MaildirTest, DeliverWritesDeliveredToThenTheExactMessageIntoNew) {
   MaildirStore store(root_);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace sluice::queue {
 namespace {
@@ -501,6 +502,80 @@ TEST_F(SpoolTest, RemoveDeletesAnOrphanedContentFile) {
   put("ABC.eml", "orphan");
   EXPECT_FALSE(spool.remove("ABC"));
   EXPECT_TRUE(entries().empty());
+}
+
+// Runs every task on a thread of its own, all at once: the way the group commit overlaps them.
+void run_on_threads(std::size_t count, const std::function<void(std::size_t)>& task) {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < count; ++i) threads.emplace_back([&task, i] { task(i); });
+  for (auto& t : threads) t.join();
+}
+
+TEST_F(SpoolTest, StoreBatchStoresEveryMessageAndReportsEachResult) {
+  for (bool parallel : {false, true}) {
+    fs::remove_all(dir_);
+    Spool spool(dir_);
+    std::vector<Envelope> envelopes;
+    for (const char* id : {"AAA1", "bad/id", "AAA3", "AAA4"}) envelopes.push_back(envelope_with(id, system_clock::now()));
+    envelopes[2].mail_from = "\xff@example.org";  // not UTF-8
+    std::vector<std::string> messages{"one\r\n", "two\r\n", "three\r\n", std::string(300000, 'x')};
+    std::vector<StoreRequest> requests;
+    for (std::size_t i = 0; i < envelopes.size(); ++i) requests.push_back({&envelopes[i], messages[i], {}});
+    spool.store_batch(requests, parallel ? ParallelRunner(run_on_threads) : ParallelRunner());
+    EXPECT_FALSE(requests[0].result) << parallel;
+    EXPECT_EQ(requests[1].result, std::errc::invalid_argument);
+    EXPECT_EQ(requests[2].result, std::errc::illegal_byte_sequence);
+    EXPECT_FALSE(requests[3].result);
+    EXPECT_EQ(entries(), (std::vector<std::string>{"AAA1.eml", "AAA1.json", "AAA4.eml", "AAA4.json"}));
+    EXPECT_EQ(spool.load_message("AAA1"), messages[0]);
+    EXPECT_EQ(spool.load_message("AAA4"), messages[3]);
+    ASSERT_TRUE(spool.load_envelope("AAA4"));
+    EXPECT_EQ(spool.load_envelope("AAA4")->id, "AAA4");
+  }
+}
+
+TEST_F(SpoolTest, StoreBatchFailureOfOneMessageLeavesNothingOfItAndKeepsTheOthers) {
+  // The disk is "full" for message BBB2's envelope only.
+  Spool spool(dir_, full_disk("BBB2.json"));
+  std::vector<Envelope> envelopes{envelope_with("BBB1", system_clock::now()), envelope_with("BBB2", system_clock::now()),
+                                  envelope_with("BBB3", system_clock::now())};
+  std::vector<StoreRequest> requests;
+  for (auto& e : envelopes) requests.push_back({&e, "body\r\n", {}});
+  spool.store_batch(requests, run_on_threads);
+  EXPECT_FALSE(requests[0].result);
+  EXPECT_EQ(requests[1].result, std::errc::no_space_on_device);
+  EXPECT_FALSE(requests[2].result);
+  EXPECT_EQ(entries(), (std::vector<std::string>{"BBB1.eml", "BBB1.json", "BBB3.eml", "BBB3.json"}));
+  EXPECT_EQ(spool.list(), (std::vector<std::string>{"BBB1", "BBB3"}));
+}
+
+TEST_F(SpoolTest, StoreBatchOfNothingDoesNothing) {
+  Spool spool(dir_);
+  spool.store_batch({});
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(SpoolTest, RemoveBatchRemovesEachAndReportsWhatWasNotThere) {
+  Spool spool(dir_);
+  for (const char* id : {"CCC1", "CCC2", "CCC3"}) ASSERT_FALSE(spool.store(envelope_with(id, system_clock::now()), "m"));
+  put("CCC4.eml", "orphan");
+  auto results = spool.remove_batch({"CCC1", "NOPE", "CCC3", "../x", "CCC4"});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_FALSE(results[0]);
+  EXPECT_EQ(results[1], std::errc::no_such_file_or_directory);
+  EXPECT_FALSE(results[2]);
+  EXPECT_EQ(results[3], std::errc::invalid_argument);
+  EXPECT_FALSE(results[4]);
+  EXPECT_EQ(entries(), (std::vector<std::string>{"CCC2.eml", "CCC2.json"}));
+  EXPECT_TRUE(spool.remove_batch({}).empty());
+}
+
+TEST_F(SpoolTest, RemoveKeepsTheContentWhenTheEnvelopeCannotGo) {
+  Spool spool(dir_);
+  fs::create_directories(dir_ / "DDD1.json" / "inside");  // unlink of a directory fails
+  put("DDD1.eml", "content");
+  EXPECT_EQ(spool.remove("DDD1"), std::errc::is_a_directory);
+  EXPECT_TRUE(fs::exists(dir_ / "DDD1.eml"));
 }
 
 TEST_F(SpoolTest, ListOrdersByReceivedThenId) {

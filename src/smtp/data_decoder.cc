@@ -1,7 +1,23 @@
 #include "smtp/data_decoder.h"
 
+#include <cstring>
 
 namespace sluice::smtp {
+namespace {
+
+// Where the next CR or LF is at or after `from`, or npos. Two memchr scans (vectorised, and
+// the second only up to the CR) instead of find_first_of("\r\n"), which tests every byte
+// against the set one call at a time: that was 11-13 % of the server's CPU at 100 KiB.
+std::size_t next_line_break(std::string_view input, std::size_t from) {
+  const char* begin = input.data() + from;
+  const std::size_t length = input.size() - from;
+  const void* cr = std::memchr(begin, '\r', length);
+  const std::size_t before_cr = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - begin) : length;
+  if (const void* lf = std::memchr(begin, '\n', before_cr)) return from + (static_cast<const char*>(lf) - begin);
+  return cr ? from + before_cr : std::string_view::npos;
+}
+
+}  // namespace
 
 DataDecoder::DataDecoder(std::size_t max_size, std::size_t max_line_length)
     : max_size_(max_size), max_line_length_(max_line_length) {}
@@ -42,12 +58,17 @@ std::size_t DataDecoder::feed(std::string_view input) {
     switch (state_) {
       case State::Text: {
         // Fast path: copy the run up to the next CR or LF in one piece.
-        const auto stop = input.find_first_of("\r\n", i);
+        const auto stop = next_line_break(input, i);
         const auto end = stop == std::string_view::npos ? input.size() : stop;
         if (end > i) {
-          count_line(end - i);
-          emit(input.substr(i, end - i));
-          i = end;
+          std::size_t run = end - i;
+          // Until a defect is found, a run stops before the byte that passes max_size, and that
+          // byte goes alone: the defect reported is the one a byte-by-byte reading meets first,
+          // so the reply does not depend on how the client's bytes were split into reads.
+          if (defect_ == Defect::None && size_ + run > max_size_) run = size_ < max_size_ ? max_size_ - size_ : 1;
+          count_line(run);
+          emit(input.substr(i, run));
+          i += run;
           continue;
         }
         if (c == '\r') {

@@ -156,6 +156,25 @@ TEST(DataDecoderTest, BareLfAndCrAreDefectsButNotEnds) {
   EXPECT_EQ(decode_whole("a\nb\rc\r\n.\r\n").defect, Defect::BareLf);
 }
 
+TEST(DataDecoderTest, LineBreakSearchFindsAnLfBeforeALaterCrAndLongRuns) {
+  // The scan looks for CR first and then for LF before it: an LF far before the next CR, and
+  // text with no CR at all in the chunk, are both found where they are.
+  const std::string long_text(70000, 'x');
+  Outcome lf_first = decode_whole(long_text + "\n" + long_text + "\r\n.\r\n", 1 << 20, 1 << 20);
+  EXPECT_TRUE(lf_first.done);
+  EXPECT_EQ(lf_first.defect, Defect::BareLf);
+  EXPECT_EQ(lf_first.content, long_text + "\n" + long_text + "\r\n");
+
+  Outcome no_cr_yet = decode({long_text, "\n", "y\r\n.\r\n"}, 1 << 20, 1 << 20);
+  EXPECT_EQ(no_cr_yet.defect, Defect::BareLf);
+  EXPECT_EQ(no_cr_yet.content, long_text + "\ny\r\n");
+
+  Outcome clean = decode({"ab", "cd\r", "\nef\r\n.", "\r\n"});
+  EXPECT_TRUE(clean.done);
+  EXPECT_EQ(clean.defect, Defect::None);
+  EXPECT_EQ(clean.content, "abcd\r\nef\r\n");
+}
+
 // SMTP smuggling (December 2023): an end-of-data sequence that some other MTA accepts must
 // not end the data here; the message must carry a defect so the session refuses it.
 struct SmugglingCase {
@@ -272,6 +291,18 @@ TEST(DataDecoderTest, EarlierDefectWinsOverTooBigButTruncatedTells) {
   EXPECT_TRUE(d.truncated());
   EXPECT_EQ(d.content(), "a\nbc");
   EXPECT_EQ(d.size(), 10u);
+}
+
+// Found by fuzz/smtp_data_fuzz.cc: a line that passes max_size before it passes the line limit
+// was reported LineTooLong when read in one piece but TooBig byte by byte (552 or 550 then
+// depended on how TCP split the bytes). Byte order decides: here max_size is passed first.
+TEST(DataDecoderTest, FirstLimitPassedDecidesTheDefectInEveryFeeding) {
+  const auto input = "0123456789\r\n.\r\n"sv;
+  EXPECT_EQ(decode_whole(input, 2, 8).defect, Defect::TooBig);
+  expect_split_invariant(input, 2, 8);
+  EXPECT_EQ(decode_whole(input, 8, 4).defect, Defect::LineTooLong);
+  expect_split_invariant(input, 8, 4);
+  expect_split_invariant(input, 0, 2);
 }
 
 TEST(DataDecoderTest, SplitInvariantCorpus) {

@@ -1,4 +1,5 @@
 #include "smtp/reply.h"
+#include "base/text.h"
 
 #include <cctype>
 #include <string>
@@ -22,13 +23,6 @@ void append_line(std::string& out, const Reply& reply, std::string_view text, bo
   append_text_safely(out, body);
   // "250 " with nothing after it would be a line with a dangling blank: trim it.
   if (body.empty() && last) out.pop_back();
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  return true;
 }
 
 }  // namespace

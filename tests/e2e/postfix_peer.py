@@ -24,6 +24,19 @@ POSTCONF = shutil.which("postconf") or "/usr/sbin/postconf"
 POSTQUEUE = shutil.which("postqueue") or "/usr/sbin/postqueue"
 
 
+def make_certificate(subject="/CN=pf.test", key="rsa:2048"):
+    """A self-signed certificate in a fresh folder Postfix can read; returns (cert, key) paths."""
+    import harness
+    d = tempfile.mkdtemp(prefix="pf-cert-")
+    harness._made_dirs.append(d)
+    os.chmod(d, 0o755)
+    cert, key_path = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", key, "-nodes", "-days", "2",
+                    "-subj", subject, "-keyout", key_path, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key_path
+
+
 def available():
     """Why a private Postfix cannot run here, or None when it can (root and the package present)."""
     if os.geteuid() != 0:

@@ -24,7 +24,7 @@ import unittest
 
 import harness
 import postfix_peer
-from postfix_peer import PostfixPeer
+from postfix_peer import PostfixPeer, make_certificate
 
 SENDER = "alice@sluice.test"
 RECIPIENT = "user@pf.test"
@@ -37,18 +37,6 @@ MODERN = {"smtpd_tls_security_level": "may", "smtpd_tls_protocols": ">=TLSv1.2",
           "smtpd_tls_mandatory_protocols": ">=TLSv1.2"}
 NO_TLS = {"smtpd_tls_security_level": "none"}
 TLS_FROM = r"Anonymous TLS connection established from localhost\[127\.0\.0\.1\]: (TLSv[0-9.]+) with cipher (\S+)"
-
-
-def make_certificate():
-    """A self-signed certificate for pf.test in a fresh folder Postfix can read; returns (cert, key)."""
-    d = tempfile.mkdtemp(prefix="pf-cert-")
-    harness._made_dirs.append(d)
-    os.chmod(d, 0o755)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=pf.test", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
 
 
 def queue_show(sluice, queue_id):

@@ -1,0 +1,103 @@
+#include "stats.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::bench {
+namespace {
+
+TEST(Percentile, NearestRank) {
+  std::vector<std::int64_t> v;
+  for (int i = 1; i <= 100; ++i) v.push_back(i);
+  EXPECT_EQ(percentile(v, 50), 50);
+  EXPECT_EQ(percentile(v, 90), 90);
+  EXPECT_EQ(percentile(v, 99), 99);
+  EXPECT_EQ(percentile(v, 100), 100);
+  EXPECT_EQ(percentile(v, 0), 1);
+}
+
+TEST(Percentile, SmallAndEmptySets) {
+  EXPECT_EQ(percentile({}, 50), 0);
+  EXPECT_EQ(percentile({7}, 99), 7);
+  // Of 3 values, p50 is the 2nd (ceil 1.5), p90 and p99 the 3rd.
+  std::vector<std::int64_t> v{10, 20, 30};
+  EXPECT_EQ(percentile(v, 50), 20);
+  EXPECT_EQ(percentile(v, 90), 30);
+  EXPECT_EQ(percentile(v, 99), 30);
+}
+
+TEST(Summarize, RatesAndLatencyInMilliseconds) {
+  Stats s;
+  s.messages_ok = 4;
+  s.messages_failed = 1;
+  s.connections = 2;
+  s.latencies_ns = {4'000'000, 1'000'000, 3'000'000, 2'000'000};  // unsorted on purpose
+  Summary out;
+  summarize(s, 2.0, out);
+  EXPECT_DOUBLE_EQ(out.messages_per_s, 2.0);
+  EXPECT_DOUBLE_EQ(out.connections_per_s, 1.0);
+  EXPECT_DOUBLE_EQ(out.p50_ms, 2.0);
+  EXPECT_DOUBLE_EQ(out.p90_ms, 4.0);
+  EXPECT_DOUBLE_EQ(out.max_ms, 4.0);
+  EXPECT_EQ(out.messages_failed, 1u);
+}
+
+TEST(Summarize, ZeroElapsedGivesZeroRates) {
+  Stats s;
+  s.messages_ok = 3;
+  Summary out;
+  summarize(s, 0, out);
+  EXPECT_EQ(out.messages_per_s, 0);
+}
+
+TEST(Stats, ErrorsAreCountedByTextMostFrequentFirst) {
+  Stats s;
+  s.record_error("connect: Connection refused");
+  s.record_error("RCPT TO answered 550 5.1.1 unknown");
+  s.record_error("RCPT TO answered 550 5.1.1 unknown");
+  Summary out;
+  summarize(s, 1, out);
+  EXPECT_EQ(out.errors, 3u);
+  ASSERT_EQ(out.error_texts.size(), 2u);
+  EXPECT_EQ(out.error_texts[0].first, "RCPT TO answered 550 5.1.1 unknown");
+  EXPECT_EQ(out.error_texts[0].second, 2u);
+}
+
+TEST(Stats, DistinctErrorTextsAreCapped) {
+  Stats s;
+  for (int i = 0; i < 50; ++i) s.record_error("451 queue id " + std::to_string(i));
+  EXPECT_EQ(s.errors, 50u);
+  EXPECT_EQ(s.error_texts.size(), 21u);  // 20 texts and the "further" bucket
+  EXPECT_EQ(s.error_texts["(further distinct errors)"], 30u);
+}
+
+TEST(Stats, MergeAddsCountersAndLatencies) {
+  Stats a, b;
+  a.messages_ok = 2;
+  a.latencies_ns = {1, 2};
+  b.messages_ok = 1;
+  b.latencies_ns = {3};
+  b.record_error("x");
+  b.tls.version = "TLSv1.3";
+  a.merge(std::move(b));
+  EXPECT_EQ(a.messages_ok, 3u);
+  EXPECT_EQ(a.latencies_ns.size(), 3u);
+  EXPECT_EQ(a.errors, 1u);
+  EXPECT_EQ(a.error_texts["x"], 1u);
+  EXPECT_EQ(a.tls.version, "TLSv1.3");
+}
+
+TEST(Json, StringsAreEscaped) {
+  EXPECT_EQ(json_string("a\"b\\c\r\n\x01\xff"), "\"a\\\"b\\\\c\\r\\n\\u0001\\u00ff\"");
+}
+
+TEST(Json, ReportCarriesErrorTexts) {
+  Summary s;
+  s.error_texts = {{"550 \"no\"", 2}};
+  s.errors = 2;
+  std::string j = format_json(s);
+  EXPECT_NE(j.find("\"error_texts\":[{\"count\":2,\"text\":\"550 \\\"no\\\"\"}]"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"errors\":2,"), std::string::npos) << j;
+}
+
+}  // namespace
+}  // namespace sluice::bench

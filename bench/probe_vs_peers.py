@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""sluice probe against sslscan and testssl.sh, side by side in one run, on loopback.
+
+1. Per host: a full assessment (every TLS version, every cipher suite, the certificate) of one
+   target, with each tool: sluice probe (median of 5), sslscan (median of 3), testssl.sh (one run:
+   `-p -E -S`, protocols, ciphers per protocol, server defaults incl. certificate; always
+   `--nodns none`). Targets: `sluice serve` (TLS 1.2+), Postfix (TLS 1.0 to 1.3).
+2. Throughput: sluice probe over 200 loopback targets (100 sluice connectors and 100 Postfix
+   listeners, each its own port).
+
+Usage: SLUICE_BIN=build/sluice python3 bench/probe_vs_peers.py [--quick] (run as root: Postfix)."""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+os.environ.setdefault("SLUICE_BIN", os.path.join(HERE, "..", "build", "sluice"))
+
+import harness  # noqa: E402
+from postfix_peer import PostfixPeer, make_certificate  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+TESTSSL = shutil.which("testssl") or shutil.which("testssl.sh")
+SSLSCAN = shutil.which("sslscan")
+LISTENERS = 100
+
+
+def unique_ports(n, taken=()):
+    """n free loopback ports, no two alike (free_port alone may hand out the same one twice)."""
+    ports = []
+    while len(ports) < n:
+        p = harness.free_port()
+        if p not in ports and p not in taken:
+            ports.append(p)
+    return ports
+
+
+def timed(cmd, runs):
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+        times.append(time.monotonic() - start)
+        if p.returncode not in (0, 1):
+            raise RuntimeError(f"{cmd[0]} exited with {p.returncode}")
+    return statistics.median(times)
+
+
+def main():
+    ports = unique_ports(LISTENERS)
+    connectors = [{"name": f"C{i}", "listen": [f"127.0.0.1:{p}"], **({"tls": {"profile": "legacy"}} if i % 2 else {})}
+                  for i, p in enumerate(ports)]
+    sluice = harness.Sluice(connectors, limits="max_connections_per_ip = 5000").start()
+    cert, key = make_certificate(subject="/CN=pf.bench")
+    pf = PostfixPeer({"smtpd_tls_security_level": "may", "smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key,
+                      "smtpd_tls_protocols": ">=TLSv1", "smtpd_tls_mandatory_protocols": ">=TLSv1",
+                      "default_process_limit": "400", "smtpd_client_connection_count_limit": "0",
+                      "smtpd_client_connection_rate_limit": "0", "smtpd_peername_lookup": "no"})
+    pf_ports = unique_ports(LISTENERS - 1, taken=set(ports) | {pf.port})
+    for p in pf_ports:
+        pf._postconf("-M", f"127.0.0.1:{p}/inet = 127.0.0.1:{p} inet n - n - - smtpd")
+    pf.start()
+    pf_ports.insert(0, pf.port)
+    try:
+        rows = []
+        for name, port in [("sluice serve (TLS 1.2+)", ports[0]), ("Postfix (TLS 1.0-1.3)", pf.port)]:
+            target = f"127.0.0.1:{port}"
+            ours = timed([os.environ["SLUICE_BIN"], "probe", "--json", target], 5)
+            theirs = timed([SSLSCAN, "--starttls-smtp", "--xml=-", target], 1 if QUICK else 3)
+            if QUICK:
+                slow = float("nan")
+            else:
+                out = tempfile.mkdtemp(prefix="testssl-bench-")
+                slow = timed([TESTSSL, "--quiet", "--nodns", "none", "--warnings", "off", "--starttls", "smtp",
+                              "-p", "-E", "-S", "--jsonfile", os.path.join(out, "t.json"), target], 1)
+                shutil.rmtree(out, ignore_errors=True)
+            rows.append((name, ours, theirs, slow))
+        targets = [f"127.0.0.1:{p}" for p in ports + pf_ports]
+        list_file = os.path.join(sluice.dir, "targets.txt")
+        with open(list_file, "w") as f:
+            f.write("\n".join(targets) + "\n")
+        start = time.monotonic()
+        p = subprocess.run([os.environ["SLUICE_BIN"], "probe", "--json", "--parallel", "64", "--file", list_file],
+                           capture_output=True, text=True, timeout=600)
+        many = time.monotonic() - start
+        import json
+        report = json.loads(p.stdout)
+        assessed = sum(1 for t in report["targets"] if not t["error"])
+        connections = sum(t["connections"] for t in report["targets"])
+
+        print(f"\n{'full assessment of one target (s)':<36}{'sluice probe':>14}{'sslscan':>10}{'testssl.sh':>12}"
+              f"{'x sslscan':>11}{'x testssl':>11}")
+        for name, ours, theirs, slow in rows:
+            print(f"{name:<36}{ours:>14.3f}{theirs:>10.3f}{slow:>12.1f}{theirs / ours:>11.1f}{slow / ours:>11.1f}")
+        print(f"\nsluice probe, {len(targets)} targets ({LISTENERS} sluice connectors, {LISTENERS} Postfix listeners):"
+              f" {many:.2f} s, {assessed} assessed, {connections} connections, "
+              f"{len(targets) / many:.1f} targets/s")
+    finally:
+        sluice.stop()
+        pf.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+// The protocol log format (src/log/protocol_log.h), the contract between the gateway's writer
+// and logscan. Text mode: each line of the input (and the whole input, for records with quoted
+// line breaks) is parsed; what parses must format and parse back to the same line, and the
+// formatted text is a fixed point. Structured mode (first byte 0x01): a Line is built from the
+// input, formatted, and must parse back to itself.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fuzz_check.h"
+#include "log/protocol_log.h"
+
+using namespace sluice::log;
+
+namespace {
+
+bool same(const Line& a, const Line& b) {
+  return a.time == b.time && a.connector == b.connector && a.session_id == b.session_id &&
+         a.sequence == b.sequence && a.local_endpoint == b.local_endpoint &&
+         a.remote_endpoint == b.remote_endpoint && a.event == b.event && a.data == b.data && a.context == b.context;
+}
+
+void check_round_trip(const Line& line) {
+  const std::string text = format_line(line);
+  FUZZ_CHECK(text.ends_with("\r\n"));
+  auto back = parse_line(text);
+  if (!back || !same(*back, line)) std::fprintf(stderr, "formatted: %s\n", text.c_str());
+  FUZZ_CHECK(back.has_value());
+  FUZZ_CHECK(same(*back, line));
+  FUZZ_CHECK(format_line(*back) == text);
+}
+
+void check_text(std::string_view text) {
+  auto line = parse_line(text);
+  if (!line) return;
+  FUZZ_CHECK(line->sequence >= 0);
+  check_round_trip(*line);
+}
+
+void structured(FuzzedDataProvider& in) {
+  using namespace std::chrono;
+  Line line;
+  // Years 1678 to 2261: what system_clock's nanoseconds can hold.
+  const std::int64_t ms = in.ConsumeIntegralInRange<std::int64_t>(-9214560000000, 9214646400000 - 1);
+  line.time = system_clock::time_point(duration_cast<system_clock::duration>(milliseconds(ms)));
+  line.sequence = in.ConsumeIntegralInRange<int>(0, INT32_MAX);
+  const char events[] = {'+', '-', '>', '<', '*'};
+  line.event = static_cast<Event>(events[in.ConsumeIntegralInRange<int>(0, 4)]);
+  line.connector = in.ConsumeRandomLengthString(64);
+  line.session_id = in.ConsumeRandomLengthString(32);
+  line.local_endpoint = in.ConsumeRandomLengthString(48);
+  line.remote_endpoint = in.ConsumeRandomLengthString(48);
+  line.data = in.ConsumeRandomLengthString(512);
+  line.context = in.ConsumeRandomLengthString(in.remaining_bytes());
+  check_round_trip(line);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > 0 && data[0] == 0x01) {
+    FuzzedDataProvider in(data + 1, size - 1);
+    structured(in);
+    return 0;
+  }
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  check_text(text);
+  for (std::string_view line : fuzz::split_lines(text)) check_text(line);
+  return 0;
+}

@@ -1,0 +1,134 @@
+// `sluice logscan`: who still uses TLS 1.0/1.1, and which sessions failed, from Exchange
+// protocol and message tracking logs, Postfix logs and sluice's own protocol log
+// (docs/logscan.md).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "cli/subcommand.h"
+#include "logscan/report.h"
+#include "logscan/scanner.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr int kUsage = 2;
+
+struct LogscanOptions {
+  std::vector<std::string> paths;
+  std::string since, until, direction, bucket = "auto", html;
+  std::vector<std::string> connectors, remotes;
+  bool json = false, csv = false;
+  std::size_t top = 10;
+  unsigned jobs = 0;
+  int year = 0;
+};
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "sluice logscan: {} (see 'sluice logscan --help')\n", message);
+  return kUsage;
+}
+
+}  // namespace
+
+int run_logscan(int argc, char** argv) {
+  CLI::App app{
+      "Find every peer still on TLS 1.0/1.1 and every TLS failure in mail server logs.\n"
+      "\n"
+      "  sluice logscan [options] PATH...\n"
+      "\n"
+      "A PATH is a file, a directory (searched recursively) or - for stdin; gzip files are read\n"
+      "transparently. Formats are recognised by content: Exchange SMTP Receive/Send protocol logs\n"
+      "(and sluice's, the same format), Exchange message tracking logs, Postfix syslog and\n"
+      "maillog_file lines. Reports: legacy TLS peers, TLS failure signatures with an example line,\n"
+      "sessions by TLS version over time, top peers. Malformed lines are counted, never fatal.\n"
+      "Exit status: 0 nothing found, 1 legacy TLS peers or TLS failures found, 2 usage error or an\n"
+      "input that could not be read (the report is still printed).",
+      "sluice logscan"};
+  LogscanOptions o;
+  app.add_option("paths", o.paths, "log files, directories, or - for stdin")->required();
+  app.add_option("--since", o.since, "only sessions and events at or after this UTC time (2026-11-27 or 2026-11-27T07:00)");
+  app.add_option("--until", o.until, "only sessions and events before this UTC time");
+  app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)");
+  app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)");
+  app.add_option("--direction", o.direction, "inbound (clients that connected to us) or outbound");
+  app.add_option("--bucket", o.bucket, "timeline granularity: hour, day, or auto (day when the logs span over 3 days)");
+  app.add_flag("--json", o.json, "print the report as JSON (schema in docs/logscan.md)");
+  app.add_flag("--csv", o.csv, "print the report as one CSV table");
+  app.add_option("--html", o.html, "also write a self-contained HTML report to this file");
+  app.add_option("--top", o.top, "rows in the top peers table (default 10)");
+  app.add_option("-j,--jobs", o.jobs, "worker threads (default: one per core)");
+  app.add_option("--year", o.year, "year of traditional syslog stamps (default: the file's modification year)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  if (o.json && o.csv) return usage_error("--json and --csv cannot be combined");
+
+  logscan::ScanOptions scan_options;
+  logscan::ReportOptions report_options;
+  report_options.top = o.top;
+  auto& f = scan_options.filters;
+  if (!o.since.empty()) {
+    f.since = logscan::parse_time_argument(o.since);
+    if (!f.since) return usage_error(fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
+    report_options.filters.emplace_back("since", logscan::format_iso(*f.since));
+  }
+  if (!o.until.empty()) {
+    f.until = logscan::parse_time_argument(o.until);
+    if (!f.until) return usage_error(fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
+    report_options.filters.emplace_back("until", logscan::format_iso(*f.until));
+  }
+  if (f.since && f.until && *f.until <= *f.since) return usage_error("--until must be after --since");
+  for (const auto& c : o.connectors) report_options.filters.emplace_back("connector", c);
+  f.connectors = o.connectors;
+  for (const auto& r : o.remotes) {
+    std::string why;
+    auto cidr = config::Cidr::parse(r, why);
+    if (!cidr) return usage_error(fmt::format("--remote {}: {}", r, why));
+    f.remotes.push_back(*cidr);
+    report_options.filters.emplace_back("remote", cidr->str());
+  }
+  if (!o.direction.empty()) {
+    if (o.direction == "inbound") f.direction = logscan::Direction::Inbound;
+    else if (o.direction == "outbound") f.direction = logscan::Direction::Outbound;
+    else return usage_error(fmt::format("--direction {}: use inbound or outbound", o.direction));
+    report_options.filters.emplace_back("direction", o.direction);
+  }
+  if (o.bucket == "hour") report_options.bucket = logscan::Bucket::Hour;
+  else if (o.bucket == "day") report_options.bucket = logscan::Bucket::Day;
+  else if (o.bucket != "auto") return usage_error(fmt::format("--bucket {}: use hour, day or auto", o.bucket));
+  if (o.year && (o.year < 1970 || o.year > 9999)) return usage_error(fmt::format("--year {}: out of range", o.year));
+  if (o.year) scan_options.year = o.year;
+  scan_options.jobs = o.jobs;
+
+  logscan::ScanResult result = logscan::scan(o.paths, scan_options);
+  for (const auto& e : result.errors) fmt::print(stderr, "sluice logscan: {}\n", e);
+  report_options.errors = result.errors;
+  logscan::Report report = logscan::build_report(result.aggregate, report_options);
+
+  if (o.json) {
+    fmt::print("{}\n", logscan::render_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else if (o.csv) {
+    fmt::print("{}", logscan::render_csv(report));
+  } else {
+    fmt::print("{}", logscan::render_text(report));
+  }
+  if (!o.html.empty()) {
+    std::ofstream out(o.html, std::ios::binary | std::ios::trunc);
+    out << logscan::render_html(report);
+    out.close();
+    if (!out) {
+      fmt::print(stderr, "sluice logscan: cannot write {}\n", o.html);
+      return kUsage;
+    }
+  }
+  return report.exit_status;
+}
+
+}  // namespace sluice::cli

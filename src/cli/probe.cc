@@ -1,0 +1,182 @@
+// `sluice probe`: what TLS does that mail server really speak, and what does it mean for mail
+// with Exchange Online. Never sends a message; every session ends with QUIT.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/subcommand.h"
+#include "probe/report.h"
+#include "probe/runner.h"
+#include "probe/verdict.h"
+
+namespace sluice::cli {
+namespace {
+
+constexpr int kPass = 0;
+constexpr int kFail = 1;
+constexpr int kUsage = 2;
+
+struct ProbeOptions {
+  std::vector<std::string> targets;
+  std::vector<std::string> mx_domains;
+  std::string file;
+  std::uint16_t port = 25;
+  bool implicit_tls = false;
+  bool json = false;
+  bool csv = false;
+  std::string profile = "exchange-online";
+  std::string ca_file;
+  std::vector<std::string> dns_servers;
+  int parallel = 32;
+  int per_host = 8;
+  int host_delay_ms = 0;
+  int retries = 2;
+  int retry_delay_ms = 1000;
+  double connect_timeout = 5, banner_timeout = 15, command_timeout = 10, handshake_timeout = 10;
+  std::string helo = "probe.sluice.invalid";
+  bool no_ciphers = false;
+  std::string colour = "auto";
+};
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "sluice probe: {} (see 'sluice probe --help')\n", message);
+  return kUsage;
+}
+
+std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
+
+}  // namespace
+
+int run_probe(int argc, char** argv) {
+  CLI::App app{
+      "Find out what TLS an SMTP server really speaks, and whether it can exchange mail with Exchange Online.\n"
+      "\n"
+      "  sluice probe [options] TARGET...    TARGET: host, host:port, [host]:port, [2001:db8::1]:25\n"
+      "  sluice probe --mx example.org       every MX host of the domain, by preference\n"
+      "  sluice probe --file hosts.txt       targets one a line (# comments)\n"
+      "\n"
+      "Port 25 and 587 use STARTTLS, 465 implicit TLS (--implicit-tls forces it). For each target: the\n"
+      "greeting, EHLO capabilities, STARTTLS, whether mail is refused before STARTTLS (MAIL FROM:<> then\n"
+      "RSET; no message is ever sent), the STARTTLS command injection test, TLS 1.0/1.1/1.2/1.3 each on\n"
+      "its own connection with the server's alert when refused, every cipher suite accepted per version\n"
+      "and whose order counts, the certificates (names, dates, keys, signatures, trust, name match), and\n"
+      "verdicts against the profiles exchange-online and modern (RFC 8996), with reasons.\n"
+      "\n"
+      "Exit status: 0 every target passes --profile, 1 one does not (or could not be assessed), 2 usage.",
+      "sluice probe"};
+  ProbeOptions o;
+  app.add_option("targets", o.targets, "servers to probe");
+  app.add_option("--mx", o.mx_domains, "probe every MX host of this domain (repeatable)");
+  app.add_option("-f,--file", o.file, "read targets from this file, one a line");
+  app.add_option("-p,--port", o.port, "port for targets without one and for --mx hosts (default 25)");
+  app.add_flag("--implicit-tls", o.implicit_tls, "TLS from the first byte (as port 465) instead of STARTTLS");
+  app.add_flag("--json", o.json, "JSON output (schema sluice-probe/1, docs/probe.md)");
+  app.add_flag("--csv", o.csv, "CSV output, one row per finding");
+  app.add_option("--profile", o.profile, "profile deciding the exit status: exchange-online (default) or modern");
+  app.add_option("--ca-file", o.ca_file, "trust only the CAs in this PEM file (default: the system trust store)");
+  app.add_option("--dns-server", o.dns_servers, "DNS server (ip or ip:port) instead of /etc/resolv.conf");
+  app.add_option("--parallel", o.parallel, "targets probed at once (default 32)")->check(CLI::Range(1, 10000));
+  app.add_option("--per-host", o.per_host, "connections at once to one server, address and port (default 8)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--host-delay", o.host_delay_ms, "milliseconds between connections to one server (default 0)")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--retries", o.retries, "retries of a connection refused with 421, dropped or timed out (default 2)")
+      ->check(CLI::Range(0, 10));
+  app.add_option("--retry-delay", o.retry_delay_ms, "milliseconds before the first retry, growing (default 1000)")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--connect-timeout", o.connect_timeout, "seconds (default 5)")->check(CLI::PositiveNumber);
+  app.add_option("--banner-timeout", o.banner_timeout, "seconds to wait for the greeting (default 15)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--command-timeout", o.command_timeout, "seconds per reply (default 10)")->check(CLI::PositiveNumber);
+  app.add_option("--handshake-timeout", o.handshake_timeout, "seconds per TLS handshake (default 10)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--helo", o.helo, "name sent with EHLO (default probe.sluice.invalid)");
+  app.add_flag("--no-ciphers", o.no_ciphers, "skip the cipher suite enumeration (versions and certificates only)");
+  app.add_option("--colour,--color", o.colour, "auto (default: when stdout is a terminal), always, never");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  if (o.json && o.csv) return usage_error("--json and --csv exclude each other");
+  if (!probe::known_profile(o.profile)) return usage_error(fmt::format("unknown profile '{}'", o.profile));
+  if (o.colour != "auto" && o.colour != "always" && o.colour != "never")
+    return usage_error("--colour takes auto, always or never");
+
+  probe::RunSettings settings;
+  settings.parallel = o.parallel;
+  settings.per_host = o.per_host;
+  settings.host_delay = std::chrono::milliseconds(o.host_delay_ms);
+  settings.timeouts = {seconds(o.connect_timeout), seconds(o.banner_timeout), seconds(o.command_timeout),
+                       seconds(o.handshake_timeout)};
+  settings.helo = o.helo;
+  settings.dns_servers = o.dns_servers;
+  settings.plan.retries = o.retries;
+  settings.plan.retry_delay = std::chrono::milliseconds(o.retry_delay_ms);
+  settings.plan.enumerate_suites = !o.no_ciphers;
+  settings.plan.parallel_parts = std::max(1, o.per_host / 2);
+  settings.plan.ca_file = o.ca_file;
+
+  std::vector<probe::Target> targets;
+  std::vector<std::string> errors;
+  for (const auto& text : o.targets) {
+    std::string error;
+    auto t = probe::parse_target(text, o.implicit_tls, error);
+    if (!t) return usage_error(error);
+    // A target without a port takes --port (the parser defaults to 25).
+    if (text.find(':') == std::string::npos || (text.front() == '[' && text.back() == ']')) {
+      t->port = o.port;
+      t->mode = (o.implicit_tls || o.port == 465) ? probe::TlsMode::Implicit : probe::TlsMode::StartTls;
+    }
+    targets.push_back(std::move(*t));
+  }
+  if (!o.file.empty()) {
+    std::ifstream in(o.file, std::ios::binary);
+    if (!in) return usage_error(fmt::format("cannot read {}", o.file));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto more = probe::parse_target_list(text.str(), o.file, o.implicit_tls, errors);
+    if (!errors.empty()) return usage_error(errors.front());
+    targets.insert(targets.end(), more.begin(), more.end());
+  }
+  int exit_status = kPass;
+  try {
+    for (const auto& domain : o.mx_domains) {
+      std::string error;
+      auto hosts = probe::expand_mx(domain, o.port, o.implicit_tls, settings, error);
+      if (hosts.empty()) {
+        fmt::print(stderr, "sluice probe: {}\n", error);
+        exit_status = kFail;
+      }
+      targets.insert(targets.end(), hosts.begin(), hosts.end());
+    }
+    if (targets.empty()) {
+      if (exit_status == kFail) return kFail;
+      return usage_error("no target given");
+    }
+    auto results = probe::run_probes(targets, settings);
+    for (const auto& a : results) {
+      const auto* v = probe::verdict_for(a, o.profile);
+      if (!v || !v->pass) exit_status = kFail;
+    }
+    if (o.json)
+      fmt::print("{}\n", probe::json_report(results, o.profile).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    else if (o.csv)
+      fmt::print("{}", probe::csv_report(results));
+    else
+      fmt::print("{}", probe::text_report(results, o.profile,
+                                          o.colour == "always" || (o.colour == "auto" && isatty(STDOUT_FILENO))));
+  } catch (const std::exception& e) {
+    return usage_error(e.what());
+  }
+  return exit_status;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,97 @@
+#include "logscan/report.h"
+
+namespace sluice::logscan {
+namespace {
+
+using Json = nlohmann::json;
+
+Json time_or_null(Millis t) { return t == kNoTime ? Json(nullptr) : Json(format_iso(t)); }
+
+Json class_counts(const ClassCounts& c) {
+  Json j = Json::object();
+  for (std::size_t i = 0; i < kTlsClasses; ++i) j[std::string(tls_class_name(static_cast<TlsClass>(i)))] = c[i];
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json render_json(const Report& r) {
+  const Aggregate& a = *r.aggregate;
+  Json j;
+  j["schema"] = "sluice-logscan/1";
+  Json filters = Json::object();
+  for (const auto& [k, v] : r.options.filters) {
+    if (k == "connector" || k == "remote") filters[k].push_back(v);
+    else filters[k] = v;
+  }
+  j["filters"] = filters;
+
+  Json files = Json::array();
+  for (const auto& f : a.files) {
+    Json fj{{"path", f.path}, {"format", f.format}, {"bytes", f.bytes}, {"lines", f.lines}, {"malformed", f.malformed}};
+    if (!f.error.empty()) fj["error"] = f.error;
+    files.push_back(fj);
+  }
+  Json malformed = Json::array();
+  for (const auto& e : a.malformed_examples) malformed.push_back({{"file", e.file}, {"line", e.line}, {"text", e.text}});
+  j["inputs"] = {{"files", files},           {"lines", a.lines},
+                 {"malformed", a.malformed}, {"malformed_examples", malformed},
+                 {"errors", r.options.errors}};
+
+  Json legacy = Json::array();
+  for (const PeerStats* p : r.legacy) {
+    legacy.push_back({{"direction", direction_name(p->direction)},
+                      {"connector", p->connector},
+                      {"remote", p->remote},
+                      {"names", p->names},
+                      {"sessions", {{"TLS1_0", p->sessions[1]}, {"TLS1_1", p->sessions[2]}}},
+                      {"refused_legacy", p->refused_legacy},
+                      {"messages", p->legacy_messages},
+                      {"first_seen", time_or_null(p->legacy_first)},
+                      {"last_seen", time_or_null(p->legacy_last)}});
+  }
+  j["legacy_peers"] = legacy;
+
+  Json failures = Json::array();
+  for (const FailureStats* f : r.failures) {
+    failures.push_back({{"signature", f->signature},
+                        {"direction", direction_name(f->direction)},
+                        {"remote", f->remote},
+                        {"count", f->count},
+                        {"first", time_or_null(f->first)},
+                        {"last", time_or_null(f->last)},
+                        {"example", {{"file", f->example.file}, {"line", f->example.line}, {"text", f->example.text}}}});
+  }
+  j["failures"] = failures;
+
+  Json timeline = Json::array();
+  for (const auto& row : r.timeline) {
+    Json t = class_counts(row.counts);
+    t["start"] = format_iso(row.start);
+    timeline.push_back(t);
+  }
+  Json top = Json::array();
+  for (const PeerStats* p : r.top) {
+    top.push_back({{"direction", direction_name(p->direction)},
+                   {"connector", p->connector},
+                   {"remote", p->remote},
+                   {"names", p->names},
+                   {"total", p->total_sessions()},
+                   {"sessions", class_counts(p->sessions)},
+                   {"messages", p->messages},
+                   {"first_seen", time_or_null(p->first)},
+                   {"last_seen", time_or_null(p->last)}});
+  }
+  Json sessions = class_counts(a.sessions);
+  sessions["total"] = r.total_sessions;
+  j["summary"] = {{"sessions", sessions},
+                  {"bucket", r.by_day ? "day" : "hour"},
+                  {"timeline", timeline},
+                  {"top_peers", top},
+                  {"tracking_events", a.tracking_events},
+                  {"filtered_out", a.filtered_out}};
+  j["exit_status"] = r.exit_status;
+  return j;
+}
+
+}  // namespace sluice::logscan

@@ -1,0 +1,132 @@
+#include "logscan/scanner.h"
+
+#include <gtest/gtest.h>
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <fstream>
+
+#include "logscan/report.h"
+#include "logscan/test_support.h"
+
+namespace sluice::logscan {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/logscan-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+void write_gz(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  gzFile f = gzopen(p.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+/// A receive log of `n` sessions; every 20th on TLS 1.0, every 50th a refused handshake.
+std::string receive_log(int n) {
+  std::string out =
+      "#Software: sluice\r\n#Version: 0.1.0\r\n#Log-type: SMTP Receive Protocol Log\r\n#Date: 2026-11-27T07:00:00.000Z\r\n"
+      "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
+  for (int i = 0; i < n; ++i) {
+    std::string id = fmt::format("{:016X}", 0xA000 + i);
+    std::string t = fmt::format("2026-11-27T{:02}:{:02}:{:02}.000Z", 7 + i / 3600 % 10, i / 60 % 60, i % 60);
+    std::string ep = fmt::format("10.0.0.1:25,192.0.2.{}:{}", i % 7, 40000 + i);
+    auto line = [&](int seq, const char* ev, const std::string& data, const std::string& ctx) {
+      out += fmt::format("{},Default,{},{},{},{},{},{}\r\n", t, id, seq, ep, ev, data, ctx);
+    };
+    line(0, "+", "", "");
+    line(1, "<", "EHLO host" + std::to_string(i % 7), "");
+    if (i % 50 == 0) {
+      line(2, "*", "", "TLS negotiation failed with error UnsupportedProtocol");
+    } else {
+      const char* v = i % 20 == 0 ? "TLS1_0" : "TLS1_2";
+      line(2, "*", "", fmt::format("\"TLS protocol SP_PROT_{}_SERVER negotiation succeeded using bulk encryption "
+                                   "algorithm CALG_AES_128 with strength 128 bits, MAC hash algorithm CALG_SHA_256 "
+                                   "with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 256 "
+                                   "bits\"",
+                                   v));
+      line(3, "<", "DATA", "");
+      line(4, ">", "354 Start mail input", "");
+      line(5, ">", "250 2.6.0 Queued mail for delivery", "");
+    }
+    if (i == 77) out += "broken line\r\n";
+    line(9, "-", "", "Local");
+  }
+  return out;
+}
+
+TEST(Scanner, DirectoriesGzipAndFormatsTogether) {
+  TempDir dir;
+  std::ifstream pf(testing::data_dir() / "postfix-tls-log-lines.txt", std::ios::binary);
+  std::string postfix((std::istreambuf_iterator<char>(pf)), std::istreambuf_iterator<char>());
+  write(dir.path / "exchange/SmtpReceive/RECV2026112707-1.LOG", receive_log(100));
+  write_gz(dir.path / "postfix/mail.log.1.gz", postfix);
+  write(dir.path / "notes.txt", "just some text\nnothing to see\n");
+  ScanOptions o;
+  o.year = 2026;
+  ScanResult r = scan({dir.path.string(), (dir.path / "missing.log").string()}, o);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("missing.log"), std::string::npos);
+  const Aggregate& a = r.aggregate;
+  ASSERT_EQ(a.files.size(), 4u);
+  std::map<std::string, std::string> formats;
+  for (const auto& f : a.files) formats[fs::path(f.path).filename()] = f.format;
+  EXPECT_EQ(formats["RECV2026112707-1.LOG"], "exchange-receive");
+  EXPECT_EQ(formats["mail.log.1.gz"], "postfix");
+  EXPECT_EQ(formats["notes.txt"], "unknown");
+  // TLS 1.0: Exchange sessions 20, 40, 60 and 80 (0 is a refusal), and the Postfix sample's TLSv1 one.
+  EXPECT_EQ(a.sessions[1], 5u);
+  EXPECT_EQ(a.sessions[5], 2u + 1u);  // refusals 0 and 50, and Postfix's SSL_accept error
+}
+
+TEST(Scanner, SplittingALargeFileGivesTheSameReport) {
+  TempDir dir;
+  write(dir.path / "RECV.LOG", receive_log(2000));
+  ScanOptions whole;
+  whole.jobs = 1;
+  ScanOptions split;
+  split.jobs = 2;
+  split.split_threshold = 1024;
+  split.block_size = 4096;
+  auto a = scan({(dir.path / "RECV.LOG").string()}, whole);
+  auto b = scan({(dir.path / "RECV.LOG").string()}, split);
+  ReportOptions ro;
+  auto ja = render_json(build_report(a.aggregate, ro));
+  auto jb = render_json(build_report(b.aggregate, ro));
+  EXPECT_EQ(ja.dump(1), jb.dump(1));
+  EXPECT_EQ(a.aggregate.sessions[1], 80u);  // every 20th of 2000, less those that are every-50th refusals
+  EXPECT_EQ(a.aggregate.sessions[5], 40u);
+  EXPECT_EQ(a.aggregate.malformed, 1u);
+  ASSERT_EQ(a.aggregate.malformed_examples.size(), 1u);
+  EXPECT_EQ(b.aggregate.malformed_examples[0].line, a.aggregate.malformed_examples[0].line);
+}
+
+TEST(Scanner, ReadErrorIsReportedNotFatal) {
+  // /proc/self/mem opens but fails on read at offset 0 (EIO): a read error mid-scan.
+  TempDir dir;
+  write(dir.path / "RECV.LOG", receive_log(3));
+  ScanOptions o;
+  auto r = scan({"/proc/self/mem", (dir.path / "RECV.LOG").string()}, o);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("/proc/self/mem"), std::string::npos);
+  EXPECT_EQ(r.aggregate.sessions[3], 2u);  // the readable file is still read in full
+  ReportOptions ro;
+  ro.errors = r.errors;
+  EXPECT_EQ(build_report(r.aggregate, ro).exit_status, 2);
+}
+
+}  // namespace
+}  // namespace sluice::logscan

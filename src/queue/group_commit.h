@@ -1,0 +1,91 @@
+// Group commit: messages that many SMTP sessions finish at the same time are made durable
+// together, so the disk's fsyncs are shared instead of queued one behind another (docs/queue.md).
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/thread_pool.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "queue/spool.h"
+
+namespace sluice::queue {
+
+/// One thread takes every store request waiting when it is free and stores them with one
+/// Spool::store_batch (their files fsynced side by side on `fsync_threads` threads, one pair of
+/// directory fsyncs for the batch), then reports each result. While a batch is on its way to
+/// the disk the next one gathers, so the more sessions, the bigger the batches and the fewer
+/// fsyncs per message; a lone session waits for no one.
+class GroupCommitter {
+ public:
+  using Done = std::function<void(std::error_code)>;
+
+  GroupCommitter(Spool& spool, std::size_t fsync_threads);
+  /// Stores what was submitted before, then stops the threads.
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  /// Queues a store; `done` runs on the committer's thread with Spool::store's result, once the
+  /// message is durable (or nothing of it is left). `envelope` and `message` must stay valid
+  /// until then.
+  void submit(const Envelope* envelope, std::string_view message, Done done);
+
+  /// Batches stored so far and messages in them (for tests and the benchmark notes).
+  std::size_t batches() const;
+  std::size_t messages() const;
+
+ private:
+  struct Request {
+    const Envelope* envelope;
+    std::string_view message;
+    Done done;
+  };
+  void run();
+  void parallel(std::size_t count, const std::function<void(std::size_t)>& task);
+
+  Spool& spool_;
+  asio::thread_pool fsync_pool_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Request> pending_;
+  bool stopping_ = false;
+  std::size_t batches_ = 0, messages_ = 0;
+  std::thread thread_;  ///< last: starts after everything it uses exists
+};
+
+/// `std::error_code ec = co_await async_store(committer, envelope, message);` resumes the
+/// awaiting coroutine on its own executor. The initiation captures only pointers and a view
+/// (g++ 12 PR 99576, see base/blocking.h); envelope and message must be locals of the awaiting
+/// coroutine or otherwise outlive the wait.
+inline auto async_store(GroupCommitter& committer, const Envelope& envelope, std::string_view message) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::error_code)>(
+      [committer = &committer, envelope = &envelope, message](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        // Keeps the caller's io_context running until the result is delivered.
+        auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        committer->submit(envelope, message, [shared, work](std::error_code ec) {
+          asio::dispatch(work->get_executor(), [shared, work, ec]() mutable {
+            std::move (*shared)(std::exception_ptr{}, ec);
+            work->reset();
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace sluice::queue
