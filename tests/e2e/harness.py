@@ -26,6 +26,16 @@ def _remove_made_dirs():
             shutil.rmtree(d, ignore_errors=True)
 
 
+def wait_until(predicate, timeout=10):
+    """Polls `predicate` every 50 ms; True once it holds, False when `timeout` seconds pass first."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def free_port():
     """An unprivileged loopback port nobody listens on right now."""
     with socket.socket() as s:

@@ -68,13 +68,7 @@ LOCAL = {
 }
 
 
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = harness.wait_until
 
 
 class OpenRelay(unittest.TestCase):

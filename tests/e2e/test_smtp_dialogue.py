@@ -39,12 +39,7 @@ def assert_enhanced(test, reply):
 
 
 def wait_until(predicate, timeout=5):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return harness.wait_until(predicate, timeout)
 
 
 class Dialogue(unittest.TestCase):

@@ -92,13 +92,7 @@ def attempt(raw, mail_from, rcpt, data):
     return raw.reply()
 
 
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = harness.wait_until
 
 
 class Receiver(unittest.TestCase):
