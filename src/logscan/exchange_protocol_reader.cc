@@ -129,8 +129,7 @@ int ExchangeProtocolReader::split(std::string_view text, bool truncated) {
   if (!quote) {
     if (!room) return -1;
     f_[n++] = {std::string_view(p + start, size - start), false};
-    if (truncated)
-      while (n < field_count_) f_[n++] = {};
+    if (truncated) pad(n);
     return n;
   }
   n = split_csv(text, f_);
@@ -145,9 +144,14 @@ int ExchangeProtocolReader::split(std::string_view text, bool truncated) {
       }
     }
   }
-  if (n > 0 && truncated)
-    while (n < field_count_) f_[n++] = {};
+  if (n > 0 && truncated) pad(n);
   return n;
+}
+
+void ExchangeProtocolReader::pad(int& n) {
+  // A #Fields header may name more columns than a line can hold (kMaxFields); such lines are
+  // malformed anyway, and padding stops at the array's end (found by fuzz/logscan_exchange).
+  while (n < field_count_ && n < static_cast<int>(kMaxFields)) f_[n++] = {};
 }
 
 Millis ExchangeProtocolReader::time_of_line() {

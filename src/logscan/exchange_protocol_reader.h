@@ -29,6 +29,8 @@ class ExchangeProtocolReader : public LogReader {
   void set_columns(const std::vector<std::string>& fields);
   /// Splits `text`; the number of fields or -1.
   int split(std::string_view text, bool truncated);
+  /// Fills the fields a truncated line lacks with empty ones, up to the header's count.
+  void pad(int& n);
   Session& session_for(std::string_view id, std::uint64_t key, bool start);
   void record_failures(std::string_view text, const Session& s, std::string_view record, std::uint64_t number);
   void end_session(std::uint64_t key);

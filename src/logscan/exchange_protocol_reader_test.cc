@@ -207,6 +207,22 @@ TEST(ExchangeProtocolReader, UnclosedQuoteIsMalformedAfterTheLineLimitAndReading
   EXPECT_NE(h.peer(Direction::Inbound, "C", "10.9.9.9"), nullptr);
 }
 
+// Found by fuzz/logscan_exchange: a #Fields header with more columns than a line can hold made
+// the padding of a truncated last line write past the field array.
+TEST(ExchangeProtocolReader, TruncatedLineUnderAnOverlongFieldsHeaderIsMalformed) {
+  Harness h;
+  Header header;
+  std::string fields = "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
+                       "event,data,context";
+  for (int i = 0; i < 40; ++i) fields += ",extra" + std::to_string(i);
+  std::string text = "#Software: Microsoft Exchange Server\r\n#Log-type: SMTP Receive Protocol Log\r\n" + fields +
+                     "\r\n2026-11-27T07:00:00.000Z,C,S1,0,a,10.1.1.1:5,+,,\r\n2026-11-27T07:00:01.000Z,C,S1,1,a";
+  ExchangeProtocolReader reader(h.context(), header, std::nullopt);
+  h.feed(reader, text, 7);
+  h.done(reader);
+  EXPECT_EQ(h.stats.malformed, 2u);  // neither line has the header's 49 fields
+}
+
 TEST(ExchangeProtocolReader, TruncatedLastLineIsRead) {
   Harness h;
   Header header;

@@ -87,6 +87,13 @@ bool LineReader::next(std::string_view& line) {
 
 bool LineReader::extend(std::string_view& record) {
   if (skipping_ || truncated_ || too_long_) return false;
+  // A refill moves the record to the front of the buffer, or into a larger one: when the record
+  // cannot grow, `record` is pointed at where it now is (the caller reads it as it was).
+  const std::size_t length = record.size();
+  auto unchanged = [&] {
+    record = std::string_view(buf_.data() + rec_start_, length);
+    return false;
+  };
   std::size_t scan = pos_;
   while (true) {
     const char* base = buf_.data();
@@ -103,7 +110,7 @@ bool LineReader::extend(std::string_view& record) {
     bool more = fill();
     extending_ = false;
     if (!more) {
-      if (!eof_ || pos_ >= end_) return false;  // too long, or nothing after the record
+      if (!eof_ || pos_ >= end_) return unchanged();  // too long, or nothing after the record
       ++lines_;
       truncated_ = true;
       pos_ = rec_start_;

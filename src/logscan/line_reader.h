@@ -12,10 +12,11 @@ namespace sluice::logscan {
 
 class LineReader {
  public:
-  /// `block_size` is how much is read at a time (4 MiB: large reads keep the syscall cost
-  /// negligible next to parsing); `max_line` bounds a single line, so a file without newlines
-  /// cannot make memory grow without limit (the rest of such a line is skipped).
-  explicit LineReader(ByteSource& source, std::size_t block_size = 4u << 20, std::size_t max_line = 16u << 20);
+  /// `block_size` is how much is read at a time (ScanOptions::block_size: large enough that
+  /// syscalls cost nothing next to parsing, small enough to stay in cache); `max_line` bounds a
+  /// single line, so a file without newlines cannot make memory grow without limit (the rest of
+  /// such a line is skipped).
+  explicit LineReader(ByteSource& source, std::size_t block_size = 256u << 10, std::size_t max_line = 16u << 20);
 
   /// The next line without its LF or CRLF; false at the end. A last line without LF is returned
   /// as far as it goes.

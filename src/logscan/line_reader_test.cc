@@ -83,6 +83,21 @@ TEST(LineReader, OverlongLineIsCutAndTheRestSkipped) {
   EXPECT_EQ(lines[1].number, 2u);
 }
 
+// Found by fuzz/logscan_exchange: a record that could not grow was handed back as a view into
+// the buffer it had before the refills that moved it (a use after free).
+TEST(LineReader, RecordThatCannotGrowIsStillReadable) {
+  for (std::size_t chunk : {1u, 3u, 50u}) {
+    std::string first = "a,\"open quote " + std::string(20, 'q');
+    StringSource source("skip\n" + first + "\n" + std::string(200, 'x'), chunk);
+    LineReader reader(source, 8, 64);
+    std::string_view line;
+    ASSERT_TRUE(reader.next(line));
+    ASSERT_TRUE(reader.next(line));
+    EXPECT_FALSE(reader.extend(line)) << chunk;  // the next line passes max_line
+    EXPECT_EQ(line, first) << chunk;
+  }
+}
+
 TEST(LineReader, EmptyInput) { EXPECT_TRUE(read_all("", 4).empty()); }
 
 }  // namespace

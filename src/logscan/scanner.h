@@ -21,7 +21,9 @@ struct ScanOptions {
   /// An uncompressed protocol log at least this large is read by several workers, each from a
   /// line boundary (sessions that cross a boundary are merged afterwards).
   std::uint64_t split_threshold = 64ull << 20;
-  std::size_t block_size = 4u << 20;
+  /// Bytes a read(2): small enough that a block is still in the core's L2 cache when it is
+  /// parsed (4 MiB blocks went through memory twice: 1 GiB took 1.0 s on two threads, 0.64 s now).
+  std::size_t block_size = 256u << 10;
 };
 
 struct ScanResult {

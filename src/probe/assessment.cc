@@ -65,6 +65,26 @@ class Planner {
   std::vector<std::vector<CertificatePtr>> chains;
 
  private:
+  /// The DH size the server uses with its RSA certificate ("DH 2048"), empty until one DHE-RSA
+  /// handshake got as far as the key exchange; see AttemptSpec::dhe_stop_at_certificate. OpenSSL
+  /// servers size DH by the certificate's key, the same for every version and suite (anonymous
+  /// and PSK suites by the cipher's strength: those have no certificate to stop at and are read).
+  static bool dhe_rsa(std::string_view cipher) {
+    const CipherSuite* suite = find_suite(cipher);
+    return suite && suite->iana_name.starts_with("TLS_DHE_RSA_");
+  }
+
+  void learn_dh_size(const AttemptResult& r) {
+    if (dh_rsa_size_.empty() && dhe_rsa(r.tls.cipher) && r.tls.key_exchange.starts_with("DH "))
+      dh_rsa_size_ = r.tls.key_exchange;
+  }
+
+  /// DHE-RSA suites that stopped at the certificate show the size another one read.
+  void fill_dh_sizes(VersionFinding& f) {
+    for (auto& s : f.suites)
+      if (s.key_exchange == "DH" && !dh_rsa_size_.empty()) s.key_exchange = dh_rsa_size_;
+  }
+
   awaitable<AttemptResult> attempt(const AttemptSpec& spec) {
     for (int tries = 0;; ++tries) {
       AttemptResult r;
@@ -123,7 +143,9 @@ class Planner {
     } else {
       f.state = VersionState::Offered;
       note_chain(r.tls.chain);
+      learn_dh_size(r);
       co_await collect_suites(f, spec, remaining, r);
+      fill_dh_sizes(f);
     }
     f.connections = out_.connections - before;  // approximate when versions run at once
   }
@@ -157,8 +179,10 @@ class Planner {
     std::reverse(everything.begin(), everything.end());
     offer(spec, f.version, everything);
     spec.stop_at_key_exchange = f.version != tls::Version::Tls1_3;
+    spec.dhe_stop_at_certificate = !dh_rsa_size_.empty();
     r = co_await attempt(spec);
     note_chain(r.tls.chain);
+    learn_dh_size(r);
     const bool client_order = r.outcome == Outcome::Negotiated && r.tls.cipher != first->name;
     if (!client_order) {
       // Offer the rest, note the server's choice, again, until it refuses: the accepted suites
@@ -214,7 +238,9 @@ class Planner {
     spec.stop_at_key_exchange = version != tls::Version::Tls1_3;
     while (!suites.empty()) {
       offer(spec, version, suites);
+      spec.dhe_stop_at_certificate = !dh_rsa_size_.empty();
       AttemptResult r = co_await attempt(spec);
+      learn_dh_size(r);
       if (r.outcome == Outcome::HandshakeFailed) co_return;
       if (r.outcome != Outcome::Negotiated) {
         problem = "suite enumeration incomplete: " + describe(r);
@@ -256,6 +282,7 @@ class Planner {
   const PlanSettings& plan_;
   HostGate& gate_;
   Assessment& out_;
+  std::string dh_rsa_size_;
 };
 
 }  // namespace

@@ -27,7 +27,8 @@ constexpr std::size_t kMaxReplyLine = 4096;
 struct AlertRecord {
   std::string received;      ///< the first alert the server sent
   bool stop_at_key_exchange = false;
-  bool stopped = false;      ///< we ended the handshake on purpose after the server's key exchange
+  bool dhe_stop_at_certificate = false;
+  bool stopped = false;      ///< we ended the handshake on purpose once the server chose its suite
   std::string key_exchange;  ///< the server's group or DH size, as its ServerKeyExchange said
 };
 
@@ -68,6 +69,21 @@ int on_security(const SSL* ssl, const SSL_CTX*, int op, int, int nid, void* othe
     return 1;
   }
   if (!record->stop_at_key_exchange) return 1;
+  record->stopped = true;
+  return 0;
+}
+
+/// Called while the server's certificate is checked, which OpenSSL does in every mode and before
+/// the ServerKeyExchange is read. Accepts everything (certificate_facts judges the chain), except
+/// that it ends a DHE enumeration step there (AttemptSpec::dhe_stop_at_certificate).
+int on_verify(int, X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* record = ssl ? static_cast<AlertRecord*>(SSL_get_ex_data(ssl, alert_slot())) : nullptr;
+  if (!record || !record->dhe_stop_at_certificate) return 1;
+  const SSL_CIPHER* cipher = SSL_get_pending_cipher(ssl);
+  if (!cipher || SSL_CIPHER_get_kx_nid(cipher) != NID_kx_dhe || SSL_CIPHER_get_auth_nid(cipher) != NID_auth_rsa)
+    return 1;
+  record->key_exchange = "DH";  // the size is the planner's, from the step that read it
   record->stopped = true;
   return 0;
 }
@@ -302,11 +318,14 @@ class Attempt {
   awaitable<bool> handshake() {
     AlertRecord alert;
     alert.stop_at_key_exchange = spec_.stop_at_key_exchange;
+    alert.dhe_stop_at_certificate = spec_.stop_at_key_exchange && spec_.dhe_stop_at_certificate;
     const AttemptSpec& spec = spec_;
     std::function<void(SSL*)> prepare = [&alert, &spec, this](SSL* ssl) {
       SSL_set_ex_data(ssl, alert_slot(), &alert);
       SSL_set_info_callback(ssl, on_info);
       SSL_set_security_callback(ssl, on_security);
+      // Peer mode only so that on_verify's refusal ends the handshake; it accepts all else.
+      if (alert.dhe_stop_at_certificate) SSL_set_verify(ssl, SSL_VERIFY_PEER, on_verify);
       SSL_set_min_proto_version(ssl, tls::wire_value(spec.min));
       SSL_set_max_proto_version(ssl, tls::wire_value(spec.max));
       if (!spec.cipher_list.empty()) SSL_set_cipher_list(ssl, (spec.cipher_list + ":@SECLEVEL=0").c_str());
