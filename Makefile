@@ -34,12 +34,14 @@ check: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The whole ctest suite (unit, e2e, loadgen) against a Debug build with AddressSanitizer (leaks
-# included) and UndefinedBehaviorSanitizer (-g1: reports need file and line, not variables, and the
-# build is the longest step of `make test`); the e2e scripts get this tree's sluice as SLUICE_BIN,
-# and SLUICE_SANITIZER tells a test that memory figures (VmRSS) are ASan's, not the gateway's.
+# included) and UndefinedBehaviorSanitizer. It is the longest step of `make test`: -Og -g1 (reports
+# need file and line, not variables) compiles in 0.35 of the time of -O1 -g (inbound/session.cc:
+# 10.8 s against 30.9 s), and the suite is bound by timers and sockets, not by the CPU. The e2e
+# scripts get this tree's sluice as SLUICE_BIN, and SLUICE_SANITIZER tells a test that memory
+# figures (VmRSS) are ASan's, not the gateway's.
 sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -Og" \
 	  >$(ASAN_BUILD).configure.log 2>&1 || { cat $(ASAN_BUILD).configure.log; exit 1; }
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@rm -rf $(SANITIZER_LOGS) && mkdir -p $(SANITIZER_LOGS)

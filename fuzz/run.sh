@@ -17,7 +17,7 @@ out=build-fuzz
 jobs=${FUZZ_JOBS:-$(nproc)}
 cxx=${CXX_FUZZ:-clang++}
 
-flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -Isrc -Ifuzz
+flags=(-std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -Isrc -Ifuzz
        -DASIO_STANDALONE -Wall -Wno-unused-parameter)
 fmt_flags=($(pkg-config --cflags --libs fmt))
 
