@@ -154,17 +154,41 @@ class Sluice:
 
     def maildir(self, mailbox, count=1, timeout=10):
         """Messages delivered to <state>/maildir/<mailbox>/new, waiting until `count` are there."""
-        deadline = time.time() + timeout
-        pattern = os.path.join(self.state, "maildir", mailbox, "new", "*")
-        while True:
-            files = sorted(glob.glob(pattern))
-            if len(files) >= count or time.time() > deadline:
-                out = []
-                for p in files:
-                    with open(p, "rb") as f:
-                        out.append(f.read())
-                return out
-            time.sleep(0.05)
+        return files_when_there(os.path.join(self.state, "maildir", mailbox, "new", "*"), count, timeout)
+
+
+def files_when_there(pattern, count, timeout, poll=0.05):
+    """The contents of the files matching `pattern` (sorted by name), once there are `count` of
+    them or `timeout` seconds have passed, whichever comes first."""
+    deadline = time.time() + timeout
+    while True:
+        files = sorted(glob.glob(pattern))
+        if len(files) >= count or time.time() > deadline:
+            out = []
+            for p in files:
+                with open(p, "rb") as f:
+                    out.append(f.read())
+            return out
+        time.sleep(poll)
+
+
+def queue_table(**settings):
+    """A [queue] table that retries after 1 to 2 s (tests wait for retries), then `settings`."""
+    return toml_table("[queue]", {"retry_min": "1s", "retry_max": "2s", **settings})
+
+
+def smart_host_connector(name, address_spaces, port, tls="none", policy=None, **settings):
+    """A [[send_connector]] sending `address_spaces` to the smart host 127.0.0.1:`port`, then
+    `settings` (None values left out), and its [send_connector.tls_policy] when `policy` is given."""
+    out = toml_table("[[send_connector]]", {"name": name, "address_spaces": address_spaces,
+                                            "smart_hosts": [f"[127.0.0.1]:{port}"], "tls": tls, **settings})
+    if policy:
+        out += toml_table("[send_connector.tls_policy]", policy)
+    return out
+
+
+def toml_table(header, values):
+    return header + "\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in values.items() if v is not None)
 
 
 def toml_value(v):

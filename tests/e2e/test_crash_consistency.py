@@ -319,17 +319,8 @@ class CrashConsistency(unittest.TestCase):
         began = time.time()
         sink = SmtpSink(drop_every=5 if os.environ.get("SLUICE_CRASH_BREAK") == "drop" else 0).start()
         sluice = harness.Sluice(local_domains=(LOCAL_DOMAIN,), extra='relay_from = ["127.0.0.1"]')
-        harness.append_config(sluice, f"""
-            [queue]
-            retry_min = "1s"
-            retry_max = "2s"
-            hop_backoff_max = "2s"
-            [[send_connector]]
-            name = "Sink"
-            address_spaces = ["{REMOTE_DOMAIN}"]
-            smart_hosts = ["[127.0.0.1]:{sink.port}"]
-            tls = "none"
-            """)
+        harness.append_config(sluice, harness.queue_table(hop_backoff_max="2s") +
+                              harness.smart_host_connector("Sink", [REMOTE_DOMAIN], sink.port))
         self.addCleanup(sink.stop)
         # Whatever fails below, no gateway is left running.
         self.addCleanup(lambda: sluice.proc and sluice.proc.poll() is None and (sluice.proc.kill(), sluice.proc.wait()))

@@ -309,22 +309,10 @@ class FaultyNextHops(unittest.TestCase):
         self.addCleanup(self.sink.stop)
         self.sluice = harness.Sluice(connectors=NO_TLS, hostname=HOST, local_domains=("sluice.test",),
                                      extra=f'relay_from = ["127.0.0.1"]\ndns_servers = ["{self.dns.address}"]')
-        harness.append_config(self.sluice, f"""
-            [queue]
-            retry_min = "1s"
-            retry_max = "2s"
-            hop_backoff_max = "2s"
-            [[send_connector]]
-            name = "Resetting smart host"
-            address_spaces = ["reset.test"]
-            smart_hosts = ["[127.0.0.1]:{self.sink.port}"]
-            tls = "none"
-            [[send_connector]]
-            name = "MX"
-            address_spaces = ["*"]
-            port = {self.sink.port}
-            tls = "none"
-            """)
+        harness.append_config(self.sluice, harness.queue_table(hop_backoff_max="2s") +
+                              harness.smart_host_connector("Resetting smart host", ["reset.test"], self.sink.port) +
+                              harness.toml_table("[[send_connector]]", {"name": "MX", "address_spaces": ["*"],
+                                                                        "port": self.sink.port, "tls": "none"}))
         self.sluice.start()
         self.addCleanup(self.sluice.stop)
 

@@ -79,16 +79,8 @@ class OpenRelay(unittest.TestCase):
         cls.sluice = harness.Sluice(extra='relay_from = ["127.0.0.2/32"]', limits="max_errors = 1000")
         # Every non-local domain would go to the fake remote: if anything were relayed, it would
         # knock there.
-        harness.append_config(cls.sluice, f"""
-            [queue]
-            retry_min = "1s"
-            retry_max = "2s"
-            [[send_connector]]
-            name = "Everything to the fake remote"
-            address_spaces = ["*"]
-            smart_hosts = ["[127.0.0.1]:{cls.remote.port}"]
-            tls = "none"
-            """)
+        harness.append_config(cls.sluice, harness.queue_table() + harness.smart_host_connector(
+            "Everything to the fake remote", ["*"], cls.remote.port))
         cls.addClassCleanup(cls._stop)
         cls.sluice.start()
 

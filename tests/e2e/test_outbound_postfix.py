@@ -92,23 +92,8 @@ class OutboundPostfixTest(unittest.TestCase):
 
     def start_sluice(self, peer, tls, fallback=True, lifetime="10m", policy=None):
         sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
-        tables = f"""
-            [queue]
-            retry_min = "1s"
-            retry_max = "2s"
-            lifetime = "{lifetime}"
-
-            [[send_connector]]
-            name = "To Postfix"
-            address_spaces = ["pf.test"]
-            smart_hosts = ["[127.0.0.1]:{peer.port}"]
-            tls = "{tls}"
-            fallback_to_plaintext = {harness.toml_value(fallback)}
-            """
-        if policy:
-            tables += "[send_connector.tls_policy]\n" + "".join(
-                f"{k} = {harness.toml_value(v)}\n" for k, v in policy.items())
-        harness.append_config(sluice, tables)
+        harness.append_config(sluice, harness.queue_table(lifetime=lifetime) + harness.smart_host_connector(
+            "To Postfix", ["pf.test"], peer.port, tls, policy=policy, fallback_to_plaintext=fallback))
         self.addCleanup(self._stop_sluice, sluice)
         sluice.start()
         return sluice

@@ -217,30 +217,13 @@ class ThroughPostfix(unittest.TestCase):
 
     def stored(self, count, timeout=30):
         """The messages in Postfix's Maildir, waiting until there are `count`."""
-        deadline = time.time() + timeout
-        while True:
-            files = sorted(glob.glob(os.path.join(self.box, "*")))
-            if len(files) >= count or time.time() > deadline:
-                out = []
-                for p in files:
-                    with open(p, "rb") as f:
-                        out.append(f.read())
-                return out
-            time.sleep(0.1)
+        return harness.files_when_there(os.path.join(self.box, "*"), count, timeout, poll=0.1)
 
     def start_sluice(self, before_start=None):
         sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]',
                                 connectors=[{"name": "Default", "starttls": False}], limits="max_errors = 100")
-        harness.append_config(sluice, f"""
-            [queue]
-            retry_min = "1s"
-            retry_max = "2s"
-            [[send_connector]]
-            name = "To Postfix"
-            address_spaces = ["pf.test"]
-            smart_hosts = ["[127.0.0.1]:{self.peer.port}"]
-            tls = "none"
-            """)
+        harness.append_config(sluice, harness.queue_table() +
+                              harness.smart_host_connector("To Postfix", ["pf.test"], self.peer.port))
         if before_start:
             before_start(sluice)
         sluice.start()

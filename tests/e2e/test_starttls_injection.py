@@ -243,22 +243,8 @@ def start_relay(test, fake_port, tls, fallback=True, policy=None):
     127.0.0.1:`fake_port` with send connector tls = `tls`. Stopped (and its folder kept when the
     test failed) by a cleanup of `test`."""
     sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
-    tables = f"""
-        [queue]
-        retry_min = "1s"
-        retry_max = "2s"
-
-        [[send_connector]]
-        name = "To fake"
-        address_spaces = ["fake.test"]
-        smart_hosts = ["[127.0.0.1]:{fake_port}"]
-        tls = "{tls}"
-        fallback_to_plaintext = {harness.toml_value(fallback)}
-        """
-    if policy:
-        tables += "[send_connector.tls_policy]\n" + "".join(
-            f"{k} = {harness.toml_value(v)}\n" for k, v in policy.items())
-    harness.append_config(sluice, tables)
+    harness.append_config(sluice, harness.queue_table() + harness.smart_host_connector(
+        "To fake", ["fake.test"], fake_port, tls, policy=policy, fallback_to_plaintext=fallback))
     test.addCleanup(stop_and_report, sluice)
     sluice.start()
     return sluice
