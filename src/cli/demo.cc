@@ -3,7 +3,6 @@
 // (exit 0 only when everything behaved as narrated). The scenario is the reference's section 1:
 // an on-premises server whose TLS stack speaks TLS 1.0 at most sends to Exchange Online, which
 // accepts TLS 1.2+ only and requires TLS from that partner.
-#include <CLI/CLI.hpp>
 #include <fmt/color.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <fstream>
 #include <memory>
 
+#include "cli/command_line.h"
 #include "cli/demo_support.h"
 #include "cli/subcommand.h"
 
@@ -22,7 +22,6 @@ using std::chrono::seconds;
 using std::chrono::steady_clock;
 
 constexpr int kFailed = 1;
-constexpr int kUsage = 2;
 constexpr int kInterrupted = 130;
 
 const std::string kTlsFailedSend = "TLS negotiation failed with error SocketError";
@@ -741,14 +740,7 @@ int run_demo(int argc, char** argv) {
   app.add_flag("--keep", options.keep, "keep the work directory (configurations, logs, Maildirs, queue)");
   app.add_option("--work-dir", options.work_dir,
                  "use this new or empty directory instead of a temporary one (removed afterwards unless --keep)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "sluice demo: {} (see 'sluice demo --help')\n", e.what());
-    return kUsage;
-  }
+  if (auto stop = parse_command_line(app, "demo", argc, argv)) return *stop;
   if (!options.work_dir.empty()) {
     // The demo removes its work directory afterwards: never one that holds anything already.
     std::error_code ec;

@@ -1,12 +1,12 @@
 // `sluice logscan`: who still uses TLS 1.0/1.1, and which sessions failed, from Exchange
 // protocol and message tracking logs, Postfix logs and sluice's own protocol log
 // (docs/logscan.md).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "logscan/report.h"
 #include "logscan/scanner.h"
@@ -14,7 +14,6 @@
 namespace sluice::cli {
 namespace {
 
-constexpr int kUsage = 2;
 
 struct LogscanOptions {
   std::vector<std::string> paths;
@@ -26,10 +25,7 @@ struct LogscanOptions {
   int year = 0;
 };
 
-int usage_error(const std::string& message) {
-  fmt::print(stderr, "sluice logscan: {} (see 'sluice logscan --help')\n", message);
-  return kUsage;
-}
+int usage_error(std::string_view message) { return cli::usage_error("logscan", message); }
 
 }  // namespace
 
@@ -61,13 +57,7 @@ int run_logscan(int argc, char** argv) {
   app.add_option("--top", o.top, "rows in the top peers table (default 10)");
   app.add_option("-j,--jobs", o.jobs, "worker threads (default: one per core)");
   app.add_option("--year", o.year, "year of traditional syslog stamps (default: the file's modification year)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (auto stop = parse_command_line(app, "logscan", argc, argv)) return *stop;
   if (o.json && o.csv) return usage_error("--json and --csv cannot be combined");
 
   logscan::ScanOptions scan_options;

@@ -1,6 +1,5 @@
 // `sluice probe`: what TLS does that mail server really speak, and what does it mean for mail
 // with Exchange Online. Never sends a message; every session ends with QUIT.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "probe/report.h"
 #include "probe/runner.h"
@@ -18,7 +18,6 @@ namespace {
 
 constexpr int kPass = 0;
 constexpr int kFail = 1;
-constexpr int kUsage = 2;
 
 struct ProbeOptions {
   std::vector<std::string> targets;
@@ -42,10 +41,7 @@ struct ProbeOptions {
   std::string colour = "auto";
 };
 
-int usage_error(const std::string& message) {
-  fmt::print(stderr, "sluice probe: {} (see 'sluice probe --help')\n", message);
-  return kUsage;
-}
+int usage_error(std::string_view message) { return cli::usage_error("probe", message); }
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
 
@@ -98,13 +94,7 @@ int run_probe(int argc, char** argv) {
   app.add_flag("--no-ciphers", o.no_ciphers, "skip the cipher suite enumeration (versions and certificates only)");
   app.add_option("--colour,--color", o.colour, "auto (default: when stdout is a terminal), always, never");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error(e.what());
-  }
+  if (auto stop = parse_command_line(app, "probe", argc, argv)) return *stop;
   if (o.json && o.csv) return usage_error("--json and --csv exclude each other");
   if (!probe::known_profile(o.profile)) return usage_error(fmt::format("unknown profile '{}'", o.profile));
   if (o.colour != "auto" && o.colour != "always" && o.colour != "never")

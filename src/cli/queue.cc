@@ -1,12 +1,12 @@
 // `sluice queue`: the queue viewer. Asks the running gateway over its control socket
 // (<state_dir>/control.sock); when none runs, `list` and `show` read the spool on disk instead
 // (read-only), while `retry` and `remove` refuse, since only the gateway may change the queue.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <filesystem>
 #include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "base/text.h"
 #include "config/config.h"
@@ -23,7 +23,6 @@ using std::chrono::system_clock;
 
 constexpr int kOk = 0;
 constexpr int kFailed = 1;
-constexpr int kUsage = 2;
 
 struct QueueOptions {
   std::string config_file;
@@ -295,14 +294,7 @@ int run_queue(int argc, char** argv) {
   remove_cmd->add_flag("--bounce", options.bounce, "send the sender a non-delivery report for it");
   remove_cmd->add_flag("--json", options.json, "print the gateway's JSON answer");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "sluice queue: {} (see 'sluice queue --help')\n", e.what());
-    return kUsage;
-  }
+  if (auto stop = parse_command_line(app, "queue", argc, argv)) return *stop;
 
   try {
     fs::path state_dir = state_dir_of(options);

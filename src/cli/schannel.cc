@@ -2,7 +2,6 @@
 // whether Exchange can speak TLS 1.2 with Exchange Online (check), and write the fix (fix).
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "base/atomic_file.h"
+#include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "schannel/fix_writer.h"
 #include "schannel/reg_file.h"
@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr int kOk = 0;
 constexpr int kFailed = 1;
-constexpr int kUsage = 2;
 
 /// A usage or input error: a message for stderr, exit 2.
 struct UsageError {
@@ -139,14 +138,7 @@ int run_schannel(int argc, char** argv) {
   fix_cmd->add_option("--format", format, "reg (regedit, UTF-16LE) or ps1 (PowerShell)");
   fix_cmd->add_option("-o,--output", output, "write to FILE instead of stdout");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "sluice schannel: {} (see 'sluice schannel --help')\n", e.what());
-    return kUsage;
-  }
+  if (auto stop = parse_command_line(app, "schannel", argc, argv)) return *stop;
 
   try {
     if (check_cmd->parsed()) return check(files, windows, json);

@@ -1,6 +1,5 @@
 // `sluice serve`: load the configuration, prepare TLS and the state directory, run the gateway
 // until SIGTERM/SIGINT.
-#include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
@@ -12,6 +11,7 @@
 #include <iostream>
 
 #include "base/logging.h"
+#include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "inbound/server.h"
@@ -231,15 +231,8 @@ int run_serve(int argc, char** argv) {
                  "directory for the queue, Maildirs, certificates and protocol logs (overrides state_dir)");
   app.add_option("--hostname", options.hostname, "name in the banner, EHLO reply and Received headers");
   app.add_flag("--check-config", options.check, "validate the configuration and certificates, then exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    // One line, like every other start-up error.
-    fmt::print(stderr, "sluice serve: {} (see 'sluice serve --help')\n", e.what());
-    return kConfigError;
-  }
+  // A bad command line is one line, like every other start-up error.
+  if (auto stop = parse_command_line(app, "serve", argc, argv, kConfigError)) return *stop;
   return serve(options);
 }
 
