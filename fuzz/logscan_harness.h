@@ -18,26 +18,11 @@
 #include "logscan/input_file.h"
 #include "logscan/line_reader.h"
 #include "logscan/log_reader.h"
+#include "logscan/test_support.h"
 
 namespace fuzz {
 
 using namespace sluice::logscan;
-
-/// Bytes from memory, at most `chunk` per read (short reads, as pipes and gzip give).
-class MemorySource : public ByteSource {
- public:
-  MemorySource(std::string_view text, std::size_t chunk) : text_(text), chunk_(chunk) {}
-  long read(char* buffer, std::size_t size) override {
-    const std::size_t n = std::min({size, chunk_, text_.size() - pos_});
-    std::copy_n(text_.data() + pos_, n, buffer);
-    pos_ += n;
-    return static_cast<long>(n);
-  }
-
- private:
-  std::string_view text_;
-  std::size_t chunk_, pos_ = 0;
-};
 
 /// One reading of a text: the aggregate, and the file's statistics.
 struct Reading {
@@ -54,7 +39,7 @@ struct Reading {
 
 /// Feeds `text` to `reader` line by line through a LineReader with `block` bytes a read.
 inline void feed(LogReader& reader, std::string_view text, std::size_t block, std::size_t chunk) {
-  MemorySource source(text, chunk);
+  testing::StringSource source(std::string(text), chunk);  // short reads, as pipes and gzip give
   LineReader lines(source, block);
   std::string_view line;
   while (lines.next(line)) read_record(lines, reader, line);
