@@ -4,6 +4,7 @@ import atexit
 import glob
 import shutil
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -36,8 +37,39 @@ def wait_until(predicate, timeout=10):
     return True
 
 
+_handed_out = set()
+_random = random.SystemRandom()
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """An unprivileged loopback port nobody listens on right now."""
+    """An unprivileged loopback port nobody uses right now, below the kernel's ephemeral range.
+
+    A port from bind(0) lies inside that range, where the outgoing connections of a concurrent test
+    (a TLS scan makes thousands, each leaving a TIME_WAIT port for a minute) may take it before the
+    server meant for it binds: a private Postfix then dies with only "mail system startup failed"
+    (seen in CI). Below the range only another free_port() can collide; this process never hands
+    out a port twice, and the bind test skips ports another process holds."""
+    low = _ephemeral_low()
+    if low > 11000:
+        for _ in range(500):
+            port = _random.randrange(10000, low)
+            if port in _handed_out:
+                continue
+            try:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _handed_out.add(port)
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

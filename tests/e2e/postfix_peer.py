@@ -118,7 +118,15 @@ class PostfixPeer:
             raise RuntimeError(f"postfix check failed: {out.stdout}")
         out = self._postfix("start", check=False)
         if out.returncode != 0:
-            raise RuntimeError(f"postfix start failed: {out.stdout}\n{self.log()}")
+            # The master's own reason (a bind conflict, most often) reaches no log: say who
+            # holds the port instead.
+            try:
+                holders = subprocess.run(["ss", "-tanp", f"sport = :{self.port}"], check=False,
+                                         capture_output=True, text=True, timeout=30).stdout
+            except OSError as e:
+                holders = f"(ss: {e})"
+            raise RuntimeError(f"postfix start failed: {out.stdout}\n{self.log()}\n"
+                               f"sockets on port {self.port}:\n{holders}")
         self.running = True
         deadline = time.time() + 30
         while time.time() < deadline:
