@@ -2,7 +2,6 @@
 // until SIGTERM/SIGINT.
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
-#include <asio/signal_set.hpp>
 #include <asio/thread_pool.hpp>
 #include <fmt/format.h>
 
@@ -12,6 +11,7 @@
 
 #include "base/logging.h"
 #include "cli/command_line.h"
+#include "cli/stop_signals.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "inbound/server.h"
@@ -138,6 +138,7 @@ int serve(const ServeOptions& options) {
   }
 
   try {
+    StopSignals signals;  // before any thread starts
     queue::Spool spool(cfg.state_dir / "queue");
     if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
     queue::MaildirStore maildirs(cfg.state_dir / "maildir");
@@ -179,30 +180,21 @@ int serve(const ServeOptions& options) {
     log_info("state directory {}", cfg.state_dir.string());
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    std::function<void(std::error_code, int)> on_signal = [&](std::error_code error, int number) {
-      if (error) return;
-      static bool once = false;
-      if (once) {
+    bool stopping = false;
+    signals.start(io.get_executor(), [&](int number) {
+      if (stopping) {
         log_warning("second signal: closing all sessions now");
         io.stop();
         return;
       }
-      once = true;
+      stopping = true;
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
       // Inbound first (nothing new arrives), then outbound, then the control socket.
-      server.on_stopped([&] {
-        engine.stop([&] {
-          control.stop();
-          std::error_code ignored;
-          signals.cancel(ignored);
-        });
-      });
+      server.on_stopped([&] { engine.stop([&] { control.stop(); }); });
       server.stop();
-      signals.async_wait(on_signal);
-    };
-    signals.async_wait(on_signal);
+    });
     io.run();
+    signals.stop();
     disk.join();
     log_info("stopped");
     return 0;

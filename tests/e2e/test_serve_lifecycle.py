@@ -204,6 +204,19 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(serve.terminate(), 0, serve.log())
         self.assertLess(time.monotonic() - began, 5)
 
+    def test_repeated_sigterm_still_ends_in_a_clean_stop(self):
+        # A supervisor may repeat its SIGTERM; one that lands while the process tears down must
+        # not turn exit status 0 into death by signal (seen as -15 in CI).
+        serve, port = self.start_plain()
+        raw = harness.Raw(port)
+        self.addCleanup(raw.close)
+        self.assertEqual(raw.reply()[0], 220)
+        deadline = time.monotonic() + 10
+        while serve.proc.poll() is None and time.monotonic() < deadline:
+            serve.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.0005)
+        self.assertEqual(serve.proc.wait(5), 0, serve.log())
+
     def test_sigterm_with_idle_session(self):
         serve, port = self.start_plain()
         raw = harness.Raw(port)
@@ -235,7 +248,8 @@ class Lifecycle(unittest.TestCase):
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=2).close()
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):
+                # Reset: the connection sat in the backlog when the listener closed.
                 break
             self.assertLess(time.time(), deadline, "still accepting connections after SIGTERM")
             time.sleep(0.05)
