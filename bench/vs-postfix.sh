@@ -104,6 +104,8 @@ cat > "$WORK/sluice.toml" <<EOF
 state_dir = "$WORK/sluice"
 hostname = "sluice.bench"
 local_domains = ["localhost"]
+# The same durable work as Postfix below: fsynced into the queue before 250, then discarded.
+local_delivery = "discard"
 
 [limits]
 # 1,000 idle sessions and more all come from 127.0.0.1.
@@ -212,7 +214,7 @@ memory_of() {  # server field file: its resident memory now, KiB
 }
 
 # Waits until the server has nothing queued, so one server's leftover work never runs during
-# the other's measurement (sluice delivers to the Maildir after its 250; Postfix discards).
+# the other's measurement (both discard after their 250).
 drain() {
   local server=$1
   for _ in $(seq 600); do

@@ -59,6 +59,15 @@ std::error_code write_new_file_synced(const std::filesystem::path& file, std::st
   return ec;
 }
 
+std::error_code overwrite_file_synced(const std::filesystem::path& file, std::string_view data) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return last_error();
+  std::error_code ec = write_all(fd, data);
+  if (!ec && ::fsync(fd) != 0) ec = last_error();
+  if (::close(fd) != 0 && !ec) ec = last_error();
+  return ec;
+}
+
 std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
                                    std::string_view data) {
   return write_file_durably(dir, name, data, FileOpener{});

@@ -47,6 +47,11 @@ std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::st
                                        std::string_view data, const FileOpener& open_new,
                                        std::filesystem::path* temp);
 
+/// Replaces the content of the existing regular file `file` with `data` (open with O_TRUNC,
+/// write, fsync, close), allocating no inode: for files recycled from removed ones
+/// (queue/file_pool.h). On failure the file is left as it is, possibly half written.
+std::error_code overwrite_file_synced(const std::filesystem::path& file, std::string_view data);
+
 /// fsyncs a directory so that a rename or unlink inside it is on disk.
 std::error_code fsync_directory(const std::filesystem::path& dir);
 

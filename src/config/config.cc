@@ -23,8 +23,8 @@ using namespace detail;
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
 
-constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains", "relay_from",
-                                         "max_message_size",  "limits",         "receive_connector",
+constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains", "local_delivery",
+                                         "relay_from",        "max_message_size", "limits",      "receive_connector",
                                          "send_connector",    "dns_servers",    "queue"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",  "max_errors",
                              "max_connections",       "max_connections_per_ip",
@@ -66,6 +66,16 @@ class Reader : public TomlReader {
       if (hostname_problem(config.hostname, why)) fail(*n, "hostname", why);
     }
     if (const toml::node* n = root.get("local_domains")) read_local_domains(*n, config);
+    if (const toml::node* n = root.get("local_delivery")) {
+      const std::string text = string(*n, "local_delivery");
+      if (text == "maildir") {
+        config.local_delivery = LocalDelivery::Maildir;
+      } else if (text == "discard") {
+        config.local_delivery = LocalDelivery::Discard;
+      } else {
+        fail(*n, "local_delivery", fmt::format("{} is not one of maildir, discard", shown(text)));
+      }
+    }
     if (const toml::node* n = root.get("relay_from")) config.relay_from = ranges(*n, "relay_from");
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);

@@ -104,10 +104,17 @@ struct QueueSettings {
   Seconds hop_backoff_max{1800};     ///< a next hop that keeps failing is not tried more often than its backoff
 };
 
+/// What happens to mail for local_domains once it is queued.
+enum class LocalDelivery {
+  Maildir,  ///< into <state_dir>/maildir/<local part>/new, fsynced
+  Discard,  ///< dropped (recorded as delivered): a sink for tests and benchmarks, like Postfix's discard
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
   std::vector<std::string> local_domains;  ///< lower-case
+  LocalDelivery local_delivery = LocalDelivery::Maildir;
   std::vector<Cidr> relay_from;
   Limits limits;
   std::vector<ReceiveConnector> receive_connectors;

@@ -215,6 +215,16 @@ min_version = "1.0"
   EXPECT_FALSE(may_relay(c, ip("203.0.113.1")));
 }
 
+TEST(ParseConfig, LocalDeliveryIsMaildirUnlessDiscardIsAsked) {
+  EXPECT_EQ(default_config().local_delivery, LocalDelivery::Maildir);
+  EXPECT_EQ(parse_config("", "x.toml").local_delivery, LocalDelivery::Maildir);
+  EXPECT_EQ(parse_config("local_delivery = \"maildir\"\n", "x.toml").local_delivery, LocalDelivery::Maildir);
+  EXPECT_EQ(parse_config("local_delivery = \"discard\"\n", "x.toml").local_delivery, LocalDelivery::Discard);
+  EXPECT_CONFIG_ERROR("\nlocal_delivery = \"Discard\"\n",
+                      "sluice.toml: line 2: local_delivery: \"Discard\" is not one of maildir, discard");
+  EXPECT_CONFIG_ERROR("local_delivery = 1\n", "local_delivery");
+}
+
 TEST(ParseConfig, RelayIsOffByDefault) {
   const Config c = parse_config("", "x.toml");
   EXPECT_FALSE(may_relay(c, ip("127.0.0.1")));

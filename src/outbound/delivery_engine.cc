@@ -319,8 +319,10 @@ awaitable<void> DeliveryEngine::run_local(LocalJob job) {
   if (it != messages_.end())
     for (auto i : job.recipients) addresses.push_back(it->second.recipients[i].address);
   std::string id = job.message_id;
+  const bool discard = services_.config->local_delivery == config::LocalDelivery::Discard;
   // Maildir writes fsync: they run on the disk executor.
-  auto results = co_await run_blocking(
+  std::vector<std::string> results(addresses.size());  // "" per recipient: delivered
+  if (!discard) results = co_await run_blocking(
       services_.disk,
       [spool, maildirs, &id, &addresses] {
         std::vector<std::string> out;
@@ -347,7 +349,8 @@ awaitable<void> DeliveryEngine::run_local(LocalJob job) {
       r.last_attempt = now();
       if (results[k].empty()) {
         r.state = State::Delivered;
-        r.last_reply = "250 2.0.0 Delivered to the local mailbox";
+        r.last_reply = discard ? "250 2.0.0 Discarded (local_delivery = \"discard\")"
+                               : "250 2.0.0 Delivered to the local mailbox";
         continue;
       }
       r.last_reply = "451 4.3.0 Local delivery failed: " + results[k];

@@ -25,8 +25,8 @@
 namespace sluice::queue {
 
 /// One thread takes every store request waiting when it is free and stores them with one
-/// Spool::store_batch (their files fsynced side by side on `fsync_threads` threads, one pair of
-/// directory fsyncs for the batch), then reports each result. While a batch is on its way to
+/// Spool::store_batch (their files fsynced side by side on `fsync_threads` threads, one
+/// directory fsync for the batch), then reports each result. While a batch is on its way to
 /// the disk the next one gathers, so the more sessions, the bigger the batches and the fewer
 /// fsyncs per message; a lone session waits for no one.
 class GroupCommitter {

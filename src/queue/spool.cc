@@ -16,6 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Enough recycled files for a few seconds of mail at full speed; each holds at most
+// FilePool::kMaxKeptSize of disk until it is overwritten.
+constexpr std::size_t kPoolCapacity = 4096;
+
 std::string message_name(std::string_view id) { return std::string(id) + ".eml"; }
 std::string envelope_name(std::string_view id) { return std::string(id) + ".json"; }
 
@@ -63,7 +67,10 @@ bool is_regular(const fs::path& path) {
 Spool::Spool(std::filesystem::path dir) : Spool(std::move(dir), FileOpener{}) {}
 
 Spool::Spool(std::filesystem::path dir, FileOpener open_new)
-    : dir_(std::move(dir)), open_new_(std::move(open_new)), dir_sync_(std::make_unique<DirectorySync>(dir_)) {
+    : dir_(std::move(dir)),
+      open_new_(std::move(open_new)),
+      dir_sync_(std::make_unique<DirectorySync>(dir_)),
+      pool_(std::make_unique<FilePool>(dir_, kPoolCapacity)) {
   if (fs::create_directories(dir_)) {
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
     // The new directory's own entry must be durable too, or the first message could vanish
@@ -75,6 +82,23 @@ Spool::Spool(std::filesystem::path dir, FileOpener open_new)
     throw fs::filesystem_error("spool path is not a directory", dir_,
                                std::make_error_code(std::errc::not_a_directory));
   }
+}
+
+std::error_code Spool::write_synced(std::string_view name, std::string_view data, fs::path* file) {
+  if (!open_new_) {
+    while (auto reused = pool_->take()) {
+      std::error_code ec = overwrite_file_synced(*reused, data);
+      if (!ec) {
+        *file = std::move(*reused);
+        return {};
+      }
+      unlink_file(*reused);
+      // Gone (someone cleaned up): try the next. Anything else (a full disk) would fail a new
+      // file just the same.
+      if (ec != std::errc::no_such_file_or_directory) return ec;
+    }
+  }
+  return write_temp_file_synced(dir_, name, data, open_new_, file);
 }
 
 std::error_code Spool::store(const Envelope& envelope, std::string_view message) {
@@ -99,9 +123,9 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
     if (r.result) return;
     try {
       if (k % 2 == 0) {
-        errors[k] = write_temp_file_synced(dir_, message_name(r.envelope->id), r.message, open_new_, &temps[k]);
+        errors[k] = write_synced(message_name(r.envelope->id), r.message, &temps[k]);
       } else {
-        errors[k] = write_temp_file_synced(dir_, envelope_name(r.envelope->id), json[k / 2], open_new_, &temps[k]);
+        errors[k] = write_synced(envelope_name(r.envelope->id), json[k / 2], &temps[k]);
       }
     } catch (const std::bad_alloc&) {
       errors[k] = std::make_error_code(std::errc::not_enough_memory);
@@ -117,8 +141,12 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
     for (std::size_t k = 2 * i; k < 2 * i + 2; ++k)
       if (!errors[k] && !temps[k].empty()) unlink_file(temps[k]);
   };
-  // Contents into place; one directory fsync makes all of them durable before any envelope is.
-  bool any_content = false;
+  // Both names into place, content first, then one directory fsync for the whole batch: it
+  // makes every rename durable before any 250. A crash before it ends may keep any subset of
+  // the renames, and recover() removes a content without its envelope and an envelope without
+  // its content; a message that kept both was never acknowledged, so its client retries (a
+  // duplicate at worst, never a loss).
+  bool any_committed = false;
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = requests[i];
     if (r.result) continue;
@@ -127,47 +155,31 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
       drop_temps(i);
       continue;
     }
-    if (::rename(temps[2 * i].c_str(), (dir_ / message_name(r.envelope->id)).c_str()) != 0) {
+    const fs::path content = dir_ / message_name(r.envelope->id);
+    if (::rename(temps[2 * i].c_str(), content.c_str()) != 0) {
       r.result = {errno, std::system_category()};
       drop_temps(i);
       continue;
     }
-    any_content = true;
-  }
-  if (!any_content) return;
-  auto undo = [&](std::size_t i, std::error_code ec) {
-    // The client will hear 4xx, so nothing of this message may stay.
-    auto& r = requests[i];
-    r.result = ec;
-    unlink_file(temps[2 * i + 1]);
-    unlink_file(dir_ / envelope_name(r.envelope->id));
-    unlink_file(dir_ / message_name(r.envelope->id));
-  };
-  if (std::error_code ec = dir_sync_->sync()) {
-    for (std::size_t i = 0; i < n; ++i)
-      if (!requests[i].result) undo(i, ec);
-    dir_sync_->sync();
-    return;
-  }
-  // The commit points: each envelope's rename. One more fsync makes them durable together.
-  bool any_committed = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto& r = requests[i];
-    if (r.result) continue;
     if (::rename(temps[2 * i + 1].c_str(), (dir_ / envelope_name(r.envelope->id)).c_str()) != 0) {
-      undo(i, {errno, std::system_category()});
+      r.result = {errno, std::system_category()};
+      unlink_file(temps[2 * i + 1]);
+      unlink_file(content);
       continue;
     }
     any_committed = true;
   }
-  if (!any_committed) {
-    dir_sync_->sync();  // best effort: the removed contents should not come back as orphans
-    return;
-  }
+  if (!any_committed) return;
   if (std::error_code ec = dir_sync_->sync()) {
-    for (std::size_t i = 0; i < n; ++i)
-      if (!requests[i].result) undo(i, ec);
-    dir_sync_->sync();
+    // The clients will hear 4xx, so nothing of these messages may stay.
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& r = requests[i];
+      if (r.result) continue;
+      r.result = ec;
+      unlink_file(dir_ / envelope_name(r.envelope->id));
+      unlink_file(dir_ / message_name(r.envelope->id));
+    }
+    dir_sync_->sync();  // best effort
   }
 }
 
@@ -210,35 +222,25 @@ std::error_code Spool::remove(const std::string& id) {
 }
 
 std::vector<std::error_code> Spool::remove_batch(const std::vector<std::string>& ids) {
+  // No fsync: a removal a crash undoes, whole or in part, only brings back mail that was already
+  // delivered (a duplicate, the window every MTA has) or half a message, which recover() removes.
+  // The envelope goes first, so a reader never sees a committed message without its content.
   std::vector<std::error_code> results(ids.size());
-  std::vector<bool> had_envelope(ids.size(), false);
-  bool any_unlinked = false;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!valid_queue_id(ids[i])) {
       results[i] = std::make_error_code(std::errc::invalid_argument);
       continue;
     }
-    std::error_code ec = unlink_file(dir_ / envelope_name(ids[i]));
+    std::error_code ec = pool_->recycle(dir_ / envelope_name(ids[i]));
     if (ec && ec != std::errc::no_such_file_or_directory) {
       results[i] = ec;  // still committed; the content must stay with it
       continue;
     }
-    had_envelope[i] = !ec;
-    any_unlinked = any_unlinked || !ec;
-  }
-  // The envelopes' unlinks reach the disk before any content's does: whatever a crash keeps,
-  // it is never an envelope without its content.
-  std::error_code sync_error = any_unlinked ? dir_sync_->sync() : std::error_code{};
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (results[i]) continue;
-    if (sync_error) {
-      results[i] = sync_error;  // the envelope may come back: keep its content
-      continue;
-    }
-    std::error_code ec = unlink_file(dir_ / message_name(ids[i]));
+    const bool had_envelope = !ec;
+    ec = pool_->recycle(dir_ / message_name(ids[i]));
     if (ec && ec != std::errc::no_such_file_or_directory) {
       results[i] = ec;
-    } else if (ec && !had_envelope[i]) {
+    } else if (ec && !had_envelope) {
       results[i] = std::make_error_code(std::errc::no_such_file_or_directory);  // nothing by that id
     }
   }
@@ -273,10 +275,16 @@ std::size_t Spool::recover() {
     const fs::path& path = it->path();
     const std::string name = path.filename().string();
     if (!is_regular(path)) continue;
-    if (name.rfind(".tmp.", 0) == 0) {
+    const std::string id = path.stem().string();
+    if (FilePool::is_pool_name(name)) {
+      if (!pool_->adopt(path)) unlink_file(path);
+    } else if (name.rfind(".tmp.", 0) == 0) {
       doomed.push_back(path);
-    } else if (path.extension() == ".eml" && valid_queue_id(path.stem().string()) &&
-               !fs::exists(fs::symlink_status(dir_ / envelope_name(path.stem().string())))) {
+    } else if (path.extension() == ".eml" && valid_queue_id(id) &&
+               !fs::exists(fs::symlink_status(dir_ / envelope_name(id)))) {
+      doomed.push_back(path);
+    } else if (path.extension() == ".json" && valid_queue_id(id) &&
+               !fs::exists(fs::symlink_status(dir_ / message_name(id)))) {
       doomed.push_back(path);
     }
   }

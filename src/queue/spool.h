@@ -13,6 +13,7 @@
 
 #include "base/atomic_file.h"
 #include "queue/envelope.h"
+#include "queue/file_pool.h"
 
 namespace sluice::queue {
 
@@ -28,9 +29,9 @@ struct StoreRequest {
 using ParallelRunner = std::function<void(std::size_t count, const std::function<void(std::size_t)>& task)>;
 
 /// One message is two files in <dir>: "<id>.eml" (the message as received, with our Received
-/// header) and "<id>.json" (the envelope), content durable and in place before the envelope.
-/// The envelope's presence is the commit: an "<id>.eml" without its ".json" is a write that a
-/// crash cut short, never acknowledged, and is removed by recover().
+/// header) and "<id>.json" (the envelope), both durable before the store returns. A message is
+/// committed when both names are in place; one file without the other is a store or a removal
+/// that a crash cut short (never acknowledged, or already delivered), and recover() removes it.
 /// Ids must satisfy valid_queue_id() (they become file names); every method refuses others.
 /// One Spool per directory and process: nothing here locks against a second writer.
 class Spool {
@@ -46,10 +47,10 @@ class Spool {
   /// reverse-path or a recipient is not valid UTF-8 (JSON cannot hold it unaltered). The id
   /// must be new: an existing message with the same id is overwritten.
   std::error_code store(const Envelope& envelope, std::string_view message);
-  /// Stores several messages with one pair of directory fsyncs for all of them (group commit):
-  /// every file is written to a temporary name and fsynced (the 2N writes through `run`, so
-  /// their fsyncs can overlap), the contents are renamed into place, the directory is fsynced,
-  /// the envelopes are renamed into place (the commit points), the directory is fsynced again.
+  /// Stores several messages with one directory fsync for all of them (group commit): every
+  /// file is written to a temporary name and fsynced (the 2N writes through `run`), each
+  /// message's content then envelope is renamed into place, and one fsync of the directory makes
+  /// all the renames durable.
   /// Each request's `result` is what store() would have returned for it alone; a message whose
   /// result is an error left nothing behind. Requests may not share an id.
   void store_batch(std::span<StoreRequest> requests, const ParallelRunner& run = {});
@@ -59,17 +60,19 @@ class Spool {
   /// Nullopt when missing, unreadable, malformed, or when the file's "id" differs from `id`.
   std::optional<Envelope> load_envelope(const std::string& id) const;
   std::optional<std::string> load_message(const std::string& id) const;
-  /// Removes both files: the envelope, an fsync of the directory (so the message is gone for
-  /// good before its content is: a crash never leaves an envelope without content), then the
-  /// content, whose unlink needs no fsync (a resurrected "<id>.eml" is an orphan for recover()).
+  /// Removes both files, the envelope first, without an fsync: a crash that undoes the removal
+  /// brings back a delivered message (delivered again: the duplicate window) or half of one
+  /// (removed by recover()). The files are recycled (FilePool) for later stores, not unlinked.
   /// std::errc::no_such_file_or_directory when neither file existed.
   std::error_code remove(const std::string& id);
-  /// remove() for many messages with one directory fsync; one result per id, in order.
+  /// remove() for many messages; one result per id, in order.
   std::vector<std::error_code> remove_batch(const std::vector<std::string>& ids);
   /// Ids of committed messages (those with an envelope file), oldest "received" first, ties by
   /// id. Envelopes that fail to load come first, so the caller sees and reports them.
   std::vector<std::string> list() const;
-  /// Removes orphaned content files and temporary files left by a crash; returns how many.
+  /// Removes temporary files and half messages (content without envelope, envelope without
+  /// content) left by a crash; returns how many files. Recycled files from the last run go back
+  /// into the pool (those beyond its capacity are removed, uncounted).
   /// Run it at startup, before accepting mail: a store() in progress looks like an orphan.
   std::size_t recover();
 
@@ -78,9 +81,15 @@ class Spool {
  private:
   std::filesystem::path dir_;
   FileOpener open_new_;
+  /// Writes `data`, fsynced, into a file to be renamed to `name`: a recycled one from pool_ when
+  /// there is one (not with a test FileOpener), else a new temporary file. *file gets its path.
+  std::error_code write_synced(std::string_view name, std::string_view data, std::filesystem::path* file);
+
   /// Every fsync of dir_ goes through here, so concurrent stores, updates and removals (the
   /// inbound group commit and the delivery engine) share them.
   std::unique_ptr<DirectorySync> dir_sync_;
+  /// Removed messages' files, overwritten by the next stores instead of new files.
+  std::unique_ptr<FilePool> pool_;
 };
 
 // envelope_to_json() and envelope_from_json() are declared in queue/envelope.h.

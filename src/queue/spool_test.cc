@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -330,11 +332,23 @@ class SpoolTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(base_); }
 
+  /// The directory's names, without the recycled files of removed messages (pooled()).
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
+    for (const auto& entry : fs::directory_iterator(dir_))
+      if (!FilePool::is_pool_name(entry.path().filename().string())) names.push_back(entry.path().filename());
     std::sort(names.begin(), names.end());
     return names;
+  }
+  std::size_t pooled() const {
+    std::size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      n += FilePool::is_pool_name(entry.path().filename().string()) ? 1 : 0;
+    return n;
+  }
+  ino_t inode_of(const std::string& name) const {
+    struct stat st {};
+    return ::stat((dir_ / name).c_str(), &st) == 0 ? st.st_ino : 0;
   }
   void put(const std::string& name, const std::string& content) const {
     std::ofstream(dir_ / name, std::ios::binary) << content;
@@ -497,6 +511,51 @@ TEST_F(SpoolTest, RemoveDeletesBothFiles) {
   EXPECT_EQ(spool.remove("../x"), std::errc::invalid_argument);
 }
 
+TEST_F(SpoolTest, RemovedFilesAreRecycledByTheNextStores) {
+  Spool spool(dir_);
+  Envelope first = envelope_with("REC1", system_clock::now());
+  ASSERT_FALSE(spool.store(first, std::string(5000, 'a')));
+  const std::set<ino_t> inodes{inode_of("REC1.eml"), inode_of("REC1.json")};
+  EXPECT_FALSE(spool.remove("REC1"));
+  EXPECT_TRUE(entries().empty());
+  EXPECT_EQ(pooled(), 2u);
+  // The next message is written into those two files: no new inode, and nothing of the old,
+  // longer content survives.
+  Envelope second = envelope_with("REC2", system_clock::now());
+  ASSERT_FALSE(spool.store(second, "short\r\n"));
+  EXPECT_EQ(pooled(), 0u);
+  EXPECT_EQ((std::set<ino_t>{inode_of("REC2.eml"), inode_of("REC2.json")}), inodes);
+  EXPECT_EQ(spool.load_message("REC2"), "short\r\n");
+  ASSERT_TRUE(spool.load_envelope("REC2"));
+  EXPECT_EQ(spool.load_envelope("REC2")->id, "REC2");
+  // An empty pool falls back to new files.
+  ASSERT_FALSE(spool.store(envelope_with("REC3", system_clock::now()), "third\r\n"));
+  EXPECT_EQ(spool.load_message("REC3"), "third\r\n");
+}
+
+TEST_F(SpoolTest, LargeFilesAreNotKeptForRecycling) {
+  Spool spool(dir_);
+  ASSERT_FALSE(spool.store(envelope_with("BIG1", system_clock::now()), std::string(FilePool::kMaxKeptSize + 1, 'b')));
+  EXPECT_FALSE(spool.remove("BIG1"));
+  EXPECT_TRUE(entries().empty());
+  EXPECT_EQ(pooled(), 1u);  // the envelope; the content was unlinked
+}
+
+TEST_F(SpoolTest, RecoverPutsLastRunsRecycledFilesBackInThePool) {
+  fs::create_directories(dir_);
+  put(".free.0123456789abcdef.1", "old content of a removed message");
+  put(".free.0123456789abcdef.2", std::string(FilePool::kMaxKeptSize + 1, 'x'));
+  Spool spool(dir_);
+  EXPECT_EQ(spool.recover(), 0u);
+  EXPECT_EQ(pooled(), 1u);  // the large one is gone
+  const ino_t kept = inode_of(".free.0123456789abcdef.1");
+  ASSERT_FALSE(spool.store(envelope_with("ADOPT", system_clock::now()), "m"));
+  EXPECT_EQ(pooled(), 0u);
+  const std::set<ino_t> used{inode_of("ADOPT.eml"), inode_of("ADOPT.json")};
+  EXPECT_EQ(used.count(kept), 1u);
+  EXPECT_EQ(spool.load_message("ADOPT"), "m");
+}
+
 TEST_F(SpoolTest, RemoveDeletesAnOrphanedContentFile) {
   Spool spool(dir_);
   put("ABC.eml", "orphan");
@@ -616,13 +675,15 @@ TEST_F(SpoolTest, RecoverRemovesOrphansAndTemporaryFilesOnly) {
   put("ORPHAN.eml", "cut short before the envelope");
   put(".tmp.ORPHAN2.eml.0123456789abcdef", "half");
   put(".tmp.KEPT.json.fedcba9876543210", "{\"format\"");
-  put("ENVONLY.json", kSampleJson);  // committed (content lost): not ours to delete
+  put("ENVONLY.json", kSampleJson);  // a store or removal cut short: its content never made it
   put("notes.txt", "operator notes");
   put("weird.name.eml", "not a queue id");
+  put("weird.name.json", "{}");
   fs::create_directory(dir_ / ".tmp.dir");
-  EXPECT_EQ(spool.recover(), 3u);
-  EXPECT_EQ(entries(), (std::vector<std::string>{".tmp.dir", "ENVONLY.json", "KEPT.eml",
-                                                 "KEPT.json", "notes.txt", "weird.name.eml"}));
+  fs::create_directory(dir_ / "DIRONLY.json");
+  EXPECT_EQ(spool.recover(), 4u);
+  EXPECT_EQ(entries(), (std::vector<std::string>{".tmp.dir", "DIRONLY.json", "KEPT.eml", "KEPT.json",
+                                                 "notes.txt", "weird.name.eml", "weird.name.json"}));
   EXPECT_EQ(spool.load_message("KEPT"), "committed");
   EXPECT_EQ(spool.recover(), 0u);
 }

@@ -65,7 +65,9 @@ def queue_id_of(reply):
 
 
 def spool_files(sluice):
-    return sorted(os.listdir(os.path.join(sluice.state, "queue")))
+    """The spool's files, without the recycled files of removed messages (".free.*",
+    docs/queue.md)."""
+    return sorted(f for f in os.listdir(os.path.join(sluice.state, "queue")) if not f.startswith(".free."))
 
 
 def envelope(sluice, queue_id):
