@@ -44,17 +44,23 @@ std::error_code write_all(int fd, std::string_view data) {
   return {};
 }
 
+// Writes all of `data` to `fd`, fsyncs and closes it, checking all three.
+std::error_code fill_synced_and_close(int fd, std::string_view data) {
+  std::error_code ec = write_all(fd, data);
+  if (!ec && ::fsync(fd) != 0) ec = last_error();
+  // close() can report a deferred write error (NFS, quotas); a file we cannot vouch for is
+  // not written.
+  if (::close(fd) != 0 && !ec) ec = last_error();
+  return ec;
+}
+
 }  // namespace
 
 std::error_code write_new_file_synced(const std::filesystem::path& file, std::string_view data,
                                       const FileOpener& open_new) {
   int fd = open_new ? open_new(file) : default_open(file);
   if (fd < 0) return last_error();
-  std::error_code ec = write_all(fd, data);
-  if (!ec && ::fsync(fd) != 0) ec = last_error();
-  // close() can report a deferred write error (NFS, quotas); a file we cannot vouch for is
-  // not written.
-  if (::close(fd) != 0 && !ec) ec = last_error();
+  std::error_code ec = fill_synced_and_close(fd, data);
   if (ec) ::unlink(file.c_str());
   return ec;
 }
@@ -62,10 +68,7 @@ std::error_code write_new_file_synced(const std::filesystem::path& file, std::st
 std::error_code overwrite_file_synced(const std::filesystem::path& file, std::string_view data) {
   int fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return last_error();
-  std::error_code ec = write_all(fd, data);
-  if (!ec && ::fsync(fd) != 0) ec = last_error();
-  if (::close(fd) != 0 && !ec) ec = last_error();
-  return ec;
+  return fill_synced_and_close(fd, data);
 }
 
 std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,

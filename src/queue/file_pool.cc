@@ -31,15 +31,16 @@ fs::path FilePool::next_name() {
   return dir_ / fmt::format("{}{}", prefix_, counter_++);
 }
 
-std::error_code FilePool::recycle(const fs::path& file) {
+bool FilePool::has_room_for(const fs::path& file) const {
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
-  bool keep = !ec && size <= kMaxKeptSize;
-  if (keep) {
-    std::lock_guard lock(mutex_);
-    keep = files_.size() < capacity_;
-  }
-  if (!keep) {
+  if (ec || size > kMaxKeptSize) return false;
+  std::lock_guard lock(mutex_);
+  return files_.size() < capacity_;
+}
+
+std::error_code FilePool::recycle(const fs::path& file) {
+  if (!has_room_for(file)) {
     if (::unlink(file.c_str()) != 0) return {errno, std::system_category()};
     return {};
   }
@@ -51,18 +52,10 @@ std::error_code FilePool::recycle(const fs::path& file) {
 }
 
 bool FilePool::adopt(const fs::path& file) {
-  std::error_code ec;
-  const auto size = fs::file_size(file, ec);
-  if (ec || size > kMaxKeptSize) return false;
+  if (!has_room_for(file)) return false;
   std::lock_guard lock(mutex_);
-  if (files_.size() >= capacity_) return false;
   files_.push_back(file);
   return true;
-}
-
-std::size_t FilePool::size() const {
-  std::lock_guard lock(mutex_);
-  return files_.size();
 }
 
 }  // namespace sluice::queue

@@ -40,9 +40,10 @@ class FilePool {
   /// Puts a file already carrying a pool name (found at startup) back in the pool; false when
   /// the pool is full or the file is large (the caller removes it).
   bool adopt(const std::filesystem::path& file);
-  std::size_t size() const;
 
  private:
+  /// Whether `file` may join the pool: small enough, and the pool not full.
+  bool has_room_for(const std::filesystem::path& file) const;
   std::filesystem::path next_name();
 
   std::filesystem::path dir_;

@@ -395,6 +395,12 @@ def queued_envelopes(sluice):
     return sorted(glob.glob(os.path.join(sluice.state, "queue", "*.json")))
 
 
+def spool_files(sluice):
+    """Names of the files in the spool of `sluice`, without the recycled files of removed
+    messages (".free.*", docs/queue.md), which are no mail."""
+    return sorted(f for f in os.listdir(os.path.join(sluice.state, "queue")) if not f.startswith(".free."))
+
+
 def session_records_from(sluice, remote, timeout=5):
     """The protocol log records of every finished session whose remote endpoint is `remote`
     ("127.0.0.2:40000"), waiting up to `timeout` for at least one; a list of record lists."""

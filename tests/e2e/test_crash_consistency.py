@@ -335,7 +335,7 @@ class CrashConsistency(unittest.TestCase):
 
         def kill(kind):
             phases, sink_busy = clients.phases(), sink.in_data
-            queued = len(glob.glob(os.path.join(sluice.state, "queue", "*.json")))
+            queued = len(harness.queued_envelopes(sluice))
             killing = time.time()
             sluice.proc.send_signal(signal.SIGKILL)
             sluice.proc.wait()
@@ -404,12 +404,10 @@ class CrashConsistency(unittest.TestCase):
         load_end = time.time()
 
         # Drain: the queue must empty by itself (retry_min 1 s, the sink always answers).
-        queue_dir = os.path.join(sluice.state, "queue")
         deadline = time.time() + 60
-        while glob.glob(os.path.join(queue_dir, "*.json")) and time.time() < deadline:
+        while harness.queued_envelopes(sluice) and time.time() < deadline:
             time.sleep(0.2)
-        # Recycled files of removed messages (".free.*", docs/queue.md) are no mail.
-        left = sorted(f for f in os.listdir(queue_dir) if not f.startswith(".free."))
+        left = harness.spool_files(sluice)
         status = sluice.stop()
         logs.append(sluice.server_log())
         self.assertEqual(status, 0, logs[-1])
@@ -418,7 +416,7 @@ class CrashConsistency(unittest.TestCase):
         # Every delivered copy: (test id, recipient) -> copies with where they came from.
         copies = collections.defaultdict(list)
         corrupt = []
-        for path in glob.glob(os.path.join(sluice.state, "maildir", "*", "new", "*")):
+        for path in harness.delivered_files(sluice):
             with open(path, "rb") as f:
                 data = f.read()
             m = re.match(rb"Delivered-To: (\S+)\r\n", data)

@@ -64,12 +64,6 @@ def queue_id_of(reply):
     return m.group(1)
 
 
-def spool_files(sluice):
-    """The spool's files, without the recycled files of removed messages (".free.*",
-    docs/queue.md)."""
-    return sorted(f for f in os.listdir(os.path.join(sluice.state, "queue")) if not f.startswith(".free."))
-
-
 def envelope(sluice, queue_id):
     try:
         with open(os.path.join(sluice.state, "queue", queue_id + ".json")) as f:
@@ -139,7 +133,7 @@ class FullOrReadOnlySpool(unittest.TestCase):
         self.assertEqual(reply, WRITE_FAILED)
         time.sleep(0.3)
         # Nothing half-written: no temporary file, no content without its envelope.
-        self.assertEqual([f for f in spool_files(self.sluice) if f != "filler"], [])
+        self.assertEqual([f for f in harness.spool_files(self.sluice) if f != "filler"], [])
         self.assertEqual(self.sluice.maildir(mailbox, timeout=0), [])
         self.assertIn("Queue write failed", "\n".join(self.sluice.protocol_log()))
 
@@ -159,7 +153,7 @@ class FullOrReadOnlySpool(unittest.TestCase):
         got = self.sluice.maildir("bob", timeout=10)
         self.assertEqual(len(got), 1)
         self.assertIn(b"X-Fault-Test: after space returned\r\n", got[0])
-        wait_for("the spool to empty", lambda: spool_files(self.sluice) == [], timeout=10)
+        wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
         self.assertIn(queue_id.encode(), got[0])
 
     def test_read_only_spool_then_writable(self):
@@ -208,7 +202,7 @@ class FullMaildir(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertIn(b"X-Fault-Test: maildir full\r\n", got[0])
         self.assertTrue(got[0].endswith(b"z" * 60 + b"\r\n"))
-        wait_for("the spool to empty", lambda: spool_files(sluice) == [], timeout=10)
+        wait_for("the spool to empty", lambda: harness.spool_files(sluice) == [], timeout=10)
         self.assertEqual(len(sluice.maildir("dave", timeout=0)), 1)
         self.assertEqual(sluice.maildir("alice", timeout=0), [])
 

@@ -433,7 +433,6 @@ class DiscardDelivery(unittest.TestCase):
     def test_discard_accepts_durably_then_drops_without_a_mailbox(self):
         s = harness.Sluice(extra='local_delivery = "discard"').start()
         self.addCleanup(s.remove)
-        queue = os.path.join(s.state, "queue")
         for n in range(3):
             raw = greeted(s.port)
             self.assertEqual(raw.cmd("MAIL FROM:<a@example.org>")[0], 250)
@@ -442,8 +441,7 @@ class DiscardDelivery(unittest.TestCase):
             code, text = raw.cmd(f"Subject: {n}\r\n\r\nbody\r\n.")
             self.assertRegex(text, QUEUED)
             raw.close()
-        left = lambda: [f for f in os.listdir(queue) if not f.startswith(".free.")]  # noqa: E731
-        self.assertTrue(wait_until(lambda: not left(), 10), os.listdir(queue))
+        self.assertTrue(wait_until(lambda: not harness.spool_files(s), 10), harness.spool_files(s))
         self.assertFalse(os.path.exists(os.path.join(s.state, "maildir", "sink")))
         self.assertEqual(s.stop(), 0, s.server_log())
 
