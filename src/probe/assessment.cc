@@ -65,26 +65,6 @@ class Planner {
   std::vector<std::vector<CertificatePtr>> chains;
 
  private:
-  /// The DH size the server uses with its RSA certificate ("DH 2048"), empty until one DHE-RSA
-  /// handshake got as far as the key exchange; see AttemptSpec::dhe_stop_at_certificate. OpenSSL
-  /// servers size DH by the certificate's key, the same for every version and suite (anonymous
-  /// and PSK suites by the cipher's strength: those have no certificate to stop at and are read).
-  static bool dhe_rsa(std::string_view cipher) {
-    const CipherSuite* suite = find_suite(cipher);
-    return suite && suite->iana_name.starts_with("TLS_DHE_RSA_");
-  }
-
-  void learn_dh_size(const AttemptResult& r) {
-    if (dh_rsa_size_.empty() && dhe_rsa(r.tls.cipher) && r.tls.key_exchange.starts_with("DH "))
-      dh_rsa_size_ = r.tls.key_exchange;
-  }
-
-  /// DHE-RSA suites that stopped at the certificate show the size another one read.
-  void fill_dh_sizes(VersionFinding& f) {
-    for (auto& s : f.suites)
-      if (s.key_exchange == "DH" && !dh_rsa_size_.empty()) s.key_exchange = dh_rsa_size_;
-  }
-
   awaitable<AttemptResult> attempt(const AttemptSpec& spec) {
     for (int tries = 0;; ++tries) {
       AttemptResult r;
@@ -114,6 +94,33 @@ class Planner {
     for (const auto& known : chains)
       if (X509_cmp(known.front().get(), chain.front().get()) == 0) return;
     chains.push_back(chain);
+    known_leaves_.push_back(der_of(chain.front().get()));
+  }
+
+  /// A hello_only step's certificates: almost always the leaf already seen, so they are compared
+  /// as bytes and parsed only when new (parsing costs more than the rest of the step).
+  void note_chain(const AttemptResult& r) {
+    note_chain(r.tls.chain);
+    const auto& der = r.tls.chain_der;
+    if (der.empty() || std::find(known_leaves_.begin(), known_leaves_.end(), der.front()) != known_leaves_.end())
+      return;
+    std::vector<CertificatePtr> parsed;
+    for (const auto& bytes : der) {
+      const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+      X509* cert = d2i_X509(nullptr, &p, static_cast<long>(bytes.size()));
+      if (!cert) break;
+      parsed.emplace_back(cert, X509_free);
+    }
+    if (parsed.empty()) known_leaves_.push_back(der.front());  // unparsable: do not try again
+    note_chain(parsed);
+  }
+
+  static std::string der_of(X509* cert) {
+    unsigned char* out = nullptr;
+    int n = i2d_X509(cert, &out);
+    std::string der = n > 0 ? std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)) : std::string();
+    OPENSSL_free(out);
+    return der;
   }
 
   static void offer(AttemptSpec& spec, tls::Version v, const std::vector<const CipherSuite*>& suites) {
@@ -142,10 +149,8 @@ class Planner {
       f.detail = describe(r);
     } else {
       f.state = VersionState::Offered;
-      note_chain(r.tls.chain);
-      learn_dh_size(r);
+      note_chain(r);
       co_await collect_suites(f, spec, remaining, r);
-      fill_dh_sizes(f);
     }
     f.connections = out_.connections - before;  // approximate when versions run at once
   }
@@ -178,11 +183,9 @@ class Planner {
     // picks the same suite again; one that follows the client picks another.
     std::reverse(everything.begin(), everything.end());
     offer(spec, f.version, everything);
-    spec.stop_at_key_exchange = f.version != tls::Version::Tls1_3;
-    spec.dhe_stop_at_certificate = !dh_rsa_size_.empty();
+    spec.hello_only = true;
     r = co_await attempt(spec);
-    note_chain(r.tls.chain);
-    learn_dh_size(r);
+    note_chain(r);
     const bool client_order = r.outcome == Outcome::Negotiated && r.tls.cipher != first->name;
     if (!client_order) {
       // Offer the rest, note the server's choice, again, until it refuses: the accepted suites
@@ -235,18 +238,16 @@ class Planner {
                         std::vector<AcceptedSuite>& found, std::string& problem) {
     AttemptSpec spec;
     spec.min = spec.max = version;
-    spec.stop_at_key_exchange = version != tls::Version::Tls1_3;
+    spec.hello_only = true;
     while (!suites.empty()) {
       offer(spec, version, suites);
-      spec.dhe_stop_at_certificate = !dh_rsa_size_.empty();
       AttemptResult r = co_await attempt(spec);
-      learn_dh_size(r);
       if (r.outcome == Outcome::HandshakeFailed) co_return;
       if (r.outcome != Outcome::Negotiated) {
         problem = "suite enumeration incomplete: " + describe(r);
         co_return;
       }
-      note_chain(r.tls.chain);
+      note_chain(r);
       const CipherSuite* chosen = take(suites, r.tls.cipher);
       if (!chosen) {
         problem = fmt::format("the server chose {}, which was not offered; enumeration stopped", r.tls.cipher);
@@ -282,7 +283,7 @@ class Planner {
   const PlanSettings& plan_;
   HostGate& gate_;
   Assessment& out_;
-  std::string dh_rsa_size_;
+  std::vector<std::string> known_leaves_;  ///< DER of chains.front() leaves, for hello_only steps
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "net/connect.h"
 #include "net/connection.h"
+#include "probe/server_flight.h"
 #include "smtp/reply_reader.h"
 #include "tls/client_context.h"
 
@@ -22,14 +23,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxReplyLine = 4096;
 
-/// What the callbacks learn during one handshake, found through our own ex_data slot (asio keeps
-/// its verify callback in the SSL's app data).
+/// The first alert the server sent, found through our own ex_data slot (asio keeps its verify
+/// callback in the SSL's app data).
 struct AlertRecord {
-  std::string received;      ///< the first alert the server sent
-  bool stop_at_key_exchange = false;
-  bool dhe_stop_at_certificate = false;
-  bool stopped = false;      ///< we ended the handshake on purpose once the server chose its suite
-  std::string key_exchange;  ///< the server's group or DH size, as its ServerKeyExchange said
+  std::string received;
 };
 
 int alert_slot() {
@@ -45,47 +42,26 @@ void on_info(const SSL* ssl, int where, int value) {
     record->received = SSL_alert_desc_string_long(value);
 }
 
-std::string group_name(int nid) {
-  const char* name = OBJ_nid2sn(nid);
-  std::string out = name ? name : "unknown";
-  return out == "prime256v1" ? "secp256r1" : out;
+const SSL_CIPHER* cipher_by_id(SSL* ssl, std::uint16_t id) {
+  const unsigned char bytes[2] = {static_cast<unsigned char>(id >> 8), static_cast<unsigned char>(id & 0xff)};
+  return SSL_CIPHER_find(ssl, bytes);
 }
 
-/// OpenSSL asks its security callback about the server's key exchange parameters (the curve of
-/// an ECDHE ServerKeyExchange, the DH key of a DHE one) after it has read the ServerHello and the
-/// certificate, and before it computes anything of its own. Refusing there ends an enumeration
-/// step as soon as the server has said which suite it picked, without the client's share of the
-/// key exchange (a 2048-bit DH exponentiation costs milliseconds) or the last round trip. At
-/// security level 0 everything else is allowed, as OpenSSL's default callback would.
-int on_security(const SSL* ssl, const SSL_CTX*, int op, int, int nid, void* other, void*) {
-  if (!ssl || SSL_get_pending_cipher(ssl) == nullptr) return 1;  // still building the ClientHello
-  auto* record = static_cast<AlertRecord*>(SSL_get_ex_data(ssl, alert_slot()));
-  if (!record) return 1;
-  if (op == SSL_SECOP_CURVE_CHECK) {
-    record->key_exchange = group_name(nid);
-  } else if (op == SSL_SECOP_TMP_DH && other) {
-    record->key_exchange = "DH " + std::to_string(EVP_PKEY_get_bits(static_cast<EVP_PKEY*>(other)));
-  } else {
-    return 1;
+KeyExchangeKind kind_of(const SSL_CIPHER* cipher) {
+  if (!cipher) return KeyExchangeKind::Other;
+  switch (SSL_CIPHER_get_kx_nid(cipher)) {
+    case NID_kx_ecdhe: case NID_kx_ecdhe_psk: return KeyExchangeKind::Ecdhe;
+    case NID_kx_dhe: case NID_kx_dhe_psk: return KeyExchangeKind::Dhe;
+    default: return KeyExchangeKind::Other;
   }
-  if (!record->stop_at_key_exchange) return 1;
-  record->stopped = true;
-  return 0;
 }
 
-/// Called while the server's certificate is checked, which OpenSSL does in every mode and before
-/// the ServerKeyExchange is read. Accepts everything (certificate_facts judges the chain), except
-/// that it ends a DHE enumeration step there (AttemptSpec::dhe_stop_at_certificate).
-int on_verify(int, X509_STORE_CTX* store) {
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* record = ssl ? static_cast<AlertRecord*>(SSL_get_ex_data(ssl, alert_slot())) : nullptr;
-  if (!record || !record->dhe_stop_at_certificate) return 1;
-  const SSL_CIPHER* cipher = SSL_get_pending_cipher(ssl);
-  if (!cipher || SSL_CIPHER_get_kx_nid(cipher) != NID_kx_dhe || SSL_CIPHER_get_auth_nid(cipher) != NID_auth_rsa)
-    return 1;
-  record->key_exchange = "DH";  // the size is the planner's, from the step that read it
-  record->stopped = true;
-  return 0;
+std::string drain(BIO* bio) {
+  std::string out;
+  char chunk[4096];
+  int n = 0;
+  while ((n = BIO_read(bio, chunk, sizeof chunk)) > 0) out.append(chunk, static_cast<std::size_t>(n));
+  return out;
 }
 
 struct Reading {
@@ -166,6 +142,9 @@ std::vector<CertificatePtr> chain_of(SSL* ssl) {
   }
   return out;
 }
+
+// Many servers hang up on a ClientHello they do not like instead of sending an alert.
+constexpr const char* kClosedWithoutAlert = "connection closed during the handshake, no alert";
 
 std::string openssl_reason(const std::error_code& ec) {
   if (ec.category() != asio::error::get_ssl_category()) return ec.message();
@@ -315,40 +294,28 @@ class Attempt {
     co_return true;
   }
 
+  /// The versions, suites and server name this attempt offers.
+  void configure(SSL* ssl) const {
+    SSL_set_min_proto_version(ssl, tls::wire_value(spec_.min));
+    SSL_set_max_proto_version(ssl, tls::wire_value(spec_.max));
+    if (!spec_.cipher_list.empty()) SSL_set_cipher_list(ssl, (spec_.cipher_list + ":@SECLEVEL=0").c_str());
+    if (!spec_.ciphersuites.empty()) SSL_set_ciphersuites(ssl, spec_.ciphersuites.c_str());
+    tls::set_client_peer(ssl, target_.host, false);
+  }
+
   awaitable<bool> handshake() {
+    if (spec_.hello_only) co_return co_await hello_only();
     AlertRecord alert;
-    alert.stop_at_key_exchange = spec_.stop_at_key_exchange;
-    alert.dhe_stop_at_certificate = spec_.stop_at_key_exchange && spec_.dhe_stop_at_certificate;
-    const AttemptSpec& spec = spec_;
-    std::function<void(SSL*)> prepare = [&alert, &spec, this](SSL* ssl) {
+    std::function<void(SSL*)> prepare = [&alert, this](SSL* ssl) {
       SSL_set_ex_data(ssl, alert_slot(), &alert);
       SSL_set_info_callback(ssl, on_info);
-      SSL_set_security_callback(ssl, on_security);
-      // Peer mode only so that on_verify's refusal ends the handshake; it accepts all else.
-      if (alert.dhe_stop_at_certificate) SSL_set_verify(ssl, SSL_VERIFY_PEER, on_verify);
-      SSL_set_min_proto_version(ssl, tls::wire_value(spec.min));
-      SSL_set_max_proto_version(ssl, tls::wire_value(spec.max));
-      if (!spec.cipher_list.empty()) SSL_set_cipher_list(ssl, (spec.cipher_list + ":@SECLEVEL=0").c_str());
-      if (!spec.ciphersuites.empty()) SSL_set_ciphersuites(ssl, spec.ciphersuites.c_str());
-      tls::set_client_peer(ssl, target_.host, false);
+      configure(ssl);
     };
     conn_->set_timeout(context_.timeouts.handshake);
     bool ok = co_await conn_->handshake_client(*context_.ssl, prepare);
     SSL* ssl = conn_->ssl();
     if (ssl) SSL_set_ex_data(ssl, alert_slot(), nullptr);
     result_.alert = alert.received;
-    if (!ok && alert.stopped && ssl) {
-      // The server chose its suite and sent its key exchange: all this attempt had to learn.
-      result_.outcome = Outcome::Negotiated;
-      result_.tls.complete = false;
-      result_.tls.version = tls::version_from_wire(SSL_version(ssl));
-      const SSL_CIPHER* cipher = SSL_get_pending_cipher(ssl);
-      result_.tls.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
-      result_.tls.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
-      result_.tls.key_exchange = alert.key_exchange;
-      result_.tls.chain = chain_of(ssl);
-      co_return false;
-    }
     if (!ok) {
       if (conn_->interrupted() == net::Interrupt::Timeout) {
         result_.outcome = Outcome::Timeout;
@@ -357,9 +324,8 @@ class Attempt {
         result_.outcome = Outcome::HandshakeFailed;
         result_.detail = "alert " + alert.received;
       } else if (conn_->peer_closed()) {
-        // Many servers hang up on a ClientHello they do not like instead of sending an alert.
         result_.outcome = Outcome::HandshakeFailed;
-        result_.detail = "connection closed during the handshake, no alert";
+        result_.detail = kClosedWithoutAlert;
       } else {
         result_.outcome = Outcome::HandshakeFailed;
         result_.detail = openssl_reason(conn_->error());
@@ -374,6 +340,80 @@ class Attempt {
     result_.tls.key_exchange = key_exchange_of(ssl);
     result_.tls.chain = chain_of(ssl);
     co_return true;
+  }
+
+  /// AttemptSpec::hello_only. OpenSSL writes the ClientHello into memory; the server's answer is
+  /// read here and never given to OpenSSL. Returns false: the session cannot go on to QUIT.
+  awaitable<bool> hello_only() {
+    std::unique_ptr<SSL, decltype(&SSL_free)> owned(SSL_new(context_.ssl->native_handle()), SSL_free);
+    SSL* ssl = owned.get();
+    SSL_set_bio(ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    configure(ssl);
+    SSL_set_connect_state(ssl);
+    ERR_clear_error();
+    SSL_do_handshake(ssl);
+    std::string hello = drain(SSL_get_wbio(ssl));
+    if (hello.empty()) {
+      result_.outcome = Outcome::HandshakeFailed;
+      const char* reason = ERR_reason_error_string(ERR_peek_last_error());
+      result_.detail = std::string("no ClientHello could be built: ") + (reason ? reason : "unknown");
+      co_return false;
+    }
+    conn_->queue(hello);
+    if (!co_await send()) co_return false;
+    conn_->set_timeout(context_.timeouts.handshake);
+    auto kind = [ssl](std::uint16_t id) { return kind_of(cipher_by_id(ssl, id)); };
+    for (;;) {
+      ServerFlight flight = read_server_flight(conn_->buffered(), kind);
+      switch (flight.status) {
+        case ServerFlight::Status::Incomplete:
+          if (co_await conn_->fill()) continue;
+          if (conn_->interrupted() == net::Interrupt::Timeout) {
+            result_.outcome = Outcome::Timeout;
+            result_.detail = "TLS handshake timed out";
+          } else {
+            result_.outcome = Outcome::HandshakeFailed;
+            result_.detail = conn_->peer_closed() ? kClosedWithoutAlert : conn_->error().message();
+          }
+          co_return false;
+        case ServerFlight::Status::Alert:
+          result_.outcome = Outcome::HandshakeFailed;
+          result_.alert = SSL_alert_desc_string_long(flight.alert);
+          result_.detail = "alert " + result_.alert;
+          co_return false;
+        case ServerFlight::Status::Invalid:
+          result_.outcome = Outcome::Broken;
+          result_.detail = flight.problem;
+          co_return false;
+        case ServerFlight::Status::Chosen:
+          chosen(ssl, flight);
+          conn_->queue(handshake_failure_alert(flight.version));
+          co_await send();
+          co_return false;
+      }
+    }
+  }
+
+  void chosen(SSL* ssl, ServerFlight& flight) {
+    const tls::Version version = tls::version_from_wire(flight.version);
+    if (version == tls::Version::Unknown || tls::wire_value(version) < tls::wire_value(spec_.min) ||
+        tls::wire_value(version) > tls::wire_value(spec_.max)) {
+      // What OpenSSL would refuse as well: an answer in a version that was not offered.
+      result_.outcome = Outcome::HandshakeFailed;
+      result_.detail = fmt::format("the server answered in version 0x{:04X}, which was not offered", flight.version);
+      return;
+    }
+    const SSL_CIPHER* cipher = cipher_by_id(ssl, flight.cipher);
+    result_.outcome = Outcome::Negotiated;
+    result_.tls.complete = false;
+    result_.tls.version = version;
+    result_.tls.cipher = cipher ? SSL_CIPHER_get_name(cipher) : fmt::format("0x{:04X}", flight.cipher);
+    result_.tls.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+    if (flight.group != 0) result_.tls.key_exchange = group_label(flight.group);
+    else if (flight.dh_bits > 0) result_.tls.key_exchange = "DH " + std::to_string(flight.dh_bits);
+    else if (cipher && SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa) result_.tls.key_exchange = "RSA";
+    else result_.tls.key_exchange = "unknown";
+    result_.tls.chain_der = std::move(flight.certificates);
   }
 
   awaitable<void> quit() {

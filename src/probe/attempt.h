@@ -37,15 +37,11 @@ struct AttemptSpec {
   /// Sends "STARTTLS\r\nNOOP\r\n" in one write (the CVE-2011-0411 test) and tells whether the
   /// NOOP is answered inside TLS.
   bool injection_test = false;
-  /// TLS 1.2 and older: end the handshake once the server has sent its key exchange (the suite
-  /// is chosen, the certificate and group are known), sending an alert instead of finishing.
-  /// Such a session cannot end with QUIT; the first connection per version always finishes.
-  bool stop_at_key_exchange = false;
-  /// With stop_at_key_exchange, a DHE-RSA suite ends at the server's certificate, which comes
-  /// before its key exchange: OpenSSL checks a DHE public value with a 2048-bit exponentiation
-  /// before the security callback can stop it (half the probe's CPU against servers with DHE
-  /// suites). Set once the server's DH size is known from one DHE-RSA handshake that went further.
-  bool dhe_stop_at_certificate = false;
+  /// An enumeration step: send OpenSSL's ClientHello, read the server's answer by hand up to its
+  /// choice of suite and group (server_flight.h), then end with an alert. Such a session cannot
+  /// end with QUIT, and its certificates are only the raw ones a TLS 1.2 server sent; the first
+  /// connection per version always finishes its handshake.
+  bool hello_only = false;
 };
 
 enum class Outcome {
@@ -66,11 +62,12 @@ using CertificatePtr = std::shared_ptr<X509>;
 
 struct Negotiated {
   tls::Version version = tls::Version::Unknown;
-  bool complete = true;    ///< false when stopped on purpose after the server's key exchange
+  bool complete = true;    ///< false for a hello_only step
   std::string cipher;      ///< OpenSSL name
   int bits = 0;
   std::string key_exchange;  ///< "X25519", "secp256r1", "ffdhe2048", "DH 1024", "RSA"
   std::vector<CertificatePtr> chain;  ///< as the server sent it, leaf first
+  std::vector<std::string> chain_der;  ///< hello_only: the same, unparsed (TLS 1.2 and older)
 };
 
 struct SmtpFacts {
