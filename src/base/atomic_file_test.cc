@@ -74,6 +74,23 @@ TEST_F(AtomicFileTest, ReplacesExistingFile) {
   EXPECT_EQ(entries(), std::vector<std::string>{"f"});
 }
 
+TEST_F(AtomicFileTest, OverwriteKeepsTheInodeAndExactlyTheNewBytes) {
+  ASSERT_FALSE(write_file_durably(dir_, "f", "0123456789"));
+  struct stat before {};
+  ASSERT_EQ(::stat((dir_ / "f").c_str(), &before), 0);
+  ASSERT_FALSE(overwrite_file_synced(dir_ / "f", "abc"));  // shorter: the old tail is cut off
+  EXPECT_EQ(read("f"), "abc");
+  ASSERT_FALSE(overwrite_file_synced(dir_ / "f", std::string(9000, 'z')));  // longer: grows
+  EXPECT_EQ(read("f"), std::string(9000, 'z'));
+  ASSERT_FALSE(overwrite_file_synced(dir_ / "f", ""));
+  EXPECT_EQ(read("f"), "");
+  struct stat after {};
+  ASSERT_EQ(::stat((dir_ / "f").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(overwrite_file_synced(dir_ / "missing", "x"), std::errc::no_such_file_or_directory);
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+}
+
 TEST_F(AtomicFileTest, CreatesFileWithMode0640) {
   mode_t old_mask = ::umask(022);
   std::error_code ec = write_file_durably(dir_, "f", "x");
