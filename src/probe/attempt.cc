@@ -49,9 +49,11 @@ const SSL_CIPHER* cipher_by_id(SSL* ssl, std::uint16_t id) {
 
 KeyExchangeKind kind_of(const SSL_CIPHER* cipher) {
   if (!cipher) return KeyExchangeKind::Other;
+  // PSK variants start their ServerKeyExchange with an identity hint; OpenSSL offers none of them
+  // without a PSK callback, so they read as "other" should a server pick one anyway.
   switch (SSL_CIPHER_get_kx_nid(cipher)) {
-    case NID_kx_ecdhe: case NID_kx_ecdhe_psk: return KeyExchangeKind::Ecdhe;
-    case NID_kx_dhe: case NID_kx_dhe_psk: return KeyExchangeKind::Dhe;
+    case NID_kx_ecdhe: return KeyExchangeKind::Ecdhe;
+    case NID_kx_dhe: return KeyExchangeKind::Dhe;
     default: return KeyExchangeKind::Other;
   }
 }
