@@ -48,8 +48,8 @@ std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::st
                                        std::filesystem::path* temp);
 
 /// Replaces the content of the existing regular file `file` with `data` (written over from the
-/// start, cut to its length, fdatasync, close), allocating no inode: for files recycled from removed ones
-/// (queue/file_pool.h). On failure the file is left as it is, possibly half written.
+/// start, cut to its length, fdatasync, close), allocating no inode: for files recycled from
+/// removed ones (queue/file_pool.h). On failure the file is left as it is, possibly half written.
 std::error_code overwrite_file_synced(const std::filesystem::path& file, std::string_view data);
 
 /// fsyncs a directory so that a rename or unlink inside it is on disk.

@@ -319,19 +319,7 @@ class Attempt {
     if (ssl) SSL_set_ex_data(ssl, alert_slot(), nullptr);
     result_.alert = alert.received;
     if (!ok) {
-      if (conn_->interrupted() == net::Interrupt::Timeout) {
-        result_.outcome = Outcome::Timeout;
-        result_.detail = "TLS handshake timed out";
-      } else if (!alert.received.empty()) {
-        result_.outcome = Outcome::HandshakeFailed;
-        result_.detail = "alert " + alert.received;
-      } else if (conn_->peer_closed()) {
-        result_.outcome = Outcome::HandshakeFailed;
-        result_.detail = kClosedWithoutAlert;
-      } else {
-        result_.outcome = Outcome::HandshakeFailed;
-        result_.detail = openssl_reason(conn_->error());
-      }
+      handshake_failed(alert.received);
       co_return false;
     }
     result_.outcome = Outcome::Negotiated;
@@ -342,6 +330,23 @@ class Attempt {
     result_.tls.key_exchange = key_exchange_of(ssl);
     result_.tls.chain = chain_of(ssl);
     co_return true;
+  }
+
+  /// Why a handshake ended before the server's choice was known, the same for both kinds of
+  /// attempt: our timeout, the server's alert, a hang-up, or the local error.
+  void handshake_failed(const std::string& alert) {
+    result_.alert = alert;
+    result_.outcome = Outcome::HandshakeFailed;
+    if (conn_->interrupted() == net::Interrupt::Timeout) {
+      result_.outcome = Outcome::Timeout;
+      result_.detail = "TLS handshake timed out";
+    } else if (!alert.empty()) {
+      result_.detail = "alert " + alert;
+    } else if (conn_->peer_closed()) {
+      result_.detail = kClosedWithoutAlert;
+    } else {
+      result_.detail = openssl_reason(conn_->error());
+    }
   }
 
   /// AttemptSpec::hello_only. OpenSSL writes the ClientHello into memory; the server's answer is
@@ -370,18 +375,10 @@ class Attempt {
       switch (flight.status) {
         case ServerFlight::Status::Incomplete:
           if (co_await conn_->fill()) continue;
-          if (conn_->interrupted() == net::Interrupt::Timeout) {
-            result_.outcome = Outcome::Timeout;
-            result_.detail = "TLS handshake timed out";
-          } else {
-            result_.outcome = Outcome::HandshakeFailed;
-            result_.detail = conn_->peer_closed() ? kClosedWithoutAlert : conn_->error().message();
-          }
+          handshake_failed("");
           co_return false;
         case ServerFlight::Status::Alert:
-          result_.outcome = Outcome::HandshakeFailed;
-          result_.alert = SSL_alert_desc_string_long(flight.alert);
-          result_.detail = "alert " + result_.alert;
+          handshake_failed(SSL_alert_desc_string_long(flight.alert));
           co_return false;
         case ServerFlight::Status::Invalid:
           result_.outcome = Outcome::Broken;
