@@ -33,6 +33,7 @@ done
 
 SLUICE_BIN=${SLUICE_BIN:-$ROOT/build/sluice}
 LOADGEN=${LOADGEN:-$ROOT/build/bench/sluice-loadgen}
+TLS_BENCH=${TLS_BENCH:-$ROOT/build/bench/sluice-tls-bench}
 if [[ $QUICK == 1 ]]; then
   DURATION=${BENCH_DURATION:-3}; WARMUP=${BENCH_WARMUP:-1}; IDLE=${BENCH_IDLE:-1000}; HOLD=4; SPEED_SECONDS=1
   SESSION_COUNTS=(1 32); SIZES=(1k 100k)
@@ -231,19 +232,29 @@ drain() {
   find "$WORK/sluice/maildir" -type f -path '*/new/*' -delete 2> /dev/null || true
 }
 
+# CPU time the machine spent outside idle and iowait since boot, in clock ticks (/proc/stat).
+machine_busy_ticks() {
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
 # Runs the load generator against one server; appends its JSON report, labelled, to RESULTS.
 load() {  # label server loadgen-args...
   local label=$1 server=$2
   shift 2
   drain sluice
   drain postfix
-  local out
+  local out busy0 busy1
+  busy0=$(machine_busy_ticks)
   out=$("$LOADGEN" --port "$(port_of "$server")" --json "$@" 2> "$WORK/loadgen.err") || true
+  busy1=$(machine_busy_ticks)
   if [[ -z $out ]]; then
     cat "$WORK/loadgen.err" >&2
     die "sluice-loadgen failed for $label on $server"
   fi
-  echo "$out" | jq -c --arg lbl "$label" --arg srv "$server" '. + {"label": $lbl, "server": $srv}' >> "$RESULTS"
+  # The server's CPU: the whole machine's during the load minus the load generator's own.
+  echo "$out" | jq -c --arg lbl "$label" --arg srv "$server" --argjson busy "$(((busy1 - busy0)))" \
+    --argjson hz "$(getconf CLK_TCK)" \
+    '. + {"label": $lbl, "server": $srv, "server_cpu_s": ($busy / $hz - .cpu_user_s - .cpu_sys_s)}' >> "$RESULTS"
   echo "$out" | jq -r --arg lbl "$label" --arg srv "$server" \
     '"  \($srv|.[0:7]) \($lbl): \(.messages_per_s) msg/s, \(.connections_per_s) conn/s, p99 \(.latency_ms.p99) ms, errors \(.errors)"' >&2
 }
@@ -297,6 +308,15 @@ echo "vs-postfix.sh: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg
 SPEED=$(openssl speed -seconds "$SPEED_SECONDS" ecdsap256 rsa2048 2> /dev/null)
 ECDSA_SIGN=$(awk '/256 bits ecdsa \(nistp256\)/ { print $(NF-1) }' <<< "$SPEED")
 RSA_SIGN=$(awk '$1 == "rsa" && $2 == "2048" { print $(NF-1) }' <<< "$SPEED")
+# The floor under it: OpenSSL's own server side of a handshake with sluice's context, in memory.
+TLS_FLOOR=$WORK/tls-bench.json
+if [[ -x $TLS_BENCH ]]; then
+  "$TLS_BENCH" --benchmark_format=json --benchmark_min_time="$SPEED_SECONDS" > "$TLS_FLOOR" 2> "$WORK/tls-bench.err" ||
+    { cat "$WORK/tls-bench.err" >&2; die "$TLS_BENCH failed"; }
+else
+  echo "vs-postfix.sh: no $TLS_BENCH (build target sluice-tls-bench): the in-memory handshake floor is left out" >&2
+  echo '{"benchmarks": []}' > "$TLS_FLOOR"
+fi
 
 # Warm both up (process pools, page cache, first-use allocations) before anything is measured.
 load warmup sluice --sessions 1 --count 20
@@ -322,9 +342,10 @@ if [[ $QUICK == 0 ]]; then
 fi
 
 # ---- the table -------------------------------------------------------------------------------
-python3 - "$RESULTS" "$ECDSA_SIGN" "$RSA_SIGN" "$DURATION" "$WARMUP" <<'PY'
+python3 - "$RESULTS" "$ECDSA_SIGN" "$RSA_SIGN" "$DURATION" "$WARMUP" "$TLS_FLOOR" <<'PY'
 import json, sys
-path, ecdsa, rsa, duration, warmup = sys.argv[1:6]
+path, ecdsa, rsa, duration, warmup, floor_path = sys.argv[1:7]
+floor = {b["name"]: b for b in json.load(open(floor_path))["benchmarks"] if not b.get("error_occurred")}
 runs = {}
 for line in open(path):
     r = json.loads(line)
@@ -357,6 +378,16 @@ for label, name in (("conn-tls13", "new TLS 1.3 connections/s (1 message each)")
     if (label, "sluice") in runs:
         row(name, runs[(label, "sluice")]["connections_per_s"], runs.get((label, "postfix"), {}).get("connections_per_s"))
         flag(label)
+def server_ms(label, server):
+    # Per connection, over the whole run (warm-up included, at the same pace).
+    r = runs.get((label, server))
+    if not r or not r["connections_per_s"]:
+        return None
+    return 1000 * r["server_cpu_s"] / (r["connections_per_s"] * (r["elapsed_s"] + float(warmup)))
+for label, name in (("conn-tls13", "server CPU ms per new TLS 1.3 connection (1 message)"),
+                    ("hs-tls13", "server CPU ms per TLS 1.3 session without mail")):
+    if (label, "sluice") in runs:
+        row(name, server_ms(label, "sluice"), server_ms(label, "postfix"), "{:.2f}")
 def per_session(r, what):
     n = r["idle_open"]
     return (r[f"{what}_during_kib"] - r[f"{what}_before_kib"]) / n if n else None
@@ -375,6 +406,13 @@ if ("idle10k", "sluice") in runs:
     flag("idle10k")
 rows.append(("openssl speed: ECDSA P-256 sign/s, one core (ceiling)", ecdsa or "-", "", ""))
 rows.append(("openssl speed: RSA-2048 sign/s, one core", rsa or "-", "", ""))
+def per_core(name):
+    b = floor.get(name)
+    return b and b["items_per_second"]
+hs_floor, ecdsa_sign = per_core("ServerHandshake/tls13/manual_time"), per_core("Sign/ecdsa_p256")
+if hs_floor:
+    rows.append(("OpenSSL alone: server side of a TLS 1.3 handshake/s, one core", f"{hs_floor:.0f}", "", ""))
+    rows.append(("OpenSSL alone: ECDSA P-256 sign/s with the same key (EVP), one core", f"{ecdsa_sign:.0f}", "", ""))
 
 w = max(len(r[0]) for r in rows)
 print(f"{'':{w}}  {'sluice':>10}  {'postfix':>10}  {'sluice/postfix':>14}")
@@ -397,6 +435,13 @@ tls = runs.get(("conn-tls13", "sluice"), {})
 tlsp = runs.get(("conn-tls13", "postfix"), {})
 print(f"negotiated: sluice {tls.get('tls_version')} {tls.get('tls_cipher')} {tls.get('server_key')}; "
       f"postfix {tlsp.get('tls_version')} {tlsp.get('tls_cipher')} {tlsp.get('server_key')}")
+hs_ms = server_ms("hs-tls13", "sluice")
+if hs_floor and hs_ms:
+    pf_ms = server_ms("hs-tls13", "postfix")
+    print(f"\nthe handshake ceiling, per core of server CPU: sluice serve {1000 / hs_ms:.0f} TLS 1.3 sessions/s"
+          + (f", Postfix {1000 / pf_ms:.0f}" if pf_ms else "")
+          + f"; OpenSSL alone (in memory, sluice's context) {hs_floor:.0f}/s, which is {hs_floor / ecdsa_sign:.0%} of the"
+          f" {ecdsa_sign:.0f} ECDSA signatures/s; sluice serve runs at {1000 / hs_ms / hs_floor:.0%} of OpenSSL's own rate")
 if notes:
     print("\nerrors (a failed message is never counted as throughput):")
     for n in notes:
