@@ -8,7 +8,8 @@
 2. Throughput: sluice probe over 200 loopback targets (100 sluice connectors and 100 Postfix
    listeners, each its own port), with the servers cold and then warm; and over 200 targets that
    are all sluice connectors (the same 100 on a second address), to show the probe's own pace when
-   the servers cost little. Each line splits the CPU time into the probe, sluice serve and Postfix.
+   the servers cost little; and over 10 Postfix listeners among 190 sluice targets. Each line
+   splits the CPU time into the probe, sluice serve and Postfix.
 
 Usage: SLUICE_BIN=build/sluice python3 bench/probe_vs_peers.py [--quick] (run as root: Postfix)."""
 import json
@@ -33,6 +34,7 @@ QUICK = "--quick" in sys.argv
 TESTSSL = shutil.which("testssl") or shutil.which("testssl.sh")
 SSLSCAN = shutil.which("sslscan")
 LISTENERS = 100
+SEVERAL = 10  # Postfix listeners in the mixed run
 
 
 def unique_ports(n, taken=()):
@@ -149,6 +151,13 @@ def main():
         with open(sluice_only, "w") as f:
             f.write("\n".join(f"127.0.0.{a}:{p}" for a in (1, 2) for p in ports) + "\n")
         runs.append(many_targets(sluice_only, sluice.proc.pid))
+        # The issue's wording, "several sluice and Postfix listeners": 10 Postfix listeners (warm)
+        # among 190 sluice targets.
+        mixed = os.path.join(sluice.dir, "mixed-targets.txt")
+        with open(mixed, "w") as f:
+            f.write("\n".join([f"127.0.0.1:{p}" for p in pf_ports[:SEVERAL]]
+                              + [f"127.0.0.{a}:{p}" for a in (1, 2) for p in ports[:(200 - SEVERAL) // 2]]) + "\n")
+        runs.append(many_targets(mixed, sluice.proc.pid))
 
         print(f"\n{'full assessment of one target (s)':<36}{'sluice probe':>14}{'sslscan':>10}{'testssl.sh':>12}"
               f"{'x sslscan':>11}{'x testssl':>11}")
@@ -158,7 +167,7 @@ def main():
               f" {connections} connections:")
         print(f"{'servers':<8}{'wall s':>8}{'assessed':>10}{'targets/s':>11}{'CPU s: probe':>14}{'sluice serve':>14}"
               f"{'Postfix':>9}{'floor s':>9}")
-        for name, r in zip(("cold", "warm", "sluice*"), runs):
+        for name, r in zip(("cold", "warm", "sluice*", "mixed*"), runs):
             # Where the time goes: the servers' handshakes (Postfix signs with RSA and makes a DH
             # key for most) share the cores with the probe; "floor" is all CPU over all cores.
             floor = (r["probe"] + r["sluice"] + r["other"]) / os.cpu_count()
@@ -166,6 +175,8 @@ def main():
                   f"{r['sluice']:>14.1f}{r['other']:>9.1f}{floor:>9.1f}")
         print(f"sluice*: 200 other targets, the 100 sluice connectors on 127.0.0.1 and 127.0.0.2 (no Postfix),"
               f" {runs[2]['connections']} connections")
+        print(f"mixed*: {SEVERAL} of the Postfix listeners (warm) and {200 - SEVERAL} sluice targets,"
+              f" {runs[3]['connections']} connections")
         print(f"Postfix CPU per connection (warm): "
               f"{1000 * runs[1]['other'] / max(1, runs[1]['postfix_connections']):.2f} ms")
     finally:
