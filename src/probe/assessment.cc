@@ -139,7 +139,11 @@ class Planner {
     spec.min = spec.max = v;
     offer(spec, v, remaining);
     int before = out_.connections;
-    AttemptResult r = co_await attempt(spec);
+    AttemptResult r;
+    if (discovery_answers(v, remaining))
+      r = out_.discovery;
+    else
+      r = co_await attempt(spec);
     if (r.outcome == Outcome::HandshakeFailed) {
       f.state = VersionState::NotOffered;
       f.detail = r.detail;
@@ -153,6 +157,15 @@ class Planner {
       co_await collect_suites(f, spec, remaining, r);
     }
     f.connections = out_.connections - before;  // approximate when versions run at once
+  }
+
+  /// Whether the discovery handshake already asked this version's first question: it offered
+  /// every version up to TLS 1.3 and every TLS 1.3 suite in the same order, and a server that
+  /// speaks TLS 1.3 chooses it and then its suite from that list alone. Saves one connection.
+  bool discovery_answers(tls::Version v, const std::vector<const CipherSuite*>& offer) const {
+    const AttemptResult& d = out_.discovery;
+    return v == tls::Version::Tls1_3 && d.outcome == Outcome::Negotiated && d.tls.version == v &&
+           suite_list(offer) == kTls13Suites;
   }
 
   /// Removes the suite named `name` from `suites` and returns it (nullptr if it was not there).

@@ -11,6 +11,7 @@
 
 #include "net/connect.h"
 #include "net/connection.h"
+#include "probe/cipher_catalog.h"
 #include "probe/server_flight.h"
 #include "smtp/reply_reader.h"
 #include "tls/client_context.h"
@@ -479,9 +480,7 @@ std::shared_ptr<asio::ssl::context> make_probe_context() {
   SSL_CTX_set_min_proto_version(native, TLS1_VERSION);
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
   SSL_CTX_set_cipher_list(native, "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
-  SSL_CTX_set_ciphersuites(native,
-                           "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
-                           "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256");
+  SSL_CTX_set_ciphersuites(native, kTls13Suites);
   // Legacy servers may need the pre-RFC 5746 renegotiation behaviour to even finish a hello.
   SSL_CTX_set_options(native, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_NO_TICKET);
   SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);

@@ -19,9 +19,7 @@ std::vector<CipherSuite> compute(tls::Version version) {
   SSL_CTX_set_min_proto_version(ctx.get(), wire);
   SSL_CTX_set_max_proto_version(ctx.get(), wire);
   if (version == tls::Version::Tls1_3) {
-    SSL_CTX_set_ciphersuites(ctx.get(),
-                             "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
-                             "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256");
+    SSL_CTX_set_ciphersuites(ctx.get(), kTls13Suites);
   } else {
     SSL_CTX_set_ciphersuites(ctx.get(), "");
     SSL_CTX_set_cipher_list(ctx.get(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0");

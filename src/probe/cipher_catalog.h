@@ -17,6 +17,12 @@ struct CipherSuite {
   int bits = 0;           ///< symmetric strength
 };
 
+/// The five RFC 8446 suites, as every probe connection offers them unless a step narrows them
+/// (SSL_set_ciphersuites syntax).
+inline constexpr const char* kTls13Suites =
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
+    "TLS_AES_128_CCM_8_SHA256";
+
 /// Suites OpenSSL would put in a ClientHello for exactly `version` at security level 0, in
 /// OpenSSL's default preference order. For TLS 1.3: the five RFC 8446 suites. Computed once.
 const std::vector<CipherSuite>& offerable_suites(tls::Version version);
