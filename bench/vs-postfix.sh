@@ -232,9 +232,10 @@ drain() {
   find "$WORK/sluice/maildir" -type f -path '*/new/*' -delete 2> /dev/null || true
 }
 
-# CPU time the machine spent outside idle and iowait since boot, in clock ticks (/proc/stat).
+# CPU time the machine's processes and interrupts used since boot, in clock ticks (/proc/stat:
+# user, nice, system, irq, softirq; not idle, iowait, or steal, the hypervisor's time elsewhere).
 machine_busy_ticks() {
-  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
 
 # Runs the load generator against one server; appends its JSON report, labelled, to RESULTS.
@@ -252,7 +253,7 @@ load() {  # label server loadgen-args...
     die "sluice-loadgen failed for $label on $server"
   fi
   # The server's CPU: the whole machine's during the load minus the load generator's own.
-  echo "$out" | jq -c --arg lbl "$label" --arg srv "$server" --argjson busy "$(((busy1 - busy0)))" \
+  echo "$out" | jq -c --arg lbl "$label" --arg srv "$server" --argjson busy "$((busy1 - busy0))" \
     --argjson hz "$(getconf CLK_TCK)" \
     '. + {"label": $lbl, "server": $srv, "server_cpu_s": ($busy / $hz - .cpu_user_s - .cpu_sys_s)}' >> "$RESULTS"
   echo "$out" | jq -r --arg lbl "$label" --arg srv "$server" \
