@@ -479,7 +479,7 @@ std::shared_ptr<asio::ssl::context> make_probe_context() {
   SSL_CTX_set_security_level(native, 0);
   SSL_CTX_set_min_proto_version(native, TLS1_VERSION);
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
-  SSL_CTX_set_cipher_list(native, "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
+  SSL_CTX_set_cipher_list(native, kPreTls13Suites);
   SSL_CTX_set_ciphersuites(native, kTls13Suites);
   // Legacy servers may need the pre-RFC 5746 renegotiation behaviour to even finish a hello.
   SSL_CTX_set_options(native, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_NO_TICKET);

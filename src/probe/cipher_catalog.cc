@@ -22,7 +22,7 @@ std::vector<CipherSuite> compute(tls::Version version) {
     SSL_CTX_set_ciphersuites(ctx.get(), kTls13Suites);
   } else {
     SSL_CTX_set_ciphersuites(ctx.get(), "");
-    SSL_CTX_set_cipher_list(ctx.get(), "ALL:COMPLEMENTOFALL:@SECLEVEL=0");
+    SSL_CTX_set_cipher_list(ctx.get(), kPreTls13Suites);
   }
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
   // The supported list drops what cannot go out in this version's ClientHello (PSK and SRP

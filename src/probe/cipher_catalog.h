@@ -23,6 +23,10 @@ inline constexpr const char* kTls13Suites =
     "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
     "TLS_AES_128_CCM_8_SHA256";
 
+/// Every suite of TLS 1.2 and older this OpenSSL has, weak ones included (SSL_set_cipher_list
+/// syntax).
+inline constexpr const char* kPreTls13Suites = "ALL:COMPLEMENTOFALL:@SECLEVEL=0";
+
 /// Suites OpenSSL would put in a ClientHello for exactly `version` at security level 0, in
 /// OpenSSL's default preference order. For TLS 1.3: the five RFC 8446 suites. Computed once.
 const std::vector<CipherSuite>& offerable_suites(tls::Version version);
