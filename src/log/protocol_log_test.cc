@@ -26,21 +26,11 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// The published lines are the parser's contract; the file sits beside the repository
-// (<repo>/../shared/reference/samples). Found from SLUICE_SOURCE_DIR or by walking up from the
-// working directory (ctest runs in the build dir inside the repo) to sluice's CMakeLists.txt.
+// The published lines are the parser's contract. The repository keeps its own copy of them as
+// test data (tests/data/logscan/, which logscan's tests read too), so a clone anywhere can run it.
 fs::path samples_file() {
-  std::vector<fs::path> roots;
-  if (const char* env = std::getenv("SLUICE_SOURCE_DIR")) roots.emplace_back(env);
-  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (slurp(dir / "CMakeLists.txt").find("project(sluice") != std::string::npos) roots.push_back(dir);
-    if (dir == dir.parent_path()) break;
-  }
-  for (const fs::path& root : roots) {
-    fs::path p = root / ".." / "shared" / "reference" / "samples" / "exchange-protocol-log-lines.txt";
-    if (fs::exists(p)) return p;
-  }
-  return {};
+  fs::path p = fs::path(__FILE__).parent_path() / "../../tests/data/logscan/exchange-protocol-log-lines.txt";
+  return fs::exists(p) ? p : fs::path{};
 }
 
 std::vector<std::string> sample_data_lines() {
@@ -91,8 +81,7 @@ TEST(ParseLine, PublishedThumbprintLineKeepsUtf8Connector) {
 
 TEST(ParseLine, EveryPublishedSampleLine) {
   fs::path p = samples_file();
-  ASSERT_FALSE(p.empty()) << "cannot find shared/reference/samples/exchange-protocol-log-lines.txt: set "
-                             "SLUICE_SOURCE_DIR to the repository root or run from inside the repository";
+  ASSERT_FALSE(p.empty()) << "cannot find tests/data/logscan/exchange-protocol-log-lines.txt in the source tree";
   std::vector<std::string> lines = sample_data_lines();
   ASSERT_EQ(lines.size(), 5u) << "the sample file changed: review this test";
   for (const std::string& text : lines) {
