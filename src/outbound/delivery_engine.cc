@@ -28,8 +28,18 @@ namespace {
 
 constexpr std::size_t kMaxTargets = 10;           // addresses tried per attempt, in MX order
 constexpr auto kIdleWakeup = std::chrono::seconds(30);
+// Local deliveries at once: they run on the disk executor (4 threads), beside the spool writes
+// that every 250 waits for, so a burst of local mail must not take all of it.
+constexpr std::size_t kLocalConcurrency = 4;
 
 std::string domain_of(const std::string& address) { return ascii_lower(queue::split_address(address).second); }
+
+/// A smart-host connector's next hop: its hosts in order, "a:25,b:587".
+std::string smart_host_hop(const config::SendConnector& connector) {
+  std::string hop;
+  for (const auto& host : connector.smart_hosts) hop += (hop.empty() ? "" : ",") + host.str();
+  return hop;
+}
 
 bool open_state(State s) { return s == State::Pending || s == State::Deferred; }
 
@@ -72,8 +82,7 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, EngineServices services)
       services_(std::move(services)),
       scheduler_(
           services_.config->queue, [] { return std::chrono::system_clock::now(); },
-          [this](const std::string& address) { return next_hop_of(address); },
-          services_.config->send_connectors.empty() ? 5 : services_.config->send_connectors.front().max_connections_per_host),
+          [this](const std::string& hop) { return hop_limit(hop); }),
       wakeup_(io) {}
 
 bool DeliveryEngine::is_local(const std::string& address) const {
@@ -87,9 +96,18 @@ std::string DeliveryEngine::next_hop_of(const std::string& address) const {
   const auto* connector = config::select_send_connector(*services_.config, domain);
   if (!connector) return "unroutable";
   if (connector->smart_hosts.empty()) return domain;
-  std::string hop;
-  for (const auto& host : connector->smart_hosts) hop += (hop.empty() ? "" : ",") + host.str();
-  return hop;
+  return smart_host_hop(*connector);
+}
+
+std::size_t DeliveryEngine::hop_limit(const std::string& next_hop) const {
+  if (next_hop == queue::kLocalHop) return kLocalConcurrency;
+  const auto& cfg = *services_.config;
+  // Each connector's own limit: a smart-host hop is its connector's host list, an MX hop the
+  // domain its connector was chosen for.
+  for (const auto& connector : cfg.send_connectors)
+    if (!connector.smart_hosts.empty() && smart_host_hop(connector) == next_hop) return connector.max_connections_per_host;
+  if (const auto* connector = config::select_send_connector(cfg, next_hop)) return connector->max_connections_per_host;
+  return config::SendConnector{}.max_connections_per_host;
 }
 
 void DeliveryEngine::start() {
@@ -109,7 +127,7 @@ void DeliveryEngine::start() {
 void DeliveryEngine::stop(std::function<void()> done) {
   stopping_ = true;
   wakeup_.cancel();
-  if (running_ == 0 && local_running_.empty()) {
+  if (running_ == 0) {
     asio::post(io_, std::move(done));
     return;
   }
@@ -125,15 +143,14 @@ void DeliveryEngine::message_queued(const Envelope& envelope) {
 
 void DeliveryEngine::adopt(Envelope envelope) {
   std::vector<std::size_t> failed;
-  bool changed = false;
+  // The next hop is derived from the configuration: it is set here, in memory, and reaches the
+  // spool with the next change of state; a file write (and fsync) per new message only for it
+  // would cost the intake half its speed.
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     auto& r = envelope.recipients[i];
     if (!open_state(r.state)) continue;
     std::string hop = next_hop_of(r.address);
-    if (r.next_hop != hop) {
-      r.next_hop = hop;
-      changed = true;
-    }
+    r.next_hop = hop;
     if (hop == "unroutable") {
       r.state = State::Failed;
       r.last_reply = fmt::format("554 5.4.4 Unable to route: no send connector serves the domain {}", domain_of(r.address));
@@ -141,7 +158,7 @@ void DeliveryEngine::adopt(Envelope envelope) {
       failed.push_back(i);
     }
   }
-  if (changed || !failed.empty()) {
+  if (!failed.empty()) {
     commit(std::move(envelope), failed, "");
   } else {
     scheduler_.upsert(envelope);
@@ -260,58 +277,68 @@ void DeliveryEngine::bounce(const Envelope& original, const std::vector<std::siz
   }, ""});
 }
 
-std::vector<DeliveryEngine::LocalJob> DeliveryEngine::take_local_due() {
-  std::vector<LocalJob> jobs;
-  auto t = now();
-  for (const auto& [id, envelope] : messages_) {
-    if (local_running_.count(id)) continue;
-    LocalJob job{id, {}};
-    for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
-      const auto& r = envelope.recipients[i];
-      if (open_state(r.state) && r.next_hop == "local" && r.next_attempt <= t) job.recipients.push_back(i);
-    }
-    if (!job.recipients.empty()) jobs.push_back(std::move(job));
-  }
-  return jobs;
+void DeliveryEngine::send_delay_warning(const std::string& message_id) {
+  auto it = messages_.find(message_id);
+  if (it == messages_.end() || !queue::should_bounce(it->second)) return;
+  Envelope envelope = it->second;
+  std::vector<std::size_t> open;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i)
+    if (open_state(envelope.recipients[i].state)) open.push_back(i);
+  if (open.empty()) return;
+  bounce(envelope, open, "", true);
+  envelope.delay_warning_sent = true;
+  commit(std::move(envelope), {}, "");
 }
 
-void DeliveryEngine::send_delay_warnings() {
-  std::vector<Envelope> due;
-  for (const auto& [id, envelope] : messages_)
-    if (queue::should_bounce(envelope) && scheduler_.needs_delay_warning(envelope)) due.push_back(envelope);
-  for (auto& envelope : due) {
-    std::vector<std::size_t> open;
-    for (std::size_t i = 0; i < envelope.recipients.size(); ++i)
-      if (open_state(envelope.recipients[i].state)) open.push_back(i);
-    bounce(envelope, open, "", true);
-    envelope.delay_warning_sent = true;
-    commit(std::move(envelope), {}, "");
+void DeliveryEngine::expire(const queue::Scheduler::Expired& expired) {
+  auto it = messages_.find(expired.message_id);
+  if (it == messages_.end()) return;
+  Envelope envelope = it->second;
+  std::vector<std::size_t> failed;
+  for (auto i : expired.recipients) {
+    auto& r = envelope.recipients[i];
+    if (!open_state(r.state)) continue;
+    r.state = State::Failed;
+    // Mail that waited on a hop that never answered has no reply of its own: the hop's last error
+    // is what the sender needs to read in the bounce.
+    if (r.last_reply.empty()) {
+      const auto* hop = scheduler_.hop(queue::scheduling_hop(r));
+      r.last_reply = hop && !hop->last_error.empty()
+                         ? hop->last_error
+                         : std::string("451 4.4.7 Message expired before a delivery attempt could be made");
+    }
+    failed.push_back(i);
   }
+  if (!failed.empty()) log_info("queue {}: lifetime over; {} recipient(s) failed", envelope.id, failed.size());
+  commit(std::move(envelope), failed, "");
+}
+
+void DeliveryEngine::job_ended() {
+  --running_;
+  if (stopping_ && running_ == 0 && on_stopped_) std::exchange(on_stopped_, nullptr)();
+  poke();
 }
 
 awaitable<void> DeliveryEngine::loop() {
   while (!stopping_) {
+    // Each pass costs what is due, not the size of the queue (docs/queue.md, "scheduling").
     for (auto& job : scheduler_.take_due()) {
       ++running_;
-      asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
+      if (job.next_hop == queue::kLocalHop) asio::co_spawn(io_, run_local(std::move(job)), asio::detached);
+      else asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
     }
-    for (auto& job : take_local_due()) {
-      local_running_.insert(job.message_id);
-      asio::co_spawn(io_, run_local(std::move(job)), asio::detached);
-    }
-    send_delay_warnings();
+    // After take_due: a recipient due at its expiry time gets its last try first.
+    for (const auto& expired : scheduler_.take_expired()) expire(expired);
+    for (const auto& id : scheduler_.take_delay_warnings()) send_delay_warning(id);
     auto wake = now() + kIdleWakeup;
     if (auto next = scheduler_.next_wakeup()) wake = std::min(wake, *next);
-    for (const auto& [id, envelope] : messages_)
-      for (const auto& r : envelope.recipients)
-        if (r.state == State::Deferred && r.next_hop == "local") wake = std::min(wake, r.next_attempt);
     wakeup_.expires_at(wake);
     std::error_code ec;
     co_await wakeup_.async_wait(asio::redirect_error(use_awaitable, ec));
   }
 }
 
-awaitable<void> DeliveryEngine::run_local(LocalJob job) {
+awaitable<void> DeliveryEngine::run_local(queue::Job job) {
   auto* spool = services_.spool;
   auto* maildirs = services_.maildirs;
   auto it = messages_.find(job.message_id);
@@ -338,7 +365,7 @@ awaitable<void> DeliveryEngine::run_local(LocalJob job) {
         }
         return out;
       });
-  local_running_.erase(job.message_id);
+  scheduler_.finished(job, false);
   it = messages_.find(job.message_id);
   if (it != messages_.end()) {
     Envelope envelope = it->second;
@@ -365,8 +392,7 @@ awaitable<void> DeliveryEngine::run_local(LocalJob job) {
     }
     commit(std::move(envelope), failed, "");
   }
-  if (stopping_ && running_ == 0 && local_running_.empty() && on_stopped_) std::exchange(on_stopped_, nullptr)();
-  poke();
+  job_ended();
 }
 
 awaitable<void> DeliveryEngine::run_job(queue::Job job) {
@@ -476,6 +502,8 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
   // The next hop as a whole is unwell when no server of it got as far as a transaction.
   bool hop_failed = !result.transaction_started && result.failure != Failure::None &&
                     result.failure != Failure::RemotePermanent;
+  // First the hop's health, so that a recipient deferred by a hop failure can wait on the hop.
+  scheduler_.finished(job, hop_failed, hop_failed ? last_error_text(result, result.reply) : std::string());
   auto it = messages_.find(job.message_id);
   if (it != messages_.end()) {
     Envelope envelope = it->second;
@@ -499,7 +527,10 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
         continue;
       }
       r.last_reply = last_error_text(result, reply);
-      if (auto next = scheduler_.reschedule(envelope, r)) {
+      // A hop that failed as a whole holds its mail until it answers again (one probe at a time),
+      // so this recipient waits on the hop, not on a timer of its own.
+      auto next = hop_failed ? scheduler_.hop_retry_time(envelope, job.next_hop) : scheduler_.reschedule(envelope, r);
+      if (next) {
         r.state = State::Deferred;
         r.next_attempt = *next;
       } else {
@@ -509,23 +540,20 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
     }
     commit(std::move(envelope), failed, remote_host);
   }
-  scheduler_.finished(job, hop_failed);
-  --running_;
-  if (stopping_ && running_ == 0 && local_running_.empty() && on_stopped_) std::exchange(on_stopped_, nullptr)();
-  poke();
+  job_ended();
 }
 
 nlohmann::json DeliveryEngine::control(const nlohmann::json& request) {
   std::string command = request.value("command", "");
   if (command == "list") {
-    std::vector<Envelope> envelopes;
-    for (const auto& [id, envelope] : messages_) envelopes.push_back(envelope);
-    std::map<std::string, std::size_t> active;
-    for (const auto& [hop, state] : scheduler_.hops())
-      if (state.running) active[hop] = state.running;
-    for (const auto& id : local_running_) (void)id, ++active["local"];
+    std::vector<const Envelope*> envelopes;
+    envelopes.reserve(messages_.size());
+    for (const auto& [id, envelope] : messages_) envelopes.push_back(&envelope);
+    std::map<std::string, queue::HopLive> live;
+    for (const auto& [hop, state] : scheduler_.hop_states())
+      live[hop] = {state.running, state.blocked_until, state.last_error};
     queue::ViewFilter filter{request.value("domain", ""), request.value("status", "")};
-    auto rows = queue::hop_rows(envelopes, filter, active, now());
+    auto rows = queue::hop_rows(envelopes, filter, live, now());
     return {{"ok", true}, {"hops", queue::hop_rows_json(rows)}, {"now", queue::format_utc_time(now())}};
   }
   if (command == "show") {
@@ -534,25 +562,33 @@ nlohmann::json DeliveryEngine::control(const nlohmann::json& request) {
     return {{"ok", true}, {"message", queue::message_json(it->second)}};
   }
   if (command == "retry") {
+    // Every matching message with mail still waiting becomes due now, and the backoff of the
+    // hops it waits for is cleared: the count is of messages that will be tried.
     std::string id = request.value("id", "");
     std::string domain = ascii_lower(request.value("domain", ""));
-    std::size_t retried = 0;
     if (!id.empty() && !messages_.count(id)) return {{"ok", false}, {"error", "no message " + id + " in the queue"}};
-    for (auto& [mid, envelope] : messages_) {
-      if (!id.empty() && mid != id) continue;
+    std::size_t retried = 0;
+    std::set<std::string> hops;
+    auto retry_message = [&](Envelope& envelope) {
       bool touched = false;
       for (auto& r : envelope.recipients) {
-        if (r.state != State::Deferred) continue;
-        if (!domain.empty() && r.next_hop != domain && domain_of(r.address) != domain) continue;
-        r.next_attempt = now();
+        if (!open_state(r.state)) continue;
+        std::string hop = queue::scheduling_hop(r);
+        if (!domain.empty() && hop != domain && domain_of(r.address) != domain) continue;
+        if (r.state == State::Deferred) r.next_attempt = now();
+        hops.insert(std::move(hop));
         touched = true;
       }
-      if (touched) {
-        ++retried;
-        scheduler_.upsert(envelope);
-      }
-    }
-    scheduler_.retry_now(domain);
+      if (!touched) return;
+      ++retried;
+      scheduler_.upsert(envelope);
+    };
+    if (!id.empty()) retry_message(messages_.at(id));
+    else
+      for (auto& [mid, envelope] : messages_) retry_message(envelope);
+    if (id.empty() && domain.empty()) scheduler_.clear_backoff();
+    else
+      for (const auto& hop : hops) scheduler_.clear_backoff(hop);
     poke();
     return {{"ok", true}, {"retried", retried}};
   }

@@ -57,18 +57,19 @@ class DeliveryEngine {
   nlohmann::json control(const nlohmann::json& request);
 
   /// The next hop of a recipient: "local", the recipient's domain (MX routing), the send
-  /// connector's smart host list, or "unroutable".
+  /// connector's smart host list, or "unroutable". Computed once when a message is adopted and
+  /// kept in Recipient::next_hop, which the scheduler files it under.
   std::string next_hop_of(const std::string& address) const;
+  /// A next hop's concurrency: its send connector's max_connections_per_host.
+  std::size_t hop_limit(const std::string& next_hop) const;
 
  private:
-  struct LocalJob {
-    std::string message_id;
-    std::vector<std::size_t> recipients;
-  };
-
   asio::awaitable<void> loop();
   asio::awaitable<void> run_job(queue::Job job);
-  asio::awaitable<void> run_local(LocalJob job);
+  asio::awaitable<void> run_local(queue::Job job);
+  void job_ended();
+  /// Fails the recipients whose lifetime ran out while they waited, and bounces them.
+  void expire(const queue::Scheduler::Expired& expired);
   void poke();
   void adopt(queue::Envelope envelope);
   /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
@@ -76,16 +77,14 @@ class DeliveryEngine {
   void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host);
   void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients, const std::string& remote_host,
               bool delay_warning);
-  void send_delay_warnings();
-  std::vector<LocalJob> take_local_due();
+  void send_delay_warning(const std::string& message_id);
   std::chrono::system_clock::time_point now() const { return std::chrono::system_clock::now(); }
   bool is_local(const std::string& address) const;
 
   asio::io_context& io_;
   EngineServices services_;
   queue::Scheduler scheduler_;
-  std::map<std::string, queue::Envelope> messages_;
-  std::set<std::string> local_running_;
+  std::map<std::string, queue::Envelope> messages_;  ///< every queued envelope, held once
   /// An envelope write, in the order it was decided: `work`, or the removal of `remove_id`.
   struct Write {
     std::function<void()> work;
@@ -100,7 +99,7 @@ class DeliveryEngine {
   std::deque<Write> writes_;
   bool draining_ = false;
   asio::system_timer wakeup_;
-  std::size_t running_ = 0;
+  std::size_t running_ = 0;  ///< jobs in progress, outbound and local
   bool stopping_ = false;
   std::function<void()> on_stopped_;
   /// Blocking DNS lookups (up to the resolver's 10 s timeout each) run here, not on `disk`: a few

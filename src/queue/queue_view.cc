@@ -97,7 +97,15 @@ std::string recipient_hop(const Recipient& recipient) {
 }
 
 std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewFilter& filter,
-                             const std::map<std::string, std::size_t>& active, TimePoint now) {
+                             const std::map<std::string, HopLive>& live, TimePoint now) {
+  std::vector<const Envelope*> pointers;
+  pointers.reserve(envelopes.size());
+  for (const auto& envelope : envelopes) pointers.push_back(&envelope);
+  return hop_rows(pointers, filter, live, now);
+}
+
+std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, const ViewFilter& filter,
+                             const std::map<std::string, HopLive>& live, TimePoint now) {
   struct Accumulator {
     HopRow row;
     const Envelope* last_envelope = nullptr;  // counts each message once per hop
@@ -106,7 +114,8 @@ std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewF
   };
   const std::string wanted_domain = ascii_lower(filter.domain);
   std::map<std::string, Accumulator> hops;
-  for (const auto& envelope : envelopes) {
+  for (const Envelope* message : envelopes) {
+    const Envelope& envelope = *message;
     for (const auto& r : envelope.recipients) {
       if (!waiting(r)) continue;
       std::string hop = recipient_hop(r);
@@ -133,8 +142,16 @@ std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewF
   std::vector<HopRow> rows;
   const std::string wanted_status = ascii_lower(filter.status);
   for (auto& [hop, acc] : hops) {
-    auto busy = active.find(hop);
-    if (busy != active.end() && busy->second > 0) acc.row.status = "Active";
+    auto state = live.find(hop);
+    const bool blocked = state != live.end() && state->second.blocked_until > now;
+    if (blocked) {
+      // Nothing of it is tried before the backoff ends: that is its next retry.
+      TimePoint earliest = acc.all_waiting && acc.row.next_retry ? *acc.row.next_retry : now;
+      acc.row.next_retry = std::max(earliest, state->second.blocked_until);
+      acc.all_waiting = true;
+    }
+    if (state != live.end() && acc.row.last_error.empty()) acc.row.last_error = state->second.last_error;
+    if (state != live.end() && state->second.running > 0) acc.row.status = "Active";
     else acc.row.status = acc.all_waiting ? "Retry" : "Ready";
     if (!wanted_status.empty() && ascii_lower(acc.row.status) != wanted_status) continue;
     rows.push_back(std::move(acc.row));

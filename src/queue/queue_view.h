@@ -31,10 +31,20 @@ struct ViewFilter {
 /// "local" for an address without a domain.
 std::string recipient_hop(const Recipient& recipient);
 
-/// Hop rows sorted by next hop. `active` lists hops being delivered right now (from the gateway).
+/// What the running gateway knows of a next hop beyond its envelopes.
+struct HopLive {
+  std::size_t running = 0;  ///< deliveries in progress
+  std::chrono::system_clock::time_point blocked_until{};  ///< its backoff after failures
+  std::string last_error;   ///< of its last failed attempt
+};
+
+/// Hop rows sorted by next hop. `live` has the gateway's hop states: a hop with running
+/// deliveries is "Active"; a hop in backoff is "Retry" until its backoff ends, whatever its
+/// messages' own times say, since none of them is tried before.
+std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, const ViewFilter& filter,
+                             const std::map<std::string, HopLive>& live, std::chrono::system_clock::time_point now);
 std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewFilter& filter,
-                             const std::map<std::string, std::size_t>& active,
-                             std::chrono::system_clock::time_point now);
+                             const std::map<std::string, HopLive>& live, std::chrono::system_clock::time_point now);
 
 /// JSON forms (documented in docs/queue.md, stable for scripts). Hop rows: an array of
 /// {"next_hop","status","messages","last_error","next_retry"} (next_retry ISO-8601 UTC or null).

@@ -78,7 +78,7 @@ TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
       message("B2", {rcpt("b@x.example", S::Deferred, kNow, kDropped, kNow - 120s)}),  // due exactly now
       message("B3", {rcpt("c@y.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
   };
-  auto rows = hop_rows(queue, {}, {{"y.example", 1}, {"x.example", 0}}, kNow);
+  auto rows = hop_rows(queue, {}, {{"y.example", {1, {}, ""}}, {"x.example", {0, {}, ""}}}, kNow);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].status, "Ready");  // an active count of 0 is not active
   EXPECT_EQ(rows[0].next_retry, kNow + 60s);
@@ -123,7 +123,7 @@ TEST(HopRows, StatusFilterIsCaseInsensitive) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].next_hop, "y.example");
   EXPECT_TRUE(hop_rows(queue, {"", "bogus"}, {}, kNow).empty());
-  EXPECT_TRUE(hop_rows({}, {}, {}, kNow).empty());
+  EXPECT_TRUE(hop_rows(std::vector<Envelope>{}, {}, {}, kNow).empty());
 }
 
 TEST(RelativeTime, TwoUnitsAtMost) {

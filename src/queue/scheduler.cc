@@ -2,28 +2,30 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <limits>
 
+#include "base/text.h"
+
 namespace sluice::queue {
-namespace {
 
 using std::chrono::system_clock;
+using TimePoint = system_clock::time_point;
+
+namespace {
 
 bool waiting(const Recipient& recipient) {
-  return recipient.state == Recipient::State::Pending ||
-         recipient.state == Recipient::State::Deferred;
+  return recipient.state == Recipient::State::Pending || recipient.state == Recipient::State::Deferred;
 }
 
 // Saturating, so that a lifetime of years (or a corrupt "received") cannot wrap the clock around.
-system_clock::time_point add(system_clock::time_point time, std::chrono::seconds delay) {
+TimePoint add(TimePoint time, std::chrono::seconds delay) {
   using Rep = system_clock::duration::rep;
   constexpr Rep kMax = std::numeric_limits<Rep>::max();
   if (delay <= std::chrono::seconds{0}) return time;
   constexpr auto kMaxSeconds = std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration(kMax));
-  if (delay >= kMaxSeconds) return system_clock::time_point::max();
+  if (delay >= kMaxSeconds) return TimePoint::max();
   const Rep step = std::chrono::duration_cast<system_clock::duration>(delay).count();
-  if (time.time_since_epoch().count() > kMax - step) return system_clock::time_point::max();
+  if (time.time_since_epoch().count() > kMax - step) return TimePoint::max();
   return time + system_clock::duration(step);
 }
 
@@ -49,161 +51,432 @@ std::chrono::seconds retry_delay(int attempts, const config::QueueSettings& sett
   return seconds{std::max<seconds::rep>(scaled, 1)};
 }
 
-Scheduler::Scheduler(config::QueueSettings settings, Clock clock,
-                     std::function<std::string(const std::string&)> next_hop_of, std::size_t max_per_hop,
-                     std::uint64_t seed)
-    : settings_(settings),
-      clock_(std::move(clock)),
-      next_hop_of_(std::move(next_hop_of)),
-      max_per_hop_(std::max<std::size_t>(max_per_hop, 1)),
-      random_(seed) {
+std::string scheduling_hop(const Recipient& recipient) {
+  if (!recipient.next_hop.empty()) return recipient.next_hop;
+  auto domain = split_address(recipient.address).second;
+  return domain.empty() ? std::string(kLocalHop) : ascii_lower(domain);
+}
+
+// ---- the pieces ----
+
+/// A message's waiting recipients for one next hop: what one job would deliver.
+struct Scheduler::Item {
+  enum class Where { Nowhere, Timed, Ready, Running };
+  Message* message = nullptr;
+  Hop* hop = nullptr;
+  std::vector<std::pair<std::size_t, TimePoint>> recipients;  ///< (index, next_attempt)
+  TimePoint due{};
+  Where where = Where::Nowhere;
+};
+
+struct Scheduler::Message {
+  std::string id;
+  TimePoint received{};
+  std::vector<std::unique_ptr<Item>> items;  ///< one per next hop
+  std::optional<TimePoint> expiry_armed;     ///< its entry in expiries_
+  std::optional<TimePoint> warning_armed;    ///< its entry in warnings_
+  bool expired = false;                      ///< take_expired() listed it
+  bool expire_after_running = false;         ///< ... while a job ran: list the rest when it ends
+  bool warned = false;                       ///< take_delay_warnings() listed it
+};
+
+struct Scheduler::Hop : HopState {
+  std::string name;
+  std::set<Item*, ByAge> queue;         ///< its items that are due, oldest message first
+  std::size_t items = 0;                ///< its items anywhere (timed, ready, running)
+  std::uint64_t last_served = 0;
+  std::optional<EligibleKey> eligible;  ///< its entry in eligible_
+  std::optional<TimePoint> blocked;     ///< its entry in blocked_
+};
+
+bool Scheduler::ByDue::operator()(const Item* a, const Item* b) const {
+  return std::tie(a->due, a->message->received, a->message->id, a->hop->name) <
+         std::tie(b->due, b->message->received, b->message->id, b->hop->name);
+}
+
+bool Scheduler::ByAge::operator()(const Item* a, const Item* b) const {
+  return std::tie(a->message->received, a->message->id) < std::tie(b->message->received, b->message->id);
+}
+
+Scheduler::Scheduler(config::QueueSettings settings, Clock clock, HopLimit limit_of, std::uint64_t seed)
+    : settings_(settings), clock_(std::move(clock)), limit_of_(std::move(limit_of)), random_(seed) {
   // Zero would stop all delivery for good, which no setting can mean.
   settings_.max_deliveries = std::max<std::size_t>(settings_.max_deliveries, 1);
 }
 
-void Scheduler::upsert(const Envelope& envelope) { messages_[envelope.id] = envelope; }
-
-void Scheduler::remove(const std::string& message_id) { messages_.erase(message_id); }
+Scheduler::~Scheduler() = default;
 
 double Scheduler::random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
-bool Scheduler::hop_blocked(const std::string& hop, system_clock::time_point now) const {
-  auto it = hops_.find(hop);
-  return it != hops_.end() && it->second.blocked_until > now;
+TimePoint Scheduler::expiry_of(TimePoint received) const { return add(received, settings_.lifetime); }
+
+Scheduler::Hop& Scheduler::hop_for(const std::string& name) {
+  auto it = hops_.find(name);
+  if (it != hops_.end()) return it->second;
+  Hop& hop = hops_[name];
+  hop.name = name;
+  hop.limit = std::max<std::size_t>(limit_of_ ? limit_of_(name) : 1, 1);
+  return hop;
 }
 
-std::size_t Scheduler::hop_running(const std::string& hop) const {
-  auto it = hops_.find(hop);
-  return it == hops_.end() ? 0 : it->second.running;
+// A healthy idle hop without mail carries no information; dropping it keeps the map to hops
+// that matter.
+void Scheduler::forget_if_idle(Hop& hop) {
+  if (hop.items == 0 && hop.running == 0 && hop.consecutive_failures == 0 && !hop.eligible && !hop.blocked)
+    hops_.erase(hop.name);
 }
 
-std::vector<const Envelope*> Scheduler::oldest_first() const {
-  std::vector<const Envelope*> order;
-  order.reserve(messages_.size());
-  for (const auto& [id, envelope] : messages_) order.push_back(&envelope);
-  // messages_ is sorted by id, so a stable sort keeps ties in id order.
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Envelope* a, const Envelope* b) { return a->received < b->received; });
-  return order;
+std::size_t Scheduler::effective_limit(const Hop& hop) const {
+  // A hop that failed gets one probe at a time: the rest of its mail waits for the answer.
+  return hop.consecutive_failures > 0 ? 1 : hop.limit;
+}
+
+/// Files an item where its due time says: the hop's queue (due) or the timer set.
+void Scheduler::index(Item& item, TimePoint now) {
+  if (item.where == Item::Where::Running) return;
+  item.due = TimePoint::max();
+  for (const auto& [index, next] : item.recipients) item.due = std::min(item.due, next);
+  if (item.due <= now) {
+    item.hop->queue.insert(&item);
+    item.where = Item::Where::Ready;
+    refresh(*item.hop, now);
+  } else {
+    timed_.insert(&item);
+    item.where = Item::Where::Timed;
+  }
+}
+
+void Scheduler::unindex(Item& item) {
+  if (item.where == Item::Where::Timed) {
+    timed_.erase(&item);
+  } else if (item.where == Item::Where::Ready) {
+    item.hop->queue.erase(&item);
+    refresh(*item.hop, clock_());
+  }
+  if (item.where != Item::Where::Running) item.where = Item::Where::Nowhere;
+}
+
+/// Puts a hop in the structure its state calls for: startable now (eligible_), waiting for its
+/// backoff with mail due (blocked_), or neither.
+void Scheduler::refresh(Hop& hop, TimePoint now) {
+  hop.ready = hop.queue.size();
+  if (hop.eligible) {
+    eligible_.erase(*hop.eligible);
+    hop.eligible.reset();
+  }
+  if (hop.blocked) {
+    blocked_.erase({*hop.blocked, hop.name});
+    hop.blocked.reset();
+  }
+  if (hop.queue.empty()) return;
+  if (hop.blocked_until > now) {
+    hop.blocked = hop.blocked_until;
+    blocked_.insert({hop.blocked_until, hop.name});
+    return;
+  }
+  if (hop.running >= effective_limit(hop) || hop.name == kLocalHop) return;  // local: take_due asks it first
+  const Item* oldest = *hop.queue.begin();
+  hop.eligible = EligibleKey{hop.last_served, oldest->message->received, oldest->message->id, hop.name};
+  eligible_.insert(*hop.eligible);
+}
+
+void Scheduler::drop_item(Message& message, std::size_t position) {
+  Item& item = *message.items[position];
+  unindex(item);
+  Hop& hop = *item.hop;
+  --hop.items;
+  message.items.erase(message.items.begin() + static_cast<std::ptrdiff_t>(position));
+  forget_if_idle(hop);
+}
+
+void Scheduler::disarm(std::set<std::pair<TimePoint, std::string>>& timers, Message& message, bool expiry) {
+  auto& armed = expiry ? message.expiry_armed : message.warning_armed;
+  if (armed) timers.erase({*armed, message.id});
+  armed.reset();
+}
+
+void Scheduler::drop_message(const std::string& message_id) {
+  auto it = messages_.find(message_id);
+  if (it == messages_.end()) return;
+  Message& message = *it->second;
+  while (!message.items.empty()) drop_item(message, message.items.size() - 1);
+  disarm(expiries_, message, true);
+  disarm(warnings_, message, false);
+  messages_.erase(it);
+}
+
+// ---- the queue ----
+
+void Scheduler::upsert(const Envelope& envelope) {
+  const auto now = clock_();
+  // The recipients that wait, by next hop, in the order of their first recipient.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::size_t, TimePoint>>>> groups;
+  for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+    const Recipient& r = envelope.recipients[i];
+    if (!waiting(r)) continue;
+    std::string hop = scheduling_hop(r);
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hop; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {std::move(hop), {}});
+    group->second.emplace_back(i, r.next_attempt);
+  }
+  if (groups.empty()) {
+    drop_message(envelope.id);
+    return;
+  }
+
+  auto& slot = messages_[envelope.id];
+  if (!slot) {
+    slot = std::make_unique<Message>();
+    slot->id = envelope.id;
+  }
+  Message& message = *slot;
+  if (message.received != envelope.received) {
+    // The received time orders every index the items are in: take them out before it changes.
+    for (auto& item : message.items) unindex(*item);
+    message.received = envelope.received;
+    disarm(expiries_, message, true);
+    disarm(warnings_, message, false);
+    message.expired = message.warned = false;
+  }
+  for (std::size_t i = message.items.size(); i-- > 0;) {
+    const std::string& name = message.items[i]->hop->name;
+    if (std::none_of(groups.begin(), groups.end(), [&](const auto& g) { return g.first == name; }))
+      drop_item(message, i);
+  }
+  for (auto& [name, recipients] : groups) {
+    auto found = std::find_if(message.items.begin(), message.items.end(),
+                              [&](const auto& item) { return item->hop->name == name; });
+    Item* item = nullptr;
+    if (found != message.items.end()) {
+      item = found->get();
+      unindex(*item);
+    } else {
+      auto fresh = std::make_unique<Item>();
+      fresh->message = &message;
+      fresh->hop = &hop_for(name);
+      ++fresh->hop->items;
+      // Its (message, hop) may still be running from before the message was last forgotten:
+      // finished() files it then.
+      if (running_.count({message.id, name})) fresh->where = Item::Where::Running;
+      item = fresh.get();
+      message.items.push_back(std::move(fresh));
+    }
+    item->recipients = std::move(recipients);
+    index(*item, now);
+  }
+
+  if (!message.expiry_armed && !message.expired) {
+    message.expiry_armed = expiry_of(message.received);
+    expiries_.insert({*message.expiry_armed, message.id});
+  }
+  if (envelope.delay_warning_sent) {
+    disarm(warnings_, message, false);
+    message.warned = true;
+  } else if (settings_.delay_warning > std::chrono::seconds{0} && !message.warning_armed && !message.warned) {
+    message.warning_armed = add(message.received, settings_.delay_warning);
+    warnings_.insert({*message.warning_armed, message.id});
+  }
+}
+
+void Scheduler::remove(const std::string& message_id) { drop_message(message_id); }
+
+Job Scheduler::start(Hop& hop, TimePoint now) {
+  Item& item = **hop.queue.begin();
+  hop.queue.erase(hop.queue.begin());
+  item.where = Item::Where::Running;
+  Job job{item.message->id, hop.name, {}};
+  for (const auto& [index, next] : item.recipients)
+    if (next <= now) job.recipients.push_back(index);
+  ++hop.running;
+  if (hop.name != kLocalHop) ++running_total_;
+  running_.insert({job.message_id, hop.name});
+  hop.last_served = ++serve_sequence_;
+  refresh(hop, now);
+  return job;
 }
 
 std::vector<Job> Scheduler::take_due() {
   const auto now = clock_();
-  // Candidate jobs per hop, each list oldest message first; hops ordered by their oldest job.
-  std::vector<std::string> hop_order;
-  std::map<std::string, std::deque<Job>> candidates;
-  for (const Envelope* envelope : oldest_first()) {
-    std::map<std::string, Job> by_hop;  // this message's jobs
-    std::vector<std::string> first_seen;
-    for (std::size_t i = 0; i < envelope->recipients.size(); ++i) {
-      const Recipient& recipient = envelope->recipients[i];
-      if (!waiting(recipient) || recipient.next_attempt > now) continue;
-      std::string hop = next_hop_of_(recipient.address);
-      if (hop == "local" || hop_blocked(hop, now) || running_.count({envelope->id, hop})) continue;
-      auto [it, added] = by_hop.try_emplace(hop, Job{envelope->id, hop, {}});
-      if (added) first_seen.push_back(hop);
-      it->second.recipients.push_back(i);
+  // What became due, and the hops whose backoff ended.
+  while (!timed_.empty() && (*timed_.begin())->due <= now) {
+    Item& item = **timed_.begin();
+    timed_.erase(timed_.begin());
+    item.where = Item::Where::Ready;
+    item.hop->queue.insert(&item);
+    refresh(*item.hop, now);
+  }
+  while (!blocked_.empty() && blocked_.begin()->first <= now) {
+    auto it = hops_.find(blocked_.begin()->second);
+    if (it == hops_.end()) {
+      blocked_.erase(blocked_.begin());
+      continue;
     }
-    for (const auto& hop : first_seen) {
-      auto [it, added] = candidates.try_emplace(hop);
-      if (added) hop_order.push_back(hop);
-      it->second.push_back(std::move(by_hop[hop]));
-    }
+    refresh(it->second, now);
   }
 
-  // Round robin: each hop gets one job per round, so one busy destination cannot use up
-  // max_deliveries while mail for others waits.
   std::vector<Job> jobs;
-  bool progress = true;
-  while (progress && running_total_ < settings_.max_deliveries) {
-    progress = false;
-    for (const auto& hop : hop_order) {
-      if (running_total_ >= settings_.max_deliveries) break;
-      auto& queue = candidates[hop];
-      if (queue.empty() || hop_running(hop) >= max_per_hop_) continue;
-      Job job = std::move(queue.front());
-      queue.pop_front();
-      ++hops_[hop].running;
-      ++running_total_;
-      running_.insert({job.message_id, hop});
-      jobs.push_back(std::move(job));
-      progress = true;
-    }
+  if (auto local = hops_.find(kLocalHop); local != hops_.end()) {
+    Hop& hop = local->second;
+    while (!hop.queue.empty() && hop.running < hop.limit && hop.blocked_until <= now) jobs.push_back(start(hop, now));
+  }
+  while (running_total_ < settings_.max_deliveries && !eligible_.empty()) {
+    jobs.push_back(start(hops_.find(std::get<3>(*eligible_.begin()))->second, now));
   }
   return jobs;
 }
 
-void Scheduler::finished(const Job& job, bool hop_failed) {
+void Scheduler::finished(const Job& job, bool hop_failed, const std::string& error) {
   if (running_.erase({job.message_id, job.next_hop}) == 0) return;  // unknown or finished twice
-  --running_total_;
-  HopState& hop = hops_[job.next_hop];
+  const auto now = clock_();
+  Hop& hop = hop_for(job.next_hop);
   if (hop.running > 0) --hop.running;
+  if (job.next_hop != kLocalHop && running_total_ > 0) --running_total_;
   if (hop_failed) {
     ++hop.consecutive_failures;
     config::QueueSettings hop_settings = settings_;
     hop_settings.retry_max = settings_.hop_backoff_max;
-    hop.blocked_until = add(clock_(), retry_delay(hop.consecutive_failures, hop_settings, random01()));
+    hop.blocked_until = add(now, retry_delay(hop.consecutive_failures, hop_settings, random01()));
+    if (!error.empty()) hop.last_error = error;
   } else {
     hop.consecutive_failures = 0;
     hop.blocked_until = {};
+    hop.last_error.clear();
   }
-  // A healthy idle hop carries no information; dropping it keeps the map to hops that matter.
-  if (hop.running == 0 && hop.consecutive_failures == 0) hops_.erase(job.next_hop);
-}
 
-std::optional<system_clock::time_point> Scheduler::next_wakeup() const {
-  if (running_total_ >= settings_.max_deliveries) return std::nullopt;  // finished() comes first
-  std::optional<system_clock::time_point> earliest;
-  for (const auto& [id, envelope] : messages_) {
-    for (const auto& recipient : envelope.recipients) {
-      if (!waiting(recipient)) continue;
-      std::string hop = next_hop_of_(recipient.address);
-      if (hop == "local" || running_.count({id, hop}) || hop_running(hop) >= max_per_hop_) continue;
-      auto due = recipient.next_attempt;
-      if (auto it = hops_.find(hop); it != hops_.end()) due = std::max(due, it->second.blocked_until);
-      if (!earliest || due < *earliest) earliest = due;
+  if (auto it = messages_.find(job.message_id); it != messages_.end()) {
+    Message& message = *it->second;
+    for (auto& item : message.items) {
+      if (item->hop != &hop || item->where != Item::Where::Running) continue;
+      item->where = Item::Where::Nowhere;
+      index(*item, now);
+    }
+    // Its lifetime ended while this job ran: what is left of it is listed at the next look.
+    if (message.expire_after_running &&
+        std::none_of(message.items.begin(), message.items.end(),
+                     [](const auto& item) { return item->where == Item::Where::Running; })) {
+      message.expire_after_running = false;
+      message.expired = false;
+      disarm(expiries_, message, true);
+      message.expiry_armed = now;
+      expiries_.insert({now, message.id});
     }
   }
-  if (earliest && *earliest < clock_()) earliest = clock_();
+  refresh(hop, now);
+  forget_if_idle(hop);
+}
+
+std::optional<TimePoint> Scheduler::next_wakeup() const {
+  const auto now = clock_();
+  std::optional<TimePoint> earliest;
+  auto consider = [&](TimePoint t) {
+    if (!earliest || t < *earliest) earliest = t;
+  };
+  if (!expiries_.empty()) consider(expiries_.begin()->first);
+  if (!warnings_.empty()) consider(warnings_.begin()->first);
+  if (auto local = hops_.find(kLocalHop); local != hops_.end()) {
+    const Hop& hop = local->second;
+    if (!hop.queue.empty() && hop.running < hop.limit) consider(std::max(now, hop.blocked_until));
+  }
+  // Outbound work needs a free slot; without one, finished() comes first.
+  if (running_total_ < settings_.max_deliveries) {
+    if (!eligible_.empty()) consider(now);
+    if (!blocked_.empty()) consider(blocked_.begin()->first);
+  }
+  // An item coming due needs a slot of its hop (local has its own), so it is always a reason to look.
+  if (!timed_.empty()) consider((*timed_.begin())->due);
+  if (earliest && *earliest < now) earliest = now;
   return earliest;
 }
 
-void Scheduler::retry_now(const std::string& next_hop) {
+void Scheduler::clear_backoff(const std::string& next_hop) {
   const auto now = clock_();
-  for (auto& [id, envelope] : messages_) {
-    for (auto& recipient : envelope.recipients) {
-      if (recipient.state != Recipient::State::Deferred) continue;
-      if (!next_hop.empty() && next_hop_of_(recipient.address) != next_hop) continue;
-      recipient.next_attempt = now;
+  auto clear = [&](Hop& hop) {
+    hop.consecutive_failures = 0;
+    hop.blocked_until = {};
+    refresh(hop, now);
+  };
+  if (!next_hop.empty()) {
+    if (auto it = hops_.find(next_hop); it != hops_.end()) {
+      clear(it->second);
+      forget_if_idle(it->second);
     }
+    return;
   }
   for (auto it = hops_.begin(); it != hops_.end();) {
-    if (next_hop.empty() || it->first == next_hop) {
-      it->second.consecutive_failures = 0;
-      it->second.blocked_until = {};
-      if (it->second.running == 0) {
-        it = hops_.erase(it);
-        continue;
-      }
-    }
-    ++it;
+    Hop& hop = (it++)->second;  // forget_if_idle may erase it
+    clear(hop);
+    forget_if_idle(hop);
   }
 }
 
-std::optional<system_clock::time_point> Scheduler::reschedule(const Envelope& envelope,
-                                                              const Recipient& recipient) {
+const HopState* Scheduler::hop(const std::string& next_hop) const {
+  auto it = hops_.find(next_hop);
+  return it == hops_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::pair<std::string, HopState>> Scheduler::hop_states() const {
+  std::vector<std::pair<std::string, HopState>> out;
+  out.reserve(hops_.size());
+  for (const auto& [name, hop] : hops_) out.emplace_back(name, static_cast<const HopState&>(hop));
+  return out;
+}
+
+std::vector<Scheduler::Expired> Scheduler::take_expired() {
   const auto now = clock_();
-  const auto expires = add(envelope.received, settings_.lifetime);
+  std::vector<Expired> out;
+  while (!expiries_.empty() && expiries_.begin()->first <= now) {
+    std::string id = expiries_.begin()->second;
+    expiries_.erase(expiries_.begin());
+    auto it = messages_.find(id);
+    if (it == messages_.end()) continue;
+    Message& message = *it->second;
+    message.expiry_armed.reset();
+    message.expired = true;
+    Expired expired{id, {}};
+    for (const auto& item : message.items) {
+      if (item->where == Item::Where::Running) {
+        message.expire_after_running = true;
+        continue;
+      }
+      for (const auto& [index, next] : item->recipients) expired.recipients.push_back(index);
+    }
+    std::sort(expired.recipients.begin(), expired.recipients.end());
+    if (!expired.recipients.empty()) out.push_back(std::move(expired));
+  }
+  return out;
+}
+
+std::vector<std::string> Scheduler::take_delay_warnings() {
+  const auto now = clock_();
+  std::vector<std::string> out;
+  while (!warnings_.empty() && warnings_.begin()->first <= now) {
+    std::string id = warnings_.begin()->second;
+    warnings_.erase(warnings_.begin());
+    auto it = messages_.find(id);
+    if (it == messages_.end()) continue;
+    it->second->warning_armed.reset();
+    it->second->warned = true;
+    out.push_back(std::move(id));
+  }
+  return out;
+}
+
+std::optional<TimePoint> Scheduler::reschedule(const Envelope& envelope, const Recipient& recipient) {
+  const auto now = clock_();
+  const auto expires = expiry_of(envelope.received);
   if (now >= expires) return std::nullopt;
   // Capped at the expiry time: the last try happens when the lifetime ends, and the bounce
   // right after it, instead of up to a whole retry_max later.
   return std::min(add(now, retry_delay(recipient.attempts, settings_, random01())), expires);
 }
 
-bool Scheduler::needs_delay_warning(const Envelope& envelope) const {
-  if (settings_.delay_warning <= std::chrono::seconds{0} || envelope.delay_warning_sent) return false;
-  if (clock_() < add(envelope.received, settings_.delay_warning)) return false;
-  return std::any_of(envelope.recipients.begin(), envelope.recipients.end(), waiting);
+std::optional<TimePoint> Scheduler::hop_retry_time(const Envelope& envelope, const std::string& next_hop) const {
+  const auto now = clock_();
+  const auto expires = expiry_of(envelope.received);
+  if (now >= expires) return std::nullopt;
+  const HopState* state = hop(next_hop);
+  const TimePoint until = state && state->blocked_until > now ? state->blocked_until : now;
+  return std::min(until, expires);
 }
 
 }  // namespace sluice::queue

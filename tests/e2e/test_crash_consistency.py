@@ -56,7 +56,9 @@ class SmtpSink:
     Each record: the recipients, the un-dot-stuffed data, when the final dot was read, and whether
     the client sent another command after the 250 (`confirmed`): only then did it certainly read
     the 250. `drop_every=n` acknowledges every n-th message and forgets it (a broken next hop).
-    `reset_data=n` resets the connection (RST) in the middle of the first n messages' data."""
+    `reset_data=n` resets the connection (RST) in the middle of the first n messages' data.
+    While `refuse` is true it answers every connection with a 421 banner and closes it (a next
+    hop that is down); `refused` counts those connections."""
 
     def __init__(self, drop_every=0, reset_data=0):
         self.sock = socket.socket()
@@ -72,6 +74,8 @@ class SmtpSink:
         self.drop_every = drop_every
         self.reset_data = reset_data
         self.dropped = 0
+        self.refuse = False
+        self.refused = 0
         self._count = 0
         self._stop = False
 
@@ -94,8 +98,14 @@ class SmtpSink:
     def _serve(self, conn):
         with self.lock:
             self.connections += 1
+            refuse = self.refuse
+            if refuse:
+                self.refused += 1
         last = None
         try:
+            if refuse:
+                conn.sendall(b"421 4.3.2 sink.remote.test Service not available\r\n")
+                return
             f = conn.makefile("rb")
             conn.sendall(b"220 sink.remote.test ESMTP\r\n")
             rcpts = []
