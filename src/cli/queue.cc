@@ -152,6 +152,7 @@ int list(const fs::path& state_dir, const QueueOptions& options) {
   std::vector<queue::HopRow> rows;
   auto now = system_clock::now();
   std::string source = "gateway";
+  Json loading;
   Reply reply = ask(state_dir, {{"command", "list"}, {"domain", options.domain}, {"status", options.status}});
   if (reply.answer) {
     const Json& answer = ok_answer(*reply.answer);
@@ -162,14 +163,22 @@ int list(const fs::path& state_dir, const QueueOptions& options) {
     auto when = answer.find("now");
     if (when != answer.end() && when->is_string())
       if (auto t = queue::parse_utc_time(when->get<std::string>())) now = *t;  // the gateway's clock
+    if (auto it = answer.find("loading"); it != answer.end() && it->is_object()) loading = *it;
   } else {
     announce_fallback(state_dir, reply);
     source = "spool";
     rows = queue::hop_rows(read_spool(state_dir), {options.domain, options.status}, {}, now);
   }
   if (options.json) {
-    print_json({{"source", source}, {"now", queue::format_utc_time(now)}, {"hops", queue::hop_rows_json(rows)}});
-  } else if (rows.empty() && (!options.domain.empty() || !options.status.empty())) {
+    Json out = {{"source", source}, {"now", queue::format_utc_time(now)}, {"hops", queue::hop_rows_json(rows)}};
+    if (!loading.is_null()) out["loading"] = loading;
+    print_json(out);
+    return kOk;
+  }
+  if (!loading.is_null())
+    fmt::print("The gateway is still reading its spool after a restart ({} of {} messages): the list is not complete yet.\n",
+               loading.value("read", 0), loading.value("total", 0));
+  if (rows.empty() && (!options.domain.empty() || !options.status.empty())) {
     fmt::print("No queued messages match.\n");
   } else {
     fmt::print("{}", queue::render_hop_rows(rows, now));

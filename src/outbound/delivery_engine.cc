@@ -111,17 +111,45 @@ std::size_t DeliveryEngine::hop_limit(const std::string& next_hop) const {
 }
 
 void DeliveryEngine::start() {
+  // Only the names here (one directory read); the envelopes follow in load().
+  auto ids = services_.spool->ids();
+  asio::co_spawn(io_, loop(), asio::detached);
+  if (ids.empty()) return;
+  log_info("queue: reading {} message(s) from the spool", ids.size());
+  load_total_ = ids.size();
+  ++running_;  // stop() waits for the loader, which stops at its next batch
+  asio::co_spawn(io_, load(std::move(ids)), asio::detached);
+}
+
+awaitable<void> DeliveryEngine::load(std::vector<std::string> ids) {
+  constexpr std::size_t kBatch = 500;
+  const auto started = std::chrono::steady_clock::now();
+  auto* spool = services_.spool;
   std::size_t loaded = 0;
-  for (const auto& id : services_.spool->list()) {
-    if (auto envelope = services_.spool->load_envelope(id)) {
+  for (std::size_t at = 0; at < ids.size() && !stopping_; at += kBatch) {
+    const std::size_t end = std::min(ids.size(), at + kBatch);
+    const auto* names = &ids;
+    auto batch = co_await run_blocking(services_.disk, [spool, names, at, end] {
+      std::vector<std::pair<std::string, std::optional<Envelope>>> out;
+      out.reserve(end - at);
+      for (std::size_t i = at; i < end; ++i) out.emplace_back((*names)[i], spool->load_envelope((*names)[i]));
+      return out;
+    });
+    for (auto& [id, envelope] : batch) {
+      if (!envelope) {
+        log_error("queue {}: envelope unreadable; left in place for inspection", id);
+        continue;
+      }
       adopt(std::move(*envelope));
       ++loaded;
-    } else {
-      log_error("queue {}: envelope unreadable; left in place for inspection", id);
     }
+    load_done_ = end;
+    poke();
   }
-  if (loaded) log_info("queue: {} message(s) reloaded from the spool", loaded);
-  asio::co_spawn(io_, loop(), asio::detached);
+  load_total_ = 0;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!stopping_) log_info("queue: {} message(s) reloaded from the spool in {:.1f} s", loaded, seconds);
+  job_ended();
 }
 
 void DeliveryEngine::stop(std::function<void()> done) {
@@ -554,7 +582,20 @@ nlohmann::json DeliveryEngine::control(const nlohmann::json& request) {
       live[hop] = {state.running, state.blocked_until, state.last_error};
     queue::ViewFilter filter{request.value("domain", ""), request.value("status", "")};
     auto rows = queue::hop_rows(envelopes, filter, live, now());
-    return {{"ok", true}, {"hops", queue::hop_rows_json(rows)}, {"now", queue::format_utc_time(now())}};
+    nlohmann::json answer = {{"ok", true}, {"hops", queue::hop_rows_json(rows)}, {"now", queue::format_utc_time(now())}};
+    // Right after a restart the picture is not complete yet: say so.
+    if (load_total_) answer["loading"] = {{"read", load_done_}, {"total", load_total_}};
+    return answer;
+  }
+  // Until the spool is read, a message may exist that the engine does not know yet: changing the
+  // queue, or saying that a message is not there, would be wrong. The wait is seconds.
+  if (load_total_ && (command == "show" || command == "retry" || command == "remove")) {
+    bool known = command == "show" && messages_.count(request.value("id", ""));
+    if (!known)
+      return {{"ok", false},
+              {"error", fmt::format("the gateway is still reading its spool after a restart ({} of {} messages); "
+                                    "try again in a moment",
+                                    load_done_, load_total_)}};
   }
   if (command == "show") {
     auto it = messages_.find(request.value("id", ""));

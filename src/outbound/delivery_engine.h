@@ -45,7 +45,9 @@ class DeliveryEngine {
  public:
   DeliveryEngine(asio::io_context& io, EngineServices services);
 
-  /// Loads the spool (after Spool::recover) and starts delivering. Call once.
+  /// Lists the spool (after Spool::recover) and starts delivering. The envelopes are read in
+  /// batches on the disk executor while the gateway already serves: a restart with 100,000 queued
+  /// messages answers its first client at once. Call once.
   void start();
   /// Stops starting new attempts; `done` runs once the running ones have ended.
   void stop(std::function<void()> done);
@@ -65,6 +67,7 @@ class DeliveryEngine {
 
  private:
   asio::awaitable<void> loop();
+  asio::awaitable<void> load(std::vector<std::string> ids);
   asio::awaitable<void> run_job(queue::Job job);
   asio::awaitable<void> run_local(queue::Job job);
   void job_ended();
@@ -99,7 +102,9 @@ class DeliveryEngine {
   std::deque<Write> writes_;
   bool draining_ = false;
   asio::system_timer wakeup_;
-  std::size_t running_ = 0;  ///< jobs in progress, outbound and local
+  std::size_t running_ = 0;  ///< jobs in progress, outbound and local, and the spool loader
+  std::size_t load_total_ = 0;   ///< envelopes the loader has to read; 0 once it is done
+  std::size_t load_done_ = 0;
   bool stopping_ = false;
   std::function<void()> on_stopped_;
   /// Blocking DNS lookups (up to the resolver's 10 s timeout each) run here, not on `disk`: a few

@@ -306,12 +306,10 @@ std::vector<Job> Scheduler::take_due() {
     refresh(*item.hop, now);
   }
   while (!blocked_.empty() && blocked_.begin()->first <= now) {
-    auto it = hops_.find(blocked_.begin()->second);
-    if (it == hops_.end()) {
-      blocked_.erase(blocked_.begin());
-      continue;
-    }
-    refresh(it->second, now);
+    const auto entry = *blocked_.begin();
+    if (auto it = hops_.find(entry.second); it != hops_.end()) refresh(it->second, now);
+    // refresh() takes the hop out; an entry it does not know of must not stop this loop.
+    if (!blocked_.empty() && *blocked_.begin() == entry) blocked_.erase(blocked_.begin());
   }
 
   std::vector<Job> jobs;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_set>
 #include <utility>
 
 #include "base/atomic_file.h"
@@ -247,14 +248,24 @@ std::vector<std::error_code> Spool::remove_batch(const std::vector<std::string>&
   return results;
 }
 
-std::vector<std::string> Spool::list() const {
-  std::vector<std::pair<std::chrono::system_clock::time_point, std::string>> found;
+std::vector<std::string> Spool::ids() const {
+  std::vector<std::string> ids;
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& path = it->path();
     if (path.extension() != ".json") continue;
     std::string id = path.stem().string();
-    if (!valid_queue_id(id) || !is_regular(path)) continue;
+    // The entry's type comes from the directory read itself: no stat per message.
+    if (valid_queue_id(id) && it->symlink_status(ec).type() == fs::file_type::regular) ids.push_back(std::move(id));
+    ec.clear();
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<std::string> Spool::list() const {
+  std::vector<std::pair<std::chrono::system_clock::time_point, std::string>> found;
+  for (auto& id : ids()) {
     // An unreadable envelope is still a committed message: list it first so that the caller
     // notices (load_envelope fails) instead of it sitting unseen.
     auto envelope = load_envelope(id);
@@ -269,22 +280,27 @@ std::vector<std::string> Spool::list() const {
 }
 
 std::size_t Spool::recover() {
+  // One directory read, the file types from the read itself: no stat per file, so that a restart
+  // with 100,000 queued messages (200,000 files) is quick.
   std::vector<fs::path> doomed;
+  std::unordered_set<std::string> names;
+  std::vector<fs::path> regular;
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path& path = it->path();
+    names.insert(it->path().filename().string());  // any type: its partner's presence counts
+    std::error_code type_error;
+    if (it->symlink_status(type_error).type() == fs::file_type::regular) regular.push_back(it->path());
+  }
+  for (const auto& path : regular) {
     const std::string name = path.filename().string();
-    if (!is_regular(path)) continue;
     const std::string id = path.stem().string();
     if (FilePool::is_pool_name(name)) {
       if (!pool_->adopt(path)) unlink_file(path);
     } else if (name.rfind(".tmp.", 0) == 0) {
       doomed.push_back(path);
-    } else if (path.extension() == ".eml" && valid_queue_id(id) &&
-               !fs::exists(fs::symlink_status(dir_ / envelope_name(id)))) {
+    } else if (path.extension() == ".eml" && valid_queue_id(id) && !names.count(envelope_name(id))) {
       doomed.push_back(path);
-    } else if (path.extension() == ".json" && valid_queue_id(id) &&
-               !fs::exists(fs::symlink_status(dir_ / message_name(id)))) {
+    } else if (path.extension() == ".json" && valid_queue_id(id) && !names.count(message_name(id))) {
       doomed.push_back(path);
     }
   }

@@ -70,6 +70,10 @@ class Spool {
   /// Ids of committed messages (those with an envelope file), oldest "received" first, ties by
   /// id. Envelopes that fail to load come first, so the caller sees and reports them.
   std::vector<std::string> list() const;
+  /// Ids of committed messages without reading their envelopes, in id order (ids start with
+  /// their process's start time: roughly arrival order). One directory read: the gateway lists
+  /// 100,000 messages this way in a fraction of a second and reads the envelopes later.
+  std::vector<std::string> ids() const;
   /// Removes temporary files and half messages (content without envelope, envelope without
   /// content) left by a crash; returns how many files. Recycled files from the last run go back
   /// into the pool (those beyond its capacity are removed, uncounted).

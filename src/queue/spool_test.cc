@@ -661,6 +661,22 @@ TEST_F(SpoolTest, ListSkipsUncommittedAndUnrelatedFilesButShowsUnreadableEnvelop
   EXPECT_EQ(spool.list(), (std::vector<std::string>{"BROKEN", "GOOD"}));
 }
 
+TEST_F(SpoolTest, IdsListCommittedMessagesByIdWithoutReadingThem) {
+  using namespace std::chrono;
+  Spool spool(dir_);
+  ASSERT_FALSE(spool.store(envelope_with("C1", sys_days{2024y / 5 / 1}), "m"));
+  ASSERT_FALSE(spool.store(envelope_with("B2", sys_days{2024y / 4 / 1}), "m"));
+  put("ORPHAN.eml", "no envelope");
+  put(".tmp.X.json.0123456789abcdef", "{");
+  put("bad.name.json", "{}");
+  put("A0.json", "{ not json");  // unreadable, still a committed message to report
+  fs::create_directory(dir_ / "DIR.json");
+  fs::create_symlink(dir_ / "C1.json", dir_ / "LINK.json");
+  EXPECT_EQ(spool.ids(), (std::vector<std::string>{"A0", "B2", "C1"}));
+  fs::remove_all(dir_);
+  EXPECT_TRUE(spool.ids().empty());
+}
+
 TEST_F(SpoolTest, ListOfAMissingDirectoryIsEmpty) {
   Spool spool(dir_);
   fs::remove(dir_);
