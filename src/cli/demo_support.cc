@@ -296,8 +296,13 @@ bool ServeProcess::start(const std::vector<std::string>& endpoints, Millis timeo
       [&] {
         if (!alive()) return true;
         auto log = log_of_this_run();
-        return std::all_of(endpoints.begin(), endpoints.end(),
-                           [&](const std::string& e) { return log.find("listening on " + e + " ") != std::string::npos; });
+        // It serves while it reads its spool (docs/queue.md); the demo's next step uses the queue,
+        // so it waits for the read too. "queue: reading" comes before the "listening on" lines.
+        bool reading = log.find("queue: reading ") != std::string::npos &&
+                       log.find("reloaded from the spool") == std::string::npos;
+        return !reading && std::all_of(endpoints.begin(), endpoints.end(), [&](const std::string& e) {
+          return log.find("listening on " + e + " ") != std::string::npos;
+        });
       },
       timeout, Millis(50));
   if (!alive()) {

@@ -125,6 +125,8 @@ class Sluice:
         return next(iter(self.ports.values()))
 
     def start(self, *args):
+        """Starts the gateway and waits until it listens and, when its spool holds messages, until
+        it has read them (it serves while it reads: docs/queue.md, "Startup")."""
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen([SLUICE, "serve", "--config", self.config, *args],
                                      stdout=subprocess.DEVNULL, stderr=self.stderr)
@@ -132,7 +134,10 @@ class Sluice:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sluice exited with {self.proc.returncode}: {self.server_log()}")
-            if all(self._listening(p) for p in self.ports.values()):
+            # serve logs "queue: reading N message(s)" before its "listening on" lines, when it has any.
+            log = self.server_log()
+            if all(self._listening(p) for p in self.ports.values()) and (
+                    "queue: reading " not in log or "reloaded from the spool" in log):
                 return self
             time.sleep(0.05)
         raise RuntimeError("sluice did not start listening: " + self.server_log())
