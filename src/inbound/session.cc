@@ -3,6 +3,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/x509.h>
 

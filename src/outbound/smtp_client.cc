@@ -5,6 +5,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/x509.h>
 
