@@ -330,7 +330,7 @@ void DeliveryEngine::expire(const queue::Scheduler::Expired& expired) {
     // Mail that waited on a hop that never answered has no reply of its own: the hop's last error
     // is what the sender needs to read in the bounce.
     if (r.last_reply.empty()) {
-      const auto* hop = scheduler_.hop(queue::scheduling_hop(r));
+      const auto* hop = scheduler_.hop(queue::recipient_hop(r));
       r.last_reply = hop && !hop->last_error.empty()
                          ? hop->last_error
                          : std::string("451 4.4.7 Message expired before a delivery attempt could be made");
@@ -614,7 +614,7 @@ nlohmann::json DeliveryEngine::control(const nlohmann::json& request) {
       bool touched = false;
       for (auto& r : envelope.recipients) {
         if (!open_state(r.state)) continue;
-        std::string hop = queue::scheduling_hop(r);
+        std::string hop = queue::recipient_hop(r);
         if (!domain.empty() && hop != domain && domain_of(r.address) != domain) continue;
         if (r.state == State::Deferred) r.next_attempt = now();
         hops.insert(std::move(hop));

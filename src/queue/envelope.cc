@@ -1,4 +1,5 @@
 #include "queue/envelope.h"
+#include "base/text.h"
 
 #include <fmt/format.h>
 
@@ -94,6 +95,12 @@ std::optional<Recipient> recipient_from_json(const Json& object) {
 }
 
 }  // namespace
+
+std::string recipient_hop(const Recipient& recipient) {
+  if (!recipient.next_hop.empty()) return recipient.next_hop;
+  auto domain = split_address(recipient.address).second;
+  return domain.empty() ? std::string("local") : ascii_lower(domain);
+}
 
 const char* state_name(Recipient::State state) {
   switch (state) {

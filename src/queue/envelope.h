@@ -42,6 +42,11 @@ struct Envelope {
 /// no '@' gives an empty domain.
 std::pair<std::string, std::string> split_address(std::string_view address);
 
+/// The next hop a recipient waits for: its next_hop as the delivery engine routed it, or (not
+/// routed yet) its domain in lower case; "local" for an address without a domain. The scheduler
+/// files recipients under it and the queue viewer groups them by it.
+std::string recipient_hop(const Recipient& recipient);
+
 const char* state_name(Recipient::State state);  ///< "pending", "delivered", "deferred", "failed"
 /// The inverse of state_name; nullopt for anything else (case matters).
 std::optional<Recipient::State> state_from_name(std::string_view name);

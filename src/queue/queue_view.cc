@@ -90,12 +90,6 @@ std::string time_with_relative(TimePoint time, TimePoint now) {
 
 }  // namespace
 
-std::string recipient_hop(const Recipient& recipient) {
-  if (!recipient.next_hop.empty()) return recipient.next_hop;
-  auto domain = domain_of(recipient.address);
-  return domain.empty() ? "local" : ascii_lower(domain);
-}
-
 std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewFilter& filter,
                              const std::map<std::string, HopLive>& live, TimePoint now) {
   std::vector<const Envelope*> pointers;

@@ -27,10 +27,6 @@ struct ViewFilter {
   std::string status;  ///< only hops with this status: "Ready", "Retry", "Active" (case-insensitive)
 };
 
-/// The hop a recipient waits for: its next_hop, or (not yet routed) its domain lower-cased;
-/// "local" for an address without a domain.
-std::string recipient_hop(const Recipient& recipient);
-
 /// What the running gateway knows of a next hop beyond its envelopes.
 struct HopLive {
   std::size_t running = 0;  ///< deliveries in progress

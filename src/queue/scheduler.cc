@@ -4,8 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "base/text.h"
-
 namespace sluice::queue {
 
 using std::chrono::system_clock;
@@ -49,12 +47,6 @@ std::chrono::seconds retry_delay(int attempts, const config::QueueSettings& sett
   auto scaled = static_cast<seconds::rep>(std::llround(static_cast<double>(base.count()) * factor));
   // Never zero: a retry "now" after a failure would spin against a broken destination.
   return seconds{std::max<seconds::rep>(scaled, 1)};
-}
-
-std::string scheduling_hop(const Recipient& recipient) {
-  if (!recipient.next_hop.empty()) return recipient.next_hop;
-  auto domain = split_address(recipient.address).second;
-  return domain.empty() ? std::string(kLocalHop) : ascii_lower(domain);
 }
 
 // ---- the pieces ----
@@ -214,7 +206,7 @@ void Scheduler::upsert(const Envelope& envelope) {
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     const Recipient& r = envelope.recipients[i];
     if (!waiting(r)) continue;
-    std::string hop = scheduling_hop(r);
+    std::string hop = recipient_hop(r);
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hop; });
     if (group == groups.end()) group = groups.insert(groups.end(), {std::move(hop), {}});
     group->second.emplace_back(i, r.next_attempt);

@@ -40,10 +40,6 @@ using Clock = std::function<std::chrono::system_clock::time_point()>;
 std::chrono::seconds retry_delay(int attempts, const config::QueueSettings& settings, double random01,
                                  double jitter = 0.2);
 
-/// The next hop the scheduler files a recipient under: Recipient::next_hop as the engine routed
-/// it, or, for an envelope not routed yet, its domain in lower case ("local" without a domain).
-std::string scheduling_hop(const Recipient& recipient);
-
 /// The next hop of local delivery: it has its own concurrency and does not take an outbound slot.
 inline constexpr std::string_view kLocalHop = "local";
 
