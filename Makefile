@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 20
 # reports go to the process's stderr, and halt_on_error makes the process fail.
 SANITIZER_LOGS = $(CURDIR)/$(ASAN_BUILD)/sanitizer-logs
 
-.PHONY: all deps build test check unit e2e demo clean sanitize fuzz
+.PHONY: all deps build test suite check unit e2e demo clean sanitize fuzz tidy
 
 all: build
 
@@ -24,14 +24,20 @@ build: deps
 
 # The README's test command: the whole ctest suite (unit, loadgen, e2e) on the release build,
 # the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then every libFuzzer
-# target for FUZZ_SECONDS. Each step stops the run when it fails. `make check` is the first step
-# alone, for a quick round while developing.
-test: check
+# target for FUZZ_SECONDS. Each step stops the run when it fails.
+test: suite
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory fuzz
 
-check: build
+# The whole ctest suite on the release build.
+suite: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The quick round while developing: rebuild what changed, run the unit tests (not e2e).
+check: build
+	@cd $(BUILD) && ctest --progress --output-on-failure -j $(JOBS) -LE e2e
+
+unit: check
 
 # The whole ctest suite (unit, e2e, loadgen) against a Debug build with AddressSanitizer (leaks
 # included) and UndefinedBehaviorSanitizer. It is the longest step of `make test`: -Og -g1 (reports
@@ -56,15 +62,16 @@ sanitize: deps
 fuzz: deps
 	fuzz/run.sh $(FUZZ_SECONDS)
 
-unit: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE e2e
-
 e2e: build
 	cd $(BUILD) && ctest --output-on-failure -L e2e
 
 # The scenario of the README, narrated and self-checking (src/cli/demo.cc): exit 0 only if every step passed.
 demo: build
 	@$(BUILD)/sluice demo
+
+# clang-tidy with .clang-tidy over src/ (scripts/tidy): minutes, so not part of `make test`.
+tidy: build
+	@scripts/tidy
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log build-fuzz

@@ -208,7 +208,7 @@ void Scheduler::upsert(const Envelope& envelope) {
     if (!waiting(r)) continue;
     std::string hop = recipient_hop(r);
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hop; });
-    if (group == groups.end()) group = groups.insert(groups.end(), {std::move(hop), {}});
+    if (group == groups.end()) group = groups.emplace(groups.end(), std::move(hop), std::vector<std::pair<std::size_t, TimePoint>>{});
     group->second.emplace_back(i, r.next_attempt);
   }
   if (groups.empty()) {
@@ -236,8 +236,9 @@ void Scheduler::upsert(const Envelope& envelope) {
       drop_item(message, i);
   }
   for (auto& [name, recipients] : groups) {
+    // clang 14 (clang-tidy) cannot capture a structured binding: capture a reference instead.
     auto found = std::find_if(message.items.begin(), message.items.end(),
-                              [&](const auto& item) { return item->hop->name == name; });
+                              [&hop = name](const auto& item) { return item->hop->name == hop; });
     Item* item = nullptr;
     if (found != message.items.end()) {
       item = found->get();
