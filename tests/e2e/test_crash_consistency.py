@@ -40,6 +40,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
+# Keeps a core busy: ctest counts each of its cases as two slots (tests/e2e/ctest_cases.py).
+CTEST_PROCESSORS = 2
+
 KILLS = int(os.environ.get("SLUICE_CRASH_KILLS", "24"))
 # A delivery is recorded in the spool (envelope rewritten or removed) this soon after it happened,
 # at the latest, even under this test's load; a kill later than that must not bring it back.

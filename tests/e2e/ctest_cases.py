@@ -1,0 +1,55 @@
+"""Lists the ctest cases of the end-to-end scripts, one line each: `name|script|argument|processors`.
+
+CMake reads this at configure time (CMakeLists.txt). A test class that shares a fixture between its
+tests (it has a setUpClass) is one case; a class whose tests each set up their own is split into
+one case per test, so that ctest can run them side by side: most of these tests wait on timers
+(command timeouts, retries, DNS timeouts), not on the processor. A script may set
+CTEST_PROCESSORS = 2 at module level when its tests keep a core busy (TLS scans, load): ctest then
+counts them as two of its -j slots. Reads the scripts with ast: nothing is imported or run."""
+import ast
+import pathlib
+import sys
+
+
+def test_classes(tree):
+    """Top-level classes deriving (directly or through another class here) from a TestCase."""
+    bases_of = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def is_test_case(name, seen=()):
+        node = bases_of.get(name)
+        if node is None or name in seen:
+            return False
+        for base in node.bases:
+            text = ast.unparse(base)
+            if text.endswith("TestCase") or is_test_case(text, seen + (name,)):
+                return True
+        return False
+
+    return [node for name, node in bases_of.items() if is_test_case(name)]
+
+
+def processors(tree):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CTEST_PROCESSORS" for t in node.targets):
+            return int(ast.literal_eval(node.value))
+    return 1
+
+
+def main(directory):
+    for script in sorted(pathlib.Path(directory).glob("test_*.py")):
+        tree = ast.parse(script.read_text(), str(script))
+        cpus = processors(tree)
+        for cls in test_classes(tree):
+            methods = [n.name for n in cls.body if isinstance(n, ast.FunctionDef)]
+            tests = [m for m in methods if m.startswith("test")]
+            if not tests:
+                continue
+            if "setUpClass" in methods or len(tests) == 1:
+                print(f"{script.stem}.{cls.name}|{script}|{cls.name}|{cpus}")
+            else:
+                for t in tests:
+                    print(f"{script.stem}.{cls.name}.{t}|{script}|{cls.name}.{t}|{cpus}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent)
