@@ -14,6 +14,19 @@ inline std::string ascii_lower(std::string_view text) {
   return out;
 }
 
+/// True when `text` begins with `prefix`, ASCII letters compared without case (SMTP verbs, log
+/// field names).
+inline bool starts_with_ascii_nocase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char a = text[i], b = prefix[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+    if (a != b) return false;
+  }
+  return true;
+}
+
 /// True for a non-empty run of ASCII digits (reply codes, ports, counts), locale-independent.
 inline bool all_digits(std::string_view text) {
   if (text.empty()) return false;

@@ -8,7 +8,10 @@
 
 namespace sluice::cli {
 
-/// Exit status of a command line that cannot be used.
+/// Exit statuses every subcommand shares: done, failed (or found a problem), and a command line
+/// that cannot be used.
+inline constexpr int kOk = 0;
+inline constexpr int kFailed = 1;
 inline constexpr int kUsage = 2;
 
 /// Prints "sluice COMMAND: MESSAGE (see 'sluice COMMAND --help')" on stderr; returns `status`.

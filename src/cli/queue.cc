@@ -21,9 +21,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using std::chrono::system_clock;
 
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-
 struct QueueOptions {
   std::string config_file;
   std::string state_dir;

@@ -24,9 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-
 /// A usage or input error: a message for stderr, exit 2.
 struct UsageError {
   std::string message;

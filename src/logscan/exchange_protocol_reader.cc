@@ -6,6 +6,7 @@
 #endif
 #include <functional>
 
+#include "base/text.h"
 #include "logscan/filters.h"
 #include "logscan/signatures.h"
 
@@ -14,12 +15,6 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
 
-bool starts_with_nocase(std::string_view s, std::string_view upper) {
-  if (s.size() < upper.size()) return false;
-  for (std::size_t i = 0; i < upper.size(); ++i)
-    if (s[i] != upper[i] && !(upper[i] >= 'A' && upper[i] <= 'Z' && s[i] == upper[i] + 32)) return false;
-  return true;
-}
 
 /// Message counting from the dialogue (data_state): after DATA, a 354 then a 2xx is a message;
 /// after "BDAT n LAST", the next 2xx is.
@@ -284,14 +279,14 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
       // Receive logs: '<' is the client's command, '>' our reply. Send logs the other way round.
       bool command = (e == '<') == (s.direction == Direction::Inbound);
       if (command) {
-        if (starts_with_nocase(data, "EHLO ") || starts_with_nocase(data, "HELO ")) {
+        if (starts_with_ascii_nocase(data, "EHLO ") || starts_with_ascii_nocase(data, "HELO ")) {
           std::string_view name = data.substr(5);
           auto sp = name.find(' ');
           if (sp != std::string_view::npos) name = name.substr(0, sp);
           s.name = ctx_.out->intern(name);
-        } else if (starts_with_nocase(data, "DATA") && data.size() == 4) {
+        } else if (starts_with_ascii_nocase(data, "DATA") && data.size() == 4) {
           s.data_state = kSentData;
-        } else if (starts_with_nocase(data, "BDAT ") && data.find(" LAST") != std::string_view::npos) {
+        } else if (starts_with_ascii_nocase(data, "BDAT ") && data.find(" LAST") != std::string_view::npos) {
           s.data_state = kAwaitFinal;
         }
         return true;

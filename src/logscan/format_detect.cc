@@ -1,5 +1,6 @@
 #include "logscan/format_detect.h"
 
+#include "base/text.h"
 #include "logscan/csv_fields.h"
 #include "logscan/timestamp.h"
 
@@ -12,24 +13,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char a = s[i], b = prefix[i];
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-    if (a != b) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool Header::read(std::string_view line) {
   if (line.empty() || line.front() != '#') return false;
   // A UTF-8 byte order mark may precede the first line.
   line.remove_prefix(1);
-  if (starts_with_nocase(line, "Fields:")) {
+  if (starts_with_ascii_nocase(line, "Fields:")) {
     fields.clear();
     std::string_view rest = trim(line.substr(7));
     while (!rest.empty()) {
@@ -38,11 +28,11 @@ bool Header::read(std::string_view line) {
       if (comma == std::string_view::npos) break;
       rest = rest.substr(comma + 1);
     }
-  } else if (starts_with_nocase(line, "Log-type:")) {
+  } else if (starts_with_ascii_nocase(line, "Log-type:")) {
     std::string_view type = trim(line.substr(9));
-    if (starts_with_nocase(type, "SMTP Receive")) direction = Direction::Inbound;
-    else if (starts_with_nocase(type, "SMTP Send")) direction = Direction::Outbound;
-    else if (starts_with_nocase(type, "Message Tracking")) tracking = true;
+    if (starts_with_ascii_nocase(type, "SMTP Receive")) direction = Direction::Inbound;
+    else if (starts_with_ascii_nocase(type, "SMTP Send")) direction = Direction::Outbound;
+    else if (starts_with_ascii_nocase(type, "Message Tracking")) tracking = true;
   }
   return true;
 }
@@ -105,8 +95,8 @@ std::string format_name(Format f, std::optional<Direction> d) {
 std::optional<Direction> direction_from_name(std::string_view path) {
   auto slash = path.find_last_of('/');
   std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  if (starts_with_nocase(base, "RECV")) return Direction::Inbound;
-  if (starts_with_nocase(base, "SEND")) return Direction::Outbound;
+  if (starts_with_ascii_nocase(base, "RECV")) return Direction::Inbound;
+  if (starts_with_ascii_nocase(base, "SEND")) return Direction::Outbound;
   return std::nullopt;
 }
 

@@ -28,7 +28,7 @@ void row(std::string& out, std::initializer_list<std::string_view> cells) {
   out += "\r\n";
 }
 
-std::string t(Millis m) { return m == kNoTime ? "" : format_iso(m); }
+std::string csv_time(Millis m) { return m == kNoTime ? "" : format_iso(m); }
 
 }  // namespace
 
@@ -44,26 +44,26 @@ std::string render_csv(const Report& r) {
       if (!p->sessions[i]) continue;
       row(out, {"legacy_peer", direction_name(p->direction), p->connector, p->remote, names,
                 tls_class_name(static_cast<TlsClass>(i)), std::to_string(p->sessions[i]),
-                std::to_string(p->legacy_messages), t(p->legacy_first), t(p->legacy_last), "", ""});
+                std::to_string(p->legacy_messages), csv_time(p->legacy_first), csv_time(p->legacy_last), "", ""});
     }
     if (p->refused_legacy)
       row(out, {"legacy_peer", direction_name(p->direction), p->connector, p->remote, names, "refused_legacy",
-                std::to_string(p->refused_legacy), "", t(p->legacy_first), t(p->legacy_last), "", ""});
+                std::to_string(p->refused_legacy), "", csv_time(p->legacy_first), csv_time(p->legacy_last), "", ""});
     if (!p->sessions[1] && !p->sessions[2] && !p->refused_legacy)
       row(out, {"legacy_peer", direction_name(p->direction), p->connector, p->remote, names, "tracked_messages",
-                std::to_string(p->legacy_messages), std::to_string(p->legacy_messages), t(p->legacy_first),
-                t(p->legacy_last), "", ""});
+                std::to_string(p->legacy_messages), std::to_string(p->legacy_messages), csv_time(p->legacy_first),
+                csv_time(p->legacy_last), "", ""});
   }
   for (const FailureStats* f : r.failures)
     row(out, {"failure", direction_name(f->direction), "", f->remote, "", f->signature, std::to_string(f->count), "",
-              t(f->first), t(f->last), f->example.file, std::to_string(f->example.line)});
+              csv_time(f->first), csv_time(f->last), f->example.file, std::to_string(f->example.line)});
   for (const auto& tl : r.timeline)
     for (std::size_t i = 0; i < kTlsClasses; ++i)
       row(out, {r.by_day ? "day" : "hour", "", "", "", "", tls_class_name(static_cast<TlsClass>(i)),
                 std::to_string(tl.counts[i]), "", format_iso(tl.start), "", "", ""});
   for (const PeerStats* p : r.top)
     row(out, {"top_peer", direction_name(p->direction), p->connector, p->remote, "", "sessions",
-              std::to_string(p->total_sessions()), std::to_string(p->messages), t(p->first), t(p->last), "", ""});
+              std::to_string(p->total_sessions()), std::to_string(p->messages), csv_time(p->first), csv_time(p->last), "", ""});
   return out;
 }
 

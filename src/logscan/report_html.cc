@@ -10,7 +10,7 @@ namespace {
 constexpr const char* kColors[kTlsClasses] = {"#9e9e9e", "#d32f2f", "#f57c00", "#388e3c", "#1976d2", "#6a1b9a"};
 
 std::string e(std::string_view s) { return html_escape(s); }
-std::string t(Millis m) { return m == kNoTime ? "-" : format_iso(m); }
+std::string html_time(Millis m) { return m == kNoTime ? "-" : format_iso(m); }
 
 std::string timeline_svg(const Report& r) {
   if (r.timeline.empty()) return "<p>No sessions.</p>\n";
@@ -142,7 +142,7 @@ std::string render_html(const Report& r) {
       o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                        "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
                        direction_name(p->direction), e(p->connector), e(p->remote), e(names), p->sessions[1],
-                       p->sessions[2], p->refused_legacy, p->legacy_messages, t(p->legacy_first), t(p->legacy_last));
+                       p->sessions[2], p->refused_legacy, p->legacy_messages, html_time(p->legacy_first), html_time(p->legacy_last));
     }
     o += "</table>\n";
   }
@@ -156,7 +156,7 @@ std::string render_html(const Report& r) {
     for (const FailureStats* f : r.failures)
       o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>"
                        "<td>{}:{}<br><code>{}</code></td></tr>\n",
-                       e(f->signature), direction_name(f->direction), e(f->remote), f->count, t(f->first), t(f->last),
+                       e(f->signature), direction_name(f->direction), e(f->remote), f->count, html_time(f->first), html_time(f->last),
                        e(f->example.file), f->example.line, e(f->example.text));
     o += "</table>\n";
   }
