@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "log/protocol_log.h"
+#include "smtp/dot_stuffing.h"
 #include "smtp/reply_reader.h"
 
 namespace sluice::cli::demo {
@@ -386,22 +387,6 @@ std::string queue_id_from_reply(std::string_view reply) {
   return "";
 }
 
-std::string smtp_data_body(std::string_view message) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < message.size()) {
-    auto end = message.find('\n', start);
-    std::string_view line = message.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty() && line.front() == '.') out += '.';
-    out += line;
-    out += "\r\n";
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 SubmitResult submit_message(std::uint16_t port, const std::string& helo, const std::string& from,
                             const std::string& to, const std::string& message, Millis timeout) {
   SubmitResult result;
@@ -470,10 +455,11 @@ SubmitResult submit_message(std::uint16_t port, const std::string& helo, const s
   if (!command("EHLO " + helo, 2) || !command("MAIL FROM:<" + from + ">", 2) || !command("RCPT TO:<" + to + ">", 2) ||
       !command("DATA", 3))
     return result;
-  std::string body = smtp_data_body(message);
-  result.transcript.push_back("C: (" + std::to_string(body.size()) + " octets of message)");
+  std::string payload = smtp::dot_stuff(message);
+  const std::size_t terminator = 3;  // ".\r\n", shown as a line of its own
+  result.transcript.push_back("C: (" + std::to_string(payload.size() - terminator) + " octets of message)");
   result.transcript.push_back("C: .");
-  if (!send_all(fd, body + ".\r\n")) {
+  if (!send_all(fd, payload)) {
     result.error = std::string("cannot send the message: ") + std::strerror(errno);
     return result;
   }

@@ -106,8 +106,6 @@ SubmitResult submit_message(std::uint16_t port, const std::string& helo, const s
 /// The queue id in a "250 2.6.0 0005F1A2B3C40001 Queued mail for delivery" reply text: the first
 /// word of 8 to 64 upper-case hex digits or ASCII letters and digits after the code; "" if none.
 std::string queue_id_from_reply(std::string_view reply);
-/// CRLF line ends and dot-stuffing for DATA (without the final ".").
-std::string smtp_data_body(std::string_view message);
 
 // --- Artefacts ---------------------------------------------------------------------------------
 

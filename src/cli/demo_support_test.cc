@@ -62,12 +62,6 @@ TEST(DemoQueueId, AbsentWhenTheReplyHasNone) {
   EXPECT_EQ(queue_id_from_reply("250 2.0.0 ACCEPTED FOR DELIVERY"), "");
 }
 
-TEST(DemoDataBody, LineEndsBecomeCrlfAndLeadingDotsAreDoubled) {
-  EXPECT_EQ(smtp_data_body("a\n.b\r\n..c\nlast"), "a\r\n..b\r\n...c\r\nlast\r\n");
-  EXPECT_EQ(smtp_data_body(""), "");
-  EXPECT_EQ(smtp_data_body(".\n"), "..\r\n");
-}
-
 TEST(DemoProtocolLog, FilesInWritingOrderWithNumericIndexes) {
   TempDir dir;
   write(dir.path() / "SEND2024050112-10.LOG", "");
