@@ -387,25 +387,17 @@ awaitable<void> Session::on_data(const Command&) {
       co_return;
   }
 
-  std::string id = new_hex_id();
-  ReceivedInfo info;
-  info.helo = helo_;
-  info.client_address = client_.to_string();
-  info.hostname = config.hostname;
-  info.connector = connector_.name;
-  info.esmtp = esmtp_;
-  info.smtputf8 = t.smtputf8;
-  info.tls_version = tls_version_;
-  info.tls_cipher = tls_cipher_;
-  info.queue_id = id;
-  if (t.recipients.size() == 1) info.single_recipient = t.recipients.front().address;
-  info.time = std::chrono::system_clock::now();
-  std::string message = decoder.take_content();
-  message.insert(0, received_header(info));
-
   queue::Envelope envelope;
-  envelope.id = id;
+  envelope.id = new_hex_id();
   envelope.mail_from = t.mail_from;
+  envelope.body_type = t.body_type;
+  envelope.smtputf8 = t.smtputf8;
+  envelope.received = std::chrono::system_clock::now();
+  envelope.client_address = client_.to_string();
+  envelope.client_helo = helo_;
+  envelope.connector = connector_.name;
+  envelope.tls_version = tls_version_;
+  envelope.tls_cipher = tls_cipher_;
   for (const auto& accepted : t.recipients) {
     auto& recipient = envelope.recipients.emplace_back();
     recipient.address = accepted.address;
@@ -413,15 +405,14 @@ awaitable<void> Session::on_data(const Command&) {
     // change and need not rewrite the envelope before delivering.
     if (accepted.local) recipient.next_hop = "local";
   }
-  envelope.body_type = t.body_type;
-  envelope.smtputf8 = t.smtputf8;
+  std::string message = decoder.take_content();
+  message.insert(0, received_header({.helo = helo_, .client_address = envelope.client_address,
+                                     .hostname = config.hostname, .connector = connector_.name, .esmtp = esmtp_,
+                                     .smtputf8 = t.smtputf8, .tls_version = tls_version_, .tls_cipher = tls_cipher_,
+                                     .queue_id = envelope.id,
+                                     .single_recipient = t.recipients.size() == 1 ? t.recipients.front().address : "",
+                                     .time = envelope.received}));
   envelope.size = message.size();
-  envelope.received = info.time;
-  envelope.client_address = info.client_address;
-  envelope.client_helo = helo_;
-  envelope.connector = connector_.name;
-  envelope.tls_version = tls_version_;
-  envelope.tls_cipher = tls_cipher_;
 
   // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
   // shared with the other sessions ending DATA now), and this session resumes only when they are
@@ -438,7 +429,7 @@ awaitable<void> Session::on_data(const Command&) {
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
     co_return;
   }
-  reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", id));
+  reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", envelope.id));
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;
