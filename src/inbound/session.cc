@@ -36,16 +36,36 @@ bool has_non_ascii(std::string_view text) {
 
 }  // namespace
 
-// The command table: a verb, whether a require_tls connector refuses it before STARTTLS
-// (RFC 3207 leaves EHLO, NOOP, RSET, QUIT and STARTTLS usable), and its handler.
+// The command table: per verb, what must hold before its handler runs, in the order checked, and
+// the reply when it does not (RFC 5321 4.1.4 sequencing; OpenSMTPD's smtp_session.c keeps its
+// rules the same way). A require_tls connector refuses every verb but EHLO, HELO, NOOP, RSET,
+// QUIT, HELP and STARTTLS before STARTTLS (RFC 3207 4.2), first of all.
 const Session::CommandRule Session::kCommands[] = {
-    {Verb::Ehlo, false, &Session::on_ehlo},         {Verb::Helo, false, &Session::on_helo},
-    {Verb::Mail, true, &Session::on_mail},          {Verb::Rcpt, true, &Session::on_rcpt},
-    {Verb::Data, true, &Session::on_data},          {Verb::Rset, false, &Session::on_rset},
-    {Verb::Noop, false, &Session::on_noop},         {Verb::Quit, false, &Session::on_quit},
-    {Verb::Vrfy, true, &Session::on_vrfy},          {Verb::Expn, true, &Session::on_expn},
-    {Verb::Help, false, &Session::on_help},         {Verb::StartTls, false, &Session::on_starttls},
-    {Verb::Auth, true, &Session::on_auth},          {Verb::Bdat, true, &Session::on_bdat},
+    {Verb::Ehlo, {}, &Session::on_ehlo},
+    {Verb::Helo, {}, &Session::on_helo},
+    {Verb::Mail,
+     {{kTlsFirst,
+       {Need::Greeting, 503, "5.5.1", "Send EHLO or HELO first"},
+       {Need::NoTransaction, 503, "5.5.1", "Sender already specified"}}},
+     &Session::on_mail},
+    {Verb::Rcpt, {{kTlsFirst, {Need::Mail, 503, "5.5.1", "Need MAIL before RCPT"}}}, &Session::on_rcpt},
+    {Verb::Data,
+     {{kTlsFirst,
+       {Need::NoArgument, 501, "5.5.4", "Syntax: DATA"},
+       {Need::Mail, 503, "5.5.1", "Need MAIL before DATA"},
+       {Need::Rcpt, 503, "5.5.1", "Need RCPT before DATA"}}},
+     &Session::on_data},
+    {Verb::Rset, {}, &Session::on_rset},
+    {Verb::Noop, {}, &Session::on_noop},
+    {Verb::Quit, {}, &Session::on_quit},
+    {Verb::Vrfy, {{kTlsFirst}}, &Session::on_vrfy},
+    {Verb::Expn, {{kTlsFirst}}, &Session::on_expn},
+    {Verb::Help, {}, &Session::on_help},
+    {Verb::StartTls,
+     {{{Need::NoArgument, 501, "5.5.4", "Syntax: STARTTLS"}, {Need::NoTls, 503, "5.5.1", "TLS already active"}}},
+     &Session::on_starttls},
+    {Verb::Auth, {{kTlsFirst}}, &Session::on_auth},
+    {Verb::Bdat, {{kTlsFirst}}, &Session::on_bdat},
 };
 
 Session::Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
@@ -155,28 +175,58 @@ awaitable<void> Session::run() {
   co_await finish("Local");
 }
 
+bool Session::meets(Need need, const Command& command) const {
+  switch (need) {
+    case Need::Nothing:
+      return true;
+    case Need::TlsWhenRequired:
+      return !connector_.require_tls || connection_.tls_active();
+    case Need::NoArgument:
+      return command.argument.empty();
+    case Need::Greeting:
+      return greeted_;
+    case Need::NoTransaction:
+      return !transaction_;
+    case Need::Mail:
+      return transaction_.has_value();
+    case Need::Rcpt:
+      return transaction_ && !transaction_->recipients.empty();
+    case Need::NoTls:
+      return !connection_.tls_active();
+  }
+  return false;
+}
+
 awaitable<void> Session::dispatch(const Command& command) {
   for (const auto& rule : kCommands) {
     if (rule.verb != command.verb) continue;
-    if (rule.needs_tls_when_required && connector_.require_tls && !connection_.tls_active()) {
-      reply(connector_.require_tls_reply);
+    for (const auto& required : rule.needs) {
+      if (meets(required.need, command)) continue;
+      if (required.code == 0) reply(connector_.require_tls_reply);
+      else reply(required.code, required.enhanced, required.text);
       co_return;
     }
-    co_await (this->*rule.handler)(command);
+    if (const auto* handler = std::get_if<Handler>(&rule.handler)) (this->*(*handler))(command);
+    else co_await (this->*std::get<WaitingHandler>(rule.handler))(command);
     co_return;
   }
   reply(500, "5.5.2", "Command unrecognized");
 }
 
-awaitable<void> Session::on_ehlo(const Command& command) {
+bool Session::greet(const Command& command, bool esmtp) {
   if (command.argument.empty() || command.argument.find(' ') != std::string::npos) {
-    reply(501, "5.5.4", "Syntax: EHLO hostname");
-    co_return;
+    reply(501, "5.5.4", esmtp ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
+    return false;
   }
   helo_ = command.argument;
-  esmtp_ = true;
-  phase_ = Phase::Greeted;
+  esmtp_ = esmtp;
+  greeted_ = true;
   reset_transaction();
+  return true;
+}
+
+void Session::on_ehlo(const Command& command) {
+  if (!greet(command, true)) return;
   Reply r{250, "", {}};
   r.lines.push_back(fmt::format("{} Hello [{}]", services_.config->hostname, client_.to_string()));
   r.lines.push_back(fmt::format("SIZE {}", services_.config->limits.max_message_size));
@@ -188,95 +238,75 @@ awaitable<void> Session::on_ehlo(const Command& command) {
   reply(r);
 }
 
-awaitable<void> Session::on_helo(const Command& command) {
-  if (command.argument.empty() || command.argument.find(' ') != std::string::npos) {
-    reply(501, "5.5.4", "Syntax: HELO hostname");
-    co_return;
-  }
-  helo_ = command.argument;
-  esmtp_ = false;
-  phase_ = Phase::Greeted;
-  reset_transaction();
+void Session::on_helo(const Command& command) {
+  if (!greet(command, false)) return;
   reply(Reply{250, "", {fmt::format("{} Hello [{}]", services_.config->hostname, client_.to_string())}});
 }
 
-awaitable<void> Session::on_mail(const Command& command) {
+void Session::on_mail(const Command& command) {
   const auto& limits = services_.config->limits;
-  if (phase_ == Phase::Connected) {
-    reply(503, "5.5.1", "Send EHLO or HELO first");
-    co_return;
-  }
-  if (transaction_) {
-    reply(503, "5.5.1", "Sender already specified");
-    co_return;
-  }
   auto parsed = smtp::parse_path_argument(command.argument, "FROM", true);
   if (auto* error = std::get_if<Reply>(&parsed)) {
     reply(*error);
-    co_return;
+    return;
   }
   auto& path = std::get<smtp::PathArgument>(parsed);
   Transaction t;
   for (const auto& [key, value] : path.params) {
     if (!esmtp_) {
       reply(555, "5.5.4", "MAIL parameters need EHLO");
-      co_return;
+      return;
     }
     if (key == "SIZE") {
       if (value.empty() || value.size() > 19 || value.find_first_not_of("0123456789") != std::string::npos) {
         reply(501, "5.5.4", "Syntax: SIZE=<octets>");
-        co_return;
+        return;
       }
       t.declared_size = std::stoull(value);
       if (t.declared_size > limits.max_message_size) {
         reply(552, "5.3.4", fmt::format("Message size exceeds fixed maximum message size ({} octets)",
                                         limits.max_message_size));
-        co_return;
+        return;
       }
     } else if (key == "BODY") {
       std::string body = ascii_lower(value);
       if (body != "7bit" && body != "8bitmime") {
         reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME");
-        co_return;
+        return;
       }
       t.body_type = body == "7bit" ? "7BIT" : "8BITMIME";
     } else if (key == "SMTPUTF8" && value.empty()) {
       t.smtputf8 = true;
     } else {
       reply(555, "5.5.4", fmt::format("Unsupported MAIL parameter {}", key));
-      co_return;
+      return;
     }
   }
   std::string address = path.null_path ? std::string() : path.mailbox.str();
   if (!t.smtputf8 && has_non_ascii(address)) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
-    co_return;
+    return;
   }
   t.mail_from = address;
   transaction_ = std::move(t);
-  phase_ = Phase::MailGiven;
   reply(250, "2.1.0", fmt::format("Sender <{}> OK", address));
 }
 
-awaitable<void> Session::on_rcpt(const Command& command) {
+void Session::on_rcpt(const Command& command) {
   const auto& config = *services_.config;
-  if (!transaction_) {
-    reply(503, "5.5.1", "Need MAIL before RCPT");
-    co_return;
-  }
   auto parsed = smtp::parse_path_argument(command.argument, "TO", transaction_->smtputf8);
   if (auto* error = std::get_if<Reply>(&parsed)) {
     reply(*error);
-    co_return;
+    return;
   }
   auto& path = std::get<smtp::PathArgument>(parsed);
   if (!path.params.empty()) {
     reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
-    co_return;
+    return;
   }
   if (transaction_->recipients.size() >= config.limits.max_recipients) {
     reply(452, "4.5.3", fmt::format("Too many recipients (the limit is {} per message)", config.limits.max_recipients));
-    co_return;
+    return;
   }
   smtp::Mailbox mailbox = path.mailbox;
   // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted and delivered here, for our
@@ -286,40 +316,23 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   if (bare_postmaster && !config.local_domains.empty()) mailbox.domain = config.local_domains.front();
   if (mailbox.has_routing_characters()) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
-    co_return;
+    return;
   }
   bool local = bare_postmaster ||
                (!mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key()));
   if (!local && !config::may_relay(config, client_)) {
     reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain");
-    co_return;
+    return;
   }
   std::string address = mailbox.str();
   bool duplicate = false;
-  for (const auto& r : transaction_->recipients) duplicate |= ascii_lower(r) == ascii_lower(address);
-  if (!duplicate) {
-    transaction_->recipients.push_back(address);
-    transaction_->recipient_local_parts.push_back(local ? mailbox.local_part : std::string());
-    transaction_->recipient_local.push_back(local);
-  }
-  phase_ = Phase::RcptGiven;
+  for (const auto& r : transaction_->recipients) duplicate |= ascii_lower(r.address) == ascii_lower(address);
+  if (!duplicate) transaction_->recipients.push_back({address, local});
   reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
 }
 
-awaitable<void> Session::on_data(const Command& command) {
+awaitable<void> Session::on_data(const Command&) {
   const auto& config = *services_.config;
-  if (!command.argument.empty()) {
-    reply(501, "5.5.4", "Syntax: DATA");
-    co_return;
-  }
-  if (!transaction_) {
-    reply(503, "5.5.1", "Need MAIL before DATA");
-    co_return;
-  }
-  if (transaction_->recipients.empty()) {
-    reply(503, "5.5.1", "Need RCPT before DATA");
-    co_return;
-  }
   // 354 is an intermediate reply: enhanced status codes exist only for classes 2, 4 and 5.
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   connection_.set_timeout(kFinalWriteTimeout + config.limits.data_timeout);
@@ -357,7 +370,6 @@ awaitable<void> Session::on_data(const Command& command) {
   }
   Transaction t = std::move(*transaction_);
   reset_transaction();
-  phase_ = Phase::Greeted;
   switch (decoder.defect()) {
     case smtp::DataDecoder::Defect::None:
       break;
@@ -375,41 +387,32 @@ awaitable<void> Session::on_data(const Command& command) {
       co_return;
   }
 
-  std::string id = new_hex_id();
-  ReceivedInfo info;
-  info.helo = helo_;
-  info.client_address = client_.to_string();
-  info.hostname = config.hostname;
-  info.connector = connector_.name;
-  info.esmtp = esmtp_;
-  info.smtputf8 = t.smtputf8;
-  info.tls_version = tls_version_;
-  info.tls_cipher = tls_cipher_;
-  info.queue_id = id;
-  if (t.recipients.size() == 1) info.single_recipient = t.recipients.front();
-  info.time = std::chrono::system_clock::now();
-  std::string message = decoder.take_content();
-  message.insert(0, received_header(info));
-
   queue::Envelope envelope;
-  envelope.id = id;
+  envelope.id = new_hex_id();
   envelope.mail_from = t.mail_from;
-  for (std::size_t i = 0; i < t.recipients.size(); ++i) {
-    auto& recipient = envelope.recipients.emplace_back();
-    recipient.address = t.recipients[i];
-    // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
-    // change and need not rewrite the envelope before delivering.
-    if (i < t.recipient_local.size() && t.recipient_local[i]) recipient.next_hop = "local";
-  }
   envelope.body_type = t.body_type;
   envelope.smtputf8 = t.smtputf8;
-  envelope.size = message.size();
-  envelope.received = info.time;
-  envelope.client_address = info.client_address;
+  envelope.received = std::chrono::system_clock::now();
+  envelope.client_address = client_.to_string();
   envelope.client_helo = helo_;
   envelope.connector = connector_.name;
   envelope.tls_version = tls_version_;
   envelope.tls_cipher = tls_cipher_;
+  for (const auto& accepted : t.recipients) {
+    auto& recipient = envelope.recipients.emplace_back();
+    recipient.address = accepted.address;
+    // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
+    // change and need not rewrite the envelope before delivering.
+    if (accepted.local) recipient.next_hop = "local";
+  }
+  std::string message = decoder.take_content();
+  message.insert(0, received_header({.helo = helo_, .client_address = envelope.client_address,
+                                     .hostname = config.hostname, .connector = connector_.name, .esmtp = esmtp_,
+                                     .smtputf8 = t.smtputf8, .tls_version = tls_version_, .tls_cipher = tls_cipher_,
+                                     .queue_id = envelope.id,
+                                     .single_recipient = t.recipients.size() == 1 ? t.recipients.front().address : "",
+                                     .time = envelope.received}));
+  envelope.size = message.size();
 
   // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
   // shared with the other sessions ending DATA now), and this session resumes only when they are
@@ -426,65 +429,48 @@ awaitable<void> Session::on_data(const Command& command) {
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
     co_return;
   }
-  reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", id));
+  reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", envelope.id));
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;
   if (services_.queued) services_.queued(envelope);
 }
 
-awaitable<void> Session::on_rset(const Command&) {
+void Session::on_rset(const Command&) {
   reset_transaction();
-  if (phase_ != Phase::Connected) phase_ = Phase::Greeted;
   reply(250, "2.0.0", "Resetting");
-  co_return;
 }
 
-awaitable<void> Session::on_noop(const Command&) {
+void Session::on_noop(const Command&) {
   reply(250, "2.0.0", "OK");
-  co_return;
 }
 
-awaitable<void> Session::on_quit(const Command&) {
+void Session::on_quit(const Command&) {
   reply_and_close(smtp::make_reply(221, "2.0.0", services_.config->hostname + " Service closing transmission channel"));
-  co_return;
 }
 
-awaitable<void> Session::on_vrfy(const Command&) {
+void Session::on_vrfy(const Command&) {
   reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery");
-  co_return;
 }
 
-awaitable<void> Session::on_expn(const Command&) {
+void Session::on_expn(const Command&) {
   reply(502, "5.5.1", "EXPN not available");
-  co_return;
 }
 
-awaitable<void> Session::on_help(const Command&) {
+void Session::on_help(const Command&) {
   reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS HELP");
-  co_return;
 }
 
-awaitable<void> Session::on_auth(const Command&) {
+void Session::on_auth(const Command&) {
   reply(502, "5.5.1", "AUTH not available on this connector");
-  co_return;
 }
 
-awaitable<void> Session::on_bdat(const Command&) {
+void Session::on_bdat(const Command&) {
   // The chunk that follows BDAT would otherwise be read as commands.
   reply_and_close(smtp::make_reply(421, "4.5.0", "CHUNKING is not offered; closing connection"));
-  co_return;
 }
 
-awaitable<void> Session::on_starttls(const Command& command) {
-  if (!command.argument.empty()) {
-    reply(501, "5.5.4", "Syntax: STARTTLS");
-    co_return;
-  }
-  if (connection_.tls_active()) {
-    reply(503, "5.5.1", "TLS already active");
-    co_return;
-  }
+awaitable<void> Session::on_starttls(const Command&) {
   if (!connector_.starttls) {
     reply(502, "5.5.1", "STARTTLS not offered on this connector");
     co_return;
@@ -520,7 +506,7 @@ awaitable<void> Session::on_starttls(const Command& command) {
   }
   log_tls_success();
   // RFC 3207: the session starts over; the client must EHLO again.
-  phase_ = Phase::Connected;
+  greeted_ = false;
   helo_.clear();
   esmtp_ = false;
   reset_transaction();

@@ -4,10 +4,14 @@
 #include <asio/awaitable.hpp>
 #include <asio/ssl/context.hpp>
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/config.h"
@@ -31,9 +35,6 @@ struct SessionServices {
   std::function<void(const queue::Envelope& envelope)> queued;  ///< a message was committed (called on the network thread)
 };
 
-/// Where the session stands in RFC 5321's sequence. TLS is orthogonal (tls_active()).
-enum class Phase { Connected, Greeted, MailGiven, RcptGiven };
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
@@ -51,37 +52,66 @@ class Session : public std::enable_shared_from_this<Session> {
   void force_close();
 
  private:
+  struct Recipient {
+    std::string address;
+    bool local = false;  ///< RCPT took it as one of our mailboxes
+  };
   struct Transaction {
     std::string mail_from;  ///< "" for <>
-    std::vector<std::string> recipients;
-    std::vector<std::string> recipient_local_parts;
-    std::vector<bool> recipient_local;  ///< RCPT took it as one of our mailboxes
+    std::vector<Recipient> recipients;
     std::string body_type = "7BIT";
     bool smtputf8 = false;
     std::uint64_t declared_size = 0;
   };
-  using Handler = asio::awaitable<void> (Session::*)(const smtp::Command&);
+
+  /// What a verb needs before its handler runs, checked by dispatch() from the command table.
+  enum class Need : std::uint8_t {
+    Nothing,          ///< an unused slot of CommandRule::needs
+    TlsWhenRequired,  ///< STARTTLS done, when the connector has require_tls (its require_tls_reply)
+    NoArgument,       ///< the command line has no argument
+    Greeting,         ///< EHLO or HELO accepted since the session (re)started
+    NoTransaction,    ///< no MAIL yet
+    Mail,             ///< MAIL accepted
+    Rcpt,             ///< MAIL and at least one RCPT accepted
+    NoTls,            ///< TLS not active yet
+  };
+  /// A requirement and the reply when it is not met (code 0: the connector's require_tls_reply).
+  struct Requirement {
+    Need need = Need::Nothing;
+    int code = 0;
+    std::string_view enhanced;
+    std::string_view text;
+  };
+  /// First of a verb's needs when a require_tls connector refuses it before STARTTLS.
+  static constexpr Requirement kTlsFirst{Need::TlsWhenRequired, 0, {}, {}};
+  using Handler = void (Session::*)(const smtp::Command&);
+  using WaitingHandler = asio::awaitable<void> (Session::*)(const smtp::Command&);
   struct CommandRule {
     smtp::Verb verb;
-    bool needs_tls_when_required;  ///< refused with require_tls_reply before STARTTLS
-    Handler handler;
+    std::array<Requirement, 4> needs;  ///< checked in order; the first one not met answers
+    std::variant<Handler, WaitingHandler> handler;
   };
   static const CommandRule kCommands[];
 
-  asio::awaitable<void> on_ehlo(const smtp::Command&);
-  asio::awaitable<void> on_helo(const smtp::Command&);
-  asio::awaitable<void> on_mail(const smtp::Command&);
-  asio::awaitable<void> on_rcpt(const smtp::Command&);
+  bool meets(Need need, const smtp::Command& command) const;
+  /// EHLO's and HELO's common part: checks the one hostname, then (re)starts the session's
+  /// sequence; false (and answered) when the argument is not one word.
+  bool greet(const smtp::Command& command, bool esmtp);
+
+  void on_ehlo(const smtp::Command&);
+  void on_helo(const smtp::Command&);
+  void on_mail(const smtp::Command&);
+  void on_rcpt(const smtp::Command&);
   asio::awaitable<void> on_data(const smtp::Command&);
-  asio::awaitable<void> on_rset(const smtp::Command&);
-  asio::awaitable<void> on_noop(const smtp::Command&);
-  asio::awaitable<void> on_quit(const smtp::Command&);
-  asio::awaitable<void> on_vrfy(const smtp::Command&);
-  asio::awaitable<void> on_expn(const smtp::Command&);
-  asio::awaitable<void> on_help(const smtp::Command&);
+  void on_rset(const smtp::Command&);
+  void on_noop(const smtp::Command&);
+  void on_quit(const smtp::Command&);
+  void on_vrfy(const smtp::Command&);
+  void on_expn(const smtp::Command&);
+  void on_help(const smtp::Command&);
   asio::awaitable<void> on_starttls(const smtp::Command&);
-  asio::awaitable<void> on_auth(const smtp::Command&);
-  asio::awaitable<void> on_bdat(const smtp::Command&);
+  void on_auth(const smtp::Command&);
+  void on_bdat(const smtp::Command&);
 
   void reply(const smtp::Reply& r);
   void reply(int code, std::string_view enhanced, std::string_view text);
@@ -99,7 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionServices services_;
   log::SessionLog log_;
   asio::ip::address client_;
-  Phase phase_ = Phase::Connected;
+  bool greeted_ = false;  ///< EHLO or HELO accepted (STARTTLS starts the session over)
   std::string helo_;
   bool esmtp_ = false;
   std::optional<Transaction> transaction_;

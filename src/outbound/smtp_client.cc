@@ -17,6 +17,7 @@
 #include "base/ids.h"
 #include "net/connect.h"
 #include "net/connection.h"
+#include "smtp/dot_stuffing.h"
 #include "smtp/reply_reader.h"
 #include "tls/client_context.h"
 #include "tls/exchange_names.h"
@@ -488,7 +489,7 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (data_reply->code != 354) co_return fail_remote(*data_reply);
 
-    const std::string payload = data_payload(*t.message);
+    const std::string payload = smtp::dot_stuff(*t.message);
     log_->info(fmt::format("Sending message ({} octets)", payload.size()));
     for (std::size_t offset = 0; offset < payload.size(); offset += kDataChunk) {
       connection_->queue(std::string_view(payload).substr(offset, kDataChunk));
@@ -565,27 +566,6 @@ Capabilities parse_capabilities(const Reply& ehlo) {
     }
   }
   return caps;
-}
-
-std::string data_payload(std::string_view message) {
-  std::string out;
-  out.reserve(message.size() + message.size() / 64 + 5);
-  bool line_start = true;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    char c = message[i];
-    if (c == '\r' || c == '\n') {
-      if (c == '\r' && i + 1 < message.size() && message[i + 1] == '\n') ++i;
-      out += "\r\n";
-      line_start = true;
-      continue;
-    }
-    if (line_start && c == '.') out.push_back('.');
-    out.push_back(c);
-    line_start = false;
-  }
-  if (!line_start) out += "\r\n";
-  out += ".\r\n";
-  return out;
 }
 
 awaitable<AttemptResult> deliver(asio::any_io_executor executor, const ClientSettings& settings, const Target& target,

@@ -83,11 +83,6 @@ struct Capabilities {
 /// Reads the keyword lines (all but the first) of a 250 reply to EHLO.
 Capabilities parse_capabilities(const smtp::Reply& ehlo);
 
-/// The bytes sent after DATA's 354: line ends normalised to CRLF (a bare CR or LF becomes CRLF,
-/// so no server can see an end of data we did not mean, the SMTP smuggling class), a "." at the
-/// start of a line doubled (RFC 5321 4.5.2), a final CRLF added when missing, then ".\r\n".
-std::string data_payload(std::string_view message);
-
 /// Runs one attempt. Never throws for network or protocol trouble: it is all in the result.
 /// Recipients refused with 5xx fail alone; if none is accepted no DATA is sent; 4xx per
 /// recipient defers it. TlsAttempt::Plaintext is ignored (and logged) for a required/verify

@@ -914,18 +914,6 @@ TEST_F(SmtpClientTest, MissingMessageIsATransientInternalError) {
   EXPECT_EQ(result.recipients[0].code, 451);
 }
 
-TEST(DataPayload, DotStuffingAndLineEnds) {
-  EXPECT_EQ(data_payload(""), ".\r\n");
-  EXPECT_EQ(data_payload("a\r\n"), "a\r\n.\r\n");
-  EXPECT_EQ(data_payload("a"), "a\r\n.\r\n");
-  EXPECT_EQ(data_payload(".\r\n"), "..\r\n.\r\n");
-  EXPECT_EQ(data_payload("a\r\n.b\r\n..c\r\n"), "a\r\n..b\r\n...c\r\n.\r\n");
-  EXPECT_EQ(data_payload("x.y\r\n"), "x.y\r\n.\r\n");
-  // Bare LF and bare CR become CRLF, so "\n.\n" cannot end the data on a lenient server.
-  EXPECT_EQ(data_payload("a\n.\nb"), "a\r\n..\r\nb\r\n.\r\n");
-  EXPECT_EQ(data_payload("a\r.\rb\r\n"), "a\r\n..\r\nb\r\n.\r\n");
-}
-
 TEST(ParseCapabilities, Keywords) {
   smtp::Reply r{250, "", {"mx Hello", "size 35882577", "PIPELINING", "STARTTLS", "8BITMIME", "SMTPUTF8", "AUTH LOGIN"}};
   auto caps = parse_capabilities(r);

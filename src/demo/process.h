@@ -1,0 +1,68 @@
+// The demo's child processes: the two `sluice serve` gateways it supervises and the `sluice
+// queue` commands it runs, each started from the very binary the demo is, on loopback ports.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "demo/interrupt.h"
+
+namespace sluice::demo {
+
+namespace fs = std::filesystem;
+
+/// The running binary (readlink of /proc/self/exe), so the demo starts the very sluice it is.
+fs::path self_executable();
+
+struct ChildResult {
+  int exit_status = -1;  ///< exit code; -1 when killed by a signal, 127 when exec failed
+  bool timed_out = false;
+  std::string output;    ///< stdout and stderr, interleaved as written
+};
+/// Runs `exe args...` (argv[0] is "sluice"), collecting its output; killed after `timeout`.
+ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args, Millis timeout);
+
+/// One `sluice serve --config FILE` child, its stderr appended to `log_file`. Its own process
+/// group (a terminal's Ctrl-C reaches the demo, which stops it in order) and PDEATHSIG (it dies
+/// with the demo even if the demo is killed outright).
+class ServeProcess {
+ public:
+  ServeProcess(std::string name, fs::path exe, fs::path config, fs::path log_file);
+  ~ServeProcess();  ///< SIGTERM, then SIGKILL after 5 s, if still running
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  /// Starts and waits until stderr says "listening on <e> " for every endpoint in `endpoints`
+  /// ("127.0.0.1:2525"). False (with the reason in `why`) when it exits or times out.
+  bool start(const std::vector<std::string>& endpoints, Millis timeout, std::string& why);
+  /// SIGTERM and wait. The exit status, or nullopt when it had to be killed.
+  std::optional<int> stop(Millis timeout);
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+  const fs::path& config() const { return config_; }
+  /// stderr of the current (or last) run.
+  std::string log_of_this_run() const;
+  /// Non-blocking: reaps the child if it exited; true while it runs.
+  bool alive();
+  /// How the last run ended: "exited with status 2", "was killed by signal 6 (Aborted)".
+  std::string exit_description() const;
+
+ private:
+  std::string name_;
+  fs::path exe_, config_, log_file_;
+  pid_t pid_ = -1;
+  std::uintmax_t log_offset_ = 0;
+  int last_status_ = -1;  ///< exit status, or -1 when killed by a signal
+  int last_signal_ = 0;
+};
+
+/// A loopback TCP port that nobody listens on right now (bound to port 0, then released), for a
+/// gateway to listen on.
+std::uint16_t free_port();
+
+}  // namespace sluice::demo
