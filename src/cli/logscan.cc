@@ -25,7 +25,7 @@ struct LogscanOptions {
   int year = 0;
 };
 
-int usage_error(std::string_view message) { return cli::usage_error("logscan", message); }
+int logscan_usage_error(std::string_view message) { return cli::usage_error("logscan", message); }
 
 }  // namespace
 
@@ -58,7 +58,7 @@ int run_logscan(int argc, char** argv) {
   app.add_option("-j,--jobs", o.jobs, "worker threads (default: one per core)");
   app.add_option("--year", o.year, "year of traditional syslog stamps (default: the file's modification year)");
   if (auto stop = parse_command_line(app, "logscan", argc, argv)) return *stop;
-  if (o.json && o.csv) return usage_error("--json and --csv cannot be combined");
+  if (o.json && o.csv) return logscan_usage_error("--json and --csv cannot be combined");
 
   logscan::ScanOptions scan_options;
   logscan::ReportOptions report_options;
@@ -66,34 +66,34 @@ int run_logscan(int argc, char** argv) {
   auto& f = scan_options.filters;
   if (!o.since.empty()) {
     f.since = logscan::parse_time_argument(o.since);
-    if (!f.since) return usage_error(fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
+    if (!f.since) return logscan_usage_error(fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
     report_options.filters.emplace_back("since", logscan::format_iso(*f.since));
   }
   if (!o.until.empty()) {
     f.until = logscan::parse_time_argument(o.until);
-    if (!f.until) return usage_error(fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
+    if (!f.until) return logscan_usage_error(fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
     report_options.filters.emplace_back("until", logscan::format_iso(*f.until));
   }
-  if (f.since && f.until && *f.until <= *f.since) return usage_error("--until must be after --since");
+  if (f.since && f.until && *f.until <= *f.since) return logscan_usage_error("--until must be after --since");
   for (const auto& c : o.connectors) report_options.filters.emplace_back("connector", c);
   f.connectors = o.connectors;
   for (const auto& r : o.remotes) {
     std::string why;
     auto cidr = config::Cidr::parse(r, why);
-    if (!cidr) return usage_error(fmt::format("--remote {}: {}", r, why));
+    if (!cidr) return logscan_usage_error(fmt::format("--remote {}: {}", r, why));
     f.remotes.push_back(*cidr);
     report_options.filters.emplace_back("remote", cidr->str());
   }
   if (!o.direction.empty()) {
     if (o.direction == "inbound") f.direction = logscan::Direction::Inbound;
     else if (o.direction == "outbound") f.direction = logscan::Direction::Outbound;
-    else return usage_error(fmt::format("--direction {}: use inbound or outbound", o.direction));
+    else return logscan_usage_error(fmt::format("--direction {}: use inbound or outbound", o.direction));
     report_options.filters.emplace_back("direction", o.direction);
   }
   if (o.bucket == "hour") report_options.bucket = logscan::Bucket::Hour;
   else if (o.bucket == "day") report_options.bucket = logscan::Bucket::Day;
-  else if (o.bucket != "auto") return usage_error(fmt::format("--bucket {}: use hour, day or auto", o.bucket));
-  if (o.year && (o.year < 1970 || o.year > 9999)) return usage_error(fmt::format("--year {}: out of range", o.year));
+  else if (o.bucket != "auto") return logscan_usage_error(fmt::format("--bucket {}: use hour, day or auto", o.bucket));
+  if (o.year && (o.year < 1970 || o.year > 9999)) return logscan_usage_error(fmt::format("--year {}: out of range", o.year));
   if (o.year) scan_options.year = o.year;
   scan_options.jobs = o.jobs;
 

@@ -41,7 +41,7 @@ struct ProbeOptions {
   std::string colour = "auto";
 };
 
-int usage_error(std::string_view message) { return cli::usage_error("probe", message); }
+int probe_usage_error(std::string_view message) { return cli::usage_error("probe", message); }
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
 
@@ -95,10 +95,10 @@ int run_probe(int argc, char** argv) {
   app.add_option("--colour,--color", o.colour, "auto (default: when stdout is a terminal), always, never");
 
   if (auto stop = parse_command_line(app, "probe", argc, argv)) return *stop;
-  if (o.json && o.csv) return usage_error("--json and --csv exclude each other");
-  if (!probe::known_profile(o.profile)) return usage_error(fmt::format("unknown profile '{}'", o.profile));
+  if (o.json && o.csv) return probe_usage_error("--json and --csv exclude each other");
+  if (!probe::known_profile(o.profile)) return probe_usage_error(fmt::format("unknown profile '{}'", o.profile));
   if (o.colour != "auto" && o.colour != "always" && o.colour != "never")
-    return usage_error("--colour takes auto, always or never");
+    return probe_usage_error("--colour takes auto, always or never");
 
   probe::RunSettings settings;
   settings.parallel = o.parallel;
@@ -119,7 +119,7 @@ int run_probe(int argc, char** argv) {
   for (const auto& text : o.targets) {
     std::string error;
     auto t = probe::parse_target(text, o.implicit_tls, error);
-    if (!t) return usage_error(error);
+    if (!t) return probe_usage_error(error);
     // A target without a port takes --port (the parser defaults to 25).
     if (text.find(':') == std::string::npos || (text.front() == '[' && text.back() == ']')) {
       t->port = o.port;
@@ -129,11 +129,11 @@ int run_probe(int argc, char** argv) {
   }
   if (!o.file.empty()) {
     std::ifstream in(o.file, std::ios::binary);
-    if (!in) return usage_error(fmt::format("cannot read {}", o.file));
+    if (!in) return probe_usage_error(fmt::format("cannot read {}", o.file));
     std::stringstream text;
     text << in.rdbuf();
     auto more = probe::parse_target_list(text.str(), o.file, o.implicit_tls, errors);
-    if (!errors.empty()) return usage_error(errors.front());
+    if (!errors.empty()) return probe_usage_error(errors.front());
     targets.insert(targets.end(), more.begin(), more.end());
   }
   int exit_status = kPass;
@@ -149,7 +149,7 @@ int run_probe(int argc, char** argv) {
     }
     if (targets.empty()) {
       if (exit_status == kFail) return kFail;
-      return usage_error("no target given");
+      return probe_usage_error("no target given");
     }
     auto results = probe::run_probes(targets, settings);
     for (const auto& a : results) {
@@ -164,7 +164,7 @@ int run_probe(int argc, char** argv) {
       fmt::print("{}", probe::text_report(results, o.profile,
                                           o.colour == "always" || (o.colour == "auto" && isatty(STDOUT_FILENO))));
   } catch (const std::exception& e) {
-    return usage_error(e.what());
+    return probe_usage_error(e.what());
   }
   return exit_status;
 }

@@ -18,10 +18,6 @@ std::string_view domain_of(std::string_view address) {
   return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
 }
 
-bool waiting(const Recipient& r) {
-  return r.state == Recipient::State::Pending || r.state == Recipient::State::Deferred;
-}
-
 bool matches_domain(const Recipient& r, const std::string& hop, const std::string& wanted) {
   if (wanted.empty()) return true;
   return ascii_lower(hop) == wanted || ascii_lower(domain_of(r.address)) == wanted;
@@ -111,7 +107,7 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
   for (const Envelope* message : envelopes) {
     const Envelope& envelope = *message;
     for (const auto& r : envelope.recipients) {
-      if (!waiting(r)) continue;
+      if (!r.waiting()) continue;
       std::string hop = recipient_hop(r);
       if (!matches_domain(r, hop, wanted_domain)) continue;
       auto& acc = hops[hop];
@@ -325,7 +321,7 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
     field("Next hop", printable(recipient_hop(r)), 4);
     field("Last try", r.last_attempt == TimePoint{} ? "-" : time_with_relative(r.last_attempt, now), 4);
     std::string next = "-";
-    if (waiting(r)) next = r.next_attempt > now ? time_with_relative(r.next_attempt, now) : "now";
+    if (r.waiting()) next = r.next_attempt > now ? time_with_relative(r.next_attempt, now) : "now";
     field("Next try", next, 4);
     field("Last reply", r.last_reply.empty() ? "-" : printable(r.last_reply), 4);
   }

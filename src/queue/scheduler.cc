@@ -11,10 +11,6 @@ using TimePoint = system_clock::time_point;
 
 namespace {
 
-bool waiting(const Recipient& recipient) {
-  return recipient.state == Recipient::State::Pending || recipient.state == Recipient::State::Deferred;
-}
-
 // Saturating, so that a lifetime of years (or a corrupt "received") cannot wrap the clock around.
 TimePoint add(TimePoint time, std::chrono::seconds delay) {
   using Rep = system_clock::duration::rep;
@@ -205,7 +201,7 @@ void Scheduler::upsert(const Envelope& envelope) {
   std::vector<std::pair<std::string, std::vector<std::pair<std::size_t, TimePoint>>>> groups;
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     const Recipient& r = envelope.recipients[i];
-    if (!waiting(r)) continue;
+    if (!r.waiting()) continue;
     std::string hop = recipient_hop(r);
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hop; });
     if (group == groups.end()) group = groups.emplace(groups.end(), std::move(hop), std::vector<std::pair<std::size_t, TimePoint>>{});
