@@ -39,6 +39,7 @@ class [[nodiscard]] Result {
   Result(Failed<F> failed) : data_(std::in_place_index<1>, E(std::move(failed.error))) {}
 
   bool ok() const { return data_.index() == 0; }
+  bool has_value() const { return ok(); }  ///< as std::optional and std::expected say it
   explicit operator bool() const { return ok(); }
 
   /// Only when ok(); std::bad_variant_access otherwise (a programming error, not a failure).
