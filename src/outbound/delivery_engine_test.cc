@@ -8,7 +8,6 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <functional>
@@ -16,6 +15,7 @@
 #include <memory>
 
 #include "base/ids.h"
+#include "base/temp_dir_test_util.h"
 #include "outbound/outcome.h"
 
 namespace sluice::outbound {
@@ -25,22 +25,7 @@ using namespace std::chrono_literals;
 using queue::Envelope;
 using State = queue::Recipient::State;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-engine-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_util::TempDir;
 
 /// Every domain has one MX "mx.<domain>" at 127.0.0.1, unless `nx` lists it.
 struct FakeDns : net::MailLookups {
@@ -76,6 +61,13 @@ AttemptResult answered(const Transaction& tx, const smtp::Reply& rcpt) {
   r.recipients.assign(tx.recipients.size(), rcpt);
   r.data_accepted = rcpt.positive();
   return r;
+}
+
+/// `rcpt` from `host` for every recipient, 250 from any other.
+std::function<AttemptResult(const Target&, const Transaction&)> only(std::string host, smtp::Reply rcpt) {
+  return [host, rcpt](const Target& target, const Transaction& tx) {
+    return answered(tx, target.host == host ? rcpt : reply(250, "2.1.5", "OK"));
+  };
 }
 
 AttemptResult connect_failed(const Transaction& tx) {
@@ -212,7 +204,7 @@ class DeliveryEngineTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
+  TempDir dir_{"sluice-engine"};
   config::Config cfg_;
   queue::Spool spool_{dir_.path() / "queue"};
   queue::MaildirStore maildirs_{dir_.path() / "maildir"};
@@ -273,10 +265,7 @@ TEST_F(DeliveryEngineTest, DefersATransientReplyAndRetriesAtItsTime) {
 }
 
 TEST_F(DeliveryEngineTest, BouncesAPermanentFailureToTheSender) {
-  transport_.answer = [](const Target& target, const Transaction& tx) {
-    if (target.host == "mx.remote.test") return answered(tx, reply(550, "5.1.1", "No such user"));
-    return answered(tx, reply(250, "2.1.5", "OK"));
-  };
+  transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
   start();
   auto id = queue_message({"nobody@remote.test"});
   settle();
@@ -359,10 +348,7 @@ TEST_F(DeliveryEngineTest, LifetimeOverBouncesWithTheLastError) {
 }
 
 TEST_F(DeliveryEngineTest, RemovalFailsTheMessageAndBouncesOnRequest) {
-  transport_.answer = [](const Target& target, const Transaction& tx) {
-    if (target.host == "mx.remote.test") return answered(tx, reply(451, "4.2.0", "Mailbox busy"));
-    return answered(tx, reply(250, "2.1.5", "OK"));
-  };
+  transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
   start();
   auto kept = queue_message({"a@remote.test"});
   auto bounced = queue_message({"b@remote.test"});
