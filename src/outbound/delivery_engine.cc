@@ -71,14 +71,14 @@ awaitable<void> DeliveryEngine::load(std::vector<std::string> ids) {
     const std::size_t end = std::min(ids.size(), at + kBatch);
     const auto* names = &ids;
     auto batch = co_await run_blocking(services_.disk, [spool, names, at, end] {
-      std::vector<std::pair<std::string, std::optional<Envelope>>> out;
+      std::vector<std::pair<std::string, Result<Envelope>>> out;
       out.reserve(end - at);
       for (std::size_t i = at; i < end; ++i) out.emplace_back((*names)[i], spool->load_envelope((*names)[i]));
       return out;
     });
     for (auto& [id, envelope] : batch) {
       if (!envelope) {
-        log_error("queue {}: envelope unreadable; left in place for inspection", id);
+        log_error("queue {}: envelope unreadable ({}); left in place for inspection", id, envelope.error().message);
         continue;
       }
       adopt(std::move(*envelope));

@@ -504,14 +504,14 @@ TEST_F(SpoolTest, FailedUpdateKeepsThePreviousEnvelope) {
 
 TEST_F(SpoolTest, LoadRefusesBadIdsMissingFilesAndMismatchedEnvelopes) {
   Spool spool(dir_);
-  EXPECT_EQ(spool.load_envelope("../queue/x"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("../queue/x").error().message, "not a queue id");
   EXPECT_EQ(spool.load_message("../queue/x"), std::nullopt);
-  EXPECT_EQ(spool.load_envelope("ABSENT"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("ABSENT").error().message, "missing or unreadable");
   EXPECT_EQ(spool.load_message("ABSENT"), std::nullopt);
   put("COPY.json", kSampleJson);  // content says 0005F1A2B3C40001
-  EXPECT_EQ(spool.load_envelope("COPY"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("COPY").error().message, "its content is that of message 0005F1A2B3C40001");
   put("BROKEN.json", "{ not json");
-  EXPECT_EQ(spool.load_envelope("BROKEN"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("BROKEN").error().message, "not a valid envelope (docs/queue.md, format 1)");
 }
 
 TEST_F(SpoolTest, RemoveDeletesBothFiles) {
