@@ -11,8 +11,9 @@ std::vector<Result<void>> deliver_locally(const queue::Spool& spool, queue::Mail
       out.push_back(fail("message content missing from the spool"));
       continue;
     }
-    if (auto ec = maildirs.deliver(queue::split_address(address).first, address, *message)) out.push_back(fail(ec.message()));
-    else out.emplace_back();
+    auto delivered = maildirs.deliver(queue::split_address(address).first, address, *message);
+    if (delivered) out.emplace_back();
+    else out.push_back(fail(delivered.error().message()));
   }
   return out;
 }
