@@ -711,6 +711,7 @@ TEST_F(SmtpClientTest, LegacyClientAgainstModernServerIsSocketErrorWithFallback)
   r.tls = server_ctx->native_handle();
   FakeServer server([&](Peer& p) { serve(p, r); });
   auto result = attempt(server);
+  server.join();  // the server records its failed handshake after the client has seen it
   EXPECT_TRUE(r.tls_failed);
   EXPECT_EQ(result.failure, Failure::SocketError);
   EXPECT_EQ(result.reply.one_line(), "421 4.4.2 Connection dropped due to SocketError");
