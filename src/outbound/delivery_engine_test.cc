@@ -347,6 +347,37 @@ TEST_F(DeliveryEngineTest, LifetimeOverBouncesWithTheLastError) {
   EXPECT_NE(sent[0].message.find("Unable to connect to 127.0.0.1:25"), std::string::npos);
 }
 
+TEST_F(DeliveryEngineTest, ADelayWarningGoesOutOnceWhileMailWaits) {
+  cfg_.queue.delay_warning = 5min;
+  transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
+  start();
+  auto id = queue_message({"bob@remote.test"});
+  settle();
+  EXPECT_TRUE(notifications().empty());
+  advance(6min);
+  auto sent = notifications();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].message.find("Action: delayed"), std::string::npos) << sent[0].message;
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_TRUE(engine_->find(id)->delay_warning_sent);
+  advance(10min);
+  EXPECT_EQ(notifications().size(), 1u) << "a second delay warning";
+}
+
+TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerTriesAtOnce) {
+  transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
+  start();
+  auto id = queue_message({"bob@remote.test"});
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  transport_.answer = only("none", {});
+  auto answer = engine_->control({{"command", "retry"}, {"id", id}});
+  EXPECT_EQ(answer["retried"], 1);
+  settle();
+  EXPECT_EQ(transport_.calls.size(), 2u) << "the clock did not move: the retry made it due";
+  EXPECT_EQ(engine_->find(id), nullptr);
+}
+
 TEST_F(DeliveryEngineTest, RemovalFailsTheMessageAndBouncesOnRequest) {
   transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
   start();
