@@ -108,7 +108,7 @@ awaitable<bool> Connection::fill() {
   co_return n > 0;
 }
 
-awaitable<std::optional<Connection::Line>> Connection::read_line(std::size_t max_length) {
+awaitable<IoResult<Connection::Line>> Connection::read_line(std::size_t max_length) {
   bool too_long = false;
   for (;;) {
     std::string_view pending = buffered();
@@ -126,7 +126,7 @@ awaitable<std::optional<Connection::Line>> Connection::read_line(std::size_t max
       too_long = true;
       consume(pending.size());
     }
-    if (!co_await fill()) co_return std::nullopt;
+    if (!co_await fill()) co_return fail(failure());
   }
 }
 
@@ -137,9 +137,9 @@ std::size_t Connection::discard_buffered() {
   return n;
 }
 
-awaitable<bool> Connection::flush() {
-  if (out_.empty()) co_return true;
-  if (closed_) co_return false;
+awaitable<IoResult<void>> Connection::send() {
+  if (out_.empty()) co_return IoResult<void>{};
+  if (closed_) co_return fail(IoError{asio::error::not_connected, interrupt_, peer_closed_});
   std::error_code ec;
   if (tls_)
     co_await asio::async_write(*tls_, asio::buffer(out_), redirect_error(use_awaitable, ec));
@@ -148,20 +148,27 @@ awaitable<bool> Connection::flush() {
   out_.clear();
   if (ec) {
     error_ = ec;
-    co_return false;
+    co_return fail(failure());
   }
-  co_return true;
+  co_return IoResult<void>{};
 }
 
-awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
-  return handshake(asio::ssl::stream_base::server, context, {});
-}
+awaitable<bool> Connection::flush() { co_return (co_await send()).ok(); }
 
-awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
+awaitable<IoResult<void>> Connection::start_tls_client(asio::ssl::context& context,
+                                                       const std::function<void(SSL*)>& prepare) {
   return handshake(asio::ssl::stream_base::client, context, prepare);
 }
 
-awaitable<bool> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
+awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
+  co_return (co_await handshake(asio::ssl::stream_base::server, context, {})).ok();
+}
+
+awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
+  co_return (co_await start_tls_client(context, prepare)).ok();
+}
+
+awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
                                       std::function<void(SSL*)> prepare) {
   tls_.emplace(std::move(*plain_), context);
   plain_.reset();
@@ -171,9 +178,9 @@ awaitable<bool> Connection::handshake(asio::ssl::stream_base::handshake_type sid
   if (ec) {
     error_ = ec;
     peer_closed_ = is_peer_close(ec);
-    co_return false;
+    co_return fail(failure());
   }
-  co_return true;
+  co_return IoResult<void>{};
 }
 
 awaitable<void> Connection::close() {

@@ -15,10 +15,22 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/result.h"
+
 namespace sluice::net {
 
 /// Why a connection's pending operation was interrupted.
 enum class Interrupt { None, Timeout, Shutdown };
+
+/// Why an operation on a connection failed, handed back with its result.
+struct IoError {
+  std::error_code code;
+  Interrupt interrupt = Interrupt::None;  ///< Timeout: the deadline passed; Shutdown: interrupt()
+  bool peer_closed = false;               ///< the peer ended the connection (EOF, reset, TLS truncation)
+  bool timed_out() const { return interrupt == Interrupt::Timeout; }
+};
+template <typename T>
+using IoResult = Result<T, IoError>;
 
 class Connection {
  public:
@@ -43,8 +55,8 @@ class Connection {
     bool too_long = false;  ///< the line exceeded the limit; text is empty, the line was skipped
   };
   /// Reads one line ending in LF (a CR before it is removed). `max_length` counts the CRLF.
-  /// Returns nullopt when the peer closed or an error or interrupt occurred (see error()).
-  asio::awaitable<std::optional<Line>> read_line(std::size_t max_length);
+  /// Fails when the peer closed or an error or interrupt occurred.
+  asio::awaitable<IoResult<Line>> read_line(std::size_t max_length);
 
   /// Bytes already read from the socket and not yet consumed as lines.
   std::string_view buffered() const { return std::string_view(buffer_).substr(start_); }
@@ -58,11 +70,16 @@ class Connection {
   /// queued and go out together when the connection would otherwise wait for input.
   void queue(std::string_view bytes) { out_ += bytes; }
   bool has_queued() const { return !out_.empty(); }
-  asio::awaitable<bool> flush();
-
-  /// Server side of a TLS handshake over this connection. On failure error() holds the reason.
-  asio::awaitable<bool> handshake_server(asio::ssl::context& context);
+  asio::awaitable<IoResult<void>> send();
   /// Client side of a TLS handshake; `prepare` sets SNI and verification on the SSL first.
+  asio::awaitable<IoResult<void>> start_tls_client(asio::ssl::context& context,
+                                                   const std::function<void(SSL*)>& prepare);
+
+  // The older forms: true on success, the reason left in error(), interrupted() and
+  // peer_closed(). inbound/session and probe/attempt still use them; new code takes the results.
+  asio::awaitable<bool> flush();
+  /// Server side of a TLS handshake over this connection.
+  asio::awaitable<bool> handshake_server(asio::ssl::context& context);
   asio::awaitable<bool> handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare);
   bool tls_active() const { return tls_.has_value(); }
   SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
@@ -81,8 +98,10 @@ class Connection {
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
   asio::awaitable<void> watchdog(std::shared_ptr<void> owner);
   /// `prepare` is taken by value: a coroutine must not keep a reference to a caller's temporary.
-  asio::awaitable<bool> handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
-                                  std::function<void(SSL*)> prepare);
+  asio::awaitable<IoResult<void>> handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
+                                            std::function<void(SSL*)> prepare);
+  /// The state of the failure that just happened.
+  IoError failure() const { return {error_, interrupt_, peer_closed_}; }
 
   std::optional<asio::ip::tcp::socket> plain_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_;

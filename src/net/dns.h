@@ -30,7 +30,16 @@ struct DnsAnswer {
   std::vector<asio::ip::address> addresses;    ///< A/AAAA: IPv6 first as returned, then IPv4
 };
 
-class Resolver {
+/// The lookups mail routing needs, as an interface so that the delivery engine can be tested
+/// with answers from a table; Resolver does them over DNS.
+class MailLookups {
+ public:
+  virtual ~MailLookups() = default;
+  virtual DnsAnswer mx(const std::string& domain) const = 0;
+  virtual DnsAnswer addresses(const std::string& host) const = 0;
+};
+
+class Resolver : public MailLookups {
  public:
   /// `servers`: "127.0.0.1:5353", "[::1]:53", "192.0.2.1" (port 53); empty: /etc/resolv.conf.
   /// `timeout`: per query overall (c-ares retries within it). Throws std::runtime_error when a
@@ -45,10 +54,10 @@ class Resolver {
   /// impossible name is NxDomain ("invalid domain name ..."). A server answering SERVFAIL or
   /// REFUSED is passed over for the next configured one while time is left.
   /// Thread-safe (each call uses its own c-ares channel).
-  DnsAnswer mx(const std::string& domain) const;
+  DnsAnswer mx(const std::string& domain) const override;
   /// A and AAAA records of a host; an IP literal ("192.0.2.1", "::1", "[::1]", "[IPv6:...]") is
   /// returned as is without a query. One family answering is enough for Ok.
-  DnsAnswer addresses(const std::string& host) const;
+  DnsAnswer addresses(const std::string& host) const override;
 
  private:
   std::vector<std::string> servers_;

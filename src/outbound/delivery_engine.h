@@ -1,29 +1,32 @@
 // The delivery engine: owns every queued message's state once it is spooled, asks the scheduler
-// what is due, routes (smart host or MX), runs the SMTP client, records each recipient's outcome,
-// bounces what failed, and answers the queue viewer. It runs on the network thread; disk work goes
-// to the disk executor, DNS lookups to the engine's own threads. It is the only writer of envelopes
-// after the 250.
+// what is due, and starts each job: routing (outbound/route), the attempt over the targets
+// (outbound/attempt), local delivery (outbound/local_delivery); it records each outcome
+// (outbound/record_outcome), bounces what failed (outbound/bounce) and answers the queue viewer
+// (queue/control_protocol). It runs on the network thread; disk work goes to the disk executor,
+// in order (queue/envelope_writer), DNS lookups to the engine's own threads. It is the only
+// writer of envelopes after the 250.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
-#include <asio/system_timer.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "config/config.h"
 #include "log/protocol_log.h"
 #include "net/dns.h"
+#include "outbound/attempt.h"
+#include "outbound/route.h"
 #include "outbound/smtp_client.h"
+#include "queue/control_protocol.h"
+#include "queue/envelope_writer.h"
 #include "queue/maildir.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
@@ -35,13 +38,18 @@ struct EngineServices {
   queue::Spool* spool = nullptr;
   queue::MaildirStore* maildirs = nullptr;
   log::Writer* send_log = nullptr;
-  const net::Resolver* resolver = nullptr;
+  const net::MailLookups* resolver = nullptr;  ///< MX and address lookups (net::Resolver)
   asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
   ClientTimeouts timeouts;
+  /// The SMTP sessions; null: the SMTP client over TCP. Tests script outcomes here.
+  Transport* transport = nullptr;
+  /// The time; empty: the system clock. With a test clock, the engine's timer never decides
+  /// anything: the test moves its clock and calls wake().
+  queue::Clock clock;
 };
 
-class DeliveryEngine {
+class DeliveryEngine : private queue::QueueControl {
  public:
   DeliveryEngine(asio::io_context& io, EngineServices services);
 
@@ -54,26 +62,27 @@ class DeliveryEngine {
 
   /// A message was committed (its 250 is on the way): take it over. Network thread only.
   void message_queued(const queue::Envelope& envelope);
+  /// Looks at the queue now (the clock moved): what is due starts, what expired fails.
+  void wake();
 
   /// Queue viewer requests (docs/queue.md, "control socket").
-  nlohmann::json control(const nlohmann::json& request);
+  nlohmann::json control(const nlohmann::json& request) { return queue::control_answer(request, *this); }
 
-  /// The next hop of a recipient: "local", the recipient's domain (MX routing), the send
-  /// connector's smart host list, or "unroutable". Computed once when a message is adopted and
-  /// kept in Recipient::next_hop, which the scheduler files it under.
-  std::string next_hop_of(const std::string& address) const;
-  /// A next hop's concurrency: its send connector's max_connections_per_host.
-  std::size_t hop_limit(const std::string& next_hop) const;
+  /// The queued envelope `id`, or nullptr (for tests and the queue viewer).
+  const queue::Envelope* find(const std::string& id) const override;
+  /// Deliveries in progress, outbound and local.
+  std::size_t running() const { return running_; }
 
  private:
   asio::awaitable<void> loop();
   asio::awaitable<void> load(std::vector<std::string> ids);
   asio::awaitable<void> run_job(queue::Job job);
+  /// The attempt of an outbound job; an attempt-wide 451 4.3.0 when it cannot be made.
+  asio::awaitable<TargetsAttempt> attempt(const queue::Job& job);
   asio::awaitable<void> run_local(queue::Job job);
   void job_ended();
   /// Fails the recipients whose lifetime ran out while they waited, and bounces them.
   void expire(const queue::Scheduler::Expired& expired);
-  void poke();
   void adopt(queue::Envelope envelope);
   /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
   /// removes it everywhere once no recipient is left pending or deferred; bounces new failures.
@@ -81,27 +90,25 @@ class DeliveryEngine {
   void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients, const std::string& remote_host,
               bool delay_warning);
   void send_delay_warning(const std::string& message_id);
-  std::chrono::system_clock::time_point now() const { return std::chrono::system_clock::now(); }
-  bool is_local(const std::string& address) const;
+
+  // queue::QueueControl
+  std::vector<const queue::Envelope*> envelopes() const override;
+  std::map<std::string, queue::HopLive> hops() const override;
+  Loading loading() const override { return {load_done_, load_total_}; }
+  std::chrono::system_clock::time_point now() const override { return clock_(); }
+  std::size_t retry(const std::string& id, const std::string& domain) override;
+  void remove(const std::string& id, bool bounce) override;
 
   asio::io_context& io_;
   EngineServices services_;
+  queue::Clock clock_;
+  Router router_;
+  std::unique_ptr<Transport> own_transport_;
+  Transport* transport_;
   queue::Scheduler scheduler_;
   std::map<std::string, queue::Envelope> messages_;  ///< every queued envelope, held once
-  /// An envelope write, in the order it was decided: `work`, or the removal of `remove_id`.
-  struct Write {
-    std::function<void()> work;
-    std::string remove_id;
-  };
-  /// Queues a write; one drain task on the disk executor runs them in order, and a run of
-  /// removals one after another becomes one Spool::remove_batch (one directory fsync).
-  void write(Write w);
-  void drain_writes();
-
-  std::mutex writes_mutex_;
-  std::deque<Write> writes_;
-  bool draining_ = false;
-  asio::system_timer wakeup_;
+  queue::EnvelopeWriter writer_;
+  asio::steady_timer wakeup_;
   std::size_t running_ = 0;  ///< jobs in progress, outbound and local, and the spool loader
   std::size_t load_total_ = 0;   ///< envelopes the loader has to read; 0 once it is done
   std::size_t load_done_ = 0;

@@ -45,14 +45,20 @@ std::string_view failure_name(Failure failure) {
   return "Unknown";
 }
 
-std::string primary_target_text(const smtp::Reply& reply, const std::string& last_endpoint) {
+smtp::Reply primary_target_reply(const smtp::Reply& reply, const std::string& last_endpoint) {
   std::string quoted = reply.one_line();
   // Exchange closes the quoted reply with a period; a reply that has one already keeps one.
   if (quoted.empty() || quoted.back() != '.') quoted.push_back('.');
-  return "451 4.4.0 Primary target IP address responded with: \"" + quoted +
-         "\" Attempted failover to alternate host, but that did not succeed. Either there are no alternate "
-         "hosts, or delivery failed to all alternate hosts. The last endpoint attempted was " +
-         last_endpoint;
+  return smtp::make_reply(451, "4.4.0",
+                          "Primary target IP address responded with: \"" + quoted +
+                              "\" Attempted failover to alternate host, but that did not succeed. Either there are no "
+                              "alternate hosts, or delivery failed to all alternate hosts. The last endpoint attempted "
+                              "was " +
+                              last_endpoint);
+}
+
+std::string primary_target_text(const smtp::Reply& reply, const std::string& last_endpoint) {
+  return primary_target_reply(reply, last_endpoint).one_line();
 }
 
 std::string queue_last_error(Failure failure, const smtp::Reply& reply, const std::string& last_endpoint) {

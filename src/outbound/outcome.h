@@ -48,6 +48,8 @@ std::string_view failure_name(Failure failure);
 /// 127.0.0.1:25`. `reply` is what the remote said (or failure_reply's reply).
 /// The quoted reply gets a final "." unless it already ends with one.
 std::string primary_target_text(const smtp::Reply& reply, const std::string& last_endpoint);
+/// The same as a reply: 451 4.4.0 and the text after the code.
+smtp::Reply primary_target_reply(const smtp::Reply& reply, const std::string& last_endpoint);
 
 /// What the queue records as an attempt's last error, as Exchange's Queue Viewer shows it:
 /// the reply itself for SocketError, Timeout, TlsUnavailable, CertificateInvalid and

@@ -187,18 +187,17 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   /// Classifies a failed read or write and ends the session.
-  State lost(std::string_view during) {
-    auto& c = *connection_;
-    if (c.interrupted() == net::Interrupt::Timeout) {
+  State lost(std::string_view during, const net::IoError& error) {
+    if (error.timed_out()) {
       log_->info(fmt::format("Timed out {}", during));
       disconnect_reason_ = "Timeout";
       return fail(Failure::Timeout, failure_reply(Failure::Timeout, endpoint_, ""));
     }
-    if (c.peer_closed()) {
+    if (error.peer_closed) {
       log_->info(fmt::format("Remote closed the connection {}", during));
       disconnect_reason_ = "Remote";
     } else {
-      log_->info(fmt::format("Connection error {}: {}", during, c.error().message()));
+      log_->info(fmt::format("Connection error {}: {}", during, error.code.message()));
     }
     return fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
   }
@@ -210,7 +209,7 @@ class Client : public std::enable_shared_from_this<Client> {
     for (;;) {
       auto line = co_await connection_->read_line(kMaxReplyLine);
       if (!line) {
-        if (!quiet) lost("waiting for a reply");
+        if (!quiet) lost("waiting for a reply", line.error());
         co_return std::nullopt;
       }
       if (line->too_long) {
@@ -245,17 +244,17 @@ class Client : public std::enable_shared_from_this<Client> {
     connection_->queue("\r\n");
   }
 
-  awaitable<bool> flush(std::chrono::seconds timeout) {
+  awaitable<net::IoResult<void>> flush(std::chrono::seconds timeout) {
     connection_->set_timeout(timeout);
-    co_return co_await connection_->flush();
+    co_return co_await connection_->send();
   }
 
   /// Sends one command and reads its reply; nullopt after a failure (already recorded).
   awaitable<std::optional<Reply>> command(std::string text, std::chrono::seconds timeout) {
     queue_command(text);
-    bool written = co_await flush(timeout);
+    auto written = co_await flush(timeout);
     if (!written) {
-      lost("sending a command");
+      lost("sending a command", written.error());
       co_return std::nullopt;
     }
     co_return co_await read_reply(timeout);
@@ -344,21 +343,21 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info(fmt::format("Discarded {} bytes received after the STARTTLS reply, before the TLS handshake", dropped));
     const bool verify = mode_ == config::OutboundTls::Verify;
     connection_->set_timeout(settings_.timeouts.tls_handshake);
-    bool ok = co_await connection_->handshake_client(
+    auto started = co_await connection_->start_tls_client(
         *settings_.tls_context, [&](SSL* ssl) { tls::set_client_peer(ssl, peer_name_, verify); });
     SSL* ssl = connection_->ssl();
-    if (!ok) {
-      const auto& ec = connection_->error();
+    if (!started) {
+      const auto& ec = started.error().code;
       unsigned long openssl_error =
           ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
-      bool timed_out = connection_->interrupted() == net::Interrupt::Timeout;
-      auto reason = tls::handshake_failure_reason(openssl_error, connection_->peer_closed(), timed_out);
+      const bool timed_out = started.error().timed_out(), peer_closed = started.error().peer_closed;
+      auto reason = tls::handshake_failure_reason(openssl_error, peer_closed, timed_out);
       // Exchange's send side reports every failed handshake as SocketError; the precise cause
       // follows on its own line.
       log_->info("TLS negotiation failed with error SocketError");
       std::string detail = timed_out ? std::string("no answer within the handshake timeout") : ec.message();
       log_->info(fmt::format("TLS handshake failed: {} ({})", reason, detail));
-      disconnect_reason_ = timed_out ? "Timeout" : connection_->peer_closed() ? "Remote" : "Local";
+      disconnect_reason_ = timed_out ? "Timeout" : peer_closed ? "Remote" : "Local";
       long verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
       if (verify && verify_result != X509_V_OK) {
         std::string why = X509_verify_cert_error_string(verify_result);
@@ -436,8 +435,8 @@ class Client : public std::enable_shared_from_this<Client> {
       queue_command(mail);
       for (auto i : sent) queue_command("RCPT TO:<" + t.recipients[i] + ">");
       queue_command("DATA");
-      bool written = co_await flush(settings_.timeouts.command);
-      if (!written) co_return lost("sending commands");
+      auto written = co_await flush(settings_.timeouts.command);
+      if (!written) co_return lost("sending commands", written.error());
       mail_reply = co_await read_reply(settings_.timeouts.command);
       if (!mail_reply) co_return State::Close;
       for (auto i : sent) {
@@ -457,8 +456,8 @@ class Client : public std::enable_shared_from_this<Client> {
           // RFC 2920 3.1: the server took DATA although nothing can be delivered; end it empty.
           log_->info("Remote accepted DATA without a valid sender or recipient; sending an empty message to end it");
           queue_command(".");
-          bool ended = co_await flush(settings_.timeouts.data_block);
-          if (!ended) co_return lost("ending an empty message");
+          auto ended = co_await flush(settings_.timeouts.data_block);
+          if (!ended) co_return lost("ending an empty message", ended.error());
           auto end_reply = co_await read_reply(settings_.timeouts.data_term);
           if (!end_reply) co_return State::Close;
         }
@@ -493,8 +492,8 @@ class Client : public std::enable_shared_from_this<Client> {
     log_->info(fmt::format("Sending message ({} octets)", payload.size()));
     for (std::size_t offset = 0; offset < payload.size(); offset += kDataChunk) {
       connection_->queue(std::string_view(payload).substr(offset, kDataChunk));
-      bool sent_chunk = co_await flush(settings_.timeouts.data_block);
-      if (!sent_chunk) co_return lost("sending the message");
+      auto sent_chunk = co_await flush(settings_.timeouts.data_block);
+      if (!sent_chunk) co_return lost("sending the message", sent_chunk.error());
     }
     auto final_reply = co_await read_reply(settings_.timeouts.data_term);
     if (!final_reply) co_return State::Close;
@@ -510,7 +509,7 @@ class Client : public std::enable_shared_from_this<Client> {
     connection_->clear_interrupt();
     auto timeout = std::min(settings_.timeouts.command, kQuitTimeout);
     queue_command("QUIT");
-    bool written = co_await flush(timeout);
+    auto written = co_await flush(timeout);
     if (written) co_await read_reply(timeout, /*quiet=*/true);
   }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/temp_dir_test_util.h"
 #include "net/connection.h"
 #include "tls/certificates.h"
 #include "tls/client_context.h"
@@ -28,23 +29,7 @@ namespace {
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-client-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_util::TempDir;
 
 /// The server end of one connection, blocking, with a receive timeout so that a client that
 /// stops talking fails the test instead of hanging it. Records every byte it reads.
@@ -332,7 +317,7 @@ class SmtpClientTest : public ::testing::Test {
     return path;
   }
 
-  TempDir dir;
+  TempDir dir{"sluice-client"};
   config::SendConnector connector;
   std::unique_ptr<log::Writer> writer;
   std::shared_ptr<asio::ssl::context> context;
@@ -726,7 +711,7 @@ TEST_F(SmtpClientTest, LegacyClientAgainstModernServerIsSocketErrorWithFallback)
   r.tls = server_ctx->native_handle();
   FakeServer server([&](Peer& p) { serve(p, r); });
   auto result = attempt(server);
-  server.join();  // the client may see the failure before the server thread has recorded its side
+  server.join();  // the server records its failed handshake after the client has seen it
   EXPECT_TRUE(r.tls_failed);
   EXPECT_EQ(result.failure, Failure::SocketError);
   EXPECT_EQ(result.reply.one_line(), "421 4.4.2 Connection dropped due to SocketError");

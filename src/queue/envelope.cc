@@ -69,12 +69,13 @@ Json time_or_null(system_clock::time_point time) {
 std::optional<Recipient> recipient_from_json(const Json& object) {
   if (!object.is_object()) return std::nullopt;
   Recipient recipient;
-  std::string state;
+  std::string state, last_reply;
   if (!read_string(object, "address", recipient.address) || !read_string(object, "state", state) ||
-      !read_string(object, "last_reply", recipient.last_reply) ||
+      !read_string(object, "last_reply", last_reply) ||
       !read_time(object, "next_attempt", true, recipient.next_attempt)) {
     return std::nullopt;
   }
+  recipient.last_reply = smtp::parse_reply_text(last_reply);
   auto parsed_state = state_from_name(state);
   if (!parsed_state) return std::nullopt;
   recipient.state = *parsed_state;
@@ -182,7 +183,7 @@ std::string envelope_to_json(const Envelope& envelope) {
         {"address", r.address},
         {"state", state_name(r.state)},
         {"attempts", r.attempts},
-        {"last_reply", r.last_reply},
+        {"last_reply", r.last_reply.one_line()},
         {"next_attempt", time_or_null(r.next_attempt)},
         {"next_hop", r.next_hop},
         {"last_attempt", time_or_null(r.last_attempt)},

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "smtp/reply.h"
+
 namespace sluice::queue {
 
 struct Recipient {
@@ -15,7 +17,10 @@ struct Recipient {
   std::string address;  ///< "local@domain" as the client gave it
   State state = State::Pending;
   int attempts = 0;
-  std::string last_reply;  ///< last reply or error, e.g. "421 4.4.2 Connection dropped due to SocketError"
+  /// The last reply or error, e.g. 421 4.4.2 "Connection dropped due to SocketError"; empty
+  /// before the first attempt. Kept structured: the engine decides on its code and enhanced
+  /// code; the spool and the queue viewer keep its one_line() text.
+  smtp::Reply last_reply;
   std::chrono::system_clock::time_point next_attempt{};
   std::string next_hop;  ///< where it goes: recipient domain (MX), smart host, or "local"; set when routed
   std::chrono::system_clock::time_point last_attempt{};

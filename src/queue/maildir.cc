@@ -109,15 +109,14 @@ std::string MaildirStore::mailbox_folder(std::string_view local_part) {
   return folder;
 }
 
-std::error_code MaildirStore::deliver(std::string_view recipient_local_part,
-                                      std::string_view recipient, std::string_view message,
-                                      std::filesystem::path* file) {
+Result<fs::path, std::error_code> MaildirStore::deliver(std::string_view recipient_local_part,
+                                                        std::string_view recipient, std::string_view message) {
   // A line break here would let an address inject header lines.
   if (recipient.find_first_of("\r\n") != std::string_view::npos) {
-    return std::make_error_code(std::errc::invalid_argument);
+    return fail(std::make_error_code(std::errc::invalid_argument));
   }
   const fs::path mailbox = root_ / mailbox_folder(recipient_local_part);
-  if (std::error_code ec = ensure_maildir(root_, mailbox)) return ec;
+  if (std::error_code ec = ensure_maildir(root_, mailbox)) return fail(ec);
 
   std::string content;
   content.reserve(recipient.size() + message.size() + 16);
@@ -130,22 +129,21 @@ std::error_code MaildirStore::deliver(std::string_view recipient_local_part,
     ec = write_new_file_synced(mailbox / "tmp" / name, content, open_new_);
     if (ec != std::errc::file_exists) break;
   }
-  if (ec) return ec;
+  if (ec) return fail(ec);
   const fs::path temp = mailbox / "tmp" / name;
   const fs::path final_path = mailbox / "new" / name;
   if (::rename(temp.c_str(), final_path.c_str()) != 0) {
     ec = last_error();
     ::unlink(temp.c_str());
-    return ec;
+    return fail(ec);
   }
   if ((ec = new_directory_sync(mailbox / "new").sync())) {
     // We will report failure and the spool will retry, so take the copy back rather than
     // risk delivering twice.
     ::unlink(final_path.c_str());
-    return ec;
+    return fail(ec);
   }
-  if (file) *file = final_path;
-  return {};
+  return final_path;
 }
 
 }  // namespace sluice::queue

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "base/atomic_file.h"
+#include "base/result.h"
 
 namespace sluice::queue {
 
@@ -29,10 +30,10 @@ class MaildirStore {
   /// rename into new/ under a unique name "<sec>.M<usec>P<pid>Q<n>.<host>", fsync new/ (one
   /// fsync of new/ serves every delivery to that mailbox waiting for it: DirectorySync). Creates
   /// root (and its parent's entry), the mailbox and tmp/new/cur on first use, fsyncing each
-  /// parent. Sets *file to the delivered path. On error nothing is left in tmp/ or new/;
+  /// parent. Returns the delivered file's path. On error nothing is left in tmp/ or new/;
   /// std::errc::invalid_argument when `recipient` contains CR or LF (header injection).
-  std::error_code deliver(std::string_view recipient_local_part, std::string_view recipient,
-                          std::string_view message, std::filesystem::path* file = nullptr);
+  Result<std::filesystem::path, std::error_code> deliver(std::string_view recipient_local_part,
+                                                         std::string_view recipient, std::string_view message);
 
  private:
   DirectorySync& new_directory_sync(const std::filesystem::path& new_dir);

@@ -79,7 +79,8 @@ TEST_F(MaildirTest, ConcurrentDeliveriesToOneMailboxAllArrive) {
   std::vector<std::error_code> results(12);
   for (std::size_t i = 0; i < results.size(); ++i)
     threads.emplace_back([&, i] {
-      results[i] = store.deliver(i % 2 ? "bob" : "carol", "x@localhost", "message " + std::to_string(i) + "\r\n");
+      auto delivered = store.deliver(i % 2 ? "bob" : "carol", "x@localhost", "message " + std::to_string(i) + "\r\n");
+      if (!delivered) results[i] = delivered.error();
     });
   for (auto& t : threads) t.join();
   for (const auto& ec : results) EXPECT_FALSE(ec) << ec.message();
@@ -91,8 +92,7 @@ TEST_F(MaildirTest, ConcurrentDeliveriesToOneMailboxAllArrive) {
 TEST_F(MaildirTest, DeliverWritesDeliveredToThenTheExactMessageIntoNew) {
   MaildirStore store(root_);
   const std::string message = "Received: from mx\r\nSubject: hi\r\n\r\nbody\r\n";
-  fs::path file;
-  ASSERT_FALSE(store.deliver("Bob", "Bob@localhost", message, &file));
+  fs::path file = store.deliver("Bob", "Bob@localhost", message).value();
   EXPECT_EQ(read(file), "Delivered-To: Bob@localhost\r\n" + message);
   EXPECT_EQ(file.parent_path(), root_ / "bob" / "new");
   EXPECT_TRUE(fs::is_directory(root_ / "bob" / "tmp"));
@@ -103,8 +103,7 @@ TEST_F(MaildirTest, DeliverWritesDeliveredToThenTheExactMessageIntoNew) {
 
 TEST_F(MaildirTest, FileNameFollowsTheMaildirConvention) {
   MaildirStore store(root_);
-  fs::path file;
-  ASSERT_FALSE(store.deliver("bob", "bob@localhost", "m", &file));
+  fs::path file = store.deliver("bob", "bob@localhost", "m").value();
   const std::string name = file.filename();
   std::smatch match;
   ASSERT_TRUE(std::regex_match(name, match, std::regex(R"((\d+)\.M(\d{1,6})P(\d+)Q(\d+)\.(.+))")))
@@ -121,9 +120,8 @@ TEST_F(MaildirTest, FileNameFollowsTheMaildirConvention) {
 
 TEST_F(MaildirTest, DeliveriesGetDistinctNames) {
   MaildirStore store(root_);
-  fs::path first, second;
-  ASSERT_FALSE(store.deliver("bob", "bob@localhost", "one", &first));
-  ASSERT_FALSE(store.deliver("bob", "bob@localhost", "two", &second));
+  fs::path first = store.deliver("bob", "bob@localhost", "one").value();
+  fs::path second = store.deliver("bob", "bob@localhost", "two").value();
   EXPECT_NE(first, second);
   EXPECT_EQ(read(first), "Delivered-To: bob@localhost\r\none");
   EXPECT_EQ(read(second), "Delivered-To: bob@localhost\r\ntwo");
@@ -132,8 +130,7 @@ TEST_F(MaildirTest, DeliveriesGetDistinctNames) {
 
 TEST_F(MaildirTest, HostileLocalPartStaysInsideTheRoot) {
   MaildirStore store(root_);
-  fs::path file;
-  ASSERT_FALSE(store.deliver("../etc", "../etc@localhost", "m", &file));
+  fs::path file = store.deliver("../etc", "../etc@localhost", "m").value();
   EXPECT_EQ(file.parent_path(), root_ / "%2E.%2Fetc" / "new");
   EXPECT_FALSE(fs::exists(base_ / "etc"));
   std::vector<fs::path> in_root = files_in(root_);
@@ -143,9 +140,9 @@ TEST_F(MaildirTest, HostileLocalPartStaysInsideTheRoot) {
 TEST_F(MaildirTest, DirectoriesAreCreatedWithMode0750) {
   mode_t old_mask = ::umask(022);
   MaildirStore store(root_);
-  std::error_code ec = store.deliver("bob", "bob@localhost", "m");
+  auto delivered = store.deliver("bob", "bob@localhost", "m");
   ::umask(old_mask);
-  ASSERT_FALSE(ec);
+  ASSERT_TRUE(delivered) << delivered.error().message();
   for (const fs::path& dir : {root_ / "bob", root_ / "bob" / "new", root_ / "bob" / "tmp"}) {
     struct stat st {};
     ASSERT_EQ(::stat(dir.c_str(), &st), 0);
@@ -155,25 +152,22 @@ TEST_F(MaildirTest, DirectoriesAreCreatedWithMode0750) {
 
 TEST_F(MaildirTest, RecipientWithLineBreakIsRefusedBeforeAnythingIsCreated) {
   MaildirStore store(root_);
-  EXPECT_EQ(store.deliver("bob", "bob@localhost\r\nX-Injected: 1", "m"),
-            std::errc::invalid_argument);
-  EXPECT_EQ(store.deliver("bob", "bob@localhost\n", "m"), std::errc::invalid_argument);
+  EXPECT_EQ(store.deliver("bob", "bob@localhost\r\nX-Injected: 1", "m").error(), std::errc::invalid_argument);
+  EXPECT_EQ(store.deliver("bob", "bob@localhost\n", "m").error(), std::errc::invalid_argument);
   EXPECT_FALSE(fs::exists(root_));
 }
 
 TEST_F(MaildirTest, RootThatIsAFileFails) {
   std::ofstream(root_) << "not a directory";
   MaildirStore store(root_);
-  fs::path file = "untouched";
-  EXPECT_EQ(store.deliver("bob", "bob@localhost", "m", &file), std::errc::not_a_directory);
-  EXPECT_EQ(file, "untouched");
+  EXPECT_EQ(store.deliver("bob", "bob@localhost", "m").error(), std::errc::not_a_directory);
 }
 
 TEST_F(MaildirTest, SubdirectoryThatIsAFileFailsAndLeavesNothing) {
   fs::create_directories(root_ / "bob" / "tmp");
   std::ofstream(root_ / "bob" / "new") << "not a directory";
   MaildirStore store(root_);
-  EXPECT_EQ(store.deliver("bob", "bob@localhost", "m"), std::errc::not_a_directory);
+  EXPECT_EQ(store.deliver("bob", "bob@localhost", "m").error(), std::errc::not_a_directory);
   EXPECT_TRUE(files_in(root_ / "bob" / "tmp").empty());
 }
 
@@ -185,9 +179,7 @@ TEST_F(MaildirTest, FullDiskLeavesNothingInTmpOrNew) {
     return ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   };
   MaildirStore store(root_, full_disk);
-  fs::path file = "untouched";
-  EXPECT_EQ(store.deliver("bob", "bob@localhost", "message", &file), std::errc::no_space_on_device);
-  EXPECT_EQ(file, "untouched");
+  EXPECT_EQ(store.deliver("bob", "bob@localhost", "message").error(), std::errc::no_space_on_device);
   EXPECT_TRUE(files_in(root_ / "bob" / "tmp").empty());
   EXPECT_TRUE(files_in(root_ / "bob" / "new").empty());
 }
@@ -195,8 +187,7 @@ TEST_F(MaildirTest, FullDiskLeavesNothingInTmpOrNew) {
 TEST_F(MaildirTest, TooLongLocalPartFailsCleanly) {
   MaildirStore store(root_);
   // 100 bytes outside the safe set become 300 characters, more than a file name may have.
-  EXPECT_EQ(store.deliver(std::string(100, '!'), "x@localhost", "m"),
-            std::errc::filename_too_long);
+  EXPECT_EQ(store.deliver(std::string(100, '!'), "x@localhost", "m").error(), std::errc::filename_too_long);
   EXPECT_TRUE(files_in(root_).empty());
 }
 

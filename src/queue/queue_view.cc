@@ -124,7 +124,7 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
       // The latest attempt's reply; on a tie the later message wins, and an empty reply never
       // hides a real one.
       if (!r.last_reply.empty() && (acc.row.last_error.empty() || r.last_attempt >= acc.error_time)) {
-        acc.row.last_error = r.last_reply;
+        acc.row.last_error = r.last_reply.one_line();
         acc.error_time = r.last_attempt;
       }
     }
@@ -168,7 +168,7 @@ Json message_json(const Envelope& envelope) {
                           {"state", state_name(r.state)},
                           {"attempts", r.attempts},
                           {"next_hop", recipient_hop(r)},
-                          {"last_reply", r.last_reply},
+                          {"last_reply", r.last_reply.one_line()},
                           {"next_attempt", time_json(r.next_attempt)},
                           {"last_attempt", time_json(r.last_attempt)}});
   }
@@ -243,7 +243,7 @@ std::optional<Envelope> message_from_json(const Json& message) {
         return std::nullopt;
       r.attempts = attempts.get<int>();
       r.next_hop = string_at(item, "next_hop");
-      r.last_reply = string_at(item, "last_reply");
+      r.last_reply = smtp::parse_reply_text(string_at(item, "last_reply"));
       if (!time_from_json(item.at("next_attempt"), r.next_attempt) ||
           !time_from_json(item.at("last_attempt"), r.last_attempt))
         return std::nullopt;
@@ -323,7 +323,7 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
     std::string next = "-";
     if (r.waiting()) next = r.next_attempt > now ? time_with_relative(r.next_attempt, now) : "now";
     field("Next try", next, 4);
-    field("Last reply", r.last_reply.empty() ? "-" : printable(r.last_reply), 4);
+    field("Last reply", r.last_reply.empty() ? "-" : printable(r.last_reply.one_line()), 4);
   }
   return out;
 }

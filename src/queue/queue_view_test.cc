@@ -18,7 +18,7 @@ Recipient rcpt(std::string address, Recipient::State state, TimePoint next = {},
   r.address = std::move(address);
   r.state = state;
   r.next_attempt = next;
-  r.last_reply = std::move(reply);
+  r.last_reply = smtp::parse_reply_text(reply);
   r.last_attempt = last;
   r.next_hop = std::move(hop);
   r.attempts = last == TimePoint{} ? 0 : 1;

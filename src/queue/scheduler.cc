@@ -312,7 +312,7 @@ std::vector<Job> Scheduler::take_due() {
   return jobs;
 }
 
-void Scheduler::finished(const Job& job, bool hop_failed, const std::string& error) {
+void Scheduler::finished(const Job& job, bool hop_failed, const smtp::Reply& error) {
   if (running_.erase({job.message_id, job.next_hop}) == 0) return;  // unknown or finished twice
   const auto now = clock_();
   Hop& hop = hop_for(job.next_hop);
@@ -327,7 +327,7 @@ void Scheduler::finished(const Job& job, bool hop_failed, const std::string& err
   } else {
     hop.consecutive_failures = 0;
     hop.blocked_until = {};
-    hop.last_error.clear();
+    hop.last_error = {};
   }
 
   if (auto it = messages_.find(job.message_id); it != messages_.end()) {

@@ -58,7 +58,7 @@ struct HopState {
   std::size_t running = 0;       ///< deliveries in progress
   std::size_t limit = 1;         ///< its concurrency (the send connector's max_connections_per_host)
   std::size_t ready = 0;         ///< messages due now that wait for a slot or for the backoff
-  std::string last_error;        ///< the reply or error of its last failed attempt
+  smtp::Reply last_error;        ///< the reply or error of its last failed attempt
 };
 
 class Scheduler {
@@ -95,7 +95,7 @@ class Scheduler {
   /// hop_backoff_max; `error` is kept as the hop's last error. Success clears it. Call it before
   /// upsert() of the outcome, so that hop_retry_time() sees the new backoff. A job that is not
   /// running (unknown, or finished twice) is ignored.
-  void finished(const Job& job, bool hop_failed, const std::string& error = {});
+  void finished(const Job& job, bool hop_failed, const smtp::Reply& error = {});
 
   /// When something next needs the engine: the earliest due item, the end of a backoff that mail
   /// waits for, a lifetime or delay-warning time; now when take_due() has work. Work that can

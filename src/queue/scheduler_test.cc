@@ -265,11 +265,11 @@ TEST_F(SchedulerTest, AHopThatComesBackFlowsAtItsFullConcurrency) {
   auto first = scheduler.take_due();
   ASSERT_EQ(first.size(), 20u);
   // Every attempt fails at the connection: the hop is down, and its mail waits on it.
-  for (const auto& job : first) scheduler.finished(job, true, "421 4.4.2 Connection dropped due to SocketError");
+  for (const auto& job : first) scheduler.finished(job, true, smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError"));
   const HopState* hop = scheduler.hop("down.example");
   ASSERT_NE(hop, nullptr);
   EXPECT_EQ(hop->consecutive_failures, 20);
-  EXPECT_EQ(hop->last_error, "421 4.4.2 Connection dropped due to SocketError");
+  EXPECT_EQ(hop->last_error.one_line(), "421 4.4.2 Connection dropped due to SocketError");
   EXPECT_EQ(hop->ready, 100u);
   EXPECT_TRUE(scheduler.take_due().empty());
   // Its backoff ends: one probe; it fails again, and the hop backs off further.
@@ -289,7 +289,7 @@ TEST_F(SchedulerTest, AHopThatComesBackFlowsAtItsFullConcurrency) {
   ASSERT_EQ(flow.size(), 20u);
   EXPECT_EQ(flow.front().message_id, fmt_id(1));
   EXPECT_EQ(flow.back().message_id, fmt_id(20));
-  EXPECT_EQ(scheduler.hop("down.example")->last_error, "");
+  EXPECT_TRUE(scheduler.hop("down.example")->last_error.empty());
 }
 
 TEST_F(SchedulerTest, ClearingTheBackoffReleasesTheWaitingMailAtOnce) {
@@ -540,7 +540,7 @@ TEST_F(SchedulerTest, LifetimeEndsForMailWaitingOnADownHopWithoutAnAttempt) {
   scheduler.upsert(message("OLD", {recipient("x@down.example")}, 90min));
   auto jobs = scheduler.take_due();
   ASSERT_EQ(jobs.size(), 1u);
-  scheduler.finished(jobs[0], true, "421 4.4.2 Connection dropped due to SocketError");
+  scheduler.finished(jobs[0], true, smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError"));
   // Two more messages wait on the hop, never attempted; one of them has a local recipient too.
   scheduler.upsert(message("A", {recipient("y@down.example"), recipient("me@localhost", Recipient::State::Delivered)}, 60min));
   scheduler.upsert(message("B", {recipient("z@down.example")}, 10min));

@@ -203,14 +203,15 @@ std::error_code Spool::update(const Envelope& envelope) {
   return dir_sync_->sync();
 }
 
-std::optional<Envelope> Spool::load_envelope(const std::string& id) const {
-  if (!valid_queue_id(id)) return std::nullopt;
+Result<Envelope> Spool::load_envelope(const std::string& id) const {
+  if (!valid_queue_id(id)) return fail("not a queue id");
   auto text = read_whole_file(dir_ / envelope_name(id));
-  if (!text) return std::nullopt;
+  if (!text) return fail("missing or unreadable");
   auto envelope = envelope_from_json(*text);
+  if (!envelope) return fail("not a valid envelope (docs/queue.md, format 1)");
   // A file whose content names another message was copied or edited by hand; trust neither.
-  if (!envelope || envelope->id != id) return std::nullopt;
-  return envelope;
+  if (envelope->id != id) return fail("its content is that of message " + envelope->id);
+  return std::move(*envelope);
 }
 
 std::optional<std::string> Spool::load_message(const std::string& id) const {

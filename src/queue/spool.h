@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/atomic_file.h"
+#include "base/result.h"
 #include "queue/envelope.h"
 #include "queue/file_pool.h"
 
@@ -57,8 +58,9 @@ class Spool {
   /// Rewrites the envelope (state changes) durably. std::errc::no_such_file_or_directory when
   /// the message's content is gone (never re-commit a removed message).
   std::error_code update(const Envelope& envelope);
-  /// Nullopt when missing, unreadable, malformed, or when the file's "id" differs from `id`.
-  std::optional<Envelope> load_envelope(const std::string& id) const;
+  /// Fails when the id is invalid, the file is missing or unreadable, malformed, or names
+  /// another message (its "id" differs): the error says which.
+  Result<Envelope> load_envelope(const std::string& id) const;
   std::optional<std::string> load_message(const std::string& id) const;
   /// Removes both files, the envelope first, without an fsync: a crash that undoes the removal
   /// brings back a delivered message (delivered again: the duplicate window) or half of one

@@ -35,7 +35,7 @@ Envelope sample_envelope() {
   carol.address = "carol@partner.example";
   carol.state = Recipient::State::Deferred;
   carol.attempts = 2;
-  carol.last_reply = "421 4.4.2 Connection dropped due to SocketError";
+  carol.last_reply = smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError");
   carol.next_attempt = at(2024y / 5 / 1, 12h + 40min);
   carol.next_hop = "partner.example";
   carol.last_attempt = at(2024y / 5 / 1, 12h + 38min + 500ms);
@@ -204,6 +204,18 @@ TEST(EnvelopeJson, ParsesTheDocumentedExample) {
   auto parsed = envelope_from_json(kSampleJson);
   ASSERT_TRUE(parsed.has_value());
   expect_same(*parsed, sample_envelope());
+}
+
+TEST(EnvelopeJson, TheLastReplyTextLoadsStructured) {
+  // The spool keeps the text that earlier versions wrote: its code and enhanced code come back.
+  auto parsed = envelope_from_json(kSampleJson);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(parsed->recipients[0].last_reply.empty());
+  const auto& reply = parsed->recipients[1].last_reply;
+  EXPECT_EQ(reply.code, 421);
+  EXPECT_EQ(reply.enhanced, "4.4.2");
+  EXPECT_TRUE(reply.transient());
+  EXPECT_EQ(reply.one_line(), "421 4.4.2 Connection dropped due to SocketError");
 }
 
 TEST(EnvelopeJson, IgnoresUnknownFields) {
@@ -459,7 +471,7 @@ TEST_F(SpoolTest, UpdateRewritesTheEnvelope) {
   ASSERT_FALSE(spool.store(e, "message"));
   e.recipients[0].state = Recipient::State::Delivered;
   e.recipients[0].attempts = 1;
-  e.recipients[0].last_reply = "250 2.0.0 Ok";
+  e.recipients[0].last_reply = smtp::make_reply(250, "2.0.0", "Ok");
   ASSERT_FALSE(spool.update(e));
   auto loaded = spool.load_envelope(e.id);
   ASSERT_TRUE(loaded.has_value());
@@ -492,14 +504,14 @@ TEST_F(SpoolTest, FailedUpdateKeepsThePreviousEnvelope) {
 
 TEST_F(SpoolTest, LoadRefusesBadIdsMissingFilesAndMismatchedEnvelopes) {
   Spool spool(dir_);
-  EXPECT_EQ(spool.load_envelope("../queue/x"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("../queue/x").error().message, "not a queue id");
   EXPECT_EQ(spool.load_message("../queue/x"), std::nullopt);
-  EXPECT_EQ(spool.load_envelope("ABSENT"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("ABSENT").error().message, "missing or unreadable");
   EXPECT_EQ(spool.load_message("ABSENT"), std::nullopt);
   put("COPY.json", kSampleJson);  // content says 0005F1A2B3C40001
-  EXPECT_EQ(spool.load_envelope("COPY"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("COPY").error().message, "its content is that of message 0005F1A2B3C40001");
   put("BROKEN.json", "{ not json");
-  EXPECT_EQ(spool.load_envelope("BROKEN"), std::nullopt);
+  EXPECT_EQ(spool.load_envelope("BROKEN").error().message, "not a valid envelope (docs/queue.md, format 1)");
 }
 
 TEST_F(SpoolTest, RemoveDeletesBothFiles) {

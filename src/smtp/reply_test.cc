@@ -105,3 +105,44 @@ TEST(ParseConfiguredReplyTest, RejectsMalformed) {
 
 }  // namespace
 }  // namespace sluice::smtp
+
+namespace sluice::smtp {
+namespace {
+
+TEST(ParseReplyText, IsTheInverseOfOneLine) {
+  for (const char* text : {"451 4.4.0 Primary target IP address responded with: \"451 5.7.3 Must issue a STARTTLS.\"",
+                           "250 2.0.0", "250", "550 No such user", "421 4.4.2 Connection dropped due to SocketError",
+                           "554 5.4.4 Unable to route: no send connector serves the domain x.test"}) {
+    EXPECT_EQ(parse_reply_text(text).one_line(), text);
+  }
+}
+
+TEST(ParseReplyText, KeepsTheStructure) {
+  auto r = parse_reply_text("550 5.1.1 No such user");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.enhanced, "5.1.1");
+  EXPECT_EQ(r.lines, std::vector<std::string>{"No such user"});
+  EXPECT_TRUE(r.permanent());
+  // A multi-line reply as one_line() wrote it comes back as one line with the first code.
+  r = parse_reply_text("550-5.1.1 first 550 5.1.1 second");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.enhanced, "5.1.1");
+  EXPECT_EQ(r.lines, std::vector<std::string>{"first 550 5.1.1 second"});
+  // "5.1" is no enhanced code: it stays in the text.
+  r = parse_reply_text("451 5.1 later");
+  EXPECT_EQ(r.enhanced, "");
+  EXPECT_EQ(r.lines, std::vector<std::string>{"5.1 later"});
+}
+
+TEST(ParseReplyText, EmptyAndCodelessText) {
+  EXPECT_TRUE(parse_reply_text("").empty());
+  EXPECT_EQ(parse_reply_text("").one_line(), "");
+  auto r = parse_reply_text("message content missing");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_FALSE(r.empty());
+  EXPECT_EQ(r.one_line(), "message content missing");
+  EXPECT_EQ(parse_reply_text("25x text").code, 0);
+}
+
+}  // namespace
+}  // namespace sluice::smtp

@@ -1,0 +1,32 @@
+#include "outbound/attempt.h"
+
+#include "base/logging.h"
+
+namespace sluice::outbound {
+
+asio::awaitable<AttemptResult> SmtpTransport::deliver(const ClientSettings& settings, const Target& target,
+                                                      const Transaction& transaction, TlsAttempt tls) {
+  return outbound::deliver(executor_, settings, target, transaction, tls);
+}
+
+asio::awaitable<TargetsAttempt> attempt_targets(Transport& transport, const ClientSettings& settings,
+                                                const std::vector<Target>& targets, const Transaction& transaction,
+                                                const std::string& message_id) {
+  TargetsAttempt out;
+  for (const auto& target : targets) {
+    out.remote_host = target.host;
+    out.result = co_await transport.deliver(settings, target, transaction, TlsAttempt::Policy);
+    if (out.result.may_fall_back) {
+      // The downgrade is the connector's explicit choice (fallback_to_plaintext); the client
+      // logs it in the send protocol log, and this says it to the operator too.
+      log_warning("queue {}: TLS with {} failed; retrying without TLS (connector \"{}\" has fallback_to_plaintext)",
+                  message_id, out.result.endpoint, settings.connector->name);
+      out.result = co_await transport.deliver(settings, target, transaction, TlsAttempt::Plaintext);
+    }
+    const auto& r = out.result;
+    if (r.failure == Failure::None || r.transaction_started || r.failure == Failure::RemotePermanent) break;
+  }
+  co_return out;
+}
+
+}  // namespace sluice::outbound
