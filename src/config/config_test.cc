@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/config_test_util.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,24 +9,6 @@
 
 namespace sluice::config {
 namespace {
-
-asio::ip::address ip(const char* text) { return asio::ip::make_address(text); }
-
-/// The message of the ConfigError that parsing `text` throws; fails the test when none is thrown.
-std::string error_of(std::string_view text) {
-  try {
-    parse_config(text, "sluice.toml");
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    return message;
-  }
-  ADD_FAILURE() << "no ConfigError for:\n" << text;
-  return "";
-}
-
-#define EXPECT_CONFIG_ERROR(text, expected) \
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, expected, error_of(text))
 
 constexpr std::string_view kConnector = R"(
 [[receive_connector]]
@@ -207,12 +190,12 @@ min_version = "1.0"
   EXPECT_TRUE(is_local_domain(c, "mail.example.net"));
   EXPECT_FALSE(is_local_domain(c, "sub.example.org"));
   EXPECT_FALSE(is_local_domain(c, "localhost"));  // replaced, not merged
-  EXPECT_TRUE(may_relay(c, ip("10.20.30.40")));
-  EXPECT_TRUE(may_relay(c, ip("::ffff:10.20.30.40")));
-  EXPECT_TRUE(may_relay(c, ip("2001:db8::25")));
-  EXPECT_TRUE(may_relay(c, ip("192.0.2.7")));
-  EXPECT_FALSE(may_relay(c, ip("192.0.2.8")));
-  EXPECT_FALSE(may_relay(c, ip("203.0.113.1")));
+  EXPECT_TRUE(may_relay(c, asio::ip::make_address("10.20.30.40")));
+  EXPECT_TRUE(may_relay(c, asio::ip::make_address("::ffff:10.20.30.40")));
+  EXPECT_TRUE(may_relay(c, asio::ip::make_address("2001:db8::25")));
+  EXPECT_TRUE(may_relay(c, asio::ip::make_address("192.0.2.7")));
+  EXPECT_FALSE(may_relay(c, asio::ip::make_address("192.0.2.8")));
+  EXPECT_FALSE(may_relay(c, asio::ip::make_address("203.0.113.1")));
 }
 
 TEST(ParseConfig, LocalDeliveryIsMaildirUnlessDiscardIsAsked) {
@@ -227,8 +210,8 @@ TEST(ParseConfig, LocalDeliveryIsMaildirUnlessDiscardIsAsked) {
 
 TEST(ParseConfig, RelayIsOffByDefault) {
   const Config c = parse_config("", "x.toml");
-  EXPECT_FALSE(may_relay(c, ip("127.0.0.1")));
-  EXPECT_FALSE(may_relay(c, ip("10.0.0.1")));
+  EXPECT_FALSE(may_relay(c, asio::ip::make_address("127.0.0.1")));
+  EXPECT_FALSE(may_relay(c, asio::ip::make_address("10.0.0.1")));
 }
 
 // ---- syntax, unknown keys, types -----------------------------------------------------------
@@ -588,7 +571,7 @@ TEST(ParseConfig, TlsKeysOverrideTheProfile) {
 
 // ---- selection -----------------------------------------------------------------------------
 
-ReceiveConnector connector(std::string name, std::vector<const char*> ranges) {
+ReceiveConnector receive_connector_in(std::string name, std::vector<const char*> ranges) {
   ReceiveConnector c;
   c.name = std::move(name);
   for (const char* r : ranges) c.remote_ranges.push_back(*Cidr::parse(r));
@@ -596,26 +579,26 @@ ReceiveConnector connector(std::string name, std::vector<const char*> ranges) {
 }
 
 TEST(SelectConnector, MostSpecificRangeWins) {
-  const ReceiveConnector all = connector("all", {"0.0.0.0/0", "::/0"});
-  const ReceiveConnector partner = connector("partner", {"203.0.113.0/24", "2001:db8::/32"});
-  const ReceiveConnector host = connector("host", {"203.0.113.7"});
+  const ReceiveConnector all = receive_connector_in("all", {"0.0.0.0/0", "::/0"});
+  const ReceiveConnector partner = receive_connector_in("partner", {"203.0.113.0/24", "2001:db8::/32"});
+  const ReceiveConnector host = receive_connector_in("host", {"203.0.113.7"});
   const std::vector<const ReceiveConnector*> candidates = {&all, &partner, &host};
-  EXPECT_EQ(select_connector(candidates, ip("198.51.100.1")), &all);
-  EXPECT_EQ(select_connector(candidates, ip("203.0.113.8")), &partner);
-  EXPECT_EQ(select_connector(candidates, ip("203.0.113.7")), &host);
-  EXPECT_EQ(select_connector(candidates, ip("::ffff:203.0.113.7")), &host);
-  EXPECT_EQ(select_connector(candidates, ip("::ffff:203.0.113.9")), &partner);
-  EXPECT_EQ(select_connector(candidates, ip("2001:db8::5")), &partner);
-  EXPECT_EQ(select_connector(candidates, ip("2001:db9::5")), &all);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("198.51.100.1")), &all);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("203.0.113.8")), &partner);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("203.0.113.7")), &host);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("::ffff:203.0.113.7")), &host);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("::ffff:203.0.113.9")), &partner);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("2001:db8::5")), &partner);
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("2001:db9::5")), &all);
   // Order of the candidates does not matter.
-  EXPECT_EQ(select_connector({&host, &partner, &all}, ip("203.0.113.8")), &partner);
+  EXPECT_EQ(select_connector({&host, &partner, &all}, asio::ip::make_address("203.0.113.8")), &partner);
 }
 
 TEST(SelectConnector, NullWhenNoRangeContainsTheClient) {
-  const ReceiveConnector v4only = connector("v4", {"10.0.0.0/8"});
-  EXPECT_EQ(select_connector({&v4only}, ip("192.0.2.1")), nullptr);
-  EXPECT_EQ(select_connector({&v4only}, ip("2001:db8::1")), nullptr);
-  EXPECT_EQ(select_connector({}, ip("10.0.0.1")), nullptr);
+  const ReceiveConnector v4only = receive_connector_in("v4", {"10.0.0.0/8"});
+  EXPECT_EQ(select_connector({&v4only}, asio::ip::make_address("192.0.2.1")), nullptr);
+  EXPECT_EQ(select_connector({&v4only}, asio::ip::make_address("2001:db8::1")), nullptr);
+  EXPECT_EQ(select_connector({}, asio::ip::make_address("10.0.0.1")), nullptr);
 }
 
 TEST(SelectConnector, WorksOnParsedConfig) {
@@ -632,11 +615,11 @@ require_tls = true
                                 "x");
   std::vector<const ReceiveConnector*> candidates;
   for (const auto& r : c.receive_connectors) candidates.push_back(&r);
-  const ReceiveConnector* chosen = select_connector(candidates, ip("40.93.1.1"));
+  const ReceiveConnector* chosen = select_connector(candidates, asio::ip::make_address("40.93.1.1"));
   ASSERT_NE(chosen, nullptr);
   EXPECT_EQ(chosen->name, "EXO");
   EXPECT_TRUE(chosen->require_tls);
-  EXPECT_EQ(select_connector(candidates, ip("8.8.8.8"))->name, "Frontend");
+  EXPECT_EQ(select_connector(candidates, asio::ip::make_address("8.8.8.8"))->name, "Frontend");
 }
 
 // ---- files ---------------------------------------------------------------------------------
@@ -713,11 +696,11 @@ TEST(ExampleFile, Parses) {
   ASSERT_EQ(c.receive_connectors.size(), 3u);
   // The documented scenario: EXO's range on the shared address gets the require_tls connector.
   const std::vector<const ReceiveConnector*> port25 = {&c.receive_connectors[0], &c.receive_connectors[1]};
-  const ReceiveConnector* exo = select_connector(port25, ip("40.92.10.20"));
+  const ReceiveConnector* exo = select_connector(port25, asio::ip::make_address("40.92.10.20"));
   ASSERT_NE(exo, nullptr);
   EXPECT_TRUE(exo->require_tls);
   EXPECT_EQ(exo->tls.profile, "exchange-online");
-  EXPECT_FALSE(select_connector(port25, ip("198.51.100.3"))->require_tls);
+  EXPECT_FALSE(select_connector(port25, asio::ip::make_address("198.51.100.3"))->require_tls);
   EXPECT_TRUE(c.receive_connectors[2].tls.allows_legacy_versions());
 
   // The sending side: each documented routing decision.

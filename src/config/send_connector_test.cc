@@ -6,25 +6,10 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "config/config_test_util.h"
 
 namespace sluice::config {
 namespace {
-
-/// The message of the ConfigError that parsing `text` throws; fails the test when none is thrown.
-std::string error_of(std::string_view text) {
-  try {
-    parse_config(text, "sluice.toml");
-  } catch (const ConfigError& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
-    return message;
-  }
-  ADD_FAILURE() << "no ConfigError for:\n" << text;
-  return "";
-}
-
-#define EXPECT_CONFIG_ERROR(text, expected) \
-  EXPECT_PRED_FORMAT2(::testing::IsSubstring, expected, error_of(text))
 
 /// One [[send_connector]] named "Out" with the given extra keys.
 std::string send(std::string_view keys) {
@@ -488,7 +473,7 @@ TEST(ParseSmartHost, Rejects) {
 
 // ---- choosing a connector ------------------------------------------------------------------
 
-SendConnector connector(std::string name, std::vector<std::string> spaces) {
+SendConnector send_connector_for(std::string name, std::vector<std::string> spaces) {
   SendConnector c;
   c.name = std::move(name);
   c.address_spaces = std::move(spaces);
@@ -497,8 +482,8 @@ SendConnector connector(std::string name, std::vector<std::string> spaces) {
 
 TEST(SelectSendConnector, MostSpecificSpaceWins) {
   Config config;
-  config.send_connectors = {connector("all", {"*"}), connector("org", {"*.example.org"}),
-                            connector("sub", {"*.sub.example.org"}), connector("exact", {"example.org", "x.test"})};
+  config.send_connectors = {send_connector_for("all", {"*"}), send_connector_for("org", {"*.example.org"}),
+                            send_connector_for("sub", {"*.sub.example.org"}), send_connector_for("exact", {"example.org", "x.test"})};
   const SendConnector* all = &config.send_connectors[0];
   const SendConnector* org = &config.send_connectors[1];
   const SendConnector* sub = &config.send_connectors[2];
@@ -517,8 +502,8 @@ TEST(SelectSendConnector, MostSpecificSpaceWins) {
 
 TEST(SelectSendConnector, OrderOfConnectorsDoesNotMatter) {
   Config config;
-  config.send_connectors = {connector("sub", {"*.sub.example.org"}), connector("exact", {"example.org"}),
-                            connector("org", {"*.example.org"}), connector("all", {"*"})};
+  config.send_connectors = {send_connector_for("sub", {"*.sub.example.org"}), send_connector_for("exact", {"example.org"}),
+                            send_connector_for("org", {"*.example.org"}), send_connector_for("all", {"*"})};
   EXPECT_EQ(select_send_connector(config, "a.sub.example.org")->name, "sub");
   EXPECT_EQ(select_send_connector(config, "a.example.org")->name, "org");
   EXPECT_EQ(select_send_connector(config, "example.org")->name, "exact");
@@ -528,7 +513,7 @@ TEST(SelectSendConnector, OrderOfConnectorsDoesNotMatter) {
 TEST(SelectSendConnector, NullWhenNothingServesTheDomain) {
   Config config;
   EXPECT_EQ(select_send_connector(config, "example.org"), nullptr);  // no connectors at all
-  config.send_connectors = {connector("org", {"*.example.org"}), connector("net", {"example.net"})};
+  config.send_connectors = {send_connector_for("org", {"*.example.org"}), send_connector_for("net", {"example.net"})};
   EXPECT_EQ(select_send_connector(config, "example.com"), nullptr);
   EXPECT_EQ(select_send_connector(config, "sub.example.net"), nullptr);
   EXPECT_EQ(select_send_connector(config, ""), nullptr);

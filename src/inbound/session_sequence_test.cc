@@ -38,9 +38,9 @@ const std::string kNeedMailRcpt = "503 5.5.1 Need MAIL before RCPT";
 const std::string kRecipientOk = "250 2.1.5 Recipient <bob@example.org> OK";
 const std::string kNeedMailData = "503 5.5.1 Need MAIL before DATA";
 const std::string kNeedRcptData = "503 5.5.1 Need RCPT before DATA";
-const std::string kStartData = "354 Start mail input; end with <CRLF>.<CRLF>";
+const std::string kStartDataLine = "354 Start mail input; end with <CRLF>.<CRLF>";
 const std::string kDataSyntax = "501 5.5.4 Syntax: DATA";
-const std::string kReset = "250 2.0.0 Resetting";
+const std::string kResetLine = "250 2.0.0 Resetting";
 const std::string kNoop = "250 2.0.0 OK";
 const std::string kBye = "221 2.0.0 mx.test.example Service closing transmission channel";
 const std::string kVrfy = "252 2.1.5 Cannot VRFY user, but will accept message and attempt delivery";
@@ -67,9 +67,9 @@ const std::vector<Row>& rows() {
       {"HELO client.example", all(kHeloHello)},
       {"MAIL FROM:<a@client.example>", {kNeedGreeting, kSenderOk, kSenderGiven, kSenderGiven}},
       {"RCPT TO:<bob@example.org>", {kNeedMailRcpt, kNeedMailRcpt, kRecipientOk, kRecipientOk}},
-      {"DATA", {kNeedMailData, kNeedMailData, kNeedRcptData, kStartData}},
+      {"DATA", {kNeedMailData, kNeedMailData, kNeedRcptData, kStartDataLine}},
       {"DATA now", all(kDataSyntax)},
-      {"RSET", all(kReset)},
+      {"RSET", all(kResetLine)},
       {"NOOP", all(kNoop)},
       {"QUIT", all(kBye)},
       {"VRFY bob", all(kVrfy)},

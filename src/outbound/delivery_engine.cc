@@ -122,7 +122,7 @@ void DeliveryEngine::adopt(Envelope envelope) {
   // would cost the intake half its speed.
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     auto& r = envelope.recipients[i];
-    if (!is_open(r)) continue;
+    if (!r.waiting()) continue;
     r.next_hop = router_.next_hop_of(r.address);
     if (r.next_hop == kUnroutable) {
       r.state = State::Failed;
@@ -142,7 +142,8 @@ void DeliveryEngine::adopt(Envelope envelope) {
 void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& newly_failed,
                             const std::string& remote_host) {
   if (!newly_failed.empty() && queue::should_bounce(envelope)) bounce(envelope, newly_failed, remote_host, false);
-  bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(), is_open);
+  bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                          [](const queue::Recipient& r) { return r.waiting(); });
   if (open) {
     scheduler_.upsert(envelope);
     messages_[envelope.id] = envelope;
@@ -184,7 +185,7 @@ void DeliveryEngine::send_delay_warning(const std::string& message_id) {
   Envelope envelope = it->second;
   std::vector<std::size_t> open;
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i)
-    if (is_open(envelope.recipients[i])) open.push_back(i);
+    if (envelope.recipients[i].waiting()) open.push_back(i);
   if (open.empty()) return;
   bounce(envelope, open, "", true);
   envelope.delay_warning_sent = true;
@@ -350,7 +351,7 @@ std::size_t DeliveryEngine::retry(const std::string& id, const std::string& doma
   auto retry_message = [&](Envelope& envelope) {
     bool touched = false;
     for (auto& r : envelope.recipients) {
-      if (!is_open(r)) continue;
+      if (!r.waiting()) continue;
       std::string hop = queue::recipient_hop(r);
       if (!domain.empty() && hop != domain && domain_of(r.address) != domain) continue;
       if (r.state == State::Deferred) r.next_attempt = now();

@@ -7,10 +7,6 @@ namespace sluice::outbound {
 using queue::Envelope;
 using State = queue::Recipient::State;
 
-bool is_open(const queue::Recipient& recipient) {
-  return recipient.state == State::Pending || recipient.state == State::Deferred;
-}
-
 bool hop_failed(const AttemptResult& result) {
   return !result.transaction_started && result.failure != Failure::None && result.failure != Failure::RemotePermanent;
 }
@@ -51,7 +47,7 @@ std::vector<std::size_t> record_attempt(Envelope& envelope, const std::vector<st
   std::vector<std::size_t> failed;
   for (std::size_t k = 0; k < recipients.size(); ++k) {
     auto& r = envelope.recipients[recipients[k]];
-    if (!is_open(r)) continue;
+    if (!r.waiting()) continue;
     ++r.attempts;
     r.last_attempt = now;
     const smtp::Reply& reply = k < result.recipients.size() ? result.recipients[k] : result.reply;
@@ -98,7 +94,7 @@ std::vector<std::size_t> expire_recipients(Envelope& envelope, const std::vector
   std::vector<std::size_t> failed;
   for (auto i : recipients) {
     auto& r = envelope.recipients[i];
-    if (!is_open(r)) continue;
+    if (!r.waiting()) continue;
     r.state = State::Failed;
     if (r.last_reply.empty()) {
       r.last_reply = hop_error(r);
@@ -114,7 +110,7 @@ std::vector<std::size_t> remove_recipients(Envelope& envelope) {
   std::vector<std::size_t> failed;
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
     auto& r = envelope.recipients[i];
-    if (!is_open(r)) continue;
+    if (!r.waiting()) continue;
     r.state = State::Failed;
     r.last_reply = smtp::make_reply(550, "5.0.0",
                                     "Message removed from the queue by an administrator (last error: " +

@@ -19,9 +19,6 @@ using TimePoint = std::chrono::system_clock::time_point;
 /// When a deferred recipient is tried next, or nullopt when its lifetime is over (it fails).
 using RetryTime = std::function<std::optional<TimePoint>(const queue::Envelope&, const queue::Recipient&)>;
 
-/// Pending or deferred: the recipient still waits for delivery.
-bool is_open(const queue::Recipient& recipient);
-
 /// The next hop as a whole is unwell: no server of it got as far as a transaction, and none
 /// refused the message outright.
 bool hop_failed(const AttemptResult& result);

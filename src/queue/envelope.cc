@@ -15,7 +15,7 @@ std::pair<std::string, std::string> split_address(std::string_view address) {
 }
 namespace {
 
-using Json = nlohmann::ordered_json;  // keeps our field order, which reads better than sorted
+using OrderedJson = nlohmann::ordered_json;  // keeps our field order, which reads better than sorted
 using std::chrono::system_clock;
 
 constexpr int kFormatVersion = 1;
@@ -40,14 +40,14 @@ bool take_char(std::string_view text, std::size_t& pos, char expected) {
 }
 
 // Field readers: each returns false when the field is missing or has the wrong type.
-bool read_string(const Json& object, const char* key, std::string& out) {
+bool read_string(const OrderedJson& object, const char* key, std::string& out) {
   auto it = object.find(key);
   if (it == object.end() || !it->is_string()) return false;
   out = it->get<std::string>();
   return true;
 }
 
-bool read_time(const Json& object, const char* key, bool nullable, system_clock::time_point& out) {
+bool read_time(const OrderedJson& object, const char* key, bool nullable, system_clock::time_point& out) {
   auto it = object.find(key);
   if (it == object.end()) return false;
   if (it->is_null()) {
@@ -62,11 +62,11 @@ bool read_time(const Json& object, const char* key, bool nullable, system_clock:
 }
 
 // The epoch stands for "never" (or "as soon as possible"), which reads better as null.
-Json time_or_null(system_clock::time_point time) {
-  return time == system_clock::time_point{} ? Json(nullptr) : Json(format_utc_time(time));
+OrderedJson time_or_null(system_clock::time_point time) {
+  return time == system_clock::time_point{} ? OrderedJson(nullptr) : OrderedJson(format_utc_time(time));
 }
 
-std::optional<Recipient> recipient_from_json(const Json& object) {
+std::optional<Recipient> recipient_from_json(const OrderedJson& object) {
   if (!object.is_object()) return std::nullopt;
   Recipient recipient;
   std::string state, last_reply;
@@ -177,7 +177,7 @@ std::optional<system_clock::time_point> parse_utc_time(std::string_view text) {
 }
 
 std::string envelope_to_json(const Envelope& envelope) {
-  Json recipients = Json::array();
+  OrderedJson recipients = OrderedJson::array();
   for (const auto& r : envelope.recipients) {
     recipients.push_back({
         {"address", r.address},
@@ -189,7 +189,7 @@ std::string envelope_to_json(const Envelope& envelope) {
         {"last_attempt", time_or_null(r.last_attempt)},
     });
   }
-  Json object = {
+  OrderedJson object = {
       {"format", kFormatVersion},
       {"id", envelope.id},
       {"mail_from", envelope.mail_from},
@@ -206,12 +206,12 @@ std::string envelope_to_json(const Envelope& envelope) {
       {"delay_warning_sent", envelope.delay_warning_sent},
   };
   // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
-  return object.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return object.dump(2, ' ', false, OrderedJson::error_handler_t::replace) + "\n";
 }
 
 std::optional<Envelope> envelope_from_json(std::string_view text) {
   try {
-    Json object = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    OrderedJson object = OrderedJson::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (!object.is_object()) return std::nullopt;
     auto format = object.find("format");
     if (format == object.end() || !format->is_number_integer() ||

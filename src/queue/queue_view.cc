@@ -7,11 +7,13 @@
 #include <cstdlib>
 
 namespace sluice::queue {
+
+using std::chrono::system_clock;
+using TimePoint = system_clock::time_point;
+
 namespace {
 
 using Json = nlohmann::json;
-using std::chrono::system_clock;
-using TimePoint = system_clock::time_point;
 
 std::string_view domain_of(std::string_view address) {
   auto at = address.rfind('@');

@@ -63,7 +63,7 @@ TEST(VerbNameTest, Names) {
   EXPECT_EQ(parse_command(verb_name(Verb::Rset)).verb, Verb::Rset);
 }
 
-PathArgument ok(std::string_view arg, std::string_view keyword, bool utf8 = false) {
+PathArgument path_of(std::string_view arg, std::string_view keyword, bool utf8 = false) {
   auto r = parse_path_argument(arg, keyword, utf8);
   if (auto* reply = std::get_if<Reply>(&r)) {
     ADD_FAILURE() << arg << " -> " << reply->one_line();
@@ -80,18 +80,18 @@ std::string err(std::string_view arg, std::string_view keyword, bool utf8 = fals
 }
 
 TEST(ParsePathArgumentTest, MailFrom) {
-  PathArgument p = ok("FROM:<alice@example.com>", "FROM");
+  PathArgument p = path_of("FROM:<alice@example.com>", "FROM");
   EXPECT_FALSE(p.null_path);
   EXPECT_EQ(p.mailbox.str(), "alice@example.com");
   EXPECT_TRUE(p.params.empty());
 
-  EXPECT_EQ(ok("from:<alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
-  EXPECT_EQ(ok("FROM: <alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
-  EXPECT_EQ(ok("FROM:   <alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
+  EXPECT_EQ(path_of("from:<alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
+  EXPECT_EQ(path_of("FROM: <alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
+  EXPECT_EQ(path_of("FROM:   <alice@example.com>", "FROM").mailbox.str(), "alice@example.com");
 }
 
 TEST(ParsePathArgumentTest, NullPath) {
-  PathArgument p = ok("FROM:<> BODY=8BITMIME", "FROM");
+  PathArgument p = path_of("FROM:<> BODY=8BITMIME", "FROM");
   EXPECT_TRUE(p.null_path);
   EXPECT_EQ(p.mailbox.str(), "");
   ASSERT_EQ(p.params.size(), 1u);
@@ -101,14 +101,14 @@ TEST(ParsePathArgumentTest, NullPath) {
 }
 
 TEST(ParsePathArgumentTest, Parameters) {
-  PathArgument p = ok("FROM:<a@b.example> size=1000  body=8BITMIME SMTPUTF8 X-Extra-1=a+b/c", "FROM");
+  PathArgument p = path_of("FROM:<a@b.example> size=1000  body=8BITMIME SMTPUTF8 X-Extra-1=a+b/c", "FROM");
   ASSERT_EQ(p.params.size(), 4u);
   EXPECT_EQ(p.params[0], (std::pair<std::string, std::string>{"SIZE", "1000"}));
   EXPECT_EQ(p.params[1], (std::pair<std::string, std::string>{"BODY", "8BITMIME"}));
   EXPECT_EQ(p.params[2], (std::pair<std::string, std::string>{"SMTPUTF8", ""}));
   EXPECT_EQ(p.params[3], (std::pair<std::string, std::string>{"X-EXTRA-1", "a+b/c"}));
 
-  PathArgument r = ok("TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d.example", "TO");
+  PathArgument r = path_of("TO:<c@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;c@d.example", "TO");
   ASSERT_EQ(r.params.size(), 2u);
   EXPECT_EQ(r.params[1].second, "rfc822;c@d.example");
 }
@@ -124,7 +124,7 @@ TEST(ParsePathArgumentTest, ParameterErrors) {
   EXPECT_EQ(err("FROM:<a@b.example> X=\x01", "FROM"), "501 5.5.4 Invalid value for parameter X");
   // Non-ASCII values only with SMTPUTF8, and then only valid UTF-8.
   EXPECT_EQ(err("FROM:<a@b.example> X=\xc3\xa9", "FROM"), "501 5.5.4 Invalid value for parameter X");
-  EXPECT_EQ(ok("FROM:<a@b.example> X=\xc3\xa9", "FROM", true).params[0].second, "\xc3\xa9");
+  EXPECT_EQ(path_of("FROM:<a@b.example> X=\xc3\xa9", "FROM", true).params[0].second, "\xc3\xa9");
   EXPECT_EQ(err("FROM:<a@b.example> X=\xc3", "FROM", true), "501 5.5.4 Invalid value for parameter X");
   // Parameters must be separated from the path.
   EXPECT_EQ(err("FROM:<a@b.example>SIZE=1", "FROM"), "501 5.5.4 Syntax: MAIL FROM:<address>");
@@ -143,13 +143,13 @@ TEST(ParsePathArgumentTest, CommandSyntaxErrors) {
 }
 
 TEST(ParsePathArgumentTest, QuotedGreaterThanDoesNotEndPath) {
-  PathArgument p = ok("TO:<\"a>b\"@example.com> NOTIFY=NEVER", "TO");
+  PathArgument p = path_of("TO:<\"a>b\"@example.com> NOTIFY=NEVER", "TO");
   EXPECT_EQ(p.mailbox.local_part, "\"a>b\"");
   EXPECT_EQ(p.mailbox.domain, "example.com");
   ASSERT_EQ(p.params.size(), 1u);
   EXPECT_EQ(p.params[0].first, "NOTIFY");
 
-  EXPECT_EQ(ok("TO:<\"a\\\">b\"@example.com>", "TO").mailbox.local_part, "\"a\\\">b\"");
+  EXPECT_EQ(path_of("TO:<\"a\\\">b\"@example.com>", "TO").mailbox.local_part, "\"a\\\">b\"");
 }
 
 TEST(ParsePathArgumentTest, AddressErrors) {
@@ -159,12 +159,12 @@ TEST(ParsePathArgumentTest, AddressErrors) {
   EXPECT_EQ(err("FROM:<a@b@c.example>", "FROM"),
             "501 5.1.7 Bad sender address syntax: more than one '@' in address");
   EXPECT_EQ(err("TO:<@a.example,@b.example:user@c.example>", "TO"), "accepted");
-  EXPECT_EQ(ok("TO:<@a.example,@b.example:user@c.example>", "TO").mailbox.str(), "user@c.example");
+  EXPECT_EQ(path_of("TO:<@a.example,@b.example:user@c.example>", "TO").mailbox.str(), "user@c.example");
 }
 
 TEST(ParsePathArgumentTest, Lengths) {
   const std::string l64(64, 'x');
-  EXPECT_EQ(ok("TO:<" + l64 + "@example.com>", "TO").mailbox.local_part, l64);
+  EXPECT_EQ(path_of("TO:<" + l64 + "@example.com>", "TO").mailbox.local_part, l64);
   EXPECT_EQ(err("TO:<" + l64 + "x@example.com>", "TO"),
             "553 5.1.3 Bad recipient address syntax: local part longer than 64 octets");
   EXPECT_EQ(err("FROM:<" + l64 + "x@example.com>", "FROM"),
@@ -175,17 +175,17 @@ TEST(ParsePathArgumentTest, Lengths) {
   const std::string domain = label + "." + label + "." + label + "." + std::string(58, 'd');  // 250
   const std::string at254 = "abc@" + domain;
   ASSERT_EQ(at254.size(), 254u);
-  EXPECT_EQ(ok("TO:<" + at254 + ">", "TO").mailbox.str(), at254);
+  EXPECT_EQ(path_of("TO:<" + at254 + ">", "TO").mailbox.str(), at254);
   EXPECT_EQ(err("TO:<a" + at254 + ">", "TO"), "553 5.1.3 Bad recipient address syntax: address longer than 256 octets");
 }
 
 TEST(ParsePathArgumentTest, PostmasterWithoutDomain) {
-  PathArgument p = ok("TO:<Postmaster>", "TO");
+  PathArgument p = path_of("TO:<Postmaster>", "TO");
   EXPECT_FALSE(p.null_path);
   EXPECT_EQ(p.mailbox.local_part, "Postmaster");
   EXPECT_EQ(p.mailbox.domain, "");
-  EXPECT_EQ(ok("to:<postMASTER> NOTIFY=NEVER", "TO").mailbox.local_part, "postMASTER");
-  EXPECT_EQ(ok("TO:<postmaster@example.com>", "TO").mailbox.domain, "example.com");
+  EXPECT_EQ(path_of("to:<postMASTER> NOTIFY=NEVER", "TO").mailbox.local_part, "postMASTER");
+  EXPECT_EQ(path_of("TO:<postmaster@example.com>", "TO").mailbox.domain, "example.com");
   // Only for recipients, and only that exact word.
   EXPECT_EQ(err("FROM:<Postmaster>", "FROM"), "501 5.1.7 Bad sender address syntax: missing domain");
   EXPECT_EQ(err("TO:<Postmasters>", "TO"), "553 5.1.3 Bad recipient address syntax: missing domain");
@@ -194,7 +194,7 @@ TEST(ParsePathArgumentTest, PostmasterWithoutDomain) {
 TEST(ParsePathArgumentTest, NonAscii) {
   EXPECT_EQ(err("TO:<j\xc3\xb6rg@example.com>", "TO"), "553 5.6.7 Non-ASCII address requires SMTPUTF8");
   EXPECT_EQ(err("FROM:<a@b\xc3\xbc" "cher.example>", "FROM"), "553 5.6.7 Non-ASCII address requires SMTPUTF8");
-  EXPECT_EQ(ok("TO:<j\xc3\xb6rg@example.com>", "TO", true).mailbox.local_part, "j\xc3\xb6rg");
+  EXPECT_EQ(path_of("TO:<j\xc3\xb6rg@example.com>", "TO", true).mailbox.local_part, "j\xc3\xb6rg");
   EXPECT_EQ(err("TO:<j\xc3@example.com>", "TO", true),
             "553 5.1.3 Bad recipient address syntax: invalid UTF-8 in address");
 }
