@@ -65,7 +65,7 @@ struct AttemptResult {
 struct ClientSettings {
   const config::SendConnector* connector = nullptr;
   std::string helo;                        ///< EHLO name
-  asio::ssl::context* tls_context = nullptr;  ///< from make_client_context(connector)
+  asio::ssl::context* tls_context = nullptr;  ///< from tls::make_client_context
   log::Writer* send_log = nullptr;
   ClientTimeouts timeouts;
 };

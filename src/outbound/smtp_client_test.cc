@@ -261,7 +261,8 @@ class SmtpClientTest : public ::testing::Test {
 
   /// Runs one attempt against `server` with the connector as configured.
   AttemptResult attempt(FakeServer& server, TlsAttempt mode = TlsAttempt::Policy, std::string host = "localhost") {
-    context = tls::make_client_context(connector);
+    context = tls::make_client_context(connector.tls_policy,
+                                       connector.tls == config::OutboundTls::Verify, connector.ca_file);
     settings.connector = &connector;
     settings.tls_context = context.get();
     settings.send_log = writer.get();
@@ -883,7 +884,8 @@ TEST_F(SmtpClientTest, ConnectRefused) {
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     closed = acceptor.local_endpoint();
   }
-  context = tls::make_client_context(connector);
+  context = tls::make_client_context(connector.tls_policy,
+                                     connector.tls == config::OutboundTls::Verify, connector.ca_file);
   settings.connector = &connector;
   settings.tls_context = context.get();
   settings.send_log = writer.get();
