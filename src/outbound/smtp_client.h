@@ -70,19 +70,6 @@ struct ClientSettings {
   ClientTimeouts timeouts;
 };
 
-/// What the remote's EHLO reply offered (RFC 1869 keywords, case-insensitive).
-struct Capabilities {
-  bool esmtp = false;       ///< EHLO succeeded (false after a HELO fallback: no extensions)
-  bool starttls = false;
-  bool pipelining = false;
-  bool size = false;        ///< SIZE advertised
-  std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
-  bool eight_bit_mime = false;
-  bool smtputf8 = false;
-};
-/// Reads the keyword lines (all but the first) of a 250 reply to EHLO.
-Capabilities parse_capabilities(const smtp::Reply& ehlo);
-
 /// The bytes sent after DATA's 354: line ends normalised to CRLF (a bare CR or LF becomes CRLF,
 /// so no server can see an end of data we did not mean, the SMTP smuggling class), a "." at the
 /// start of a line doubled (RFC 5321 4.5.2), a final CRLF added when missing, then ".\r\n".

@@ -927,26 +927,5 @@ TEST(DataPayload, DotStuffingAndLineEnds) {
   EXPECT_EQ(data_payload("a\r.\rb\r\n"), "a\r\n..\r\nb\r\n.\r\n");
 }
 
-TEST(ParseCapabilities, Keywords) {
-  smtp::Reply r{250, "", {"mx Hello", "size 35882577", "PIPELINING", "STARTTLS", "8BITMIME", "SMTPUTF8", "AUTH LOGIN"}};
-  auto caps = parse_capabilities(r);
-  EXPECT_TRUE(caps.esmtp);
-  EXPECT_TRUE(caps.size);
-  EXPECT_EQ(caps.size_limit, 35882577u);
-  EXPECT_TRUE(caps.pipelining);
-  EXPECT_TRUE(caps.starttls);
-  EXPECT_TRUE(caps.eight_bit_mime);
-  EXPECT_TRUE(caps.smtputf8);
-}
-
-TEST(ParseCapabilities, FirstLineIsNotAKeywordAndBadSizeIsNoLimit) {
-  smtp::Reply r{250, "", {"STARTTLS is my host name", "SIZE lots"}};
-  auto caps = parse_capabilities(r);
-  EXPECT_FALSE(caps.starttls);
-  EXPECT_TRUE(caps.size);
-  EXPECT_EQ(caps.size_limit, 0u);
-  EXPECT_FALSE(parse_capabilities(smtp::Reply{250, "", {"only greeting"}}).pipelining);
-}
-
 }  // namespace
 }  // namespace sluice::outbound

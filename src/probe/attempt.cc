@@ -13,7 +13,8 @@
 #include "net/connection.h"
 #include "probe/cipher_catalog.h"
 #include "probe/server_flight.h"
-#include "smtp/reply_reader.h"
+#include "smtp/capabilities.h"
+#include "smtp/read_reply.h"
 #include "tls/client_context.h"
 
 namespace sluice::probe {
@@ -74,34 +75,22 @@ struct Reading {
 };
 
 awaitable<Reading> read_reply(net::Connection& conn, Clock::duration timeout) {
-  smtp::ReplyAssembler assembler;
-  conn.set_timeout(timeout);
+  auto read = co_await smtp::read_reply(conn, timeout, kMaxReplyLine);
   Reading r;
-  for (;;) {
-    auto line = co_await conn.read_line(kMaxReplyLine);
-    if (!line) {
-      if (conn.interrupted() == net::Interrupt::Timeout) {
-        r.failure = Outcome::Timeout;
-        r.detail = "no reply in time";
-      } else {
-        r.detail = conn.peer_closed() ? "connection closed by the server" : conn.error().message();
-      }
-      co_return r;
+  r.reply = std::move(read.reply);
+  if (read.failure == smtp::ReadFailure::Lost) {
+    if (conn.interrupted() == net::Interrupt::Timeout) {
+      r.failure = Outcome::Timeout;
+      r.detail = "no reply in time";
+    } else {
+      r.detail = conn.peer_closed() ? "connection closed by the server" : conn.error().message();
     }
-    if (line->too_long) {
-      r.detail = "reply line too long";
-      co_return r;
-    }
-    auto status = assembler.add(line->text);
-    if (status == smtp::ReplyAssembler::Status::Error) {
-      r.detail = "not an SMTP reply: " + assembler.error();
-      co_return r;
-    }
-    if (status == smtp::ReplyAssembler::Status::Complete) {
-      r.reply = assembler.take();
-      co_return r;
-    }
+  } else if (read.failure == smtp::ReadFailure::TooLong) {
+    r.detail = "reply line too long";
+  } else if (read.failure == smtp::ReadFailure::Malformed) {
+    r.detail = "not an SMTP reply: " + read.error;
   }
+  co_return r;
 }
 
 std::string key_exchange_of(SSL* ssl) {
@@ -188,7 +177,7 @@ class Attempt {
     if (!co_await greeting()) co_return;
     if (!co_await ehlo(result_.smtp.ehlo)) co_return;
     if (spec_.discovery && !co_await mail_before_tls()) co_return;
-    if (!offers_extension(*result_.smtp.ehlo, "STARTTLS")) {
+    if (!smtp::parse_capabilities(*result_.smtp.ehlo).starttls) {
       result_.outcome = Outcome::NoStartTls;
       result_.detail = "STARTTLS not offered";
       co_await quit();
@@ -440,19 +429,6 @@ class Attempt {
 };
 
 }  // namespace
-
-bool offers_extension(const smtp::Reply& ehlo, std::string_view keyword) {
-  if (ehlo.code != 250) return false;
-  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string_view line = ehlo.lines[i];
-    std::string_view word = line.substr(0, line.find(' '));
-    if (word.size() == keyword.size() &&
-        std::equal(word.begin(), word.end(), keyword.begin(),
-                   [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  }
-  return false;
-}
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {
