@@ -183,17 +183,12 @@ class Attempt {
       co_await quit();
       co_return;
     }
-    conn_->queue(spec_.injection_test ? "STARTTLS\r\nNOOP\r\n" : "STARTTLS\r\n");
-    if (!co_await send()) co_return;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after STARTTLS");
-      co_return;
-    }
-    result_.smtp.starttls_reply = reading.reply;
-    if (reading.reply->code != 220) {
+    auto reply = co_await command(spec_.injection_test ? "STARTTLS\r\nNOOP\r\n" : "STARTTLS\r\n", "STARTTLS");
+    if (!reply) co_return;
+    result_.smtp.starttls_reply = reply;
+    if (reply->code != 220) {
       result_.outcome = Outcome::StartTlsRefused;
-      result_.detail = reading.reply->one_line();
+      result_.detail = reply->one_line();
       co_await quit();
       co_return;
     }
@@ -219,6 +214,16 @@ class Attempt {
     result_.detail = std::string(reading.detail) + " " + std::string(when);
   }
 
+  /// Sends `line` (CRLF included) and reads the reply; nullopt after a failure, recorded as
+  /// one "after `verb`".
+  awaitable<std::optional<smtp::Reply>> command(std::string line, const char* verb) {
+    conn_->queue(line);
+    if (!co_await send()) co_return std::nullopt;
+    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
+    if (!reading.reply) lost(reading, std::string("after ") + verb);
+    co_return std::move(reading.reply);
+  }
+
   awaitable<bool> greeting() {
     auto asked = Clock::now();
     auto reading = co_await read_reply(*conn_, context_.timeouts.banner);
@@ -241,49 +246,25 @@ class Attempt {
   }
 
   awaitable<bool> ehlo(std::optional<smtp::Reply>& into) {
-    conn_->queue("EHLO " + context_.helo + "\r\n");
-    if (!co_await send()) co_return false;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after EHLO");
-      co_return false;
-    }
-    into = reading.reply;
+    auto reply = co_await command("EHLO " + context_.helo + "\r\n", "EHLO");
+    if (!reply) co_return false;
+    into = reply;
     if (into->code == 250) co_return true;
     // RFC 5321 3.2: a server that does not know EHLO gets HELO (and offers no STARTTLS).
-    conn_->queue("HELO " + context_.helo + "\r\n");
-    if (!co_await send()) co_return false;
-    reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after HELO");
-      co_return false;
-    }
-    co_return true;
+    co_return (co_await command("HELO " + context_.helo + "\r\n", "HELO")).has_value();
   }
 
   awaitable<bool> mail_before_tls() {
-    conn_->queue("MAIL FROM:<>\r\n");
-    if (!co_await send()) co_return false;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after MAIL FROM");
-      co_return false;
-    }
-    result_.smtp.mail_before_tls = reading.reply;
-    if (reading.reply->code == 421) {
+    auto reply = co_await command("MAIL FROM:<>\r\n", "MAIL FROM");
+    if (!reply) co_return false;
+    result_.smtp.mail_before_tls = reply;
+    if (reply->code == 421) {
       // The server is closing the session (RFC 5321 3.8): busy or rate limited, not an answer.
       result_.outcome = Outcome::Refused;
-      result_.detail = reading.reply->one_line();
+      result_.detail = reply->one_line();
       co_return false;
     }
-    conn_->queue("RSET\r\n");
-    if (!co_await send()) co_return false;
-    reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after RSET");
-      co_return false;
-    }
-    co_return true;
+    co_return (co_await command("RSET\r\n", "RSET")).has_value();
   }
 
   /// The versions, suites and server name this attempt offers.
