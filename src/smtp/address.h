@@ -28,8 +28,4 @@ struct Mailbox {
 /// On failure returns nullopt and sets *why to a short reason ("missing domain", ...).
 std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std::string* why);
 
-/// Strict UTF-8 (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF).
-/// Shared with the ESMTP parameter checks, which accept UTF-8 values under SMTPUTF8.
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace sluice::smtp
