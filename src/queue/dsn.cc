@@ -173,30 +173,41 @@ std::string header_text(std::string_view text) {
   return out;
 }
 
-// The plain-words reason for the failures this project is about; empty for anything else.
+// The plain-words reason for the failures this project is about, by a text the diagnostic
+// contains; the first match wins.
+struct Explanation {
+  std::string_view needle;
+  std::string_view text;
+};
+
+constexpr std::string_view kTlsVersionMismatch =
+    "The receiving server and this gateway could not agree on a TLS version: the remote "
+    "server most likely accepts only TLS 1.2 or later, or only older versions. Enable TLS "
+    "1.2 on the older side (see the SCHANNEL keys in Microsoft's guidance) and retry. If "
+    "this gateway's send connector uses the \"legacy\" TLS policy, set its min_version to "
+    "\"1.2\".";
+
+constexpr Explanation kExplanations[] = {
+    {"4.4.2 Connection dropped due to SocketError", kTlsVersionMismatch},
+    {"TLS negotiation failed", kTlsVersionMismatch},
+    // 451 5.7.3 (Exchange Online), 530 5.7.0 (RFC 3207, Postfix): the same refusal.
+    {"Must issue a STARTTLS command first",
+     "The receiving server requires an encrypted connection (STARTTLS) from this sender, and "
+     "the connection was not encrypted. This usually follows a failed TLS handshake, after "
+     "which the message was retried without encryption. Make TLS work between the two "
+     "servers (typically by enabling TLS 1.2 on the sending side) rather than dropping the "
+     "requirement."},
+    {"4.4.317",
+     "This gateway's send connector requires TLS for this destination, but the receiving "
+     "server did not offer STARTTLS or the TLS connection could not be established. Enable "
+     "STARTTLS with TLS 1.2 or later on the receiving server, or check the connector's tls "
+     "setting if encryption is not actually required."},
+};
+
+// Empty for any failure not in the table.
 std::string_view explanation(std::string_view diagnostic) {
-  if (diagnostic.find("4.4.2 Connection dropped due to SocketError") != std::string_view::npos ||
-      diagnostic.find("TLS negotiation failed") != std::string_view::npos) {
-    return "The receiving server and this gateway could not agree on a TLS version: the remote "
-           "server most likely accepts only TLS 1.2 or later, or only older versions. Enable TLS "
-           "1.2 on the older side (see the SCHANNEL keys in Microsoft's guidance) and retry. If "
-           "this gateway's send connector uses the \"legacy\" TLS policy, set its min_version to "
-           "\"1.2\".";
-  }
-  // 451 5.7.3 (Exchange Online), 530 5.7.0 (RFC 3207, Postfix): the same refusal.
-  if (diagnostic.find("Must issue a STARTTLS command first") != std::string_view::npos) {
-    return "The receiving server requires an encrypted connection (STARTTLS) from this sender, and "
-           "the connection was not encrypted. This usually follows a failed TLS handshake, after "
-           "which the message was retried without encryption. Make TLS work between the two "
-           "servers (typically by enabling TLS 1.2 on the sending side) rather than dropping the "
-           "requirement.";
-  }
-  if (diagnostic.find("4.4.317") != std::string_view::npos) {
-    return "This gateway's send connector requires TLS for this destination, but the receiving "
-           "server did not offer STARTTLS or the TLS connection could not be established. Enable "
-           "STARTTLS with TLS 1.2 or later on the receiving server, or check the connector's tls "
-           "setting if encryption is not actually required.";
-  }
+  for (const Explanation& e : kExplanations)
+    if (diagnostic.find(e.needle) != std::string_view::npos) return e.text;
   return {};
 }
 
