@@ -56,7 +56,7 @@ int open_full_disk(const fs::path& path) {
 }
 
 TEST_F(AtomicFileTest, WritesExactContentAndLeavesNoTemporaryFile) {
-  const std::string data = std::string("line one\r\n\0binary\xff", 19) + std::string(200000, 'x');
+  const std::string data = std::string("line one\r\n\0binary\xff", 18) + std::string(200000, 'x');
   ASSERT_FALSE(write_file_durably(dir_, "msg.eml", data));
   EXPECT_EQ(read("msg.eml"), data);
   EXPECT_EQ(entries(), std::vector<std::string>{"msg.eml"});

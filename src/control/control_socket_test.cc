@@ -282,8 +282,8 @@ class FakePeer {
   FakePeer(const fs::path& path, std::optional<std::string> reply) {
     fd_ = unix_socket();
     auto a = address_of(path);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 4);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 4), 0);
     thread_ = std::thread([this, reply] {
       int client = ::accept(fd_, nullptr, nullptr);
       if (client < 0) return;

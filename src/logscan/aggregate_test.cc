@@ -9,8 +9,8 @@ TEST(Aggregate, MergeSumsAndKeepsFirstMalformedLinesInOrder) {
   Aggregate a, b;
   a.lines = 10;
   b.lines = 5;
-  for (int i = 0; i < 8; ++i) b.add_malformed("b.log", static_cast<std::uint64_t>(i + 1), "x");
-  for (int i = 0; i < 8; ++i) a.add_malformed("a.log", static_cast<std::uint64_t>(i + 100), "y");
+  for (std::uint64_t i = 0; i < 8; ++i) b.add_malformed("b.log", i + 1, "x");
+  for (std::uint64_t i = 0; i < 8; ++i) a.add_malformed("a.log", i + 100, "y");
   a.hours[0][1] = 2;
   b.hours[0][1] = 3;
   b.hours[3600000][4] = 1;
