@@ -28,9 +28,12 @@ build: deps
 # The README's test command: the whole ctest suite (unit, loadgen, e2e) on the release build,
 # the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then every libFuzzer
 # target for FUZZ_SECONDS. Each step stops the run when it fails.
-test: suite
-	@$(MAKE) --no-print-directory sanitize
-	@$(MAKE) --no-print-directory fuzz
+test: deps
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory suite && t1=$$(date +%s) && \
+	$(MAKE) --no-print-directory sanitize && t2=$$(date +%s) && \
+	$(MAKE) --no-print-directory fuzz && t3=$$(date +%s) && \
+	echo "make test: passed in $$((t3 - t0)) s (release build and suite $$((t1 - t0)) s, ASan+UBSan build and suite $$((t2 - t1)) s, fuzzers $$((t3 - t2)) s)"
 
 # The whole ctest suite on the release build.
 suite: build
