@@ -422,15 +422,15 @@ awaitable<void> Session::on_data(const Command&) {
   // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
   // shared with the other sessions ending DATA now), and this session resumes only when they are
   // done.
-  std::error_code ec;
+  Result<void, std::error_code> stored;
   if (services_.committer) {
-    ec = co_await queue::async_store(*services_.committer, envelope, message);
+    stored = co_await queue::async_store(*services_.committer, envelope, message);
   } else {
     auto* spool = services_.spool;
-    ec = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+    stored = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
   }
-  if (ec) {
-    log_.info(fmt::format("Queue write failed: {}", ec.message()));
+  if (!stored) {
+    log_.info(fmt::format("Queue write failed: {}", stored.error().message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
     co_return;
   }
