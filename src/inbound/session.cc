@@ -251,11 +251,11 @@ void Session::on_helo(const Command& command) {
 void Session::on_mail(const Command& command) {
   const auto& limits = services_.config->limits;
   auto parsed = smtp::parse_path_argument(command.argument, "FROM", true);
-  if (auto* error = std::get_if<Reply>(&parsed)) {
-    reply(*error);
+  if (!parsed) {
+    reply(parsed.error());
     return;
   }
-  auto& path = std::get<smtp::PathArgument>(parsed);
+  auto& path = *parsed;
   Transaction t;
   for (const auto& [key, value] : path.params) {
     if (!esmtp_) {
@@ -300,11 +300,11 @@ void Session::on_mail(const Command& command) {
 void Session::on_rcpt(const Command& command) {
   const auto& config = *services_.config;
   auto parsed = smtp::parse_path_argument(command.argument, "TO", transaction_->smtputf8);
-  if (auto* error = std::get_if<Reply>(&parsed)) {
-    reply(*error);
+  if (!parsed) {
+    reply(parsed.error());
     return;
   }
-  auto& path = std::get<smtp::PathArgument>(parsed);
+  auto& path = *parsed;
   if (!path.params.empty()) {
     reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
     return;
