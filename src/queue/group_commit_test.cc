@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "base/temp_dir_test_util.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -24,12 +26,6 @@ namespace fs = std::filesystem;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice-commit-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static Envelope envelope(std::string id) {
     Envelope e;
@@ -40,7 +36,8 @@ class GroupCommitTest : public ::testing::Test {
     return e;
   }
 
-  fs::path dir_;
+  test_util::TempDir temp_{"sluice-commit"};
+  fs::path dir_ = temp_.path();
 };
 
 // An opener that holds the first file it opens until release() is called: a disk busy with one

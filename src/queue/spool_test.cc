@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "base/temp_dir_test_util.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -336,13 +338,6 @@ TEST(EnvelopeJson, NonJsonTextIsMalformed) {
 
 class SpoolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice-spool-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    base_ = pattern;
-    dir_ = base_ / "queue";
-  }
-  void TearDown() override { fs::remove_all(base_); }
 
   /// The directory's names, without the recycled files of removed messages (pooled()).
   std::vector<std::string> entries() const {
@@ -373,8 +368,9 @@ class SpoolTest : public ::testing::Test {
     return e;
   }
 
-  fs::path base_;
-  fs::path dir_;
+  test_util::TempDir temp_{"sluice-spool"};
+  fs::path base_ = temp_.path();
+  fs::path dir_ = base_ / "queue";
 };
 
 // Fails like a full disk, for every file or only for those whose name contains `only`.
