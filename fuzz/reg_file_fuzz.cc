@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "base/utf8.h"
 #include "fuzz_check.h"
 #include "schannel/reg_file.h"
-#include "smtp/address.h"
 
 using namespace sluice::schannel;
 
@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text = decode_export_text(bytes);
   std::string_view verbatim = bytes;
   if (verbatim.starts_with("\xEF\xBB\xBF")) verbatim.remove_prefix(3);
-  if (text != verbatim) FUZZ_CHECK(sluice::smtp::is_valid_utf8(text));
+  if (text != verbatim) FUZZ_CHECK(sluice::is_valid_utf8(text));
 
   Registry registry;
   try {

@@ -23,21 +23,21 @@ fmt_flags=($(pkg-config --cflags --libs fmt))
 
 # Each target: the library sources it needs directly (not the whole library), then extra flags.
 declare -A sources extra
-sources[smtp_command]="src/smtp/command.cc src/smtp/address.cc src/smtp/reply.cc"
+sources[smtp_command]="src/smtp/command.cc src/smtp/address.cc src/smtp/reply.cc src/base/utf8.cc"
 sources[smtp_data]="src/smtp/data_decoder.cc"
 sources[smtp_reply]="src/smtp/reply_reader.cc src/smtp/reply.cc"
-sources[protocol_log]="src/log/protocol_log.cc src/base/logging.cc"
+sources[protocol_log]="src/log/protocol_log.cc src/base/logging.cc src/base/csv.cc"
 extra[protocol_log]="${fmt_flags[*]}"
 logscan_common="src/logscan/aggregate.cc src/logscan/collector.cc src/logscan/filters.cc src/logscan/line_reader.cc
                 src/logscan/signatures.cc src/logscan/timestamp.cc src/logscan/csv_fields.cc
-                src/logscan/format_detect.cc src/config/cidr.cc"
+                src/logscan/format_detect.cc src/net/cidr.cc"
 sources[logscan_exchange]="src/logscan/exchange_protocol_reader.cc $logscan_common"
 extra[logscan_exchange]="${fmt_flags[*]}"
 sources[logscan_postfix]="src/logscan/postfix_reader.cc $logscan_common"
 extra[logscan_postfix]="${fmt_flags[*]}"
-sources[reg_file]="src/schannel/reg_file.cc src/smtp/address.cc"
+sources[reg_file]="src/schannel/reg_file.cc src/base/utf8.cc"
 extra[reg_file]="${fmt_flags[*]}"
-sources[config]="src/config/config.cc src/config/cidr.cc src/config/send_connector.cc src/config/toml_reader.cc
+sources[config]="src/config/config.cc src/net/cidr.cc src/config/send_connector.cc src/config/toml_reader.cc
                  src/tls/policy.cc src/tls/version.cc src/smtp/reply.cc"
 # toml++ header-only, so that its parser is instrumented too; NDEBUG as in Debian's library
 # (its debug assertions stop on inputs the release parser reports as errors). toml++ 3.3 reaches

@@ -5,7 +5,6 @@
 #include <memory>
 #include <variant>
 
-#include "smtp/reply.h"
 
 namespace sluice {
 namespace {
@@ -53,16 +52,21 @@ TEST(Result, VoidSpecialisation) {
   EXPECT_EQ(r.error().message, "not good");
 }
 
-TEST(Result, StructuredSmtpError) {
-  auto refuse = [](bool yes) -> Result<std::string, smtp::Reply> {
-    if (yes) return fail(smtp::make_reply(550, "5.1.1", "No such user"));
+/// An error type of the caller's own, as smtp::Reply is for the SMTP paths (base/ knows no SMTP).
+struct Refusal {
+  int code = 0;
+  std::string text;
+};
+
+TEST(Result, ErrorOfTheCallersOwnType) {
+  auto refuse = [](bool yes) -> Result<std::string, Refusal> {
+    if (yes) return fail(Refusal{550, "No such user"});
     return std::string("250 OK");
   };
   auto r = refuse(true);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, 550);
-  EXPECT_TRUE(r.error().permanent());
-  EXPECT_EQ(r.error().enhanced, "5.1.1");
+  EXPECT_EQ(r.error().text, "No such user");
   EXPECT_EQ(*refuse(false), "250 OK");
 }
 

@@ -79,7 +79,7 @@ int run_logscan(int argc, char** argv) {
   f.connectors = o.connectors;
   for (const auto& r : o.remotes) {
     std::string why;
-    auto cidr = config::Cidr::parse(r, why);
+    auto cidr = net::Cidr::parse(r, why);
     if (!cidr) return logscan_usage_error(fmt::format("--remote {}: {}", r, why));
     f.remotes.push_back(*cidr);
     report_options.filters.emplace_back("remote", cidr->str());

@@ -122,7 +122,8 @@ int serve(const ServeOptions& options) {
   for (const auto& connector : cfg.send_connectors) {
     if (connector.tls == config::OutboundTls::None) continue;
     try {
-      send_contexts[connector.name] = tls::make_client_context(connector);
+      const bool verify = connector.tls == config::OutboundTls::Verify;
+      send_contexts[connector.name] = tls::make_client_context(connector.tls_policy, verify, connector.ca_file);
     } catch (const std::exception& e) {
       fmt::print(stderr, "sluice: send connector \"{}\": TLS: {}\n", connector.name, e.what());
       return kConfigError;

@@ -38,7 +38,7 @@ ReceiveConnector default_connector() {
   ReceiveConnector connector;
   connector.name = "Default";
   connector.listen = {ListenAddress{"127.0.0.1", 2525}, ListenAddress{"::1", 2525}};
-  connector.remote_ranges = {*Cidr::parse("0.0.0.0/0"), *Cidr::parse("::/0")};
+  connector.remote_ranges = {*net::Cidr::parse("0.0.0.0/0"), *net::Cidr::parse("::/0")};
   if (!smtp::parse_configured_reply(kDefaultRequireTlsReply, connector.require_tls_reply))
     connector.require_tls_reply = smtp::make_reply(451, "5.7.3", "Must issue a STARTTLS command first");
   if (auto policy = tls::named_policy("default")) connector.tls = *policy;
@@ -214,7 +214,7 @@ class Reader : public TomlReader {
           if (std::find(connectors[j].listen.begin(), connectors[j].listen.end(), address) ==
               connectors[j].listen.end())
             continue;
-          for (const Cidr& range : connectors[i].remote_ranges) {
+          for (const net::Cidr& range : connectors[i].remote_ranges) {
             if (std::find(connectors[j].remote_ranges.begin(), connectors[j].remote_ranges.end(), range) ==
                 connectors[j].remote_ranges.end())
               continue;
@@ -359,7 +359,7 @@ bool is_local_domain(const Config& config, std::string_view domain_key) {
 
 bool may_relay(const Config& config, const asio::ip::address& client) {
   return std::any_of(config.relay_from.begin(), config.relay_from.end(),
-                     [&](const Cidr& range) { return range.contains(client); });
+                     [&](const net::Cidr& range) { return range.contains(client); });
 }
 
 const ReceiveConnector* select_connector(const std::vector<const ReceiveConnector*>& candidates,
@@ -368,7 +368,7 @@ const ReceiveConnector* select_connector(const std::vector<const ReceiveConnecto
   int best_prefix = -1;
   for (const ReceiveConnector* connector : candidates) {
     if (connector == nullptr) continue;
-    for (const Cidr& range : connector->remote_ranges) {
+    for (const net::Cidr& range : connector->remote_ranges) {
       // Strictly greater: on a tie the earlier connector in the file wins, which is stable.
       if (range.contains(client) && range.prefix_length() > best_prefix) {
         best_prefix = range.prefix_length();

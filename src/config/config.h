@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "config/cidr.h"
+#include "net/cidr.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
 
@@ -32,7 +32,7 @@ bool operator==(const ListenAddress& a, const ListenAddress& b);
 struct ReceiveConnector {
   std::string name;
   std::vector<ListenAddress> listen;
-  std::vector<Cidr> remote_ranges;  ///< default: all of IPv4 and IPv6
+  std::vector<net::Cidr> remote_ranges;  ///< default: all of IPv4 and IPv6
   bool starttls = true;             ///< advertise STARTTLS
   bool require_tls = false;         ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
   smtp::Reply require_tls_reply;    ///< default "451 5.7.3 Must issue a STARTTLS command first"
@@ -115,7 +115,7 @@ struct Config {
   std::string hostname;
   std::vector<std::string> local_domains;  ///< lower-case
   LocalDelivery local_delivery = LocalDelivery::Maildir;
-  std::vector<Cidr> relay_from;
+  std::vector<net::Cidr> relay_from;
   Limits limits;
   std::vector<ReceiveConnector> receive_connectors;
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"

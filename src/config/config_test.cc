@@ -576,7 +576,7 @@ TEST(ParseConfig, TlsKeysOverrideTheProfile) {
 ReceiveConnector receive_connector_in(std::string name, std::vector<const char*> ranges) {
   ReceiveConnector c;
   c.name = std::move(name);
-  for (const char* r : ranges) c.remote_ranges.push_back(*Cidr::parse(r));
+  for (const char* r : ranges) c.remote_ranges.push_back(*net::Cidr::parse(r));
   return c;
 }
 

@@ -273,14 +273,14 @@ Seconds TomlReader::duration(const toml::node& node, std::string_view path, bool
   return Seconds(seconds);
 }
 
-std::vector<Cidr> TomlReader::ranges(const toml::node& node, std::string_view path) const {
-  std::vector<Cidr> out;
+std::vector<net::Cidr> TomlReader::ranges(const toml::node& node, std::string_view path) const {
+  std::vector<net::Cidr> out;
   const toml::array& items = array(node, path);
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string item_path = fmt::format("{}[{}]", path, i);
     const std::string text = string(*items.get(i), item_path);
     std::string why;
-    auto cidr = Cidr::parse(text, why);
+    auto cidr = net::Cidr::parse(text, why);
     if (!cidr) fail(*items.get(i), item_path, why);
     out.push_back(*cidr);
   }

@@ -62,7 +62,7 @@ class TomlReader {
 
   /// Whole seconds (integer) or "1h30m"; greater than 0 (or 0 too with `allow_zero`), at most 365 days.
   Seconds duration(const toml::node& node, std::string_view path, bool allow_zero = false) const;
-  std::vector<Cidr> ranges(const toml::node& node, std::string_view path) const;
+  std::vector<net::Cidr> ranges(const toml::node& node, std::string_view path) const;
 
   /// Where a TLS policy table is used: a server presents a certificate, a client does not.
   enum class TlsSide { Server, Client };

@@ -325,7 +325,7 @@ TEST(SessionTest, SpooledMessageIsReceivedHeaderPlusTheContentExactly) {
 
 TEST(SessionTest, GroupCommitStoresTheMessageAndRoutesLocalRecipientsAtOnce) {
   SessionHarness h;
-  h.config.relay_from = {*config::Cidr::parse("127.0.0.0/8")};
+  h.config.relay_from = {*net::Cidr::parse("127.0.0.0/8")};
   h.committer = std::make_unique<queue::GroupCommitter>(*h.spool, 2);
   Client& c = h.start();
   ehlo(c);
@@ -462,7 +462,7 @@ TEST(SessionTest, PipelinedCommandsAreAnsweredInOrder) {
 
 TEST(SessionTest, RelayIsAllowedFromRelayFrom) {
   SessionHarness h;
-  h.config.relay_from = {*config::Cidr::parse("127.0.0.0/8")};
+  h.config.relay_from = {*net::Cidr::parse("127.0.0.0/8")};
   Client& c = h.start();
   ehlo(c);
   ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));

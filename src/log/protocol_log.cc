@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "base/csv.h"
 #include "base/logging.h"
 
 namespace sluice::log {
@@ -46,21 +47,6 @@ std::string iso_time(system_clock::time_point t) {
 std::string hour_key(system_clock::time_point t) {
   Civil c = to_civil(t);
   return fmt::format("{:04}{:02}{:02}{:02}", c.year, c.month, c.day, c.hour);
-}
-
-bool needs_quotes(std::string_view field) { return field.find_first_of(",\"\r\n") != std::string_view::npos; }
-
-void append_field(std::string& out, std::string_view field) {
-  if (!needs_quotes(field)) {
-    out += field;
-    return;
-  }
-  out += '"';
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
 }
 
 // RFC 4180 fields of one record; nullopt on a stray quote or text after a closing quote.
@@ -153,20 +139,20 @@ std::string format_line(const Line& line) {
   std::string out = iso_time(line.time);
   for (std::string_view field : {std::string_view(line.connector), std::string_view(line.session_id)}) {
     out += ',';
-    append_field(out, field);
+    append_csv_field(out, field);
   }
   out += ',';
   out += std::to_string(line.sequence);
   for (std::string_view field : {std::string_view(line.local_endpoint), std::string_view(line.remote_endpoint)}) {
     out += ',';
-    append_field(out, field);
+    append_csv_field(out, field);
   }
   out += ',';
   out += static_cast<char>(line.event);
   out += ',';
-  append_field(out, line.data);
+  append_csv_field(out, line.data);
   out += ',';
-  append_field(out, line.context);
+  append_csv_field(out, line.context);
   out += "\r\n";
   return out;
 }

@@ -27,7 +27,7 @@ bool Filters::accepts(Millis time, Direction d, std::string_view connector, std:
     std::error_code ec;
     auto address = asio::ip::make_address(std::string(remote_ip), ec);
     if (ec) return false;
-    return std::any_of(remotes.begin(), remotes.end(), [&](const config::Cidr& c) { return c.contains(address); });
+    return std::any_of(remotes.begin(), remotes.end(), [&](const net::Cidr& c) { return c.contains(address); });
   }
   return true;
 }

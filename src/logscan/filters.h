@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/cidr.h"
+#include "net/cidr.h"
 #include "logscan/aggregate.h"
 
 namespace sluice::logscan {
@@ -14,7 +14,7 @@ struct Filters {
   std::optional<Millis> since;  ///< inclusive
   std::optional<Millis> until;  ///< exclusive
   std::vector<std::string> connectors;  ///< exact names; any of them
-  std::vector<config::Cidr> remotes;    ///< any of them
+  std::vector<net::Cidr> remotes;    ///< any of them
   std::optional<Direction> direction;
 
   bool empty() const {

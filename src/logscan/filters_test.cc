@@ -24,7 +24,7 @@ TEST(Filters, TimeRangeIsHalfOpen) {
 TEST(Filters, ConnectorRemoteAndDirection) {
   Filters f;
   f.connectors = {"Default", "Partner"};
-  f.remotes = {*config::Cidr::parse("192.0.2.0/24"), *config::Cidr::parse("2001:db8::/32")};
+  f.remotes = {*net::Cidr::parse("192.0.2.0/24"), *net::Cidr::parse("2001:db8::/32")};
   f.direction = Direction::Inbound;
   EXPECT_TRUE(f.accepts(1, Direction::Inbound, "Partner", "192.0.2.77"));
   EXPECT_TRUE(f.accepts(1, Direction::Inbound, "Default", "2001:db8::1"));

@@ -2,28 +2,17 @@
 
 #include <fmt/format.h>
 
+#include "base/csv.h"
+
 namespace sluice::logscan {
 namespace {
-
-void field(std::string& out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
 
 void row(std::string& out, std::initializer_list<std::string_view> cells) {
   bool first = true;
   for (auto c : cells) {
     if (!first) out += ',';
     first = false;
-    field(out, c);
+    append_csv_field(out, c);
   }
   out += "\r\n";
 }

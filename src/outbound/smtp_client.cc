@@ -17,8 +17,9 @@
 #include "base/ids.h"
 #include "net/connect.h"
 #include "net/connection.h"
+#include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
-#include "smtp/reply_reader.h"
+#include "smtp/read_reply.h"
 #include "tls/client_context.h"
 #include "tls/exchange_names.h"
 #include "tls/failure_reason.h"
@@ -39,12 +40,6 @@ constexpr std::size_t kMaxReplyLine = 2048;
 constexpr std::size_t kMaxReplyLines = 100;
 constexpr std::size_t kDataChunk = 64 * 1024;
 constexpr std::chrono::seconds kQuitTimeout{10};
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 /// An address may go into "MAIL FROM:<...>" only when it cannot end the command early or
 /// start another one.
@@ -204,38 +199,26 @@ class Client : public std::enable_shared_from_this<Client> {
 
   /// One complete reply, logged; nullopt after a failure, recorded unless `quiet`.
   awaitable<std::optional<Reply>> read_reply(std::chrono::seconds timeout, bool quiet = false) {
-    smtp::ReplyAssembler assembler(kMaxReplyLines);
-    connection_->set_timeout(timeout);
-    for (;;) {
-      auto line = co_await connection_->read_line(kMaxReplyLine);
-      if (!line) {
-        if (!quiet) lost("waiting for a reply", line.error());
-        co_return std::nullopt;
-      }
-      if (line->too_long) {
-        if (!quiet) {
-          log_->info(fmt::format("Reply line longer than {} octets; closing", kMaxReplyLine));
-          fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
-        }
-        co_return std::nullopt;
-      }
-      auto status = assembler.add(line->text);
-      if (status == smtp::ReplyAssembler::Status::Error) {
-        if (!quiet) {
-          // A peer that does not speak SMTP (or speaks it wrongly) is as good as a dropped
-          // connection: nothing it says afterwards can be trusted.
-          log_->received(line->text);
-          log_->info(fmt::format("Malformed reply: {}; closing", assembler.error()));
-          fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
-        }
-        co_return std::nullopt;
-      }
-      if (status == smtp::ReplyAssembler::Status::Complete) {
-        Reply reply = assembler.take();
-        log_->received(reply.one_line());
-        co_return reply;
-      }
+    auto read = co_await smtp::read_reply(*connection_, timeout, kMaxReplyLine, kMaxReplyLines);
+    if (read) {
+      log_->received(read->one_line());
+      co_return std::move(*read);
     }
+    if (quiet) co_return std::nullopt;
+    const smtp::ReadError& error = read.error();
+    if (error.failure == smtp::ReadFailure::Lost) {
+      lost("waiting for a reply", error.io);
+    } else if (error.failure == smtp::ReadFailure::TooLong) {
+      log_->info(fmt::format("Reply line longer than {} octets; closing", kMaxReplyLine));
+      fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+    } else {
+      // A peer that does not speak SMTP (or speaks it wrongly) is as good as a dropped
+      // connection: nothing it says afterwards can be trusted.
+      log_->received(error.line);
+      log_->info(fmt::format("Malformed reply: {}; closing", error.error));
+      fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+    }
+    co_return std::nullopt;
   }
 
   void queue_command(const std::string& command) {
@@ -284,7 +267,7 @@ class Client : public std::enable_shared_from_this<Client> {
     if (!reply) co_return State::Close;
     capabilities_ = {};
     if (reply->code == 250) {
-      capabilities_ = parse_capabilities(*reply);
+      capabilities_ = smtp::parse_capabilities(*reply);
     } else if (reply->permanent()) {
       // RFC 5321 3.2: a server that does not know EHLO gets HELO.
       auto helo = co_await command("HELO " + helo_, settings_.timeouts.command);
@@ -534,38 +517,12 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string peer_name_;
   std::optional<net::Connection> connection_;
   std::optional<log::SessionLog> log_;
-  Capabilities capabilities_;
+  smtp::Capabilities capabilities_;
   std::string disconnect_reason_ = "Local";
   AttemptResult result_;
 };
 
 }  // namespace
-
-Capabilities parse_capabilities(const Reply& ehlo) {
-  Capabilities caps;
-  caps.esmtp = ehlo.code == 250;
-  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string_view line = ehlo.lines[i];
-    auto space = line.find(' ');
-    std::string keyword = upper(line.substr(0, space));
-    std::string_view param = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
-    if (keyword == "STARTTLS") {
-      caps.starttls = true;
-    } else if (keyword == "PIPELINING") {
-      caps.pipelining = true;
-    } else if (keyword == "8BITMIME") {
-      caps.eight_bit_mime = true;
-    } else if (keyword == "SMTPUTF8") {
-      caps.smtputf8 = true;
-    } else if (keyword == "SIZE") {
-      caps.size = true;
-      std::uint64_t limit = 0;
-      auto [end, ec] = std::from_chars(param.data(), param.data() + param.size(), limit);
-      if (ec == std::errc() && end == param.data() + param.size()) caps.size_limit = limit;
-    }
-  }
-  return caps;
-}
 
 awaitable<AttemptResult> deliver(asio::any_io_executor executor, const ClientSettings& settings, const Target& target,
                                  const Transaction& transaction, TlsAttempt tls) {

@@ -65,23 +65,10 @@ struct AttemptResult {
 struct ClientSettings {
   const config::SendConnector* connector = nullptr;
   std::string helo;                        ///< EHLO name
-  asio::ssl::context* tls_context = nullptr;  ///< from make_client_context(connector)
+  asio::ssl::context* tls_context = nullptr;  ///< from tls::make_client_context
   log::Writer* send_log = nullptr;
   ClientTimeouts timeouts;
 };
-
-/// What the remote's EHLO reply offered (RFC 1869 keywords, case-insensitive).
-struct Capabilities {
-  bool esmtp = false;       ///< EHLO succeeded (false after a HELO fallback: no extensions)
-  bool starttls = false;
-  bool pipelining = false;
-  bool size = false;        ///< SIZE advertised
-  std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
-  bool eight_bit_mime = false;
-  bool smtputf8 = false;
-};
-/// Reads the keyword lines (all but the first) of a 250 reply to EHLO.
-Capabilities parse_capabilities(const smtp::Reply& ehlo);
 
 /// Runs one attempt. Never throws for network or protocol trouble: it is all in the result.
 /// Recipients refused with 5xx fail alone; if none is accepted no DATA is sent; 4xx per

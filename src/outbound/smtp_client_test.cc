@@ -246,7 +246,8 @@ class SmtpClientTest : public ::testing::Test {
 
   /// Runs one attempt against `server` with the connector as configured.
   AttemptResult attempt(FakeServer& server, TlsAttempt mode = TlsAttempt::Policy, std::string host = "localhost") {
-    context = tls::make_client_context(connector);
+    context = tls::make_client_context(connector.tls_policy,
+                                       connector.tls == config::OutboundTls::Verify, connector.ca_file);
     settings.connector = &connector;
     settings.tls_context = context.get();
     settings.send_log = writer.get();
@@ -869,7 +870,8 @@ TEST_F(SmtpClientTest, ConnectRefused) {
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     closed = acceptor.local_endpoint();
   }
-  context = tls::make_client_context(connector);
+  context = tls::make_client_context(connector.tls_policy,
+                                     connector.tls == config::OutboundTls::Verify, connector.ca_file);
   settings.connector = &connector;
   settings.tls_context = context.get();
   settings.send_log = writer.get();
@@ -897,27 +899,6 @@ TEST_F(SmtpClientTest, MissingMessageIsATransientInternalError) {
   auto result = run();
   EXPECT_EQ(result.failure, Failure::RemoteTransient);
   EXPECT_EQ(result.recipients[0].code, 451);
-}
-
-TEST(ParseCapabilities, Keywords) {
-  smtp::Reply r{250, "", {"mx Hello", "size 35882577", "PIPELINING", "STARTTLS", "8BITMIME", "SMTPUTF8", "AUTH LOGIN"}};
-  auto caps = parse_capabilities(r);
-  EXPECT_TRUE(caps.esmtp);
-  EXPECT_TRUE(caps.size);
-  EXPECT_EQ(caps.size_limit, 35882577u);
-  EXPECT_TRUE(caps.pipelining);
-  EXPECT_TRUE(caps.starttls);
-  EXPECT_TRUE(caps.eight_bit_mime);
-  EXPECT_TRUE(caps.smtputf8);
-}
-
-TEST(ParseCapabilities, FirstLineIsNotAKeywordAndBadSizeIsNoLimit) {
-  smtp::Reply r{250, "", {"STARTTLS is my host name", "SIZE lots"}};
-  auto caps = parse_capabilities(r);
-  EXPECT_FALSE(caps.starttls);
-  EXPECT_TRUE(caps.size);
-  EXPECT_EQ(caps.size_limit, 0u);
-  EXPECT_FALSE(parse_capabilities(smtp::Reply{250, "", {"only greeting"}}).pipelining);
 }
 
 }  // namespace

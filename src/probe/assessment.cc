@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "smtp/capabilities.h"
+
 namespace sluice::probe {
 namespace {
 
@@ -328,7 +330,8 @@ const std::array<tls::Version, 4>& probed_versions() {
 }
 
 bool Assessment::starttls_offered() const {
-  return target.mode == TlsMode::StartTls && discovery.smtp.ehlo && offers_extension(*discovery.smtp.ehlo, "STARTTLS");
+  return target.mode == TlsMode::StartTls && discovery.smtp.ehlo &&
+         smtp::parse_capabilities(*discovery.smtp.ehlo).starttls;
 }
 
 const VersionFinding& Assessment::finding(tls::Version v) const {

@@ -13,7 +13,8 @@
 #include "net/connection.h"
 #include "probe/cipher_catalog.h"
 #include "probe/server_flight.h"
-#include "smtp/reply_reader.h"
+#include "smtp/capabilities.h"
+#include "smtp/read_reply.h"
 #include "tls/client_context.h"
 
 namespace sluice::probe {
@@ -74,34 +75,26 @@ struct Reading {
 };
 
 awaitable<Reading> read_reply(net::Connection& conn, Clock::duration timeout) {
-  smtp::ReplyAssembler assembler;
-  conn.set_timeout(timeout);
+  auto read = co_await smtp::read_reply(conn, timeout, kMaxReplyLine);
   Reading r;
-  for (;;) {
-    auto line = co_await conn.read_line(kMaxReplyLine);
-    if (!line) {
-      if (conn.interrupted() == net::Interrupt::Timeout) {
-        r.failure = Outcome::Timeout;
-        r.detail = "no reply in time";
-      } else {
-        r.detail = conn.peer_closed() ? "connection closed by the server" : conn.error().message();
-      }
-      co_return r;
-    }
-    if (line->too_long) {
-      r.detail = "reply line too long";
-      co_return r;
-    }
-    auto status = assembler.add(line->text);
-    if (status == smtp::ReplyAssembler::Status::Error) {
-      r.detail = "not an SMTP reply: " + assembler.error();
-      co_return r;
-    }
-    if (status == smtp::ReplyAssembler::Status::Complete) {
-      r.reply = assembler.take();
-      co_return r;
-    }
+  if (read) {
+    r.reply = std::move(*read);
+    co_return r;
   }
+  const smtp::ReadError& error = read.error();
+  if (error.failure == smtp::ReadFailure::Lost) {
+    if (error.io.interrupt == net::Interrupt::Timeout) {
+      r.failure = Outcome::Timeout;
+      r.detail = "no reply in time";
+    } else {
+      r.detail = error.io.peer_closed ? "connection closed by the server" : error.io.code.message();
+    }
+  } else if (error.failure == smtp::ReadFailure::TooLong) {
+    r.detail = "reply line too long";
+  } else {
+    r.detail = "not an SMTP reply: " + error.error;
+  }
+  co_return r;
 }
 
 std::string key_exchange_of(SSL* ssl) {
@@ -188,23 +181,18 @@ class Attempt {
     if (!co_await greeting()) co_return;
     if (!co_await ehlo(result_.smtp.ehlo)) co_return;
     if (spec_.discovery && !co_await mail_before_tls()) co_return;
-    if (!offers_extension(*result_.smtp.ehlo, "STARTTLS")) {
+    if (!smtp::parse_capabilities(*result_.smtp.ehlo).starttls) {
       result_.outcome = Outcome::NoStartTls;
       result_.detail = "STARTTLS not offered";
       co_await quit();
       co_return;
     }
-    conn_->queue(spec_.injection_test ? "STARTTLS\r\nNOOP\r\n" : "STARTTLS\r\n");
-    if (!co_await send()) co_return;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after STARTTLS");
-      co_return;
-    }
-    result_.smtp.starttls_reply = reading.reply;
-    if (reading.reply->code != 220) {
+    auto reply = co_await command(spec_.injection_test ? "STARTTLS\r\nNOOP\r\n" : "STARTTLS\r\n", "STARTTLS");
+    if (!reply) co_return;
+    result_.smtp.starttls_reply = reply;
+    if (reply->code != 220) {
       result_.outcome = Outcome::StartTlsRefused;
-      result_.detail = reading.reply->one_line();
+      result_.detail = reply->one_line();
       co_await quit();
       co_return;
     }
@@ -230,6 +218,16 @@ class Attempt {
     result_.detail = std::string(reading.detail) + " " + std::string(when);
   }
 
+  /// Sends `line` (CRLF included) and reads the reply; nullopt after a failure, recorded as
+  /// one "after `verb`".
+  awaitable<std::optional<smtp::Reply>> command(std::string line, const char* verb) {
+    conn_->queue(line);
+    if (!co_await send()) co_return std::nullopt;
+    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
+    if (!reading.reply) lost(reading, std::string("after ") + verb);
+    co_return std::move(reading.reply);
+  }
+
   awaitable<bool> greeting() {
     auto asked = Clock::now();
     auto reading = co_await read_reply(*conn_, context_.timeouts.banner);
@@ -252,49 +250,25 @@ class Attempt {
   }
 
   awaitable<bool> ehlo(std::optional<smtp::Reply>& into) {
-    conn_->queue("EHLO " + context_.helo + "\r\n");
-    if (!co_await send()) co_return false;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after EHLO");
-      co_return false;
-    }
-    into = reading.reply;
+    auto reply = co_await command("EHLO " + context_.helo + "\r\n", "EHLO");
+    if (!reply) co_return false;
+    into = reply;
     if (into->code == 250) co_return true;
     // RFC 5321 3.2: a server that does not know EHLO gets HELO (and offers no STARTTLS).
-    conn_->queue("HELO " + context_.helo + "\r\n");
-    if (!co_await send()) co_return false;
-    reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after HELO");
-      co_return false;
-    }
-    co_return true;
+    co_return (co_await command("HELO " + context_.helo + "\r\n", "HELO")).has_value();
   }
 
   awaitable<bool> mail_before_tls() {
-    conn_->queue("MAIL FROM:<>\r\n");
-    if (!co_await send()) co_return false;
-    auto reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after MAIL FROM");
-      co_return false;
-    }
-    result_.smtp.mail_before_tls = reading.reply;
-    if (reading.reply->code == 421) {
+    auto reply = co_await command("MAIL FROM:<>\r\n", "MAIL FROM");
+    if (!reply) co_return false;
+    result_.smtp.mail_before_tls = reply;
+    if (reply->code == 421) {
       // The server is closing the session (RFC 5321 3.8): busy or rate limited, not an answer.
       result_.outcome = Outcome::Refused;
-      result_.detail = reading.reply->one_line();
+      result_.detail = reply->one_line();
       co_return false;
     }
-    conn_->queue("RSET\r\n");
-    if (!co_await send()) co_return false;
-    reading = co_await read_reply(*conn_, context_.timeouts.command);
-    if (!reading.reply) {
-      lost(reading, "after RSET");
-      co_return false;
-    }
-    co_return true;
+    co_return (co_await command("RSET\r\n", "RSET")).has_value();
   }
 
   /// The versions, suites and server name this attempt offers.
@@ -440,19 +414,6 @@ class Attempt {
 };
 
 }  // namespace
-
-bool offers_extension(const smtp::Reply& ehlo, std::string_view keyword) {
-  if (ehlo.code != 250) return false;
-  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
-    std::string_view line = ehlo.lines[i];
-    std::string_view word = line.substr(0, line.find(' '));
-    if (word.size() == keyword.size() &&
-        std::equal(word.begin(), word.end(), keyword.begin(),
-                   [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }))
-      return true;
-  }
-  return false;
-}
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {

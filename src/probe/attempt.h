@@ -99,9 +99,6 @@ struct AttemptContext {
   std::string helo = "probe.sluice.invalid";
 };
 
-/// True when a 250 reply to EHLO lists `keyword` (upper case) among its extensions.
-bool offers_extension(const smtp::Reply& ehlo, std::string_view keyword);
-
 /// A client context that can speak every version and suite (security level 0), verifies nothing
 /// during the handshake (the chain is checked afterwards, to report on it rather than refuse it).
 std::shared_ptr<asio::ssl::context> make_probe_context();

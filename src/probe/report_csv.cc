@@ -1,28 +1,18 @@
 // CSV, one row per finding, so that a spreadsheet can sort and filter a run over many servers.
 #include <fmt/format.h>
 
+#include "base/csv.h"
 #include "probe/report.h"
 
 namespace sluice::probe {
 namespace {
 
-/// RFC 4180: quote a field with a comma, quote, CR or LF; double the quotes.
-std::string field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 struct Rows {
   std::string out;
   const Assessment* a = nullptr;
   void add(std::string_view category, std::string_view item, std::string_view value, std::string_view detail) {
-    out += fmt::format("{},{},{},{},{},{},{}\r\n", field(a->target.label()), field(a->address), a->target.port,
-                       field(category), field(item), field(value), field(detail));
+    out += fmt::format("{},{},{},{},{},{},{}\r\n", csv_field(a->target.label()), csv_field(a->address),
+                       a->target.port, csv_field(category), csv_field(item), csv_field(value), csv_field(detail));
   }
 };
 

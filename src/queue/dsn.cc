@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "base/utf8.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -20,27 +22,6 @@ constexpr std::string_view kCrlf = "\r\n";
 
 bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-// Decodes UTF-8 (no overlongs, surrogates or values above U+10FFFF); false when invalid.
-bool decode_utf8(std::string_view text, std::u32string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < text.size();) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    int extra = byte < 0x80 ? 0 : (byte >> 5) == 0x6 ? 1 : (byte >> 4) == 0xE ? 2 : (byte >> 3) == 0x1E ? 3 : -1;
-    if (extra < 0 || i + extra >= text.size()) return false;
-    char32_t point = extra == 0 ? byte : byte & (0x3F >> extra);
-    for (int k = 1; k <= extra; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      point = (point << 6) | (next & 0x3F);
-    }
-    static constexpr std::array<char32_t, 4> kMinimum{0, 0x80, 0x800, 0x10000};
-    if (point < kMinimum[extra] || point > 0x10FFFF || (point >= 0xD800 && point <= 0xDFFF)) return false;
-    out.push_back(point);
-    i += extra + 1;
-  }
-  return true;
 }
 
 // Remote or configured text as one safe 7-bit line: control characters (CR and LF above all,
@@ -62,8 +43,7 @@ std::string one_line(std::string_view text, std::size_t max = kMaxFieldText) {
 
 // For the human-readable part: like one_line, but valid UTF-8 stays readable.
 std::string readable(std::string_view text) {
-  std::u32string points;
-  if (is_ascii(text) || !decode_utf8(text, points)) return one_line(text);
+  if (is_ascii(text) || !is_valid_utf8(text)) return one_line(text);
   std::string out;
   for (char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? ' ' : c;
   return out.size() > kMaxFieldText ? one_line(text) : out;
@@ -98,10 +78,10 @@ std::string rfc5322_date(system_clock::time_point time) {
 // "rfc822; addr" for ASCII addresses; RFC 6533's "utf-8; " with \x{HEX} escapes otherwise
 // (message/delivery-status stays 7-bit).
 std::string address_field(std::string_view address) {
-  std::u32string points;
-  if (is_ascii(address) || !decode_utf8(address, points)) return "rfc822; " + one_line(address);
+  auto points = is_ascii(address) ? std::nullopt : decode_utf8(address);
+  if (!points) return "rfc822; " + one_line(address);
   std::string out = "utf-8; ";
-  for (char32_t point : points) {
+  for (char32_t point : *points) {
     bool plain = point > 0x20 && point < 0x7F && point != '+' && point != '=' && point != '\\';
     if (plain) {
       out += static_cast<char>(point);
@@ -177,8 +157,7 @@ std::string base64(std::string_view data) {
 // UTF-8 as RFC 2047 encoded words of at most 75 characters, each on a line of its own; anything
 // else made 7-bit. Cut at about kMaxSubject octets.
 std::string header_text(std::string_view text) {
-  std::u32string points;
-  if (is_ascii(text) || !decode_utf8(text, points)) return " " + one_line(text, kMaxSubject);
+  if (is_ascii(text) || !is_valid_utf8(text)) return " " + one_line(text, kMaxSubject);
   std::string clean;
   for (char c : text) clean += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? ' ' : c;
   std::string out;
@@ -194,30 +173,41 @@ std::string header_text(std::string_view text) {
   return out;
 }
 
-// The plain-words reason for the failures this project is about; empty for anything else.
+// The plain-words reason for the failures this project is about, by a text the diagnostic
+// contains; the first match wins.
+struct Explanation {
+  std::string_view needle;
+  std::string_view text;
+};
+
+constexpr std::string_view kTlsVersionMismatch =
+    "The receiving server and this gateway could not agree on a TLS version: the remote "
+    "server most likely accepts only TLS 1.2 or later, or only older versions. Enable TLS "
+    "1.2 on the older side (see the SCHANNEL keys in Microsoft's guidance) and retry. If "
+    "this gateway's send connector uses the \"legacy\" TLS policy, set its min_version to "
+    "\"1.2\".";
+
+constexpr Explanation kExplanations[] = {
+    {"4.4.2 Connection dropped due to SocketError", kTlsVersionMismatch},
+    {"TLS negotiation failed", kTlsVersionMismatch},
+    // 451 5.7.3 (Exchange Online), 530 5.7.0 (RFC 3207, Postfix): the same refusal.
+    {"Must issue a STARTTLS command first",
+     "The receiving server requires an encrypted connection (STARTTLS) from this sender, and "
+     "the connection was not encrypted. This usually follows a failed TLS handshake, after "
+     "which the message was retried without encryption. Make TLS work between the two "
+     "servers (typically by enabling TLS 1.2 on the sending side) rather than dropping the "
+     "requirement."},
+    {"4.4.317",
+     "This gateway's send connector requires TLS for this destination, but the receiving "
+     "server did not offer STARTTLS or the TLS connection could not be established. Enable "
+     "STARTTLS with TLS 1.2 or later on the receiving server, or check the connector's tls "
+     "setting if encryption is not actually required."},
+};
+
+// Empty for any failure not in the table.
 std::string_view explanation(std::string_view diagnostic) {
-  if (diagnostic.find("4.4.2 Connection dropped due to SocketError") != std::string_view::npos ||
-      diagnostic.find("TLS negotiation failed") != std::string_view::npos) {
-    return "The receiving server and this gateway could not agree on a TLS version: the remote "
-           "server most likely accepts only TLS 1.2 or later, or only older versions. Enable TLS "
-           "1.2 on the older side (see the SCHANNEL keys in Microsoft's guidance) and retry. If "
-           "this gateway's send connector uses the \"legacy\" TLS policy, set its min_version to "
-           "\"1.2\".";
-  }
-  // 451 5.7.3 (Exchange Online), 530 5.7.0 (RFC 3207, Postfix): the same refusal.
-  if (diagnostic.find("Must issue a STARTTLS command first") != std::string_view::npos) {
-    return "The receiving server requires an encrypted connection (STARTTLS) from this sender, and "
-           "the connection was not encrypted. This usually follows a failed TLS handshake, after "
-           "which the message was retried without encryption. Make TLS work between the two "
-           "servers (typically by enabling TLS 1.2 on the sending side) rather than dropping the "
-           "requirement.";
-  }
-  if (diagnostic.find("4.4.317") != std::string_view::npos) {
-    return "This gateway's send connector requires TLS for this destination, but the receiving "
-           "server did not offer STARTTLS or the TLS connection could not be established. Enable "
-           "STARTTLS with TLS 1.2 or later on the receiving server, or check the connector's tls "
-           "setting if encryption is not actually required.";
-  }
+  for (const Explanation& e : kExplanations)
+    if (diagnostic.find(e.needle) != std::string_view::npos) return e.text;
   return {};
 }
 

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_set>
 #include <utility>
 
 #include "base/atomic_file.h"
+#include "base/utf8.h"
 
 namespace sluice::queue {
 namespace {
@@ -24,22 +24,13 @@ constexpr std::size_t kPoolCapacity = 4096;
 std::string message_name(std::string_view id) { return std::string(id) + ".eml"; }
 std::string envelope_name(std::string_view id) { return std::string(id) + ".json"; }
 
-bool is_utf8(const std::string& text) {
-  try {
-    (void)nlohmann::json(text).dump();  // strict mode throws on malformed UTF-8
-    return true;
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-}
-
 // Addresses decide where mail goes; envelope_to_json would replace bad bytes, so refuse them
 // here rather than deliver to an address the client never gave.
 std::error_code check_envelope(const Envelope& envelope) {
   if (!valid_queue_id(envelope.id)) return std::make_error_code(std::errc::invalid_argument);
-  if (!is_utf8(envelope.mail_from)) return std::make_error_code(std::errc::illegal_byte_sequence);
+  if (!is_valid_utf8(envelope.mail_from)) return std::make_error_code(std::errc::illegal_byte_sequence);
   for (const auto& recipient : envelope.recipients) {
-    if (!is_utf8(recipient.address)) return std::make_error_code(std::errc::illegal_byte_sequence);
+    if (!is_valid_utf8(recipient.address)) return std::make_error_code(std::errc::illegal_byte_sequence);
   }
   return {};
 }

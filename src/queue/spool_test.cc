@@ -431,6 +431,12 @@ TEST_F(SpoolTest, StoreRefusesAddressesThatAreNotUtf8) {
   e = sample_envelope();
   e.mail_from = "\xff@example.org";
   EXPECT_EQ(spool.store(e, "x").error(), std::errc::illegal_byte_sequence);
+  for (const char* bad : {"\xc0\xaf@example.org", "\xed\xa0\x80@example.org", "\xf4\x90\x80\x80@example.org",
+                          "user@example.\xc3"}) {  // overlong, surrogate, above U+10FFFF, truncated
+    e = sample_envelope();
+    e.recipients[0].address = bad;
+    EXPECT_EQ(spool.store(e, "x").error(), std::errc::illegal_byte_sequence) << bad;
+  }
   EXPECT_TRUE(entries().empty());
 }
 

@@ -6,30 +6,13 @@
 #include <cctype>
 
 #include "base/text.h"
+#include "base/utf8.h"
 
 namespace sluice::schannel {
 namespace {
 
 constexpr std::string_view kHeaderV5 = "Windows Registry Editor Version 5.00";
 constexpr std::string_view kHeaderV4 = "REGEDIT4";
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 
 std::string utf16_to_utf8(std::string_view bytes, bool little_endian) {
   std::string out;
@@ -50,21 +33,9 @@ std::string utf16_to_utf8(std::string_view bytes, bool little_endian) {
         continue;
       }
     }
-    append_utf8(out, (u >= 0xD800 && u <= 0xDFFF) ? char32_t{0xFFFD} : char32_t{u});
+    append_utf8(out, u);  // a lone surrogate becomes U+FFFD
   }
   return out;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += n;
-  }
-  return true;
 }
 
 /// Windows-1252, the ANSI code page of English and Western European Windows, for REGEDIT4 files.
@@ -368,7 +339,7 @@ std::string decode_export_text(std::string_view bytes) {
   if (bytes.size() >= 3 && byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF) return std::string(bytes.substr(3));
   // UTF-16LE that lost its BOM: ASCII text with every second byte zero.
   if (bytes.size() >= 2 && byte(0) != 0 && byte(1) == 0) return utf16_to_utf8(bytes, true);
-  if (valid_utf8(bytes)) return std::string(bytes);
+  if (is_valid_utf8(bytes)) return std::string(bytes);
   return cp1252_to_utf8(bytes);
 }
 

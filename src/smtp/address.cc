@@ -1,5 +1,6 @@
 #include "smtp/address.h"
 #include "base/text.h"
+#include "base/utf8.h"
 
 #include <arpa/inet.h>
 #include <strings.h>
@@ -36,37 +37,6 @@ bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 bool is_atext(char c) {
   return is_alpha(c) || is_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
 }
-
-}  // namespace
-
-bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c == 0xe0) { n = 2; lo = 0xa0; }
-    else if (c == 0xed) { n = 2; hi = 0x9f; }
-    else if (c >= 0xe1 && c <= 0xef) n = 2;
-    else if (c == 0xf0) { n = 3; lo = 0x90; }
-    else if (c == 0xf4) { n = 3; hi = 0x8f; }
-    else if (c >= 0xf1 && c <= 0xf3) n = 3;
-    else return false;
-    if (i + n >= s.size()) return false;  // truncated sequence
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b1 < lo || b1 > hi) return false;
-    for (std::size_t k = 2; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < 0x80 || b > 0xbf) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-namespace {
 
 /// sub-domain *("." sub-domain); U-labels allowed when allow_utf8 (RFC 6531 3.3).
 bool check_domain_name(std::string_view d, bool allow_utf8, std::string* why) {

@@ -29,8 +29,4 @@ struct Mailbox {
 /// Fails with a short reason ("missing domain", ...).
 Result<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8);
 
-/// Strict UTF-8 (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF).
-/// Shared with the ESMTP parameter checks, which accept UTF-8 values under SMTPUTF8.
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace sluice::smtp

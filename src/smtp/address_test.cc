@@ -162,21 +162,6 @@ TEST(ParseMailboxTest, Utf8OnlyWhenAllowed) {
   EXPECT_EQ(error("j@example.com\xc3", true), "invalid UTF-8 in address");
 }
 
-TEST(IsValidUtf8Test, Cases) {
-  EXPECT_TRUE(is_valid_utf8(""));
-  EXPECT_TRUE(is_valid_utf8("plain"));
-  EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7"));  // é € 📧
-  EXPECT_TRUE(is_valid_utf8("\xf4\x8f\xbf\xbf"));                      // U+10FFFF
-  EXPECT_FALSE(is_valid_utf8("\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xc1\xbf"));
-  EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));
-  EXPECT_FALSE(is_valid_utf8("\xf0\x80\x80\xaf"));
-  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));
-  EXPECT_FALSE(is_valid_utf8("\xe2\x28\xa1"));
-  EXPECT_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xff"));
-}
-
 TEST(MailboxTest, StrWithoutDomain) {
   Mailbox m{"Postmaster", ""};
   EXPECT_EQ(m.str(), "Postmaster");

@@ -2,6 +2,7 @@
 
 #include "tls/context_policy.h"
 
+#include <asio/ip/address.hpp>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -34,15 +35,14 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-std::shared_ptr<asio::ssl::context> make_client_context(const config::SendConnector& connector) {
-  const Policy& policy = connector.tls_policy;
+std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bool verify_peer,
+                                                        const std::filesystem::path& ca_file) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* ctx = context->native_handle();
   apply_policy(ctx, policy, "tls_policy.");
-  if (connector.tls == config::OutboundTls::Verify) {
-    if (!connector.ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(ctx, connector.ca_file.c_str(), nullptr) != 1)
-        refuse("ca_file " + connector.ca_file.string());
+  if (verify_peer) {
+    if (!ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) refuse("ca_file " + ca_file.string());
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
       refuse("the system trust store");
     }

@@ -2,18 +2,21 @@
 #pragma once
 #include <asio/ssl/context.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
-#include "config/config.h"
+#include "tls/policy.h"
 
 namespace sluice::tls {
 
-/// Versions, suites and security level from `connector.tls_policy`; for OutboundTls::Verify, peer
-/// verification against the system trust store (or connector.ca_file). The caller sets SNI and the
-/// expected host name per connection (set_client_peer). Throws std::runtime_error naming what
-/// OpenSSL refused.
-std::shared_ptr<asio::ssl::context> make_client_context(const config::SendConnector& connector);
+/// Versions, suites and security level from `policy` (a send connector's tls_policy); with
+/// `verify_peer`, peer verification against `ca_file`, or the system trust store when it is empty
+/// (ca_file is unused without verify_peer). The caller sets SNI and the expected host name per
+/// connection (set_client_peer). Throws std::runtime_error naming what OpenSSL refused
+/// ("tls_policy.ciphers ...", "ca_file ...").
+std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bool verify_peer,
+                                                        const std::filesystem::path& ca_file = {});
 
 /// Per-connection settings on a client SSL: SNI (skipped for IP literals) and, when `verify`,
 /// the host name the certificate must match (X509_VERIFY_PARAM_set1_host / set1_ip_asc).

@@ -16,12 +16,19 @@ namespace {
 
 using test_util::Credentials;
 
-config::SendConnector connector_with(config::OutboundTls mode, const std::string& profile = "default") {
-  config::SendConnector c;
-  c.name = "test";
-  c.tls = mode;
-  c.tls_policy = *named_policy(profile);
-  return c;
+/// What a send connector hands to make_client_context.
+struct ClientSettings {
+  Policy policy;
+  bool verify = false;
+  std::filesystem::path ca_file;
+};
+
+ClientSettings settings_with(bool verify, const std::string& profile = "default") {
+  return {*named_policy(profile), verify, {}};
+}
+
+std::shared_ptr<asio::ssl::context> make(const ClientSettings& s) {
+  return make_client_context(s.policy, s.verify, s.ca_file);
 }
 
 /// Writes a certificate as PEM to a temp file, removed with the object.
@@ -39,9 +46,9 @@ struct PemFile {
 };
 
 TEST(MakeClientContext, VersionsAndSecurityLevelFromPolicy) {
-  auto c = connector_with(config::OutboundTls::Opportunistic);
-  c.tls_policy.max_version = Version::Tls1_2;
-  auto ctx = make_client_context(c);
+  auto c = settings_with(false);
+  c.policy.max_version = Version::Tls1_2;
+  auto ctx = make(c);
   EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx->native_handle()), TLS1_2_VERSION);
   EXPECT_EQ(SSL_CTX_get_max_proto_version(ctx->native_handle()), TLS1_2_VERSION);
   EXPECT_EQ(SSL_CTX_get_security_level(ctx->native_handle()), 2);
@@ -49,37 +56,37 @@ TEST(MakeClientContext, VersionsAndSecurityLevelFromPolicy) {
 }
 
 TEST(MakeClientContext, LegacyPolicyAllowsTls10AtLevel0) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Opportunistic, "legacy"));
+  auto ctx = make(settings_with(false, "legacy"));
   EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx->native_handle()), TLS1_VERSION);
   EXPECT_EQ(SSL_CTX_get_security_level(ctx->native_handle()), 0);
 }
 
 TEST(MakeClientContext, VerifyModeChecksThePeer) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Verify));
+  auto ctx = make(settings_with(true));
   EXPECT_EQ(SSL_CTX_get_verify_mode(ctx->native_handle()), SSL_VERIFY_PEER);
-  auto required = make_client_context(connector_with(config::OutboundTls::Required));
+  auto required = make(settings_with(false));
   EXPECT_EQ(SSL_CTX_get_verify_mode(required->native_handle()), SSL_VERIFY_NONE);
 }
 
 TEST(MakeClientContext, BadCipherListNamesTheKey) {
-  auto c = connector_with(config::OutboundTls::Opportunistic);
-  c.tls_policy.ciphers = "NOT-A-CIPHER";
+  auto c = settings_with(false);
+  c.policy.ciphers = "NOT-A-CIPHER";
   try {
-    make_client_context(c);
+    make(c);
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("tls_policy.ciphers \"NOT-A-CIPHER\""), std::string::npos) << e.what();
   }
-  c = connector_with(config::OutboundTls::Opportunistic);
-  c.tls_policy.ciphersuites = "TLS_NOPE";
-  EXPECT_THROW(make_client_context(c), std::runtime_error);
+  c = settings_with(false);
+  c.policy.ciphersuites = "TLS_NOPE";
+  EXPECT_THROW(make(c), std::runtime_error);
 }
 
 TEST(MakeClientContext, MissingCaFileIsNamed) {
-  auto c = connector_with(config::OutboundTls::Verify);
+  auto c = settings_with(true);
   c.ca_file = "/nonexistent/ca.pem";
   try {
-    make_client_context(c);
+    make(c);
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("ca_file /nonexistent/ca.pem"), std::string::npos) << e.what();
@@ -87,7 +94,7 @@ TEST(MakeClientContext, MissingCaFileIsNamed) {
 }
 
 TEST(SetClientPeer, SniForNamesOnly) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Opportunistic));
+  auto ctx = make(settings_with(false));
   test_util::SslPtr named(SSL_new(ctx->native_handle()));
   set_client_peer(named.get(), "mx.example.org.", false);
   ASSERT_NE(SSL_get_servername(named.get(), TLSEXT_NAMETYPE_host_name), nullptr);
@@ -101,7 +108,7 @@ TEST(SetClientPeer, SniForNamesOnly) {
 }
 
 TEST(SetClientPeer, VerifySetsNameOrAddress) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Verify));
+  auto ctx = make(settings_with(true));
   test_util::SslPtr named(SSL_new(ctx->native_handle()));
   set_client_peer(named.get(), "mx.example.org", true);
   EXPECT_STREQ(X509_VERIFY_PARAM_get0_host(SSL_get0_param(named.get()), 0), "mx.example.org");
@@ -133,9 +140,9 @@ class ClientHandshake : public ::testing::Test {
 
 TEST_F(ClientHandshake, VerifyWithCaFileAndMatchingName) {
   PemFile ca(creds.cert.get());
-  auto c = connector_with(config::OutboundTls::Verify);
+  auto c = settings_with(true);
   c.ca_file = ca.path;
-  auto ctx = make_client_context(c);
+  auto ctx = make(c);
   // handshake() creates the SSL objects itself, so the peer name goes on via the context's param.
   X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx->native_handle()), "test.invalid", 0);
   auto conn = test_util::handshake(ctx->native_handle(), server.get());
@@ -145,9 +152,9 @@ TEST_F(ClientHandshake, VerifyWithCaFileAndMatchingName) {
 
 TEST_F(ClientHandshake, VerifyRejectsWrongName) {
   PemFile ca(creds.cert.get());
-  auto c = connector_with(config::OutboundTls::Verify);
+  auto c = settings_with(true);
   c.ca_file = ca.path;
-  auto ctx = make_client_context(c);
+  auto ctx = make(c);
   X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx->native_handle()), "other.invalid", 0);
   auto conn = test_util::handshake(ctx->native_handle(), server.get());
   EXPECT_FALSE(conn.client_ok);
@@ -155,23 +162,23 @@ TEST_F(ClientHandshake, VerifyRejectsWrongName) {
 }
 
 TEST_F(ClientHandshake, VerifyRejectsUntrustedSelfSigned) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Verify));
+  auto ctx = make(settings_with(true));
   auto conn = test_util::handshake(ctx->native_handle(), server.get());
   EXPECT_FALSE(conn.client_ok);
   EXPECT_EQ(SSL_get_verify_result(conn.client.get()), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
 }
 
 TEST_F(ClientHandshake, RequiredAcceptsSelfSigned) {
-  auto ctx = make_client_context(connector_with(config::OutboundTls::Required));
+  auto ctx = make(settings_with(false));
   auto conn = test_util::handshake(ctx->native_handle(), server.get());
   EXPECT_TRUE(conn.client_ok);
   EXPECT_EQ(SSL_version(conn.client.get()), TLS1_3_VERSION);
 }
 
 TEST_F(ClientHandshake, LegacyTls10ClientAgainstModernServerFails) {
-  auto c = connector_with(config::OutboundTls::Opportunistic, "legacy");
-  c.tls_policy.max_version = Version::Tls1_0;
-  auto ctx = make_client_context(c);
+  auto c = settings_with(false, "legacy");
+  c.policy.max_version = Version::Tls1_0;
+  auto ctx = make(c);
   SSL_CTX_set_min_proto_version(server.get(), TLS1_2_VERSION);
   auto conn = test_util::handshake(ctx->native_handle(), server.get());
   EXPECT_FALSE(conn.client_ok);

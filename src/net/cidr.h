@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::config {
+namespace sluice::net {
 
 class Cidr {
  public:
@@ -36,4 +36,4 @@ class Cidr {
   int prefix_ = 0;
 };
 
-}  // namespace sluice::config
+}  // namespace sluice::net

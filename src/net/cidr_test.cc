@@ -1,8 +1,8 @@
-#include "config/cidr.h"
+#include "net/cidr.h"
 
 #include <gtest/gtest.h>
 
-namespace sluice::config {
+namespace sluice::net {
 namespace {
 
 asio::ip::address ip(const char* text) { return asio::ip::make_address(text); }
@@ -124,4 +124,4 @@ TEST(Cidr, EqualityComparesNetworkAndPrefix) {
 }
 
 }  // namespace
-}  // namespace sluice::config
+}  // namespace sluice::net

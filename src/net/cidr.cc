@@ -1,4 +1,4 @@
-#include "config/cidr.h"
+#include "net/cidr.h"
 
 #include <fmt/core.h>
 
@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstdint>
 
-namespace sluice::config {
+namespace sluice::net {
 namespace {
 
 using Bytes = asio::ip::address_v6::bytes_type;
@@ -141,4 +141,4 @@ bool Cidr::contains(const asio::ip::address& address) const {
 
 std::string Cidr::str() const { return fmt::format("{}/{}", address_text(bytes_, v4_), prefix_); }
 
-}  // namespace sluice::config
+}  // namespace sluice::net

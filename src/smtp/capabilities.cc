@@ -1,0 +1,38 @@
+#include "smtp/capabilities.h"
+
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "base/text.h"
+
+namespace sluice::smtp {
+
+Capabilities parse_capabilities(const Reply& ehlo) {
+  Capabilities caps;
+  if (ehlo.code != 250) return caps;
+  caps.esmtp = true;
+  for (std::size_t i = 1; i < ehlo.lines.size(); ++i) {
+    std::string_view line = ehlo.lines[i];
+    auto space = line.find(' ');
+    const std::string keyword = ascii_lower(line.substr(0, space));
+    std::string_view param = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+    if (keyword == "starttls") {
+      caps.starttls = true;
+    } else if (keyword == "pipelining") {
+      caps.pipelining = true;
+    } else if (keyword == "8bitmime") {
+      caps.eight_bit_mime = true;
+    } else if (keyword == "smtputf8") {
+      caps.smtputf8 = true;
+    } else if (keyword == "size") {
+      caps.size = true;
+      std::uint64_t limit = 0;
+      auto [end, ec] = std::from_chars(param.data(), param.data() + param.size(), limit);
+      if (ec == std::errc() && end == param.data() + param.size()) caps.size_limit = limit;
+    }
+  }
+  return caps;
+}
+
+}  // namespace sluice::smtp

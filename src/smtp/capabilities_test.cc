@@ -1,0 +1,42 @@
+#include "smtp/capabilities.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::smtp {
+namespace {
+
+TEST(ParseCapabilities, Keywords) {
+  Reply r{250, "", {"mx Hello", "size 35882577", "PIPELINING", "STARTTLS", "8BITMIME", "SMTPUTF8", "AUTH LOGIN"}};
+  auto caps = parse_capabilities(r);
+  EXPECT_TRUE(caps.esmtp);
+  EXPECT_TRUE(caps.size);
+  EXPECT_EQ(caps.size_limit, 35882577u);
+  EXPECT_TRUE(caps.pipelining);
+  EXPECT_TRUE(caps.starttls);
+  EXPECT_TRUE(caps.eight_bit_mime);
+  EXPECT_TRUE(caps.smtputf8);
+}
+
+TEST(ParseCapabilities, KeywordsIgnoreCaseButMustBeWhole) {
+  EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "StartTLS"}}).starttls);
+  EXPECT_FALSE(parse_capabilities(Reply{250, "", {"mx", "STARTTLSX", "X-STARTTLS", " STARTTLS"}}).starttls);
+}
+
+TEST(ParseCapabilities, FirstLineIsNotAKeywordAndBadSizeIsNoLimit) {
+  Reply r{250, "", {"STARTTLS is my host name", "SIZE lots"}};
+  auto caps = parse_capabilities(r);
+  EXPECT_FALSE(caps.starttls);
+  EXPECT_TRUE(caps.size);
+  EXPECT_EQ(caps.size_limit, 0u);
+  EXPECT_FALSE(parse_capabilities(Reply{250, "", {"only greeting"}}).pipelining);
+  EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "SIZE"}}).size);
+}
+
+TEST(ParseCapabilities, ARefusedEhloOffersNothing) {
+  auto caps = parse_capabilities(Reply{502, "5.5.1", {"EHLO not supported", "STARTTLS"}});
+  EXPECT_FALSE(caps.esmtp);
+  EXPECT_FALSE(caps.starttls);
+}
+
+}  // namespace
+}  // namespace sluice::smtp
