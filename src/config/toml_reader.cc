@@ -279,9 +279,8 @@ std::vector<net::Cidr> TomlReader::ranges(const toml::node& node, std::string_vi
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string item_path = fmt::format("{}[{}]", path, i);
     const std::string text = string(*items.get(i), item_path);
-    std::string why;
-    auto cidr = net::Cidr::parse(text, why);
-    if (!cidr) fail(*items.get(i), item_path, why);
+    auto cidr = net::Cidr::parse(text);
+    if (!cidr) fail(*items.get(i), item_path, cidr.error().message);
     out.push_back(*cidr);
   }
   return out;

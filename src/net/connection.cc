@@ -154,8 +154,6 @@ awaitable<IoResult<void>> Connection::send() {
   co_return IoResult<void>{};
 }
 
-awaitable<bool> Connection::flush() { co_return (co_await send()).ok(); }
-
 awaitable<IoResult<void>> Connection::start_tls_client(asio::ssl::context& context,
                                                        const std::function<void(SSL*)>& prepare) {
   return handshake(asio::ssl::stream_base::client, context, prepare);
@@ -163,10 +161,6 @@ awaitable<IoResult<void>> Connection::start_tls_client(asio::ssl::context& conte
 
 awaitable<IoResult<void>> Connection::start_tls_server(asio::ssl::context& context) {
   return handshake(asio::ssl::stream_base::server, context, {});
-}
-
-awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
-  co_return (co_await start_tls_client(context, prepare)).ok();
 }
 
 awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,

@@ -47,8 +47,6 @@ class Connection {
   /// Interrupts a pending read (for shutdown): it fails with an IoError whose interrupt is `why`.
   /// The interrupt stays, failing every later read, until clear_interrupt().
   void interrupt(Interrupt why);
-  // The older form of the failure's interrupt, for probe/attempt until it takes the results.
-  Interrupt interrupted() const { return interrupt_; }
   /// Clears a previous interrupt so that a final reply can still be written.
   void clear_interrupt() { interrupt_ = Interrupt::None; }
 
@@ -68,10 +66,11 @@ class Connection {
   /// Reads more bytes (at least one) into the buffer.
   asio::awaitable<IoResult<void>> fill();
 
-  /// Queues bytes to send; flush() sends everything queued. Replies to pipelined commands are
+  /// Queues bytes to send; send() sends everything queued. Replies to pipelined commands are
   /// queued and go out together when the connection would otherwise wait for input.
   void queue(std::string_view bytes) { out_ += bytes; }
   bool has_queued() const { return !out_.empty(); }
+  /// Sends everything queued (nothing queued: done at once).
   asio::awaitable<IoResult<void>> send();
   /// Client side of a TLS handshake; `prepare` sets SNI and verification on the SSL first.
   asio::awaitable<IoResult<void>> start_tls_client(asio::ssl::context& context,
@@ -79,10 +78,6 @@ class Connection {
   /// Server side of a TLS handshake over this connection (STARTTLS received).
   asio::awaitable<IoResult<void>> start_tls_server(asio::ssl::context& context);
 
-  // The older forms: true on success, the reason left in error(), interrupted() and
-  // peer_closed(). probe/attempt still uses them; new code takes the results.
-  asio::awaitable<bool> flush();
-  asio::awaitable<bool> handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare);
   bool tls_active() const { return tls_.has_value(); }
   SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
 
@@ -90,8 +85,6 @@ class Connection {
   asio::awaitable<void> close();
   bool closed() const { return closed_; }
 
-  const std::error_code& error() const { return error_; }
-  bool peer_closed() const { return peer_closed_; }
   const asio::ip::tcp::endpoint& local_endpoint() const { return local_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
 
