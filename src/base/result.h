@@ -3,6 +3,7 @@
 // the code, enhanced code and text a decision needs. No exceptions for expected failures.
 #pragma once
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -79,5 +80,11 @@ class [[nodiscard]] Result<void, E> {
   E error_{};
   bool ok_ = true;
 };
+
+/// A lower layer's error code (zero for success) as a Result that keeps it.
+inline Result<void, std::error_code> as_result(std::error_code ec) {
+  if (ec) return fail(ec);
+  return {};
+}
 
 }  // namespace sluice

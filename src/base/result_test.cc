@@ -70,5 +70,12 @@ TEST(Result, ErrorOfTheCallersOwnType) {
   EXPECT_EQ(*refuse(false), "250 OK");
 }
 
+TEST(Result, AsResultKeepsAnErrorCodeAndTakesZeroForSuccess) {
+  EXPECT_TRUE(as_result(std::error_code()));
+  auto r = as_result(std::make_error_code(std::errc::no_space_on_device));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::no_space_on_device);
+}
+
 }  // namespace
 }  // namespace sluice

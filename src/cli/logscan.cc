@@ -78,9 +78,8 @@ int run_logscan(int argc, char** argv) {
   for (const auto& c : o.connectors) report_options.filters.emplace_back("connector", c);
   f.connectors = o.connectors;
   for (const auto& r : o.remotes) {
-    std::string why;
-    auto cidr = net::Cidr::parse(r, why);
-    if (!cidr) return logscan_usage_error(fmt::format("--remote {}: {}", r, why));
+    auto cidr = net::Cidr::parse(r);
+    if (!cidr) return logscan_usage_error(fmt::format("--remote {}: {}", r, cidr.error().message));
     f.remotes.push_back(*cidr);
     report_options.filters.emplace_back("remote", cidr->str());
   }

@@ -117,9 +117,8 @@ int run_probe(int argc, char** argv) {
   std::vector<probe::Target> targets;
   std::vector<std::string> errors;
   for (const auto& text : o.targets) {
-    std::string error;
-    auto t = probe::parse_target(text, o.implicit_tls, error);
-    if (!t) return probe_usage_error(error);
+    auto t = probe::parse_target(text, o.implicit_tls);
+    if (!t) return probe_usage_error(t.error().message);
     // A target without a port takes --port (the parser defaults to 25).
     if (text.find(':') == std::string::npos || (text.front() == '[' && text.back() == ']')) {
       t->port = o.port;

@@ -62,8 +62,7 @@ class Reader : public TomlReader {
     if (const toml::node* n = root.get("state_dir")) config.state_dir = non_empty_string(*n, "state_dir");
     if (const toml::node* n = root.get("hostname")) {
       config.hostname = string(*n, "hostname");
-      std::string why;
-      if (hostname_problem(config.hostname, why)) fail(*n, "hostname", why);
+      if (auto checked = check_hostname(config.hostname); !checked) fail(*n, "hostname", checked.error().message);
     }
     if (const toml::node* n = root.get("local_domains")) read_local_domains(*n, config);
     if (const toml::node* n = root.get("local_delivery")) {
@@ -89,8 +88,7 @@ class Reader : public TomlReader {
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::string path = fmt::format("local_domains[{}]", i);
       const std::string domain = ascii_lower(string(*items.get(i), path));
-      std::string why;
-      if (domain_problem(domain, why)) fail(*items.get(i), path, why);
+      if (auto checked = check_domain(domain); !checked) fail(*items.get(i), path, checked.error().message);
       if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) ==
           config.local_domains.end())
         config.local_domains.push_back(domain);
@@ -163,9 +161,8 @@ class Reader : public TomlReader {
     for (std::size_t i = 0; i < addresses.size(); ++i) {
       const std::string item_path = fmt::format("{}[{}]", listen_path, i);
       const std::string text = string(*addresses.get(i), item_path);
-      std::string why;
-      auto address = parse_listen_address(text, why);
-      if (!address) fail(*addresses.get(i), item_path, why);
+      auto address = parse_listen_address(text);
+      if (!address) fail(*addresses.get(i), item_path, address.error().message);
       if (std::find(c.listen.begin(), c.listen.end(), *address) != c.listen.end())
         fail(*addresses.get(i), item_path, fmt::format("{} is listed twice", address->str()));
       c.listen.push_back(*address);
@@ -248,10 +245,9 @@ std::filesystem::path default_state_dir() {
 
 std::string system_hostname() {
   char buffer[256] = {};
-  std::string why;
   if (gethostname(buffer, sizeof buffer - 1) != 0) return "localhost";
   std::string name(buffer);
-  if (hostname_problem(name, why)) return "localhost";
+  if (!check_hostname(name)) return "localhost";
   return name;
 }
 
@@ -264,12 +260,7 @@ std::string ListenAddress::str() const {
 
 bool operator==(const ListenAddress& a, const ListenAddress& b) { return a.host == b.host && a.port == b.port; }
 
-std::optional<ListenAddress> parse_listen_address(std::string_view text) {
-  std::string ignored;
-  return parse_listen_address(text, ignored);
-}
-
-std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& why) {
+Result<ListenAddress> parse_listen_address(std::string_view text) {
   const std::string form = "write \"IPv4:port\" or \"[IPv6]:port\" with a numeric address, e.g. \"0.0.0.0:25\" or \"[::]:25\"";
   std::string_view host;
   std::string_view port;
@@ -277,20 +268,17 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
   if (bracketed) {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      why = fmt::format("{} has no port; {}", shown(text), form);
-      return std::nullopt;
+      return fail(fmt::format("{} has no port; {}", shown(text), form));
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     const std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      why = fmt::format("{} has no port; {}", shown(text), form);
-      return std::nullopt;
+      return fail(fmt::format("{} has no port; {}", shown(text), form));
     }
     if (text.find(':') != colon) {
-      why = fmt::format("{} looks like an IPv6 address without brackets; {}", shown(text), form);
-      return std::nullopt;
+      return fail(fmt::format("{} looks like an IPv6 address without brackets; {}", shown(text), form));
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
@@ -307,9 +295,8 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
     ec = std::make_error_code(std::errc::invalid_argument);
   }
   if (ec || host.empty()) {
-    why = fmt::format("{} is not a numeric {} address (host names are not resolved); {}", shown(host),
-                      bracketed ? "IPv6" : "IPv4", form);
-    return std::nullopt;
+    return fail(fmt::format("{} is not a numeric {} address (host names are not resolved); {}", shown(host),
+                      bracketed ? "IPv6" : "IPv4", form));
   }
 
   unsigned value = 0;
@@ -317,8 +304,7 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
                       std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) std::from_chars(port.data(), port.data() + port.size(), value);
   if (!digits || value < 1 || value > 65535) {
-    why = fmt::format("{} has port {}; the port is a number from 1 to 65535", shown(text), shown(port));
-    return std::nullopt;
+    return fail(fmt::format("{} has port {}; the port is a number from 1 to 65535", shown(text), shown(port)));
   }
   return ListenAddress{address.to_string(), static_cast<std::uint16_t>(value)};
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "net/cidr.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
@@ -22,12 +23,10 @@ struct ListenAddress {
   std::uint16_t port = 0;
   std::string str() const;  ///< brackets around IPv6
 };
-/// nullopt when not "IPv4:port" or "[IPv6]:port" with a numeric address and port 1-65535.
-/// The host is kept in its canonical form ("[::0]:25" becomes "::"), so equal addresses compare
-/// equal.
-std::optional<ListenAddress> parse_listen_address(std::string_view text);
-/// As above; on failure `why` explains the expected form in one line.
-std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& why);
+/// "IPv4:port" or "[IPv6]:port" with a numeric address and port 1-65535; the error explains the
+/// expected form in one line. The host is kept in its canonical form ("[::0]:25" becomes "::"),
+/// so equal addresses compare equal.
+Result<ListenAddress> parse_listen_address(std::string_view text);
 bool operator==(const ListenAddress& a, const ListenAddress& b);
 
 struct ReceiveConnector {
@@ -68,7 +67,8 @@ struct SmartHost {
   bool literal = false;      ///< written in brackets: connect to host's addresses, skip MX
   std::string str() const;   ///< as it would be written in the configuration
 };
-std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& why);
+/// Fails with a one-line reason and the forms that are accepted.
+Result<SmartHost> parse_smart_host(std::string_view text);
 
 /// How a send connector uses TLS (chasquid-style ordered levels: each one is stricter).
 enum class OutboundTls {

@@ -415,17 +415,19 @@ TEST(ListenAddress, RejectsOtherForms) {
   for (const char* bad : {"", "0.0.0.0", "0.0.0.0:", "0.0.0.0:0", "0.0.0.0:65536", "0.0.0.0:25x", "0.0.0.0:+25",
                           "::1:25", "[::1]25", "[::1]", "[127.0.0.1]:25", "localhost:25", "*:25", ":25",
                           "[fe80::1%eth0]:25", "[::1:25", "1.2.3:25", "0.0.0.0:100000"}) {
-    std::string why;
-    EXPECT_FALSE(parse_listen_address(bad, why)) << bad;
-    EXPECT_FALSE(why.empty()) << bad;
+    auto address = parse_listen_address(bad);
+    EXPECT_FALSE(address) << bad;
+    if (!address) {
+      EXPECT_FALSE(address.error().message.empty()) << bad;
+    }
   }
-  std::string why;
-  parse_listen_address("::1:25", why);
-  EXPECT_NE(why.find("looks like an IPv6 address without brackets"), std::string::npos) << why;
-  parse_listen_address("0.0.0.0", why);
-  EXPECT_NE(why.find("has no port"), std::string::npos) << why;
-  parse_listen_address("0.0.0.0:0", why);
-  EXPECT_NE(why.find("the port is a number from 1 to 65535"), std::string::npos) << why;
+  auto why = [](std::string_view text) {
+    auto address = parse_listen_address(text);
+    return address ? std::string("accepted") : address.error().message;
+  };
+  EXPECT_NE(why("::1:25").find("looks like an IPv6 address without brackets"), std::string::npos) << why("::1:25");
+  EXPECT_NE(why("0.0.0.0").find("has no port"), std::string::npos) << why("0.0.0.0");
+  EXPECT_NE(why("0.0.0.0:0").find("the port is a number from 1 to 65535"), std::string::npos) << why("0.0.0.0:0");
 }
 
 TEST(ConfigErrors, RemoteRanges) {

@@ -206,9 +206,8 @@ class SendReader {
     if (const toml::node* n = t.get("helo")) {
       const std::string key_path = join(path, "helo");
       c.helo = r_.string(*n, key_path);
-      std::string why;
       if (c.helo.empty()) r_.fail(*n, key_path, "is empty; leave the key out to use hostname");
-      if (hostname_problem(c.helo, why)) r_.fail(*n, key_path, why);
+      if (auto checked = check_hostname(c.helo); !checked) r_.fail(*n, key_path, checked.error().message);
     }
     if (const toml::node* n = t.get("max_connections_per_host"))
       c.max_connections_per_host = static_cast<std::size_t>(r_.positive(*n, join(path, "max_connections_per_host")));
@@ -236,8 +235,7 @@ class SendReader {
           r_.fail(*items.get(i), item_path,
                   fmt::format("{} is not an address space; write \"*\", \"example.org\" or \"*.example.org\"",
                               shown(space)));
-        std::string why;
-        if (domain_problem(domain, why)) r_.fail(*items.get(i), item_path, why);
+        if (auto checked = check_domain(domain); !checked) r_.fail(*items.get(i), item_path, checked.error().message);
       }
       // The same space twice in one connector is harmless; between connectors it is ambiguous.
       if (std::find(c.address_spaces.begin(), c.address_spaces.end(), space) != c.address_spaces.end()) continue;
@@ -252,9 +250,8 @@ class SendReader {
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::string item_path = fmt::format("{}[{}]", path, i);
       const std::string text = r_.string(*items.get(i), item_path);
-      std::string why;
-      auto host = parse_smart_host(text, why);
-      if (!host) r_.fail(*items.get(i), item_path, why);
+      auto host = parse_smart_host(text);
+      if (!host) r_.fail(*items.get(i), item_path, host.error().message);
       const bool twice = std::any_of(c.smart_hosts.begin(), c.smart_hosts.end(),
                                      [&](const SmartHost& h) { return h.str() == host->str(); });
       if (twice) r_.fail(*items.get(i), item_path, fmt::format("{} is listed twice", host->str()));
@@ -322,13 +319,12 @@ std::string SmartHost::str() const {
   return fmt::format("[{}]:{}", host, port);
 }
 
-std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& why) {
+Result<SmartHost> parse_smart_host(std::string_view text) {
   constexpr std::string_view form =
       "write \"[host]:port\", \"[host]\", \"host:port\" or \"host\", e.g. \"[mail.example.net]:25\" or "
       "\"relay.example.net:2525\"";
   if (text.empty()) {
-    why = fmt::format("is empty; {}", form);
-    return std::nullopt;
+    return fail(fmt::format("is empty; {}", form));
   }
   SmartHost result;
   std::string_view host = text;
@@ -336,29 +332,25 @@ std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& wh
   if (text.front() == '[') {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos) {
-      why = fmt::format("{} has no closing ']'; {}", shown(text), form);
-      return std::nullopt;
+      return fail(fmt::format("{} has no closing ']'; {}", shown(text), form));
     }
     host = text.substr(1, close - 1);
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') {
-      why = fmt::format("{} has {} after ']'; {}", shown(text), shown(rest), form);
-      return std::nullopt;
+      return fail(fmt::format("{} has {} after ']'; {}", shown(text), shown(rest), form));
     }
     if (!rest.empty()) port = rest.substr(1);
     result.literal = true;
   } else if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
     if (text.find(':', colon + 1) != std::string_view::npos) {
-      why = fmt::format("{} looks like an IPv6 address without brackets; write it as \"[2001:db8::1]:25\"",
-                        shown(text));
-      return std::nullopt;
+      return fail(fmt::format("{} looks like an IPv6 address without brackets; write it as \"[2001:db8::1]:25\"",
+                        shown(text)));
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   if (host.empty()) {
-    why = fmt::format("{} has no host; {}", shown(text), form);
-    return std::nullopt;
+    return fail(fmt::format("{} has no host; {}", shown(text), form));
   }
 
   if (port) {
@@ -366,8 +358,7 @@ std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& wh
     const bool digits = all_digits(*port) && port->size() <= 5;
     if (digits) std::from_chars(port->data(), port->data() + port->size(), value);
     if (!digits || value < 1 || value > 65535) {
-      why = fmt::format("{} has port {}; the port is a number from 1 to 65535", shown(text), shown(*port));
-      return std::nullopt;
+      return fail(fmt::format("{} has port {}; the port is a number from 1 to 65535", shown(text), shown(*port)));
     }
     result.port = static_cast<std::uint16_t>(value);
   }
@@ -378,8 +369,7 @@ std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& wh
                              ? asio::ip::make_address_v6(std::string(host), ec)
                              : (ec = std::make_error_code(std::errc::invalid_argument), asio::ip::address_v6());
     if (ec) {
-      why = fmt::format("{} is not an IPv6 address (zone indexes such as %eth0 are not supported)", shown(host));
-      return std::nullopt;
+      return fail(fmt::format("{} is not an IPv6 address (zone indexes such as %eth0 are not supported)", shown(host)));
     }
     result.host = address.to_string();
     return result;
@@ -392,13 +382,12 @@ std::optional<SmartHost> parse_smart_host(std::string_view text, std::string& wh
     return result;
   }
   const std::string name = ascii_lower(host);
-  if (domain_problem(name, why)) return std::nullopt;
+  if (auto checked = check_domain(name); !checked) return fail(std::move(checked.error()));
   // A name whose last label is all digits is neither a host name (no such top-level domain) nor
   // an address: usually a mistyped IPv4 address such as "10.0.0.256".
   const std::size_t last_dot = name.rfind('.');
   if (all_digits(last_dot == std::string::npos ? std::string_view(name) : std::string_view(name).substr(last_dot + 1))) {
-    why = fmt::format("{} is neither an IPv4 address nor a host name", shown(host));
-    return std::nullopt;
+    return fail(fmt::format("{} is neither an IPv4 address nor a host name", shown(host)));
   }
   result.host = name;
   return result;

@@ -16,16 +16,14 @@ std::string send(std::string_view keys) {
   return "[[send_connector]]\nname = \"Out\"\n" + std::string(keys);
 }
 
-std::optional<SmartHost> smart_host(std::string_view text) {
-  std::string why;
-  return parse_smart_host(text, why);
-}
+Result<SmartHost> smart_host(std::string_view text) { return parse_smart_host(text); }
 
 std::string smart_host_error(std::string_view text) {
-  std::string why;
-  EXPECT_FALSE(parse_smart_host(text, why)) << text;
-  EXPECT_FALSE(why.empty()) << text;
-  return why;
+  auto host = parse_smart_host(text);
+  EXPECT_FALSE(host) << text;
+  if (host) return "";
+  EXPECT_FALSE(host.error().message.empty()) << text;
+  return host.error().message;
 }
 
 // ---- defaults -------------------------------------------------------------------------------

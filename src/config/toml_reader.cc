@@ -84,74 +84,62 @@ std::string join(std::string_view path, std::string_view key) {
 
 /// Hostname check shared by the configuration and the system fallback: it goes into the banner
 /// and EHLO reply, so it must be one printable ASCII word.
-bool hostname_problem(std::string_view name, std::string& why) {
+Result<void> check_hostname(std::string_view name) {
   if (name.empty()) {
-    why = "is empty; give the name clients see in the banner, e.g. \"mx.example.org\"";
-    return true;
+    return fail("is empty; give the name clients see in the banner, e.g. \"mx.example.org\"");
   }
   if (name.size() > 255) {
-    why = "is longer than 255 characters";
-    return true;
+    return fail("is longer than 255 characters");
   }
   for (unsigned char c : name) {
     if (c == ' ' || c == '\t') {
-      why = fmt::format("{} contains a space; the hostname is one word such as \"mx.example.org\"",
-                        shown(name));
-      return true;
+      return fail(fmt::format("{} contains a space; the hostname is one word such as \"mx.example.org\"",
+                        shown(name)));
     }
     if (c < 0x21 || c > 0x7e) {
-      why = fmt::format("{} contains a character that is not printable ASCII", shown(name));
-      return true;
+      return fail(fmt::format("{} contains a character that is not printable ASCII", shown(name)));
     }
   }
-  return false;
+  return {};
 }
 
 /// RFC 1035 preferred name syntax (letters, digits, hyphens; labels of 1-63), in A-label form.
-bool domain_problem(std::string_view domain, std::string& why) {
+Result<void> check_domain(std::string_view domain) {
   if (domain.empty()) {
-    why = "is empty";
-    return true;
+    return fail("is empty");
   }
   if (domain.back() == '.') {
-    why = fmt::format("{} ends with a dot; write the domain without it", shown(domain));
-    return true;
+    return fail(fmt::format("{} ends with a dot; write the domain without it", shown(domain)));
   }
   if (domain.size() > 253) {
-    why = fmt::format("{} is longer than 253 characters", shown(domain));
-    return true;
+    return fail(fmt::format("{} is longer than 253 characters", shown(domain)));
   }
   std::size_t start = 0;
   while (start <= domain.size()) {
     const std::size_t dot = std::min(domain.find('.', start), domain.size());
     const std::string_view label = domain.substr(start, dot - start);
     if (label.empty()) {
-      why = fmt::format("{} has an empty label (two dots in a row or a leading dot)", shown(domain));
-      return true;
+      return fail(fmt::format("{} has an empty label (two dots in a row or a leading dot)", shown(domain)));
     }
     if (label.size() > 63) {
-      why = fmt::format("{} has a label longer than 63 characters", shown(domain));
-      return true;
+      return fail(fmt::format("{} has a label longer than 63 characters", shown(domain)));
     }
     for (unsigned char c : label) {
       if (c >= 0x80) {
-        why = fmt::format("{} is not ASCII; write an internationalised domain in its xn-- (A-label) form",
-                          shown(domain));
-        return true;
+        return fail(fmt::format("{} is not ASCII; write an internationalised domain in its xn-- (A-label) form",
+                          shown(domain)));
       }
       if (!std::isalnum(c) && c != '-') {
-        why = fmt::format("{} contains {}; a domain has only letters, digits, hyphens and dots",
-                          shown(domain), shown(std::string_view(reinterpret_cast<const char*>(&c), 1)));
-        return true;
+        return fail(fmt::format("{} contains {}; a domain has only letters, digits, hyphens and dots",
+                          shown(domain), shown(std::string_view(reinterpret_cast<const char*>(&c), 1))));
       }
     }
     if (label.front() == '-' || label.back() == '-') {
-      why = fmt::format("{} has a label that starts or ends with a hyphen", shown(domain));
-      return true;
+      return fail(fmt::format("{} has a label that starts or ends with a hyphen", shown(domain)));
     }
     start = dot + 1;
   }
-  return false;
+  return {};
 }
 
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
@@ -291,9 +279,8 @@ std::vector<net::Cidr> TomlReader::ranges(const toml::node& node, std::string_vi
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string item_path = fmt::format("{}[{}]", path, i);
     const std::string text = string(*items.get(i), item_path);
-    std::string why;
-    auto cidr = net::Cidr::parse(text, why);
-    if (!cidr) fail(*items.get(i), item_path, why);
+    auto cidr = net::Cidr::parse(text);
+    if (!cidr) fail(*items.get(i), item_path, cidr.error().message);
     out.push_back(*cidr);
   }
   return out;

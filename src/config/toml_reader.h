@@ -27,11 +27,11 @@ std::string_view type_name(toml::node_type t);
 /// "a.b" (or "b" when path is empty).
 std::string join(std::string_view path, std::string_view key);
 
-/// True (with `why` set) when `name` cannot be a banner/EHLO name: empty, too long, not one word
+/// Fails (saying why) when `name` cannot be a banner/EHLO name: empty, too long, not one word
 /// of printable ASCII.
-bool hostname_problem(std::string_view name, std::string& why);
-/// True (with `why` set) when `domain` is not an RFC 1035 name in A-label form without a final dot.
-bool domain_problem(std::string_view domain, std::string& why);
+Result<void> check_hostname(std::string_view name);
+/// Fails (saying why) when `domain` is not an RFC 1035 name in A-label form without a final dot.
+Result<void> check_domain(std::string_view domain);
 /// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 

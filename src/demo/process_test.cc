@@ -58,7 +58,7 @@ fs::path fake_server(const TempDir& dir, const std::string& body) {
 }
 
 TEST(DemoProcess, ServeProcessStartsWhenListeningAndStopsOnSigterm) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   auto exe = fake_server(dir, "trap 'echo stopped >&2; exit 0' TERM\n"
                               "echo 'info: listening on 127.0.0.1:2525 (Default)' >&2\n"
                               "while :; do sleep 0.05; done\n");
@@ -79,7 +79,7 @@ TEST(DemoProcess, ServeProcessStartsWhenListeningAndStopsOnSigterm) {
 }
 
 TEST(DemoProcess, ServeProcessReportsAnEarlyExit) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   auto exe = fake_server(dir, "echo 'sluice: x.toml: bad' >&2\nexit 2\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
   std::string why;
@@ -89,7 +89,7 @@ TEST(DemoProcess, ServeProcessReportsAnEarlyExit) {
 }
 
 TEST(DemoProcess, ServeProcessTimesOutWithoutTheListeningLine) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   auto exe = fake_server(dir, "echo 'listening on 127.0.0.1:1 (A)' >&2\nexec sleep 30\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
   std::string why;

@@ -29,7 +29,7 @@ std::string log_line(const std::string& session, const std::string& data) {
 }
 
 TEST(DemoProtocolLog, FilesInWritingOrderWithNumericIndexes) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   write(dir.path() / "SEND2024050112-10.LOG", "");
   write(dir.path() / "SEND2024050112-9.LOG", "");
   write(dir.path() / "SEND2024050111-3.LOG", "");
@@ -48,14 +48,14 @@ TEST(DemoProtocolLog, MissingDirectoryIsNoFiles) {
 }
 
 TEST(DemoProtocolLog, LinesSkipHeadersAndLineEnds) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   write(dir.path() / "SEND2024050111-1.LOG", "#Software: sluice\r\n#Fields: a,b\r\nfirst\r\nsecond\r\n");
   write(dir.path() / "SEND2024050111-2.LOG", "#Software: sluice\r\nthird\n");
   EXPECT_EQ(protocol_log_lines(dir.path(), "SEND"), (std::vector<std::string>{"first", "second", "third"}));
 }
 
 TEST(DemoProtocolLog, CursorReturnsOnlyLinesAfterTheMark) {
-  TempDir dir;
+  TempDir dir{"sluice-demo-test"};
   write(dir.path() / "SEND2024050111-1.LOG", "one\r\ntwo\r\n");
   LogCursor cursor(dir.path(), "SEND");
   EXPECT_EQ(cursor.new_lines().size(), 2u);

@@ -107,18 +107,23 @@ void Session::force_close() {
 awaitable<void> Session::finish(std::string_view reason) {
   if (connection_.closed()) co_return;
   // The disconnect line says who ended the session; a stop in progress overrides "Local".
-  bool stopped_by_us = shutdown_requested_ && (reason == "Local" || connection_.interrupted() == net::Interrupt::Shutdown);
-  log_.disconnect(stopped_by_us ? std::string_view("Shutdown") : reason);
+  log_.disconnect(shutdown_requested_ && reason == "Local" ? std::string_view("Shutdown") : reason);
   co_await connection_.close();
+}
+
+awaitable<void> Session::send_final_reply_and_finish() {
+  connection_.clear_interrupt();
+  connection_.set_timeout(kFinalWriteTimeout);
+  // A client that is gone already changes nothing: the session ends here either way.
+  [[maybe_unused]] auto sent = co_await connection_.send();
+  co_await finish("Local");
 }
 
 awaitable<void> Session::refuse(Reply r) {
   connection_.start_watchdog(shared_from_this());
   log_.connect();
-  connection_.set_timeout(kFinalWriteTimeout);
   reply_and_close(r);
-  co_await connection_.flush();
-  co_await finish("Local");
+  co_await send_final_reply_and_finish();
 }
 
 awaitable<void> Session::run() {
@@ -131,7 +136,10 @@ awaitable<void> Session::run() {
     // Replies to pipelined commands wait until the client has nothing more queued (RFC 2920).
     if (connection_.buffered().find('\n') == std::string_view::npos) {
       connection_.set_timeout(kFinalWriteTimeout + limits.command_timeout);
-      if (!co_await connection_.flush()) co_return co_await finish("Remote");
+      if (auto sent = co_await connection_.send(); !sent) {
+        // A send cut short by our own shutdown is a local end, not the client's.
+        co_return co_await finish(sent.error().interrupt == net::Interrupt::Shutdown ? "Local" : "Remote");
+      }
     }
     // Checked after the flush: a stop requested while replies were going out has no read to
     // interrupt, and must not wait for the client's next command.
@@ -144,7 +152,7 @@ awaitable<void> Session::run() {
     auto line = co_await connection_.read_line(limits.max_command_line);
     interruptible_ = false;
     if (!line) {
-      auto why = connection_.interrupted();
+      const net::Interrupt why = line.error().interrupt;
       connection_.clear_interrupt();
       if (why == net::Interrupt::Timeout) {
         log_.info("Timeout waiting for a command");
@@ -169,10 +177,7 @@ awaitable<void> Session::run() {
       reply_and_close(smtp::make_reply(421, "4.7.0", services_.config->hostname + " Too many errors, closing connection"));
     }
   }
-  connection_.clear_interrupt();
-  connection_.set_timeout(kFinalWriteTimeout);
-  co_await connection_.flush();
-  co_await finish("Local");
+  co_await send_final_reply_and_finish();
 }
 
 bool Session::meets(Need need, const Command& command) const {
@@ -246,11 +251,11 @@ void Session::on_helo(const Command& command) {
 void Session::on_mail(const Command& command) {
   const auto& limits = services_.config->limits;
   auto parsed = smtp::parse_path_argument(command.argument, "FROM", true);
-  if (auto* error = std::get_if<Reply>(&parsed)) {
-    reply(*error);
+  if (!parsed) {
+    reply(parsed.error());
     return;
   }
-  auto& path = std::get<smtp::PathArgument>(parsed);
+  auto& path = *parsed;
   Transaction t;
   for (const auto& [key, value] : path.params) {
     if (!esmtp_) {
@@ -295,11 +300,11 @@ void Session::on_mail(const Command& command) {
 void Session::on_rcpt(const Command& command) {
   const auto& config = *services_.config;
   auto parsed = smtp::parse_path_argument(command.argument, "TO", transaction_->smtputf8);
-  if (auto* error = std::get_if<Reply>(&parsed)) {
-    reply(*error);
+  if (!parsed) {
+    reply(parsed.error());
     return;
   }
-  auto& path = std::get<smtp::PathArgument>(parsed);
+  auto& path = *parsed;
   if (!path.params.empty()) {
     reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
     return;
@@ -336,7 +341,7 @@ awaitable<void> Session::on_data(const Command&) {
   // 354 is an intermediate reply: enhanced status codes exist only for classes 2, 4 and 5.
   reply(354, "", "Start mail input; end with <CRLF>.<CRLF>");
   connection_.set_timeout(kFinalWriteTimeout + config.limits.data_timeout);
-  if (!co_await connection_.flush()) {
+  if (!co_await connection_.send()) {
     closing_ = true;
     co_return;
   }
@@ -351,10 +356,10 @@ awaitable<void> Session::on_data(const Command&) {
     if (decoder.done()) break;
     if (line_ended) connection_.set_timeout(config.limits.data_timeout);
     const std::size_t kept = connection_.buffered().size();
-    bool filled = co_await connection_.fill();
+    auto filled = co_await connection_.fill();
     line_ended = connection_.buffered().find('\n', kept) != std::string_view::npos;
     if (!filled) {
-      auto why = connection_.interrupted();
+      const net::Interrupt why = filled.error().interrupt;
       connection_.clear_interrupt();
       if (why == net::Interrupt::Timeout) {
         log_.info("Timeout waiting for message data");
@@ -417,15 +422,15 @@ awaitable<void> Session::on_data(const Command&) {
   // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
   // shared with the other sessions ending DATA now), and this session resumes only when they are
   // done.
-  std::error_code ec;
+  Result<void, std::error_code> stored;
   if (services_.committer) {
-    ec = co_await queue::async_store(*services_.committer, envelope, message);
+    stored = co_await queue::async_store(*services_.committer, envelope, message);
   } else {
     auto* spool = services_.spool;
-    ec = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+    stored = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
   }
-  if (ec) {
-    log_.info(fmt::format("Queue write failed: {}", ec.message()));
+  if (!stored) {
+    log_.info(fmt::format("Queue write failed: {}", stored.error().message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
     co_return;
   }
@@ -481,7 +486,7 @@ awaitable<void> Session::on_starttls(const Command&) {
   }
   reply(220, "2.0.0", "SMTP server ready");
   connection_.set_timeout(kFinalWriteTimeout);
-  if (!co_await connection_.flush()) {
+  if (!co_await connection_.send()) {
     closing_ = true;
     co_return;
   }
@@ -496,10 +501,10 @@ awaitable<void> Session::on_starttls(const Command&) {
   }
   // A client that stalls mid-handshake must not hold up a shutdown.
   interruptible_ = true;
-  bool handshake_ok = co_await connection_.handshake_server(*tls_context_);
+  auto handshake = co_await connection_.start_tls_server(*tls_context_);
   interruptible_ = false;
-  if (!handshake_ok) {
-    log_tls_failure();
+  if (!handshake) {
+    log_tls_failure(handshake.error());
     connection_.clear_interrupt();
     closing_ = true;
     co_return;
@@ -526,11 +531,10 @@ void Session::log_tls_success() {
   tls_cipher_ = SSL_CIPHER_standard_name(cipher);
 }
 
-void Session::log_tls_failure() {
-  const auto& ec = connection_.error();
+void Session::log_tls_failure(const net::IoError& failure) {
+  const auto& ec = failure.code;
   unsigned long openssl_error = ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
-  bool timed_out = connection_.interrupted() == net::Interrupt::Timeout;
-  auto reason = tls::handshake_failure_reason(openssl_error, connection_.peer_closed(), timed_out);
+  auto reason = tls::handshake_failure_reason(openssl_error, failure.peer_closed, failure.timed_out());
   log_.info(fmt::format("TLS negotiation failed with error {}", reason));
   const auto& hello = tls::client_hello_of(connection_.ssl());
   if (hello.seen) {

@@ -118,9 +118,12 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Sends `r`, then ends the session (a 421 or the reply to QUIT).
   void reply_and_close(const smtp::Reply& r);
   asio::awaitable<void> dispatch(const smtp::Command& command);
+  /// Ends the session: "Local" (we did; "Shutdown" when a stop is in progress) or "Remote".
   asio::awaitable<void> finish(std::string_view reason);
+  /// After reply_and_close(): sends the final reply (even after an interrupt), then finish("Local").
+  asio::awaitable<void> send_final_reply_and_finish();
   void log_tls_success();
-  void log_tls_failure();
+  void log_tls_failure(const net::IoError& failure);
   void reset_transaction() { transaction_.reset(); }
 
   net::Connection connection_;

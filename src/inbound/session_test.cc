@@ -415,7 +415,7 @@ TEST(SessionTest, ShutdownWhileFlushingRepliesIsNotLost) {
   SessionHarness h;
   h.config.limits.command_timeout = 1s;
   // Small buffers on both sides so that the replies below cannot all be written while the
-  // client is not reading: the session is then stuck in flush() when the request comes.
+  // client is not reading: the session is then stuck in send() when the request comes.
   Client& c = h.start(nullptr, 4096, 4096);
   ehlo(c);
   std::string burst;

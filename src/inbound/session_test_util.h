@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/temp_dir_test_util.h"
 #include "config/config.h"
 #include "inbound/session.h"
 #include "log/protocol_log.h"
@@ -35,25 +36,7 @@
 
 namespace sluice::inbound::test_util {
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-session-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using sluice::test_util::TempDir;
 
 /// The client side: a blocking POSIX socket with a receive timeout, so that a session that
 /// never answers fails the test instead of hanging it.
@@ -252,7 +235,7 @@ class SessionHarness {
   }
 
  private:
-  TempDir dir_;  // first: everything below lives in it and must go before it
+  TempDir dir_{"sluice-session"};  // first: everything below lives in it and must go before it
 
  public:
   config::Config config;

@@ -63,30 +63,22 @@ std::string address_text(const Bytes& b, bool v4) {
 
 }  // namespace
 
-std::optional<Cidr> Cidr::parse(std::string_view text) {
-  std::string ignored;
-  return parse(text, ignored);
-}
-
-std::optional<Cidr> Cidr::parse(std::string_view text, std::string& why) {
+Result<Cidr> Cidr::parse(std::string_view text) {
   const auto slash = text.find('/');
   const std::string_view addr_text = text.substr(0, slash);
   if (addr_text.empty()) {
-    why = fmt::format("\"{}\" has no address; write a range such as \"10.0.0.0/8\" or \"2001:db8::/32\"", text);
-    return std::nullopt;
+    return fail(fmt::format("\"{}\" has no address; write a range such as \"10.0.0.0/8\" or \"2001:db8::/32\"", text));
   }
   if (addr_text.find('%') != std::string_view::npos) {
-    why = fmt::format("\"{}\" has a zone index (%...), which a range cannot have", text);
-    return std::nullopt;
+    return fail(fmt::format("\"{}\" has a zone index (%...), which a range cannot have", text));
   }
   std::error_code ec;
   const auto address = asio::ip::make_address(std::string(addr_text), ec);
   if (ec) {
-    why = fmt::format(
+    return fail(fmt::format(
         "\"{}\" is not an address range; write \"10.0.0.0/8\", \"2001:db8::/32\" or a single "
         "address (numeric, no host names)",
-        text);
-    return std::nullopt;
+        text));
   }
 
   Cidr cidr;
@@ -107,20 +99,18 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string& why) {
                         std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (!digits || prefix > max_prefix) {
-      why = fmt::format("\"{}\": the prefix length after '/' must be a number from 0 to {}", text,
-                        max_prefix);
-      return std::nullopt;
+      return fail(fmt::format("\"{}\": the prefix length after '/' must be a number from 0 to {}", text,
+                        max_prefix));
     }
   }
 
   const Bytes network = network_of(cidr.bytes_, prefix);
   if (network != cidr.bytes_) {
     const bool v4 = cidr.v4_;
-    why = fmt::format(
+    return fail(fmt::format(
         "\"{}\" has host bits set below the /{} prefix: the network is \"{}/{}\" (write that for "
         "the whole range, or \"{}\" for this one address)",
-        text, prefix, address_text(network, v4), prefix, address_text(cidr.bytes_, v4));
-    return std::nullopt;
+        text, prefix, address_text(network, v4), prefix, address_text(cidr.bytes_, v4)));
   }
   cidr.prefix_ = prefix;
 

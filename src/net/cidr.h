@@ -2,21 +2,21 @@
 #pragma once
 #include <asio/ip/address.hpp>
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/result.h"
 
 namespace sluice::net {
 
 class Cidr {
  public:
   /// "10.0.0.0/8", "2001:db8::/32", or a bare address (a /32 or /128). Host bits set below the
-  /// prefix are an error (nullopt), so "10.1.2.3/8" is caught as the typo it usually is.
+  /// prefix are an error, so "10.1.2.3/8" is caught as the typo it usually is. The error says
+  /// what is wrong in one line (for configuration errors).
   /// A range inside ::ffff:0:0/96 (IPv4-mapped) is stored as the IPv4 range it denotes, so
   /// "::ffff:10.0.0.0/104" is 10.0.0.0/8.
-  static std::optional<Cidr> parse(std::string_view text);
-  /// As parse(), and on failure `why` says what is wrong in one line (for configuration errors).
-  static std::optional<Cidr> parse(std::string_view text, std::string& why);
+  static Result<Cidr> parse(std::string_view text);
 
   /// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, what a dual-stack socket reports) match IPv4
   /// ranges. Otherwise IPv4 ranges hold only IPv4 clients and IPv6 ranges only IPv6 ones, so

@@ -8,8 +8,9 @@
 
 namespace sluice::net {
 
-asio::awaitable<Connected> connect_within(const asio::any_io_executor& executor, asio::ip::tcp::endpoint endpoint,
-                                          std::chrono::steady_clock::duration timeout) {
+asio::awaitable<Result<asio::ip::tcp::socket, std::error_code>> connect_within(const asio::any_io_executor& executor,
+                                                                               asio::ip::tcp::endpoint endpoint,
+                                                                               std::chrono::steady_clock::duration timeout) {
   struct Pending {
     explicit Pending(const asio::any_io_executor& ex) : socket(ex) {}
     asio::ip::tcp::socket socket;
@@ -29,12 +30,8 @@ asio::awaitable<Connected> connect_within(const asio::any_io_executor& executor,
   co_await pending->socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec));
   timer.cancel();
   if (pending->timed_out) ec = asio::error::timed_out;
-  Connected result;
-  if (ec)
-    result.error = ec;
-  else
-    result.socket.emplace(std::move(pending->socket));
-  co_return result;
+  if (ec) co_return fail(ec);
+  co_return std::move(pending->socket);
 }
 
 }  // namespace sluice::net

@@ -93,7 +93,7 @@ awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer) {
   co_return n;
 }
 
-awaitable<bool> Connection::fill() {
+awaitable<IoResult<void>> Connection::fill() {
   if (start_ == buffer_.size()) {
     buffer_.clear();
     start_ = 0;
@@ -105,7 +105,8 @@ awaitable<bool> Connection::fill() {
   buffer_.resize(old + kReadChunk);
   std::size_t n = co_await read_some(asio::buffer(buffer_.data() + old, kReadChunk));
   buffer_.resize(old + n);
-  co_return n > 0;
+  if (n == 0) co_return fail(failure());
+  co_return IoResult<void>{};
 }
 
 awaitable<IoResult<Connection::Line>> Connection::read_line(std::size_t max_length) {
@@ -126,7 +127,7 @@ awaitable<IoResult<Connection::Line>> Connection::read_line(std::size_t max_leng
       too_long = true;
       consume(pending.size());
     }
-    if (!co_await fill()) co_return fail(failure());
+    if (auto more = co_await fill(); !more) co_return fail(more.error());
   }
 }
 
@@ -153,19 +154,13 @@ awaitable<IoResult<void>> Connection::send() {
   co_return IoResult<void>{};
 }
 
-awaitable<bool> Connection::flush() { co_return (co_await send()).ok(); }
-
 awaitable<IoResult<void>> Connection::start_tls_client(asio::ssl::context& context,
                                                        const std::function<void(SSL*)>& prepare) {
   return handshake(asio::ssl::stream_base::client, context, prepare);
 }
 
-awaitable<bool> Connection::handshake_server(asio::ssl::context& context) {
-  co_return (co_await handshake(asio::ssl::stream_base::server, context, {})).ok();
-}
-
-awaitable<bool> Connection::handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare) {
-  co_return (co_await start_tls_client(context, prepare)).ok();
+awaitable<IoResult<void>> Connection::start_tls_server(asio::ssl::context& context) {
+  return handshake(asio::ssl::stream_base::server, context, {});
 }
 
 awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,

@@ -42,11 +42,11 @@ class Connection {
   void start_watchdog(std::shared_ptr<void> owner);
 
   /// Every operation from now on must finish within `timeout`, else it fails with
-  /// operation_aborted and interrupted() says Timeout.
+  /// operation_aborted and an IoError whose interrupt is Timeout.
   void set_timeout(std::chrono::steady_clock::duration timeout);
-  /// Interrupts a pending read (for shutdown); interrupted() then says Shutdown.
+  /// Interrupts a pending read (for shutdown): it fails with an IoError whose interrupt is `why`.
+  /// The interrupt stays, failing every later read, until clear_interrupt().
   void interrupt(Interrupt why);
-  Interrupt interrupted() const { return interrupt_; }
   /// Clears a previous interrupt so that a final reply can still be written.
   void clear_interrupt() { interrupt_ = Interrupt::None; }
 
@@ -63,24 +63,21 @@ class Connection {
   void consume(std::size_t n) { start_ += n; }
   /// Drops everything buffered; returns how many bytes were dropped (STARTTLS injection defence).
   std::size_t discard_buffered();
-  /// Reads more bytes into the buffer; false on EOF/error/interrupt.
-  asio::awaitable<bool> fill();
+  /// Reads more bytes (at least one) into the buffer.
+  asio::awaitable<IoResult<void>> fill();
 
-  /// Queues bytes to send; flush() sends everything queued. Replies to pipelined commands are
+  /// Queues bytes to send; send() sends everything queued. Replies to pipelined commands are
   /// queued and go out together when the connection would otherwise wait for input.
   void queue(std::string_view bytes) { out_ += bytes; }
   bool has_queued() const { return !out_.empty(); }
+  /// Sends everything queued (nothing queued: done at once).
   asio::awaitable<IoResult<void>> send();
   /// Client side of a TLS handshake; `prepare` sets SNI and verification on the SSL first.
   asio::awaitable<IoResult<void>> start_tls_client(asio::ssl::context& context,
                                                    const std::function<void(SSL*)>& prepare);
+  /// Server side of a TLS handshake over this connection (STARTTLS received).
+  asio::awaitable<IoResult<void>> start_tls_server(asio::ssl::context& context);
 
-  // The older forms: true on success, the reason left in error(), interrupted() and
-  // peer_closed(). inbound/session and probe/attempt still use them; new code takes the results.
-  asio::awaitable<bool> flush();
-  /// Server side of a TLS handshake over this connection.
-  asio::awaitable<bool> handshake_server(asio::ssl::context& context);
-  asio::awaitable<bool> handshake_client(asio::ssl::context& context, const std::function<void(SSL*)>& prepare);
   bool tls_active() const { return tls_.has_value(); }
   SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
 
@@ -88,8 +85,6 @@ class Connection {
   asio::awaitable<void> close();
   bool closed() const { return closed_; }
 
-  const std::error_code& error() const { return error_; }
-  bool peer_closed() const { return peer_closed_; }
   const asio::ip::tcp::endpoint& local_endpoint() const { return local_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
 

@@ -5,6 +5,8 @@
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -79,6 +81,13 @@ class ConnectionTest : public ::testing::Test {
       co_return "<too long>";
     }
     co_return std::string(l->text);
+  }
+
+  /// The failure of a read_line expected to fail (a default IoError, and a test failure, if it does not).
+  awaitable<IoError> read_failure() {
+    auto l = co_await connection_->read_line(512);
+    EXPECT_FALSE(l) << "read a line: " << (l ? l->text : "");
+    co_return l ? IoError{} : l.error();
   }
 
   asio::io_context io_;
@@ -159,10 +168,10 @@ TEST_F(ConnectionTest, PartialLineAtEofIsNotReturned) {
   client_.shutdown(tcp::socket::shutdown_send);
   run([&]() -> awaitable<void> {
     EXPECT_EQ(co_await line(), "QUIT");
-    EXPECT_EQ(co_await line(), "<none>");
-    EXPECT_TRUE(connection_->peer_closed());
-    EXPECT_EQ(connection_->error(), asio::error::eof);
-    EXPECT_EQ(connection_->interrupted(), Interrupt::None);
+    IoError failure = co_await read_failure();
+    EXPECT_TRUE(failure.peer_closed);
+    EXPECT_EQ(failure.code, asio::error::eof);
+    EXPECT_EQ(failure.interrupt, Interrupt::None);
   });
 }
 
@@ -183,13 +192,13 @@ TEST_F(ConnectionTest, TimeoutFailsAPendingRead) {
     connection_->start_watchdog(connection_);
     connection_->set_timeout(50ms);
     auto started = std::chrono::steady_clock::now();
-    EXPECT_EQ(co_await line(), "<none>");
+    IoError failure = co_await read_failure();
     auto waited = std::chrono::steady_clock::now() - started;
     EXPECT_GE(waited, 45ms);
     EXPECT_LT(waited, 2s);
-    EXPECT_EQ(connection_->interrupted(), Interrupt::Timeout);
-    EXPECT_EQ(connection_->error(), asio::error::operation_aborted);
-    EXPECT_FALSE(connection_->peer_closed());
+    EXPECT_TRUE(failure.timed_out());
+    EXPECT_EQ(failure.code, asio::error::operation_aborted);
+    EXPECT_FALSE(failure.peer_closed);
     // The session clears the interrupt to send its 421; reading works again after that.
     connection_->clear_interrupt();
     connection_->set_timeout(2s);
@@ -205,8 +214,7 @@ TEST_F(ConnectionTest, DeadlinePassedBetweenOperationsFailsTheNextRead) {
     co_await sleep(60ms);
     send("late\r\n");
     co_await sleep(20ms);
-    EXPECT_EQ(co_await line(), "<none>");
-    EXPECT_EQ(connection_->interrupted(), Interrupt::Timeout);
+    EXPECT_TRUE((co_await read_failure()).timed_out());
   });
 }
 
@@ -218,7 +226,6 @@ TEST_F(ConnectionTest, ResettingTheTimeoutExtendsTheDeadline) {
     connection_->set_timeout(2s);
     send_later("in time\r\n", 100ms);
     EXPECT_EQ(co_await line(), "in time");
-    EXPECT_EQ(connection_->interrupted(), Interrupt::None);
   });
 }
 
@@ -232,9 +239,9 @@ TEST_F(ConnectionTest, InterruptShutdownFailsAPendingRead) {
           connection_->interrupt(Interrupt::Shutdown);
         },
         asio::detached);
-    EXPECT_EQ(co_await line(), "<none>");
-    EXPECT_EQ(connection_->interrupted(), Interrupt::Shutdown);
-    EXPECT_EQ(connection_->error(), asio::error::operation_aborted);
+    IoError failure = co_await read_failure();
+    EXPECT_EQ(failure.interrupt, Interrupt::Shutdown);
+    EXPECT_EQ(failure.code, asio::error::operation_aborted);
   });
 }
 
@@ -248,19 +255,18 @@ TEST_F(ConnectionTest, InterruptBeforeReadFailsItAtOnceButBufferedLinesAreStillS
     // ...but nothing more is read from the socket.
     send("three\r\n");
     co_await sleep(20ms);
-    EXPECT_EQ(co_await line(), "<none>");
-    EXPECT_EQ(connection_->interrupted(), Interrupt::Shutdown);
+    EXPECT_EQ((co_await read_failure()).interrupt, Interrupt::Shutdown);
   });
 }
 
-TEST_F(ConnectionTest, QueueAndFlushSendEverythingInOrder) {
+TEST_F(ConnectionTest, QueueAndSendSendEverythingInOrder) {
   run([&]() -> awaitable<void> {
     EXPECT_FALSE(connection_->has_queued());
-    EXPECT_TRUE(co_await connection_->flush());  // nothing queued: trivially fine
+    EXPECT_TRUE(co_await connection_->send());  // nothing queued: trivially fine
     connection_->queue("250 one\r\n");
     connection_->queue("250 two\r\n");
     EXPECT_TRUE(connection_->has_queued());
-    EXPECT_TRUE(co_await connection_->flush());
+    EXPECT_TRUE(co_await connection_->send());
     EXPECT_FALSE(connection_->has_queued());
   });
   std::string received(18, '\0');
@@ -273,15 +279,44 @@ TEST_F(ConnectionTest, CloseIsIdempotentAndLaterOperationsFail) {
     co_await connection_->close();
     EXPECT_TRUE(connection_->closed());
     co_await connection_->close();
-    EXPECT_EQ(co_await line(), "<none>");
+    EXPECT_EQ((co_await read_failure()).code, asio::error::operation_aborted);
     connection_->queue("x");
-    EXPECT_FALSE(co_await connection_->flush());
+    auto sent = co_await connection_->send();
+    EXPECT_FALSE(sent);
+    if (!sent) {
+      EXPECT_EQ(sent.error().code, asio::error::not_connected);
+    }
   });
   // The client sees the close as EOF.
   char byte;
   std::error_code ec;
   client_.read_some(asio::buffer(&byte, 1), ec);
   EXPECT_EQ(ec, asio::error::eof);
+}
+
+TEST_F(ConnectionTest, ServerTlsStartFailsWithTheTlsReasonWhenTheClientSpeaksPlaintext) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  send("EHLO not-tls\r\n");
+  run([&]() -> awaitable<void> {
+    auto started = co_await connection_->start_tls_server(context);
+    EXPECT_FALSE(started);
+    if (started) co_return;
+    EXPECT_EQ(started.error().code.category(), asio::error::get_ssl_category()) << started.error().code.message();
+    EXPECT_FALSE(started.error().peer_closed);
+    EXPECT_FALSE(started.error().timed_out());
+  });
+}
+
+TEST_F(ConnectionTest, ServerTlsStartFailsAsPeerClosedWhenTheClientLeaves) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  client_.shutdown(tcp::socket::shutdown_send);
+  run([&]() -> awaitable<void> {
+    auto started = co_await connection_->start_tls_server(context);
+    EXPECT_FALSE(started);
+    if (!started) {
+      EXPECT_TRUE(started.error().peer_closed) << started.error().code.message();
+    }
+  });
 }
 
 TEST_F(ConnectionTest, WatchdogKeepsItsOwnerAliveUntilClose) {

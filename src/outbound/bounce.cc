@@ -47,7 +47,7 @@ Result<queue::Envelope> store_notification(queue::Spool& spool, const Notificati
   } catch (const std::exception& e) {
     return fail(std::string("cannot build the notification: ") + e.what());
   }
-  if (auto ec = spool.store(envelope, dsn)) return fail("cannot queue it: " + ec.message());
+  if (auto stored = spool.store(envelope, dsn); !stored) return fail("cannot queue it: " + stored.error().message());
   return envelope;
 }
 

@@ -151,14 +151,15 @@ class Client : public std::enable_shared_from_this<Client> {
 
   awaitable<bool> connect() {
     auto connected = co_await net::connect_within(executor_, target_.endpoint, settings_.timeouts.connect);
-    if (const std::error_code ec = connected.error) {
+    if (!connected) {
+      const std::error_code& ec = connected.error();
       std::string reason = ec == asio::error::timed_out ? std::string("TimedOut") : ec.message();
       log_.emplace(settings_.send_log, connector_name_, new_hex_id(), "", endpoint_);
       log_->info(fmt::format("Failed to connect to {} ({}): {}", peer_name_, endpoint_, reason));
       fail(Failure::ConnectFailed, failure_reply(Failure::ConnectFailed, endpoint_, reason));
       co_return false;
     }
-    connection_.emplace(std::move(*connected.socket));
+    connection_.emplace(std::move(*connected));
     connection_->start_watchdog(shared_from_this());
     log_.emplace(settings_.send_log, connector_name_, new_hex_id(), net::endpoint_text(connection_->local_endpoint()),
                  net::endpoint_text(connection_->remote_endpoint()));

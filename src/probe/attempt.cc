@@ -156,11 +156,12 @@ class Attempt {
   awaitable<AttemptResult> run(const asio::any_io_executor& executor, asio::ip::tcp::endpoint address) {
     auto started = Clock::now();
     auto connected = co_await net::connect_within(executor, address, context_.timeouts.connect);
-    if (connected.error) {
-      result_.outcome = connected.error == asio::error::timed_out ? Outcome::Timeout : Outcome::ConnectFailed;
-      result_.detail = connected.error == asio::error::timed_out ? "connect timed out" : connected.error.message();
+    if (!connected) {
+      const bool timed_out = connected.error() == asio::error::timed_out;
+      result_.outcome = timed_out ? Outcome::Timeout : Outcome::ConnectFailed;
+      result_.detail = timed_out ? "connect timed out" : connected.error().message();
     } else {
-      conn_ = std::make_shared<net::Connection>(std::move(*connected.socket));
+      conn_ = std::make_shared<net::Connection>(std::move(*connected));
       conn_->start_watchdog(conn_);
       co_await dialogue();
       co_await conn_->close();
@@ -206,10 +207,10 @@ class Attempt {
 
   awaitable<bool> send() {
     conn_->set_timeout(context_.timeouts.command);
-    bool sent = co_await conn_->flush();
+    auto sent = co_await conn_->send();
     if (sent) co_return true;
-    result_.outcome = conn_->interrupted() == net::Interrupt::Timeout ? Outcome::Timeout : Outcome::Broken;
-    result_.detail = "could not send: " + conn_->error().message();
+    result_.outcome = sent.error().timed_out() ? Outcome::Timeout : Outcome::Broken;
+    result_.detail = "could not send: " + sent.error().code.message();
     co_return false;
   }
 
@@ -289,12 +290,12 @@ class Attempt {
       configure(ssl);
     };
     conn_->set_timeout(context_.timeouts.handshake);
-    bool ok = co_await conn_->handshake_client(*context_.ssl, prepare);
+    auto started = co_await conn_->start_tls_client(*context_.ssl, prepare);
     SSL* ssl = conn_->ssl();
     if (ssl) SSL_set_ex_data(ssl, alert_slot(), nullptr);
     result_.alert = alert.received;
-    if (!ok) {
-      handshake_failed(alert.received);
+    if (!started) {
+      handshake_failed(alert.received, started.error());
       co_return false;
     }
     result_.outcome = Outcome::Negotiated;
@@ -308,19 +309,20 @@ class Attempt {
   }
 
   /// Why a handshake ended before the server's choice was known, the same for both kinds of
-  /// attempt: our timeout, the server's alert, a hang-up, or the local error.
-  void handshake_failed(const std::string& alert) {
+  /// attempt: our timeout, the server's alert, a hang-up, or the local error (`io`: how the
+  /// connection failed; none when the server's alert ended it).
+  void handshake_failed(const std::string& alert, const net::IoError& io = {}) {
     result_.alert = alert;
     result_.outcome = Outcome::HandshakeFailed;
-    if (conn_->interrupted() == net::Interrupt::Timeout) {
+    if (io.timed_out()) {
       result_.outcome = Outcome::Timeout;
       result_.detail = "TLS handshake timed out";
     } else if (!alert.empty()) {
       result_.detail = "alert " + alert;
-    } else if (conn_->peer_closed()) {
+    } else if (io.peer_closed) {
       result_.detail = kClosedWithoutAlert;
     } else {
-      result_.detail = openssl_reason(conn_->error());
+      result_.detail = openssl_reason(io.code);
     }
   }
 
@@ -349,9 +351,11 @@ class Attempt {
       ServerFlight flight = read_server_flight(conn_->buffered(), kind);
       switch (flight.status) {
         case ServerFlight::Status::Incomplete:
-          if (co_await conn_->fill()) continue;
-          handshake_failed("");
-          co_return false;
+          if (auto more = co_await conn_->fill(); !more) {
+            handshake_failed("", more.error());
+            co_return false;
+          }
+          continue;
         case ServerFlight::Status::Alert:
           handshake_failed(SSL_alert_desc_string_long(flight.alert));
           co_return false;

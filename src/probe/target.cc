@@ -46,22 +46,20 @@ std::string Target::label() const {
   return fmt::format("{}:{}", host, port);
 }
 
-std::optional<Target> parse_target(std::string_view text, bool force_implicit, std::string& error) {
+Result<Target> parse_target(std::string_view text, bool force_implicit) {
   text = trim(text);
   Target t;
   std::string_view host = text, port;
   if (text.starts_with('[')) {
     auto close = text.find(']');
     if (close == std::string_view::npos) {
-      error = fmt::format("'{}': missing ']'", text);
-      return std::nullopt;
+      return fail(fmt::format("'{}': missing ']'", text));
     }
     host = text.substr(1, close - 1);
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') {
-        error = fmt::format("'{}': expected ':port' after ']'", text);
-        return std::nullopt;
+        return fail(fmt::format("'{}': expected ':port' after ']'", text));
       }
       port = rest.substr(1);
     }
@@ -73,19 +71,16 @@ std::optional<Target> parse_target(std::string_view text, bool force_implicit, s
   }
   // More than one colon without brackets: a bare IPv6 address, on port 25.
   if (host.empty()) {
-    error = fmt::format("'{}': no host", text);
-    return std::nullopt;
+    return fail(fmt::format("'{}': no host", text));
   }
   if (!is_ip(host) && !valid_host_name(host)) {
-    error = fmt::format("'{}': not a host name or IP address", text);
-    return std::nullopt;
+    return fail(fmt::format("'{}': not a host name or IP address", text));
   }
   if (!port.empty() || (text.find(']') != std::string_view::npos && text.back() == ':')) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-      error = fmt::format("'{}': bad port '{}'", text, port);
-      return std::nullopt;
+      return fail(fmt::format("'{}': bad port '{}'", text, port));
     }
     t.port = static_cast<std::uint16_t>(value);
   }
@@ -107,11 +102,10 @@ std::vector<Target> parse_target_list(std::string_view text, std::string_view fi
     if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
-    std::string error;
-    if (auto t = parse_target(line, force_implicit, error))
+    if (auto t = parse_target(line, force_implicit))
       out.push_back(std::move(*t));
     else
-      errors.push_back(fmt::format("{}:{}: {}", file_name, line_no, error));
+      errors.push_back(fmt::format("{}:{}: {}", file_name, line_no, t.error().message));
   }
   return out;
 }

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace sluice::probe {
 
 enum class TlsMode { StartTls, Implicit };
@@ -24,9 +26,9 @@ struct Target {
 };
 
 /// Parses `host`, `host:port`, `[host]:port`, `[host]`, `[2001:db8::1]:25` or a bare IPv6
-/// address. Port 465 means implicit TLS (unless `force_implicit` says so for any port). nullopt
-/// with the reason in `error` when the text cannot be a target.
-std::optional<Target> parse_target(std::string_view text, bool force_implicit, std::string& error);
+/// address. Port 465 means implicit TLS (unless `force_implicit` says so for any port). Fails,
+/// saying why, when the text cannot be a target.
+Result<Target> parse_target(std::string_view text, bool force_implicit);
 
 /// Targets from a file's text: one a line; blank lines and `#` comments skipped. Errors name the
 /// line ("targets.txt:3: ...").

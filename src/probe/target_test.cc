@@ -6,16 +6,15 @@ namespace sluice::probe {
 namespace {
 
 Target parse(std::string_view text, bool implicit = false) {
-  std::string error;
-  auto t = parse_target(text, implicit, error);
-  EXPECT_TRUE(t) << text << ": " << error;
+  auto t = parse_target(text, implicit);
+  EXPECT_TRUE(t) << text << ": " << (t ? "" : t.error().message);
   return t.value_or(Target{});
 }
 
 std::string error_of(std::string_view text) {
-  std::string error;
-  EXPECT_FALSE(parse_target(text, false, error)) << text;
-  return error;
+  auto t = parse_target(text, false);
+  EXPECT_FALSE(t) << text;
+  return t ? "" : t.error().message;
 }
 
 TEST(Target, HostAloneIsPort25WithStartTls) {

@@ -9,7 +9,8 @@ namespace sluice::queue {
 void EnvelopeWriter::update(Envelope envelope) {
   auto* spool = &spool_;
   push({[spool, envelope = std::move(envelope)] {
-          if (auto ec = spool->update(envelope)) log_error("queue {}: cannot record state: {}", envelope.id, ec.message());
+          if (auto updated = spool->update(envelope); !updated)
+            log_error("queue {}: cannot record state: {}", envelope.id, updated.error().message());
         },
         ""});
 }
@@ -52,7 +53,7 @@ void EnvelopeWriter::drain() {
       }
       auto results = spool_.remove_batch(ids);
       for (std::size_t i = 0; i < ids.size(); ++i)
-        if (results[i]) log_error("queue {}: cannot remove: {}", ids[i], results[i].message());
+        if (!results[i]) log_error("queue {}: cannot remove: {}", ids[i], results[i].error().message());
     }
   }
 }

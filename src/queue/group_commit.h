@@ -31,7 +31,7 @@ namespace sluice::queue {
 /// fsyncs per message; a lone session waits for no one.
 class GroupCommitter {
  public:
-  using Done = std::function<void(std::error_code)>;
+  using Done = std::function<void(Result<void, std::error_code>)>;
 
   GroupCommitter(Spool& spool, std::size_t fsync_threads);
   /// Stores what was submitted before, then stops the threads.
@@ -67,20 +67,20 @@ class GroupCommitter {
   std::thread thread_;  ///< last: starts after everything it uses exists
 };
 
-/// `std::error_code ec = co_await async_store(committer, envelope, message);` resumes the
+/// `auto stored = co_await async_store(committer, envelope, message);` (Spool::store's result) resumes the
 /// awaiting coroutine on its own executor. The initiation captures only pointers and a view
 /// (g++ 12 PR 99576, see base/blocking.h); envelope and message must be locals of the awaiting
 /// coroutine or otherwise outlive the wait.
 inline auto async_store(GroupCommitter& committer, const Envelope& envelope, std::string_view message) {
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::error_code)>(
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result<void, std::error_code>)>(
       [committer = &committer, envelope = &envelope, message](auto handler) {
         auto executor = asio::get_associated_executor(handler);
         // Keeps the caller's io_context running until the result is delivered.
         auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        committer->submit(envelope, message, [shared, work](std::error_code ec) {
-          asio::dispatch(work->get_executor(), [shared, work, ec]() mutable {
-            std::move (*shared)(std::exception_ptr{}, ec);
+        committer->submit(envelope, message, [shared, work](Result<void, std::error_code> stored) {
+          asio::dispatch(work->get_executor(), [shared, work, stored]() mutable {
+            std::move (*shared)(std::exception_ptr{}, stored);
             work->reset();
           });
         });

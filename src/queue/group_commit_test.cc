@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "base/temp_dir_test_util.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -24,12 +26,6 @@ namespace fs = std::filesystem;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice-commit-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static Envelope envelope(std::string id) {
     Envelope e;
@@ -40,7 +36,8 @@ class GroupCommitTest : public ::testing::Test {
     return e;
   }
 
-  fs::path dir_;
+  test_util::TempDir temp_{"sluice-commit"};
+  fs::path dir_ = temp_.path();
 };
 
 // An opener that holds the first file it opens until release() is called: a disk busy with one
@@ -79,15 +76,15 @@ TEST_F(GroupCommitTest, MessagesArrivingDuringABatchAreStoredTogetherInTheNext) 
   Spool spool(dir_, gate.opener());
   std::vector<Envelope> envelopes;
   for (int i = 0; i < 21; ++i) envelopes.push_back(envelope("M" + std::to_string(100 + i)));
-  std::vector<std::promise<std::error_code>> results(envelopes.size());
+  std::vector<std::promise<Result<void, std::error_code>>> results(envelopes.size());
   {
     GroupCommitter committer(spool, 8);
-    auto done = [&results](std::size_t i) { return [&results, i](std::error_code ec) { results[i].set_value(ec); }; };
+    auto done = [&results](std::size_t i) { return [&results, i](Result<void, std::error_code> stored) { results[i].set_value(stored); }; };
     committer.submit(&envelopes[0], "first\r\n", done(0));
     gate.wait_for_first();  // batch 1 (one message) is on its way to the disk
     for (std::size_t i = 1; i < envelopes.size(); ++i) committer.submit(&envelopes[i], "body\r\n", done(i));
     gate.release();
-    for (auto& r : results) EXPECT_FALSE(r.get_future().get());
+    for (auto& r : results) EXPECT_TRUE(r.get_future().get());
     EXPECT_EQ(committer.batches(), 2u);
     EXPECT_EQ(committer.messages(), 21u);
   }
@@ -100,11 +97,11 @@ TEST_F(GroupCommitTest, EachMessageGetsItsOwnResult) {
   Spool spool(dir_);
   GroupCommitter committer(spool, 4);
   Envelope good = envelope("GOOD1"), bad = envelope("no/good");
-  std::promise<std::error_code> good_result, bad_result;
-  committer.submit(&good, "x\r\n", [&](std::error_code ec) { good_result.set_value(ec); });
-  committer.submit(&bad, "x\r\n", [&](std::error_code ec) { bad_result.set_value(ec); });
-  EXPECT_FALSE(good_result.get_future().get());
-  EXPECT_EQ(bad_result.get_future().get(), std::errc::invalid_argument);
+  std::promise<Result<void, std::error_code>> good_result, bad_result;
+  committer.submit(&good, "x\r\n", [&](Result<void, std::error_code> stored) { good_result.set_value(stored); });
+  committer.submit(&bad, "x\r\n", [&](Result<void, std::error_code> stored) { bad_result.set_value(stored); });
+  EXPECT_TRUE(good_result.get_future().get());
+  EXPECT_EQ(bad_result.get_future().get().error(), std::errc::invalid_argument);
   EXPECT_EQ(spool.list(), std::vector<std::string>{"GOOD1"});
 }
 
@@ -115,7 +112,7 @@ TEST_F(GroupCommitTest, DestructorStoresWhatWasSubmitted) {
   std::atomic<int> stored{0};
   {
     GroupCommitter committer(spool, 2);
-    for (auto& e : envelopes) committer.submit(&e, "m\r\n", [&stored](std::error_code ec) { stored += ec ? 0 : 1; });
+    for (auto& e : envelopes) committer.submit(&e, "m\r\n", [&stored](Result<void, std::error_code> result) { stored += result ? 1 : 0; });
   }
   EXPECT_EQ(stored, 10);
   EXPECT_EQ(spool.list().size(), 10u);
@@ -125,7 +122,7 @@ TEST_F(GroupCommitTest, AsyncStoreResumesTheCoroutineWithTheResult) {
   Spool spool(dir_);
   GroupCommitter committer(spool, 2);
   asio::io_context io;
-  std::error_code good_result = std::make_error_code(std::errc::io_error), bad_result;
+  Result<void, std::error_code> good_result = fail(std::make_error_code(std::errc::io_error)), bad_result;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
@@ -137,8 +134,8 @@ TEST_F(GroupCommitTest, AsyncStoreResumesTheCoroutineWithTheResult) {
       },
       asio::detached);
   io.run();  // returns only after both results arrived: the store keeps the io_context busy
-  EXPECT_FALSE(good_result);
-  EXPECT_EQ(bad_result, std::errc::invalid_argument);
+  EXPECT_TRUE(good_result);
+  EXPECT_EQ(bad_result.error(), std::errc::invalid_argument);
   EXPECT_EQ(spool.load_message("ASYNC1"), "hello\r\n");
 }
 

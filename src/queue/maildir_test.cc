@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/temp_dir_test_util.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -48,13 +50,6 @@ TEST(MailboxFolder, EmptyLocalPartHasItsOwnName) {
 
 class MaildirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sluice-maildir-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    base_ = pattern;
-    root_ = base_ / "maildir";
-  }
-  void TearDown() override { fs::remove_all(base_); }
 
   static std::vector<fs::path> files_in(const fs::path& dir) {
     std::vector<fs::path> files;
@@ -68,8 +63,9 @@ class MaildirTest : public ::testing::Test {
     return out.str();
   }
 
-  fs::path base_;
-  fs::path root_;
+  test_util::TempDir temp_{"sluice-maildir"};
+  fs::path base_ = temp_.path();
+  fs::path root_ = base_ / "maildir";
 };
 
 TEST_F(MaildirTest, ConcurrentDeliveriesToOneMailboxAllArrive) {

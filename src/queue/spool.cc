@@ -93,7 +93,7 @@ std::error_code Spool::write_synced(std::string_view name, std::string_view data
   return write_temp_file_synced(dir_, name, data, open_new_, file);
 }
 
-std::error_code Spool::store(const Envelope& envelope, std::string_view message) {
+Result<void, std::error_code> Spool::store(const Envelope& envelope, std::string_view message) {
   StoreRequest request{&envelope, message, {}};
   store_batch(std::span<StoreRequest>(&request, 1));
   return request.result;
@@ -102,17 +102,17 @@ std::error_code Spool::store(const Envelope& envelope, std::string_view message)
 void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& run) {
   const std::size_t n = requests.size();
   std::vector<std::string> json(n);
-  // temps[2i] is message i's content, temps[2i+1] its envelope; errors likewise.
+  // temps[2i] is message i's content, temps[2i+1] its envelope; errors likewise. failed[i] is
+  // message i's error, handed out as its result at the end.
   std::vector<fs::path> temps(2 * n);
-  std::vector<std::error_code> errors(2 * n);
+  std::vector<std::error_code> errors(2 * n), failed(n);
   for (std::size_t i = 0; i < n; ++i) {
-    auto& r = requests[i];
-    r.result = check_envelope(*r.envelope);
-    if (!r.result) json[i] = envelope_to_json(*r.envelope);
+    failed[i] = check_envelope(*requests[i].envelope);
+    if (!failed[i]) json[i] = envelope_to_json(*requests[i].envelope);
   }
   auto write_one = [&](std::size_t k) {
     auto& r = requests[k / 2];
-    if (r.result) return;
+    if (failed[k / 2]) return;
     try {
       if (k % 2 == 0) {
         errors[k] = write_synced(message_name(r.envelope->id), r.message, &temps[k]);
@@ -141,57 +141,56 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
   bool any_committed = false;
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = requests[i];
-    if (r.result) continue;
+    if (failed[i]) continue;
     if (errors[2 * i] || errors[2 * i + 1]) {
-      r.result = errors[2 * i] ? errors[2 * i] : errors[2 * i + 1];
+      failed[i] = errors[2 * i] ? errors[2 * i] : errors[2 * i + 1];
       drop_temps(i);
       continue;
     }
     const fs::path content = dir_ / message_name(r.envelope->id);
     if (::rename(temps[2 * i].c_str(), content.c_str()) != 0) {
-      r.result = {errno, std::system_category()};
+      failed[i] = {errno, std::system_category()};
       drop_temps(i);
       continue;
     }
     if (::rename(temps[2 * i + 1].c_str(), (dir_ / envelope_name(r.envelope->id)).c_str()) != 0) {
-      r.result = {errno, std::system_category()};
+      failed[i] = {errno, std::system_category()};
       unlink_file(temps[2 * i + 1]);
       unlink_file(content);
       continue;
     }
     any_committed = true;
   }
-  if (!any_committed) return;
-  if (std::error_code ec = dir_sync_->sync()) {
+  if (std::error_code ec = any_committed ? dir_sync_->sync() : std::error_code()) {
     // The clients will hear 4xx, so nothing of these messages may stay.
     for (std::size_t i = 0; i < n; ++i) {
-      auto& r = requests[i];
-      if (r.result) continue;
-      r.result = ec;
-      unlink_file(dir_ / envelope_name(r.envelope->id));
-      unlink_file(dir_ / message_name(r.envelope->id));
+      if (failed[i]) continue;
+      failed[i] = ec;
+      unlink_file(dir_ / envelope_name(requests[i].envelope->id));
+      unlink_file(dir_ / message_name(requests[i].envelope->id));
     }
     dir_sync_->sync();  // best effort
   }
+  for (std::size_t i = 0; i < n; ++i) requests[i].result = as_result(failed[i]);
 }
 
-std::error_code Spool::update(const Envelope& envelope) {
-  if (std::error_code ec = check_envelope(envelope)) return ec;
+Result<void, std::error_code> Spool::update(const Envelope& envelope) {
+  if (std::error_code ec = check_envelope(envelope)) return fail(ec);
   // Writing an envelope for a removed message would commit a message without content.
   if (!is_regular(dir_ / message_name(envelope.id))) {
-    return std::make_error_code(std::errc::no_such_file_or_directory);
+    return fail(std::make_error_code(std::errc::no_such_file_or_directory));
   }
   fs::path temp;
   if (std::error_code ec = write_temp_file_synced(dir_, envelope_name(envelope.id), envelope_to_json(envelope),
                                                   open_new_, &temp)) {
-    return ec;
+    return fail(ec);
   }
   if (::rename(temp.c_str(), (dir_ / envelope_name(envelope.id)).c_str()) != 0) {
     std::error_code ec{errno, std::system_category()};
     unlink_file(temp);
-    return ec;
+    return fail(ec);
   }
-  return dir_sync_->sync();
+  return as_result(dir_sync_->sync());
 }
 
 Result<Envelope> Spool::load_envelope(const std::string& id) const {
@@ -210,31 +209,31 @@ std::optional<std::string> Spool::load_message(const std::string& id) const {
   return read_whole_file(dir_ / message_name(id));
 }
 
-std::error_code Spool::remove(const std::string& id) {
+Result<void, std::error_code> Spool::remove(const std::string& id) {
   return remove_batch({id}).front();
 }
 
-std::vector<std::error_code> Spool::remove_batch(const std::vector<std::string>& ids) {
+std::vector<Result<void, std::error_code>> Spool::remove_batch(const std::vector<std::string>& ids) {
   // No fsync: a removal a crash undoes, whole or in part, only brings back mail that was already
   // delivered (a duplicate, the window every MTA has) or half a message, which recover() removes.
   // The envelope goes first, so a reader never sees a committed message without its content.
-  std::vector<std::error_code> results(ids.size());
+  std::vector<Result<void, std::error_code>> results(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!valid_queue_id(ids[i])) {
-      results[i] = std::make_error_code(std::errc::invalid_argument);
+      results[i] = fail(std::make_error_code(std::errc::invalid_argument));
       continue;
     }
     std::error_code ec = pool_->recycle(dir_ / envelope_name(ids[i]));
     if (ec && ec != std::errc::no_such_file_or_directory) {
-      results[i] = ec;  // still committed; the content must stay with it
+      results[i] = fail(ec);  // still committed; the content must stay with it
       continue;
     }
     const bool had_envelope = !ec;
     ec = pool_->recycle(dir_ / message_name(ids[i]));
     if (ec && ec != std::errc::no_such_file_or_directory) {
-      results[i] = ec;
+      results[i] = fail(ec);
     } else if (ec && !had_envelope) {
-      results[i] = std::make_error_code(std::errc::no_such_file_or_directory);  // nothing by that id
+      results[i] = fail(std::make_error_code(std::errc::no_such_file_or_directory));  // nothing by that id
     }
   }
   return results;

@@ -22,7 +22,7 @@ namespace sluice::queue {
 struct StoreRequest {
   const Envelope* envelope = nullptr;
   std::string_view message;
-  std::error_code result;
+  Result<void, std::error_code> result;
 };
 
 /// Runs task(0) ... task(count - 1), possibly at the same time, and returns when all have
@@ -43,11 +43,11 @@ class Spool {
   /// The same, creating files through `open_new` (a test seam, see FileOpener).
   Spool(std::filesystem::path dir, FileOpener open_new);
 
-  /// Durably stores the message. On error (disk full, permissions) nothing of it remains.
-  /// std::errc::invalid_argument for a bad id, std::errc::illegal_byte_sequence when the
+  /// Durably stores the message. On error (disk full, permissions) nothing of it remains; the
+  /// error is errno's (callers compare it with std::errc): std::errc::invalid_argument for a bad id, std::errc::illegal_byte_sequence when the
   /// reverse-path or a recipient is not valid UTF-8 (JSON cannot hold it unaltered). The id
   /// must be new: an existing message with the same id is overwritten.
-  std::error_code store(const Envelope& envelope, std::string_view message);
+  Result<void, std::error_code> store(const Envelope& envelope, std::string_view message);
   /// Stores several messages with one directory fsync for all of them (group commit): every
   /// file is written to a temporary name and fsynced (the 2N writes through `run`), each
   /// message's content then envelope is renamed into place, and one fsync of the directory makes
@@ -57,7 +57,7 @@ class Spool {
   void store_batch(std::span<StoreRequest> requests, const ParallelRunner& run = {});
   /// Rewrites the envelope (state changes) durably. std::errc::no_such_file_or_directory when
   /// the message's content is gone (never re-commit a removed message).
-  std::error_code update(const Envelope& envelope);
+  Result<void, std::error_code> update(const Envelope& envelope);
   /// Fails when the id is invalid, the file is missing or unreadable, malformed, or names
   /// another message (its "id" differs): the error says which.
   Result<Envelope> load_envelope(const std::string& id) const;
@@ -66,9 +66,9 @@ class Spool {
   /// brings back a delivered message (delivered again: the duplicate window) or half of one
   /// (removed by recover()). The files are recycled (FilePool) for later stores, not unlinked.
   /// std::errc::no_such_file_or_directory when neither file existed.
-  std::error_code remove(const std::string& id);
+  Result<void, std::error_code> remove(const std::string& id);
   /// remove() for many messages; one result per id, in order.
-  std::vector<std::error_code> remove_batch(const std::vector<std::string>& ids);
+  std::vector<Result<void, std::error_code>> remove_batch(const std::vector<std::string>& ids);
   /// Ids of committed messages (those with an envelope file), oldest "received" first, ties by
   /// id. Envelopes that fail to load come first, so the caller sees and reports them.
   std::vector<std::string> list() const;

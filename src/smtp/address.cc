@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <cstring>
+#include <optional>
 
 namespace sluice::smtp {
 namespace {
@@ -182,7 +183,8 @@ bool Mailbox::has_routing_characters() const {
   return local_part.find_first_of("%!@") != std::string::npos;
 }
 
-std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std::string* why) {
+namespace {
+std::optional<Mailbox> mailbox_or_reason(std::string_view text, bool allow_utf8, std::string* why) {
   if (text.empty()) return no_mailbox(why, "empty address");
   for (char c : text) {
     if (!is_non_ascii(c)) continue;
@@ -206,6 +208,14 @@ std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std
   if (!check_domain(domain, allow_utf8, why)) return std::nullopt;
 
   return Mailbox{std::string(text.substr(0, local_len)), std::string(domain)};
+}
+}  // namespace
+
+Result<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8) {
+  std::string why;
+  auto mailbox = mailbox_or_reason(text, allow_utf8, &why);
+  if (!mailbox) return sluice::fail(std::move(why));  // not the file's fail(why, reason)
+  return std::move(*mailbox);
 }
 
 }  // namespace sluice::smtp

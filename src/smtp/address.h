@@ -1,8 +1,9 @@
 // Mailbox syntax (RFC 5321 4.1.2, RFC 6531) and the checks relay control relies on.
 #pragma once
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "base/result.h"
 
 namespace sluice::smtp {
 
@@ -25,7 +26,7 @@ struct Mailbox {
 /// accepted and dropped as RFC 5321 appendix C allows; the mailbox is then "user@c".
 /// Accepts dot-string and quoted-string local parts, domains of LDH labels (no trailing dot) and
 /// address literals. `allow_utf8` permits UTF-8 in local part and domain (SMTPUTF8).
-/// On failure returns nullopt and sets *why to a short reason ("missing domain", ...).
-std::optional<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8, std::string* why);
+/// Fails with a short reason ("missing domain", ...).
+Result<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8);
 
 }  // namespace sluice::smtp

@@ -98,32 +98,32 @@ bool valid_param_value(std::string_view v, bool allow_utf8) {
   return !allow_utf8 || is_valid_utf8(v);
 }
 
-/// Parses " KEY[=VALUE] KEY[=VALUE]..." (leading blank included) into `params`.
-std::optional<Reply> parse_params(std::string_view text, bool allow_utf8, const Role& role,
-                                  std::vector<std::pair<std::string, std::string>>& params) {
-  if (text.empty()) return std::nullopt;
-  if (text.front() != ' ') return syntax_error(role);
+/// Parses " KEY[=VALUE] KEY[=VALUE]..." (leading blank included).
+Result<ParamList, Reply> parse_params(std::string_view text, bool allow_utf8, const Role& role) {
+  ParamList params;
+  if (text.empty()) return params;
+  if (text.front() != ' ') return fail(syntax_error(role));
   std::size_t pos = 0;
   while (true) {
     pos = text.find_first_not_of(' ', pos);
-    if (pos == std::string_view::npos) return std::nullopt;
+    if (pos == std::string_view::npos) return params;
     const auto end = std::min(text.find(' ', pos), text.size());
     const std::string_view token = text.substr(pos, end - pos);
     pos = end;
 
     const auto eq = token.find('=');
     const std::string_view key = token.substr(0, eq);
-    if (!valid_param_keyword(key)) return make_reply(501, "5.5.4", "Invalid parameter keyword");
+    if (!valid_param_keyword(key)) return fail(make_reply(501, "5.5.4", "Invalid parameter keyword"));
     std::string upper;
     for (char c : key) upper.push_back(to_upper(c));
     std::string value;
     if (eq != std::string_view::npos) {
       const std::string_view v = token.substr(eq + 1);
-      if (!valid_param_value(v, allow_utf8)) return make_reply(501, "5.5.4", "Invalid value for parameter " + upper);
+      if (!valid_param_value(v, allow_utf8)) return fail(make_reply(501, "5.5.4", "Invalid value for parameter " + upper));
       value = std::string(v);
     }
     for (const auto& [k, ignored] : params)
-      if (k == upper) return make_reply(501, "5.5.4", "Duplicate parameter " + upper);
+      if (k == upper) return fail(make_reply(501, "5.5.4", "Duplicate parameter " + upper));
     params.emplace_back(std::move(upper), std::move(value));
   }
 }
@@ -157,40 +157,40 @@ std::string_view verb_name(Verb verb) {
   return "UNKNOWN";
 }
 
-std::variant<PathArgument, Reply> parse_path_argument(std::string_view argument, std::string_view keyword,
-                                                      bool allow_utf8) {
+Result<PathArgument, Reply> parse_path_argument(std::string_view argument, std::string_view keyword, bool allow_utf8) {
   const Role role = role_for(keyword);
   if (argument.size() <= keyword.size() || !iequals(argument.substr(0, keyword.size()), keyword) ||
       argument[keyword.size()] != ':')
-    return syntax_error(role);
+    return fail(syntax_error(role));
   std::string_view rest = argument.substr(keyword.size() + 1);
   // RFC 5321 has no space after the colon, but enough clients send one that refusing it
   // would only lose mail.
   const auto open = rest.find_first_not_of(' ');
-  if (open == std::string_view::npos || rest[open] != '<') return syntax_error(role);
+  if (open == std::string_view::npos || rest[open] != '<') return fail(syntax_error(role));
   rest.remove_prefix(open);
   const auto close = find_path_end(rest);
-  if (close == std::string_view::npos) return syntax_error(role);
+  if (close == std::string_view::npos) return fail(syntax_error(role));
   const std::string_view path = rest.substr(1, close - 1);
 
   PathArgument out;
   if (path.empty()) {
-    if (!role.sender) return make_reply(553, "5.1.3", "Null recipient not allowed");
+    if (!role.sender) return fail(make_reply(553, "5.1.3", "Null recipient not allowed"));
     out.null_path = true;
   } else {
-    if (path.size() + 2 > kMaxPath) return address_error(role, "address longer than 256 octets");
-    if (!allow_utf8 && has_non_ascii(path)) return make_reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
+    if (path.size() + 2 > kMaxPath) return fail(address_error(role, "address longer than 256 octets"));
+    if (!allow_utf8 && has_non_ascii(path)) return fail(make_reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
     if (!role.sender && iequals(path, "postmaster")) {
       // RFC 5321 4.1.1.3: "RCPT TO:<Postmaster>" without a domain must be accepted.
       out.mailbox.local_part = std::string(path);
     } else {
-      std::string why;
-      auto mailbox = parse_mailbox(path, allow_utf8, &why);
-      if (!mailbox) return address_error(role, why);
+      auto mailbox = parse_mailbox(path, allow_utf8);
+      if (!mailbox) return fail(address_error(role, mailbox.error().message));
       out.mailbox = std::move(*mailbox);
     }
   }
-  if (auto error = parse_params(rest.substr(close + 1), allow_utf8, role, out.params)) return *error;
+  auto params = parse_params(rest.substr(close + 1), allow_utf8, role);
+  if (!params) return fail(std::move(params.error()));
+  out.params = std::move(*params);
   return out;
 }
 

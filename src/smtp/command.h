@@ -3,9 +3,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "base/result.h"
 #include "smtp/address.h"
 #include "smtp/reply.h"
 
@@ -27,11 +27,13 @@ Command parse_command(std::string_view line);
 std::string_view verb_name(Verb verb);
 
 /// The parsed argument of MAIL FROM / RCPT TO.
+using ParamList = std::vector<std::pair<std::string, std::string>>;
+
 struct PathArgument {
   bool null_path = false;  ///< MAIL FROM:<> (only valid for MAIL)
   Mailbox mailbox;         ///< empty when null_path
   /// ESMTP parameters in order; keyword upper-cased, value as written ("" when none given).
-  std::vector<std::pair<std::string, std::string>> params;
+  ParamList params;
 };
 
 /// Parses "FROM:<a@b> SIZE=10" (keyword "FROM") or "TO:<c@d>" (keyword "TO"). A space after the
@@ -42,7 +44,6 @@ struct PathArgument {
 /// for a bad sender address (keyword FROM), 553 5.6.7 for non-ASCII without SMTPUTF8.
 /// For TO, "<Postmaster>" without a domain (any case) is accepted: mailbox.local_part as
 /// written, mailbox.domain empty (RFC 5321 4.1.1.3).
-std::variant<PathArgument, Reply> parse_path_argument(std::string_view argument, std::string_view keyword,
-                                                      bool allow_utf8);
+Result<PathArgument, Reply> parse_path_argument(std::string_view argument, std::string_view keyword, bool allow_utf8);
 
 }  // namespace sluice::smtp

@@ -65,17 +65,17 @@ TEST(VerbNameTest, Names) {
 
 PathArgument path_of(std::string_view arg, std::string_view keyword, bool utf8 = false) {
   auto r = parse_path_argument(arg, keyword, utf8);
-  if (auto* reply = std::get_if<Reply>(&r)) {
-    ADD_FAILURE() << arg << " -> " << reply->one_line();
+  if (!r) {
+    ADD_FAILURE() << arg << " -> " << r.error().one_line();
     return {};
   }
-  return std::get<PathArgument>(std::move(r));
+  return std::move(r).value();
 }
 
 /// The reply's one-line form, or "accepted".
 std::string err(std::string_view arg, std::string_view keyword, bool utf8 = false) {
   auto r = parse_path_argument(arg, keyword, utf8);
-  if (auto* reply = std::get_if<Reply>(&r)) return reply->one_line();
+  if (!r) return r.error().one_line();
   return "accepted";
 }
 

@@ -32,11 +32,7 @@ std::size_t enhanced_code_length(std::string_view text) {
   return pos;
 }
 
-std::optional<ReplyLine> parse_reply_line(std::string_view line, std::string* why) {
-  auto fail = [&](const char* reason) -> std::optional<ReplyLine> {
-    if (why) *why = reason;
-    return std::nullopt;
-  };
+Result<ReplyLine> parse_reply_line(std::string_view line) {
   if (line.size() < 3) return fail("reply line shorter than a reply code");
   if (!is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) return fail("reply line does not start with a three-digit code");
   if (line[0] < '2' || line[0] > '5') return fail("reply code outside 2xx-5xx");
@@ -57,10 +53,9 @@ std::optional<ReplyLine> parse_reply_line(std::string_view line, std::string* wh
 
 ReplyAssembler::Status ReplyAssembler::add(std::string_view line) {
   if (!error_.empty()) return Status::Error;
-  std::string why;
-  auto parsed = parse_reply_line(line, &why);
+  auto parsed = parse_reply_line(line);
   if (!parsed) {
-    error_ = why;
+    error_ = parsed.error().message;
     return Status::Error;
   }
   if (lines_ == 0) {

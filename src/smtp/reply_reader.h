@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.h"
 #include "smtp/reply.h"
 
 namespace sluice::smtp {
@@ -21,9 +22,9 @@ struct ReplyLine {
 /// Parses "ddd text", "ddd-text", "ddd" (RFC 5321 Reply-line). The code's first digit must be
 /// 2-5. An enhanced code is split off only when the text starts with class.subject.detail
 /// (class 2, 4 or 5; subject and detail 1-3 digits) followed by a space or the end; its class
-/// may differ from the reply code's (Exchange Online answers "451 5.7.3 ..."). nullopt on bad
-/// syntax, with the reason in `why` when given.
-std::optional<ReplyLine> parse_reply_line(std::string_view line, std::string* why = nullptr);
+/// may differ from the reply code's (Exchange Online answers "451 5.7.3 ..."). Fails on bad
+/// syntax, saying why.
+Result<ReplyLine> parse_reply_line(std::string_view line);
 
 /// Length of the enhanced status code at the start of `text` (0 when there is none).
 std::size_t enhanced_code_length(std::string_view text);

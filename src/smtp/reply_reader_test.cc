@@ -66,17 +66,16 @@ TEST(ParseReplyLine, TextThatOnlyLooksLikeAnEnhancedCodeStaysText) {
 }
 
 TEST(ParseReplyLine, RejectsBadSyntaxWithAReason) {
-  std::string why;
-  EXPECT_FALSE(parse_reply_line("", &why));
-  EXPECT_EQ(why, "reply line shorter than a reply code");
-  EXPECT_FALSE(parse_reply_line("25", &why));
-  EXPECT_FALSE(parse_reply_line("2x0 hi", &why));
-  EXPECT_EQ(why, "reply line does not start with a three-digit code");
-  EXPECT_FALSE(parse_reply_line("150 hi", &why));
-  EXPECT_EQ(why, "reply code outside 2xx-5xx");
-  EXPECT_FALSE(parse_reply_line("650 hi", &why));
-  EXPECT_FALSE(parse_reply_line("250:hi", &why));
-  EXPECT_EQ(why, "reply code not followed by a space or '-'");
+  auto why = [](std::string_view line) {
+    auto parsed = parse_reply_line(line);
+    return parsed ? std::string("accepted") : parsed.error().message;
+  };
+  EXPECT_EQ(why(""), "reply line shorter than a reply code");
+  EXPECT_EQ(why("25"), "reply line shorter than a reply code");
+  EXPECT_EQ(why("2x0 hi"), "reply line does not start with a three-digit code");
+  EXPECT_EQ(why("150 hi"), "reply code outside 2xx-5xx");
+  EXPECT_EQ(why("650 hi"), "reply code outside 2xx-5xx");
+  EXPECT_EQ(why("250:hi"), "reply code not followed by a space or '-'");
   EXPECT_FALSE(parse_reply_line("2500 hi"));
   EXPECT_FALSE(parse_reply_line("HTTP/1.1 400 Bad Request"));
 }
