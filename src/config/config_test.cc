@@ -573,7 +573,7 @@ TEST(ParseConfig, TlsKeysOverrideTheProfile) {
 
 // ---- selection -----------------------------------------------------------------------------
 
-ReceiveConnector receive_connector_in(std::string name, std::vector<const char*> ranges) {
+ReceiveConnector receive_connector_in(std::string name, const std::vector<const char*>& ranges) {
   ReceiveConnector c;
   c.name = std::move(name);
   for (const char* r : ranges) c.remote_ranges.push_back(*net::Cidr::parse(r));
@@ -674,7 +674,7 @@ TEST(LoadConfig, ReadsAValidFile) {
 /// (then above this file) holding CMakeLists.txt and docs/.
 std::filesystem::path source_dir() {
   if (const char* env = std::getenv("SLUICE_SOURCE_DIR"); env && *env) return env;
-  for (std::filesystem::path start : {std::filesystem::current_path(), std::filesystem::path(__FILE__).parent_path()}) {
+  for (const std::filesystem::path& start : {std::filesystem::current_path(), std::filesystem::path(__FILE__).parent_path()}) {
     for (auto dir = std::filesystem::absolute(start); !dir.empty(); dir = dir.parent_path()) {
       if (std::filesystem::exists(dir / "CMakeLists.txt") && std::filesystem::exists(dir / "docs")) return dir;
       if (dir == dir.parent_path()) break;

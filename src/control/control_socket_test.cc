@@ -279,7 +279,7 @@ TEST_F(ControlSocketTest, TooLongPathIsAClearError) {
 /// A listener that accepts, then answers with `reply` (or nothing) after reading the request.
 class FakePeer {
  public:
-  FakePeer(const fs::path& path, std::optional<std::string> reply) {
+  FakePeer(const fs::path& path, const std::optional<std::string>& reply) {
     fd_ = unix_socket();
     auto a = address_of(path);
     EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);

@@ -120,7 +120,7 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
   auto key = next_session_++;
   sessions_[key] = session;
   ++per_ip_[client];
-  asio::co_spawn(io_, session->run(), [this, key, client](std::exception_ptr e) {
+  asio::co_spawn(io_, session->run(), [this, key, client](const std::exception_ptr& e) {
     if (e) {
       try {
         std::rethrow_exception(e);

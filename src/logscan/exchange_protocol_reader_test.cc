@@ -21,8 +21,8 @@ std::string slurp(const std::filesystem::path& p) {
 }
 
 /// A receive-log session written by sluice's own writer (the format contract).
-std::string session_text(std::string id, std::string remote, std::string version_line, int messages,
-                         std::string ehlo = "mail.example.com", int start_second = 0) {
+std::string session_text(std::string id, std::string remote, const std::string& version_line, int messages,
+                         const std::string& ehlo = "mail.example.com", int start_second = 0) {
   using namespace std::chrono;
   auto t = sys_days{2026y / 11 / 27} + 7h + seconds{start_second};
   std::string out;

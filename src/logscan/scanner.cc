@@ -52,7 +52,7 @@ Millis reference_time(const std::string& path, const ScanOptions& options) {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::unique_ptr<LogReader> make_reader(Format f, const Header& h, ReadContext ctx, const std::string& path) {
+std::unique_ptr<LogReader> make_reader(Format f, const Header& h, const ReadContext& ctx, const std::string& path) {
   switch (f) {
     case Format::ExchangeProtocol: return std::make_unique<ExchangeProtocolReader>(ctx, h, direction_from_name(path));
     case Format::MessageTracking: return std::make_unique<MessageTrackingReader>(ctx, h);

@@ -39,7 +39,7 @@ struct Harness {
   FileStats stats;
   std::unique_ptr<Collector> collector = std::make_unique<Collector>(filters, aggregate);
 
-  ReadContext context(std::string file = "test.log", Millis reference = kNoTime) {
+  ReadContext context(const std::string& file = "test.log", Millis reference = kNoTime) {
     stats.path = file;
     return ReadContext{file, 0, collector.get(), &stats, reference};
   }

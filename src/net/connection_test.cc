@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace sluice::net {
 namespace {
@@ -47,7 +48,7 @@ class ConnectionTest : public ::testing::Test {
           co_await connection_->close();
           finished = true;
         },
-        [&](std::exception_ptr e) { failure = e; });
+        [&](std::exception_ptr e) { failure = std::move(e); });
     io_.run_for(5s);
     if (failure) std::rethrow_exception(failure);
     EXPECT_TRUE(finished) << "the coroutine did not finish in time";

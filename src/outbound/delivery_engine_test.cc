@@ -64,7 +64,7 @@ AttemptResult answered(const Transaction& tx, const smtp::Reply& rcpt) {
 }
 
 /// `rcpt` from `host` for every recipient, 250 from any other.
-std::function<AttemptResult(const Target&, const Transaction&)> only(std::string host, smtp::Reply rcpt) {
+std::function<AttemptResult(const Target&, const Transaction&)> only(const std::string& host, const smtp::Reply& rcpt) {
   return [host, rcpt](const Target& target, const Transaction& tx) {
     return answered(tx, target.host == host ? rcpt : reply(250, "2.1.5", "OK"));
   };

@@ -33,7 +33,7 @@ net::DnsAnswer mx_hosts(std::vector<std::string> names) {
   return a;
 }
 
-net::DnsAnswer addresses(std::vector<std::string> texts) {
+net::DnsAnswer addresses(const std::vector<std::string>& texts) {
   auto a = status(net::DnsAnswer::Status::Ok);
   for (const auto& text : texts) a.addresses.push_back(asio::ip::make_address(text));
   return a;

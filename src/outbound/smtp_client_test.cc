@@ -260,7 +260,7 @@ class SmtpClientTest : public ::testing::Test {
     asio::io_context io;
     std::optional<AttemptResult> out;
     asio::co_spawn(io, deliver(io.get_executor(), settings, target, transaction, mode),
-                   [&](std::exception_ptr e, AttemptResult r) {
+                   [&](const std::exception_ptr& e, AttemptResult r) {
                      if (e)
                        ADD_FAILURE() << "deliver threw";
                      else
@@ -302,7 +302,7 @@ class SmtpClientTest : public ::testing::Test {
   }
 
   /// Server TLS: the gateway's own generated certificates and a named policy.
-  std::shared_ptr<asio::ssl::context> server_tls(tls::Policy policy) {
+  std::shared_ptr<asio::ssl::context> server_tls(const tls::Policy& policy) {
     certificates = tls::ensure_self_signed(dir.path() / "server", "localhost");
     return tls::make_server_context(policy, certificates);
   }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "smtp/capabilities.h"
 
@@ -30,7 +31,7 @@ class Planner {
  public:
   Planner(const asio::any_io_executor& executor, const Target& target, asio::ip::tcp::endpoint address,
           const AttemptContext& context, const PlanSettings& plan, HostGate& gate, Assessment& out)
-      : executor_(executor), target_(target), address_(address), context_(context), plan_(plan), gate_(gate),
+      : executor_(executor), target_(target), address_(std::move(address)), context_(context), plan_(plan), gate_(gate),
         out_(out) {}
 
   awaitable<void> run() {

@@ -8,7 +8,7 @@ namespace {
 smtp::Reply ehlo_with_starttls() { return {250, "", {"mx.example.org", "PIPELINING", "STARTTLS"}}; }
 
 /// A server that offers exactly `versions`, each with `suites`.
-Assessment server(std::vector<tls::Version> versions, std::vector<std::string> suites) {
+Assessment server(std::vector<tls::Version> versions, const std::vector<std::string>& suites) {
   Assessment a;
   a.target.host = "mx.example.org";
   a.discovery.smtp.banner = smtp::Reply{220, "", {"mx.example.org ESMTP"}};

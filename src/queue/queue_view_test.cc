@@ -12,7 +12,7 @@ using TimePoint = std::chrono::system_clock::time_point;
 const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
 const std::string kDropped = "421 4.4.2 Connection dropped due to SocketError";
 
-Recipient rcpt(std::string address, Recipient::State state, TimePoint next = {}, std::string reply = "",
+Recipient rcpt(std::string address, Recipient::State state, TimePoint next = {}, const std::string& reply = "",
                TimePoint last = {}, std::string hop = "") {
   Recipient r;
   r.address = std::move(address);

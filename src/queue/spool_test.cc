@@ -374,7 +374,7 @@ class SpoolTest : public ::testing::Test {
 };
 
 // Fails like a full disk, for every file or only for those whose name contains `only`.
-FileOpener full_disk(std::string only = "") {
+FileOpener full_disk(const std::string& only = "") {
   return [only](const fs::path& path) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0 || path.filename().string().find(only) == std::string::npos) return fd;
