@@ -1,4 +1,4 @@
-// The protocol log format (src/log/protocol_log.h), the contract between the gateway's writer
+// The protocol log format (src/protocol_log/protocol_log.h), the contract between the gateway's writer
 // and logscan. Text mode: each line of the input (and the whole input, for records with quoted
 // line breaks) is parsed; what parses must format and parse back to the same line, and the
 // formatted text is a fixed point. Structured mode (first byte 0x01): a Line is built from the
@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 
-using namespace sluice::log;
+using namespace sluice::protocol_log;
 
 namespace {
 

@@ -26,7 +26,7 @@ declare -A sources extra
 sources[smtp_command]="src/smtp/command.cc src/smtp/address.cc src/smtp/reply.cc src/base/utf8.cc"
 sources[smtp_data]="src/smtp/data_decoder.cc"
 sources[smtp_reply]="src/smtp/reply_reader.cc src/smtp/reply.cc"
-sources[protocol_log]="src/log/protocol_log.cc src/base/logging.cc src/base/csv.cc"
+sources[protocol_log]="src/protocol_log/protocol_log.cc src/base/logging.cc src/base/csv.cc"
 extra[protocol_log]="${fmt_flags[*]}"
 logscan_common="src/logscan/aggregate.cc src/logscan/collector.cc src/logscan/filters.cc src/logscan/line_reader.cc
                 src/logscan/signatures.cc src/logscan/timestamp.cc src/logscan/csv_fields.cc

@@ -1,4 +1,4 @@
-// Operator-facing diagnostics on stderr (not the protocol log, which is log/).
+// Operator-facing diagnostics on stderr (not the protocol log, which is protocol_log/).
 #pragma once
 #include <fmt/core.h>
 #include <string_view>

@@ -15,7 +15,7 @@
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "inbound/server.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "control/control_socket.h"
 #include "net/dns.h"
 #include "outbound/delivery_engine.h"
@@ -144,8 +144,8 @@ int serve(const ServeOptions& options) {
     if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
     queue::MaildirStore maildirs(cfg.state_dir / "maildir");
     auto logs = cfg.state_dir / "logs" / "ProtocolLog";
-    log::Writer receive_log(logs / "SmtpReceive", log::Direction::Receive);
-    log::Writer send_log(logs / "SmtpSend", log::Direction::Send);
+    protocol_log::Writer receive_log(logs / "SmtpReceive", protocol_log::Direction::Receive);
+    protocol_log::Writer send_log(logs / "SmtpSend", protocol_log::Direction::Send);
     net::Resolver resolver(cfg.dns_servers);
 
     raise_file_limit();

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "base/text.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 
 namespace sluice::demo {
 namespace {
@@ -71,7 +71,7 @@ std::vector<std::string> grep(const std::vector<std::string>& lines, std::string
 }
 
 std::string session_of(const std::string& line) {
-  auto parsed = log::parse_line(line);
+  auto parsed = protocol_log::parse_line(line);
   return parsed ? parsed->session_id : "";
 }
 

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "demo/demo_test_util.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 
 namespace sluice::demo {
 namespace {
@@ -14,16 +14,16 @@ using test_util::TempDir;
 using test_util::write;
 
 std::string log_line(const std::string& session, const std::string& data) {
-  log::Line line;
+  protocol_log::Line line;
   line.time = std::chrono::system_clock::now();
   line.connector = "Outbound, with a comma";
   line.session_id = session;
   line.sequence = 1;
   line.local_endpoint = "127.0.0.1:1000";
   line.remote_endpoint = "127.0.0.1:25";
-  line.event = log::Event::Info;
+  line.event = protocol_log::Event::Info;
   line.data = data;
-  std::string text = log::format_line(line);
+  std::string text = protocol_log::format_line(line);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "net/connection.h"
 #include "queue/group_commit.h"
 #include "queue/spool.h"
@@ -27,7 +27,7 @@ namespace sluice::inbound {
 /// What a session needs from the rest of the gateway. Owned by the server; outlives sessions.
 struct SessionServices {
   const config::Config* config = nullptr;
-  log::Writer* protocol_log = nullptr;
+  protocol_log::Writer* protocol_log = nullptr;
   queue::Spool* spool = nullptr;
   asio::any_io_executor disk;  ///< where spool writes run, off the network thread, when there is no committer
   /// Group commit of spool stores (docs/queue.md); the server makes one when this is null.
@@ -130,7 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const config::ReceiveConnector& connector_;
   std::shared_ptr<asio::ssl::context> tls_context_;
   SessionServices services_;
-  log::SessionLog log_;
+  protocol_log::SessionLog log_;
   asio::ip::address client_;
   bool greeted_ = false;  ///< EHLO or HELO accepted (STARTTLS starts the session over)
   std::string helo_;

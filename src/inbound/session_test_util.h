@@ -31,7 +31,7 @@
 #include "base/temp_dir_test_util.h"
 #include "config/config.h"
 #include "inbound/session.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "queue/spool.h"
 
 namespace sluice::inbound::test_util {
@@ -147,7 +147,7 @@ class SessionHarness {
     config.limits.command_timeout = std::chrono::seconds(5);
     config.limits.data_timeout = std::chrono::seconds(5);
     std::filesystem::create_directories(log_dir());
-    writer_ = std::make_unique<log::Writer>(log_dir(), log::Direction::Receive);
+    writer_ = std::make_unique<protocol_log::Writer>(log_dir(), protocol_log::Direction::Receive);
     spool = std::make_unique<queue::Spool>(queue_dir());
   }
 
@@ -246,7 +246,7 @@ class SessionHarness {
   std::optional<smtp::Reply> refusal;
 
  private:
-  std::unique_ptr<log::Writer> writer_;
+  std::unique_ptr<protocol_log::Writer> writer_;
   // The session refers to the members above, so the io_context (which owns it) comes after them.
   asio::io_context io_;
   asio::thread_pool disk_{1};

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "logscan/test_support.h"
 
 namespace sluice::logscan {
@@ -27,24 +27,24 @@ std::string session_text(std::string id, std::string remote, const std::string& 
   auto t = sys_days{2026y / 11 / 27} + 7h + seconds{start_second};
   std::string out;
   int seq = 0;
-  auto line = [&](log::Event e, std::string data, std::string context = "") {
-    log::Line l{t, "Default Frontend", id, seq++, "10.0.0.1:25", remote, e, std::move(data), std::move(context)};
-    out += log::format_line(l);
+  auto line = [&](protocol_log::Event e, std::string data, std::string context = "") {
+    protocol_log::Line l{t, "Default Frontend", id, seq++, "10.0.0.1:25", remote, e, std::move(data), std::move(context)};
+    out += protocol_log::format_line(l);
   };
-  line(log::Event::Connect, "");
-  line(log::Event::Sent, "220 mx ESMTP");
-  line(log::Event::Received, "EHLO " + ehlo);
-  line(log::Event::Received, "STARTTLS");
-  line(log::Event::Sent, "220 2.0.0 SMTP server ready");
-  if (!version_line.empty()) line(log::Event::Info, "", version_line);
+  line(protocol_log::Event::Connect, "");
+  line(protocol_log::Event::Sent, "220 mx ESMTP");
+  line(protocol_log::Event::Received, "EHLO " + ehlo);
+  line(protocol_log::Event::Received, "STARTTLS");
+  line(protocol_log::Event::Sent, "220 2.0.0 SMTP server ready");
+  if (!version_line.empty()) line(protocol_log::Event::Info, "", version_line);
   for (int i = 0; i < messages; ++i) {
-    line(log::Event::Received, "MAIL FROM:<a@b>");
-    line(log::Event::Sent, "250 2.1.0 Sender OK");
-    line(log::Event::Received, "DATA");
-    line(log::Event::Sent, "354 Start mail input; end with <CRLF>.<CRLF>");
-    line(log::Event::Sent, "250 2.6.0 X Queued mail for delivery");
+    line(protocol_log::Event::Received, "MAIL FROM:<a@b>");
+    line(protocol_log::Event::Sent, "250 2.1.0 Sender OK");
+    line(protocol_log::Event::Received, "DATA");
+    line(protocol_log::Event::Sent, "354 Start mail input; end with <CRLF>.<CRLF>");
+    line(protocol_log::Event::Sent, "250 2.6.0 X Queued mail for delivery");
   }
-  line(log::Event::Disconnect, "", "Remote");
+  line(protocol_log::Event::Disconnect, "", "Remote");
   return out;
 }
 
@@ -58,7 +58,7 @@ const std::string kTls13 =
     "CALG_ECDH_EPHEM with strength 256 bits";
 
 std::string receive_header() {
-  return log::header_lines(log::Direction::Receive, std::chrono::system_clock::time_point{});
+  return protocol_log::header_lines(protocol_log::Direction::Receive, std::chrono::system_clock::time_point{});
 }
 
 TEST(ExchangeProtocolReader, EveryPublishedSampleLineParses) {

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "net/dns.h"
 #include "outbound/attempt.h"
 #include "outbound/route.h"
@@ -37,7 +37,7 @@ struct EngineServices {
   const config::Config* config = nullptr;
   queue::Spool* spool = nullptr;
   queue::MaildirStore* maildirs = nullptr;
-  log::Writer* send_log = nullptr;
+  protocol_log::Writer* send_log = nullptr;
   const net::MailLookups* resolver = nullptr;  ///< MX and address lookups (net::Resolver)
   asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name

@@ -517,7 +517,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string helo_;
   std::string peer_name_;
   std::optional<net::Connection> connection_;
-  std::optional<log::SessionLog> log_;
+  std::optional<protocol_log::SessionLog> log_;
   smtp::Capabilities capabilities_;
   std::string disconnect_reason_ = "Local";
   AttemptResult result_;

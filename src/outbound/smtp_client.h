@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 #include "outbound/outcome.h"
 #include "smtp/reply.h"
 
@@ -66,7 +66,7 @@ struct ClientSettings {
   const config::SendConnector* connector = nullptr;
   std::string helo;                        ///< EHLO name
   asio::ssl::context* tls_context = nullptr;  ///< from tls::make_client_context
-  log::Writer* send_log = nullptr;
+  protocol_log::Writer* send_log = nullptr;
   ClientTimeouts timeouts;
 };
 

@@ -229,7 +229,7 @@ class SmtpClientTest : public ::testing::Test {
     connector.tls = config::OutboundTls::Opportunistic;
     connector.tls_policy = *tls::named_policy("default");
     std::filesystem::create_directories(dir.path() / "log");
-    writer = std::make_unique<log::Writer>(dir.path() / "log", log::Direction::Send);
+    writer = std::make_unique<protocol_log::Writer>(dir.path() / "log", protocol_log::Direction::Send);
     message = "Subject: test\r\n\r\n.hidden line\r\nlast line";
     transaction.mail_from = "alice@onprem.test";
     transaction.recipients = {"bob@cloud.test", "carol@cloud.test"};
@@ -283,8 +283,8 @@ class SmtpClientTest : public ::testing::Test {
   }
 
   /// The parsed log lines (header lines skipped).
-  std::vector<log::Line> log_lines() const {
-    std::vector<log::Line> out;
+  std::vector<protocol_log::Line> log_lines() const {
+    std::vector<protocol_log::Line> out;
     std::string text = send_log();
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -292,7 +292,7 @@ class SmtpClientTest : public ::testing::Test {
       if (end == std::string::npos) end = text.size();
       std::string_view l(text.data() + pos, end - pos);
       if (!l.empty() && l[0] != '#') {
-        auto parsed = log::parse_line(l);
+        auto parsed = protocol_log::parse_line(l);
         EXPECT_TRUE(parsed) << l;
         if (parsed) out.push_back(*parsed);
       }
@@ -320,7 +320,7 @@ class SmtpClientTest : public ::testing::Test {
 
   TempDir dir{"sluice-client"};
   config::SendConnector connector;
-  std::unique_ptr<log::Writer> writer;
+  std::unique_ptr<protocol_log::Writer> writer;
   std::shared_ptr<asio::ssl::context> context;
   std::vector<tls::CertificateFiles> certificates;
   ClientSettings settings;
@@ -363,11 +363,11 @@ TEST_F(SmtpClientTest, SendLogRecordsTheSessionButNotTheMessage) {
   attempt(server);
   auto lines = log_lines();
   ASSERT_GE(lines.size(), 10u);
-  EXPECT_EQ(lines.front().event, log::Event::Connect);
+  EXPECT_EQ(lines.front().event, protocol_log::Event::Connect);
   EXPECT_EQ(lines.front().connector, "Outbound to test");
   EXPECT_EQ(lines.front().remote_endpoint, net::endpoint_text(server.endpoint()));
   EXPECT_EQ(lines.front().session_id.size(), 16u);
-  EXPECT_EQ(lines.back().event, log::Event::Disconnect);
+  EXPECT_EQ(lines.back().event, protocol_log::Event::Disconnect);
   EXPECT_EQ(lines.back().context, "Local");
   for (std::size_t i = 0; i < lines.size(); ++i) {
     EXPECT_EQ(lines[i].sequence, static_cast<int>(i));
@@ -375,8 +375,8 @@ TEST_F(SmtpClientTest, SendLogRecordsTheSessionButNotTheMessage) {
   }
   std::vector<std::string> sent, received;
   for (const auto& l : lines) {
-    if (l.event == log::Event::Sent) sent.push_back(l.data);
-    if (l.event == log::Event::Received) received.push_back(l.data);
+    if (l.event == protocol_log::Event::Sent) sent.push_back(l.data);
+    if (l.event == protocol_log::Event::Received) received.push_back(l.data);
   }
   std::vector<std::string> expected_sent = {"EHLO onprem.test",
                                             "MAIL FROM:<alice@onprem.test> SIZE=" + std::to_string(message.size()),

@@ -1,4 +1,4 @@
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-namespace sluice::log {
+namespace sluice::protocol_log {
 namespace {
 
 namespace fs = std::filesystem;
@@ -408,4 +408,4 @@ TEST(SessionLog, NullWriterIsANoOp) {
 }
 
 }  // namespace
-}  // namespace sluice::log
+}  // namespace sluice::protocol_log

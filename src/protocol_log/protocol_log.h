@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sluice::log {
+namespace sluice::protocol_log {
 
 enum class Direction { Receive, Send };  ///< SmtpReceive (RECV*.LOG) or SmtpSend (SEND*.LOG)
 
@@ -101,4 +101,4 @@ class SessionLog {
   int sequence_ = 0;
 };
 
-}  // namespace sluice::log
+}  // namespace sluice::protocol_log

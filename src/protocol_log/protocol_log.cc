@@ -1,4 +1,4 @@
-#include "log/protocol_log.h"
+#include "protocol_log/protocol_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include "base/csv.h"
 #include "base/logging.h"
 
-namespace sluice::log {
+namespace sluice::protocol_log {
 namespace {
 
 using namespace std::chrono;
@@ -308,4 +308,4 @@ void SessionLog::received(std::string_view data) { emit(Event::Received, data, {
 void SessionLog::info(std::string_view context) { emit(Event::Info, {}, context); }
 void SessionLog::info_value(std::string_view data, std::string_view context) { emit(Event::Info, data, context); }
 
-}  // namespace sluice::log
+}  // namespace sluice::protocol_log
