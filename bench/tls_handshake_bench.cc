@@ -81,15 +81,19 @@ double server_handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
   for (int round = 0; round < 20 && !failed && !(client_done && server_done); ++round) {
     if (!client_done) {
       int r = SSL_do_handshake(client);
-      if (r == 1) client_done = true;
-      else if (SSL_get_error(client, r) != SSL_ERROR_WANT_READ) failed = true;
+      if (r == 1)
+        client_done = true;
+      else if (SSL_get_error(client, r) != SSL_ERROR_WANT_READ)
+        failed = true;
     }
     if (!server_done && !failed) {
       t0 = thread_cpu_seconds();
       int r = SSL_do_handshake(server);
       server_cpu += thread_cpu_seconds() - t0;
-      if (r == 1) server_done = true;
-      else if (SSL_get_error(server, r) != SSL_ERROR_WANT_READ) failed = true;
+      if (r == 1)
+        server_done = true;
+      else if (SSL_get_error(server, r) != SSL_ERROR_WANT_READ)
+        failed = true;
     }
   }
   SSL_free(client);

@@ -77,8 +77,8 @@ inline bool same_counts(const Aggregate& a, const Aggregate& b) {
       a.failures.size() != b.failures.size())
     return false;
   for (auto i = a.peers.begin(), j = b.peers.begin(); i != a.peers.end(); ++i, ++j) {
-    if (i->first != j->first || i->second.sessions != j->second.sessions ||
-        i->second.messages != j->second.messages || i->second.names != j->second.names)
+    if (i->first != j->first || i->second.sessions != j->second.sessions || i->second.messages != j->second.messages ||
+        i->second.names != j->second.names)
       return false;
   }
   for (auto i = a.failures.begin(), j = b.failures.begin(); i != a.failures.end(); ++i, ++j)

@@ -19,9 +19,9 @@ using namespace sluice::protocol_log;
 namespace {
 
 bool same(const Line& a, const Line& b) {
-  return a.time == b.time && a.connector == b.connector && a.session_id == b.session_id &&
-         a.sequence == b.sequence && a.local_endpoint == b.local_endpoint &&
-         a.remote_endpoint == b.remote_endpoint && a.event == b.event && a.data == b.data && a.context == b.context;
+  return a.time == b.time && a.connector == b.connector && a.session_id == b.session_id && a.sequence == b.sequence &&
+         a.local_endpoint == b.local_endpoint && a.remote_endpoint == b.remote_endpoint && a.event == b.event &&
+         a.data == b.data && a.context == b.context;
 }
 
 void check_round_trip(const Line& line) {

@@ -73,15 +73,20 @@ asio::awaitable<Reply> Connection::read_reply(std::string_view step) {
   std::string error;
   for (;;) {
     switch (take_reply(in_, reply, error)) {
-      case ReplyStatus::complete: co_return reply;
-      case ReplyStatus::malformed: throw SessionError(fmt::format("{}: {}", step, error));
-      case ReplyStatus::incomplete: break;
+      case ReplyStatus::complete:
+        co_return reply;
+      case ReplyStatus::malformed:
+        throw SessionError(fmt::format("{}: {}", step, error));
+      case ReplyStatus::incomplete:
+        break;
     }
     std::size_t n = 0;
     arm();
     try {
-      if (tls_) n = co_await stream_.async_read_some(asio::buffer(buf_), use_awaitable);
-      else n = co_await stream_.next_layer().async_read_some(asio::buffer(buf_), use_awaitable);
+      if (tls_)
+        n = co_await stream_.async_read_some(asio::buffer(buf_), use_awaitable);
+      else
+        n = co_await stream_.next_layer().async_read_some(asio::buffer(buf_), use_awaitable);
     } catch (const std::system_error& e) {
       disarm();
       fail_io(e, step);
@@ -94,8 +99,10 @@ asio::awaitable<Reply> Connection::read_reply(std::string_view step) {
 asio::awaitable<void> Connection::write(std::string_view data, std::string_view step) {
   arm();
   try {
-    if (tls_) co_await asio::async_write(stream_, asio::buffer(data), use_awaitable);
-    else co_await asio::async_write(stream_.next_layer(), asio::buffer(data), use_awaitable);
+    if (tls_)
+      co_await asio::async_write(stream_, asio::buffer(data), use_awaitable);
+    else
+      co_await asio::async_write(stream_.next_layer(), asio::buffer(data), use_awaitable);
   } catch (const std::system_error& e) {
     disarm();
     fail_io(e, step);

@@ -26,10 +26,10 @@ struct SessionError : std::runtime_error {
 
 /// The wire text of one message, built once and shared by every session.
 struct Payload {
-  std::string mail;       ///< "MAIL FROM:<a@x>\r\n"
-  std::string rcpt;       ///< "RCPT TO:<b@y>\r\n"
-  std::string envelope;   ///< MAIL, RCPT and DATA in one write, for PIPELINING
-  std::string data;       ///< the dot-stuffed message and the final ".\r\n"
+  std::string mail;      ///< "MAIL FROM:<a@x>\r\n"
+  std::string rcpt;      ///< "RCPT TO:<b@y>\r\n"
+  std::string envelope;  ///< MAIL, RCPT and DATA in one write, for PIPELINING
+  std::string data;      ///< the dot-stuffed message and the final ".\r\n"
 };
 
 /// Builds the payload for the options' sender, recipient and size.

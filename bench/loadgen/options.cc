@@ -9,8 +9,7 @@
 namespace sluice::bench {
 namespace {
 
-std::uint64_t parse_unsigned(const std::string& opt, const std::string& text, std::uint64_t min,
-                             std::uint64_t max) {
+std::uint64_t parse_unsigned(const std::string& opt, const std::string& text, std::uint64_t min, std::uint64_t max) {
   std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
@@ -50,7 +49,8 @@ std::size_t parse_size(const std::string& opt, const std::string& text) {
 
 // An address goes between < and > in MAIL/RCPT: anything that would break the command line is refused.
 std::string parse_address(const std::string& opt, const std::string& text) {
-  if (text.empty() || text.size() > 254) throw UsageError(fmt::format("{}: an address of 1..254 characters is needed", opt));
+  if (text.empty() || text.size() > 254)
+    throw UsageError(fmt::format("{}: an address of 1..254 characters is needed", opt));
   for (unsigned char c : text)
     if (c <= ' ' || c >= 0x7f || c == '<' || c == '>')
       throw UsageError(fmt::format("{}: '{}' contains a space, control character, '<' or '>'", opt, text));
@@ -59,7 +59,8 @@ std::string parse_address(const std::string& opt, const std::string& text) {
 }
 
 std::string parse_word(const std::string& opt, const std::string& text) {
-  if (text.empty() || text.size() > 255) throw UsageError(fmt::format("{}: a name of 1..255 characters is needed", opt));
+  if (text.empty() || text.size() > 255)
+    throw UsageError(fmt::format("{}: a name of 1..255 characters is needed", opt));
   for (unsigned char c : text)
     if (c <= ' ' || c >= 0x7f) throw UsageError(fmt::format("{}: '{}' is not one word of printable ASCII", opt, text));
   return text;
@@ -69,9 +70,12 @@ std::string parse_word(const std::string& opt, const std::string& text) {
 
 std::string to_string(TlsVersion v) {
   switch (v) {
-    case TlsVersion::none: return "none";
-    case TlsVersion::v1_2: return "1.2";
-    case TlsVersion::v1_3: return "1.3";
+    case TlsVersion::none:
+      return "none";
+    case TlsVersion::v1_2:
+      return "1.2";
+    case TlsVersion::v1_3:
+      return "1.3";
   }
   return "?";
 }
@@ -142,10 +146,14 @@ Options parse_options(const std::vector<std::string>& args) {
     } else if (opt == "--threads") {
       o.threads = static_cast<unsigned>(parse_unsigned(opt, v, 1, 256));
     } else if (opt == "--tls") {
-      if (v == "1.3") o.tls = TlsVersion::v1_3;
-      else if (v == "1.2") o.tls = TlsVersion::v1_2;
-      else if (v == "none") o.tls = TlsVersion::none;
-      else throw UsageError(fmt::format("--tls: '{}' is not one of 1.2, 1.3, none", v));
+      if (v == "1.3")
+        o.tls = TlsVersion::v1_3;
+      else if (v == "1.2")
+        o.tls = TlsVersion::v1_2;
+      else if (v == "none")
+        o.tls = TlsVersion::none;
+      else
+        throw UsageError(fmt::format("--tls: '{}' is not one of 1.2, 1.3, none", v));
     } else if (opt == "--size") {
       o.size = parse_size(opt, v);
     } else if (opt == "--per-connection") {
@@ -186,15 +194,18 @@ Options parse_options(const std::vector<std::string>& args) {
   if (o.idle > 0) {
     if (!hold_given) throw UsageError("--idle needs --hold");
     if (o.count || o.duration_s || warmup_given || o.connect_only)
-      throw UsageError("--idle holds sessions without mail: --count, --duration, --warmup and --connect-only do not apply");
+      throw UsageError(
+          "--idle holds sessions without mail: --count, --duration, --warmup and --connect-only do not apply");
   } else {
     if (hold_given || !o.ready_file.empty()) throw UsageError("--hold and --ready-file need --idle");
     if (o.count.has_value() == o.duration_s.has_value()) throw UsageError("give exactly one of --count and --duration");
-    if (o.connect_only && o.per_connection) throw UsageError("--connect-only sends no mail: --per-connection does not apply");
+    if (o.connect_only && o.per_connection)
+      throw UsageError("--connect-only sends no mail: --per-connection does not apply");
     if (warmup_given && !o.duration_s) throw UsageError("--warmup needs --duration");
     if (o.duration_s && o.warmup_s >= *o.duration_s) throw UsageError("--warmup must be shorter than --duration");
     if (o.count && *o.count < o.sessions)
-      throw UsageError(fmt::format("--count {} is below --sessions {}: some sessions would never send", *o.count, o.sessions));
+      throw UsageError(
+          fmt::format("--count {} is below --sessions {}: some sessions would never send", *o.count, o.sessions));
   }
   if (o.threads > std::max(o.sessions, o.idle))
     throw UsageError(fmt::format("--threads {} is more than the sessions to spread over them", o.threads));

@@ -73,7 +73,8 @@ TEST(Options, BadInputIsAUsageError) {
             "give exactly one of --count and --duration");
   EXPECT_EQ(usage_error({"--port", "25", "--count", "1", "--tls", "1.1"}), "--tls: '1.1' is not one of 1.2, 1.3, none");
   EXPECT_EQ(usage_error({"--port", "25", "--count", "1", "--warmup", "1"}), "--warmup needs --duration");
-  EXPECT_EQ(usage_error({"--port", "25", "--duration", "1", "--warmup", "1"}), "--warmup must be shorter than --duration");
+  EXPECT_EQ(usage_error({"--port", "25", "--duration", "1", "--warmup", "1"}),
+            "--warmup must be shorter than --duration");
   EXPECT_EQ(usage_error({"--port", "25", "--duration", "-1"}), "--duration: -1 is not in 0.001..86400 seconds");
   EXPECT_EQ(usage_error({"--port", "25", "--duration", "nan"}), "--duration: 'nan' is not a number of seconds");
   EXPECT_EQ(usage_error({"--port", "25", "--count", "4", "--sessions", "8"}),

@@ -245,7 +245,9 @@ Summary run_load(const Options& o) {
     plan.by_count = o.count.has_value();
     plan.count = o.count.value_or(0);
     plan.max_errors = o.max_errors;
-    auto as_duration = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+    auto as_duration = [](double s) {
+      return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+    };
     plan.measure_from = plan.start + as_duration(o.warmup_s);
     plan.end = o.duration_s ? plan.start + as_duration(*o.duration_s) : Clock::time_point::max();
     for (unsigned i = 0; i < o.sessions; ++i) {
@@ -265,9 +267,12 @@ Summary run_load(const Options& o) {
     total.merge(std::move(w->stats));
   }
   double elapsed;
-  if (o.idle) elapsed = std::chrono::duration<double>(Clock::now() - plan.start).count();
-  else if (plan.by_count) elapsed = std::chrono::duration<double>(last - plan.start).count();
-  else elapsed = std::chrono::duration<double>(plan.end - plan.measure_from).count();
+  if (o.idle)
+    elapsed = std::chrono::duration<double>(Clock::now() - plan.start).count();
+  else if (plan.by_count)
+    elapsed = std::chrono::duration<double>(last - plan.start).count();
+  else
+    elapsed = std::chrono::duration<double>(plan.end - plan.measure_from).count();
   summarize(total, elapsed, summary);
   summary.stopped_by_errors = plan.stop.load();
   summary.idle_open = idle.open;

@@ -34,8 +34,10 @@ void Stats::merge(Stats&& other) {
   errors += other.errors;
   latencies_ns.insert(latencies_ns.end(), other.latencies_ns.begin(), other.latencies_ns.end());
   for (auto& [text, n] : other.error_texts) {
-    if (error_texts.count(text) || error_texts.size() < kMaxErrorTexts) error_texts[text] += n;
-    else error_texts[kOtherErrors] += n;
+    if (error_texts.count(text) || error_texts.size() < kMaxErrorTexts)
+      error_texts[text] += n;
+    else
+      error_texts[kOtherErrors] += n;
   }
   if (tls.version.empty()) tls = std::move(other.tls);
 }
@@ -72,15 +74,27 @@ std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         // Other control characters and non-ASCII octets (a reply is not promised to be UTF-8) as \u00XX.
-        if (c < 0x20 || c >= 0x7f) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+        if (c < 0x20 || c >= 0x7f)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
     }
   }
   return out + "\"";
@@ -98,8 +112,8 @@ std::string format_text(const Summary& s) {
     out += fmt::format("messages      {} accepted, {} failed ({:.1f}/s)\n", s.messages_ok, s.messages_failed,
                        s.messages_per_s);
     out += fmt::format("connections   {} ({:.1f}/s)\n", s.connections, s.connections_per_s);
-    out += fmt::format("latency 250   p50 {:.2f} ms  p90 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n", s.p50_ms,
-                       s.p90_ms, s.p99_ms, s.max_ms);
+    out += fmt::format("latency 250   p50 {:.2f} ms  p90 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n", s.p50_ms, s.p90_ms,
+                       s.p99_ms, s.max_ms);
   }
   if (!s.tls.version.empty())
     out += fmt::format("tls           {} {}, server key {}\n", s.tls.version, s.tls.cipher, s.tls.server_key);

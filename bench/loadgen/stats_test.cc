@@ -86,9 +86,7 @@ TEST(Stats, MergeAddsCountersAndLatencies) {
   EXPECT_EQ(a.tls.version, "TLSv1.3");
 }
 
-TEST(Json, StringsAreEscaped) {
-  EXPECT_EQ(json_string("a\"b\\c\r\n\x01\xff"), "\"a\\\"b\\\\c\\r\\n\\u0001\\u00ff\"");
-}
+TEST(Json, StringsAreEscaped) { EXPECT_EQ(json_string("a\"b\\c\r\n\x01\xff"), "\"a\\\"b\\\\c\\r\\n\\u0001\\u00ff\""); }
 
 TEST(Json, ReportCarriesErrorTexts) {
   Summary s;

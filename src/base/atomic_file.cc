@@ -83,14 +83,12 @@ std::error_code overwrite_file_synced(const std::filesystem::path& file, std::st
   return ec;
 }
 
-std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                   std::string_view data) {
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name, std::string_view data) {
   return write_file_durably(dir, name, data, FileOpener{});
 }
 
-std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name,
-                                       std::string_view data, const FileOpener& open_new,
-                                       std::filesystem::path* temp) {
+std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name, std::string_view data,
+                                       const FileOpener& open_new, std::filesystem::path* temp) {
   if (dir.empty() || !is_plain_name(name)) return std::make_error_code(std::errc::invalid_argument);
   std::error_code ec;
   // A name clash with a leftover temporary file is astronomically unlikely but harmless to
@@ -103,8 +101,8 @@ std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::st
   return ec;
 }
 
-std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                   std::string_view data, const FileOpener& open_new) {
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name, std::string_view data,
+                                   const FileOpener& open_new) {
   std::filesystem::path temp;
   if (std::error_code ec = write_temp_file_synced(dir, name, data, open_new, &temp)) return ec;
   const std::filesystem::path target = dir / std::string(name);

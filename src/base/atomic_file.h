@@ -25,12 +25,11 @@ using FileOpener = std::function<int(const std::filesystem::path& path)>;
 /// carry their errno in std::system_category(). One exception: if only the final directory
 /// fsync fails, the new file is complete and in place but may not survive a crash; the error is
 /// still returned.
-std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                   std::string_view data);
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name, std::string_view data);
 
 /// The same, opening the temporary file through `open_new` (a test seam).
-std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name,
-                                   std::string_view data, const FileOpener& open_new);
+std::error_code write_file_durably(const std::filesystem::path& dir, std::string_view name, std::string_view data,
+                                   const FileOpener& open_new);
 
 /// Creates `file` (which must not exist), writes all of `data`, fsyncs and closes it. On
 /// failure the file is removed. The caller renames it into place and fsyncs that directory;
@@ -43,9 +42,8 @@ std::error_code write_new_file_synced(const std::filesystem::path& file, std::st
 /// (O_EXCL), fsyncs and closes it, and sets *temp to its path. The caller renames it into place and
 /// fsyncs `dir`, possibly once for many files (group commit, queue/spool.h). On failure nothing
 /// is left behind. Same argument checks as write_file_durably.
-std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name,
-                                       std::string_view data, const FileOpener& open_new,
-                                       std::filesystem::path* temp);
+std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name, std::string_view data,
+                                       const FileOpener& open_new, std::filesystem::path* temp);
 
 /// Replaces the content of the existing regular file `file` with `data` (written over from the
 /// start, cut to its length, fdatasync, close), allocating no inode: for files recycled from

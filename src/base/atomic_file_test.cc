@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <atomic>
-#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,8 +105,7 @@ TEST_F(AtomicFileTest, RejectsNamesThatLeaveTheDirectory) {
   for (std::string_view name : {"", ".", "..", "a/b", "../escape", "/abs"}) {
     EXPECT_EQ(write_file_durably(dir_, name, "x"), std::errc::invalid_argument) << name;
   }
-  EXPECT_EQ(write_file_durably(dir_, std::string_view("a\0b", 3), "x"),
-            std::errc::invalid_argument);
+  EXPECT_EQ(write_file_durably(dir_, std::string_view("a\0b", 3), "x"), std::errc::invalid_argument);
   EXPECT_EQ(write_file_durably("", "f", "x"), std::errc::invalid_argument);
   EXPECT_TRUE(entries().empty());
   EXPECT_FALSE(fs::exists(dir_.parent_path() / "escape"));
@@ -140,8 +139,7 @@ TEST_F(AtomicFileTest, FullDiskFailsWithEnospcAndRemovesTemporaryFile) {
 
 TEST_F(AtomicFileTest, FullDiskKeepsThePreviousVersion) {
   ASSERT_FALSE(write_file_durably(dir_, "f", "previous"));
-  EXPECT_EQ(write_file_durably(dir_, "f", "replacement", open_full_disk),
-            std::errc::no_space_on_device);
+  EXPECT_EQ(write_file_durably(dir_, "f", "replacement", open_full_disk), std::errc::no_space_on_device);
   EXPECT_EQ(read("f"), "previous");
   EXPECT_EQ(entries(), std::vector<std::string>{"f"});
 }
@@ -183,8 +181,7 @@ TEST_F(AtomicFileTest, WriteNewFileSyncedRefusesToOverwrite) {
 }
 
 TEST_F(AtomicFileTest, WriteNewFileSyncedRemovesFileOnFullDisk) {
-  EXPECT_EQ(write_new_file_synced(dir_ / "f", "data", open_full_disk),
-            std::errc::no_space_on_device);
+  EXPECT_EQ(write_new_file_synced(dir_ / "f", "data", open_full_disk), std::errc::no_space_on_device);
   EXPECT_TRUE(entries().empty());
 }
 
@@ -200,10 +197,8 @@ TEST_F(AtomicFileTest, FsyncParentDirectoryFindsTheParent) {
   EXPECT_FALSE(fsync_parent_directory(dir_ / "child"));
   EXPECT_FALSE(fsync_parent_directory(dir_ / "child/"));
   EXPECT_FALSE(fsync_parent_directory(dir_ / "not-yet-created"));
-  EXPECT_EQ(fsync_parent_directory(dir_ / "absent" / "child"),
-            std::errc::no_such_file_or_directory);
-  EXPECT_EQ(fsync_parent_directory(dir_ / "absent" / "child/"),
-            std::errc::no_such_file_or_directory);
+  EXPECT_EQ(fsync_parent_directory(dir_ / "absent" / "child"), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(fsync_parent_directory(dir_ / "absent" / "child/"), std::errc::no_such_file_or_directory);
 }
 
 TEST_F(AtomicFileTest, WriteTempFileSyncedLeavesTheRenameToTheCaller) {

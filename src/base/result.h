@@ -33,9 +33,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}
   /// A default value, as std::expected has (run_blocking needs it for its result slot).
-  Result()
-    requires std::is_default_constructible_v<T>
-      : data_(std::in_place_index<0>) {}
+  Result() requires std::is_default_constructible_v<T> : data_(std::in_place_index<0>) {}
   template <typename F, typename = std::enable_if_t<std::is_constructible_v<E, F&&>>>
   Result(Failed<F> failed) : data_(std::in_place_index<1>, E(std::move(failed.error))) {}
 

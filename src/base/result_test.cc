@@ -5,7 +5,6 @@
 #include <memory>
 #include <variant>
 
-
 namespace sluice {
 namespace {
 

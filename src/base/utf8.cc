@@ -14,14 +14,26 @@ std::size_t decode_one(std::string_view text, std::size_t i, char32_t& point) {
   }
   std::size_t length;
   unsigned char lo = 0x80, hi = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
-  else if (lead == 0xe0) { length = 3; lo = 0xa0; }
-  else if (lead == 0xed) { length = 3; hi = 0x9f; }
-  else if (lead >= 0xe1 && lead <= 0xef) length = 3;
-  else if (lead == 0xf0) { length = 4; lo = 0x90; }
-  else if (lead == 0xf4) { length = 4; hi = 0x8f; }
-  else if (lead >= 0xf1 && lead <= 0xf3) length = 4;
-  else return 0;  // a continuation byte, C0/C1 (always overlong) or F5-FF (above U+10FFFF)
+  if (lead >= 0xc2 && lead <= 0xdf)
+    length = 2;
+  else if (lead == 0xe0) {
+    length = 3;
+    lo = 0xa0;
+  } else if (lead == 0xed) {
+    length = 3;
+    hi = 0x9f;
+  } else if (lead >= 0xe1 && lead <= 0xef)
+    length = 3;
+  else if (lead == 0xf0) {
+    length = 4;
+    lo = 0x90;
+  } else if (lead == 0xf4) {
+    length = 4;
+    hi = 0x8f;
+  } else if (lead >= 0xf1 && lead <= 0xf3)
+    length = 4;
+  else
+    return 0;                              // a continuation byte, C0/C1 (always overlong) or F5-FF (above U+10FFFF)
   if (text.size() - i < length) return 0;  // truncated
   point = lead & (0x7f >> length);
   for (std::size_t k = 1; k < length; ++k) {

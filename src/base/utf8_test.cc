@@ -8,8 +8,8 @@ namespace {
 TEST(Utf8, AcceptsWellFormedText) {
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("plain"));
-  EXPECT_TRUE(is_valid_utf8(std::string_view("a\0b", 3)));               // NUL is a character
-  EXPECT_TRUE(is_valid_utf8("\xc2\x80\xdf\xbf"));                         // U+0080, U+07FF
+  EXPECT_TRUE(is_valid_utf8(std::string_view("a\0b", 3)));             // NUL is a character
+  EXPECT_TRUE(is_valid_utf8("\xc2\x80\xdf\xbf"));                      // U+0080, U+07FF
   EXPECT_TRUE(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7"));  // é € 📧
   EXPECT_TRUE(is_valid_utf8("\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"));  // U+0800, U+D7FF, U+E000
   EXPECT_TRUE(is_valid_utf8("\xef\xbf\xbf\xf0\x90\x80\x80"));          // U+FFFF, U+10000
@@ -17,7 +17,7 @@ TEST(Utf8, AcceptsWellFormedText) {
 }
 
 TEST(Utf8, RejectsOverlongForms) {
-  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // '/' in two bytes
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));  // '/' in two bytes
   EXPECT_FALSE(is_valid_utf8("\xc1\xbf"));
   EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));      // '/' in three
   EXPECT_FALSE(is_valid_utf8("\xe0\x9f\xbf"));      // U+07FF in three
@@ -26,10 +26,10 @@ TEST(Utf8, RejectsOverlongForms) {
 }
 
 TEST(Utf8, RejectsSurrogatesAndValuesAboveTheLast) {
-  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));          // U+D800
-  EXPECT_FALSE(is_valid_utf8("\xed\xbf\xbf"));          // U+DFFF
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));              // U+D800
+  EXPECT_FALSE(is_valid_utf8("\xed\xbf\xbf"));              // U+DFFF
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\xbd\xed\xb2\xa9"));  // a CESU-8 pair
-  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));      // U+110000
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));          // U+110000
   EXPECT_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
   EXPECT_FALSE(is_valid_utf8("\xf7\xbf\xbf\xbf"));
   EXPECT_FALSE(is_valid_utf8("\xf8\x88\x80\x80\x80"));  // the old five-byte form
@@ -38,15 +38,17 @@ TEST(Utf8, RejectsSurrogatesAndValuesAboveTheLast) {
 }
 
 TEST(Utf8, RejectsStrayAndTruncatedSequences) {
-  EXPECT_FALSE(is_valid_utf8("\x80"));                // continuation without a lead
-  EXPECT_FALSE(is_valid_utf8("a\xbf" "b"));
-  EXPECT_FALSE(is_valid_utf8("\xc3"));                // cut at the end
+  EXPECT_FALSE(is_valid_utf8("\x80"));  // continuation without a lead
+  EXPECT_FALSE(
+      is_valid_utf8("a\xbf"
+                    "b"));
+  EXPECT_FALSE(is_valid_utf8("\xc3"));  // cut at the end
   EXPECT_FALSE(is_valid_utf8("\xe2\x82"));
   EXPECT_FALSE(is_valid_utf8("\xf0\x9f\x93"));
   EXPECT_FALSE(is_valid_utf8("caf\xc3"));
-  EXPECT_FALSE(is_valid_utf8("\xe2\x28\xa1"));        // a lead followed by ASCII
-  EXPECT_FALSE(is_valid_utf8("\xc3\xa9\xa9"));        // one continuation too many
-  EXPECT_FALSE(is_valid_utf8("caf\xe9"));             // Latin-1
+  EXPECT_FALSE(is_valid_utf8("\xe2\x28\xa1"));  // a lead followed by ASCII
+  EXPECT_FALSE(is_valid_utf8("\xc3\xa9\xa9"));  // one continuation too many
+  EXPECT_FALSE(is_valid_utf8("caf\xe9"));       // Latin-1
 }
 
 TEST(Utf8, DecodesCodePoints) {

@@ -14,7 +14,6 @@
 namespace sluice::cli {
 namespace {
 
-
 struct LogscanOptions {
   std::vector<std::string> paths;
   std::string since, until, direction, bucket = "auto", html;
@@ -45,7 +44,8 @@ int run_logscan(int argc, char** argv) {
       "sluice logscan"};
   LogscanOptions o;
   app.add_option("paths", o.paths, "log files, directories, or - for stdin")->required();
-  app.add_option("--since", o.since, "only sessions and events at or after this UTC time (2026-11-27 or 2026-11-27T07:00)");
+  app.add_option("--since", o.since,
+                 "only sessions and events at or after this UTC time (2026-11-27 or 2026-11-27T07:00)");
   app.add_option("--until", o.until, "only sessions and events before this UTC time");
   app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)");
   app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)");
@@ -66,12 +66,16 @@ int run_logscan(int argc, char** argv) {
   auto& f = scan_options.filters;
   if (!o.since.empty()) {
     f.since = logscan::parse_time_argument(o.since);
-    if (!f.since) return logscan_usage_error(fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
+    if (!f.since)
+      return logscan_usage_error(
+          fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
     report_options.filters.emplace_back("since", logscan::format_iso(*f.since));
   }
   if (!o.until.empty()) {
     f.until = logscan::parse_time_argument(o.until);
-    if (!f.until) return logscan_usage_error(fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
+    if (!f.until)
+      return logscan_usage_error(
+          fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
     report_options.filters.emplace_back("until", logscan::format_iso(*f.until));
   }
   if (f.since && f.until && *f.until <= *f.since) return logscan_usage_error("--until must be after --since");
@@ -84,15 +88,22 @@ int run_logscan(int argc, char** argv) {
     report_options.filters.emplace_back("remote", cidr->str());
   }
   if (!o.direction.empty()) {
-    if (o.direction == "inbound") f.direction = logscan::Direction::Inbound;
-    else if (o.direction == "outbound") f.direction = logscan::Direction::Outbound;
-    else return logscan_usage_error(fmt::format("--direction {}: use inbound or outbound", o.direction));
+    if (o.direction == "inbound")
+      f.direction = logscan::Direction::Inbound;
+    else if (o.direction == "outbound")
+      f.direction = logscan::Direction::Outbound;
+    else
+      return logscan_usage_error(fmt::format("--direction {}: use inbound or outbound", o.direction));
     report_options.filters.emplace_back("direction", o.direction);
   }
-  if (o.bucket == "hour") report_options.bucket = logscan::Bucket::Hour;
-  else if (o.bucket == "day") report_options.bucket = logscan::Bucket::Day;
-  else if (o.bucket != "auto") return logscan_usage_error(fmt::format("--bucket {}: use hour, day or auto", o.bucket));
-  if (o.year && (o.year < 1970 || o.year > 9999)) return logscan_usage_error(fmt::format("--year {}: out of range", o.year));
+  if (o.bucket == "hour")
+    report_options.bucket = logscan::Bucket::Hour;
+  else if (o.bucket == "day")
+    report_options.bucket = logscan::Bucket::Day;
+  else if (o.bucket != "auto")
+    return logscan_usage_error(fmt::format("--bucket {}: use hour, day or auto", o.bucket));
+  if (o.year && (o.year < 1970 || o.year > 9999))
+    return logscan_usage_error(fmt::format("--year {}: out of range", o.year));
   if (o.year) scan_options.year = o.year;
   scan_options.jobs = o.jobs;
 

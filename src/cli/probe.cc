@@ -156,7 +156,8 @@ int run_probe(int argc, char** argv) {
       if (!v || !v->pass) exit_status = kFail;
     }
     if (o.json)
-      fmt::print("{}\n", probe::json_report(results, o.profile).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+      fmt::print("{}\n",
+                 probe::json_report(results, o.profile).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     else if (o.csv)
       fmt::print("{}", probe::csv_report(results));
     else

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "base/text.h"
 #include "cli/command_line.h"
 #include "cli/subcommand.h"
-#include "base/text.h"
 #include "config/config.h"
 #include "control/control_socket.h"
 #include "queue/queue_view.h"
@@ -40,9 +40,7 @@ struct Failure {
 
 void print_error(const std::string& message) { fmt::print(stderr, "sluice queue: {}\n", message); }
 
-void print_json(const Json& value) {
-  fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace));
-}
+void print_json(const Json& value) { fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace)); }
 
 /// --state-dir, else the configuration's state_dir, else the default one (as `sluice serve`).
 fs::path state_dir_of(const QueueOptions& options) {
@@ -75,7 +73,7 @@ const Json& ok_answer(const Json& answer) {
   if (ok != answer.end() && *ok == true) return answer;
   auto error = answer.find("error");
   throw Failure{kFailed, error != answer.end() && error->is_string() ? error->get<std::string>()
-                                                                      : "the gateway refused the request"};
+                                                                     : "the gateway refused the request"};
 }
 
 [[noreturn]] void unexpected_answer(const std::string& what) {
@@ -95,8 +93,8 @@ fs::path spool_dir(const fs::path& state_dir) {
   fs::path dir = state_dir / "queue";
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw Failure{kFailed, fmt::format("there is no queue at {} (is the state directory right? see --state-dir)",
-                                       dir.string())};
+    throw Failure{kFailed,
+                  fmt::format("there is no queue at {} (is the state directory right? see --state-dir)", dir.string())};
   return dir;
 }
 
@@ -109,8 +107,8 @@ std::vector<queue::Envelope> read_spool(const fs::path& state_dir) {
       if (auto envelope = spool.load_envelope(id))
         envelopes.push_back(std::move(*envelope));
       else
-        print_error(fmt::format("{} cannot be read (malformed or another format); skipped",
-                                (dir / (id + ".json")).string()));
+        print_error(
+            fmt::format("{} cannot be read (malformed or another format); skipped", (dir / (id + ".json")).string()));
     }
     return envelopes;
   } catch (const std::exception& e) {
@@ -128,15 +126,15 @@ queue::Envelope read_spooled_message(const fs::path& state_dir, const std::strin
   }
   std::error_code ec;
   if (fs::exists(dir / (id + ".json"), ec))
-    throw Failure{kFailed, fmt::format("{} cannot be read (malformed or another format)",
-                                       (dir / (id + ".json")).string())};
+    throw Failure{kFailed,
+                  fmt::format("{} cannot be read (malformed or another format)", (dir / (id + ".json")).string())};
   throw Failure{kFailed, fmt::format("no message {} in the queue", id)};
 }
 
 void check_id(const std::string& id) {
   if (!queue::valid_queue_id(id))
-    throw Failure{kUsage, fmt::format("\"{}\" is not a queue id (1 to 64 letters and digits, e.g. 0005F1A2B3C40001)",
-                                      id)};
+    throw Failure{kUsage,
+                  fmt::format("\"{}\" is not a queue id (1 to 64 letters and digits, e.g. 0005F1A2B3C40001)", id)};
 }
 
 int list(const fs::path& state_dir, const QueueOptions& options) {
@@ -173,8 +171,9 @@ int list(const fs::path& state_dir, const QueueOptions& options) {
     return kOk;
   }
   if (!loading.is_null())
-    fmt::print("The gateway is still reading its spool after a restart ({} of {} messages): the list is not complete yet.\n",
-               loading.value("read", 0), loading.value("total", 0));
+    fmt::print(
+        "The gateway is still reading its spool after a restart ({} of {} messages): the list is not complete yet.\n",
+        loading.value("read", 0), loading.value("total", 0));
   if (rows.empty() && (!options.domain.empty() || !options.status.empty())) {
     fmt::print("No queued messages match.\n");
   } else {
@@ -220,8 +219,7 @@ Json ask_gateway_to_change(const fs::path& state_dir, const Json& request, std::
 
 int retry(const fs::path& state_dir, const QueueOptions& options) {
   int chosen = !options.id.empty() + !options.domain.empty() + options.all;
-  if (chosen != 1)
-    throw Failure{kUsage, "retry: give exactly one of ID, --domain DOMAIN or --all"};
+  if (chosen != 1) throw Failure{kUsage, "retry: give exactly one of ID, --domain DOMAIN or --all"};
   Json request = {{"command", "retry"}};
   if (!options.id.empty()) {
     check_id(options.id);

@@ -1,9 +1,9 @@
 // `sluice serve`: load the configuration, prepare TLS and the state directory, run the gateway
 // until SIGTERM/SIGINT.
+#include <fmt/format.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
-#include <fmt/format.h>
 
 #include <sys/resource.h>
 
@@ -14,15 +14,15 @@
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
-#include "inbound/server.h"
-#include "protocol_log/protocol_log.h"
 #include "control/control_socket.h"
+#include "inbound/server.h"
 #include "net/dns.h"
 #include "outbound/delivery_engine.h"
+#include "protocol_log/protocol_log.h"
 #include "queue/maildir.h"
 #include "queue/spool.h"
-#include "tls/client_context.h"
 #include "tls/certificates.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 
 namespace sluice::cli {
@@ -41,7 +41,8 @@ struct ServeOptions {
 
 /// The configuration with command-line overrides applied; throws ConfigError.
 config::Config load(const ServeOptions& options) {
-  config::Config cfg = options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
+  config::Config cfg =
+      options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
   if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
   if (!options.hostname.empty()) cfg.hostname = options.hostname;
   if (!options.listen.empty()) {
@@ -49,7 +50,8 @@ config::Config load(const ServeOptions& options) {
     for (const auto& text : options.listen) {
       auto address = config::parse_listen_address(text);
       if (!address)
-        throw config::ConfigError(fmt::format("--listen: \"{}\" is not ADDRESS:PORT (e.g. 127.0.0.1:2525 or [::1]:2525)", text));
+        throw config::ConfigError(
+            fmt::format("--listen: \"{}\" is not ADDRESS:PORT (e.g. 127.0.0.1:2525 or [::1]:2525)", text));
       addresses.push_back(*address);
     }
     cfg.receive_connectors.front().listen = addresses;
@@ -76,10 +78,11 @@ std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(con
       throw config::ConfigError(fmt::format("receive connector \"{}\": TLS: {}", connector.name, e.what()));
     }
     if (connector.tls.allows_legacy_versions())
-      log_warning("receive connector \"{}\" accepts TLS {} (profile \"{}\", OpenSSL security level {}): "
-                  "TLS 1.0/1.1 are obsolete (RFC 8996); use this only to emulate old peers",
-                  connector.name, tls::config_name(connector.tls.min_version), connector.tls.profile,
-                  connector.tls.security_level);
+      log_warning(
+          "receive connector \"{}\" accepts TLS {} (profile \"{}\", OpenSSL security level {}): "
+          "TLS 1.0/1.1 are obsolete (RFC 8996); use this only to emulate old peers",
+          connector.name, tls::config_name(connector.tls.min_version), connector.tls.profile,
+          connector.tls.security_level);
   }
   return contexts;
 }
@@ -129,9 +132,10 @@ int serve(const ServeOptions& options) {
       return kConfigError;
     }
     if (connector.tls_policy.allows_legacy_versions())
-      log_warning("send connector \"{}\" may use TLS {} (profile \"{}\"): TLS 1.0/1.1 are obsolete (RFC 8996); "
-                  "use this only to emulate an old sender",
-                  connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
+      log_warning(
+          "send connector \"{}\" may use TLS {} (profile \"{}\"): TLS 1.0/1.1 are obsolete (RFC 8996); "
+          "use this only to emulate an old sender",
+          connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
   }
   if (options.check) {
     fmt::print("sluice: configuration OK\n");

@@ -42,7 +42,8 @@ void StopSignals::stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true);
   // Directed at the waiting thread alone; it sees stopping_ and returns.
-  pthread_kill(thread_.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread): it wakes sigwait, the thread returns
+  pthread_kill(thread_.native_handle(),
+               SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread): it wakes sigwait, the thread returns
   thread_.join();
 }
 

@@ -4,20 +4,19 @@ namespace sluice::cli {
 
 std::span<const Subcommand> subcommands() {
   static const Subcommand table[] = {
-      {"serve", "run the mail gateway: receive connectors with explicit TLS policy, durable spool, "
-                "local delivery, Exchange-format protocol log",
+      {"serve",
+       "run the mail gateway: receive connectors with explicit TLS policy, durable spool, "
+       "local delivery, Exchange-format protocol log",
        run_serve},
       {"queue", "show the outbound queue by next hop (as Exchange's Queue Viewer), retry or remove messages",
        run_queue},
-      {"probe", "what TLS an SMTP server really speaks (versions, suites, certificate, STARTTLS) and an "
-                "Exchange Online verdict",
+      {"probe",
+       "what TLS an SMTP server really speaks (versions, suites, certificate, STARTTLS) and an "
+       "Exchange Online verdict",
        run_probe},
-      {"logscan", "find peers still on TLS 1.0/1.1 and TLS failures in Exchange, Postfix and sluice logs",
-       run_logscan},
-      {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix",
-       run_schannel},
-      {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix",
-       run_demo},
+      {"logscan", "find peers still on TLS 1.0/1.1 and TLS failures in Exchange, Postfix and sluice logs", run_logscan},
+      {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix", run_schannel},
+      {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix", run_demo},
   };
   return table;
 }

@@ -22,16 +22,15 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-
-constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains", "local_delivery",
-                                         "relay_from",        "max_message_size", "limits",      "receive_connector",
-                                         "send_connector",    "dns_servers",    "queue"};
-constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",  "max_errors",
-                             "max_connections",       "max_connections_per_ip",
-                             "max_command_line",      "max_text_line",   "command_timeout",
-                             "data_timeout",          "tls_handshake_timeout", "shutdown_grace"};
-constexpr std::string_view kConnectorKeys[] = {"name",        "listen",            "remote_ranges", "starttls",
-                                 "require_tls", "require_tls_reply", "tls"};
+constexpr std::string_view kTopKeys[] = {"state_dir",      "hostname",         "local_domains", "local_delivery",
+                                         "relay_from",     "max_message_size", "limits",        "receive_connector",
+                                         "send_connector", "dns_servers",      "queue"};
+constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
+                                           "max_connections",       "max_connections_per_ip", "max_command_line",
+                                           "max_text_line",         "command_timeout",        "data_timeout",
+                                           "tls_handshake_timeout", "shutdown_grace"};
+constexpr std::string_view kConnectorKeys[] = {
+    "name", "listen", "remote_ranges", "starttls", "require_tls", "require_tls_reply", "tls"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -55,7 +54,6 @@ struct ConnectorSource {
 class Reader : public TomlReader {
  public:
   using TomlReader::TomlReader;
-
 
   void read(const toml::table& root, Config& config) const {
     check_keys(root, "", kTopKeys);
@@ -89,8 +87,7 @@ class Reader : public TomlReader {
       const std::string path = fmt::format("local_domains[{}]", i);
       const std::string domain = ascii_lower(string(*items.get(i), path));
       if (auto checked = check_domain(domain); !checked) fail(*items.get(i), path, checked.error().message);
-      if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) ==
-          config.local_domains.end())
+      if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) == config.local_domains.end())
         config.local_domains.push_back(domain);
     }
   }
@@ -105,20 +102,15 @@ class Reader : public TomlReader {
     if (const toml::node* n = t.get("max_message_size")) {
       if (top_size)
         fail(*n, "limits.max_message_size",
-             fmt::format("also given at the top level (line {}); keep one of the two",
-                         top_size->source().begin.line));
+             fmt::format("also given at the top level (line {}); keep one of the two", top_size->source().begin.line));
       limits.max_message_size = static_cast<std::uint64_t>(positive(*n, "limits.max_message_size"));
     }
     const std::pair<std::string_view, std::size_t Limits::*> counts[] = {
-        {"max_recipients", &Limits::max_recipients},
-        {"max_errors", &Limits::max_errors},
-        {"max_connections", &Limits::max_connections},
-        {"max_connections_per_ip", &Limits::max_connections_per_ip},
-        {"max_command_line", &Limits::max_command_line},
-        {"max_text_line", &Limits::max_text_line}};
+        {"max_recipients", &Limits::max_recipients},     {"max_errors", &Limits::max_errors},
+        {"max_connections", &Limits::max_connections},   {"max_connections_per_ip", &Limits::max_connections_per_ip},
+        {"max_command_line", &Limits::max_command_line}, {"max_text_line", &Limits::max_text_line}};
     for (const auto& [key, field] : counts) {
-      if (const toml::node* n = t.get(key))
-        limits.*field = static_cast<std::size_t>(positive(*n, join("limits", key)));
+      if (const toml::node* n = t.get(key)) limits.*field = static_cast<std::size_t>(positive(*n, join("limits", key)));
     }
     const std::pair<std::string_view, Seconds Limits::*> durations[] = {
         {"command_timeout", &Limits::command_timeout},
@@ -201,7 +193,6 @@ class Reader : public TomlReader {
     return c;
   }
 
-
   void check_connectors(const std::vector<ReceiveConnector>& connectors,
                         const std::vector<ConnectorSource>& sources) const {
     for (std::size_t i = 0; i < connectors.size(); ++i) {
@@ -254,14 +245,14 @@ std::string system_hostname() {
 }  // namespace
 
 std::string ListenAddress::str() const {
-  return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port)
-                                             : fmt::format("[{}]:{}", host, port);
+  return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
 }
 
 bool operator==(const ListenAddress& a, const ListenAddress& b) { return a.host == b.host && a.port == b.port; }
 
 Result<ListenAddress> parse_listen_address(std::string_view text) {
-  const std::string form = "write \"IPv4:port\" or \"[IPv6]:port\" with a numeric address, e.g. \"0.0.0.0:25\" or \"[::]:25\"";
+  const std::string form =
+      "write \"IPv4:port\" or \"[IPv6]:port\" with a numeric address, e.g. \"0.0.0.0:25\" or \"[::]:25\"";
   std::string_view host;
   std::string_view port;
   const bool bracketed = !text.empty() && text.front() == '[';
@@ -296,7 +287,7 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   }
   if (ec || host.empty()) {
     return fail(fmt::format("{} is not a numeric {} address (host names are not resolved); {}", shown(host),
-                      bracketed ? "IPv6" : "IPv4", form));
+                            bracketed ? "IPv6" : "IPv4", form));
   }
 
   unsigned value = 0;
@@ -353,8 +344,7 @@ Config load_config(const std::filesystem::path& path) {
 }
 
 bool is_local_domain(const Config& config, std::string_view domain_key) {
-  return std::find(config.local_domains.begin(), config.local_domains.end(), domain_key) !=
-         config.local_domains.end();
+  return std::find(config.local_domains.begin(), config.local_domains.end(), domain_key) != config.local_domains.end();
 }
 
 bool may_relay(const Config& config, const asio::ip::address& client) {

@@ -33,9 +33,9 @@ struct ReceiveConnector {
   std::string name;
   std::vector<ListenAddress> listen;
   std::vector<net::Cidr> remote_ranges;  ///< default: all of IPv4 and IPv6
-  bool starttls = true;             ///< advertise STARTTLS
-  bool require_tls = false;         ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
-  smtp::Reply require_tls_reply;    ///< default "451 5.7.3 Must issue a STARTTLS command first"
+  bool starttls = true;                  ///< advertise STARTTLS
+  bool require_tls = false;              ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
+  smtp::Reply require_tls_reply;         ///< default "451 5.7.3 Must issue a STARTTLS command first"
   tls::Policy tls;
 };
 
@@ -51,21 +51,21 @@ struct Limits {
   std::size_t max_errors = 20;                ///< 4xx/5xx replies without a delivered message before 421
   std::size_t max_connections = 10000;        ///< overall
   std::size_t max_connections_per_ip = 50;
-  std::size_t max_command_line = 512;         ///< octets incl. CRLF (RFC 5321 4.5.3.1.4)
-  std::size_t max_text_line = 1000;           ///< octets incl. CRLF (RFC 5321 4.5.3.1.6)
-  Seconds command_timeout{300};               ///< waiting for a command (RFC 5321 4.5.3.2.7)
-  Seconds data_timeout{180};                  ///< between data blocks (RFC 5321 4.5.3.2.5)
+  std::size_t max_command_line = 512;  ///< octets incl. CRLF (RFC 5321 4.5.3.1.4)
+  std::size_t max_text_line = 1000;    ///< octets incl. CRLF (RFC 5321 4.5.3.1.6)
+  Seconds command_timeout{300};        ///< waiting for a command (RFC 5321 4.5.3.2.7)
+  Seconds data_timeout{180};           ///< between data blocks (RFC 5321 4.5.3.2.5)
   Seconds tls_handshake_timeout{60};
-  Seconds shutdown_grace{30};                 ///< sessions in DATA may finish this long after SIGTERM
+  Seconds shutdown_grace{30};  ///< sessions in DATA may finish this long after SIGTERM
 };
 
 /// A next hop given by the administrator: "[host]:port" (no MX lookup, as Exchange's brackets
 /// mean), "host:port" or "host" (MX lookup of host first, then its addresses).
 struct SmartHost {
-  std::string host;          ///< name or IP address, without brackets
+  std::string host;  ///< name or IP address, without brackets
   std::uint16_t port = 25;
-  bool literal = false;      ///< written in brackets: connect to host's addresses, skip MX
-  std::string str() const;   ///< as it would be written in the configuration
+  bool literal = false;     ///< written in brackets: connect to host's addresses, skip MX
+  std::string str() const;  ///< as it would be written in the configuration
 };
 /// Fails with a one-line reason and the forms that are accepted.
 Result<SmartHost> parse_smart_host(std::string_view text);
@@ -87,10 +87,10 @@ struct SendConnector {
   std::vector<SmartHost> smart_hosts;  ///< empty: MX lookup of the recipient domain
   std::uint16_t port = 25;             ///< port for MX-routed delivery (tests use unprivileged ones)
   OutboundTls tls = OutboundTls::Opportunistic;
-  bool fallback_to_plaintext = true;   ///< Opportunistic only: retry without TLS after a failed handshake
-  tls::Policy tls_policy;              ///< versions and suites ([send_connector.tls_policy]); certificate unused
-  std::filesystem::path ca_file;       ///< Verify: trust these CAs instead of the system store
-  std::string helo;                    ///< EHLO name; empty: the gateway's hostname
+  bool fallback_to_plaintext = true;  ///< Opportunistic only: retry without TLS after a failed handshake
+  tls::Policy tls_policy;             ///< versions and suites ([send_connector.tls_policy]); certificate unused
+  std::filesystem::path ca_file;      ///< Verify: trust these CAs instead of the system store
+  std::string helo;                   ///< EHLO name; empty: the gateway's hostname
   std::size_t max_connections_per_host = 5;
 };
 

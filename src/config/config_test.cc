@@ -57,7 +57,10 @@ TEST(DefaultConfig, StateDirFollowsXdgForUsers) {
   const std::string saved = old ? old : "";
   setenv("XDG_STATE_HOME", "/tmp/xdg-state", 1);
   EXPECT_EQ(default_config().state_dir, "/tmp/xdg-state/sluice");
-  if (old) setenv("XDG_STATE_HOME", saved.c_str(), 1); else unsetenv("XDG_STATE_HOME");
+  if (old)
+    setenv("XDG_STATE_HOME", saved.c_str(), 1);
+  else
+    unsetenv("XDG_STATE_HOME");
 }
 
 TEST(ParseConfig, EmptyTextKeepsEveryDefault) {
@@ -224,8 +227,7 @@ TEST(ConfigErrors, TomlSyntaxErrorNamesFileAndLine) {
 }
 
 TEST(ConfigErrors, UnknownTopLevelKeySuggestsTheNearOne) {
-  EXPECT_CONFIG_ERROR("\nhostnme = \"mx\"\n",
-                      "sluice.toml: line 2: unknown key 'hostnme' (did you mean 'hostname'?)");
+  EXPECT_CONFIG_ERROR("\nhostnme = \"mx\"\n", "sluice.toml: line 2: unknown key 'hostnme' (did you mean 'hostname'?)");
   EXPECT_CONFIG_ERROR("state_dri = \"/x\"\n", "unknown key 'state_dri' (did you mean 'state_dir'?)");
 }
 
@@ -250,8 +252,7 @@ TEST(ConfigErrors, UnknownKeysInLimitsAndTls) {
 
 TEST(ConfigErrors, WrongTypesNameTheExpectedType) {
   EXPECT_CONFIG_ERROR("hostname = 5\n", "sluice.toml: line 1: hostname: expected a string, got an integer");
-  EXPECT_CONFIG_ERROR("local_domains = \"example.org\"\n",
-                      "local_domains: expected an array, got a string");
+  EXPECT_CONFIG_ERROR("local_domains = \"example.org\"\n", "local_domains: expected an array, got a string");
   EXPECT_CONFIG_ERROR("relay_from = [\"10.0.0.0/8\", 12]\n", "relay_from[1]: expected a string, got an integer");
   EXPECT_CONFIG_ERROR(with_connector("starttls = \"yes\"\n"),
                       "receive_connector[0].starttls: expected a boolean, got a string");
@@ -277,8 +278,7 @@ TEST(ConfigErrors, ValuesWithControlCharactersStayOnOneLine) {
 
 TEST(ConfigErrors, Hostname) {
   EXPECT_CONFIG_ERROR("hostname = \"\"\n", "hostname: is empty");
-  EXPECT_CONFIG_ERROR("hostname = \"mx example.org\"\n",
-                      "hostname: \"mx example.org\" contains a space");
+  EXPECT_CONFIG_ERROR("hostname = \"mx example.org\"\n", "hostname: \"mx example.org\" contains a space");
 }
 
 TEST(ConfigErrors, StateDirMustNotBeEmpty) {
@@ -362,8 +362,8 @@ TEST(ParseDuration, Forms) {
   EXPECT_EQ(parse_duration("90m"), Seconds(5400));
   EXPECT_EQ(parse_duration("0s"), Seconds(0));
   EXPECT_EQ(parse_duration("8760h"), Seconds(8760 * 3600));
-  for (const char* bad : {"", "30", "s", "5m1h", "1h1h", "1x", "1.5h", "-5s", "5 m", " 5m", "5m ", "1d",
-                          "8761h", "99999999999s", "5M"}) {
+  for (const char* bad :
+       {"", "30", "s", "5m1h", "1h1h", "1x", "1.5h", "-5s", "5 m", " 5m", "5m ", "1d", "8761h", "99999999999s", "5M"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }
@@ -452,8 +452,8 @@ TEST(ConfigErrors, RequireTls) {
 
 TEST(ParseConfig, ExchangeOnlineReplyIsAccepted) {
   // EXO's own text pairs a 4xx code with a 5.x.x enhanced code; administrators copy it verbatim.
-  const Config c = parse_config(
-      with_connector("require_tls_reply = \"451 5.7.3 Must issue a STARTTLS command first\"\n"), "x");
+  const Config c =
+      parse_config(with_connector("require_tls_reply = \"451 5.7.3 Must issue a STARTTLS command first\"\n"), "x");
   const ReceiveConnector& r = c.receive_connectors[0];
   EXPECT_EQ(r.require_tls_reply.code, 451);
   EXPECT_EQ(r.require_tls_reply.enhanced, "5.7.3");
@@ -674,7 +674,8 @@ TEST(LoadConfig, ReadsAValidFile) {
 /// (then above this file) holding CMakeLists.txt and docs/.
 std::filesystem::path source_dir() {
   if (const char* env = std::getenv("SLUICE_SOURCE_DIR"); env && *env) return env;
-  for (const std::filesystem::path& start : {std::filesystem::current_path(), std::filesystem::path(__FILE__).parent_path()}) {
+  for (const std::filesystem::path& start :
+       {std::filesystem::current_path(), std::filesystem::path(__FILE__).parent_path()}) {
     for (auto dir = std::filesystem::absolute(start); !dir.empty(); dir = dir.parent_path()) {
       if (std::filesystem::exists(dir / "CMakeLists.txt") && std::filesystem::exists(dir / "docs")) return dir;
       if (dir == dir.parent_path()) break;
@@ -691,7 +692,11 @@ TEST(ExampleFile, Parses) {
   ASSERT_TRUE(std::filesystem::exists(example)) << example << " is missing";
   Config c;
   ASSERT_NO_THROW(c = load_config(example)) << [&] {
-    try { load_config(example); } catch (const std::exception& e) { return std::string(e.what()); }
+    try {
+      load_config(example);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
     return std::string();
   }();
   EXPECT_EQ(c.hostname, "mx.example.org");

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "config/config.h"
 #include "base/text.h"
+#include "config/config.h"
 #include "config/toml_reader.h"
 
 namespace sluice::config {
@@ -19,12 +19,11 @@ namespace {
 
 using namespace detail;
 
-constexpr std::string_view kQueueKeys[] = {"retry_min",      "retry_max",      "lifetime",
-                                           "delay_warning",  "max_deliveries", "hop_backoff_max"};
-constexpr std::string_view kSendKeys[] = {"name",        "address_spaces",           "smart_hosts",
-                                          "port",        "tls",                      "fallback_to_plaintext",
-                                          "ca_file",     "helo",                     "max_connections_per_host",
-                                          "tls_policy"};
+constexpr std::string_view kQueueKeys[] = {"retry_min",     "retry_max",      "lifetime",
+                                           "delay_warning", "max_deliveries", "hop_backoff_max"};
+constexpr std::string_view kSendKeys[] = {
+    "name", "address_spaces",           "smart_hosts", "port", "tls", "fallback_to_plaintext", "ca_file",
+    "helo", "max_connections_per_host", "tls_policy"};
 
 constexpr OutboundTls kOutboundModes[] = {OutboundTls::Opportunistic, OutboundTls::Required, OutboundTls::Verify,
                                           OutboundTls::None};
@@ -262,8 +261,7 @@ class SendReader {
   void check_readable_file(const toml::node& at, const std::string& path, const std::string& file) const {
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
-    if (!std::filesystem::exists(status))
-      r_.fail(at, path, fmt::format("{} does not exist", shown(file)));
+    if (!std::filesystem::exists(status)) r_.fail(at, path, fmt::format("{} does not exist", shown(file)));
     if (std::filesystem::is_directory(status))
       r_.fail(at, path, fmt::format("{} is a directory, not a PEM file of CA certificates", shown(file)));
     std::ifstream in(file, std::ios::binary);
@@ -343,8 +341,8 @@ Result<SmartHost> parse_smart_host(std::string_view text) {
     result.literal = true;
   } else if (const std::size_t colon = text.find(':'); colon != std::string_view::npos) {
     if (text.find(':', colon + 1) != std::string_view::npos) {
-      return fail(fmt::format("{} looks like an IPv6 address without brackets; write it as \"[2001:db8::1]:25\"",
-                        shown(text)));
+      return fail(
+          fmt::format("{} looks like an IPv6 address without brackets; write it as \"[2001:db8::1]:25\"", shown(text)));
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
@@ -386,7 +384,8 @@ Result<SmartHost> parse_smart_host(std::string_view text) {
   // A name whose last label is all digits is neither a host name (no such top-level domain) nor
   // an address: usually a mistyped IPv4 address such as "10.0.0.256".
   const std::size_t last_dot = name.rfind('.');
-  if (all_digits(last_dot == std::string::npos ? std::string_view(name) : std::string_view(name).substr(last_dot + 1))) {
+  if (all_digits(last_dot == std::string::npos ? std::string_view(name)
+                                               : std::string_view(name).substr(last_dot + 1))) {
     return fail(fmt::format("{} is neither an IPv4 address nor a host name", shown(host)));
   }
   result.host = name;
@@ -395,10 +394,14 @@ Result<SmartHost> parse_smart_host(std::string_view text) {
 
 std::string_view outbound_tls_name(OutboundTls mode) {
   switch (mode) {
-    case OutboundTls::None: return "none";
-    case OutboundTls::Opportunistic: return "opportunistic";
-    case OutboundTls::Required: return "required";
-    case OutboundTls::Verify: return "verify";
+    case OutboundTls::None:
+      return "none";
+    case OutboundTls::Opportunistic:
+      return "opportunistic";
+    case OutboundTls::Required:
+      return "required";
+    case OutboundTls::Verify:
+      return "verify";
   }
   return "unknown";
 }

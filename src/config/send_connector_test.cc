@@ -12,9 +12,7 @@ namespace sluice::config {
 namespace {
 
 /// One [[send_connector]] named "Out" with the given extra keys.
-std::string send(std::string_view keys) {
-  return "[[send_connector]]\nname = \"Out\"\n" + std::string(keys);
-}
+std::string send(std::string_view keys) { return "[[send_connector]]\nname = \"Out\"\n" + std::string(keys); }
 
 Result<SmartHost> smart_host(std::string_view text) { return parse_smart_host(text); }
 
@@ -160,7 +158,8 @@ TEST(DnsServers, EmptyListMeansTheSystemResolver) {
 }
 
 TEST(DnsServers, Errors) {
-  EXPECT_CONFIG_ERROR("dns_servers = \"127.0.0.1\"\n", "sluice.toml: line 1: dns_servers: expected an array, got a string");
+  EXPECT_CONFIG_ERROR("dns_servers = \"127.0.0.1\"\n",
+                      "sluice.toml: line 1: dns_servers: expected an array, got a string");
   EXPECT_CONFIG_ERROR("dns_servers = [53]\n", "dns_servers[0]: expected a string, got an integer");
   EXPECT_CONFIG_ERROR("dns_servers = [\"127.0.0.1\", \"ns.example.org:53\"]\n",
                       "dns_servers[1]: \"ns.example.org:53\" is not a DNS server address; write \"IPv4\", "
@@ -177,7 +176,8 @@ TEST(DnsServers, Errors) {
 // ---- [queue] --------------------------------------------------------------------------------
 
 TEST(QueueSettingsConfig, ShortLifetimeAndZeroDelayWarning) {
-  const Config c = parse_config("[queue]\nlifetime = \"1s\"\ndelay_warning = 0\nretry_min = 1\nretry_max = \"2s\"\n", "x");
+  const Config c =
+      parse_config("[queue]\nlifetime = \"1s\"\ndelay_warning = 0\nretry_min = 1\nretry_max = \"2s\"\n", "x");
   EXPECT_EQ(c.queue.lifetime, Seconds(1));
   EXPECT_EQ(c.queue.delay_warning, Seconds(0));
   EXPECT_EQ(c.queue.retry_min, Seconds(1));
@@ -193,8 +193,7 @@ TEST(QueueSettingsConfig, Errors) {
                       "sluice.toml: line 2: queue: unknown key 'retry_mx' (did you mean 'retry_max'?)");
   EXPECT_CONFIG_ERROR("[queue]\nretry_min = 0\n", "line 2: queue.retry_min: must be greater than 0, got 0");
   EXPECT_CONFIG_ERROR("[queue]\nlifetime = \"0s\"\n", "queue.lifetime: must be greater than 0, got 0");
-  EXPECT_CONFIG_ERROR("[queue]\nhop_backoff_max = \"soon\"\n",
-                      "queue.hop_backoff_max: \"soon\" is not a duration");
+  EXPECT_CONFIG_ERROR("[queue]\nhop_backoff_max = \"soon\"\n", "queue.hop_backoff_max: \"soon\" is not a duration");
   EXPECT_CONFIG_ERROR("[queue]\ndelay_warning = -1\n", "queue.delay_warning: must be at least 0, got -1");
   EXPECT_CONFIG_ERROR("[queue]\nlifetime = \"366h\"\nretry_max = \"9000h\"\n",
                       "queue.retry_max: must not be longer than 365 days");
@@ -203,8 +202,7 @@ TEST(QueueSettingsConfig, Errors) {
                       "line 3: queue.retry_max: retry_max 5m is below retry_min 10m; the backoff grows from "
                       "retry_min up to retry_max");
   // Only retry_min given, above the default retry_max: the error points at what was written.
-  EXPECT_CONFIG_ERROR("[queue]\nretry_min = \"2h\"\n",
-                      "line 2: queue.retry_min: retry_max 1h is below retry_min 2h");
+  EXPECT_CONFIG_ERROR("[queue]\nretry_min = \"2h\"\n", "line 2: queue.retry_min: retry_max 1h is below retry_min 2h");
   EXPECT_CONFIG_ERROR("[queue]\nlifetime = \"1h\"\ndelay_warning = \"1h\"\n",
                       "line 3: queue.delay_warning: delay_warning 1h is not shorter than lifetime 1h, so the "
                       "warning would never be sent; shorten it, or set delay_warning = 0 to turn it off");
@@ -218,9 +216,11 @@ TEST(SendConnectorConfig, ShapeAndNames) {
                       "[[send_connector]] out to get the default one");
   EXPECT_CONFIG_ERROR("[send_connector]\nname = \"x\"\n",
                       "send_connector: expected an array of tables ([[send_connector]]), got a table");
-  EXPECT_CONFIG_ERROR("[[send_conector]]\nname = \"x\"\n", "unknown key 'send_conector' (did you mean 'send_connector'?)");
-  EXPECT_CONFIG_ERROR("[[send_connector]]\nport = 25\n",
-                      "line 1: send_connector[0]: missing key 'name' (every connector needs a unique name for the logs)");
+  EXPECT_CONFIG_ERROR("[[send_conector]]\nname = \"x\"\n",
+                      "unknown key 'send_conector' (did you mean 'send_connector'?)");
+  EXPECT_CONFIG_ERROR(
+      "[[send_connector]]\nport = 25\n",
+      "line 1: send_connector[0]: missing key 'name' (every connector needs a unique name for the logs)");
   EXPECT_CONFIG_ERROR(send("smarthosts = []\n"),
                       "line 3: send_connector[0]: unknown key 'smarthosts' (did you mean 'smart_hosts'?)");
   EXPECT_CONFIG_ERROR(send("fallback_to_plaintxt = true\n"), "did you mean 'fallback_to_plaintext'?");
@@ -237,11 +237,13 @@ TEST(SendConnectorConfig, AddressSpaces) {
   EXPECT_CONFIG_ERROR(send("address_spaces = []\n"),
                       "send_connector[0].address_spaces: an empty list serves no domain; leave the key out to "
                       "serve every domain (\"*\")");
-  EXPECT_CONFIG_ERROR(send("address_spaces = \"*\"\n"), "send_connector[0].address_spaces: expected an array, got a string");
+  EXPECT_CONFIG_ERROR(send("address_spaces = \"*\"\n"),
+                      "send_connector[0].address_spaces: expected an array, got a string");
   EXPECT_CONFIG_ERROR(send("address_spaces = [\"*example.org\"]\n"),
                       "send_connector[0].address_spaces[0]: \"*example.org\" is not an address space; write "
                       "\"*\", \"example.org\" or \"*.example.org\"");
-  EXPECT_CONFIG_ERROR(send("address_spaces = [\"sub.*.example.org\"]\n"), "\"sub.*.example.org\" is not an address space");
+  EXPECT_CONFIG_ERROR(send("address_spaces = [\"sub.*.example.org\"]\n"),
+                      "\"sub.*.example.org\" is not an address space");
   EXPECT_CONFIG_ERROR(send("address_spaces = [\"*.*\"]\n"), "\"*.*\" is not an address space");
   EXPECT_CONFIG_ERROR(send("address_spaces = [\"**\"]\n"), "\"**\" is not an address space");
   EXPECT_CONFIG_ERROR(send("address_spaces = [\"*.\"]\n"), "\"*.\" is not an address space");
@@ -253,15 +255,17 @@ TEST(SendConnectorConfig, AddressSpaces) {
 }
 
 TEST(SendConnectorConfig, SameAddressSpaceInTwoConnectorsIsAmbiguous) {
-  EXPECT_CONFIG_ERROR(send("address_spaces = [\"a.example\", \"Shared.Example\"]\n") +
-                          "[[send_connector]]\nname = \"Other\"\naddress_spaces = [\"b.example\", \"shared.example\"]\n",
-                      "line 6: send_connector[1].address_spaces[1]: \"shared.example\" is also an address space of "
-                      "send connector \"Out\", so a recipient domain there would match both equally; keep it in one "
-                      "of them");
+  EXPECT_CONFIG_ERROR(
+      send("address_spaces = [\"a.example\", \"Shared.Example\"]\n") +
+          "[[send_connector]]\nname = \"Other\"\naddress_spaces = [\"b.example\", \"shared.example\"]\n",
+      "line 6: send_connector[1].address_spaces[1]: \"shared.example\" is also an address space of "
+      "send connector \"Out\", so a recipient domain there would match both equally; keep it in one "
+      "of them");
   // Two connectors without address_spaces both serve "*".
   const std::string both_default = send("") + "[[send_connector]]\nname = \"Other\"\n";
-  EXPECT_CONFIG_ERROR(both_default, "line 3: send_connector[1].address_spaces: \"*\" is also an address space of send "
-                                    "connector \"Out\"");
+  EXPECT_CONFIG_ERROR(both_default,
+                      "line 3: send_connector[1].address_spaces: \"*\" is also an address space of send "
+                      "connector \"Out\"");
   EXPECT_CONFIG_ERROR(both_default, "(address_spaces defaults to [\"*\"] when left out)");
   // A repeated entry in one connector is dropped, so its index in the error is still the written one.
   EXPECT_CONFIG_ERROR(send("address_spaces = [\"a.example\"]\n") +
@@ -269,9 +273,10 @@ TEST(SendConnectorConfig, SameAddressSpaceInTwoConnectorsIsAmbiguous) {
                           "\"a.example\"]\n",
                       "send_connector[1].address_spaces[2]: \"a.example\" is also an address space");
   // "example.org" and "*.example.org" are different spaces: the exact one wins, no ambiguity.
-  EXPECT_NO_THROW(parse_config(send("address_spaces = [\"example.org\"]\n") +
-                                   "[[send_connector]]\nname = \"Other\"\naddress_spaces = [\"*.example.org\", \"*\"]\n",
-                               "x"));
+  EXPECT_NO_THROW(
+      parse_config(send("address_spaces = [\"example.org\"]\n") +
+                       "[[send_connector]]\nname = \"Other\"\naddress_spaces = [\"*.example.org\", \"*\"]\n",
+                   "x"));
 }
 
 TEST(SendConnectorConfig, SmartHostsAndPort) {
@@ -293,9 +298,9 @@ TEST(SendConnectorConfig, SmartHostsAndPort) {
 
 TEST(SendConnectorConfig, TlsMode) {
   const std::pair<const char*, OutboundTls> modes[] = {{"none", OutboundTls::None},
-                                                        {"opportunistic", OutboundTls::Opportunistic},
-                                                        {"required", OutboundTls::Required},
-                                                        {"verify", OutboundTls::Verify}};
+                                                       {"opportunistic", OutboundTls::Opportunistic},
+                                                       {"required", OutboundTls::Required},
+                                                       {"verify", OutboundTls::Verify}};
   for (const auto& [name, mode] : modes) {
     const Config c = parse_config(send(fmt::format("tls = \"{}\"\n", name)), "x");
     EXPECT_EQ(c.send_connectors[0].tls, mode) << name;
@@ -334,8 +339,9 @@ TEST_F(CaFile, OnlyWithVerify) {
   EXPECT_CONFIG_ERROR(send("tls = \"required\"\n" + key(file_)),
                       "line 4: send_connector[0].ca_file: ca_file is used only with tls = \"verify\" (this "
                       "connector has tls = \"required\")");
-  EXPECT_CONFIG_ERROR(send(key(file_)), "ca_file is used only with tls = \"verify\" (this connector has tls = "
-                                        "\"opportunistic\")");
+  EXPECT_CONFIG_ERROR(send(key(file_)),
+                      "ca_file is used only with tls = \"verify\" (this connector has tls = "
+                      "\"opportunistic\")");
 }
 
 TEST_F(CaFile, MustBeAReadableFile) {
@@ -363,7 +369,8 @@ TEST(SendConnectorConfig, HeloAndConnections) {
 
 TEST(SendConnectorConfig, TlsPolicy) {
   const auto policy = [](std::string_view keys) { return send("[send_connector.tls_policy]\n" + std::string(keys)); };
-  EXPECT_CONFIG_ERROR(send("tls_policy = \"legacy\"\n"), "send_connector[0].tls_policy: expected a table, got a string");
+  EXPECT_CONFIG_ERROR(send("tls_policy = \"legacy\"\n"),
+                      "send_connector[0].tls_policy: expected a table, got a string");
   EXPECT_CONFIG_ERROR(policy("certificate = \"/etc/c.pem\"\nkey = \"/etc/k.pem\"\n"),
                       "line 4: send_connector[0].tls_policy.certificate: a send connector presents no certificate; "
                       "certificate belongs in [receive_connector.tls]");
@@ -372,8 +379,9 @@ TEST(SendConnectorConfig, TlsPolicy) {
                       "[receive_connector.tls]");
   EXPECT_CONFIG_ERROR(policy("min_verson = \"1.2\"\n"),
                       "send_connector[0].tls_policy: unknown key 'min_verson' (did you mean 'min_version'?)");
-  EXPECT_CONFIG_ERROR(policy("profile = \"modern\"\n"),
-                      "send_connector[0].tls_policy.profile: \"modern\" is not one of default, exchange-online, legacy");
+  EXPECT_CONFIG_ERROR(
+      policy("profile = \"modern\"\n"),
+      "send_connector[0].tls_policy.profile: \"modern\" is not one of default, exchange-online, legacy");
   EXPECT_CONFIG_ERROR(policy("min_version = \"1.3\"\nmax_version = \"1.2\"\n"),
                       "send_connector[0].tls_policy: min_version 1.3 is above max_version 1.2");
   // The receive side's rule and words: TLS 1.0/1.1 only when asked for with the legacy profile.
@@ -446,9 +454,12 @@ TEST(ParseSmartHost, Rejects) {
   EXPECT_EQ(smart_host_error("[relay.example]25"), "\"[relay.example]25\" has \"25\" after ']'; " + kForm);
   EXPECT_EQ(smart_host_error("[relay.example]:"),
             "\"[relay.example]:\" has port \"\"; the port is a number from 1 to 65535");
-  EXPECT_EQ(smart_host_error("relay.example:"), "\"relay.example:\" has port \"\"; the port is a number from 1 to 65535");
-  EXPECT_EQ(smart_host_error("relay.example:0"), "\"relay.example:0\" has port \"0\"; the port is a number from 1 to 65535");
-  EXPECT_EQ(smart_host_error("relay.example:65536"), "\"relay.example:65536\" has port \"65536\"; the port is a number from 1 to 65535");
+  EXPECT_EQ(smart_host_error("relay.example:"),
+            "\"relay.example:\" has port \"\"; the port is a number from 1 to 65535");
+  EXPECT_EQ(smart_host_error("relay.example:0"),
+            "\"relay.example:0\" has port \"0\"; the port is a number from 1 to 65535");
+  EXPECT_EQ(smart_host_error("relay.example:65536"),
+            "\"relay.example:65536\" has port \"65536\"; the port is a number from 1 to 65535");
   EXPECT_EQ(smart_host_error("relay.example:025x"),
             "\"relay.example:025x\" has port \"025x\"; the port is a number from 1 to 65535");
   EXPECT_EQ(smart_host_error("relay.example:-25"),
@@ -462,7 +473,8 @@ TEST(ParseSmartHost, Rejects) {
   EXPECT_EQ(smart_host_error("relay_1.example"),
             "\"relay_1.example\" contains \"_\"; a domain has only letters, digits, hyphens and dots");
   EXPECT_EQ(smart_host_error("relay.example.:25"), "\"relay.example.\" ends with a dot; write the domain without it");
-  EXPECT_EQ(smart_host_error("relay example"), "\"relay example\" contains \" \"; a domain has only letters, digits, hyphens and dots");
+  EXPECT_EQ(smart_host_error("relay example"),
+            "\"relay example\" contains \" \"; a domain has only letters, digits, hyphens and dots");
   EXPECT_EQ(smart_host_error("-relay.example"), "\"-relay.example\" has a label that starts or ends with a hyphen");
   EXPECT_EQ(smart_host_error("10.0.0.256"), "\"10.0.0.256\" is neither an IPv4 address nor a host name");
   EXPECT_EQ(smart_host_error("[10.0.0]:25"), "\"10.0.0\" is neither an IPv4 address nor a host name");
@@ -481,7 +493,8 @@ SendConnector send_connector_for(std::string name, std::vector<std::string> spac
 TEST(SelectSendConnector, MostSpecificSpaceWins) {
   Config config;
   config.send_connectors = {send_connector_for("all", {"*"}), send_connector_for("org", {"*.example.org"}),
-                            send_connector_for("sub", {"*.sub.example.org"}), send_connector_for("exact", {"example.org", "x.test"})};
+                            send_connector_for("sub", {"*.sub.example.org"}),
+                            send_connector_for("exact", {"example.org", "x.test"})};
   const SendConnector* all = &config.send_connectors[0];
   const SendConnector* org = &config.send_connectors[1];
   const SendConnector* sub = &config.send_connectors[2];
@@ -489,9 +502,9 @@ TEST(SelectSendConnector, MostSpecificSpaceWins) {
   EXPECT_EQ(select_send_connector(config, "example.org"), exact);  // exact beats "*.example.org"
   EXPECT_EQ(select_send_connector(config, "x.test"), exact);
   EXPECT_EQ(select_send_connector(config, "mail.example.org"), org);
-  EXPECT_EQ(select_send_connector(config, "sub.example.org"), sub);  // "*.suffix" covers the suffix itself
+  EXPECT_EQ(select_send_connector(config, "sub.example.org"), sub);      // "*.suffix" covers the suffix itself
   EXPECT_EQ(select_send_connector(config, "a.b.sub.example.org"), sub);  // longer suffix wins
-  EXPECT_EQ(select_send_connector(config, "notexample.org"), all);  // a suffix only at a label boundary
+  EXPECT_EQ(select_send_connector(config, "notexample.org"), all);       // a suffix only at a label boundary
   EXPECT_EQ(select_send_connector(config, "example.org.evil.test"), all);
   EXPECT_EQ(select_send_connector(config, "y.x.test"), all);  // exact is exact: no subdomains
   EXPECT_EQ(select_send_connector(config, "MAIL.Example.ORG"), org);
@@ -500,8 +513,9 @@ TEST(SelectSendConnector, MostSpecificSpaceWins) {
 
 TEST(SelectSendConnector, OrderOfConnectorsDoesNotMatter) {
   Config config;
-  config.send_connectors = {send_connector_for("sub", {"*.sub.example.org"}), send_connector_for("exact", {"example.org"}),
-                            send_connector_for("org", {"*.example.org"}), send_connector_for("all", {"*"})};
+  config.send_connectors = {send_connector_for("sub", {"*.sub.example.org"}),
+                            send_connector_for("exact", {"example.org"}), send_connector_for("org", {"*.example.org"}),
+                            send_connector_for("all", {"*"})};
   EXPECT_EQ(select_send_connector(config, "a.sub.example.org")->name, "sub");
   EXPECT_EQ(select_send_connector(config, "a.example.org")->name, "org");
   EXPECT_EQ(select_send_connector(config, "example.org")->name, "exact");

@@ -14,9 +14,9 @@ namespace sluice::config::detail {
 namespace {
 
 // OpenSSL's TLS 1.3 suites; ciphersuites names outside this set are typos OpenSSL would ignore.
-constexpr std::array<std::string_view, 5> kTls13Suites = {
-    "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"};
+constexpr std::array<std::string_view, 5> kTls13Suites = {"TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+                                                          "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_CCM_SHA256",
+                                                          "TLS_AES_128_CCM_8_SHA256"};
 
 constexpr std::string_view kTlsKeys[] = {"profile",      "min_version", "max_version", "ciphers",
                                          "ciphersuites", "certificate", "key",         "security_level"};
@@ -65,16 +65,26 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string_view type_name(toml::node_type t) {
   switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -93,8 +103,7 @@ Result<void> check_hostname(std::string_view name) {
   }
   for (unsigned char c : name) {
     if (c == ' ' || c == '\t') {
-      return fail(fmt::format("{} contains a space; the hostname is one word such as \"mx.example.org\"",
-                        shown(name)));
+      return fail(fmt::format("{} contains a space; the hostname is one word such as \"mx.example.org\"", shown(name)));
     }
     if (c < 0x21 || c > 0x7e) {
       return fail(fmt::format("{} contains a character that is not printable ASCII", shown(name)));
@@ -127,11 +136,11 @@ Result<void> check_domain(std::string_view domain) {
     for (unsigned char c : label) {
       if (c >= 0x80) {
         return fail(fmt::format("{} is not ASCII; write an internationalised domain in its xn-- (A-label) form",
-                          shown(domain)));
+                                shown(domain)));
       }
       if (!std::isalnum(c) && c != '-') {
-        return fail(fmt::format("{} contains {}; a domain has only letters, digits, hyphens and dots",
-                          shown(domain), shown(std::string_view(reinterpret_cast<const char*>(&c), 1))));
+        return fail(fmt::format("{} contains {}; a domain has only letters, digits, hyphens and dots", shown(domain),
+                                shown(std::string_view(reinterpret_cast<const char*>(&c), 1))));
       }
     }
     if (label.front() == '-' || label.back() == '-') {
@@ -165,8 +174,7 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   return total;
 }
 
-void TomlReader::fail(const toml::source_region* where, std::string_view path,
-                      std::string_view problem) const {
+void TomlReader::fail(const toml::source_region* where, std::string_view path, std::string_view problem) const {
   std::string message(source_);
   if (where != nullptr && where->begin.line > 0) message += fmt::format(": line {}", where->begin.line);
   if (!path.empty()) message += fmt::format(": {}", path);
@@ -267,8 +275,7 @@ Seconds TomlReader::duration(const toml::node& node, std::string_view path, bool
                      type_name(node.type())));
   }
   if (seconds < 0 || (seconds == 0 && !allow_zero))
-    fail(node, path,
-         fmt::format("must be {} 0, got {}", allow_zero ? "at least" : "greater than", seconds));
+    fail(node, path, fmt::format("must be {} 0, got {}", allow_zero ? "at least" : "greater than", seconds));
   if (seconds > kMaxDurationSeconds) fail(node, path, "must not be longer than 365 days");
   return Seconds(seconds);
 }
@@ -301,8 +308,7 @@ tls::Policy TomlReader::tls_policy(const toml::table& t, const std::string& path
     const std::string name = string(*n, join(path, "profile"));
     auto named = tls::named_policy(name);
     if (!named)
-      fail(*n, join(path, "profile"),
-           fmt::format("{} is not one of default, exchange-online, legacy", shown(name)));
+      fail(*n, join(path, "profile"), fmt::format("{} is not one of default, exchange-online, legacy", shown(name)));
     policy = *named;
   } else if (auto named = tls::named_policy("default")) {
     policy = *named;

@@ -2,12 +2,12 @@
 // and key path; unknown keys with did-you-mean; typed getters; durations; TLS policy tables), so
 // the receive side (config.cc) and the send side (send_connector.cc) report problems alike.
 #pragma once
+#include <toml++/toml.h>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "config/config.h"

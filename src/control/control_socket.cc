@@ -1,5 +1,6 @@
 #include "control/control_socket.h"
 
+#include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/read_until.hpp>
@@ -7,7 +8,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -104,9 +104,10 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_
     : io_(io), path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io) {
   const std::string text = path_.string();
   if (text.size() > kMaxSocketPath)
-    throw std::runtime_error(fmt::format("control socket path {} is {} bytes long; Unix sockets allow {}: use a "
-                                         "shorter state directory",
-                                         text, text.size(), kMaxSocketPath));
+    throw std::runtime_error(
+        fmt::format("control socket path {} is {} bytes long; Unix sockets allow {}: use a "
+                    "shorter state directory",
+                    text, text.size(), kMaxSocketPath));
   clear_stale_socket(path_);
 
   // Bind inside a private 0700 directory, chmod, then rename into place: the socket is never
@@ -120,8 +121,7 @@ ControlServer::ControlServer(asio::io_context& io, std::filesystem::path socket_
   acceptor_.open(asio::local::stream_protocol(), ec);
   if (!ec) acceptor_.bind(asio::local::stream_protocol::endpoint(bind_path.string()), ec);
   if (!ec && ::chmod(bind_path.c_str(), 0600) != 0) ec.assign(errno, std::system_category());
-  if (!ec && private_bind && ::rename(bind_path.c_str(), text.c_str()) != 0)
-    ec.assign(errno, std::system_category());
+  if (!ec && private_bind && ::rename(bind_path.c_str(), text.c_str()) != 0) ec.assign(errno, std::system_category());
   if (private_bind) {
     ::unlink(bind_path.c_str());  // only left there when something above failed
     ::rmdir(scratch.c_str());
@@ -156,8 +156,7 @@ void ControlServer::stop() {
   connections_.clear();
   // Only our own socket: after a takeover the path may belong to another gateway.
   struct stat info {};
-  if (::lstat(path_.c_str(), &info) == 0 && info.st_dev == device_ && info.st_ino == inode_)
-    ::unlink(path_.c_str());
+  if (::lstat(path_.c_str(), &info) == 0 && info.st_dev == device_ && info.st_ino == inode_) ::unlink(path_.c_str());
 }
 
 awaitable<void> ControlServer::accept_loop() {
@@ -189,8 +188,8 @@ awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
   });
   std::string buffer;
   std::error_code ec;
-  std::size_t length = co_await asio::async_read_until(
-      *socket, asio::dynamic_buffer(buffer, kMaxRequestBytes + 1), '\n', asio::redirect_error(asio::use_awaitable, ec));
+  std::size_t length = co_await asio::async_read_until(*socket, asio::dynamic_buffer(buffer, kMaxRequestBytes + 1),
+                                                       '\n', asio::redirect_error(asio::use_awaitable, ec));
   std::string response;
   if (!ec) {
     response = answer(buffer.substr(0, length - 1));
@@ -302,15 +301,14 @@ std::optional<Json> request(const std::filesystem::path& socket_path, const Json
       answer.append(chunk, static_cast<std::size_t>(n));
       if (answer.find('\n') != std::string::npos) break;
       if (answer.size() > kMaxResponseBytes)
-        return fail(RequestError::Failed, fmt::format("the gateway on {} sent an answer over {} bytes", path,
-                                                      kMaxResponseBytes));
+        return fail(RequestError::Failed,
+                    fmt::format("the gateway on {} sent an answer over {} bytes", path, kMaxResponseBytes));
     } else if (n == 0) {
       break;
     } else if (errno == EAGAIN || errno == EINTR) {
       if (!wait_for(POLLIN)) return timed_out();
     } else {
-      return fail(RequestError::Failed,
-                  fmt::format("cannot read from the gateway on {}: {}", path, errno_text(errno)));
+      return fail(RequestError::Failed, fmt::format("cannot read from the gateway on {}: {}", path, errno_text(errno)));
     }
   }
   answer = answer.substr(0, answer.find('\n'));

@@ -2,11 +2,11 @@
 // <state_dir>/control.sock (mode 0600: only the gateway's user may steer it), one JSON request
 // line in, one JSON response line out, then close.
 #pragma once
+#include <sys/types.h>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <nlohmann/json.hpp>
-#include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>

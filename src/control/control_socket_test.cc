@@ -1,8 +1,8 @@
 #include "control/control_socket.h"
 
+#include <gtest/gtest.h>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
-#include <gtest/gtest.h>
 
 #include <stdlib.h>
 #include <sys/socket.h>

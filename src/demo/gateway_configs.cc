@@ -62,9 +62,8 @@ fallback_to_plaintext = {fallback}
 profile = "{profile}"{profile_comment}
 max_version = "{max_version}"
 )TOML",
-      fmt::arg("state", quoted(state.string())), fmt::arg("port", ports.onprem),
-      fmt::arg("lifetime", policy.lifetime), fmt::arg("partner", ports.cloud_partner),
-      fmt::arg("fallback", policy.fallback ? "true" : "false"),
+      fmt::arg("state", quoted(state.string())), fmt::arg("port", ports.onprem), fmt::arg("lifetime", policy.lifetime),
+      fmt::arg("partner", ports.cloud_partner), fmt::arg("fallback", policy.fallback ? "true" : "false"),
       fmt::arg("profile", policy.legacy_tls ? "legacy" : "default"),
       fmt::arg("profile_comment", policy.legacy_tls ? "                  # TLS 1.0 at most: an old SCHANNEL"
                                                     : "                 # TLS 1.2 and 1.3"),

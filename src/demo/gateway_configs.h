@@ -18,8 +18,8 @@ struct Ports {
 
 /// onprem's send connector, as the administrator changes it during the demo.
 struct OnpremPolicy {
-  bool legacy_tls = true;       ///< TLS 1.0 at most (an old SCHANNEL); false: TLS 1.2+
-  bool fallback = true;         ///< fallback_to_plaintext
+  bool legacy_tls = true;  ///< TLS 1.0 at most (an old SCHANNEL); false: TLS 1.2+
+  bool fallback = true;    ///< fallback_to_plaintext
   std::string lifetime = "10m";
 };
 

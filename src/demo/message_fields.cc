@@ -7,13 +7,15 @@ namespace sluice::demo {
 namespace {
 
 bool is_field_of(std::string_view line, std::string_view name) {
-  return line.size() > name.size() && line[name.size()] == ':' && ascii_lower(line.substr(0, name.size())) == ascii_lower(name);
+  return line.size() > name.size() && line[name.size()] == ':' &&
+         ascii_lower(line.substr(0, name.size())) == ascii_lower(name);
 }
 
 /// The unfolded field starting at lines[i] (lines[i] is "Name: ..."), continuation lines joined.
 std::string unfold_at(const std::vector<std::string>& lines, std::size_t i) {
   std::string value(lines[i]);
-  for (std::size_t j = i + 1; j < lines.size() && !lines[j].empty() && (lines[j][0] == ' ' || lines[j][0] == '\t'); ++j) {
+  for (std::size_t j = i + 1; j < lines.size() && !lines[j].empty() && (lines[j][0] == ' ' || lines[j][0] == '\t');
+       ++j) {
     std::string_view rest = lines[j];
     while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
     value += ' ';

@@ -13,8 +13,9 @@ TEST(DemoMessage, HeaderValueIsUnfoldedAndCaseInsensitive) {
       "subject: Hello\r\n"
       "\r\n"
       "Action: failed\r\n";
-  EXPECT_EQ(header_value(message, "Received").value_or("?"),
-            "from a ([127.0.0.1]) by b (sluice) with ESMTPS (version=TLS1_3, cipher=X) id 1; Mon, 1 Jan 2024 00:00:00 +0000");
+  EXPECT_EQ(
+      header_value(message, "Received").value_or("?"),
+      "from a ([127.0.0.1]) by b (sluice) with ESMTPS (version=TLS1_3, cipher=X) id 1; Mon, 1 Jan 2024 00:00:00 +0000");
   EXPECT_EQ(header_value(message, "Subject").value_or("?"), "Hello");
   // Fields after the header block are body text, not headers.
   EXPECT_FALSE(header_value(message, "Action").has_value());

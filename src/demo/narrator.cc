@@ -43,8 +43,10 @@ bool Narrator::check(bool ok, std::string_view what) {
 }
 
 void Narrator::print(fmt::text_style style, std::string_view text) {
-  if (color_) fmt::print(style, "{}", text);
-  else fmt::print("{}", text);
+  if (color_)
+    fmt::print(style, "{}", text);
+  else
+    fmt::print("{}", text);
 }
 
 std::vector<std::string> line_diff(const std::string& before, const std::string& after) {

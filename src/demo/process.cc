@@ -102,8 +102,10 @@ ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args,
     char chunk[4096];
     ssize_t n = read(pipe_fds[0], chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) open = false;
-    else result.output.append(chunk, static_cast<std::size_t>(n));
+    if (n <= 0)
+      open = false;
+    else
+      result.output.append(chunk, static_cast<std::size_t>(n));
   }
   close(pipe_fds[0]);
   int status = 0;
@@ -150,7 +152,8 @@ bool ServeProcess::alive() {
 }
 
 std::string ServeProcess::exit_description() const {
-  if (last_signal_ != 0) return fmt_exit(-1) + " " + std::to_string(last_signal_) + " (" + strsignal(last_signal_) + ")";
+  if (last_signal_ != 0)
+    return fmt_exit(-1) + " " + std::to_string(last_signal_) + " (" + strsignal(last_signal_) + ")";
   return fmt_exit(last_status_);
 }
 

@@ -21,7 +21,7 @@ fs::path self_executable();
 struct ChildResult {
   int exit_status = -1;  ///< exit code; -1 when killed by a signal, 127 when exec failed
   bool timed_out = false;
-  std::string output;    ///< stdout and stderr, interleaved as written
+  std::string output;  ///< stdout and stderr, interleaved as written
 };
 /// Runs `exe args...` (argv[0] is "sluice"), collecting its output; killed after `timeout`.
 ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args, Millis timeout);

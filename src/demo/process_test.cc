@@ -1,7 +1,7 @@
 #include "demo/process.h"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -59,9 +59,10 @@ fs::path fake_server(const TempDir& dir, const std::string& body) {
 
 TEST(DemoProcess, ServeProcessStartsWhenListeningAndStopsOnSigterm) {
   TempDir dir{"sluice-demo-test"};
-  auto exe = fake_server(dir, "trap 'echo stopped >&2; exit 0' TERM\n"
-                              "echo 'info: listening on 127.0.0.1:2525 (Default)' >&2\n"
-                              "while :; do sleep 0.05; done\n");
+  auto exe = fake_server(dir,
+                         "trap 'echo stopped >&2; exit 0' TERM\n"
+                         "echo 'info: listening on 127.0.0.1:2525 (Default)' >&2\n"
+                         "while :; do sleep 0.05; done\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
   std::string why;
   ASSERT_TRUE(server.start({"127.0.0.1:2525"}, Millis(10000), why)) << why;

@@ -173,8 +173,10 @@ void Scenario::prepare() {
 
   std::ofstream(work_ / "cloud" / "sluice.toml") << cloud_config(cloud_state(), ports_);
   write_onprem(OnpremPolicy{});
-  cloud_ = std::make_unique<ServeProcess>("cloud", exe_, work_ / "cloud" / "sluice.toml", work_ / "cloud" / "serve.log");
-  onprem_ = std::make_unique<ServeProcess>("onprem", exe_, work_ / "onprem" / "sluice.toml", work_ / "onprem" / "serve.log");
+  cloud_ =
+      std::make_unique<ServeProcess>("cloud", exe_, work_ / "cloud" / "sluice.toml", work_ / "cloud" / "serve.log");
+  onprem_ =
+      std::make_unique<ServeProcess>("onprem", exe_, work_ / "onprem" / "sluice.toml", work_ / "onprem" / "serve.log");
   onprem_send_ = std::make_unique<LogCursor>(onprem_state() / "logs" / "ProtocolLog" / "SmtpSend", "SEND");
   cloud_receive_ = std::make_unique<LogCursor>(cloud_state() / "logs" / "ProtocolLog" / "SmtpReceive", "RECV");
 }
@@ -216,7 +218,8 @@ std::string Scenario::submit(int number, const std::string& subject, const std::
       "\n"
       "{}\n",
       subject, number, getpid(), body);
-  out_.command(fmt::format("(SMTP to 127.0.0.1:{}, onprem's receive connector, as alice's mail client)", ports_.onprem));
+  out_.command(
+      fmt::format("(SMTP to 127.0.0.1:{}, onprem's receive connector, as alice's mail client)", ports_.onprem));
   auto result = submit_message(ports_.onprem, "alice-pc.onprem.test", "alice@onprem.test", "bob@cloud.test", message,
                                Millis(10000));
   out_.quote(shorten_replies(result.transcript));
@@ -228,9 +231,10 @@ std::string Scenario::submit(int number, const std::string& subject, const std::
 
 void Scenario::show_failed_handshake() {
   out_.heading(3, "onprem's STARTTLS to cloud fails: it offers TLS 1.0, cloud accepts TLS 1.2+");
-  out_.say(fmt::format("onprem's send connector routes cloud.test to [127.0.0.1]:{} (cloud's partner connector).\n"
-                       "It sees STARTTLS offered and starts a handshake its TLS stack cannot finish:",
-                       ports_.cloud_partner));
+  out_.say(
+      fmt::format("onprem's send connector routes cloud.test to [127.0.0.1]:{} (cloud's partner connector).\n"
+                  "It sees STARTTLS offered and starts a handshake its TLS stack cannot finish:",
+                  ports_.cloud_partner));
   auto failed = wait_for_log(*onprem_send_, kTlsFailedSend, Millis(20000));
   if (!failed.empty()) {
     out_.say(fmt::format("onprem's send protocol log ({}), the session:", onprem_send_->dir().string() + "/SEND*.LOG"));
@@ -256,8 +260,9 @@ void Scenario::show_failed_handshake() {
 
 void Scenario::show_plaintext_retry() {
   out_.heading(4, "The opportunistic fallback: onprem retries without TLS, and cloud refuses plaintext");
-  out_.say("The send connector is opportunistic with fallback_to_plaintext = true, as Exchange behaves: after a\n"
-           "failed handshake it reconnects without STARTTLS. cloud's partner connector requires TLS from onprem:");
+  out_.say(
+      "The send connector is opportunistic with fallback_to_plaintext = true, as Exchange behaves: after a\n"
+      "failed handshake it reconnects without STARTTLS. cloud's partner connector requires TLS from onprem:");
   auto refused = wait_for_log(*onprem_send_, kStartTlsFirst, Millis(15000));
   auto lines = onprem_send_->all();
   if (!refused.empty()) {
@@ -336,19 +341,22 @@ void Scenario::restart_onprem(const OnpremPolicy& policy, std::string_view why) 
 
 void Scenario::show_queue_viewer() {
   out_.heading(5, "The queue viewer: what onprem's administrator sees");
-  out_.say("Exchange records \"" + kSocketError + "\" for the failed handshake\n"
+  out_.say("Exchange records \"" + kSocketError +
+           "\" for the failed handshake\n"
            "and makes the plaintext retry at its next attempt; sluice makes it in the same attempt, so with\n"
            "the fallback on, the last error is cloud's refusal of the plaintext retry, in Exchange's words:");
   auto output = queue_list_until(kStartTlsFirst, Millis(10000));
   out_.check(output.find(kPrimaryTarget) != std::string::npos,
              "the queue shows the last error \"" + kPrimaryTarget + ".\" ...\"");
-  out_.check(output.find("[127.0.0.1]:" + std::to_string(ports_.cloud_partner)) != std::string::npos,
-             fmt::format("the queue shows the next hop [127.0.0.1]:{} (the smart host for cloud.test)", ports_.cloud_partner));
+  out_.check(
+      output.find("[127.0.0.1]:" + std::to_string(ports_.cloud_partner)) != std::string::npos,
+      fmt::format("the queue shows the next hop [127.0.0.1]:{} (the smart host for cloud.test)", ports_.cloud_partner));
 
-  out_.say("\nA send connector that requires TLS (as hybrid setups configure the one to Office 365) never falls\n"
-           "back, and then every attempt ends at the failed handshake: the queue shows the error Microsoft's article\n"
-           "quotes. The administrator turns the fallback off; and, so the demo need not wait Exchange Online's 48\n"
-           "hours, the message lifetime becomes a few seconds longer than the message's age:");
+  out_.say(
+      "\nA send connector that requires TLS (as hybrid setups configure the one to Office 365) never falls\n"
+      "back, and then every attempt ends at the failed handshake: the queue shows the error Microsoft's article\n"
+      "quotes. The administrator turns the fallback off; and, so the demo need not wait Exchange Online's 48\n"
+      "hours, the message lifetime becomes a few seconds longer than the message's age:");
   auto age = std::chrono::duration_cast<seconds>(steady_clock::now() - first_submitted_).count();
   lifetime_left_ = seconds(12);
   OnpremPolicy no_fallback = policy_;
@@ -364,7 +372,8 @@ void Scenario::show_queue_viewer() {
     out_.say("onprem's send protocol log, the new attempt:");
     out_.quote(session_lines(fresh, session_of(failed.front())));
   }
-  out_.check(output2.find(kSocketError) != std::string::npos, "the queue shows the last error \"" + kSocketError + "\"");
+  out_.check(output2.find(kSocketError) != std::string::npos,
+             "the queue shows the last error \"" + kSocketError + "\"");
   out_.check(!failed.empty() && grep(fresh, kStartTlsFirst).empty(),
              "the new attempt failed at the handshake and made no plaintext retry");
 }
@@ -417,7 +426,8 @@ void Scenario::show_ndr() {
   out_.check(content_type.find("multipart/report") != std::string::npos &&
                  content_type.find("report-type=delivery-status") != std::string::npos,
              "it is a multipart/report; report-type=delivery-status (RFC 3464)");
-  out_.check(header_value(ndr, "Subject").value_or("").rfind("Undeliverable:", 0) == 0, "its Subject says Undeliverable");
+  out_.check(header_value(ndr, "Subject").value_or("").rfind("Undeliverable:", 0) == 0,
+             "its Subject says Undeliverable");
   out_.check(!action.empty() && action.front().find("failed") != std::string::npos, "Action: failed");
   out_.check(!diagnostic.empty() && diagnostic.front().find(kSocketError) != std::string::npos,
              "Diagnostic-Code: smtp; " + kSocketError);
@@ -433,8 +443,9 @@ void Scenario::apply_fix() {
   // The deferral is recorded just after the attempt; wait for it so the restart reloads it deferred.
   queue_list_until(kSocketError, Millis(10000));
 
-  out_.say("\nThe fix is Microsoft's: enable TLS 1.2 on the server (SCHANNEL), restart. Here: the send\n"
-           "connector's tls_policy goes to the default profile (TLS 1.2 and 1.3):");
+  out_.say(
+      "\nThe fix is Microsoft's: enable TLS 1.2 on the server (SCHANNEL), restart. Here: the send\n"
+      "connector's tls_policy goes to the default profile (TLS 1.2 and 1.3):");
   OnpremPolicy fixed = policy_;
   fixed.legacy_tls = false;
   restart_onprem(fixed, "tls_policy at TLS 1.2+");
@@ -454,8 +465,9 @@ void Scenario::apply_fix() {
   for (const char* name : {"Received", "Subject"})
     if (auto value = header_value(message, name)) shown.push_back(std::string(name) + ": " + *value);
   out_.quote(shown);
-  out_.check(received.find("(version=TLS1_2") != std::string::npos || received.find("(version=TLS1_3") != std::string::npos,
-             "cloud's Received header says version=TLS1_2 or TLS1_3");
+  out_.check(
+      received.find("(version=TLS1_2") != std::string::npos || received.find("(version=TLS1_3") != std::string::npos,
+      "cloud's Received header says version=TLS1_2 or TLS1_3");
   out_.check(header_value(message, "Subject").value_or("") == "Quarterly figures, second try",
              "it is the message that was stuck in onprem's queue");
 
@@ -469,8 +481,10 @@ void Scenario::apply_fix() {
   out_.quote(client);
   out_.say("cloud's receive protocol log:");
   out_.quote(server);
-  out_.check(!client.empty(), "onprem's send protocol log: TLS protocol SP_PROT_TLS1_2_CLIENT or SP_PROT_TLS1_3_CLIENT");
-  out_.check(!server.empty(), "cloud's receive protocol log: TLS protocol SP_PROT_TLS1_2_SERVER or SP_PROT_TLS1_3_SERVER");
+  out_.check(!client.empty(),
+             "onprem's send protocol log: TLS protocol SP_PROT_TLS1_2_CLIENT or SP_PROT_TLS1_3_CLIENT");
+  out_.check(!server.empty(),
+             "cloud's receive protocol log: TLS protocol SP_PROT_TLS1_2_SERVER or SP_PROT_TLS1_3_SERVER");
 
   // The envelope goes once delivery is recorded; give it a moment.
   std::string hop = "[127.0.0.1]:" + std::to_string(ports_.cloud_partner);
@@ -498,8 +512,9 @@ void Scenario::stop_gateways() {
 
 int Scenario::run() {
   auto started = steady_clock::now();
-  out_.title("sluice demo: mail from an on-premises server to Exchange Online after TLS 1.0 was switched off,\n"
-             "reproduced with two real gateways on loopback, then fixed.");
+  out_.title(
+      "sluice demo: mail from an on-premises server to Exchange Online after TLS 1.0 was switched off,\n"
+      "reproduced with two real gateways on loopback, then fixed.");
   int status = 0;
   try {
     prepare();

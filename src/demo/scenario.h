@@ -12,8 +12,8 @@ inline constexpr int kFailed = 1;
 inline constexpr int kInterrupted = 130;
 
 struct Options {
-  bool keep = false;      ///< keep the work directory afterwards
-  std::string work_dir;   ///< new or empty; a temporary directory when empty
+  bool keep = false;     ///< keep the work directory afterwards
+  std::string work_dir;  ///< new or empty; a temporary directory when empty
 };
 
 /// Runs the whole story, printing it to stdout. 0 when every check passed, kFailed when one

@@ -78,14 +78,15 @@ std::string queue_id_from_reply(std::string_view reply) {
     bool id_like = std::all_of(word.begin(), word.end(), [](char c) {
       return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'A' && c <= 'Z');
     });
-    bool has_digit = std::any_of(word.begin(), word.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    bool has_digit =
+        std::any_of(word.begin(), word.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
     if (id_like && has_digit) return word;
   }
   return "";
 }
 
-SubmitResult submit_message(std::uint16_t port, const std::string& helo, const std::string& from,
-                            const std::string& to, const std::string& message, Millis timeout) {
+SubmitResult submit_message(std::uint16_t port, const std::string& helo, const std::string& from, const std::string& to,
+                            const std::string& message, Millis timeout) {
   SubmitResult result;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

@@ -11,15 +11,15 @@
 namespace sluice::demo {
 
 struct SubmitResult {
-  bool accepted = false;               ///< the end of DATA got 250
-  std::string queue_id;                ///< from "250 2.6.0 <id> Queued mail for delivery", if present
+  bool accepted = false;                ///< the end of DATA got 250
+  std::string queue_id;                 ///< from "250 2.6.0 <id> Queued mail for delivery", if present
   std::vector<std::string> transcript;  ///< "C: MAIL FROM:<...>" / "S: 250 2.1.0 Sender OK"
-  std::string error;                   ///< why not accepted
+  std::string error;                    ///< why not accepted
 };
 /// A plain (no TLS) SMTP transaction to 127.0.0.1:`port`: EHLO, MAIL, RCPT, DATA, QUIT, each
 /// reply awaited; `message` has LF or CRLF line ends (sent as CRLF, dot-stuffed).
-SubmitResult submit_message(std::uint16_t port, const std::string& helo, const std::string& from,
-                            const std::string& to, const std::string& message, Millis timeout);
+SubmitResult submit_message(std::uint16_t port, const std::string& helo, const std::string& from, const std::string& to,
+                            const std::string& message, Millis timeout);
 
 /// The queue id in a "250 2.6.0 0005F1A2B3C40001 Queued mail for delivery" reply text: the first
 /// word of 8 to 64 upper-case hex digits or ASCII letters and digits after the code; "" if none.

@@ -1,7 +1,7 @@
 #include "demo/submitter.h"
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -75,9 +75,12 @@ class FakeSmtp {
     };
     say("220 fake ESMTP\r\n");
     while (auto l = line()) {
-      if (l->rfind("EHLO", 0) == 0) say("250-fake Hello\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
-      else if (l->rfind("MAIL", 0) == 0) say("250 2.1.0 Sender OK\r\n");
-      else if (l->rfind("RCPT", 0) == 0) say(rcpt_reply_ + "\r\n");
+      if (l->rfind("EHLO", 0) == 0)
+        say("250-fake Hello\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
+      else if (l->rfind("MAIL", 0) == 0)
+        say("250 2.1.0 Sender OK\r\n");
+      else if (l->rfind("RCPT", 0) == 0)
+        say(rcpt_reply_ + "\r\n");
       else if (*l == "DATA") {
         say("354 Start mail input\r\n");
         while (auto d = line()) {
@@ -103,8 +106,8 @@ class FakeSmtp {
 
 TEST(DemoSubmit, DeliversDotStuffedAndReadsTheQueueId) {
   FakeSmtp server;
-  auto result = submit_message(server.port(), "client.test", "a@x.test", "b@y.test", "Subject: s\n\n.dot\nend\n",
-                               Millis(5000));
+  auto result =
+      submit_message(server.port(), "client.test", "a@x.test", "b@y.test", "Subject: s\n\n.dot\nend\n", Millis(5000));
   server.join();
   EXPECT_TRUE(result.accepted) << result.error;
   EXPECT_EQ(result.error, "");

@@ -11,7 +11,6 @@ TEST(DemoText, IndentLines) {
   EXPECT_EQ(indent_lines("", "> "), "");
 }
 
-
 TEST(DemoText, LinesOfDropsLineEndsButNotEmptyLines) {
   EXPECT_EQ(lines_of(""), std::vector<std::string>{});
   EXPECT_EQ(lines_of("\n"), std::vector<std::string>{""});

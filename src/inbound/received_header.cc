@@ -37,13 +37,11 @@ std::string rfc5322_date(std::chrono::system_clock::time_point time) {
 
 std::string received_header(const ReceivedInfo& info) {
   std::string helo = info.helo.empty() ? "unknown" : sanitize(info.helo);
-  std::string address = info.client_address.find(':') != std::string::npos
-                            ? "IPv6:" + info.client_address
-                            : info.client_address;
-  std::string out = fmt::format("Received: from {} ([{}]) by {} (sluice)\r\n\twith {}", helo, address,
-                                info.hostname, with_protocol(info));
-  if (!info.tls_version.empty())
-    out += fmt::format(" (version={}, cipher={})", info.tls_version, info.tls_cipher);
+  std::string address =
+      info.client_address.find(':') != std::string::npos ? "IPv6:" + info.client_address : info.client_address;
+  std::string out = fmt::format("Received: from {} ([{}]) by {} (sluice)\r\n\twith {}", helo, address, info.hostname,
+                                with_protocol(info));
+  if (!info.tls_version.empty()) out += fmt::format(" (version={}, cipher={})", info.tls_version, info.tls_cipher);
   out += fmt::format("\r\n\t(connector \"{}\") id {}", sanitize(info.connector), info.queue_id);
   if (!info.single_recipient.empty()) out += fmt::format("\r\n\tfor <{}>", sanitize(info.single_recipient));
   out += "; " + rfc5322_date(info.time) + "\r\n";

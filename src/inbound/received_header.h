@@ -11,10 +11,10 @@ struct ReceivedInfo {
   std::string client_address;  ///< "192.0.2.1" or "2001:db8::1"
   std::string hostname;        ///< ours
   std::string connector;
-  bool esmtp = true;           ///< EHLO rather than HELO
+  bool esmtp = true;  ///< EHLO rather than HELO
   bool smtputf8 = false;
-  std::string tls_version;     ///< "TLS1_3"; empty for plaintext
-  std::string tls_cipher;      ///< "TLS_AES_256_GCM_SHA384"
+  std::string tls_version;  ///< "TLS1_3"; empty for plaintext
+  std::string tls_cipher;   ///< "TLS_AES_256_GCM_SHA384"
   std::string queue_id;
   std::string single_recipient;  ///< the "for" clause, only when there is exactly one recipient
   std::chrono::system_clock::time_point time;

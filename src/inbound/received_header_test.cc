@@ -15,8 +15,8 @@ ReceivedInfo sample() {
   info.tls_cipher = "TLS_AES_256_GCM_SHA384";
   info.queue_id = "0123456789ABCDEF";
   info.single_recipient = "bob@example.org";
-  info.time = std::chrono::sys_days{std::chrono::November / 27 / 2026} + std::chrono::hours{3} +
-              std::chrono::minutes{30};
+  info.time =
+      std::chrono::sys_days{std::chrono::November / 27 / 2026} + std::chrono::hours{3} + std::chrono::minutes{30};
   return info;
 }
 

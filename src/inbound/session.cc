@@ -1,11 +1,11 @@
 #include "inbound/session.h"
 #include "base/text.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/x509.h>
+#include <asio/co_spawn.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "base/blocking.h"
 #include "base/ids.h"
@@ -144,7 +144,8 @@ awaitable<void> Session::run() {
     // Checked after the flush: a stop requested while replies were going out has no read to
     // interrupt, and must not wait for the client's next command.
     if (shutdown_requested_) {
-      reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
+      reply_and_close(
+          smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
       break;
     }
     connection_.set_timeout(limits.command_timeout);
@@ -158,7 +159,8 @@ awaitable<void> Session::run() {
         log_.info("Timeout waiting for a command");
         reply_and_close(smtp::make_reply(421, "4.4.2", services_.config->hostname + " Error: timeout exceeded"));
       } else if (why == net::Interrupt::Shutdown) {
-        reply_and_close(smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
+        reply_and_close(
+            smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
       } else {
         co_return co_await finish("Remote");
       }
@@ -174,7 +176,8 @@ awaitable<void> Session::run() {
       co_await dispatch(command);
     }
     if (!closing_ && errors_ >= limits.max_errors) {
-      reply_and_close(smtp::make_reply(421, "4.7.0", services_.config->hostname + " Too many errors, closing connection"));
+      reply_and_close(
+          smtp::make_reply(421, "4.7.0", services_.config->hostname + " Too many errors, closing connection"));
     }
   }
   co_await send_final_reply_and_finish();
@@ -207,12 +210,16 @@ awaitable<void> Session::dispatch(const Command& command) {
     if (rule.verb != command.verb) continue;
     for (const auto& required : rule.needs) {
       if (meets(required.need, command)) continue;
-      if (required.code == 0) reply(connector_.require_tls_reply);
-      else reply(required.code, required.enhanced, required.text);
+      if (required.code == 0)
+        reply(connector_.require_tls_reply);
+      else
+        reply(required.code, required.enhanced, required.text);
       co_return;
     }
-    if (const auto* handler = std::get_if<Handler>(&rule.handler)) (this->*(*handler))(command);
-    else co_await (this->*std::get<WaitingHandler>(rule.handler))(command);
+    if (const auto* handler = std::get_if<Handler>(&rule.handler))
+      (this->*(*handler))(command);
+    else
+      co_await (this->*std::get<WaitingHandler>(rule.handler))(command);
     co_return;
   }
   reply(500, "5.5.2", "Command unrecognized");
@@ -269,8 +276,8 @@ void Session::on_mail(const Command& command) {
       }
       t.declared_size = std::stoull(value);
       if (t.declared_size > limits.max_message_size) {
-        reply(552, "5.3.4", fmt::format("Message size exceeds fixed maximum message size ({} octets)",
-                                        limits.max_message_size));
+        reply(552, "5.3.4",
+              fmt::format("Message size exceeds fixed maximum message size ({} octets)", limits.max_message_size));
         return;
       }
     } else if (key == "BODY") {
@@ -323,8 +330,8 @@ void Session::on_rcpt(const Command& command) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
     return;
   }
-  bool local = bare_postmaster ||
-               (!mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key()));
+  bool local =
+      bare_postmaster || (!mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key()));
   if (!local && !config::may_relay(config, client_)) {
     reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain");
     return;
@@ -383,12 +390,12 @@ awaitable<void> Session::on_data(const Command&) {
       reply(550, "5.6.0", "Message contains bare CR or LF (refused to prevent SMTP smuggling)");
       co_return;
     case smtp::DataDecoder::Defect::LineTooLong:
-      reply(550, "5.6.0", fmt::format("Message has a line longer than {} octets (RFC 5321 4.5.3.1.6)",
-                                      config.limits.max_text_line));
+      reply(550, "5.6.0",
+            fmt::format("Message has a line longer than {} octets (RFC 5321 4.5.3.1.6)", config.limits.max_text_line));
       co_return;
     case smtp::DataDecoder::Defect::TooBig:
-      reply(552, "5.3.4", fmt::format("Message size exceeds fixed maximum message size ({} octets)",
-                                      config.limits.max_message_size));
+      reply(552, "5.3.4",
+            fmt::format("Message size exceeds fixed maximum message size ({} octets)", config.limits.max_message_size));
       co_return;
   }
 
@@ -411,9 +418,14 @@ awaitable<void> Session::on_data(const Command&) {
     if (accepted.local) recipient.next_hop = "local";
   }
   std::string message = decoder.take_content();
-  message.insert(0, received_header({.helo = helo_, .client_address = envelope.client_address,
-                                     .hostname = config.hostname, .connector = connector_.name, .esmtp = esmtp_,
-                                     .smtputf8 = t.smtputf8, .tls_version = tls_version_, .tls_cipher = tls_cipher_,
+  message.insert(0, received_header({.helo = helo_,
+                                     .client_address = envelope.client_address,
+                                     .hostname = config.hostname,
+                                     .connector = connector_.name,
+                                     .esmtp = esmtp_,
+                                     .smtputf8 = t.smtputf8,
+                                     .tls_version = tls_version_,
+                                     .tls_cipher = tls_cipher_,
                                      .queue_id = envelope.id,
                                      .single_recipient = t.recipients.size() == 1 ? t.recipients.front().address : "",
                                      .time = envelope.received}));
@@ -427,7 +439,8 @@ awaitable<void> Session::on_data(const Command&) {
     stored = co_await queue::async_store(*services_.committer, envelope, message);
   } else {
     auto* spool = services_.spool;
-    stored = co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+    stored =
+        co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
   }
   if (!stored) {
     log_.info(fmt::format("Queue write failed: {}", stored.error().message()));
@@ -446,9 +459,7 @@ void Session::on_rset(const Command&) {
   reply(250, "2.0.0", "Resetting");
 }
 
-void Session::on_noop(const Command&) {
-  reply(250, "2.0.0", "OK");
-}
+void Session::on_noop(const Command&) { reply(250, "2.0.0", "OK"); }
 
 void Session::on_quit(const Command&) {
   reply_and_close(smtp::make_reply(221, "2.0.0", services_.config->hostname + " Service closing transmission channel"));
@@ -458,17 +469,13 @@ void Session::on_vrfy(const Command&) {
   reply(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery");
 }
 
-void Session::on_expn(const Command&) {
-  reply(502, "5.5.1", "EXPN not available");
-}
+void Session::on_expn(const Command&) { reply(502, "5.5.1", "EXPN not available"); }
 
 void Session::on_help(const Command&) {
   reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS HELP");
 }
 
-void Session::on_auth(const Command&) {
-  reply(502, "5.5.1", "AUTH not available on this connector");
-}
+void Session::on_auth(const Command&) { reply(502, "5.5.1", "AUTH not available on this connector"); }
 
 void Session::on_bdat(const Command&) {
   // The chunk that follows BDAT would otherwise be read as commands.
@@ -533,7 +540,8 @@ void Session::log_tls_success() {
 
 void Session::log_tls_failure(const net::IoError& failure) {
   const auto& ec = failure.code;
-  unsigned long openssl_error = ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
+  unsigned long openssl_error =
+      ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
   auto reason = tls::handshake_failure_reason(openssl_error, failure.peer_closed, failure.timed_out());
   log_.info(fmt::format("TLS negotiation failed with error {}", reason));
   const auto& hello = tls::client_hello_of(connection_.ssl());

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "protocol_log/protocol_log.h"
 #include "net/connection.h"
+#include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
 #include "queue/spool.h"
 #include "smtp/command.h"
@@ -32,7 +32,8 @@ struct SessionServices {
   asio::any_io_executor disk;  ///< where spool writes run, off the network thread, when there is no committer
   /// Group commit of spool stores (docs/queue.md); the server makes one when this is null.
   queue::GroupCommitter* committer = nullptr;
-  std::function<void(const queue::Envelope& envelope)> queued;  ///< a message was committed (called on the network thread)
+  std::function<void(const queue::Envelope& envelope)>
+      queued;  ///< a message was committed (called on the network thread)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -137,8 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool esmtp_ = false;
   std::optional<Transaction> transaction_;
   std::size_t errors_ = 0;
-  bool closing_ = false;            ///< a final reply was queued; end after flushing it
-  bool interruptible_ = false;      ///< waiting for a command or a handshake: shutdown may cut in
+  bool closing_ = false;        ///< a final reply was queued; end after flushing it
+  bool interruptible_ = false;  ///< waiting for a command or a handshake: shutdown may cut in
   bool shutdown_requested_ = false;
   std::string tls_version_, tls_cipher_;
 };

@@ -2,8 +2,8 @@
 // in (ungreeted, greeted, after MAIL, after RCPT; plain, with require_tls, inside TLS), must get
 // either its handler's answer or the sequencing refusal written here. The expectations are
 // spelled out, not read from the table, so a wrong table entry fails a case.
-#include <asio/ssl/context.hpp>
 #include <gtest/gtest.h>
+#include <asio/ssl/context.hpp>
 
 #include <array>
 #include <memory>
@@ -85,8 +85,14 @@ const std::vector<Row>& rows() {
 }
 
 /// Commands a require_tls connector refuses before STARTTLS (RFC 3207 4.2 leaves the others).
-const std::set<std::string> kNeedTls = {"MAIL FROM:<a@client.example>", "RCPT TO:<bob@example.org>", "DATA",
-                                        "DATA now", "VRFY bob", "EXPN staff", "AUTH PLAIN", "BDAT 10 LAST"};
+const std::set<std::string> kNeedTls = {"MAIL FROM:<a@client.example>",
+                                        "RCPT TO:<bob@example.org>",
+                                        "DATA",
+                                        "DATA now",
+                                        "VRFY bob",
+                                        "EXPN staff",
+                                        "AUTH PLAIN",
+                                        "BDAT 10 LAST"};
 
 std::shared_ptr<asio::ssl::context> server_tls() {
   static const auto creds = tls::test_util::make_self_signed("ec");
@@ -115,10 +121,8 @@ std::string reply_in(const Setting& setting, State state, const std::string& lin
     if (!c.start_tls(client_context.get())) return "handshake failed";
   }
   if (state >= Greeted && first_line(c.command("EHLO client.example")) != kHello) return "EHLO refused";
-  if (state >= AfterMail && first_line(c.command("MAIL FROM:<a@client.example>")) != kSenderOk)
-    return "MAIL refused";
-  if (state >= AfterRcpt && first_line(c.command("RCPT TO:<bob@example.org>")) != kRecipientOk)
-    return "RCPT refused";
+  if (state >= AfterMail && first_line(c.command("MAIL FROM:<a@client.example>")) != kSenderOk) return "MAIL refused";
+  if (state >= AfterRcpt && first_line(c.command("RCPT TO:<bob@example.org>")) != kRecipientOk) return "RCPT refused";
   std::string reply = first_line(c.command(line));
   c.close();
   return reply;

@@ -1,7 +1,7 @@
 #include "inbound/session.h"
 
-#include <asio/ssl/context.hpp>
 #include <gtest/gtest.h>
+#include <asio/ssl/context.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -302,8 +302,9 @@ TEST(SessionTest, SpooledMessageIsReceivedHeaderPlusTheContentExactly) {
   ASSERT_GT(message->size(), content.size());
   EXPECT_EQ(message->substr(message->size() - content.size()), content);
   std::string header = message->substr(0, message->size() - content.size());
-  EXPECT_EQ(header.rfind("Received: from client.example ([127.0.0.1]) by mx.test.example (sluice)\r\n\twith ESMTP\r\n", 0),
-            0u)
+  EXPECT_EQ(
+      header.rfind("Received: from client.example ([127.0.0.1]) by mx.test.example (sluice)\r\n\twith ESMTP\r\n", 0),
+      0u)
       << header;
   EXPECT_NE(header.find("\t(connector \"Default\") id " + id + "\r\n\tfor <bob@example.org>; "), std::string::npos)
       << header;
@@ -329,7 +330,8 @@ TEST(SessionTest, GroupCommitStoresTheMessageAndRoutesLocalRecipientsAtOnce) {
   h.committer = std::make_unique<queue::GroupCommitter>(*h.spool, 2);
   Client& c = h.start();
   ehlo(c);
-  std::string reply = send_message(c, "alice@client.example", {"bob@example.org", "carol@remote.example"}, "hi\r\n.\r\n");
+  std::string reply =
+      send_message(c, "alice@client.example", {"bob@example.org", "carol@remote.example"}, "hi\r\n.\r\n");
   std::string id = queued_id(reply);
   ASSERT_FALSE(id.empty()) << reply;
   EXPECT_EQ(h.queued(), std::vector<std::string>{id});

@@ -37,9 +37,7 @@ std::uint64_t PeerStats::total_sessions() const {
   return n;
 }
 
-bool PeerStats::is_legacy_peer() const {
-  return sessions[1] + sessions[2] + refused_legacy + legacy_messages > 0;
-}
+bool PeerStats::is_legacy_peer() const { return sessions[1] + sessions[2] + refused_legacy + legacy_messages > 0; }
 
 void PeerStats::add_name(std::string_view name) {
   if (name.empty() || names.size() >= kMaxNames) return;
@@ -64,8 +62,8 @@ void FailureStats::merge(const FailureStats& o) {
   count += o.count;
   first = min_time(first, o.first);
   last = max_time(last, o.last);
-  if (example.file.empty() || (!o.example.file.empty() && example_before(o.example_time, o.example, example_time,
-                                                                          example))) {
+  if (example.file.empty() ||
+      (!o.example.file.empty() && example_before(o.example_time, o.example, example_time, example))) {
     example = o.example;
     example_time = o.example_time;
   }

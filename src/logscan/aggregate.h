@@ -39,10 +39,10 @@ struct PeerStats {
   std::string remote;              ///< IP address, without port ("" when the log has none)
   std::vector<std::string> names;  ///< EHLO/HELO names seen (or host names from tracking), at most kMaxNames
   ClassCounts sessions{};
-  std::uint64_t refused_legacy = 0;   ///< failed handshakes where the client offered only TLS 1.0/1.1
-  std::uint64_t messages = 0;         ///< messages accepted (inbound) or sent (outbound), all sessions
-  std::uint64_t legacy_messages = 0;  ///< ... of which in TLS 1.0/1.1 sessions, or tracked with version=TLS1_0/1_1
-  Millis first = kNoTime, last = kNoTime;                ///< any session
+  std::uint64_t refused_legacy = 0;        ///< failed handshakes where the client offered only TLS 1.0/1.1
+  std::uint64_t messages = 0;              ///< messages accepted (inbound) or sent (outbound), all sessions
+  std::uint64_t legacy_messages = 0;       ///< ... of which in TLS 1.0/1.1 sessions, or tracked with version=TLS1_0/1_1
+  Millis first = kNoTime, last = kNoTime;  ///< any session
   Millis legacy_first = kNoTime, legacy_last = kNoTime;  ///< legacy sessions and refusals only
   static constexpr std::size_t kMaxNames = 5;
 
@@ -74,9 +74,9 @@ struct FileStats {
 };
 
 struct Aggregate {
-  std::map<std::string, PeerStats> peers;        ///< key: peer_key()
-  std::map<std::string, FailureStats> failures;  ///< key: signature, direction, remote
-  std::map<Millis, ClassCounts> hours;           ///< sessions by start hour (UTC)
+  std::map<std::string, PeerStats> peers;                ///< key: peer_key()
+  std::map<std::string, FailureStats> failures;          ///< key: signature, direction, remote
+  std::map<Millis, ClassCounts> hours;                   ///< sessions by start hour (UTC)
   std::map<std::string, std::uint64_t> tracking_events;  ///< message tracking event-id counts
   ClassCounts sessions{};
   std::uint64_t lines = 0, malformed = 0, filtered_out = 0;

@@ -49,8 +49,7 @@ PeerStats& Collector::peer(Direction d, std::uint32_t connector, std::uint32_t r
 }
 
 void Collector::finish(const Session& s) {
-  if (!filters_.empty() &&
-      !filters_.accepts(s.first, s.direction, text(s.connector), text(s.remote))) {
+  if (!filters_.empty() && !filters_.accepts(s.first, s.direction, text(s.connector), text(s.remote))) {
     ++out_.filtered_out;
     return;
   }
@@ -100,8 +99,8 @@ void Collector::failure(std::string_view signature, Direction d, std::string_vie
   }
 }
 
-void Collector::tracked_message(Direction d, std::string_view connector, std::string_view remote,
-                                std::string_view name, Millis time, bool legacy) {
+void Collector::tracked_message(Direction d, std::string_view connector, std::string_view remote, std::string_view name,
+                                Millis time, bool legacy) {
   if (!filters_.empty() && !filters_.accepts(time, d, connector, remote)) {
     ++out_.filtered_out;
     return;
@@ -128,10 +127,9 @@ void Collector::keep_partial(std::string key, std::uint64_t order, const Session
 }
 
 void merge_partials(std::vector<PartialSession> parts, Collector& into) {
-  std::stable_sort(parts.begin(), parts.end(),
-                   [](const PartialSession& a, const PartialSession& b) {
-                     return std::tie(a.key, a.order) < std::tie(b.key, b.order);
-                   });
+  std::stable_sort(parts.begin(), parts.end(), [](const PartialSession& a, const PartialSession& b) {
+    return std::tie(a.key, a.order) < std::tie(b.key, b.order);
+  });
   auto resolve = [&](PartialSession& p) {
     p.session.connector = into.intern(p.connector);
     p.session.remote = into.intern(p.remote);

@@ -20,9 +20,9 @@ struct Session {
   std::uint32_t connector = 0, remote = 0, name = 0;  ///< 0: unknown
   std::uint32_t messages = 0;
   Direction direction = Direction::Inbound;
-  TlsClass tls = TlsClass::Plaintext;  ///< negotiated version (Plaintext: none negotiated)
-  bool tls_failed = false;             ///< a handshake failed
-  bool offered_legacy_only = false;    ///< the client offered only TLS 1.0/1.1 (sluice logs this)
+  TlsClass tls = TlsClass::Plaintext;       ///< negotiated version (Plaintext: none negotiated)
+  bool tls_failed = false;                  ///< a handshake failed
+  bool offered_legacy_only = false;         ///< the client offered only TLS 1.0/1.1 (sluice logs this)
   bool saw_start = false, saw_end = false;  ///< its connect / disconnect line was read
   std::uint8_t data_state = 0;              ///< reader-private (message counting)
   std::uint8_t id_len = 0;                  ///< reader-private: the session id, when it is short
@@ -43,9 +43,9 @@ struct Session {
 /// A session whose start or end lies in another unit of work (another file, or the other half
 /// of a split file), carried with its strings so that it can be merged across workers.
 struct PartialSession {
-  std::string key;       ///< format and session id (Exchange) or host and process id (Postfix)
+  std::string key;          ///< format and session id (Exchange) or host and process id (Postfix)
   std::uint64_t order = 0;  ///< unit-of-work number, then position: merging follows it
-  Session session;       ///< ids meaningless outside the worker; strings below
+  Session session;          ///< ids meaningless outside the worker; strings below
   std::string connector, remote, name;
 };
 

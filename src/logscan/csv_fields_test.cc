@@ -36,8 +36,8 @@ TEST(CsvFields, QuotedFieldMaySpanLines) {
 
 TEST(CsvFields, MalformedQuoting) {
   std::array<CsvField, 9> f;
-  EXPECT_EQ(split_csv(R"(a,b"c,d)", f), -1);       // quote inside an unquoted field
-  EXPECT_EQ(split_csv(R"(a,"bc"d,e)", f), -1);     // text after the closing quote
+  EXPECT_EQ(split_csv(R"(a,b"c,d)", f), -1);                     // quote inside an unquoted field
+  EXPECT_EQ(split_csv(R"(a,"bc"d,e)", f), -1);                   // text after the closing quote
   EXPECT_EQ(split_csv(R"(a,"unterminated)", f), kUnterminated);  // may go on in the next line
   EXPECT_EQ(split_csv(R"(a,"x""y)", f), kUnterminated);
   std::array<CsvField, 2> two;

@@ -13,8 +13,9 @@
 namespace sluice::logscan {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
-
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+}
 
 /// Message counting from the dialogue (data_state): after DATA, a 354 then a 2xx is a message;
 /// after "BDAT n LAST", the next 2xx is.
@@ -42,10 +43,14 @@ TlsClass exchange_protocol_version(std::string_view context, char* side) {
   if (!starts_with(context, kPrefix)) return TlsClass::Plaintext;
   std::string_view rest = context.substr(kPrefix.size());
   TlsClass v = TlsClass::Plaintext;
-  if (starts_with(rest, "TLS1_0")) v = TlsClass::Tls1_0;
-  else if (starts_with(rest, "TLS1_1")) v = TlsClass::Tls1_1;
-  else if (starts_with(rest, "TLS1_2")) v = TlsClass::Tls1_2;
-  else if (starts_with(rest, "TLS1_3")) v = TlsClass::Tls1_3;
+  if (starts_with(rest, "TLS1_0"))
+    v = TlsClass::Tls1_0;
+  else if (starts_with(rest, "TLS1_1"))
+    v = TlsClass::Tls1_1;
+  else if (starts_with(rest, "TLS1_2"))
+    v = TlsClass::Tls1_2;
+  else if (starts_with(rest, "TLS1_3"))
+    v = TlsClass::Tls1_3;
   if (side && v != TlsClass::Plaintext && rest.size() > 7) *side = rest[7];
   return v;
 }
@@ -67,9 +72,8 @@ ExchangeProtocolReader::ExchangeProtocolReader(ReadContext ctx, const Header& he
 }
 
 void ExchangeProtocolReader::set_columns(const std::vector<std::string>& fields) {
-  static constexpr std::string_view kNames[kColumns] = {"date-time",       "connector-id", "session-id",
-                                                        "local-endpoint",  "remote-endpoint", "event",
-                                                        "data",            "context"};
+  static constexpr std::string_view kNames[kColumns] = {
+      "date-time", "connector-id", "session-id", "local-endpoint", "remote-endpoint", "event", "data", "context"};
   for (int c = 0; c < kColumns; ++c) {
     col_[c] = -1;
     for (std::size_t i = 0; i < fields.size() && i < kMaxFields; ++i)
@@ -118,8 +122,10 @@ int ExchangeProtocolReader::split(std::string_view text, bool truncated) {
   quote = quote_bits != 0;
 #endif
   for (; i < size && room; ++i) {
-    if (p[i] == ',') room = commas(1, i);
-    else if (p[i] == '"') quote = true;
+    if (p[i] == ',')
+      room = commas(1, i);
+    else if (p[i] == '"')
+      quote = true;
   }
   if (!quote) {
     if (!room) return -1;
@@ -161,8 +167,10 @@ Session& ExchangeProtocolReader::session_for(std::string_view id, std::uint64_t 
   if (start && !inserted) {
     // A second "+" for an id that is still open: the first connection's end was never logged.
     Session old = s;
-    if (old.saw_start) ctx_.out->finish(old);
-    else ctx_.out->keep_partial(partial_key(key, old), ctx_.order, old);
+    if (old.saw_start)
+      ctx_.out->finish(old);
+    else
+      ctx_.out->keep_partial(partial_key(key, old), ctx_.order, old);
     s = Session{};
     inserted = true;
   }
@@ -217,8 +225,7 @@ void ExchangeProtocolReader::record_failures(std::string_view text, const Sessio
     ctx_.out->failure(sig.found[i], s.direction, connector, remote, t, ctx_.file, number, record);
 }
 
-bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, bool truncated,
-                                  bool may_continue) {
+bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, bool truncated, bool may_continue) {
   if (text.empty()) return true;
   if (text.front() == '#') {
     if (header_.read(text)) {

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "protocol_log/protocol_log.h"
 #include "logscan/test_support.h"
+#include "protocol_log/protocol_log.h"
 
 namespace sluice::logscan {
 namespace {
@@ -28,7 +28,8 @@ std::string session_text(std::string id, std::string remote, const std::string& 
   std::string out;
   int seq = 0;
   auto line = [&](protocol_log::Event e, std::string data, std::string context = "") {
-    protocol_log::Line l{t, "Default Frontend", id, seq++, "10.0.0.1:25", remote, e, std::move(data), std::move(context)};
+    protocol_log::Line l{
+        t, "Default Frontend", id, seq++, "10.0.0.1:25", remote, e, std::move(data), std::move(context)};
     out += protocol_log::format_line(l);
   };
   line(protocol_log::Event::Connect, "");
@@ -121,8 +122,8 @@ TEST(ExchangeProtocolReader, RefusedLegacyClientAndFailureExample) {
   EXPECT_EQ(p->refused_legacy, 1u);
   EXPECT_EQ(p->messages, 1u);
   EXPECT_EQ(p->names, (std::vector<std::string>{"c13.test", "mail.example.com"}));
-  const FailureStats* f = h.failure("TLS negotiation failed with error UnsupportedProtocol", Direction::Inbound,
-                                    "127.0.0.1");
+  const FailureStats* f =
+      h.failure("TLS negotiation failed with error UnsupportedProtocol", Direction::Inbound, "127.0.0.1");
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->count, 1u);
   EXPECT_EQ(f->example.line, 33u);
@@ -156,11 +157,12 @@ TEST(ExchangeProtocolReader, ColumnsComeFromTheFieldsHeader) {
 TEST(ExchangeProtocolReader, QuotedMultiLineFieldAndEmbeddedQuotes) {
   Harness h;
   Header header;
-  std::string text = receive_header() +
-                     "2026-11-27T07:00:00.000Z,\"Conn, \"\"quoted\"\"\",S1,0,10.0.0.1:25,[2001:db8::5]:4000,+,,\r\n"
-                     "2026-11-27T07:00:00.001Z,\"Conn, \"\"quoted\"\"\",S1,1,10.0.0.1:25,[2001:db8::5]:4000,<,\"EHLO "
-                     "two\r\nlines\",\r\n"
-                     "2026-11-27T07:00:00.002Z,\"Conn, \"\"quoted\"\"\",S1,2,10.0.0.1:25,[2001:db8::5]:4000,-,,Local\r\n";
+  std::string text =
+      receive_header() +
+      "2026-11-27T07:00:00.000Z,\"Conn, \"\"quoted\"\"\",S1,0,10.0.0.1:25,[2001:db8::5]:4000,+,,\r\n"
+      "2026-11-27T07:00:00.001Z,\"Conn, \"\"quoted\"\"\",S1,1,10.0.0.1:25,[2001:db8::5]:4000,<,\"EHLO "
+      "two\r\nlines\",\r\n"
+      "2026-11-27T07:00:00.002Z,\"Conn, \"\"quoted\"\"\",S1,2,10.0.0.1:25,[2001:db8::5]:4000,-,,Local\r\n";
   ExchangeProtocolReader reader(h.context(), header, std::nullopt);
   h.feed(reader, text, 5);
   h.done(reader);
@@ -177,7 +179,7 @@ TEST(ExchangeProtocolReader, MalformedLinesAreCountedWithTheirNumbers) {
   std::string text = receive_header() +
                      "garbage without commas\r\n"
                      "2026-11-27T07:00:00.000Z,C,S1,0,a,b,+,,\r\n"
-                     "2026-11-27T07:00:00.000Z,C,S1,1,a,b,?,,\r\n"           // unknown event
+                     "2026-11-27T07:00:00.000Z,C,S1,1,a,b,?,,\r\n"             // unknown event
                      "2026-11-27T07:00:00.000Z,C,S1,1,a,b,<,\"EHLO x\"y,\r\n"  // bad quoting
                      "2026-11-27T07:00:00.000Z,C,S1,2,a,b,-,,,extra\r\n";      // ten fields
   ExchangeProtocolReader reader(h.context("m.log"), header, std::nullopt);
@@ -212,8 +214,9 @@ TEST(ExchangeProtocolReader, UnclosedQuoteIsMalformedAfterTheLineLimitAndReading
 TEST(ExchangeProtocolReader, TruncatedLineUnderAnOverlongFieldsHeaderIsMalformed) {
   Harness h;
   Header header;
-  std::string fields = "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
-                       "event,data,context";
+  std::string fields =
+      "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
+      "event,data,context";
   for (int i = 0; i < 40; ++i) fields += ",extra" + std::to_string(i);
   std::string text = "#Software: Microsoft Exchange Server\r\n#Log-type: SMTP Receive Protocol Log\r\n" + fields +
                      "\r\n2026-11-27T07:00:00.000Z,C,S1,0,a,10.1.1.1:5,+,,\r\n2026-11-27T07:00:01.000Z,C,S1,1,a";

@@ -5,21 +5,19 @@
 #include <string_view>
 #include <vector>
 
-#include "net/cidr.h"
 #include "logscan/aggregate.h"
+#include "net/cidr.h"
 
 namespace sluice::logscan {
 
 struct Filters {
-  std::optional<Millis> since;  ///< inclusive
-  std::optional<Millis> until;  ///< exclusive
+  std::optional<Millis> since;          ///< inclusive
+  std::optional<Millis> until;          ///< exclusive
   std::vector<std::string> connectors;  ///< exact names; any of them
-  std::vector<net::Cidr> remotes;    ///< any of them
+  std::vector<net::Cidr> remotes;       ///< any of them
   std::optional<Direction> direction;
 
-  bool empty() const {
-    return !since && !until && connectors.empty() && remotes.empty() && !direction;
-  }
+  bool empty() const { return !since && !until && connectors.empty() && remotes.empty() && !direction; }
   /// A session (by its start) or a failure line (by its time) passes every filter given. With a
   /// time filter, an unknown time does not pass; with a --remote filter, an unparsable or
   /// missing address does not.

@@ -30,27 +30,54 @@ bool Header::read(std::string_view line) {
     }
   } else if (starts_with_ascii_nocase(line, "Log-type:")) {
     std::string_view type = trim(line.substr(9));
-    if (starts_with_ascii_nocase(type, "SMTP Receive")) direction = Direction::Inbound;
-    else if (starts_with_ascii_nocase(type, "SMTP Send")) direction = Direction::Outbound;
-    else if (starts_with_ascii_nocase(type, "Message Tracking")) tracking = true;
+    if (starts_with_ascii_nocase(type, "SMTP Receive"))
+      direction = Direction::Inbound;
+    else if (starts_with_ascii_nocase(type, "SMTP Send"))
+      direction = Direction::Outbound;
+    else if (starts_with_ascii_nocase(type, "Message Tracking"))
+      tracking = true;
   }
   return true;
 }
 
 const std::vector<std::string>& default_protocol_fields() {
-  static const std::vector<std::string> f = {"date-time", "connector-id", "session-id", "sequence-number",
-                                             "local-endpoint", "remote-endpoint", "event", "data", "context"};
+  static const std::vector<std::string> f = {"date-time",       "connector-id",   "session-id",
+                                             "sequence-number", "local-endpoint", "remote-endpoint",
+                                             "event",           "data",           "context"};
   return f;
 }
 
 const std::vector<std::string>& default_tracking_fields() {
-  static const std::vector<std::string> f = {
-      "date-time", "client-ip", "client-hostname", "server-ip", "server-hostname", "source-context",
-      "connector-id", "source", "event-id", "internal-message-id", "message-id", "network-message-id",
-      "recipient-address", "recipient-status", "total-bytes", "recipient-count", "related-recipient-address",
-      "reference", "message-subject", "sender-address", "return-path", "message-info", "directionality",
-      "tenant-id", "original-client-ip", "original-server-ip", "custom-data", "transport-traffic-type", "log-id",
-      "schema-version"};
+  static const std::vector<std::string> f = {"date-time",
+                                             "client-ip",
+                                             "client-hostname",
+                                             "server-ip",
+                                             "server-hostname",
+                                             "source-context",
+                                             "connector-id",
+                                             "source",
+                                             "event-id",
+                                             "internal-message-id",
+                                             "message-id",
+                                             "network-message-id",
+                                             "recipient-address",
+                                             "recipient-status",
+                                             "total-bytes",
+                                             "recipient-count",
+                                             "related-recipient-address",
+                                             "reference",
+                                             "message-subject",
+                                             "sender-address",
+                                             "return-path",
+                                             "message-info",
+                                             "directionality",
+                                             "tenant-id",
+                                             "original-client-ip",
+                                             "original-server-ip",
+                                             "custom-data",
+                                             "transport-traffic-type",
+                                             "log-id",
+                                             "schema-version"};
   return f;
 }
 
@@ -85,9 +112,12 @@ std::string format_name(Format f, std::optional<Direction> d) {
     case Format::ExchangeProtocol:
       if (!d) return "exchange-protocol";
       return *d == Direction::Inbound ? "exchange-receive" : "exchange-send";
-    case Format::MessageTracking: return "message-tracking";
-    case Format::Postfix: return "postfix";
-    case Format::Unknown: break;
+    case Format::MessageTracking:
+      return "message-tracking";
+    case Format::Postfix:
+      return "postfix";
+    case Format::Unknown:
+      break;
   }
   return "unknown";
 }

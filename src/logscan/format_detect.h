@@ -14,9 +14,9 @@ enum class Format { Unknown, ExchangeProtocol, MessageTracking, Postfix };
 
 /// What the "#" header lines of an Exchange-style file said so far.
 struct Header {
-  std::vector<std::string> fields;      ///< from "#Fields:"; empty when none was seen
-  std::optional<Direction> direction;   ///< from "#Log-type: SMTP Receive/Send Protocol Log"
-  bool tracking = false;                ///< "#Log-type: Message Tracking Log"
+  std::vector<std::string> fields;     ///< from "#Fields:"; empty when none was seen
+  std::optional<Direction> direction;  ///< from "#Log-type: SMTP Receive/Send Protocol Log"
+  bool tracking = false;               ///< "#Log-type: Message Tracking Log"
 
   /// Reads one "#..." line; false when the line is not a header line.
   bool read(std::string_view line);

@@ -8,8 +8,9 @@ namespace {
 TEST(FormatDetect, HeadersDecide) {
   Header h;
   EXPECT_TRUE(h.read("#Log-type: SMTP Send Protocol Log"));
-  EXPECT_TRUE(h.read("#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
-                     "event,data,context"));
+  EXPECT_TRUE(
+      h.read("#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
+             "event,data,context"));
   EXPECT_EQ(h.fields.size(), 9u);
   EXPECT_EQ(h.direction, Direction::Outbound);
   EXPECT_EQ(classify(h, "anything"), Format::ExchangeProtocol);

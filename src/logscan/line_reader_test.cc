@@ -59,7 +59,7 @@ TEST(LineReader, ExtendAppendsTheNextPhysicalLine) {
     ASSERT_TRUE(reader.next(line));
     EXPECT_EQ(line, "next,line");
     EXPECT_EQ(reader.line_number(), 4u);  // physical line numbers, as an editor shows them
-    EXPECT_FALSE(reader.extend(line));   // nothing after it
+    EXPECT_FALSE(reader.extend(line));    // nothing after it
   }
 }
 

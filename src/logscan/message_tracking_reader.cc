@@ -9,11 +9,16 @@ TlsClass tracked_tls_version(std::string_view record) {
   auto at = record.find("version=TLS1_");
   if (at == std::string_view::npos || at + 13 >= record.size()) return TlsClass::Plaintext;
   switch (record[at + 13]) {
-    case '0': return TlsClass::Tls1_0;
-    case '1': return TlsClass::Tls1_1;
-    case '2': return TlsClass::Tls1_2;
-    case '3': return TlsClass::Tls1_3;
-    default: return TlsClass::Plaintext;
+    case '0':
+      return TlsClass::Tls1_0;
+    case '1':
+      return TlsClass::Tls1_1;
+    case '2':
+      return TlsClass::Tls1_2;
+    case '3':
+      return TlsClass::Tls1_3;
+    default:
+      return TlsClass::Plaintext;
   }
 }
 
@@ -23,9 +28,9 @@ MessageTrackingReader::MessageTrackingReader(ReadContext ctx, const Header& head
 }
 
 void MessageTrackingReader::set_columns(const std::vector<std::string>& fields) {
-  static constexpr std::string_view kNames[kColumns] = {"date-time",      "client-ip", "client-hostname",
-                                                        "server-ip",      "server-hostname", "connector-id",
-                                                        "source",         "event-id",  "recipient-status"};
+  static constexpr std::string_view kNames[kColumns] = {"date-time", "client-ip",       "client-hostname",
+                                                        "server-ip", "server-hostname", "connector-id",
+                                                        "source",    "event-id",        "recipient-status"};
   for (int c = 0; c < kColumns; ++c) {
     col_[c] = -1;
     for (std::size_t i = 0; i < fields.size() && i < kMaxFields; ++i)
@@ -34,8 +39,7 @@ void MessageTrackingReader::set_columns(const std::vector<std::string>& fields) 
   field_count_ = static_cast<int>(fields.size());
 }
 
-bool MessageTrackingReader::line(std::string_view text, std::uint64_t number, bool truncated,
-                                 bool may_continue) {
+bool MessageTrackingReader::line(std::string_view text, std::uint64_t number, bool truncated, bool may_continue) {
   if (text.empty()) return true;
   if (text.front() == '#') {
     if (header_.read(text) && !header_.fields.empty()) set_columns(header_.fields);

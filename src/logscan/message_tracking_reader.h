@@ -21,9 +21,7 @@ class MessageTrackingReader : public LogReader {
 
  private:
   static constexpr std::size_t kMaxFields = 64;
-  enum Column {
-    kTime, kClientIp, kClientHost, kServerIp, kServerHost, kConnector, kSource, kEvent, kStatus, kColumns
-  };
+  enum Column { kTime, kClientIp, kClientHost, kServerIp, kServerHost, kConnector, kSource, kEvent, kStatus, kColumns };
   void set_columns(const std::vector<std::string>& fields);
   std::string_view field(Column c) const { return col_[c] >= 0 ? f_[col_[c]].raw : std::string_view(); }
 

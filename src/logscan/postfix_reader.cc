@@ -9,7 +9,9 @@ namespace {
 
 constexpr Millis kDay = 86'400'000;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
+}
 
 int year_of(Millis t) {
   // days -> civil year (Hinnant), enough for the reference year.
@@ -99,8 +101,10 @@ bool PostfixReader::line(std::string_view text, std::uint64_t number, bool, bool
     malformed(ctx_, number, text);
     return true;
   }
-  if (l.daemon == "smtpd") smtpd(l, text, number);
-  else if (l.daemon == "smtp") smtp(l, text, number);
+  if (l.daemon == "smtpd")
+    smtpd(l, text, number);
+  else if (l.daemon == "smtp")
+    smtp(l, text, number);
   return true;
 }
 
@@ -127,7 +131,8 @@ void PostfixReader::close_inbound(std::uint64_t key, const SyslogLine& l) {
   auto it = inbound_.find(key);
   if (it == inbound_.end()) return;
   Session& s = it->second;
-  if (s.saw_start && s.saw_end) ctx_.out->finish(s);
+  if (s.saw_start && s.saw_end)
+    ctx_.out->finish(s);
   else
     ctx_.out->keep_partial("P" + std::string(l.host) + "/" + std::to_string(l.pid), ctx_.order, s);
   inbound_.erase(it);
@@ -173,8 +178,7 @@ void PostfixReader::smtpd(const SyslogLine& l, std::string_view text, std::uint6
   Session* s = nullptr;
   if (from != std::string_view::npos && parse_host_ip(m.substr(from + 6), host, ip)) {
     remote = ip;
-    if (starts_with(m, "SSL_accept error") || starts_with(m, "lost connection after STARTTLS") ||
-        inbound_.count(key)) {
+    if (starts_with(m, "SSL_accept error") || starts_with(m, "lost connection after STARTTLS") || inbound_.count(key)) {
       s = &inbound_session(l, key, ip);
     }
   } else if (auto it = inbound_.find(key); it != inbound_.end()) {

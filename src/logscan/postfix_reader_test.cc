@@ -23,7 +23,8 @@ std::string slurp(const std::filesystem::path& p) {
 
 TEST(PostfixReader, SyslogFrameTraditionalAndIso) {
   SyslogLine l;
-  ASSERT_TRUE(parse_syslog_line("Nov 27 02:10:11 vm postfix/smtpd[4101]: connect from a[1.2.3.4]", kRef2026 + 30 * 86400000LL, l));
+  ASSERT_TRUE(parse_syslog_line("Nov 27 02:10:11 vm postfix/smtpd[4101]: connect from a[1.2.3.4]",
+                                kRef2026 + 30 * 86400000LL, l));
   EXPECT_EQ(l.host, "vm");
   EXPECT_EQ(l.program, "postfix/smtpd");
   EXPECT_EQ(l.daemon, "smtpd");

@@ -155,8 +155,9 @@ std::string render_text(const Report& r) {
     out += "\nTop peers by sessions:\n";
     std::vector<std::vector<std::string>> rows;
     for (const PeerStats* p : r.top) {
-      std::vector<std::string> cells{std::string(direction_name(p->direction)), p->connector.empty() ? "-" : p->connector,
-                                     p->remote.empty() ? "-" : p->remote, std::to_string(p->total_sessions())};
+      std::vector<std::string> cells{std::string(direction_name(p->direction)),
+                                     p->connector.empty() ? "-" : p->connector, p->remote.empty() ? "-" : p->remote,
+                                     std::to_string(p->total_sessions())};
       for (auto c : p->sessions) cells.push_back(std::to_string(c));
       cells.push_back(std::to_string(p->messages));
       rows.push_back(std::move(cells));

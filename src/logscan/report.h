@@ -30,7 +30,7 @@ struct TimelineRow {
 struct Report {
   const Aggregate* aggregate = nullptr;
   ReportOptions options;
-  std::vector<const PeerStats*> legacy;      ///< most legacy sessions first
+  std::vector<const PeerStats*> legacy;       ///< most legacy sessions first
   std::vector<const FailureStats*> failures;  ///< by signature, then most frequent
   std::vector<const PeerStats*> top;          ///< most sessions first, `top` of them
   bool by_day = false;

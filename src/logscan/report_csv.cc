@@ -52,7 +52,8 @@ std::string render_csv(const Report& r) {
                 std::to_string(tl.counts[i]), "", format_iso(tl.start), "", "", ""});
   for (const PeerStats* p : r.top)
     row(out, {"top_peer", direction_name(p->direction), p->connector, p->remote, "", "sessions",
-              std::to_string(p->total_sessions()), std::to_string(p->messages), csv_time(p->first), csv_time(p->last), "", ""});
+              std::to_string(p->total_sessions()), std::to_string(p->messages), csv_time(p->first), csv_time(p->last),
+              "", ""});
   return out;
 }
 

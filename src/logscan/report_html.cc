@@ -40,7 +40,8 @@ std::string timeline_svg(const Report& r) {
       double h = plot * double(row.counts[c]) / double(max);
       y -= h;
       out += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{} {}: {}</title></rect>\n",
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{} {}: "
+          "{}</title></rect>\n",
           x, y, bar, h, kColors[c], e(format_bucket(row.start, r.by_day)), tls_class_name(static_cast<TlsClass>(c)),
           row.counts[c]);
     }
@@ -73,8 +74,8 @@ std::string legacy_svg(const Report& r) {
   for (std::size_t i = 0; i < n; ++i) {
     const PeerStats* p = r.legacy[i];
     int y = static_cast<int>(i) * kRow + 5;
-    std::string label = fmt::format("{} {}", p->remote.empty() ? "-" : p->remote,
-                                    p->names.empty() ? "" : "(" + p->names.front() + ")");
+    std::string label =
+        fmt::format("{} {}", p->remote.empty() ? "-" : p->remote, p->names.empty() ? "" : "(" + p->names.front() + ")");
     out += fmt::format("<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text>\n", y + 14, e(label));
     double x = kLabel;
     for (std::size_t c : {std::size_t{1}, std::size_t{2}}) {
@@ -101,12 +102,23 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -120,9 +132,10 @@ std::string render_html(const Report& r) {
        "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px}td.n{text-align:right}"
        "th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.bad{color:#b71c1c}</style>\n";
   o += "</head>\n<body>\n<h1>sluice logscan report</h1>\n";
-  o += fmt::format("<p id=\"totals\">{} sessions in {} files ({} lines, {} malformed). Legacy TLS peers: "
-                   "<strong class=\"bad\">{}</strong>. Failure signatures: <strong class=\"bad\">{}</strong>.</p>\n",
-                   r.total_sessions, a.files.size(), a.lines, a.malformed, r.legacy.size(), r.failures.size());
+  o += fmt::format(
+      "<p id=\"totals\">{} sessions in {} files ({} lines, {} malformed). Legacy TLS peers: "
+      "<strong class=\"bad\">{}</strong>. Failure signatures: <strong class=\"bad\">{}</strong>.</p>\n",
+      r.total_sessions, a.files.size(), a.lines, a.malformed, r.legacy.size(), r.failures.size());
   if (!r.options.filters.empty()) {
     o += "<p>Filters:";
     for (const auto& [k, v] : r.options.filters) o += fmt::format(" <code>--{} {}</code>", e(k), e(v));
@@ -139,10 +152,11 @@ std::string render_html(const Report& r) {
     for (const PeerStats* p : r.legacy) {
       std::string names;
       for (const auto& n : p->names) names += (names.empty() ? "" : " ") + n;
-      o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-                       "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
-                       direction_name(p->direction), e(p->connector), e(p->remote), e(names), p->sessions[1],
-                       p->sessions[2], p->refused_legacy, p->legacy_messages, html_time(p->legacy_first), html_time(p->legacy_last));
+      o += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
+          "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
+          direction_name(p->direction), e(p->connector), e(p->remote), e(names), p->sessions[1], p->sessions[2],
+          p->refused_legacy, p->legacy_messages, html_time(p->legacy_first), html_time(p->legacy_last));
     }
     o += "</table>\n";
   }
@@ -154,17 +168,19 @@ std::string render_html(const Report& r) {
     o += "<table id=\"failures\">\n<tr><th>Signature</th><th>Direction</th><th>Remote</th><th>Count</th><th>First</th>"
          "<th>Last</th><th>Example</th></tr>\n";
     for (const FailureStats* f : r.failures)
-      o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>"
-                       "<td>{}:{}<br><code>{}</code></td></tr>\n",
-                       e(f->signature), direction_name(f->direction), e(f->remote), f->count, html_time(f->first), html_time(f->last),
-                       e(f->example.file), f->example.line, e(f->example.text));
+      o += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>"
+          "<td>{}:{}<br><code>{}</code></td></tr>\n",
+          e(f->signature), direction_name(f->direction), e(f->remote), f->count, html_time(f->first),
+          html_time(f->last), e(f->example.file), f->example.line, e(f->example.text));
     o += "</table>\n";
   }
 
   o += fmt::format("<h2>Sessions by TLS version per {}</h2>\n", r.by_day ? "day" : "hour");
   o += timeline_svg(r);
   o += "<table id=\"sessions\">\n<tr>";
-  for (std::size_t i = 0; i < kTlsClasses; ++i) o += fmt::format("<th>{}</th>", tls_class_name(static_cast<TlsClass>(i)));
+  for (std::size_t i = 0; i < kTlsClasses; ++i)
+    o += fmt::format("<th>{}</th>", tls_class_name(static_cast<TlsClass>(i)));
   o += "<th>total</th></tr>\n<tr>";
   for (auto c : a.sessions) o += fmt::format("<td class=\"n\">{}</td>", c);
   o += fmt::format("<td class=\"n\">{}</td></tr>\n</table>\n", r.total_sessions);

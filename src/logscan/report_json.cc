@@ -21,8 +21,10 @@ nlohmann::json render_json(const Report& r) {
   j["schema"] = "sluice-logscan/1";
   Json filters = Json::object();
   for (const auto& [k, v] : r.options.filters) {
-    if (k == "connector" || k == "remote") filters[k].push_back(v);
-    else filters[k] = v;
+    if (k == "connector" || k == "remote")
+      filters[k].push_back(v);
+    else
+      filters[k] = v;
   }
   j["filters"] = filters;
 
@@ -33,9 +35,12 @@ nlohmann::json render_json(const Report& r) {
     files.push_back(fj);
   }
   Json malformed = Json::array();
-  for (const auto& e : a.malformed_examples) malformed.push_back({{"file", e.file}, {"line", e.line}, {"text", e.text}});
-  j["inputs"] = {{"files", files},           {"lines", a.lines},
-                 {"malformed", a.malformed}, {"malformed_examples", malformed},
+  for (const auto& e : a.malformed_examples)
+    malformed.push_back({{"file", e.file}, {"line", e.line}, {"text", e.text}});
+  j["inputs"] = {{"files", files},
+                 {"lines", a.lines},
+                 {"malformed", a.malformed},
+                 {"malformed_examples", malformed},
                  {"errors", r.options.errors}};
 
   Json legacy = Json::array();
@@ -54,13 +59,14 @@ nlohmann::json render_json(const Report& r) {
 
   Json failures = Json::array();
   for (const FailureStats* f : r.failures) {
-    failures.push_back({{"signature", f->signature},
-                        {"direction", direction_name(f->direction)},
-                        {"remote", f->remote},
-                        {"count", f->count},
-                        {"first", time_or_null(f->first)},
-                        {"last", time_or_null(f->last)},
-                        {"example", {{"file", f->example.file}, {"line", f->example.line}, {"text", f->example.text}}}});
+    failures.push_back(
+        {{"signature", f->signature},
+         {"direction", direction_name(f->direction)},
+         {"remote", f->remote},
+         {"count", f->count},
+         {"first", time_or_null(f->first)},
+         {"last", time_or_null(f->last)},
+         {"example", {{"file", f->example.file}, {"line", f->example.line}, {"text", f->example.text}}}});
   }
   j["failures"] = failures;
 
@@ -84,12 +90,8 @@ nlohmann::json render_json(const Report& r) {
   }
   Json sessions = class_counts(a.sessions);
   sessions["total"] = r.total_sessions;
-  j["summary"] = {{"sessions", sessions},
-                  {"bucket", r.by_day ? "day" : "hour"},
-                  {"timeline", timeline},
-                  {"top_peers", top},
-                  {"tracking_events", a.tracking_events},
-                  {"filtered_out", a.filtered_out}};
+  j["summary"] = {{"sessions", sessions}, {"bucket", r.by_day ? "day" : "hour"},  {"timeline", timeline},
+                  {"top_peers", top},     {"tracking_events", a.tracking_events}, {"filtered_out", a.filtered_out}};
   j["exit_status"] = r.exit_status;
   return j;
 }

@@ -46,18 +46,22 @@ struct UnitResult {
 
 Millis reference_time(const std::string& path, const ScanOptions& options) {
   if (options.year) return (days_from_civil(*options.year, 12, 31) + 1) * 86'400'000LL - 1;
-  struct stat st{};
+  struct stat st {};
   if (path != "-" && ::stat(path.c_str(), &st) == 0) return st.st_mtim.tv_sec * 1000LL;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::unique_ptr<LogReader> make_reader(Format f, const Header& h, const ReadContext& ctx, const std::string& path) {
   switch (f) {
-    case Format::ExchangeProtocol: return std::make_unique<ExchangeProtocolReader>(ctx, h, direction_from_name(path));
-    case Format::MessageTracking: return std::make_unique<MessageTrackingReader>(ctx, h);
-    case Format::Postfix: return std::make_unique<PostfixReader>(ctx);
-    case Format::Unknown: break;
+    case Format::ExchangeProtocol:
+      return std::make_unique<ExchangeProtocolReader>(ctx, h, direction_from_name(path));
+    case Format::MessageTracking:
+      return std::make_unique<MessageTrackingReader>(ctx, h);
+    case Format::Postfix:
+      return std::make_unique<PostfixReader>(ctx);
+    case Format::Unknown:
+      break;
   }
   return nullptr;
 }
@@ -202,8 +206,8 @@ void merge_file_stats(std::vector<FileStats>& files) {
 ScanResult scan(const std::vector<std::string>& paths, const ScanOptions& options) {
   ScanResult result;
   std::vector<InputPath> inputs = expand_paths(paths, result.errors);
-  for (auto& e : result.errors) result.aggregate.files.push_back({e.substr(0, e.find(": ")), "unknown", 0, 0, 0,
-                                                                  e.substr(e.find(": ") + 2)});
+  for (auto& e : result.errors)
+    result.aggregate.files.push_back({e.substr(0, e.find(": ")), "unknown", 0, 0, 0, e.substr(e.find(": ") + 2)});
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<Unit> units = plan_units(inputs, jobs, options);
 

@@ -1,7 +1,7 @@
 #include "logscan/scanner.h"
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -38,8 +38,10 @@ void write_gz(const fs::path& p, const std::string& text) {
 /// A receive log of `n` sessions; every 20th on TLS 1.0, every 50th a refused handshake.
 std::string receive_log(int n) {
   std::string out =
-      "#Software: sluice\r\n#Version: 0.1.0\r\n#Log-type: SMTP Receive Protocol Log\r\n#Date: 2026-11-27T07:00:00.000Z\r\n"
-      "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
+      "#Software: sluice\r\n#Version: 0.1.0\r\n#Log-type: SMTP Receive Protocol Log\r\n#Date: "
+      "2026-11-27T07:00:00.000Z\r\n"
+      "#Fields: "
+      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
   for (int i = 0; i < n; ++i) {
     std::string id = fmt::format("{:016X}", 0xA000 + i);
     std::string t = fmt::format("2026-11-27T{:02}:{:02}:{:02}.000Z", 7 + i / 3600 % 10, i / 60 % 60, i % 60);
@@ -53,11 +55,12 @@ std::string receive_log(int n) {
       line(2, "*", "", "TLS negotiation failed with error UnsupportedProtocol");
     } else {
       const char* v = i % 20 == 0 ? "TLS1_0" : "TLS1_2";
-      line(2, "*", "", fmt::format("\"TLS protocol SP_PROT_{}_SERVER negotiation succeeded using bulk encryption "
-                                   "algorithm CALG_AES_128 with strength 128 bits, MAC hash algorithm CALG_SHA_256 "
-                                   "with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 256 "
-                                   "bits\"",
-                                   v));
+      line(2, "*", "",
+           fmt::format("\"TLS protocol SP_PROT_{}_SERVER negotiation succeeded using bulk encryption "
+                       "algorithm CALG_AES_128 with strength 128 bits, MAC hash algorithm CALG_SHA_256 "
+                       "with strength 0 bits and key exchange algorithm CALG_ECDH_EPHEM with strength 256 "
+                       "bits\"",
+                       v));
       line(3, "<", "DATA", "");
       line(4, ">", "354 Start mail input", "");
       line(5, ">", "250 2.6.0 Queued mail for delivery", "");

@@ -20,8 +20,9 @@ TEST(Signatures, ExchangeStringsKeepTheirReason) {
 }
 
 TEST(Signatures, NestedInAQueueError) {
-  EXPECT_EQ(all(R"(451 4.4.0 Primary target IP address responded with: "451 5.7.3 Must issue a STARTTLS command first." Attempted failover)"),
-            std::vector<std::string>{"451 5.7.3 Must issue a STARTTLS command first"});
+  EXPECT_EQ(
+      all(R"(451 4.4.0 Primary target IP address responded with: "451 5.7.3 Must issue a STARTTLS command first." Attempted failover)"),
+      std::vector<std::string>{"451 5.7.3 Must issue a STARTTLS command first"});
 }
 
 TEST(Signatures, PostfixLines) {
@@ -32,7 +33,8 @@ TEST(Signatures, PostfixLines) {
             std::vector<std::string>{"lost connection after STARTTLS"});
   EXPECT_EQ(all("disconnect from localhost[127.0.0.1] ehlo=1 starttls=0/1 commands=1/2"),
             std::vector<std::string>{"starttls=0/1"});
-  EXPECT_EQ(all("status=deferred (host x[1.2.3.4] said: 530 5.7.0 Must issue a STARTTLS command first (in reply to MAIL FROM command))"),
+  EXPECT_EQ(all("status=deferred (host x[1.2.3.4] said: 530 5.7.0 Must issue a STARTTLS command first (in reply to "
+                "MAIL FROM command))"),
             std::vector<std::string>{"530 5.7.0 Must issue a STARTTLS command first"});
 }
 

@@ -44,14 +44,17 @@ Civil civil_from(Millis t) {
   unsigned mp = (5 * doy + 2) / 153;
   unsigned d = doy - (153 * mp + 2) / 5 + 1;
   unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<int>(y + (m <= 2)), m, d, static_cast<unsigned>(rest / 3'600'000),
-          static_cast<unsigned>(rest / 60'000 % 60), static_cast<unsigned>(rest / 1000 % 60),
+  return {static_cast<int>(y + (m <= 2)),
+          m,
+          d,
+          static_cast<unsigned>(rest / 3'600'000),
+          static_cast<unsigned>(rest / 60'000 % 60),
+          static_cast<unsigned>(rest / 1000 % 60),
           static_cast<unsigned>(rest % 1000)};
 }
 
 /// "hh:mm[:ss[.fff]]" followed by an optional zone, from `pos`; adds to `t`.
-bool parse_clock_and_zone(std::string_view s, std::size_t pos, bool seconds_required, Millis& t,
-                          std::size_t* used) {
+bool parse_clock_and_zone(std::string_view s, std::size_t pos, bool seconds_required, Millis& t, std::size_t* used) {
   int h = 0, mi = 0, sec = 0, millis = 0;
   if (!digits(s, pos, 2, h) || pos + 2 >= s.size() || s[pos + 2] != ':' || !digits(s, pos + 3, 2, mi)) return false;
   pos += 5;

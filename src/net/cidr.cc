@@ -75,10 +75,10 @@ Result<Cidr> Cidr::parse(std::string_view text) {
   std::error_code ec;
   const auto address = asio::ip::make_address(std::string(addr_text), ec);
   if (ec) {
-    return fail(fmt::format(
-        "\"{}\" is not an address range; write \"10.0.0.0/8\", \"2001:db8::/32\" or a single "
-        "address (numeric, no host names)",
-        text));
+    return fail(
+        fmt::format("\"{}\" is not an address range; write \"10.0.0.0/8\", \"2001:db8::/32\" or a single "
+                    "address (numeric, no host names)",
+                    text));
   }
 
   Cidr cidr;
@@ -95,22 +95,21 @@ Result<Cidr> Cidr::parse(std::string_view text) {
   int prefix = max_prefix;
   if (slash != std::string_view::npos) {
     const std::string_view p = text.substr(slash + 1);
-    const bool digits = !p.empty() && p.size() <= 3 &&
-                        std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !p.empty() && p.size() <= 3 && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (!digits || prefix > max_prefix) {
-      return fail(fmt::format("\"{}\": the prefix length after '/' must be a number from 0 to {}", text,
-                        max_prefix));
+      return fail(fmt::format("\"{}\": the prefix length after '/' must be a number from 0 to {}", text, max_prefix));
     }
   }
 
   const Bytes network = network_of(cidr.bytes_, prefix);
   if (network != cidr.bytes_) {
     const bool v4 = cidr.v4_;
-    return fail(fmt::format(
-        "\"{}\" has host bits set below the /{} prefix: the network is \"{}/{}\" (write that for "
-        "the whole range, or \"{}\" for this one address)",
-        text, prefix, address_text(network, v4), prefix, address_text(cidr.bytes_, v4)));
+    return fail(
+        fmt::format("\"{}\" has host bits set below the /{} prefix: the network is \"{}/{}\" (write that for "
+                    "the whole range, or \"{}\" for this one address)",
+                    text, prefix, address_text(network, v4), prefix, address_text(cidr.bytes_, v4)));
   }
   cidr.prefix_ = prefix;
 

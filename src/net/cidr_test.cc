@@ -97,9 +97,9 @@ TEST(Cidr, HostBitsAreAnErrorThatExplains) {
 }
 
 TEST(Cidr, RejectsBadInput) {
-  for (const char* text : {"", "/8", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/+8",
-                           "10.0.0.0/8/8", "10.0.0/8", "mail.example.org", "10.0.0.0 /8", " 10.0.0.0/8",
-                           "fe80::1%eth0", "10.0.0.0/0008", "256.0.0.0/8", "010.0.0.0/8"}) {
+  for (const char* text : {"", "/8", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8/8",
+                           "10.0.0/8", "mail.example.org", "10.0.0.0 /8", " 10.0.0.0/8", "fe80::1%eth0",
+                           "10.0.0.0/0008", "256.0.0.0/8", "010.0.0.0/8"}) {
     EXPECT_FALSE(Cidr::parse(text)) << text;
     EXPECT_NE(why(text), "accepted") << text;
     EXPECT_FALSE(why(text).empty()) << text;

@@ -8,9 +8,9 @@
 
 namespace sluice::net {
 
-asio::awaitable<Result<asio::ip::tcp::socket, std::error_code>> connect_within(const asio::any_io_executor& executor,
-                                                                               asio::ip::tcp::endpoint endpoint,
-                                                                               std::chrono::steady_clock::duration timeout) {
+asio::awaitable<Result<asio::ip::tcp::socket, std::error_code>> connect_within(
+    const asio::any_io_executor& executor, asio::ip::tcp::endpoint endpoint,
+    std::chrono::steady_clock::duration timeout) {
   struct Pending {
     explicit Pending(const asio::any_io_executor& ex) : socket(ex) {}
     asio::ip::tcp::socket socket;

@@ -1,9 +1,9 @@
 #include "net/connect.h"
 
+#include <gtest/gtest.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <optional>

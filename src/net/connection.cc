@@ -3,9 +3,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <asio/ssl/error.hpp>
 
 namespace sluice::net {
 
@@ -34,8 +34,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return address.to_string() + ":" + std::to_string(endpoint.port());
 }
 
-Connection::Connection(asio::ip::tcp::socket socket)
-    : plain_(std::move(socket)), deadline_(plain_->get_executor()) {
+Connection::Connection(asio::ip::tcp::socket socket) : plain_(std::move(socket)), deadline_(plain_->get_executor()) {
   std::error_code ec;
   local_ = plain_->local_endpoint(ec);
   remote_ = plain_->remote_endpoint(ec);
@@ -67,9 +66,7 @@ awaitable<void> Connection::watchdog(std::shared_ptr<void> owner) {
   }
 }
 
-void Connection::set_timeout(std::chrono::steady_clock::duration timeout) {
-  deadline_.expires_after(timeout);
-}
+void Connection::set_timeout(std::chrono::steady_clock::duration timeout) { deadline_.expires_after(timeout); }
 
 void Connection::interrupt(Interrupt why) {
   interrupt_ = why;
@@ -163,8 +160,8 @@ awaitable<IoResult<void>> Connection::start_tls_server(asio::ssl::context& conte
   return handshake(asio::ssl::stream_base::server, context, {});
 }
 
-awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshake_type side, asio::ssl::context& context,
-                                      std::function<void(SSL*)> prepare) {
+awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshake_type side,
+                                                asio::ssl::context& context, std::function<void(SSL*)> prepare) {
   tls_.emplace(std::move(*plain_), context);
   plain_.reset();
   if (prepare) prepare(tls_->native_handle());

@@ -268,10 +268,14 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
 
 const char* type_name(int type) {
   switch (type) {
-    case ns_t_mx: return "MX";
-    case ns_t_a: return "A";
-    case ns_t_aaaa: return "AAAA";
-    default: return "?";
+    case ns_t_mx:
+      return "MX";
+    case ns_t_a:
+      return "A";
+    case ns_t_aaaa:
+      return "AAAA";
+    default:
+      return "?";
   }
 }
 
@@ -300,8 +304,8 @@ DnsAnswer failure(int status, int type, const std::string& name, const std::stri
       break;
     case ARES_ETIMEOUT:
     case ARES_ECANCELLED:
-      answer.error = "DNS timeout after " + std::to_string(timeout.count()) + "ms waiting for " + servers + " for " +
-                     what;
+      answer.error =
+          "DNS timeout after " + std::to_string(timeout.count()) + "ms waiting for " + servers + " for " + what;
       break;
     default:
       answer.error = std::string("DNS error (") + ares_strerror(status) + ") from " + servers + " for " + what;

@@ -11,23 +11,23 @@
 namespace sluice::net {
 
 struct MxHost {
-  std::string name;    ///< host name without trailing dot
+  std::string name;  ///< host name without trailing dot
   int preference = 0;
   bool implicit = false;  ///< no MX record: the domain itself (RFC 5321 5.1)
 };
 
 struct DnsAnswer {
   enum class Status {
-    Ok,         ///< hosts/addresses are filled
-    NxDomain,   ///< the name does not exist: permanent
-    NoData,     ///< the name exists but has no record of that type (for MX: implicit MX is tried first)
-    NullMx,     ///< "MX 0 ." (RFC 7505): the domain accepts no mail: permanent
-    TempFail,   ///< timeout, SERVFAIL, refused, network error: try again later
+    Ok,        ///< hosts/addresses are filled
+    NxDomain,  ///< the name does not exist: permanent
+    NoData,    ///< the name exists but has no record of that type (for MX: implicit MX is tried first)
+    NullMx,    ///< "MX 0 ." (RFC 7505): the domain accepts no mail: permanent
+    TempFail,  ///< timeout, SERVFAIL, refused, network error: try again later
   };
   Status status = Status::TempFail;
-  std::string error;  ///< human text for logs and last-error, e.g. "SERVFAIL from 127.0.0.1:5353"
-  std::vector<MxHost> hosts;                   ///< MX: by preference, equal preferences shuffled
-  std::vector<asio::ip::address> addresses;    ///< A/AAAA: IPv6 first as returned, then IPv4
+  std::string error;          ///< human text for logs and last-error, e.g. "SERVFAIL from 127.0.0.1:5353"
+  std::vector<MxHost> hosts;  ///< MX: by preference, equal preferences shuffled
+  std::vector<asio::ip::address> addresses;  ///< A/AAAA: IPv6 first as returned, then IPv4
 };
 
 /// The lookups mail routing needs, as an interface so that the delivery engine can be tested

@@ -176,9 +176,9 @@ class FakeDns {
     }
     if (entry.drop) return false;
 
-    reply.assign(query.begin(), query.begin() + 2);               // id
+    reply.assign(query.begin(), query.begin() + 2);                        // id
     reply.push_back(static_cast<std::uint8_t>(0x84 | (query[2] & 0x01)));  // QR, AA, RD echoed
-    reply.push_back(static_cast<std::uint8_t>(0x80 | entry.rcode));       // RA, rcode
+    reply.push_back(static_cast<std::uint8_t>(0x80 | entry.rcode));        // RA, rcode
     put16(reply, 1);
     put16(reply, static_cast<unsigned>(entry.rdatas.size()));
     put16(reply, 0);
@@ -428,8 +428,11 @@ TEST_F(DnsTest, NoAddressOfEitherFamilyIsNoData) {
 
 TEST_F(DnsTest, IpLiteralsNeedNoQuery) {
   const std::pair<const char*, const char*> cases[] = {
-      {"192.0.2.1", "192.0.2.1"},  {"::1", "::1"},           {"[::1]", "::1"},
-      {"[192.0.2.9]", "192.0.2.9"}, {"[IPv6:2001:db8::1]", "2001:db8::1"},
+      {"192.0.2.1", "192.0.2.1"},
+      {"::1", "::1"},
+      {"[::1]", "::1"},
+      {"[192.0.2.9]", "192.0.2.9"},
+      {"[IPv6:2001:db8::1]", "2001:db8::1"},
   };
   for (const auto& [input, expected] : cases) {
     auto answer = resolver.addresses(input);
@@ -453,7 +456,7 @@ TEST_F(DnsTest, InvalidNamesFailPermanentlyWithoutAQuery) {
   std::string too_long;
   for (int i = 0; i < 26; ++i) too_long += "abcdefghij.";  // 63-character labels are fine, 286 in all are not
   for (const std::string& name : std::vector<std::string>{"", ".", "a..b.test", "bad name.test", "tab\t.test",
-                                                         std::string(64, 'x') + ".test", too_long + "test"}) {
+                                                          std::string(64, 'x') + ".test", too_long + "test"}) {
     auto mx = resolver.mx(name);
     EXPECT_EQ(mx.status, Status::NxDomain) << name;
     EXPECT_NE(mx.error.find("invalid domain name"), std::string::npos) << mx.error;
@@ -496,9 +499,9 @@ TEST(DnsResolver, AcceptsServerForms) {
 }
 
 TEST(DnsResolver, MalformedServerThrows) {
-  for (const char* s : {"", "dns.example", "dns.example:53", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                        "127.0.0.1:53x", "127.0.0.1:+53", "[::1", "[::1]53", "[::1]:", "[]:53", "300.1.1.1",
-                        " 127.0.0.1"}) {
+  for (const char* s :
+       {"", "dns.example", "dns.example:53", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:53x",
+        "127.0.0.1:+53", "[::1", "[::1]53", "[::1]:", "[]:53", "300.1.1.1", " 127.0.0.1"}) {
     try {
       Resolver r({s}, 1s);
       ADD_FAILURE() << "accepted \"" << s << "\"";
@@ -508,9 +511,7 @@ TEST(DnsResolver, MalformedServerThrows) {
   }
 }
 
-TEST(DnsResolver, NonPositiveTimeoutThrows) {
-  EXPECT_THROW(Resolver({"127.0.0.1"}, 0ms), std::runtime_error);
-}
+TEST(DnsResolver, NonPositiveTimeoutThrows) { EXPECT_THROW(Resolver({"127.0.0.1"}, 0ms), std::runtime_error); }
 
 }  // namespace
 }  // namespace sluice::net

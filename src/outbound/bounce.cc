@@ -16,10 +16,10 @@ std::vector<queue::DsnRecipient> dsn_rows(const queue::Envelope& original, const
     bool expired = !delay_warning && !r.last_reply.permanent();
     // A recipient that failed because its lifetime ran out reports X.4.7 (RFC 3463: delivery time
     // expired); the last error stays in Diagnostic-Code, where administrators look for it.
-    row.status = expired                      ? "4.4.7"
+    row.status = expired                          ? "4.4.7"
                  : !r.last_reply.enhanced.empty() ? r.last_reply.enhanced
-                 : delay_warning              ? "4.0.0"
-                                              : "5.0.0";
+                 : delay_warning                  ? "4.0.0"
+                                                  : "5.0.0";
     row.diagnostic = r.last_reply.one_line();
     row.remote_mta = remote_host;
     row.last_attempt = r.last_attempt;

@@ -1,11 +1,11 @@
 #include "outbound/delivery_engine.h"
 
+#include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
@@ -126,7 +126,8 @@ void DeliveryEngine::adopt(Envelope envelope) {
     r.next_hop = router_.next_hop_of(r.address);
     if (r.next_hop == kUnroutable) {
       r.state = State::Failed;
-      r.last_reply = smtp::make_reply(554, "5.4.4", "Unable to route: no send connector serves the domain " + domain_of(r.address));
+      r.last_reply = smtp::make_reply(554, "5.4.4",
+                                      "Unable to route: no send connector serves the domain " + domain_of(r.address));
       r.last_attempt = now();
       failed.push_back(i);
     }
@@ -217,8 +218,10 @@ awaitable<void> DeliveryEngine::loop() {
     // Each pass costs what is due, not the size of the queue (docs/queue.md, "scheduling").
     for (auto& job : scheduler_.take_due()) {
       ++running_;
-      if (job.next_hop == queue::kLocalHop) asio::co_spawn(io_, run_local(std::move(job)), asio::detached);
-      else asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
+      if (job.next_hop == queue::kLocalHop)
+        asio::co_spawn(io_, run_local(std::move(job)), asio::detached);
+      else
+        asio::co_spawn(io_, run_job(std::move(job)), asio::detached);
     }
     // After take_due: a recipient due at its expiry time gets its last try first.
     for (const auto& expired : scheduler_.take_expired()) expire(expired);
@@ -269,9 +272,8 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   // DNS blocks: it runs on the engine's DNS threads.
   const auto* dns = services_.resolver;
   const auto* domain_p = &domain;
-  auto targets = co_await run_blocking(dns_.get_executor(), [dns, connector, domain_p] {
-    return resolve_targets(*connector, *domain_p, *dns);
-  });
+  auto targets = co_await run_blocking(
+      dns_.get_executor(), [dns, connector, domain_p] { return resolve_targets(*connector, *domain_p, *dns); });
   if (!targets) {
     TargetsAttempt out;
     out.result.failure = targets.error().permanent() ? Failure::RemotePermanent : Failure::ConnectFailed;
@@ -367,7 +369,8 @@ std::size_t DeliveryEngine::retry(const std::string& id, const std::string& doma
   } else {
     for (auto& [mid, envelope] : messages_) retry_message(envelope);
   }
-  if (id.empty() && domain.empty()) scheduler_.clear_backoff();
+  if (id.empty() && domain.empty())
+    scheduler_.clear_backoff();
   else
     for (const auto& hop : hops) scheduler_.clear_backoff(hop);
   wake();

@@ -20,11 +20,11 @@
 #include <string>
 
 #include "config/config.h"
-#include "protocol_log/protocol_log.h"
 #include "net/dns.h"
 #include "outbound/attempt.h"
 #include "outbound/route.h"
 #include "outbound/smtp_client.h"
+#include "protocol_log/protocol_log.h"
 #include "queue/control_protocol.h"
 #include "queue/envelope_writer.h"
 #include "queue/maildir.h"
@@ -39,7 +39,7 @@ struct EngineServices {
   queue::MaildirStore* maildirs = nullptr;
   protocol_log::Writer* send_log = nullptr;
   const net::MailLookups* resolver = nullptr;  ///< MX and address lookups (net::Resolver)
-  asio::any_io_executor disk;  ///< blocking work: spool reads and writes, Maildir
+  asio::any_io_executor disk;                  ///< blocking work: spool reads and writes, Maildir
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
   ClientTimeouts timeouts;
   /// The SMTP sessions; null: the SMTP client over TCP. Tests script outcomes here.
@@ -87,8 +87,8 @@ class DeliveryEngine : private queue::QueueControl {
   /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
   /// removes it everywhere once no recipient is left pending or deferred; bounces new failures.
   void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host);
-  void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients, const std::string& remote_host,
-              bool delay_warning);
+  void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients,
+              const std::string& remote_host, bool delay_warning);
   void send_delay_warning(const std::string& message_id);
 
   // queue::QueueControl
@@ -109,8 +109,8 @@ class DeliveryEngine : private queue::QueueControl {
   std::map<std::string, queue::Envelope> messages_;  ///< every queued envelope, held once
   queue::EnvelopeWriter writer_;
   asio::steady_timer wakeup_;
-  std::size_t running_ = 0;  ///< jobs in progress, outbound and local, and the spool loader
-  std::size_t load_total_ = 0;   ///< envelopes the loader has to read; 0 once it is done
+  std::size_t running_ = 0;     ///< jobs in progress, outbound and local, and the spool loader
+  std::size_t load_total_ = 0;  ///< envelopes the loader has to read; 0 once it is done
   std::size_t load_done_ = 0;
   bool stopping_ = false;
   std::function<void()> on_stopped_;

@@ -4,10 +4,10 @@
 // io_context, so every write has happened when the engine is idle.
 #include "outbound/delivery_engine.h"
 
+#include <gtest/gtest.h>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <functional>

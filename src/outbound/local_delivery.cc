@@ -12,8 +12,10 @@ std::vector<Result<void>> deliver_locally(const queue::Spool& spool, queue::Mail
       continue;
     }
     auto delivered = maildirs.deliver(queue::split_address(address).first, address, *message);
-    if (delivered) out.emplace_back();
-    else out.push_back(fail(delivered.error().message()));
+    if (delivered)
+      out.emplace_back();
+    else
+      out.push_back(fail(delivered.error().message()));
   }
   return out;
 }

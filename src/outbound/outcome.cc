@@ -33,14 +33,22 @@ smtp::Reply failure_reply(Failure failure, const std::string& endpoint, const st
 
 std::string_view failure_name(Failure failure) {
   switch (failure) {
-    case Failure::None: return "None";
-    case Failure::ConnectFailed: return "ConnectFailed";
-    case Failure::SocketError: return "SocketError";
-    case Failure::RemoteTransient: return "RemoteTransient";
-    case Failure::RemotePermanent: return "RemotePermanent";
-    case Failure::TlsUnavailable: return "TlsUnavailable";
-    case Failure::CertificateInvalid: return "CertificateInvalid";
-    case Failure::Timeout: return "Timeout";
+    case Failure::None:
+      return "None";
+    case Failure::ConnectFailed:
+      return "ConnectFailed";
+    case Failure::SocketError:
+      return "SocketError";
+    case Failure::RemoteTransient:
+      return "RemoteTransient";
+    case Failure::RemotePermanent:
+      return "RemotePermanent";
+    case Failure::TlsUnavailable:
+      return "TlsUnavailable";
+    case Failure::CertificateInvalid:
+      return "CertificateInvalid";
+    case Failure::Timeout:
+      return "Timeout";
   }
   return "Unknown";
 }

@@ -50,14 +50,14 @@ TEST(PrimaryTargetText, ExchangeOnlineStartTlsRefusal) {
 
 TEST(PrimaryTargetText, NoDoublePeriod) {
   smtp::Reply r = smtp::make_reply(421, "4.4.1", "Unable to connect.");
-  EXPECT_NE(primary_target_text(r, "[::1]:2525").find("\"421 4.4.1 Unable to connect.\" Attempted"),
-            std::string::npos);
+  EXPECT_NE(primary_target_text(r, "[::1]:2525").find("\"421 4.4.1 Unable to connect.\" Attempted"), std::string::npos);
   EXPECT_NE(primary_target_text(r, "[::1]:2525").find("was [::1]:2525"), std::string::npos);
 }
 
 TEST(QueueLastError, SocketErrorIsTheReplyItself) {
   auto r = failure_reply(Failure::SocketError, "127.0.0.1:25", "");
-  EXPECT_EQ(queue_last_error(Failure::SocketError, r, "127.0.0.1:25"), "421 4.4.2 Connection dropped due to SocketError");
+  EXPECT_EQ(queue_last_error(Failure::SocketError, r, "127.0.0.1:25"),
+            "421 4.4.2 Connection dropped due to SocketError");
 }
 
 TEST(QueueLastError, RemoteTransientIsWrapped) {

@@ -78,8 +78,8 @@ std::vector<std::size_t> record_local(Envelope& envelope, const std::vector<std:
     r.last_attempt = now;
     if (results[k]) {
       r.state = State::Delivered;
-      r.last_reply = smtp::make_reply(250, "2.0.0",
-                                      discard ? "Discarded (local_delivery = \"discard\")" : "Delivered to the local mailbox");
+      r.last_reply = smtp::make_reply(
+          250, "2.0.0", discard ? "Discarded (local_delivery = \"discard\")" : "Delivered to the local mailbox");
       continue;
     }
     r.last_reply = smtp::make_reply(451, "4.3.0", "Local delivery failed: " + results[k].error().message);

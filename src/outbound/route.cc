@@ -48,8 +48,10 @@ std::size_t Router::hop_limit(const std::string& next_hop) const {
   // Each connector's own limit: a smart-host hop is its connector's host list, an MX hop the
   // domain its connector was chosen for.
   for (const auto& connector : config_.send_connectors)
-    if (!connector.smart_hosts.empty() && smart_host_hop(connector) == next_hop) return connector.max_connections_per_host;
-  if (const auto* connector = config::select_send_connector(config_, next_hop)) return connector->max_connections_per_host;
+    if (!connector.smart_hosts.empty() && smart_host_hop(connector) == next_hop)
+      return connector.max_connections_per_host;
+  if (const auto* connector = config::select_send_connector(config_, next_hop))
+    return connector->max_connections_per_host;
   return config::SendConnector{}.max_connections_per_host;
 }
 
@@ -68,7 +70,8 @@ Result<std::vector<Target>, smtp::Reply> resolve_targets(const config::SendConne
     if (answer.status == S::NxDomain)
       return fail(smtp::make_reply(550, "5.4.310", fmt::format("DNS domain {} does not exist", domain)));
     if (answer.status == S::NullMx)
-      return fail(smtp::make_reply(556, "5.1.10", fmt::format("Domain {} does not accept mail (null MX, RFC 7505)", domain)));
+      return fail(
+          smtp::make_reply(556, "5.1.10", fmt::format("Domain {} does not accept mail (null MX, RFC 7505)", domain)));
     if (answer.status != S::Ok) return fail(dns_failed(answer.error));
     for (const auto& mx : answer.hosts) hosts.push_back({mx.name, connector.port});
   }

@@ -2,12 +2,12 @@
 
 #include "tls/context_policy.h"
 
-#include <asio/redirect_error.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/x509.h>
+#include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -60,10 +60,14 @@ bool safe_helo(const std::string& name) {
 /// As in the configuration file; kept here so the client does not depend on config parsing.
 std::string_view tls_mode_name(config::OutboundTls mode) {
   switch (mode) {
-    case config::OutboundTls::None: return "none";
-    case config::OutboundTls::Opportunistic: return "opportunistic";
-    case config::OutboundTls::Required: return "required";
-    case config::OutboundTls::Verify: return "verify";
+    case config::OutboundTls::None:
+      return "none";
+    case config::OutboundTls::Opportunistic:
+      return "opportunistic";
+    case config::OutboundTls::Required:
+      return "required";
+    case config::OutboundTls::Verify:
+      return "verify";
   }
   return "unknown";
 }
@@ -106,12 +110,21 @@ class Client : public std::enable_shared_from_this<Client> {
         State state = State::Banner;
         while (state != State::Quit && state != State::Close) {
           switch (state) {
-            case State::Banner: state = co_await on_banner(); break;
-            case State::Ehlo: state = co_await on_ehlo(); break;
-            case State::StartTls: state = co_await on_starttls(); break;
-            case State::Transaction: state = co_await on_transaction(); break;
+            case State::Banner:
+              state = co_await on_banner();
+              break;
+            case State::Ehlo:
+              state = co_await on_ehlo();
+              break;
+            case State::StartTls:
+              state = co_await on_starttls();
+              break;
+            case State::Transaction:
+              state = co_await on_transaction();
+              break;
             case State::Quit:
-            case State::Close: break;
+            case State::Close:
+              break;
           }
         }
         if (state == State::Quit) co_await quit();
@@ -120,7 +133,8 @@ class Client : public std::enable_shared_from_this<Client> {
       // Nothing here should throw; if something does, the attempt is a dropped connection, not
       // a crash of the delivery loop.
       if (log_) log_->info(fmt::format("Internal error: {}", e.what()));
-      if (result_.failure == Failure::None) fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+      if (result_.failure == Failure::None)
+        fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
     }
     co_await close();
     co_return finished();
@@ -171,11 +185,12 @@ class Client : public std::enable_shared_from_this<Client> {
   void log_plan() {
     if (attempt_ == TlsAttempt::Plaintext) {
       if (mode_ == config::OutboundTls::Required || mode_ == config::OutboundTls::Verify) {
-        log_->info(fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})",
-                               tls_mode_name(mode_)));
+        log_->info(
+            fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})", tls_mode_name(mode_)));
       } else {
-        log_->info("Plaintext retry after a failed TLS handshake: STARTTLS will not be used (downgrade allowed by "
-                   "fallback_to_plaintext)");
+        log_->info(
+            "Plaintext retry after a failed TLS handshake: STARTTLS will not be used (downgrade allowed by "
+            "fallback_to_plaintext)");
         mode_ = config::OutboundTls::None;
         downgrade_ = true;
       }
@@ -252,7 +267,8 @@ class Client : public std::enable_shared_from_this<Client> {
       // server is closing anyway, where QUIT is harmless.
       if (banner->positive()) {
         log_->info("Unexpected greeting code; treating it as a temporary failure");
-        co_return fail(Failure::RemoteTransient, failure_reply(Failure::RemoteTransient, endpoint_, banner->one_line()));
+        co_return fail(Failure::RemoteTransient,
+                       failure_reply(Failure::RemoteTransient, endpoint_, banner->one_line()));
       }
       co_return fail_remote(*banner);
     }
@@ -324,7 +340,8 @@ class Client : public std::enable_shared_from_this<Client> {
     // RFC 3207 4.2 and the STARTTLS injection class: nothing the server sent before the
     // handshake may be read as a reply inside TLS.
     if (std::size_t dropped = connection_->discard_buffered())
-      log_->info(fmt::format("Discarded {} bytes received after the STARTTLS reply, before the TLS handshake", dropped));
+      log_->info(
+          fmt::format("Discarded {} bytes received after the STARTTLS reply, before the TLS handshake", dropped));
     const bool verify = mode_ == config::OutboundTls::Verify;
     connection_->set_timeout(settings_.timeouts.tls_handshake);
     auto started = co_await connection_->start_tls_client(
@@ -378,15 +395,18 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (t.smtputf8 && !capabilities_.smtputf8) {
       log_->info("Remote does not offer SMTPUTF8 and the message needs it; not sending");
-      co_return fail(Failure::RemotePermanent,
-                     smtp::make_reply(553, "5.6.7", "Remote server does not support SMTPUTF8, which the message requires"));
+      co_return fail(
+          Failure::RemotePermanent,
+          smtp::make_reply(553, "5.6.7", "Remote server does not support SMTPUTF8, which the message requires"));
     }
     if (capabilities_.size && capabilities_.size_limit > 0 && size > capabilities_.size_limit) {
-      log_->info(fmt::format("Message size {} exceeds the remote's SIZE {}; not sending", size, capabilities_.size_limit));
-      co_return fail(Failure::RemotePermanent,
-                     smtp::make_reply(552, "5.3.4",
-                                      fmt::format("Message size ({} octets) exceeds the remote server's limit ({} octets)",
-                                                  size, capabilities_.size_limit)));
+      log_->info(
+          fmt::format("Message size {} exceeds the remote's SIZE {}; not sending", size, capabilities_.size_limit));
+      co_return fail(
+          Failure::RemotePermanent,
+          smtp::make_reply(552, "5.3.4",
+                           fmt::format("Message size ({} octets) exceeds the remote server's limit ({} octets)", size,
+                                       capabilities_.size_limit)));
     }
     result_.transaction_started = true;
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";

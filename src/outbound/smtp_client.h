@@ -9,13 +9,13 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
-#include "protocol_log/protocol_log.h"
 #include "outbound/outcome.h"
+#include "protocol_log/protocol_log.h"
 #include "smtp/reply.h"
 
 namespace sluice::outbound {
@@ -24,7 +24,7 @@ namespace sluice::outbound {
 struct ClientTimeouts {
   std::chrono::seconds connect{30};
   std::chrono::seconds banner{300};
-  std::chrono::seconds command{300};   ///< EHLO, MAIL, RCPT, STARTTLS, QUIT
+  std::chrono::seconds command{300};  ///< EHLO, MAIL, RCPT, STARTTLS, QUIT
   std::chrono::seconds data_init{120};
   std::chrono::seconds data_block{180};
   std::chrono::seconds data_term{600};
@@ -32,15 +32,15 @@ struct ClientTimeouts {
 };
 
 struct Transaction {
-  std::string mail_from;                ///< "" for the null sender
+  std::string mail_from;  ///< "" for the null sender
   std::vector<std::string> recipients;
   const std::string* message = nullptr;  ///< CRLF lines, not dot-stuffed (the client stuffs)
-  bool eight_bit = false;               ///< BODY=8BITMIME
+  bool eight_bit = false;                ///< BODY=8BITMIME
   bool smtputf8 = false;
 };
 
 struct Target {
-  std::string host;                 ///< the MX or smart host name (for SNI and verify), or the literal
+  std::string host;  ///< the MX or smart host name (for SNI and verify), or the literal
   asio::ip::tcp::endpoint endpoint;
 };
 
@@ -48,23 +48,23 @@ enum class TlsAttempt { Policy, Plaintext };  ///< Plaintext: the fallback retry
 
 struct AttemptResult {
   Failure failure = Failure::None;
-  smtp::Reply reply;                      ///< the attempt-wide reply when failure != None
+  smtp::Reply reply;  ///< the attempt-wide reply when failure != None
   /// One per recipient (same order), each its final outcome in this attempt: 2xx only when the
   /// message was accepted for it; a recipient refused at RCPT keeps the remote's 4xx/5xx; every
   /// other recipient gets the attempt-wide `reply` (so the caller can decide per recipient
   /// from this vector alone). Empty only when the transaction had no recipients.
   std::vector<smtp::Reply> recipients;
-  bool transaction_started = false;       ///< MAIL FROM was sent: the remote took part in this message
-  bool data_accepted = false;             ///< the final 250 after DATA came
-  bool tls = false;                       ///< the session was encrypted
-  std::string tls_version, tls_cipher;    ///< "TLS1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
-  bool may_fall_back = false;             ///< handshake failed on an opportunistic connector with fallback
-  std::string endpoint;                   ///< "127.0.0.1:25"
+  bool transaction_started = false;     ///< MAIL FROM was sent: the remote took part in this message
+  bool data_accepted = false;           ///< the final 250 after DATA came
+  bool tls = false;                     ///< the session was encrypted
+  std::string tls_version, tls_cipher;  ///< "TLS1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+  bool may_fall_back = false;           ///< handshake failed on an opportunistic connector with fallback
+  std::string endpoint;                 ///< "127.0.0.1:25"
 };
 
 struct ClientSettings {
   const config::SendConnector* connector = nullptr;
-  std::string helo;                        ///< EHLO name
+  std::string helo;                           ///< EHLO name
   asio::ssl::context* tls_context = nullptr;  ///< from tls::make_client_context
   protocol_log::Writer* send_log = nullptr;
   ClientTimeouts timeouts;

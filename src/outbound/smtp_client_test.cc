@@ -1,12 +1,12 @@
 #include "outbound/smtp_client.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -246,8 +246,8 @@ class SmtpClientTest : public ::testing::Test {
 
   /// Runs one attempt against `server` with the connector as configured.
   AttemptResult attempt(FakeServer& server, TlsAttempt mode = TlsAttempt::Policy, std::string host = "localhost") {
-    context = tls::make_client_context(connector.tls_policy,
-                                       connector.tls == config::OutboundTls::Verify, connector.ca_file);
+    context =
+        tls::make_client_context(connector.tls_policy, connector.tls == config::OutboundTls::Verify, connector.ca_file);
     settings.connector = &connector;
     settings.tls_context = context.get();
     settings.send_log = writer.get();
@@ -340,12 +340,14 @@ TEST_F(SmtpClientTest, PipelinedDeliveryExactBytes) {
   std::string size = std::to_string(message.size());
   EXPECT_EQ(server.transcript(),
             "EHLO onprem.test\r\n"
-            "MAIL FROM:<alice@onprem.test> SIZE=" + size + "\r\n"
-            "RCPT TO:<bob@cloud.test>\r\n"
-            "RCPT TO:<carol@cloud.test>\r\n"
-            "DATA\r\n"
-            "Subject: test\r\n\r\n..hidden line\r\nlast line\r\n.\r\n"
-            "QUIT\r\n");
+            "MAIL FROM:<alice@onprem.test> SIZE=" +
+                size +
+                "\r\n"
+                "RCPT TO:<bob@cloud.test>\r\n"
+                "RCPT TO:<carol@cloud.test>\r\n"
+                "DATA\r\n"
+                "Subject: test\r\n\r\n..hidden line\r\nlast line\r\n.\r\n"
+                "QUIT\r\n");
   // One write: everything up to DATA had arrived when the server read MAIL.
   EXPECT_EQ(r.pending_after_mail, "RCPT TO:<bob@cloud.test>\r\nRCPT TO:<carol@cloud.test>\r\nDATA\r\n");
   EXPECT_EQ(result.failure, Failure::None);
@@ -380,7 +382,10 @@ TEST_F(SmtpClientTest, SendLogRecordsTheSessionButNotTheMessage) {
   }
   std::vector<std::string> expected_sent = {"EHLO onprem.test",
                                             "MAIL FROM:<alice@onprem.test> SIZE=" + std::to_string(message.size()),
-                                            "RCPT TO:<bob@cloud.test>", "RCPT TO:<carol@cloud.test>", "DATA", "QUIT"};
+                                            "RCPT TO:<bob@cloud.test>",
+                                            "RCPT TO:<carol@cloud.test>",
+                                            "DATA",
+                                            "QUIT"};
   EXPECT_EQ(sent, expected_sent);
   // Banner, EHLO, MAIL, two RCPT, DATA, end of data, QUIT.
   ASSERT_EQ(received.size(), 8u);
@@ -479,9 +484,12 @@ TEST_F(SmtpClientTest, PipelinedMailRefusalIgnoresRcptReplies) {
   auto result = attempt(server);
   EXPECT_EQ(result.failure, Failure::RemoteTransient);
   EXPECT_EQ(result.recipients[0].one_line(), "451 5.7.3 Must issue a STARTTLS command first");
-  EXPECT_EQ(queue_last_error(result.failure, result.reply, result.endpoint).rfind(
-                "451 4.4.0 Primary target IP address responded with: \"451 5.7.3 Must issue a STARTTLS command first.\"", 0),
-            0u);
+  EXPECT_EQ(
+      queue_last_error(result.failure, result.reply, result.endpoint)
+          .rfind(
+              "451 4.4.0 Primary target IP address responded with: \"451 5.7.3 Must issue a STARTTLS command first.\"",
+              0),
+      0u);
 }
 
 TEST_F(SmtpClientTest, PermanentFailureAtEndOfData) {
@@ -616,9 +624,9 @@ TEST_F(SmtpClientTest, RequiredWithoutStartTlsIsTlsUnavailable) {
   FakeServer server([&](Peer& p) { serve(p, r); });
   auto result = attempt(server);
   EXPECT_EQ(result.failure, Failure::TlsUnavailable);
-  EXPECT_EQ(result.reply.one_line(), "450 4.4.317 Cannot connect to remote server: " +
-                                         net::endpoint_text(server.endpoint()) +
-                                         " does not offer STARTTLS and the send connector requires TLS");
+  EXPECT_EQ(result.reply.one_line(),
+            "450 4.4.317 Cannot connect to remote server: " + net::endpoint_text(server.endpoint()) +
+                " does not offer STARTTLS and the send connector requires TLS");
   EXPECT_FALSE(result.may_fall_back);
   EXPECT_EQ(server.transcript(), "EHLO onprem.test\r\nQUIT\r\n");
 }
@@ -666,8 +674,9 @@ TEST_F(SmtpClientTest, TlsDeliveryLogsTheExchangeLines) {
   // EHLO again inside TLS (RFC 3207 4.2).
   EXPECT_EQ(server.transcript().rfind("EHLO onprem.test\r\nSTARTTLS\r\nEHLO onprem.test\r\nMAIL FROM:", 0), 0u);
   std::string log = send_log();
-  EXPECT_NE(log.find("TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm CALG_AES_"),
-            std::string::npos);
+  EXPECT_NE(
+      log.find("TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm CALG_AES_"),
+      std::string::npos);
   EXPECT_NE(log.find(",Received certificate"), std::string::npos);
   EXPECT_NE(log.find(",Certificate thumbprint"), std::string::npos);
 }
@@ -870,8 +879,8 @@ TEST_F(SmtpClientTest, ConnectRefused) {
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     closed = acceptor.local_endpoint();
   }
-  context = tls::make_client_context(connector.tls_policy,
-                                     connector.tls == config::OutboundTls::Verify, connector.ca_file);
+  context =
+      tls::make_client_context(connector.tls_policy, connector.tls == config::OutboundTls::Verify, connector.ca_file);
   settings.connector = &connector;
   settings.tls_context = context.get();
   settings.send_log = writer.get();

@@ -1,10 +1,10 @@
 #include "probe/assessment.h"
 
+#include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <utility>
@@ -23,15 +23,18 @@ struct Join {
   int pending = 0;
 };
 
-std::string describe(const AttemptResult& r) {
-  return fmt::format("{}: {}", outcome_name(r.outcome), r.detail);
-}
+std::string describe(const AttemptResult& r) { return fmt::format("{}: {}", outcome_name(r.outcome), r.detail); }
 
 class Planner {
  public:
   Planner(const asio::any_io_executor& executor, const Target& target, asio::ip::tcp::endpoint address,
           const AttemptContext& context, const PlanSettings& plan, HostGate& gate, Assessment& out)
-      : executor_(executor), target_(target), address_(std::move(address)), context_(context), plan_(plan), gate_(gate),
+      : executor_(executor),
+        target_(target),
+        address_(std::move(address)),
+        context_(context),
+        plan_(plan),
+        gate_(gate),
         out_(out) {}
 
   awaitable<void> run() {
@@ -250,8 +253,8 @@ class Planner {
 
   /// Offers `suites`, takes out the one the server chooses, offers the rest, until the server
   /// refuses. `problem` says why it stopped early (a dropped connection, a suite not offered).
-  awaitable<void> chain(tls::Version version, std::vector<const CipherSuite*> suites,
-                        std::vector<AcceptedSuite>& found, std::string& problem) {
+  awaitable<void> chain(tls::Version version, std::vector<const CipherSuite*> suites, std::vector<AcceptedSuite>& found,
+                        std::string& problem) {
     AttemptSpec spec;
     spec.min = spec.max = version;
     spec.hello_only = true;
@@ -306,27 +309,35 @@ class Planner {
 
 std::string_view version_state_name(VersionState s) {
   switch (s) {
-    case VersionState::Offered: return "offered";
-    case VersionState::NotOffered: return "not-offered";
-    case VersionState::Unknown: return "unknown";
-    case VersionState::NotTested: return "not-tested";
+    case VersionState::Offered:
+      return "offered";
+    case VersionState::NotOffered:
+      return "not-offered";
+    case VersionState::Unknown:
+      return "unknown";
+    case VersionState::NotTested:
+      return "not-tested";
   }
   return "unknown";
 }
 
 std::string_view suite_order_name(SuiteOrder o) {
   switch (o) {
-    case SuiteOrder::Server: return "server";
-    case SuiteOrder::Client: return "client";
-    case SuiteOrder::Single: return "single";
-    case SuiteOrder::Unknown: return "unknown";
+    case SuiteOrder::Server:
+      return "server";
+    case SuiteOrder::Client:
+      return "client";
+    case SuiteOrder::Single:
+      return "single";
+    case SuiteOrder::Unknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 const std::array<tls::Version, 4>& probed_versions() {
-  static const std::array<tls::Version, 4> versions = {tls::Version::Tls1_0, tls::Version::Tls1_1,
-                                                       tls::Version::Tls1_2, tls::Version::Tls1_3};
+  static const std::array<tls::Version, 4> versions = {tls::Version::Tls1_0, tls::Version::Tls1_1, tls::Version::Tls1_2,
+                                                       tls::Version::Tls1_3};
   return versions;
 }
 
@@ -353,8 +364,7 @@ asio::awaitable<Assessment> assess(asio::any_io_executor executor, const Target&
   auto now = std::chrono::system_clock::now();
   for (const auto& chain : planner.chains)
     out.chains.push_back(analyse_chain(chain, target.expected_name(), trust, now));
-  out.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   co_return out;
 }
 

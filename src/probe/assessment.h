@@ -34,7 +34,7 @@ std::string_view suite_order_name(SuiteOrder o);
 struct VersionFinding {
   tls::Version version = tls::Version::Unknown;
   VersionState state = VersionState::NotTested;
-  std::string detail;  ///< why not offered (alert, error) or why unknown
+  std::string detail;                 ///< why not offered (alert, error) or why unknown
   std::vector<AcceptedSuite> suites;  ///< in the server's order when SuiteOrder::Server
   SuiteOrder order = SuiteOrder::Unknown;
   bool enumeration_complete = false;
@@ -53,7 +53,7 @@ struct Assessment {
   std::string address;  ///< the address probed, "127.0.0.1"; empty when the name did not resolve
   std::string error;    ///< set when the target could not be assessed at all
   AttemptResult discovery;
-  std::array<VersionFinding, 4> versions;  ///< TLS 1.0, 1.1, 1.2, 1.3
+  std::array<VersionFinding, 4> versions;    ///< TLS 1.0, 1.1, 1.2, 1.3
   std::optional<bool> injection_vulnerable;  ///< nullopt when the test could not run
   std::string injection_detail;
   std::vector<ChainFacts> chains;  ///< one per distinct leaf certificate seen

@@ -1,10 +1,10 @@
 #include "probe/attempt.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/ssl/error.hpp>
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <asio/co_spawn.hpp>
+#include <asio/ssl/error.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -54,9 +54,12 @@ KeyExchangeKind kind_of(const SSL_CIPHER* cipher) {
   // PSK variants start their ServerKeyExchange with an identity hint; OpenSSL offers none of them
   // without a PSK callback, so they read as "other" should a server pick one anyway.
   switch (SSL_CIPHER_get_kx_nid(cipher)) {
-    case NID_kx_ecdhe: return KeyExchangeKind::Ecdhe;
-    case NID_kx_dhe: return KeyExchangeKind::Dhe;
-    default: return KeyExchangeKind::Other;
+    case NID_kx_ecdhe:
+      return KeyExchangeKind::Ecdhe;
+    case NID_kx_dhe:
+      return KeyExchangeKind::Dhe;
+    default:
+      return KeyExchangeKind::Other;
   }
 }
 
@@ -102,8 +105,12 @@ std::string key_exchange_of(SSL* ssl) {
   if (!SSL_get_peer_tmp_key(ssl, &key) || !key) return "RSA";
   std::string out;
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_X25519: out = "X25519"; break;
-    case EVP_PKEY_X448: out = "X448"; break;
+    case EVP_PKEY_X25519:
+      out = "X25519";
+      break;
+    case EVP_PKEY_X448:
+      out = "X448";
+      break;
     case EVP_PKEY_EC: {
       char name[80] = {};
       size_t len = 0;
@@ -122,7 +129,8 @@ std::string key_exchange_of(SSL* ssl) {
                                                                   : "DH " + std::to_string(EVP_PKEY_get_bits(key));
       break;
     }
-    default: out = EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown";
+    default:
+      out = EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown";
   }
   EVP_PKEY_free(key);
   return out;
@@ -387,10 +395,14 @@ class Attempt {
     result_.tls.version = version;
     result_.tls.cipher = cipher ? SSL_CIPHER_get_name(cipher) : fmt::format("0x{:04X}", flight.cipher);
     result_.tls.bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
-    if (flight.group != 0) result_.tls.key_exchange = group_label(flight.group);
-    else if (flight.dh_bits > 0) result_.tls.key_exchange = "DH " + std::to_string(flight.dh_bits);
-    else if (cipher && SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa) result_.tls.key_exchange = "RSA";
-    else result_.tls.key_exchange = "unknown";
+    if (flight.group != 0)
+      result_.tls.key_exchange = group_label(flight.group);
+    else if (flight.dh_bits > 0)
+      result_.tls.key_exchange = "DH " + std::to_string(flight.dh_bits);
+    else if (cipher && SSL_CIPHER_get_kx_nid(cipher) == NID_kx_rsa)
+      result_.tls.key_exchange = "RSA";
+    else
+      result_.tls.key_exchange = "unknown";
     result_.tls.chain_der = std::move(flight.certificates);
   }
 
@@ -421,14 +433,22 @@ class Attempt {
 
 std::string_view outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::Negotiated: return "negotiated";
-    case Outcome::HandshakeFailed: return "handshake-failed";
-    case Outcome::NoStartTls: return "no-starttls";
-    case Outcome::StartTlsRefused: return "starttls-refused";
-    case Outcome::Refused: return "refused";
-    case Outcome::ConnectFailed: return "connect-failed";
-    case Outcome::Timeout: return "timeout";
-    case Outcome::Broken: return "broken";
+    case Outcome::Negotiated:
+      return "negotiated";
+    case Outcome::HandshakeFailed:
+      return "handshake-failed";
+    case Outcome::NoStartTls:
+      return "no-starttls";
+    case Outcome::StartTlsRefused:
+      return "starttls-refused";
+    case Outcome::Refused:
+      return "refused";
+    case Outcome::ConnectFailed:
+      return "connect-failed";
+    case Outcome::Timeout:
+      return "timeout";
+    case Outcome::Broken:
+      return "broken";
   }
   return "broken";
 }

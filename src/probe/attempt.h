@@ -1,10 +1,10 @@
 // One probe connection: connect, greet, STARTTLS (or implicit TLS), one TLS handshake with the
 // versions and suites asked for, QUIT. Never sends a message. Everything seen is in the result.
 #pragma once
+#include <openssl/x509.h>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
-#include <openssl/x509.h>
 
 #include <chrono>
 #include <memory>
@@ -20,7 +20,7 @@ namespace sluice::probe {
 
 struct Timeouts {
   std::chrono::milliseconds connect{5000};
-  std::chrono::milliseconds banner{15000};   ///< tarpits delay the greeting on purpose
+  std::chrono::milliseconds banner{15000};  ///< tarpits delay the greeting on purpose
   std::chrono::milliseconds command{10000};
   std::chrono::milliseconds handshake{10000};
 };
@@ -51,8 +51,8 @@ enum class Outcome {
   StartTlsRefused,  ///< STARTTLS was answered with something other than 220
   Refused,          ///< the greeting was not 220 (421 busy, 554 go away)
   ConnectFailed,
-  Timeout,          ///< a step took longer than its timeout (tarpit, filtering firewall)
-  Broken,           ///< the connection dropped or the server spoke something other than SMTP
+  Timeout,  ///< a step took longer than its timeout (tarpit, filtering firewall)
+  Broken,   ///< the connection dropped or the server spoke something other than SMTP
 };
 std::string_view outcome_name(Outcome o);
 /// True for outcomes that say nothing about TLS: the same question may be asked again.
@@ -62,26 +62,26 @@ using CertificatePtr = std::shared_ptr<X509>;
 
 struct Negotiated {
   tls::Version version = tls::Version::Unknown;
-  bool complete = true;    ///< false for a hello_only step
-  std::string cipher;      ///< OpenSSL name
+  bool complete = true;  ///< false for a hello_only step
+  std::string cipher;    ///< OpenSSL name
   int bits = 0;
-  std::string key_exchange;  ///< "X25519", "secp256r1", "ffdhe2048", "DH 1024", "RSA"
-  std::vector<CertificatePtr> chain;  ///< as the server sent it, leaf first
+  std::string key_exchange;            ///< "X25519", "secp256r1", "ffdhe2048", "DH 1024", "RSA"
+  std::vector<CertificatePtr> chain;   ///< as the server sent it, leaf first
   std::vector<std::string> chain_der;  ///< hello_only: the same, unparsed (TLS 1.2 and older)
 };
 
 struct SmtpFacts {
   std::optional<smtp::Reply> banner;
   std::chrono::milliseconds banner_delay{0};
-  std::optional<smtp::Reply> ehlo;                ///< the reply to EHLO in plaintext
+  std::optional<smtp::Reply> ehlo;  ///< the reply to EHLO in plaintext
   std::optional<smtp::Reply> starttls_reply;
-  std::optional<smtp::Reply> mail_before_tls;     ///< discovery: the reply to MAIL FROM:<> in plaintext
-  std::optional<smtp::Reply> ehlo_after_tls;      ///< discovery: the reply to EHLO inside TLS
+  std::optional<smtp::Reply> mail_before_tls;  ///< discovery: the reply to MAIL FROM:<> in plaintext
+  std::optional<smtp::Reply> ehlo_after_tls;   ///< discovery: the reply to EHLO inside TLS
   /// injection_test: true when the pipelined NOOP was answered inside TLS (vulnerable), false when
   /// not; nullopt when the test could not run.
   std::optional<bool> injection_answered;
-  std::size_t bytes_after_starttls_reply = 0;    ///< plaintext the server sent after its 220
-  bool quit_answered = false;  ///< injection_test only: the 221 was read
+  std::size_t bytes_after_starttls_reply = 0;  ///< plaintext the server sent after its 220
+  bool quit_answered = false;                  ///< injection_test only: the 221 was read
 };
 
 struct AttemptResult {

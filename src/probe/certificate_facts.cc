@@ -1,11 +1,11 @@
 #include "probe/certificate_facts.h"
 
-#include <asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/x509v3.h>
+#include <asio/ip/address.hpp>
 
 #include <ctime>
 #include <filesystem>
@@ -105,7 +105,9 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
   if (EVP_PKEY* key = X509_get0_pubkey(cert)) {
     f.key_bits = EVP_PKEY_get_bits(key);
     switch (EVP_PKEY_get_base_id(key)) {
-      case EVP_PKEY_RSA: f.key_type = "RSA"; break;
+      case EVP_PKEY_RSA:
+        f.key_type = "RSA";
+        break;
       case EVP_PKEY_EC: {
         f.key_type = "EC";
         char curve[80] = {};
@@ -113,10 +115,17 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
         if (EVP_PKEY_get_group_name(key, curve, sizeof curve, &len)) f.curve = curve;
         break;
       }
-      case EVP_PKEY_ED25519: f.key_type = "Ed25519"; break;
-      case EVP_PKEY_ED448: f.key_type = "Ed448"; break;
-      case EVP_PKEY_DSA: f.key_type = "DSA"; break;
-      default: f.key_type = EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown";
+      case EVP_PKEY_ED25519:
+        f.key_type = "Ed25519";
+        break;
+      case EVP_PKEY_ED448:
+        f.key_type = "Ed448";
+        break;
+      case EVP_PKEY_DSA:
+        f.key_type = "DSA";
+        break;
+      default:
+        f.key_type = EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key) : "unknown";
     }
   }
   int signature_nid = X509_get_signature_nid(cert);
@@ -128,8 +137,8 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
   return f;
 }
 
-ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::string& expected_name,
-                         X509_STORE* trust, std::chrono::system_clock::time_point now) {
+ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::string& expected_name, X509_STORE* trust,
+                         std::chrono::system_clock::time_point now) {
   ChainFacts facts;
   facts.expected_name = expected_name;
   if (chain.empty()) {

@@ -20,10 +20,10 @@ struct CertificateFacts {
   std::vector<std::string> ip_addresses;
   std::string not_before;  ///< "2026-11-27T07:21:05Z"
   std::string not_after;
-  long days_left = 0;      ///< negative once expired
-  std::string key_type;    ///< "RSA", "EC", "Ed25519", ...
+  long days_left = 0;    ///< negative once expired
+  std::string key_type;  ///< "RSA", "EC", "Ed25519", ...
   int key_bits = 0;
-  std::string curve;       ///< "prime256v1" for EC keys
+  std::string curve;                ///< "prime256v1" for EC keys
   std::string signature_algorithm;  ///< "sha256WithRSAEncryption", "ecdsa-with-SHA256"
   bool sha1_signed = false;
   bool self_signed = false;
@@ -33,8 +33,8 @@ struct CertificateFacts {
 struct ChainFacts {
   std::vector<CertificateFacts> certificates;  ///< as sent, leaf first
   bool trusted = false;
-  std::string trust_error;      ///< OpenSSL's verification error when not trusted
-  std::string expected_name;    ///< the host name (or IP) checked
+  std::string trust_error;    ///< OpenSSL's verification error when not trusted
+  std::string expected_name;  ///< the host name (or IP) checked
   bool name_matches = false;
   /// A certificate other than a self-signed root is signed with SHA-1 (Exchange Online refuses them).
   bool has_sha1_signature = false;
@@ -48,7 +48,7 @@ std::shared_ptr<X509_STORE> make_trust_store(const std::string& ca_file);
 CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::time_point now);
 
 /// Facts about a chain as the server sent it, verified against `trust` at `now`.
-ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::string& expected_name,
-                         X509_STORE* trust, std::chrono::system_clock::time_point now);
+ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::string& expected_name, X509_STORE* trust,
+                         std::chrono::system_clock::time_point now);
 
 }  // namespace sluice::probe

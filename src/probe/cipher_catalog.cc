@@ -86,13 +86,13 @@ const std::vector<std::string_view>& office365_suites() {
 }
 
 bool is_weak(const CipherSuite& suite) {
-  static const std::array<std::string_view, 8> markers = {"_RC4_", "_3DES_", "_DES_", "_NULL_",
+  static const std::array<std::string_view, 8> markers = {"_RC4_",   "_3DES_", "_DES_",   "_NULL_",
                                                           "_EXPORT", "_anon_", "_DES40_", "_RC2_"};
   for (auto m : markers)
     if (suite.iana_name.find(m) != std::string::npos) return true;
   // OpenSSL names for suites that have no IANA name of their own.
-  return suite.name.find("NULL") != std::string::npos || suite.name.find("ADH") == 0 ||
-         suite.name.find("AECDH") == 0 || suite.name.find("EXP") == 0;
+  return suite.name.find("NULL") != std::string::npos || suite.name.find("ADH") == 0 || suite.name.find("AECDH") == 0 ||
+         suite.name.find("EXP") == 0;
 }
 
 }  // namespace sluice::probe

@@ -11,8 +11,8 @@ struct Rows {
   std::string out;
   const Assessment* a = nullptr;
   void add(std::string_view category, std::string_view item, std::string_view value, std::string_view detail) {
-    out += fmt::format("{},{},{},{},{},{},{}\r\n", csv_field(a->target.label()), csv_field(a->address),
-                       a->target.port, csv_field(category), csv_field(item), csv_field(value), csv_field(detail));
+    out += fmt::format("{},{},{},{},{},{},{}\r\n", csv_field(a->target.label()), csv_field(a->address), a->target.port,
+                       csv_field(category), csv_field(item), csv_field(value), csv_field(detail));
   }
 };
 
@@ -34,7 +34,9 @@ std::string csv_report(const std::vector<Assessment>& results) {
                s.mail_before_tls->one_line());
     if (a.target.mode == TlsMode::StartTls && a.starttls_offered())
       rows.add("smtp", "starttls-injection",
-               !a.injection_vulnerable ? "unknown" : *a.injection_vulnerable ? "vulnerable" : "safe",
+               !a.injection_vulnerable   ? "unknown"
+               : *a.injection_vulnerable ? "vulnerable"
+                                         : "safe",
                a.injection_detail);
     for (const auto& f : a.versions) {
       std::string name = fmt::format("TLSv{}", tls::config_name(f.version));

@@ -45,9 +45,8 @@ json smtp_part(const Assessment& a) {
                            {"refused", !s.mail_before_tls->positive()}};
   else
     j["plaintext_mail"] = nullptr;
-  j["starttls_injection"] = {
-      {"vulnerable", a.injection_vulnerable ? json(*a.injection_vulnerable) : json(nullptr)},
-      {"detail", a.injection_detail}};
+  j["starttls_injection"] = {{"vulnerable", a.injection_vulnerable ? json(*a.injection_vulnerable) : json(nullptr)},
+                             {"detail", a.injection_detail}};
   return j;
 }
 
@@ -109,12 +108,13 @@ nlohmann::json json_report(const std::vector<Assessment>& results, std::string_v
     t["connections"] = a.connections;
     t["smtp"] = smtp_part(a);
     const auto& d = a.discovery;
-    t["discovery"] = {{"outcome", std::string(outcome_name(d.outcome))},
-                      {"detail", d.detail},
-                      {"version", d.tls.version == tls::Version::Unknown ? json(nullptr)
-                                                                          : json(std::string(tls::config_name(d.tls.version)))},
-                      {"cipher", d.tls.cipher},
-                      {"key_exchange", d.tls.key_exchange}};
+    t["discovery"] = {
+        {"outcome", std::string(outcome_name(d.outcome))},
+        {"detail", d.detail},
+        {"version",
+         d.tls.version == tls::Version::Unknown ? json(nullptr) : json(std::string(tls::config_name(d.tls.version)))},
+        {"cipher", d.tls.cipher},
+        {"key_exchange", d.tls.key_exchange}};
     t["versions"] = json::array();
     for (const auto& f : a.versions) t["versions"].push_back(version_part(f));
     t["certificates"] = json::array();

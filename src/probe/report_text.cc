@@ -22,8 +22,7 @@ std::string capabilities(const smtp::Reply& ehlo) {
 
 void smtp_block(std::string& out, const Assessment& a) {
   const auto& s = a.discovery.smtp;
-  if (s.banner)
-    out += fmt::format("  greeting    {} ({} ms)\n", s.banner->one_line(), s.banner_delay.count());
+  if (s.banner) out += fmt::format("  greeting    {} ({} ms)\n", s.banner->one_line(), s.banner_delay.count());
   if (s.ehlo) {
     std::string name = s.ehlo->lines.empty() ? "" : s.ehlo->lines.front().substr(0, s.ehlo->lines.front().find(' '));
     out += fmt::format("  EHLO        {}: {}\n", name, capabilities(*s.ehlo));
@@ -40,7 +39,9 @@ void smtp_block(std::string& out, const Assessment& a) {
                        s.mail_before_tls->one_line());
   }
   if (a.target.mode == TlsMode::StartTls && a.starttls_offered()) {
-    std::string state = !a.injection_vulnerable ? "not tested" : *a.injection_vulnerable ? "VULNERABLE" : "not vulnerable";
+    std::string state = !a.injection_vulnerable   ? "not tested"
+                        : *a.injection_vulnerable ? "VULNERABLE"
+                                                  : "not vulnerable";
     out += fmt::format("  STARTTLS injection    {} ({})\n", state, a.injection_detail);
   }
 }
@@ -66,9 +67,15 @@ void versions_block(std::string& out, const Assessment& a, const Paint& paint) {
         }
         break;
       }
-      case VersionState::NotOffered: out += fmt::format("  {:<10}  not offered ({})\n", name, f.detail); break;
-      case VersionState::Unknown: out += fmt::format("  {:<10}  {} ({})\n", name, paint("unknown", "33"), f.detail); break;
-      case VersionState::NotTested: out += fmt::format("  {:<10}  not tested ({})\n", name, f.detail); break;
+      case VersionState::NotOffered:
+        out += fmt::format("  {:<10}  not offered ({})\n", name, f.detail);
+        break;
+      case VersionState::Unknown:
+        out += fmt::format("  {:<10}  {} ({})\n", name, paint("unknown", "33"), f.detail);
+        break;
+      case VersionState::NotTested:
+        out += fmt::format("  {:<10}  not tested ({})\n", name, f.detail);
+        break;
     }
   }
 }
@@ -84,7 +91,7 @@ void certificate_block(std::string& out, const Assessment& a, const Paint& paint
     for (const auto& n : leaf.ip_addresses) names += (names.empty() ? "" : ", ") + ("IP:" + n);
     if (!names.empty()) out += fmt::format("      names   {}\n", names);
     out += fmt::format("      issuer  {}{}\n", leaf.issuer, leaf.self_signed ? " (self-signed)" : "");
-    std::string left = leaf.days_left < 0 ? paint(fmt::format("EXPIRED {} days ago", -leaf.days_left), "31")
+    std::string left = leaf.days_left < 0    ? paint(fmt::format("EXPIRED {} days ago", -leaf.days_left), "31")
                        : leaf.days_left < 30 ? paint(fmt::format("{} days left", leaf.days_left), "33")
                                              : fmt::format("{} days left", leaf.days_left);
     out += fmt::format("      valid   {} to {} ({})\n", leaf.not_before, leaf.not_after, left);
@@ -108,12 +115,11 @@ std::string text_report(const std::vector<Assessment>& results, std::string_view
     std::string header = a.target.label();
     if (!a.address.empty() && a.address != a.target.host) header += fmt::format(" ({})", a.address);
     if (!a.target.mx_domain.empty())
-      header += a.target.mx_preference >= 0
-                    ? fmt::format(", MX {} of {}", a.target.mx_preference, a.target.mx_domain)
-                    : fmt::format(", implicit MX of {}", a.target.mx_domain);
-    header += fmt::format(", {}, {} ms, {} connections",
-                          a.target.mode == TlsMode::Implicit ? "implicit TLS" : "STARTTLS", a.elapsed.count(),
-                          a.connections);
+      header += a.target.mx_preference >= 0 ? fmt::format(", MX {} of {}", a.target.mx_preference, a.target.mx_domain)
+                                            : fmt::format(", implicit MX of {}", a.target.mx_domain);
+    header +=
+        fmt::format(", {}, {} ms, {} connections", a.target.mode == TlsMode::Implicit ? "implicit TLS" : "STARTTLS",
+                    a.elapsed.count(), a.connections);
     out += paint(header, "1") + "\n";
     if (!a.error.empty()) out += fmt::format("  {}  {}\n", paint("not assessed", "31"), a.error);
     smtp_block(out, a);
@@ -130,8 +136,8 @@ std::string text_report(const std::vector<Assessment>& results, std::string_view
     if (selected && selected->pass) ++passed;
     out += "\n";
   }
-  out += fmt::format("{} of {} target{} pass the {} profile\n", passed, results.size(),
-                     results.size() == 1 ? "" : "s", profile);
+  out += fmt::format("{} of {} target{} pass the {} profile\n", passed, results.size(), results.size() == 1 ? "" : "s",
+                     profile);
   return out;
 }
 

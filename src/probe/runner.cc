@@ -1,15 +1,15 @@
 #include "probe/runner.h"
 
+#include <fmt/format.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "net/dns.h"
 #include "probe/verdict.h"
@@ -77,7 +77,8 @@ std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, boo
   auto answer = resolver.mx(domain);
   std::vector<Target> out;
   switch (answer.status) {
-    case net::DnsAnswer::Status::Ok: break;
+    case net::DnsAnswer::Status::Ok:
+      break;
     case net::DnsAnswer::Status::NullMx:
       error = fmt::format("{} publishes a null MX (RFC 7505): it accepts no mail", domain);
       return out;
@@ -114,7 +115,8 @@ std::vector<Assessment> run_probes(const std::vector<Target>& targets, const Run
       asio::ip::make_address(t.host, ec);
       return !ec;
     });
-    if (all_literal) work();  // nothing to wait for: no threads
+    if (all_literal)
+      work();  // nothing to wait for: no threads
     else
       for (std::size_t n = 0; n < std::min<std::size_t>(16, targets.size()); ++n) workers.emplace_back(work);
     for (auto& w : workers) w.join();

@@ -10,8 +10,8 @@
 namespace sluice::probe {
 
 struct RunSettings {
-  int parallel = 32;  ///< targets assessed at once
-  int per_host = 8;   ///< connections at once to one server (address and port)
+  int parallel = 32;                        ///< targets assessed at once
+  int per_host = 8;                         ///< connections at once to one server (address and port)
   std::chrono::milliseconds host_delay{0};  ///< pause between connection starts to one server
   Timeouts timeouts;
   std::string helo = "probe.sluice.invalid";

@@ -177,35 +177,59 @@ ServerFlight read_server_flight(std::string_view bytes,
       f.alert = static_cast<std::uint8_t>(payload[1]);
       return f;
     }
-    if (content == kHandshake) handshake += payload;
-    else if (content == kApplicationData) return invalid(f, "encrypted data before the server chose a suite");
+    if (content == kHandshake)
+      handshake += payload;
+    else if (content == kApplicationData)
+      return invalid(f, "encrypted data before the server chose a suite");
   }
 }
 
 std::string group_label(std::uint16_t group) {
   switch (group) {
-    case 0x0017: return "secp256r1";
-    case 0x0018: return "secp384r1";
-    case 0x0019: return "secp521r1";
-    case 0x001a: case 0x001f: return "brainpoolP256r1";
-    case 0x001b: case 0x0020: return "brainpoolP384r1";
-    case 0x001c: case 0x0021: return "brainpoolP512r1";
-    case 0x001d: return "X25519";
-    case 0x001e: return "X448";
-    case 0x0100: return "ffdhe2048";
-    case 0x0101: return "ffdhe3072";
-    case 0x0102: return "ffdhe4096";
-    case 0x0103: return "ffdhe6144";
-    case 0x0104: return "ffdhe8192";
-    default: return fmt::format("group 0x{:04X}", group);
+    case 0x0017:
+      return "secp256r1";
+    case 0x0018:
+      return "secp384r1";
+    case 0x0019:
+      return "secp521r1";
+    case 0x001a:
+    case 0x001f:
+      return "brainpoolP256r1";
+    case 0x001b:
+    case 0x0020:
+      return "brainpoolP384r1";
+    case 0x001c:
+    case 0x0021:
+      return "brainpoolP512r1";
+    case 0x001d:
+      return "X25519";
+    case 0x001e:
+      return "X448";
+    case 0x0100:
+      return "ffdhe2048";
+    case 0x0101:
+      return "ffdhe3072";
+    case 0x0102:
+      return "ffdhe4096";
+    case 0x0103:
+      return "ffdhe6144";
+    case 0x0104:
+      return "ffdhe8192";
+    default:
+      return fmt::format("group 0x{:04X}", group);
   }
 }
 
 std::string handshake_failure_alert(std::uint16_t version) {
   // TLS 1.3 records carry 0x0303 (RFC 8446 5.1); older versions their own.
   std::uint16_t record_version = version >= kTls13 ? 0x0303 : version;
-  return std::string{static_cast<char>(kAlert), static_cast<char>(record_version >> 8),
-                     static_cast<char>(record_version & 0xff), 0, 2, 2 /* fatal */, 40 /* handshake_failure */};
+  return std::string{static_cast<char>(kAlert),
+                     static_cast<char>(record_version >> 8),
+                     static_cast<char>(record_version & 0xff),
+                     0,
+                     2,
+                     2 /* fatal */,
+                     40 /* handshake_failure */};
 }
 
 }  // namespace sluice::probe

@@ -24,13 +24,13 @@ struct ServerFlight {
     Invalid,     ///< not TLS, or a malformed message; `problem` says what
   };
   Status status = Status::Incomplete;
-  std::uint16_t version = 0;   ///< negotiated, supported_versions taken into account (0x0304 = TLS 1.3)
-  std::uint16_t cipher = 0;    ///< IANA code point
-  bool hello_retry = false;    ///< TLS 1.3 HelloRetryRequest: the server wants another key share
-  std::uint16_t group = 0;     ///< TLS 1.3 key share group, or TLS 1.2 ECDHE named curve; 0 if none
-  int dh_bits = 0;             ///< DHE: significant bits of the prime p
+  std::uint16_t version = 0;              ///< negotiated, supported_versions taken into account (0x0304 = TLS 1.3)
+  std::uint16_t cipher = 0;               ///< IANA code point
+  bool hello_retry = false;               ///< TLS 1.3 HelloRetryRequest: the server wants another key share
+  std::uint16_t group = 0;                ///< TLS 1.3 key share group, or TLS 1.2 ECDHE named curve; 0 if none
+  int dh_bits = 0;                        ///< DHE: significant bits of the prime p
   std::vector<std::string> certificates;  ///< TLS 1.2 and older: DER, as sent (leaf first)
-  std::uint8_t alert = 0;      ///< the alert's description, with Status::Alert
+  std::uint8_t alert = 0;                 ///< the alert's description, with Status::Alert
   std::string problem;
 };
 

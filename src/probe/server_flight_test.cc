@@ -196,7 +196,8 @@ TEST_F(ServerFlightTest, EveryShorterPrefixIsIncompleteAndRecordSizesDoNotMatter
   // The same handshake bytes cut into 7-byte records, as a server with tiny records would send.
   std::string payload;
   for (std::size_t pos = 0; pos + 5 <= e.flight.size();) {
-    std::size_t len = (static_cast<std::uint8_t>(e.flight[pos + 3]) << 8) | static_cast<std::uint8_t>(e.flight[pos + 4]);
+    std::size_t len =
+        (static_cast<std::uint8_t>(e.flight[pos + 3]) << 8) | static_cast<std::uint8_t>(e.flight[pos + 4]);
     payload += e.flight.substr(pos + 5, len);
     pos += 5 + len;
   }

@@ -1,7 +1,7 @@
 #include "probe/target.h"
 
-#include <asio/ip/address.hpp>
 #include <fmt/format.h>
+#include <asio/ip/address.hpp>
 
 #include <algorithm>
 #include <charconv>

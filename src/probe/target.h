@@ -13,10 +13,10 @@ namespace sluice::probe {
 enum class TlsMode { StartTls, Implicit };
 
 struct Target {
-  std::string host;         ///< name or IP address, without brackets
+  std::string host;  ///< name or IP address, without brackets
   std::uint16_t port = 25;
   TlsMode mode = TlsMode::StartTls;
-  std::string mx_domain;    ///< set when the host came from `--mx DOMAIN`
+  std::string mx_domain;  ///< set when the host came from `--mx DOMAIN`
   int mx_preference = -1;
   /// The name (or IP address) a certificate should carry: the host as given or found in the MX
   /// records; an IP address is matched against the certificate's IP SANs.

@@ -10,7 +10,8 @@ namespace {
 std::string offered_list(const Assessment& a) {
   std::string out;
   for (const auto& f : a.versions)
-    if (f.state == VersionState::Offered) out += (out.empty() ? "" : ", ") + std::string("TLS ") + std::string(tls::config_name(f.version));
+    if (f.state == VersionState::Offered)
+      out += (out.empty() ? "" : ", ") + std::string("TLS ") + std::string(tls::config_name(f.version));
   return out.empty() ? "none" : out;
 }
 
@@ -61,7 +62,8 @@ Verdict judge_exchange_online(const Assessment& a) {
     v.reasons.push_back(fmt::format("Whether TLS 1.2 is offered is unknown ({}).", tls12.detail));
   } else {
     pass = false;
-    v.reasons.push_back(fmt::format("TLS 1.2 is not offered ({}); the server offers {}.", tls12.detail, offered_list(a)));
+    v.reasons.push_back(
+        fmt::format("TLS 1.2 is not offered ({}); the server offers {}.", tls12.detail, offered_list(a)));
     if (offered(a, tls::Version::Tls1_0) || offered(a, tls::Version::Tls1_1)) {
       v.consequences.push_back(
           "Exchange Online's STARTTLS handshake fails: a sender logs \"TLS negotiation failed with error "
@@ -78,8 +80,8 @@ Verdict judge_exchange_online(const Assessment& a) {
       for (auto name : office365_suites())
         if (s.suite->iana_name == name) shared.push_back(s.suite->iana_name);
     if (!shared.empty()) {
-      v.reasons.push_back(fmt::format("{} of Office 365's TLS 1.2 cipher suites accepted (first: {}).", shared.size(),
-                                      shared.front()));
+      v.reasons.push_back(
+          fmt::format("{} of Office 365's TLS 1.2 cipher suites accepted (first: {}).", shared.size(), shared.front()));
     } else if (tls12.enumeration_complete) {
       pass = false;
       v.reasons.push_back("No TLS 1.2 cipher suite in common with Office 365's list (ECDHE-RSA or RSA with AES).");
@@ -130,9 +132,7 @@ Verdict judge_modern(const Assessment& a) {
   return v;
 }
 
-void judge(Assessment& a) {
-  a.verdicts = {judge_exchange_online(a), judge_modern(a)};
-}
+void judge(Assessment& a) { a.verdicts = {judge_exchange_online(a), judge_modern(a)}; }
 
 const Verdict* verdict_for(const Assessment& a, std::string_view profile) {
   for (const auto& v : a.verdicts)

@@ -34,14 +34,19 @@ Civil to_civil(system_clock::time_point t) {
   auto day = floor<days>(ms);
   year_month_day ymd{day};
   hh_mm_ss hms{ms - day};
-  return {int(ymd.year()), int(unsigned(ymd.month())), int(unsigned(ymd.day())), int(hms.hours().count()),
-          int(hms.minutes().count()), int(hms.seconds().count()), int(hms.subseconds().count())};
+  return {int(ymd.year()),
+          int(unsigned(ymd.month())),
+          int(unsigned(ymd.day())),
+          int(hms.hours().count()),
+          int(hms.minutes().count()),
+          int(hms.seconds().count()),
+          int(hms.subseconds().count())};
 }
 
 std::string iso_time(system_clock::time_point t) {
   Civil c = to_civil(t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour, c.minute,
-                     c.second, c.millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour, c.minute, c.second,
+                     c.millis);
 }
 
 std::string hour_key(system_clock::time_point t) {
@@ -98,14 +103,12 @@ bool parse_digits(std::string_view text, T& out) {
 // "2023-01-11T16:00:01.010Z"; the fraction may have 0 to 7 digits (Exchange writes 3; .NET's
 // round-trip format writes 7), finer than milliseconds is truncated.
 std::optional<system_clock::time_point> parse_time(std::string_view s) {
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-      s.back() != 'Z') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s.back() != 'Z') {
     return std::nullopt;
   }
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!parse_digits(s.substr(0, 4), y) || !parse_digits(s.substr(5, 2), mo) || !parse_digits(s.substr(8, 2), d) ||
-      !parse_digits(s.substr(11, 2), h) || !parse_digits(s.substr(14, 2), mi) ||
-      !parse_digits(s.substr(17, 2), sec)) {
+      !parse_digits(s.substr(11, 2), h) || !parse_digits(s.substr(14, 2), mi) || !parse_digits(s.substr(17, 2), sec)) {
     return std::nullopt;
   }
   std::string_view rest = s.substr(19, s.size() - 20);
@@ -170,7 +173,11 @@ std::optional<Line> parse_line(std::string_view text) {
   if (!parse_digits(std::string_view(f[3]), line.sequence)) return std::nullopt;
   if (f[6].size() != 1) return std::nullopt;
   switch (f[6][0]) {
-    case '+': case '-': case '>': case '<': case '*':
+    case '+':
+    case '-':
+    case '>':
+    case '<':
+    case '*':
       line.event = static_cast<Event>(f[6][0]);
       break;
     default:
@@ -267,8 +274,7 @@ void Writer::write(const Line& line) {
   std::string text = format_line(line);
   std::lock_guard lock(mutex_);
   std::string hour = hour_key(line.time);
-  bool need_new = fd_ < 0 || hour > hour_ ||
-                  (bytes_ + text.size() > max_file_bytes_ && bytes_ > header_bytes_);
+  bool need_new = fd_ < 0 || hour > hour_ || (bytes_ + text.size() > max_file_bytes_ && bytes_ > header_bytes_);
   if (need_new && !open_for(line.time)) return;
   if (!write_all(fd_, text)) {
     if (!failing_) log_warning("protocol log: cannot write {}: {}", path_.string(), std::strerror(errno));
@@ -296,8 +302,8 @@ SessionLog::SessionLog(Writer* writer, std::string connector, std::string sessio
 
 void SessionLog::emit(Event event, std::string_view data, std::string_view context) {
   if (writer_ == nullptr) return;
-  Line line{system_clock::now(), connector_, session_id_, sequence_++, local_, remote_, event,
-            std::string(data), std::string(context)};
+  Line line{system_clock::now(), connector_,          session_id_, sequence_++, local_, remote_, event,
+            std::string(data),   std::string(context)};
   writer_->write(line);
 }
 

@@ -22,7 +22,7 @@ struct Line {
   std::string connector;
   std::string session_id;
   int sequence = 0;
-  std::string local_endpoint;   ///< "127.0.0.1:2525", "[::1]:2525"
+  std::string local_endpoint;  ///< "127.0.0.1:2525", "[::1]:2525"
   std::string remote_endpoint;
   Event event = Event::Info;
   std::string data;

@@ -118,26 +118,26 @@ TEST(ParseLine, RejectsMalformedLines) {
   const std::vector<std::string> bad = {
       "",
       "#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context",
-      good_prefix + "*,data",                             // 8 fields
-      good_prefix + "*,data,context,extra",               // 10 fields
-      good_prefix + "*,\"unterminated,context",           // open quote
-      good_prefix + "*,\"closed\"junk,context",           // text after closing quote
-      good_prefix + "*,in\"side,context",                 // bare quote in unquoted field
-      good_prefix + "?,,context",                         // unknown event
-      good_prefix + "**,,context",                        // event of two characters
-      good_prefix + ",,context",                          // empty event
-      "2023-01-11 16:00:01.010Z,c,S,1,l,r,*,,x",          // space instead of T
-      "2023-01-11T16:00:01.010,c,S,1,l,r,*,,x",           // no Z
-      "2023-02-30T16:00:01.010Z,c,S,1,l,r,*,,x",          // no such day
-      "2023-01-11T24:00:01.010Z,c,S,1,l,r,*,,x",          // hour 24
-      "2023-01-11T16:60:01.010Z,c,S,1,l,r,*,,x",          // minute 60
-      "2023-01-11T16:00:01.Z,c,S,1,l,r,*,,x",             // empty fraction
-      "2023-01-11T16:00:01.01x0Z,c,S,1,l,r,*,,x",         // junk in fraction
-      "2023-1-11T16:00:01.010Z,c,S,1,l,r,*,,x",           // short month
-      "2023-01-11T16:00:01.010Z,c,S,-1,l,r,*,,x",         // negative sequence
-      "2023-01-11T16:00:01.010Z,c,S,one,l,r,*,,x",        // non-numeric sequence
+      good_prefix + "*,data",                               // 8 fields
+      good_prefix + "*,data,context,extra",                 // 10 fields
+      good_prefix + "*,\"unterminated,context",             // open quote
+      good_prefix + "*,\"closed\"junk,context",             // text after closing quote
+      good_prefix + "*,in\"side,context",                   // bare quote in unquoted field
+      good_prefix + "?,,context",                           // unknown event
+      good_prefix + "**,,context",                          // event of two characters
+      good_prefix + ",,context",                            // empty event
+      "2023-01-11 16:00:01.010Z,c,S,1,l,r,*,,x",            // space instead of T
+      "2023-01-11T16:00:01.010,c,S,1,l,r,*,,x",             // no Z
+      "2023-02-30T16:00:01.010Z,c,S,1,l,r,*,,x",            // no such day
+      "2023-01-11T24:00:01.010Z,c,S,1,l,r,*,,x",            // hour 24
+      "2023-01-11T16:60:01.010Z,c,S,1,l,r,*,,x",            // minute 60
+      "2023-01-11T16:00:01.Z,c,S,1,l,r,*,,x",               // empty fraction
+      "2023-01-11T16:00:01.01x0Z,c,S,1,l,r,*,,x",           // junk in fraction
+      "2023-1-11T16:00:01.010Z,c,S,1,l,r,*,,x",             // short month
+      "2023-01-11T16:00:01.010Z,c,S,-1,l,r,*,,x",           // negative sequence
+      "2023-01-11T16:00:01.010Z,c,S,one,l,r,*,,x",          // non-numeric sequence
       "2023-01-11T16:00:01.010Z,c,S,99999999999,l,r,*,,x",  // sequence overflows int
-      "2023-01-11T16:00:01.010Z,c,S,,l,r,*,,x",           // empty sequence
+      "2023-01-11T16:00:01.010Z,c,S,,l,r,*,,x",             // empty sequence
       "2023-01-11T16:00:01.010Z,c,S,1,l,r,*,,line\nbreak",  // bare LF outside quotes
   };
   for (const std::string& text : bad) EXPECT_FALSE(parse_line(text)) << text;
@@ -169,8 +169,15 @@ TEST(ParseLine, YearsSystemClockCannotHoldAreMalformed) {
 }
 
 TEST(FormatLine, QuotesOnlyWhenNeeded) {
-  Line line{at(2026, 11, 27, 3, 4, 5, 6), "Default, \"quoted\" connector", "0123456789ABCDEF", 12, "[::1]:2525",
-            "127.0.0.1:40000", Event::Received, "MAIL FROM:<a@b.example> SIZE=10", ""};
+  Line line{at(2026, 11, 27, 3, 4, 5, 6),
+            "Default, \"quoted\" connector",
+            "0123456789ABCDEF",
+            12,
+            "[::1]:2525",
+            "127.0.0.1:40000",
+            Event::Received,
+            "MAIL FROM:<a@b.example> SIZE=10",
+            ""};
   EXPECT_EQ(format_line(line),
             "2026-11-27T03:04:05.006Z,\"Default, \"\"quoted\"\" connector\",0123456789ABCDEF,12,[::1]:2525,"
             "127.0.0.1:40000,<,MAIL FROM:<a@b.example> SIZE=10,\r\n");
@@ -178,8 +185,20 @@ TEST(FormatLine, QuotesOnlyWhenNeeded) {
 
 TEST(FormatLine, RoundTripsTrickyData) {
   const std::vector<std::string> values = {
-      "", ",", "\"", "\"\"", "a,b", "say \"hi\", then go", "line\r\nbreak", "trailing comma,", ",leading",
-      "  spaces  ", "日本語, テスト", "#not a comment", "'single'", "=cmd|' /C calc'!A0",
+      "",
+      ",",
+      "\"",
+      "\"\"",
+      "a,b",
+      "say \"hi\", then go",
+      "line\r\nbreak",
+      "trailing comma,",
+      ",leading",
+      "  spaces  ",
+      "日本語, テスト",
+      "#not a comment",
+      "'single'",
+      "=cmd|' /C calc'!A0",
   };
   int seq = 0;
   for (const std::string& v : values) {
@@ -230,8 +249,8 @@ class WriterTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   static Line line_at(system_clock::time_point t, int seq, std::string context = "hello") {
-    return Line{t, "Default", "08D760DF231F00BC", seq, "10.0.0.1:25", "10.0.0.2:4000", Event::Info, "",
-                std::move(context)};
+    return Line{t,           "Default", "08D760DF231F00BC", seq, "10.0.0.1:25", "10.0.0.2:4000",
+                Event::Info, "",        std::move(context)};
   }
   /// Data lines of a file, checking the header on the way.
   static std::vector<Line> read_log(const fs::path& p, Direction d) {

@@ -31,9 +31,10 @@ nlohmann::json control_answer(const nlohmann::json& request, QueueControl& queue
   if (loading.total && (command == "show" || command == "retry" || command == "remove")) {
     bool known = command == "show" && queue.find(id);
     if (!known)
-      return error(fmt::format("the gateway is still reading its spool after a restart ({} of {} messages); "
-                               "try again in a moment",
-                               loading.read, loading.total));
+      return error(
+          fmt::format("the gateway is still reading its spool after a restart ({} of {} messages); "
+                      "try again in a moment",
+                      loading.read, loading.total));
   }
   if (command == "show") {
     const auto* envelope = queue.find(id);

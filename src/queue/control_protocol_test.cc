@@ -85,7 +85,8 @@ TEST(ControlProtocol, WhileTheSpoolIsReadNothingChangesAndNothingIsSaidMissing) 
   EXPECT_TRUE(control_answer({{"command", "show"}, {"id", "A1"}}, queue)["ok"].get<bool>());
   auto unknown = control_answer({{"command", "show"}, {"id", "ZZ"}}, queue);
   EXPECT_FALSE(unknown["ok"].get<bool>());
-  EXPECT_NE(unknown["error"].get<std::string>().find("still reading its spool after a restart (200 of 1000 messages)"), std::string::npos);
+  EXPECT_NE(unknown["error"].get<std::string>().find("still reading its spool after a restart (200 of 1000 messages)"),
+            std::string::npos);
   EXPECT_FALSE(control_answer({{"command", "retry"}}, queue)["ok"].get<bool>());
   EXPECT_FALSE(control_answer({{"command", "remove"}, {"id", "A1"}}, queue)["ok"].get<bool>());
   EXPECT_TRUE(queue.retried.empty());

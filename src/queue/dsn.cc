@@ -71,8 +71,8 @@ std::string rfc5322_date(system_clock::time_point time) {
   year_month_day date{day};
   hh_mm_ss clock{secs - day};
   return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000", kDays[weekday{day}.c_encoding()],
-                     unsigned(date.day()), kMonths[unsigned(date.month()) - 1], int(date.year()),
-                     clock.hours().count(), clock.minutes().count(), clock.seconds().count());
+                     unsigned(date.day()), kMonths[unsigned(date.month()) - 1], int(date.year()), clock.hours().count(),
+                     clock.minutes().count(), clock.seconds().count());
 }
 
 // "rfc822; addr" for ASCII addresses; RFC 6533's "utf-8; " with \x{HEX} escapes otherwise
@@ -125,8 +125,9 @@ std::string find_subject(std::string_view headers) {
       continue;
     }
     if (inside) break;
-    if (line.size() >= 8 && std::equal(line.begin(), line.begin() + 8, "subject:",
-                                       [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+    if (line.size() >= 8 && std::equal(line.begin(), line.begin() + 8, "subject:", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
       inside = true;
       subject = line.substr(8);
     }
@@ -274,8 +275,9 @@ std::string human_part(const DsnInput& input, const std::string& mta) {
                               rfc5322_date(input.retry_until));
     text += "You do not need to send the message again.\r\n";
   } else {
-    text += "Your message could not be delivered to one or more recipients.\r\n"
-            "Its headers are attached to this report.\r\n";
+    text +=
+        "Your message could not be delivered to one or more recipients.\r\n"
+        "Its headers are attached to this report.\r\n";
   }
   std::vector<std::string_view> reasons;
   for (const auto& recipient : input.recipients) {
@@ -367,16 +369,16 @@ std::string build_dsn(const DsnInput& input) {
   out += fmt::format("Message-ID: <{}@{}>\r\n", seed, mta);
   out += "MIME-Version: 1.0\r\n";
   out += "Auto-Submitted: auto-replied\r\n";  // RFC 3834: no automatic answers to this
-  out += fmt::format("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{}\"\r\n",
-                     boundary);
+  out += fmt::format("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{}\"\r\n", boundary);
   if (human_8bit || headers_8bit) out += "Content-Transfer-Encoding: 8bit\r\n";
   out += kCrlf;
   out += preamble;
 
   out += fmt::format("\r\n--{}\r\n", boundary);
-  out += fmt::format("Content-Description: Notification\r\nContent-Type: text/plain; charset={}\r\n"
-                     "Content-Transfer-Encoding: {}\r\n\r\n",
-                     human_8bit ? "utf-8" : "us-ascii", human_8bit ? "8bit" : "7bit");
+  out += fmt::format(
+      "Content-Description: Notification\r\nContent-Type: text/plain; charset={}\r\n"
+      "Content-Transfer-Encoding: {}\r\n\r\n",
+      human_8bit ? "utf-8" : "us-ascii", human_8bit ? "8bit" : "7bit");
   out += human;
 
   out += fmt::format("\r\n--{}\r\n", boundary);
@@ -384,9 +386,10 @@ std::string build_dsn(const DsnInput& input) {
   out += status;
 
   out += fmt::format("\r\n--{}\r\n", boundary);
-  out += fmt::format("Content-Description: Original message headers\r\nContent-Type: text/rfc822-headers\r\n"
-                     "Content-Transfer-Encoding: {}\r\n\r\n",
-                     headers_8bit ? "8bit" : "7bit");
+  out += fmt::format(
+      "Content-Description: Original message headers\r\nContent-Type: text/rfc822-headers\r\n"
+      "Content-Transfer-Encoding: {}\r\n\r\n",
+      headers_8bit ? "8bit" : "7bit");
   out += headers;
   out += fmt::format("\r\n--{}--\r\n", boundary);
   return out;

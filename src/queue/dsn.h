@@ -11,21 +11,21 @@ namespace sluice::queue {
 
 struct DsnRecipient {
   std::string address;
-  std::string action;       ///< "failed" or "delayed"
-  std::string status;       ///< "4.4.2", "5.1.1" (the enhanced code; for expiry "4.4.7" per RFC 3463)
-  std::string diagnostic;   ///< the remote's or our reply, e.g. "421 4.4.2 Connection dropped due to SocketError"
-  std::string remote_mta;   ///< host name of the last host tried, may be empty
+  std::string action;      ///< "failed" or "delayed"
+  std::string status;      ///< "4.4.2", "5.1.1" (the enhanced code; for expiry "4.4.7" per RFC 3463)
+  std::string diagnostic;  ///< the remote's or our reply, e.g. "421 4.4.2 Connection dropped due to SocketError"
+  std::string remote_mta;  ///< host name of the last host tried, may be empty
   std::chrono::system_clock::time_point last_attempt{};
 };
 
 struct DsnInput {
-  std::string reporting_mta;        ///< our hostname
+  std::string reporting_mta;  ///< our hostname
   const Envelope* original = nullptr;
-  std::string original_message;     ///< the stored message; its header block is included
+  std::string original_message;  ///< the stored message; its header block is included
   std::vector<DsnRecipient> recipients;
-  bool delay_warning = false;       ///< "delayed" notice instead of a bounce
+  bool delay_warning = false;  ///< "delayed" notice instead of a bounce
   std::chrono::system_clock::time_point now;
-  std::string message_id_seed;      ///< unique text for Message-ID and the MIME boundary (e.g. the new queue id)
+  std::string message_id_seed;  ///< unique text for Message-ID and the MIME boundary (e.g. the new queue id)
   /// Delay warnings: when retries stop (received + lifetime), for Will-Retry-Until and the text;
   /// the epoch leaves both out.
   std::chrono::system_clock::time_point retry_until{};

@@ -102,9 +102,7 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 // Whitespace runs (including line breaks from wrapping) as one space.
-std::string squeeze(const std::string& text) {
-  return std::regex_replace(text, std::regex(R"(\s+)"), " ");
-}
+std::string squeeze(const std::string& text) { return std::regex_replace(text, std::regex(R"(\s+)"), " "); }
 
 // ---- fixtures ----
 
@@ -410,7 +408,10 @@ TEST_F(DsnTest, EightBitHeadersAreKeptAndDeclared) {
 
 TEST_F(DsnTest, LongUtf8SubjectBecomesFoldedEncodedWords) {
   std::string subject;
-  for (int i = 0; i < 30; ++i) subject += "Gr\xc3\xbc\xc3\x9f" "e ";  // 30 * "Grüße "
+  for (int i = 0; i < 30; ++i)
+    subject +=
+        "Gr\xc3\xbc\xc3\x9f"
+        "e ";  // 30 * "Grüße "
   input_.original_message = "Subject: " + subject + "\r\n\r\n";
   std::string text = build_dsn(input_);
   Dsn dsn = parse_dsn(text);
@@ -445,16 +446,15 @@ TEST_F(DsnTest, RemoteTextCannotInjectFields) {
   Dsn dsn = parse_dsn(text);
   ASSERT_EQ(dsn.parts.size(), 3u);
   EXPECT_NE(dsn.boundary, "=_sluice_report_0005F1A2B3C4FFFF");
-  EXPECT_NE(dsn.parts[1].body.find(
-                "Diagnostic-Code: smtp; 550 bad X-Injected: yes --=_sluice_report_0005F1A2B3C4FFFF--\r\n"),
-            std::string::npos)
+  EXPECT_NE(
+      dsn.parts[1].body.find("Diagnostic-Code: smtp; 550 bad X-Injected: yes --=_sluice_report_0005F1A2B3C4FFFF--\r\n"),
+      std::string::npos)
       << dsn.parts[1].body;
   EXPECT_NE(dsn.parts[1].body.find("Remote-MTA: dns; evil X-Host: 1\r\n"), std::string::npos);
 }
 
 TEST_F(DsnTest, BoundaryAvoidsTheOriginalHeaders) {
-  input_.original_message =
-      "X-Trap: =_sluice_report_0005F1A2B3C4FFFF and =_sluice_report_0005F1A2B3C4FFFF.1\r\n\r\n";
+  input_.original_message = "X-Trap: =_sluice_report_0005F1A2B3C4FFFF and =_sluice_report_0005F1A2B3C4FFFF.1\r\n\r\n";
   Dsn dsn = parse_dsn(build_dsn(input_));
   EXPECT_EQ(dsn.boundary, "=_sluice_report_0005F1A2B3C4FFFF.2");
   ASSERT_EQ(dsn.parts.size(), 3u);
@@ -470,7 +470,9 @@ TEST_F(DsnTest, VeryLongDiagnosticIsShortened) {
 
 TEST_F(DsnTest, Utf8RecipientUsesTheUtf8AddressType) {
   DsnRecipient r = carol_failed();
-  r.address = "j\xc3\xbcrgen+x@b\xc3\xbc" "cher.example";
+  r.address =
+      "j\xc3\xbcrgen+x@b\xc3\xbc"
+      "cher.example";
   input_.recipients = {r};
   Dsn dsn = parse_dsn(build_dsn(input_));
   ASSERT_EQ(dsn.parts.size(), 3u);
@@ -478,7 +480,9 @@ TEST_F(DsnTest, Utf8RecipientUsesTheUtf8AddressType) {
             std::string::npos)
       << dsn.parts[1].body;
   // People read the address as it is.
-  EXPECT_NE(dsn.parts[0].body.find("<j\xc3\xbcrgen+x@b\xc3\xbc" "cher.example>: delivery failed"), std::string::npos);
+  EXPECT_NE(dsn.parts[0].body.find("<j\xc3\xbcrgen+x@b\xc3\xbc"
+                                   "cher.example>: delivery failed"),
+            std::string::npos);
   EXPECT_EQ(dsn.parts[0].header("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(dsn.parts[0].header("Content-Transfer-Encoding"), "8bit");
 }

@@ -88,8 +88,7 @@ std::optional<Recipient> recipient_from_json(const OrderedJson& object) {
   if (object.contains("next_hop") && !read_string(object, "next_hop", recipient.next_hop)) {
     return std::nullopt;
   }
-  if (object.contains("last_attempt") &&
-      !read_time(object, "last_attempt", true, recipient.last_attempt)) {
+  if (object.contains("last_attempt") && !read_time(object, "last_attempt", true, recipient.last_attempt)) {
     return std::nullopt;
   }
   return recipient;
@@ -105,17 +104,21 @@ std::string recipient_hop(const Recipient& recipient) {
 
 const char* state_name(Recipient::State state) {
   switch (state) {
-    case Recipient::State::Pending: return "pending";
-    case Recipient::State::Delivered: return "delivered";
-    case Recipient::State::Deferred: return "deferred";
-    case Recipient::State::Failed: return "failed";
+    case Recipient::State::Pending:
+      return "pending";
+    case Recipient::State::Delivered:
+      return "delivered";
+    case Recipient::State::Deferred:
+      return "deferred";
+    case Recipient::State::Failed:
+      return "failed";
   }
   return "unknown";
 }
 
 std::optional<Recipient::State> state_from_name(std::string_view name) {
-  for (auto state : {Recipient::State::Pending, Recipient::State::Delivered,
-                     Recipient::State::Deferred, Recipient::State::Failed}) {
+  for (auto state :
+       {Recipient::State::Pending, Recipient::State::Delivered, Recipient::State::Deferred, Recipient::State::Failed}) {
     if (name == state_name(state)) return state;
   }
   return std::nullopt;
@@ -136,10 +139,9 @@ std::string format_utc_time(system_clock::time_point time) {
   auto day = floor<days>(micros);
   year_month_day date{day};
   hh_mm_ss clock{micros - day};
-  std::string text = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int(date.year()),
-                                 unsigned(date.month()), unsigned(date.day()),
-                                 clock.hours().count(), clock.minutes().count(),
-                                 clock.seconds().count());
+  std::string text =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", int(date.year()), unsigned(date.month()), unsigned(date.day()),
+                  clock.hours().count(), clock.minutes().count(), clock.seconds().count());
   if (clock.subseconds().count() != 0) text += fmt::format(".{:06}", clock.subseconds().count());
   return text + "Z";
 }
@@ -214,8 +216,7 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
     OrderedJson object = OrderedJson::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (!object.is_object()) return std::nullopt;
     auto format = object.find("format");
-    if (format == object.end() || !format->is_number_integer() ||
-        format->get<std::int64_t>() != kFormatVersion) {
+    if (format == object.end() || !format->is_number_integer() || format->get<std::int64_t>() != kFormatVersion) {
       return std::nullopt;
     }
     Envelope envelope;

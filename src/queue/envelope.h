@@ -41,8 +41,8 @@ struct Envelope {
   std::string client_address;  ///< "192.0.2.1"
   std::string client_helo;
   std::string connector;
-  std::string tls_version;  ///< "TLS1_3", empty for plaintext
-  std::string tls_cipher;   ///< "TLS_AES_256_GCM_SHA384"
+  std::string tls_version;          ///< "TLS1_3", empty for plaintext
+  std::string tls_cipher;           ///< "TLS_AES_256_GCM_SHA384"
   bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
 };
 

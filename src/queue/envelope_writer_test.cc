@@ -1,7 +1,7 @@
 #include "queue/envelope_writer.h"
 
-#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <asio/io_context.hpp>
 
 #include "base/temp_dir_test_util.h"
 

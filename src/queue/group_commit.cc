@@ -78,9 +78,8 @@ void GroupCommitter::run() {
     std::vector<StoreRequest> requests;
     requests.reserve(batch.size());
     for (const auto& r : batch) requests.push_back({r.envelope, r.message, {}});
-    spool_.store_batch(requests, [this](std::size_t count, const std::function<void(std::size_t)>& task) {
-      parallel(count, task);
-    });
+    spool_.store_batch(
+        requests, [this](std::size_t count, const std::function<void(std::size_t)>& task) { parallel(count, task); });
     {
       std::lock_guard lock(mutex_);
       ++batches_;

@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
-
   static Envelope envelope(std::string id) {
     Envelope e;
     e.id = std::move(id);
@@ -79,7 +78,9 @@ TEST_F(GroupCommitTest, MessagesArrivingDuringABatchAreStoredTogetherInTheNext) 
   std::vector<std::promise<Result<void, std::error_code>>> results(envelopes.size());
   {
     GroupCommitter committer(spool, 8);
-    auto done = [&results](std::size_t i) { return [&results, i](Result<void, std::error_code> stored) { results[i].set_value(stored); }; };
+    auto done = [&results](std::size_t i) {
+      return [&results, i](Result<void, std::error_code> stored) { results[i].set_value(stored); };
+    };
     committer.submit(&envelopes[0], "first\r\n", done(0));
     gate.wait_for_first();  // batch 1 (one message) is on its way to the disk
     for (std::size_t i = 1; i < envelopes.size(); ++i) committer.submit(&envelopes[i], "body\r\n", done(i));
@@ -112,7 +113,8 @@ TEST_F(GroupCommitTest, DestructorStoresWhatWasSubmitted) {
   std::atomic<int> stored{0};
   {
     GroupCommitter committer(spool, 2);
-    for (auto& e : envelopes) committer.submit(&e, "m\r\n", [&stored](Result<void, std::error_code> result) { stored += result ? 1 : 0; });
+    for (auto& e : envelopes)
+      committer.submit(&e, "m\r\n", [&stored](Result<void, std::error_code> result) { stored += result ? 1 : 0; });
   }
   EXPECT_EQ(stored, 10);
   EXPECT_EQ(spool.list().size(), 10u);

@@ -60,9 +60,12 @@ std::string host_part() {
   // The Maildir convention escapes the two characters that would break the file name.
   std::string host;
   for (const char* p = buffer; *p != '\0'; ++p) {
-    if (*p == '/') host += "\\057";
-    else if (*p == ':') host += "\\072";
-    else host += *p;
+    if (*p == '/')
+      host += "\\057";
+    else if (*p == ':')
+      host += "\\072";
+    else
+      host += *p;
   }
   return host;
 }
@@ -70,8 +73,7 @@ std::string host_part() {
 std::string unique_name() {
   static std::atomic<unsigned long> counter{0};
   static const std::string host = host_part();
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
   return fmt::format("{}.M{}P{}Q{}.{}", now.count() / 1000000, now.count() % 1000000, ::getpid(),
                      counter.fetch_add(1) + 1, host);
 }
@@ -97,8 +99,7 @@ std::string MaildirStore::mailbox_folder(std::string_view local_part) {
   for (std::size_t i = 0; i < local_part.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(local_part[i]);
     if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-    bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                c == '+' || c == '-';
+    bool keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' || c == '-';
     // A leading dot would allow "." and ".." and hide the folder from ls.
     if (keep && !(i == 0 && c == '.')) {
       folder += static_cast<char>(c);

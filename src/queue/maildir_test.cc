@@ -36,7 +36,9 @@ TEST(MailboxFolder, EncodesEverythingThatCouldLeaveTheRoot) {
 }
 
 TEST(MailboxFolder, EncodesOtherBytesAsUpperCaseHex) {
-  EXPECT_EQ(MaildirStore::mailbox_folder("\xc3\xbc" "n\xc3\xaf"), "%C3%BCn%C3%AF");  // "ünï"
+  EXPECT_EQ(MaildirStore::mailbox_folder("\xc3\xbc"
+                                         "n\xc3\xaf"),
+            "%C3%BCn%C3%AF");  // "ünï"
   EXPECT_EQ(MaildirStore::mailbox_folder("\"Quoted Name\""), "%22quoted%20name%22");
   EXPECT_EQ(MaildirStore::mailbox_folder("100%"), "100%25");
   EXPECT_EQ(MaildirStore::mailbox_folder(std::string_view("a\0b", 3)), "a%00b");
@@ -50,7 +52,6 @@ TEST(MailboxFolder, EmptyLocalPartHasItsOwnName) {
 
 class MaildirTest : public ::testing::Test {
  protected:
-
   static std::vector<fs::path> files_in(const fs::path& dir) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
@@ -102,14 +103,12 @@ TEST_F(MaildirTest, FileNameFollowsTheMaildirConvention) {
   fs::path file = store.deliver("bob", "bob@localhost", "m").value();
   const std::string name = file.filename();
   std::smatch match;
-  ASSERT_TRUE(std::regex_match(name, match, std::regex(R"((\d+)\.M(\d{1,6})P(\d+)Q(\d+)\.(.+))")))
-      << name;
+  ASSERT_TRUE(std::regex_match(name, match, std::regex(R"((\d+)\.M(\d{1,6})P(\d+)Q(\d+)\.(.+))"))) << name;
   EXPECT_EQ(match[3].str(), std::to_string(::getpid()));
   EXPECT_EQ(match[5].str().find_first_of("/:"), std::string::npos);
   const long long seconds = std::stoll(match[1].str());
-  const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LE(now - seconds, 5);
   EXPECT_GE(now - seconds, 0);
 }

@@ -42,9 +42,12 @@ bool time_from_json(const Json& value, TimePoint& out) {
 
 /// A count: any JSON integer that is not negative (a literal 1 is signed in nlohmann::json).
 bool count_from_json(const Json& value, std::uint64_t& out) {
-  if (value.is_number_unsigned()) out = value.get<std::uint64_t>();
-  else if (value.is_number_integer() && value.get<std::int64_t>() >= 0) out = static_cast<std::uint64_t>(value.get<std::int64_t>());
-  else return false;
+  if (value.is_number_unsigned())
+    out = value.get<std::uint64_t>();
+  else if (value.is_number_integer() && value.get<std::int64_t>() >= 0)
+    out = static_cast<std::uint64_t>(value.get<std::int64_t>());
+  else
+    return false;
   return true;
 }
 
@@ -143,8 +146,10 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
       acc.all_waiting = true;
     }
     if (state != live.end() && acc.row.last_error.empty()) acc.row.last_error = state->second.last_error;
-    if (state != live.end() && state->second.running > 0) acc.row.status = "Active";
-    else acc.row.status = acc.all_waiting ? "Retry" : "Ready";
+    if (state != live.end() && state->second.running > 0)
+      acc.row.status = "Active";
+    else
+      acc.row.status = acc.all_waiting ? "Retry" : "Ready";
     if (!wanted_status.empty() && ascii_lower(acc.row.status) != wanted_status) continue;
     rows.push_back(std::move(acc.row));
   }
@@ -241,7 +246,8 @@ std::optional<Envelope> message_from_json(const Json& message) {
       if (!state) return std::nullopt;
       r.state = *state;
       const Json& attempts = item.at("attempts");
-      if (!attempts.is_number_integer() || attempts.get<std::int64_t>() < 0 || attempts.get<std::int64_t>() > 1'000'000'000)
+      if (!attempts.is_number_integer() || attempts.get<std::int64_t>() < 0 ||
+          attempts.get<std::int64_t>() > 1'000'000'000)
         return std::nullopt;
       r.attempts = attempts.get<int>();
       r.next_hop = string_at(item, "next_hop");

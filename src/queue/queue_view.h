@@ -29,9 +29,9 @@ struct ViewFilter {
 
 /// What the running gateway knows of a next hop beyond its envelopes.
 struct HopLive {
-  std::size_t running = 0;  ///< deliveries in progress
+  std::size_t running = 0;                                ///< deliveries in progress
   std::chrono::system_clock::time_point blocked_until{};  ///< its backoff after failures
-  std::string last_error;   ///< of its last failed attempt
+  std::string last_error;                                 ///< of its last failed attempt
 };
 
 /// Hop rows sorted by next hop. `live` has the gateway's hop states: a hop with running

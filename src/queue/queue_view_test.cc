@@ -67,8 +67,8 @@ TEST(HopRows, GroupsByHopAndComputesStatus) {
   EXPECT_FALSE(rows[0].next_retry);
   EXPECT_EQ(rows[1].next_hop, "partner.example");
   EXPECT_EQ(rows[1].status, "Retry");
-  EXPECT_EQ(rows[1].messages, 2u);            // A2 counted once for two recipients
-  EXPECT_EQ(rows[1].last_error, kDropped);    // latest attempt with a reply (frank's is empty)
+  EXPECT_EQ(rows[1].messages, 2u);             // A2 counted once for two recipients
+  EXPECT_EQ(rows[1].last_error, kDropped);     // latest attempt with a reply (frank's is empty)
   EXPECT_EQ(rows[1].next_retry, kNow + 250s);  // earliest
 }
 
@@ -169,8 +169,7 @@ TEST(HopRowsJson, BadShapesAreRefused) {
 }
 
 TEST(MessageJson, FieldsAndRoundTrip) {
-  auto e = message("0005F1A2B3C40001",
-                   {rcpt("carol@Partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s)});
+  auto e = message("0005F1A2B3C40001", {rcpt("carol@Partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s)});
   e.recipients[0].attempts = 2;
   Json json = message_json(e);
   EXPECT_EQ(json["id"], "0005F1A2B3C40001");
@@ -262,9 +261,8 @@ TEST(RenderHopRows, ControlCharactersAreEscaped) {
 }
 
 TEST(RenderMessage, Detail) {
-  auto e = message("0005F1A2B3C40001",
-                   {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
-                    rcpt("bob@localhost", S::Delivered)});
+  auto e = message("0005F1A2B3C40001", {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
+                                        rcpt("bob@localhost", S::Delivered)});
   e.recipients[0].attempts = 2;
   EXPECT_EQ(render_message(e, kNow),
             "Message 0005F1A2B3C40001\n"

@@ -25,8 +25,7 @@ TimePoint add(TimePoint time, std::chrono::seconds delay) {
 
 }  // namespace
 
-std::chrono::seconds retry_delay(int attempts, const config::QueueSettings& settings, double random01,
-                                 double jitter) {
+std::chrono::seconds retry_delay(int attempts, const config::QueueSettings& settings, double random01, double jitter) {
   using std::chrono::seconds;
   const seconds min_delay = std::max(settings.retry_min, seconds{0});
   const seconds max_delay = std::max(settings.retry_max, seconds{0});
@@ -70,8 +69,8 @@ struct Scheduler::Message {
 
 struct Scheduler::Hop : HopState {
   std::string name;
-  std::set<Item*, ByAge> queue;         ///< its items that are due, oldest message first
-  std::size_t items = 0;                ///< its items anywhere (timed, ready, running)
+  std::set<Item*, ByAge> queue;  ///< its items that are due, oldest message first
+  std::size_t items = 0;         ///< its items anywhere (timed, ready, running)
   std::uint64_t last_served = 0;
   std::optional<EligibleKey> eligible;  ///< its entry in eligible_
   std::optional<TimePoint> blocked;     ///< its entry in blocked_
@@ -204,7 +203,8 @@ void Scheduler::upsert(const Envelope& envelope) {
     if (!r.waiting()) continue;
     std::string hop = recipient_hop(r);
     auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hop; });
-    if (group == groups.end()) group = groups.emplace(groups.end(), std::move(hop), std::vector<std::pair<std::size_t, TimePoint>>{});
+    if (group == groups.end())
+      group = groups.emplace(groups.end(), std::move(hop), std::vector<std::pair<std::size_t, TimePoint>>{});
     group->second.emplace_back(i, r.next_attempt);
   }
   if (groups.empty()) {
@@ -338,9 +338,9 @@ void Scheduler::finished(const Job& job, bool hop_failed, const smtp::Reply& err
       index(*item, now);
     }
     // Its lifetime ended while this job ran: what is left of it is listed at the next look.
-    if (message.expire_after_running &&
-        std::none_of(message.items.begin(), message.items.end(),
-                     [](const auto& item) { return item->where == Item::Where::Running; })) {
+    if (message.expire_after_running && std::none_of(message.items.begin(), message.items.end(), [](const auto& item) {
+          return item->where == Item::Where::Running;
+        })) {
       message.expire_after_running = false;
       message.expired = false;
       disarm(expiries_, message, true);

@@ -47,18 +47,18 @@ inline constexpr std::string_view kLocalHop = "local";
 /// one transaction).
 struct Job {
   std::string message_id;
-  std::string next_hop;              ///< grouping key: recipient domain, or the smart host text, or "local"
+  std::string next_hop;                 ///< grouping key: recipient domain, or the smart host text, or "local"
   std::vector<std::size_t> recipients;  ///< indexes into the envelope's recipients
 };
 
 /// A next hop as the queue viewer shows it.
 struct HopState {
-  int consecutive_failures = 0;  ///< attempts in a row that failed at the connection level
+  int consecutive_failures = 0;                           ///< attempts in a row that failed at the connection level
   std::chrono::system_clock::time_point blocked_until{};  ///< no new attempt before this
-  std::size_t running = 0;       ///< deliveries in progress
-  std::size_t limit = 1;         ///< its concurrency (the send connector's max_connections_per_host)
-  std::size_t ready = 0;         ///< messages due now that wait for a slot or for the backoff
-  smtp::Reply last_error;        ///< the reply or error of its last failed attempt
+  std::size_t running = 0;                                ///< deliveries in progress
+  std::size_t limit = 1;   ///< its concurrency (the send connector's max_connections_per_host)
+  std::size_t ready = 0;   ///< messages due now that wait for a slot or for the backoff
+  smtp::Reply last_error;  ///< the reply or error of its last failed attempt
 };
 
 class Scheduler {
@@ -128,8 +128,7 @@ class Scheduler {
   /// What the envelope should say after a failed attempt for one recipient: its next attempt time
   /// (attempts counted in the recipient), or nullopt when its lifetime has run out (bounce it).
   /// The next attempt is never after received + lifetime: the last try is at the expiry time.
-  std::optional<std::chrono::system_clock::time_point> reschedule(const Envelope& envelope,
-                                                                  const Recipient& recipient);
+  std::optional<std::chrono::system_clock::time_point> reschedule(const Envelope& envelope, const Recipient& recipient);
   /// The same after a failure of the whole hop: the recipient waits on the hop (its next attempt is
   /// the end of the hop's backoff, capped at the expiry time), not on a timer of its own.
   std::optional<std::chrono::system_clock::time_point> hop_retry_time(const Envelope& envelope,
@@ -175,7 +174,7 @@ class Scheduler {
   std::set<std::pair<TimePoint, std::string>> expiries_;
   std::set<std::pair<TimePoint, std::string>> warnings_;
   std::set<std::pair<std::string, std::string>> running_;  ///< (message id, next hop)
-  std::size_t running_total_ = 0;                         ///< outbound only
+  std::size_t running_total_ = 0;                          ///< outbound only
   std::uint64_t serve_sequence_ = 0;
 };
 

@@ -46,7 +46,8 @@ class SchedulerTest : public ::testing::Test {
   Clock clock_ = [this] { return now_; };
 
   Scheduler make(config::QueueSettings s = settings(), std::size_t max_per_hop = 5) {
-    return Scheduler(s, clock_, [max_per_hop](const std::string&) { return max_per_hop; }, /*seed=*/42);
+    return Scheduler(
+        s, clock_, [max_per_hop](const std::string&) { return max_per_hop; }, /*seed=*/42);
   }
 
   // A message received `age` before now, with the given recipients.
@@ -95,10 +96,10 @@ TEST(RetryDelay, ZeroOrNegativeAttemptsCountAsTheFirstRetry) {
 
 TEST(RetryDelay, JitterStaysWithinItsBounds) {
   auto s = settings();
-  EXPECT_EQ(retry_delay(1, s, 0.0), 48s);     // 60 * 0.8
-  EXPECT_EQ(retry_delay(1, s, 0.999), 72s);   // 60 * 1.1996, rounded
-  EXPECT_EQ(retry_delay(7, s, 0.0), 2880s);   // 3600 * 0.8
-  EXPECT_EQ(retry_delay(7, s, 0.999), 4319s); // 3600 * 1.1996
+  EXPECT_EQ(retry_delay(1, s, 0.0), 48s);      // 60 * 0.8
+  EXPECT_EQ(retry_delay(1, s, 0.999), 72s);    // 60 * 1.1996, rounded
+  EXPECT_EQ(retry_delay(7, s, 0.0), 2880s);    // 3600 * 0.8
+  EXPECT_EQ(retry_delay(7, s, 0.999), 4319s);  // 3600 * 1.1996
   EXPECT_EQ(retry_delay(1, s, 0.0, 0.5), 30s);
   EXPECT_EQ(retry_delay(1, s, 0.999, 0.0), 60s);  // no jitter: exact
 }
@@ -108,7 +109,7 @@ TEST(RetryDelay, OutOfRangeInputsAreClamped) {
   EXPECT_EQ(retry_delay(1, s, -1.0), 48s);
   EXPECT_EQ(retry_delay(1, s, 7.0), 72s);
   EXPECT_EQ(retry_delay(1, s, std::nan("")), 48s);
-  EXPECT_EQ(retry_delay(1, s, 0.0, 5.0), 1s);   // jitter 1: factor 0, but never below a second
+  EXPECT_EQ(retry_delay(1, s, 0.0, 5.0), 1s);  // jitter 1: factor 0, but never below a second
   EXPECT_EQ(retry_delay(1, s, 0.0, -1.0), 60s);
 }
 
@@ -125,8 +126,8 @@ TEST(RetryDelay, NeverZeroAndMaximumWinsOverMinimum) {
 
 TEST_F(SchedulerTest, GroupsRecipientsOfAMessageByHop) {
   auto scheduler = make();
-  scheduler.upsert(message("M1", {recipient("a@one.example"), recipient("b@two.example"),
-                                  recipient("c@one.example"), recipient("d@localhost")}));
+  scheduler.upsert(message("M1", {recipient("a@one.example"), recipient("b@two.example"), recipient("c@one.example"),
+                                  recipient("d@localhost")}));
   auto jobs = scheduler.take_due();
   ASSERT_EQ(jobs.size(), 3u);
   EXPECT_EQ(jobs[0].message_id, "M1");
@@ -144,9 +145,9 @@ TEST_F(SchedulerTest, OnlyPendingOrDeferredRecipientsThatAreDue) {
   later.next_attempt = now_ + 1s;
   auto due = recipient("due@one.example", Recipient::State::Deferred);
   due.next_attempt = now_;  // exactly now is due
-  scheduler.upsert(message("M1", {recipient("done@one.example", Recipient::State::Delivered),
-                                  recipient("bad@one.example", Recipient::State::Failed), later, due,
-                                  recipient("new@one.example")}));
+  scheduler.upsert(message(
+      "M1", {recipient("done@one.example", Recipient::State::Delivered),
+             recipient("bad@one.example", Recipient::State::Failed), later, due, recipient("new@one.example")}));
   auto jobs = scheduler.take_due();
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].recipients, (std::vector<std::size_t>{3, 4}));
@@ -158,7 +159,8 @@ TEST_F(SchedulerTest, LocalRecipientsAreAHopOfTheirOwnOutsideTheOutboundLimit) {
   auto scheduler = make(s, /*max_per_hop=*/2);
   scheduler.upsert(message("R1", {recipient("x@one.example")}, 9s));
   scheduler.upsert(message("R2", {recipient("x@two.example")}, 8s));
-  for (int i = 0; i < 3; ++i) scheduler.upsert(message("L" + std::to_string(i), {recipient("bob@localhost")}, seconds{5 - i}));
+  for (int i = 0; i < 3; ++i)
+    scheduler.upsert(message("L" + std::to_string(i), {recipient("bob@localhost")}, seconds{5 - i}));
   // The one outbound slot goes to the oldest remote message; local mail has its own limit (2 here).
   EXPECT_EQ(ids(scheduler.take_due()), (std::vector<std::string>{"L0/local", "L1/local", "R1/one.example"}));
   EXPECT_TRUE(scheduler.take_due().empty());
@@ -265,7 +267,8 @@ TEST_F(SchedulerTest, AHopThatComesBackFlowsAtItsFullConcurrency) {
   auto first = scheduler.take_due();
   ASSERT_EQ(first.size(), 20u);
   // Every attempt fails at the connection: the hop is down, and its mail waits on it.
-  for (const auto& job : first) scheduler.finished(job, true, smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError"));
+  for (const auto& job : first)
+    scheduler.finished(job, true, smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError"));
   const HopState* hop = scheduler.hop("down.example");
   ASSERT_NE(hop, nullptr);
   EXPECT_EQ(hop->consecutive_failures, 20);
@@ -344,7 +347,7 @@ TEST_F(SchedulerTest, HopBackoffGrowsUpToItsMaximumAndSuccessResetsIt) {
   scheduler.finished(jobs[0], false);
   EXPECT_EQ(scheduler.hop("bad.example")->consecutive_failures, 0);
   EXPECT_EQ(scheduler.hop("bad.example")->blocked_until, system_clock::time_point{});
-  scheduler.remove("M1");  // delivered
+  scheduler.remove("M1");                            // delivered
   EXPECT_EQ(scheduler.hop("bad.example"), nullptr);  // healthy, idle and without mail: forgotten
 }
 
@@ -507,9 +510,10 @@ TEST_F(SchedulerTest, DelayWarningOnceAtItsTimeWhileMailWaits) {
   auto s = settings();
   s.delay_warning = 4h;
   auto scheduler = make(s);
-  scheduler.upsert(message("M1", {recipient("x@one.example", Recipient::State::Deferred),
-                                  recipient("y@one.example", Recipient::State::Delivered)},
-                           4h - 1s));
+  scheduler.upsert(message(
+      "M1",
+      {recipient("x@one.example", Recipient::State::Deferred), recipient("y@one.example", Recipient::State::Delivered)},
+      4h - 1s));
   Envelope warned = message("M2", {recipient("x@one.example", Recipient::State::Deferred)}, 5h);
   warned.delay_warning_sent = true;
   scheduler.upsert(warned);
@@ -542,7 +546,8 @@ TEST_F(SchedulerTest, LifetimeEndsForMailWaitingOnADownHopWithoutAnAttempt) {
   ASSERT_EQ(jobs.size(), 1u);
   scheduler.finished(jobs[0], true, smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError"));
   // Two more messages wait on the hop, never attempted; one of them has a local recipient too.
-  scheduler.upsert(message("A", {recipient("y@down.example"), recipient("me@localhost", Recipient::State::Delivered)}, 60min));
+  scheduler.upsert(
+      message("A", {recipient("y@down.example"), recipient("me@localhost", Recipient::State::Delivered)}, 60min));
   scheduler.upsert(message("B", {recipient("z@down.example")}, 10min));
   EXPECT_TRUE(scheduler.take_expired().empty());
   // The hop stays down past OLD's and A's lifetimes (its backoff is long): both expire on time.

@@ -71,8 +71,7 @@ Spool::Spool(std::filesystem::path dir, FileOpener open_new)
       throw fs::filesystem_error("cannot fsync the spool's parent directory", dir_, ec);
     }
   } else if (!fs::is_directory(dir_)) {
-    throw fs::filesystem_error("spool path is not a directory", dir_,
-                               std::make_error_code(std::errc::not_a_directory));
+    throw fs::filesystem_error("spool path is not a directory", dir_, std::make_error_code(std::errc::not_a_directory));
   }
 }
 
@@ -181,8 +180,8 @@ Result<void, std::error_code> Spool::update(const Envelope& envelope) {
     return fail(std::make_error_code(std::errc::no_such_file_or_directory));
   }
   fs::path temp;
-  if (std::error_code ec = write_temp_file_synced(dir_, envelope_name(envelope.id), envelope_to_json(envelope),
-                                                  open_new_, &temp)) {
+  if (std::error_code ec =
+          write_temp_file_synced(dir_, envelope_name(envelope.id), envelope_to_json(envelope), open_new_, &temp)) {
     return fail(ec);
   }
   if (::rename(temp.c_str(), (dir_ / envelope_name(envelope.id)).c_str()) != 0) {
@@ -209,9 +208,7 @@ std::optional<std::string> Spool::load_message(const std::string& id) const {
   return read_whole_file(dir_ / message_name(id));
 }
 
-Result<void, std::error_code> Spool::remove(const std::string& id) {
-  return remove_batch({id}).front();
-}
+Result<void, std::error_code> Spool::remove(const std::string& id) { return remove_batch({id}).front(); }
 
 std::vector<Result<void, std::error_code>> Spool::remove_batch(const std::vector<std::string>& ids) {
   // No fsync: a removal a crash undoes, whole or in part, only brings back mail that was already
@@ -260,8 +257,7 @@ std::vector<std::string> Spool::list() const {
     // An unreadable envelope is still a committed message: list it first so that the caller
     // notices (load_envelope fails) instead of it sitting unseen.
     auto envelope = load_envelope(id);
-    found.emplace_back(envelope ? envelope->received : std::chrono::system_clock::time_point::min(),
-                       std::move(id));
+    found.emplace_back(envelope ? envelope->received : std::chrono::system_clock::time_point::min(), std::move(id));
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> ids;

@@ -44,9 +44,9 @@ class Spool {
   Spool(std::filesystem::path dir, FileOpener open_new);
 
   /// Durably stores the message. On error (disk full, permissions) nothing of it remains; the
-  /// error is errno's (callers compare it with std::errc): std::errc::invalid_argument for a bad id, std::errc::illegal_byte_sequence when the
-  /// reverse-path or a recipient is not valid UTF-8 (JSON cannot hold it unaltered). The id
-  /// must be new: an existing message with the same id is overwritten.
+  /// error is errno's (callers compare it with std::errc): std::errc::invalid_argument for a bad id,
+  /// std::errc::illegal_byte_sequence when the reverse-path or a recipient is not valid UTF-8 (JSON cannot hold it
+  /// unaltered). The id must be new: an existing message with the same id is overwritten.
   Result<void, std::error_code> store(const Envelope& envelope, std::string_view message);
   /// Stores several messages with one directory fsync for all of them (group commit): every
   /// file is written to a temporary name and fsynced (the 2N writes through `run`), each

@@ -149,12 +149,10 @@ TEST(UtcTime, ParsesShortAndLongFractions) {
 
 TEST(UtcTime, RejectsMalformedOrImpossibleTimes) {
   for (std::string_view bad :
-       {"", "2024-05-01", "2024-05-01T00:00:00", "2024-05-01T00:00:00+00:00",
-        "2024-05-01 00:00:00Z", "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
-        "2024-00-10T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T00:60:00Z",
-        "2024-05-01T00:00:60Z", "2024-05-01T00:00:00.Z", "2024-05-01T00:00:00.1234567890Z",
-        "2024-05-01T00:00:00Zjunk", "24-05-01T00:00:00Z", "2024-5-01T00:00:00Z",
-        "2024-05-01T00:00:0aZ"}) {
+       {"", "2024-05-01", "2024-05-01T00:00:00", "2024-05-01T00:00:00+00:00", "2024-05-01 00:00:00Z",
+        "2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-00-10T00:00:00Z", "2024-05-01T24:00:00Z",
+        "2024-05-01T00:60:00Z", "2024-05-01T00:00:60Z", "2024-05-01T00:00:00.Z", "2024-05-01T00:00:00.1234567890Z",
+        "2024-05-01T00:00:00Zjunk", "24-05-01T00:00:00Z", "2024-5-01T00:00:00Z", "2024-05-01T00:00:0aZ"}) {
     EXPECT_EQ(parse_utc_time(bad), std::nullopt) << bad;
   }
 }
@@ -173,8 +171,8 @@ TEST(QueueId, AcceptsLettersAndDigitsOnly) {
 }
 
 TEST(RecipientState, NamesRoundTrip) {
-  for (auto state : {Recipient::State::Pending, Recipient::State::Delivered,
-                     Recipient::State::Deferred, Recipient::State::Failed}) {
+  for (auto state :
+       {Recipient::State::Pending, Recipient::State::Delivered, Recipient::State::Deferred, Recipient::State::Failed}) {
     EXPECT_EQ(state_from_name(state_name(state)), state);
   }
   EXPECT_STREQ(state_name(Recipient::State::Delivered), "delivered");
@@ -184,15 +182,15 @@ TEST(RecipientState, NamesRoundTrip) {
 
 // ---- envelope JSON ----
 
-TEST(EnvelopeJson, WritesTheDocumentedFormat) {
-  EXPECT_EQ(envelope_to_json(sample_envelope()), kSampleJson);
-}
+TEST(EnvelopeJson, WritesTheDocumentedFormat) { EXPECT_EQ(envelope_to_json(sample_envelope()), kSampleJson); }
 
 TEST(EnvelopeJson, RoundTripsEveryField) {
   Envelope e = sample_envelope();
   e.mail_from = "";  // null reverse-path
   e.smtputf8 = true;
-  e.recipients[0].address = "j\xc3\xbcrgen@b\xc3\xbc" "cher.example";
+  e.recipients[0].address =
+      "j\xc3\xbcrgen@b\xc3\xbc"
+      "cher.example";
   e.recipients[0].state = Recipient::State::Failed;
   e.recipients[1].state = Recipient::State::Delivered;
   e.size = 18446744073709551615ull;
@@ -325,8 +323,7 @@ TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
 }
 
 TEST(EnvelopeJson, NonJsonTextIsMalformed) {
-  for (std::string_view bad : {"", "{", "[]", "null", "42", "\"text\"", "{\"format\": 1}",
-                               "\xff\xfe{}"}) {
+  for (std::string_view bad : {"", "{", "[]", "null", "42", "\"text\"", "{\"format\": 1}", "\xff\xfe{}"}) {
     EXPECT_EQ(envelope_from_json(bad), std::nullopt) << bad;
   }
   std::string truncated = kSampleJson;
@@ -338,7 +335,6 @@ TEST(EnvelopeJson, NonJsonTextIsMalformed) {
 
 class SpoolTest : public ::testing::Test {
  protected:
-
   /// The directory's names, without the recycled files of removed messages (pooled()).
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
@@ -589,7 +585,8 @@ TEST_F(SpoolTest, StoreBatchStoresEveryMessageAndReportsEachResult) {
     fs::remove_all(dir_);
     Spool spool(dir_);
     std::vector<Envelope> envelopes;
-    for (const char* id : {"AAA1", "bad/id", "AAA3", "AAA4"}) envelopes.push_back(envelope_with(id, system_clock::now()));
+    for (const char* id : {"AAA1", "bad/id", "AAA3", "AAA4"})
+      envelopes.push_back(envelope_with(id, system_clock::now()));
     envelopes[2].mail_from = "\xff@example.org";  // not UTF-8
     std::vector<std::string> messages{"one\r\n", "two\r\n", "three\r\n", std::string(300000, 'x')};
     std::vector<StoreRequest> requests;
@@ -610,7 +607,8 @@ TEST_F(SpoolTest, StoreBatchStoresEveryMessageAndReportsEachResult) {
 TEST_F(SpoolTest, StoreBatchFailureOfOneMessageLeavesNothingOfItAndKeepsTheOthers) {
   // The disk is "full" for message BBB2's envelope only.
   Spool spool(dir_, full_disk("BBB2.json"));
-  std::vector<Envelope> envelopes{envelope_with("BBB1", system_clock::now()), envelope_with("BBB2", system_clock::now()),
+  std::vector<Envelope> envelopes{envelope_with("BBB1", system_clock::now()),
+                                  envelope_with("BBB2", system_clock::now()),
                                   envelope_with("BBB3", system_clock::now())};
   std::vector<StoreRequest> requests;
   for (auto& e : envelopes) requests.push_back({&e, "body\r\n", {}});
@@ -712,8 +710,8 @@ TEST_F(SpoolTest, RecoverRemovesOrphansAndTemporaryFilesOnly) {
   fs::create_directory(dir_ / ".tmp.dir");
   fs::create_directory(dir_ / "DIRONLY.json");
   EXPECT_EQ(spool.recover(), 4u);
-  EXPECT_EQ(entries(), (std::vector<std::string>{".tmp.dir", "DIRONLY.json", "KEPT.eml", "KEPT.json",
-                                                 "notes.txt", "weird.name.eml", "weird.name.json"}));
+  EXPECT_EQ(entries(), (std::vector<std::string>{".tmp.dir", "DIRONLY.json", "KEPT.eml", "KEPT.json", "notes.txt",
+                                                 "weird.name.eml", "weird.name.json"}));
   EXPECT_EQ(spool.load_message("KEPT"), "committed");
   EXPECT_EQ(spool.recover(), 0u);
 }

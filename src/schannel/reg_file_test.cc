@@ -65,7 +65,7 @@ TEST(RegFile, ReadsRegedit4AnsiStrings) {
 TEST(RegFile, TextThatIsNotStrictUtf8IsWindows1252) {
   // Overlong forms and surrogates are not UTF-8 (RFC 3629), so such a file is an ANSI export and
   // its text comes out as valid UTF-8; it once passed through as it was.
-  EXPECT_EQ(decode_export_text("REGEDIT4\n\xC0\xAF"), "REGEDIT4\n\xC3\x80\xC2\xAF");           // À¯
+  EXPECT_EQ(decode_export_text("REGEDIT4\n\xC0\xAF"), "REGEDIT4\n\xC3\x80\xC2\xAF");                  // À¯
   EXPECT_EQ(decode_export_text("REGEDIT4\n\xED\xA0\x80"), "REGEDIT4\n\xC3\xAD\xC2\xA0\xE2\x82\xAC");  // í, NBSP, €
   EXPECT_EQ(decode_export_text("REGEDIT4\n\xC3\xA9"), "REGEDIT4\n\xC3\xA9");  // UTF-8 stays as it is
 }

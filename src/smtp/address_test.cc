@@ -147,17 +147,21 @@ TEST(ParseMailboxTest, LocalPartErrors) {
 }
 
 TEST(ParseMailboxTest, Utf8OnlyWhenAllowed) {
-  const std::string local = "j\xc3\xb6rg@example.com";   // jörg
-  const std::string domain = "a@b\xc3\xbc" "cher.example";  // bücher
+  const std::string local = "j\xc3\xb6rg@example.com";  // jörg
+  const std::string domain =
+      "a@b\xc3\xbc"
+      "cher.example";  // bücher
   EXPECT_EQ(error(local), "non-ASCII character in address");
   EXPECT_EQ(error(domain), "non-ASCII character in address");
   EXPECT_EQ(mailbox_of(local, true).local_part, "j\xc3\xb6rg");
-  EXPECT_EQ(mailbox_of(domain, true).domain, "b\xc3\xbc" "cher.example");
+  EXPECT_EQ(mailbox_of(domain, true).domain,
+            "b\xc3\xbc"
+            "cher.example");
   EXPECT_EQ(mailbox_of("\"\xe2\x82\xac x\"@example.com", true).local_part, "\"\xe2\x82\xac x\"");
 
-  EXPECT_EQ(error("j\xc3rg@example.com", true), "invalid UTF-8 in address");     // truncated
-  EXPECT_EQ(error("j\xc0\xafrg@example.com", true), "invalid UTF-8 in address");  // overlong '/'
-  EXPECT_EQ(error("j\xed\xa0\x80@example.com", true), "invalid UTF-8 in address");  // surrogate
+  EXPECT_EQ(error("j\xc3rg@example.com", true), "invalid UTF-8 in address");            // truncated
+  EXPECT_EQ(error("j\xc0\xafrg@example.com", true), "invalid UTF-8 in address");        // overlong '/'
+  EXPECT_EQ(error("j\xed\xa0\x80@example.com", true), "invalid UTF-8 in address");      // surrogate
   EXPECT_EQ(error("j\xf4\x90\x80\x80@example.com", true), "invalid UTF-8 in address");  // > U+10FFFF
   EXPECT_EQ(error("j@example.com\xc3", true), "invalid UTF-8 in address");
 }

@@ -9,10 +9,10 @@ namespace sluice::smtp {
 
 /// What the remote's EHLO reply offered (keywords are case-insensitive, RFC 5321 2.4).
 struct Capabilities {
-  bool esmtp = false;       ///< EHLO succeeded (false after a HELO fallback: no extensions)
+  bool esmtp = false;  ///< EHLO succeeded (false after a HELO fallback: no extensions)
   bool starttls = false;
   bool pipelining = false;
-  bool size = false;        ///< SIZE advertised
+  bool size = false;             ///< SIZE advertised
   std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
   bool eight_bit_mime = false;
   bool smtputf8 = false;

@@ -18,10 +18,20 @@ struct VerbEntry {
 };
 
 constexpr std::array<VerbEntry, 14> kVerbs{{
-    {"HELO", Verb::Helo}, {"EHLO", Verb::Ehlo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
-    {"DATA", Verb::Data}, {"RSET", Verb::Rset}, {"NOOP", Verb::Noop}, {"QUIT", Verb::Quit},
-    {"VRFY", Verb::Vrfy}, {"EXPN", Verb::Expn}, {"HELP", Verb::Help}, {"STARTTLS", Verb::StartTls},
-    {"AUTH", Verb::Auth}, {"BDAT", Verb::Bdat},
+    {"HELO", Verb::Helo},
+    {"EHLO", Verb::Ehlo},
+    {"MAIL", Verb::Mail},
+    {"RCPT", Verb::Rcpt},
+    {"DATA", Verb::Data},
+    {"RSET", Verb::Rset},
+    {"NOOP", Verb::Noop},
+    {"QUIT", Verb::Quit},
+    {"VRFY", Verb::Vrfy},
+    {"EXPN", Verb::Expn},
+    {"HELP", Verb::Help},
+    {"STARTTLS", Verb::StartTls},
+    {"AUTH", Verb::Auth},
+    {"BDAT", Verb::Bdat},
 }};
 
 char to_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
@@ -119,7 +129,8 @@ Result<ParamList, Reply> parse_params(std::string_view text, bool allow_utf8, co
     std::string value;
     if (eq != std::string_view::npos) {
       const std::string_view v = token.substr(eq + 1);
-      if (!valid_param_value(v, allow_utf8)) return fail(make_reply(501, "5.5.4", "Invalid value for parameter " + upper));
+      if (!valid_param_value(v, allow_utf8))
+        return fail(make_reply(501, "5.5.4", "Invalid value for parameter " + upper));
       value = std::string(v);
     }
     for (const auto& [k, ignored] : params)
@@ -178,7 +189,8 @@ Result<PathArgument, Reply> parse_path_argument(std::string_view argument, std::
     out.null_path = true;
   } else {
     if (path.size() + 2 > kMaxPath) return fail(address_error(role, "address longer than 256 octets"));
-    if (!allow_utf8 && has_non_ascii(path)) return fail(make_reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
+    if (!allow_utf8 && has_non_ascii(path))
+      return fail(make_reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8"));
     if (!role.sender && iequals(path, "postmaster")) {
       // RFC 5321 4.1.1.3: "RCPT TO:<Postmaster>" without a domain must be accepted.
       out.mailbox.local_part = std::string(path);

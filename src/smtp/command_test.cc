@@ -9,9 +9,9 @@ namespace {
 
 TEST(ParseCommandTest, VerbsAreCaseInsensitive) {
   const std::pair<const char*, Verb> cases[] = {
-      {"HELO", Verb::Helo}, {"ehlo", Verb::Ehlo}, {"Mail", Verb::Mail},   {"rcpt", Verb::Rcpt},
-      {"DATA", Verb::Data}, {"rset", Verb::Rset}, {"NoOp", Verb::Noop},   {"quit", Verb::Quit},
-      {"VRFY", Verb::Vrfy}, {"expn", Verb::Expn}, {"help", Verb::Help},   {"StartTLS", Verb::StartTls},
+      {"HELO", Verb::Helo}, {"ehlo", Verb::Ehlo}, {"Mail", Verb::Mail}, {"rcpt", Verb::Rcpt},
+      {"DATA", Verb::Data}, {"rset", Verb::Rset}, {"NoOp", Verb::Noop}, {"quit", Verb::Quit},
+      {"VRFY", Verb::Vrfy}, {"expn", Verb::Expn}, {"help", Verb::Help}, {"StartTLS", Verb::StartTls},
       {"AUTH", Verb::Auth}, {"bdat", Verb::Bdat},
   };
   for (const auto& [text, verb] : cases) {
@@ -156,8 +156,7 @@ TEST(ParsePathArgumentTest, AddressErrors) {
   EXPECT_EQ(err("TO:<user>", "TO"), "553 5.1.3 Bad recipient address syntax: missing domain");
   EXPECT_EQ(err("TO:<user@example.com.>", "TO"), "553 5.1.3 Bad recipient address syntax: trailing dot in domain");
   EXPECT_EQ(err("FROM:<user>", "FROM"), "501 5.1.7 Bad sender address syntax: missing domain");
-  EXPECT_EQ(err("FROM:<a@b@c.example>", "FROM"),
-            "501 5.1.7 Bad sender address syntax: more than one '@' in address");
+  EXPECT_EQ(err("FROM:<a@b@c.example>", "FROM"), "501 5.1.7 Bad sender address syntax: more than one '@' in address");
   EXPECT_EQ(err("TO:<@a.example,@b.example:user@c.example>", "TO"), "accepted");
   EXPECT_EQ(path_of("TO:<@a.example,@b.example:user@c.example>", "TO").mailbox.str(), "user@c.example");
 }
@@ -193,7 +192,10 @@ TEST(ParsePathArgumentTest, PostmasterWithoutDomain) {
 
 TEST(ParsePathArgumentTest, NonAscii) {
   EXPECT_EQ(err("TO:<j\xc3\xb6rg@example.com>", "TO"), "553 5.6.7 Non-ASCII address requires SMTPUTF8");
-  EXPECT_EQ(err("FROM:<a@b\xc3\xbc" "cher.example>", "FROM"), "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+  EXPECT_EQ(err("FROM:<a@b\xc3\xbc"
+                "cher.example>",
+                "FROM"),
+            "553 5.6.7 Non-ASCII address requires SMTPUTF8");
   EXPECT_EQ(path_of("TO:<j\xc3\xb6rg@example.com>", "TO", true).mailbox.local_part, "j\xc3\xb6rg");
   EXPECT_EQ(err("TO:<j\xc3@example.com>", "TO", true),
             "553 5.1.3 Bad recipient address syntax: invalid UTF-8 in address");

@@ -188,8 +188,9 @@ class SmugglingTest : public testing::TestWithParam<SmugglingCase> {};
 
 TEST_P(SmugglingTest, FakeEndDoesNotTerminate) {
   const auto [fake_end, expected] = GetParam();
-  const std::string smuggled = "MAIL FROM:<admin@bank.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n"
-                               "Subject: smuggled\r\n\r\nhi";
+  const std::string smuggled =
+      "MAIL FROM:<admin@bank.example>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\n"
+      "Subject: smuggled\r\n\r\nhi";
   const std::string message = "Subject: real\r\n\r\nbody" + std::string(fake_end) + smuggled + "\r\n.\r\n";
   const std::string input = message + "QUIT\r\n";
 
@@ -216,15 +217,12 @@ TEST_P(SmugglingTest, FakeEndDoesNotTerminate) {
   EXPECT_NE(s.defect, Defect::None);
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, SmugglingTest,
-                         testing::Values(SmugglingCase{"\n.\n", Defect::BareLf},
-                                         SmugglingCase{"\n.\r\n", Defect::BareLf},
-                                         SmugglingCase{"\r.\r", Defect::BareCr},
-                                         SmugglingCase{"\r\n.\n", Defect::BareLf},
-                                         SmugglingCase{"\r.\r\n", Defect::BareCr},
-                                         SmugglingCase{"\r\n.\r\r\n", Defect::BareCr},
-                                         SmugglingCase{"\r\n.\r", Defect::BareCr},
-                                         SmugglingCase{"\n\n.\n\n", Defect::BareLf}));
+INSTANTIATE_TEST_SUITE_P(
+    Variants, SmugglingTest,
+    testing::Values(SmugglingCase{"\n.\n", Defect::BareLf}, SmugglingCase{"\n.\r\n", Defect::BareLf},
+                    SmugglingCase{"\r.\r", Defect::BareCr}, SmugglingCase{"\r\n.\n", Defect::BareLf},
+                    SmugglingCase{"\r.\r\n", Defect::BareCr}, SmugglingCase{"\r\n.\r\r\n", Defect::BareCr},
+                    SmugglingCase{"\r\n.\r", Defect::BareCr}, SmugglingCase{"\n\n.\n\n", Defect::BareLf}));
 
 TEST(DataDecoderTest, LineLengthLimitIncludesCrlf) {
   const std::string ok_line(998, 'a');
@@ -307,16 +305,11 @@ TEST(DataDecoderTest, FirstLimitPassedDecidesTheDefectInEveryFeeding) {
 
 TEST(DataDecoderTest, SplitInvariantCorpus) {
   const std::string_view corpus[] = {
-      "a\r\n.\r\n"sv,
-      ".\r\n"sv,
-      "..\r\n.\r\n"sv,
-      ".x\r\n.\r\nEXTRA"sv,
-      "a\r\r\r\n.\r\n"sv,
-      "\r\n.\r.\r\n.\r\n"sv,
-      ".\r.\r\n.\r\n"sv,
-      "x\r\n.\n.\r\n.\r\n"sv,
-      "no end at all\r\n."sv,
-      "no end at all\r\n.\r"sv,
+      "a\r\n.\r\n"sv,         ".\r\n"sv,
+      "..\r\n.\r\n"sv,        ".x\r\n.\r\nEXTRA"sv,
+      "a\r\r\r\n.\r\n"sv,     "\r\n.\r.\r\n.\r\n"sv,
+      ".\r.\r\n.\r\n"sv,      "x\r\n.\n.\r\n.\r\n"sv,
+      "no end at all\r\n."sv, "no end at all\r\n.\r"sv,
   };
   for (auto input : corpus) expect_split_invariant(input);
   for (auto input : corpus) expect_split_invariant(input, 3, 4);

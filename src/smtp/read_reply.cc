@@ -4,8 +4,9 @@
 
 namespace sluice::smtp {
 
-asio::awaitable<Result<Reply, ReadError>> read_reply(net::Connection& connection, std::chrono::steady_clock::duration timeout,
-                                      std::size_t max_line, std::size_t max_lines) {
+asio::awaitable<Result<Reply, ReadError>> read_reply(net::Connection& connection,
+                                                     std::chrono::steady_clock::duration timeout, std::size_t max_line,
+                                                     std::size_t max_lines) {
   ReplyAssembler assembler(max_lines);
   connection.set_timeout(timeout);
   for (;;) {

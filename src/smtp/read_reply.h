@@ -29,7 +29,8 @@ struct ReadError {
 
 /// Reads one complete, possibly multi-line reply within `timeout` (set on `connection` for the
 /// whole reply). `max_line` counts the CRLF; `max_lines` bounds a multi-line reply.
-asio::awaitable<Result<Reply, ReadError>> read_reply(net::Connection& connection, std::chrono::steady_clock::duration timeout,
-                                      std::size_t max_line, std::size_t max_lines = 100);
+asio::awaitable<Result<Reply, ReadError>> read_reply(net::Connection& connection,
+                                                     std::chrono::steady_clock::duration timeout, std::size_t max_line,
+                                                     std::size_t max_lines = 100);
 
 }  // namespace sluice::smtp

@@ -1,10 +1,10 @@
 #include "smtp/read_reply.h"
 
+#include <gtest/gtest.h>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -15,7 +15,8 @@ namespace {
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-asio::awaitable<void> read_into(net::Connection* connection, std::size_t max_line, Result<Reply, ReadError>* out, bool* done) {
+asio::awaitable<void> read_into(net::Connection* connection, std::size_t max_line, Result<Reply, ReadError>* out,
+                                bool* done) {
   *out = co_await read_reply(*connection, 5s, max_line, /*max_lines=*/3);
   *done = true;
 }

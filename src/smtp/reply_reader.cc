@@ -34,7 +34,8 @@ std::size_t enhanced_code_length(std::string_view text) {
 
 Result<ReplyLine> parse_reply_line(std::string_view line) {
   if (line.size() < 3) return fail("reply line shorter than a reply code");
-  if (!is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2])) return fail("reply line does not start with a three-digit code");
+  if (!is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
+    return fail("reply line does not start with a three-digit code");
   if (line[0] < '2' || line[0] > '5') return fail("reply code outside 2xx-5xx");
   ReplyLine out;
   out.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');

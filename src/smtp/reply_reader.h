@@ -13,10 +13,10 @@ namespace sluice::smtp {
 
 /// One reply line as it came off the wire (without CRLF).
 struct ReplyLine {
-  int code = 0;              ///< 250, 451, ...
-  bool continuation = false; ///< "250-..." (more lines follow)
-  std::string enhanced;      ///< "2.1.5" when the text starts with one, else empty
-  std::string text;          ///< the rest, without the enhanced code and its separating space
+  int code = 0;               ///< 250, 451, ...
+  bool continuation = false;  ///< "250-..." (more lines follow)
+  std::string enhanced;       ///< "2.1.5" when the text starts with one, else empty
+  std::string text;           ///< the rest, without the enhanced code and its separating space
 };
 
 /// Parses "ddd text", "ddd-text", "ddd" (RFC 5321 Reply-line). The code's first digit must be

@@ -57,10 +57,10 @@ TEST(ParseReplyLine, ThreeDigitSubjectAndDetail) {
 TEST(ParseReplyLine, TextThatOnlyLooksLikeAnEnhancedCodeStaysText) {
   EXPECT_EQ(parse_reply_line("250-192.168.1.1 Hello")->enhanced, "");
   EXPECT_EQ(parse_reply_line("250-192.168.1.1 Hello")->text, "192.168.1.1 Hello");
-  EXPECT_EQ(parse_reply_line("250 2.0.0.1 x")->enhanced, "");       // four parts
-  EXPECT_EQ(parse_reply_line("250 2.0.0abc")->enhanced, "");        // no space after
-  EXPECT_EQ(parse_reply_line("250 3.0.0 x")->enhanced, "");         // class 3 does not exist
-  EXPECT_EQ(parse_reply_line("250 2.0000.0 x")->enhanced, "");      // subject too long
+  EXPECT_EQ(parse_reply_line("250 2.0.0.1 x")->enhanced, "");   // four parts
+  EXPECT_EQ(parse_reply_line("250 2.0.0abc")->enhanced, "");    // no space after
+  EXPECT_EQ(parse_reply_line("250 3.0.0 x")->enhanced, "");     // class 3 does not exist
+  EXPECT_EQ(parse_reply_line("250 2.0000.0 x")->enhanced, "");  // subject too long
   EXPECT_EQ(parse_reply_line("250 2..0 x")->enhanced, "");
   EXPECT_EQ(parse_reply_line("250 SIZE 1000")->text, "SIZE 1000");
 }

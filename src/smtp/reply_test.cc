@@ -71,10 +71,10 @@ TEST(ParseConfiguredReplyTest, RejectsMalformed) {
       ""sv,
       "451"sv,
       "451 "sv,
-      "451 4.7.0"sv,                // no text
-      "451 4.7.0 "sv,               // empty text
-      "451 4.7.0    "sv,            // blank text
-      "250 2.0.0 OK"sv,             // not a failure
+      "451 4.7.0"sv,      // no text
+      "451 4.7.0 "sv,     // empty text
+      "451 4.7.0    "sv,  // blank text
+      "250 2.0.0 OK"sv,   // not a failure
       "354 3.0.0 go"sv,
       "600 6.0.0 nope"sv,
       "45 4.7.0 short code"sv,

@@ -56,8 +56,7 @@ void add_extension(X509* cert, int nid, const std::string& value) {
   X509_EXTENSION_free(ext);
 }
 
-void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::path& dir,
-              const std::string& stem) {
+void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::path& dir, const std::string& stem) {
   if (!key) fail("key generation failed");
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
@@ -72,10 +71,10 @@ void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::p
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 397L * 86400);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(hostname.c_str()), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>("sluice self-signed"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(hostname.c_str()), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("sluice self-signed"), -1,
+                             -1, 0);
   X509_set_issuer_name(cert.get(), name);
   std::string san = "DNS:" + hostname;
   if (hostname != "localhost") san += ",DNS:localhost";
@@ -103,8 +102,7 @@ void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::p
 
 }  // namespace
 
-std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir,
-                                                 const std::string& hostname) {
+std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir, const std::string& hostname) {
   auto dir = state_dir / "tls";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

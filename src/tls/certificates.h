@@ -17,7 +17,6 @@ struct CertificateFiles {
 /// expire within 30 days. Names: ecdsa.crt/ecdsa.key, rsa.crt/rsa.key; keys are mode 0600.
 /// The certificates name `hostname`, "localhost", 127.0.0.1 and ::1. Throws std::runtime_error
 /// with a clear message if they cannot be written.
-std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir,
-                                                 const std::string& hostname);
+std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir, const std::string& hostname);
 
 }  // namespace sluice::tls

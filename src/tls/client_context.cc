@@ -2,9 +2,9 @@
 
 #include "tls/context_policy.h"
 
-#include <asio/ip/address.hpp>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <asio/ip/address.hpp>
 
 #include <stdexcept>
 #include <system_error>
@@ -15,9 +15,7 @@
 namespace sluice::tls {
 namespace {
 
-[[noreturn]] void refuse(const std::string& what) {
-  throw std::runtime_error(what + ": " + openssl_error_text());
-}
+[[noreturn]] void refuse(const std::string& what) { throw std::runtime_error(what + ": " + openssl_error_text()); }
 
 /// The address part of a bracketed or plain literal: "[IPv6:::1]" -> "::1".
 std::string literal_text(const std::string& host) {

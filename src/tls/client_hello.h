@@ -13,10 +13,10 @@
 namespace sluice::tls {
 
 struct ClientHelloInfo {
-  bool seen = false;              ///< a ClientHello was parsed at all
-  std::vector<Version> offered;   ///< from supported_versions, highest first; else {legacy max}
-  bool from_extension = false;    ///< true: `offered` is the exact list (supported_versions)
-  std::string sni;                ///< server name indication, if any
+  bool seen = false;             ///< a ClientHello was parsed at all
+  std::vector<Version> offered;  ///< from supported_versions, highest first; else {legacy max}
+  bool from_extension = false;   ///< true: `offered` is the exact list (supported_versions)
+  std::string sni;               ///< server name indication, if any
 };
 
 /// Decodes the versions from the ClientHello's legacy_version and the body of its

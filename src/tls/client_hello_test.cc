@@ -74,17 +74,13 @@ TEST(VersionsFromHello, UnknownLegacyVersionGivesEmptyList) {
   EXPECT_EQ(describe_offered(i), "no known TLS version");
 }
 
-TEST(DescribeOffered, NotSeen) {
-  EXPECT_EQ(describe_offered(ClientHelloInfo{}), "no ClientHello received");
-}
+TEST(DescribeOffered, NotSeen) { EXPECT_EQ(describe_offered(ClientHelloInfo{}), "no ClientHello received"); }
 
 TEST(DescribeOffered, LegacyTls11) {
   EXPECT_EQ(describe_offered(decode(0x0302, {})), "up to TLS1_1 (no supported_versions extension)");
 }
 
-TEST(DescribeOffered, SslThreeOnly) {
-  EXPECT_EQ(describe_offered(decode(0x0300, {})), "SSL3 only");
-}
+TEST(DescribeOffered, SslThreeOnly) { EXPECT_EQ(describe_offered(decode(0x0300, {})), "SSL3 only"); }
 
 std::string sni(std::vector<uint8_t> body) { return sni_from_extension(body); }
 
@@ -99,16 +95,14 @@ TEST(SniFromExtension, SkipsOtherNameTypes) {
 TEST(SniFromExtension, RejectsMalformedAndUnprintable) {
   EXPECT_EQ(sni({}), "");
   EXPECT_EQ(sni({0x00}), "");
-  EXPECT_EQ(sni({0x00, 0x09, 0x00, 0x00, 0x07, 'a', '.', 'b'}), "");          // list length too long
-  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x09, 'a', '.', 'b'}), "");          // name length too long
-  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', '\n', 'b'}), "");        // CR/LF injection
-  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', ',', 'b'}), "a,b");       // CSV quoting handles commas
-  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', 0x00, 'b'}), "");         // embedded NUL
+  EXPECT_EQ(sni({0x00, 0x09, 0x00, 0x00, 0x07, 'a', '.', 'b'}), "");     // list length too long
+  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x09, 'a', '.', 'b'}), "");     // name length too long
+  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', '\n', 'b'}), "");    // CR/LF injection
+  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', ',', 'b'}), "a,b");  // CSV quoting handles commas
+  EXPECT_EQ(sni({0x00, 0x06, 0x00, 0x00, 0x03, 'a', 0x00, 'b'}), "");    // embedded NUL
 }
 
-TEST(ReadClientHello, NullIsNotSeen) {
-  EXPECT_FALSE(read_client_hello(nullptr).seen);
-}
+TEST(ReadClientHello, NullIsNotSeen) { EXPECT_FALSE(read_client_hello(nullptr).seen); }
 
 TEST(ReadClientHello, OutsideTheCallbackIsNotSeen) {
   test_util::CtxPtr ctx(SSL_CTX_new(TLS_server_method()));

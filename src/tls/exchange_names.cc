@@ -41,12 +41,18 @@ Named bulk_for(const SSL_CIPHER* cipher) {
 
 Named digest_for_nid(int nid) {
   switch (nid) {
-    case NID_sha1: return {"CALG_SHA1", 160};
-    case NID_sha256: return {"CALG_SHA_256", 256};
-    case NID_sha384: return {"CALG_SHA_384", 384};
-    case NID_sha512: return {"CALG_SHA_512", 512};
-    case NID_md5: return {"CALG_MD5", 128};
-    default: return {kUnknown, 0};
+    case NID_sha1:
+      return {"CALG_SHA1", 160};
+    case NID_sha256:
+      return {"CALG_SHA_256", 256};
+    case NID_sha384:
+      return {"CALG_SHA_384", 384};
+    case NID_sha512:
+      return {"CALG_SHA_512", 512};
+    case NID_md5:
+      return {"CALG_MD5", 128};
+    default:
+      return {kUnknown, 0};
   }
 }
 
@@ -80,20 +86,34 @@ const char* kx_for(const SSL_CIPHER* cipher) {
 
 int group_bits(int nid) {
   switch (nid) {
-    case NID_X25519: return 256;
-    case NID_X448: return 448;
-    case NID_X9_62_prime256v1: return 256;
-    case NID_secp384r1: return 384;
-    case NID_secp521r1: return 521;
-    case NID_brainpoolP256r1: return 256;
-    case NID_brainpoolP384r1: return 384;
-    case NID_brainpoolP512r1: return 512;
-    case NID_ffdhe2048: return 2048;
-    case NID_ffdhe3072: return 3072;
-    case NID_ffdhe4096: return 4096;
-    case NID_ffdhe6144: return 6144;
-    case NID_ffdhe8192: return 8192;
-    default: return 0;
+    case NID_X25519:
+      return 256;
+    case NID_X448:
+      return 448;
+    case NID_X9_62_prime256v1:
+      return 256;
+    case NID_secp384r1:
+      return 384;
+    case NID_secp521r1:
+      return 521;
+    case NID_brainpoolP256r1:
+      return 256;
+    case NID_brainpoolP384r1:
+      return 384;
+    case NID_brainpoolP512r1:
+      return 512;
+    case NID_ffdhe2048:
+      return 2048;
+    case NID_ffdhe3072:
+      return 3072;
+    case NID_ffdhe4096:
+      return 4096;
+    case NID_ffdhe6144:
+      return 6144;
+    case NID_ffdhe8192:
+      return 8192;
+    default:
+      return 0;
   }
 }
 
@@ -154,8 +174,7 @@ int kx_strength_bits(SSL* ssl) {
 ExchangeCipherNames negotiated_cipher_names(SSL* ssl) {
   const SSL_CIPHER* cipher = ssl != nullptr ? SSL_get_current_cipher(ssl) : nullptr;
   ExchangeCipherNames names = exchange_cipher_names(cipher, kx_strength_bits(ssl));
-  if (cipher != nullptr && SSL_CIPHER_get_kx_nid(cipher) == NID_kx_any &&
-      is_ffdhe(SSL_get_negotiated_group(ssl))) {
+  if (cipher != nullptr && SSL_CIPHER_get_kx_nid(cipher) == NID_kx_any && is_ffdhe(SSL_get_negotiated_group(ssl))) {
     names.kx = "CALG_DH_EPHEM";
   }
   return names;

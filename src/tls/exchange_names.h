@@ -10,12 +10,13 @@
 namespace sluice::tls {
 
 struct ExchangeCipherNames {
-  std::string bulk;      ///< CALG_AES_128, CALG_AES_256, CALG_3DES, CALG_RC4, CALG_CHACHA20_POLY1305 (no CALG exists; see docs)
+  std::string
+      bulk;  ///< CALG_AES_128, CALG_AES_256, CALG_3DES, CALG_RC4, CALG_CHACHA20_POLY1305 (no CALG exists; see docs)
   int bulk_bits = 0;
-  std::string mac;       ///< CALG_SHA1, CALG_SHA_256, CALG_SHA_384, CALG_MD5; for AEAD suites the PRF hash
-  int mac_bits = 0;      ///< digest size in bits; 0 for AEAD suites (as Exchange logs GCM)
-  std::string kx;        ///< CALG_ECDH_EPHEM, CALG_DH_EPHEM, CALG_RSA_KEYX
-  int kx_bits = 0;       ///< passed in: curve size, DH group size, or RSA key size
+  std::string mac;   ///< CALG_SHA1, CALG_SHA_256, CALG_SHA_384, CALG_MD5; for AEAD suites the PRF hash
+  int mac_bits = 0;  ///< digest size in bits; 0 for AEAD suites (as Exchange logs GCM)
+  std::string kx;    ///< CALG_ECDH_EPHEM, CALG_DH_EPHEM, CALG_RSA_KEYX
+  int kx_bits = 0;   ///< passed in: curve size, DH group size, or RSA key size
 };
 
 /// `kx_bits`: strength of the key exchange actually used (see kx_strength_bits).

@@ -30,8 +30,7 @@ TEST(FailureReason, VersionErrors) {
 
 TEST(FailureReason, CipherErrors) {
   EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_NO_SHARED_CIPHER), false, false), "NoCipherOverlap");
-  EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE), false, false),
-            "NoCipherOverlap");
+  EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE), false, false), "NoCipherOverlap");
   EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_NO_SUITABLE_KEY_SHARE), false, false), "NoCipherOverlap");
 }
 
@@ -39,8 +38,7 @@ TEST(FailureReason, CredentialAndCertificateErrors) {
   EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_NO_CERTIFICATE_SET), false, false), "NoCredentials");
   EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_CERTIFICATE_VERIFY_FAILED), false, false),
             "CertificateVerifyFailed");
-  EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), false, false),
-            "PeerRejectedCertificate");
+  EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_TLSV1_ALERT_UNKNOWN_CA), false, false), "PeerRejectedCertificate");
 }
 
 TEST(FailureReason, SocketErrors) {
@@ -56,8 +54,7 @@ TEST(FailureReason, GarbageIsProtocolError) {
   EXPECT_EQ(handshake_failure_reason(ssl_error(SSL_R_HTTP_REQUEST), false, false), "ProtocolError");
   EXPECT_EQ(handshake_failure_reason(0, false, false), "ProtocolError");
   // A reason number that means something else in another library is not read as an SSL one.
-  EXPECT_EQ(handshake_failure_reason(ERR_PACK(ERR_LIB_EVP, 0, SSL_R_NO_SHARED_CIPHER), false, false),
-            "ProtocolError");
+  EXPECT_EQ(handshake_failure_reason(ERR_PACK(ERR_LIB_EVP, 0, SSL_R_NO_SHARED_CIPHER), false, false), "ProtocolError");
 }
 
 // The same classification fed by what OpenSSL really reports.

@@ -11,10 +11,18 @@
 
 namespace sluice::tls::test_util {
 
-struct SslCtxFree { void operator()(SSL_CTX* p) const { SSL_CTX_free(p); } };
-struct SslFree { void operator()(SSL* p) const { SSL_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
+struct SslCtxFree {
+  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
+};
+struct SslFree {
+  void operator()(SSL* p) const { SSL_free(p); }
+};
+struct X509Free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
 using CtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
@@ -39,8 +47,8 @@ inline Credentials make_self_signed(const std::string& kind) {
   X509_gmtime_adj(X509_getm_notBefore(c.cert.get()), -3600);
   X509_gmtime_adj(X509_getm_notAfter(c.cert.get()), 3600);
   X509_NAME* name = X509_get_subject_name(c.cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test.invalid"),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("test.invalid"), -1, -1,
+                             0);
   X509_set_issuer_name(c.cert.get(), name);
   X509_set_pubkey(c.cert.get(), c.key.get());
   X509_sign(c.cert.get(), c.key.get(), EVP_sha256());
@@ -83,13 +91,17 @@ inline Connection handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
   for (int round = 0; round < 50; ++round) {
     if (!c.client_ok && !client_failed) {
       int r = SSL_do_handshake(c.client.get());
-      if (r == 1) c.client_ok = true;
-      else if (SSL_get_error(c.client.get(), r) != SSL_ERROR_WANT_READ) client_failed = true;
+      if (r == 1)
+        c.client_ok = true;
+      else if (SSL_get_error(c.client.get(), r) != SSL_ERROR_WANT_READ)
+        client_failed = true;
     }
     if (!c.server_ok && !server_failed) {
       int r = SSL_do_handshake(c.server.get());
-      if (r == 1) c.server_ok = true;
-      else if (SSL_get_error(c.server.get(), r) != SSL_ERROR_WANT_READ) server_failed = true;
+      if (r == 1)
+        c.server_ok = true;
+      else if (SSL_get_error(c.server.get(), r) != SSL_ERROR_WANT_READ)
+        server_failed = true;
     }
     if ((c.client_ok || client_failed) && (c.server_ok || server_failed)) break;
   }

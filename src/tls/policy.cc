@@ -36,9 +36,7 @@ constexpr const char* kDefaultCiphersuites =
 
 }  // namespace
 
-bool Policy::allows_legacy_versions() const {
-  return min_version != Version::Unknown && min_version < Version::Tls1_2;
-}
+bool Policy::allows_legacy_versions() const { return min_version != Version::Unknown && min_version < Version::Tls1_2; }
 
 std::optional<Policy> named_policy(std::string_view name) {
   Policy p;

@@ -13,9 +13,9 @@ struct Policy {
   std::string profile = "default";  ///< "default", "exchange-online" or "legacy"
   Version min_version = Version::Tls1_2;
   Version max_version = Version::Tls1_3;
-  std::string ciphers;       ///< TLS 1.2 and below, OpenSSL cipher-list syntax
-  std::string ciphersuites;  ///< TLS 1.3 suites, OpenSSL syntax
-  int security_level = 2;    ///< OpenSSL security level; 0 only for legacy (TLS 1.0/1.1 need it)
+  std::string ciphers;                ///< TLS 1.2 and below, OpenSSL cipher-list syntax
+  std::string ciphersuites;           ///< TLS 1.3 suites, OpenSSL syntax
+  int security_level = 2;             ///< OpenSSL security level; 0 only for legacy (TLS 1.0/1.1 need it)
   std::filesystem::path certificate;  ///< PEM chain; empty: the generated ones in the state dir
   std::filesystem::path key;
 

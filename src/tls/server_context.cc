@@ -24,9 +24,7 @@ int on_client_hello(SSL* ssl, int*, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-[[noreturn]] void refuse(const std::string& what) {
-  throw std::runtime_error(what + ": " + openssl_error_text());
-}
+[[noreturn]] void refuse(const std::string& what) { throw std::runtime_error(what + ": " + openssl_error_text()); }
 
 }  // namespace
 
@@ -56,8 +54,7 @@ std::shared_ptr<asio::ssl::context> make_server_context(const Policy& policy,
   for (const auto& files : certificates) {
     if (SSL_CTX_use_certificate_chain_file(ctx, files.chain.c_str()) != 1)
       refuse("certificate " + files.chain.string());
-    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
-      refuse("key " + files.key.string());
+    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) refuse("key " + files.key.string());
     if (SSL_CTX_check_private_key(ctx) != 1)
       refuse("key " + files.key.string() + " does not match " + files.chain.string());
   }
