@@ -27,6 +27,8 @@ inline bool starts_with_ascii_nocase(std::string_view text, std::string_view pre
   return true;
 }
 
+inline bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
 /// True for a non-empty run of ASCII digits (reply codes, ports, counts), locale-independent.
 inline bool all_digits(std::string_view text) {
   if (text.empty()) return false;

@@ -15,46 +15,45 @@ constexpr std::size_t kMaxLocalPart = 64;  // RFC 5321 4.5.3.1.1
 constexpr std::size_t kMaxDomain = 255;    // RFC 5321 4.5.3.1.2
 constexpr std::size_t kMaxLabel = 63;      // RFC 1035 2.3.4
 
-bool fail(std::string* why, const char* reason) {
+bool invalid(std::string* why, const char* reason) {
   if (why) *why = reason;
   return false;
 }
 /// For the scanners, whose result is a length and 0 means failure.
 std::size_t reject(std::string* why, const char* reason) {
-  fail(why, reason);
+  invalid(why, reason);
   return 0;
 }
 std::optional<Mailbox> no_mailbox(std::string* why, const char* reason) {
-  fail(why, reason);
+  invalid(why, reason);
   return std::nullopt;
 }
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 
 /// RFC 5322 atext.
 bool is_atext(char c) {
-  return is_alpha(c) || is_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+  return is_alpha(c) || is_ascii_digit(c) || (c != '\0' && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
 }
 
 /// sub-domain *("." sub-domain); U-labels allowed when allow_utf8 (RFC 6531 3.3).
 bool check_domain_name(std::string_view d, bool allow_utf8, std::string* why) {
-  if (d.empty()) return fail(why, "missing domain");
-  if (d.size() > kMaxDomain) return fail(why, "domain longer than 255 octets");
-  if (d.back() == '.') return fail(why, "trailing dot in domain");
+  if (d.empty()) return invalid(why, "missing domain");
+  if (d.size() > kMaxDomain) return invalid(why, "domain longer than 255 octets");
+  if (d.back() == '.') return invalid(why, "trailing dot in domain");
   std::size_t start = 0;
   while (true) {
     const auto dot = d.find('.', start);
     const auto label = d.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty()) return fail(why, "empty label in domain");
-    if (label.size() > kMaxLabel) return fail(why, "domain label longer than 63 octets");
-    if (label.front() == '-' || label.back() == '-') return fail(why, "domain label starts or ends with a hyphen");
+    if (label.empty()) return invalid(why, "empty label in domain");
+    if (label.size() > kMaxLabel) return invalid(why, "domain label longer than 63 octets");
+    if (label.front() == '-' || label.back() == '-') return invalid(why, "domain label starts or ends with a hyphen");
     for (char c : label) {
-      if (is_alpha(c) || is_digit(c) || c == '-') continue;
+      if (is_alpha(c) || is_ascii_digit(c) || c == '-') continue;
       if (is_non_ascii(c) && allow_utf8) continue;
-      if (is_non_ascii(c)) return fail(why, "non-ASCII character in domain");
-      return fail(why, "invalid character in domain");
+      if (is_non_ascii(c)) return invalid(why, "non-ASCII character in domain");
+      return invalid(why, "invalid character in domain");
     }
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
@@ -68,7 +67,7 @@ bool valid_ipv4(std::string_view s) {
   while (true) {
     std::size_t digits = 0;
     int value = 0;
-    while (i < s.size() && is_digit(s[i]) && digits < 4) {
+    while (i < s.size() && is_ascii_digit(s[i]) && digits < 4) {
       value = value * 10 + (s[i] - '0');
       ++i;
       ++digits;
@@ -82,17 +81,17 @@ bool valid_ipv4(std::string_view s) {
 }
 
 bool check_address_literal(std::string_view d, std::string* why) {
-  if (d.size() < 3 || d.back() != ']') return fail(why, "unterminated address literal");
+  if (d.size() < 3 || d.back() != ']') return invalid(why, "unterminated address literal");
   const auto inner = d.substr(1, d.size() - 2);
   constexpr std::string_view kTag = "IPv6:";
   if (inner.size() >= kTag.size() && strncasecmp(inner.data(), kTag.data(), kTag.size()) == 0) {
     const std::string v6(inner.substr(kTag.size()));
     in6_addr addr{};
-    if (v6.empty() || inet_pton(AF_INET6, v6.c_str(), &addr) != 1) return fail(why, "invalid IPv6 address literal");
+    if (v6.empty() || inet_pton(AF_INET6, v6.c_str(), &addr) != 1) return invalid(why, "invalid IPv6 address literal");
     return true;
   }
-  if (inner.find(':') != std::string_view::npos) return fail(why, "unsupported address literal");
-  if (!valid_ipv4(inner)) return fail(why, "invalid IPv4 address literal");
+  if (inner.find(':') != std::string_view::npos) return invalid(why, "unsupported address literal");
+  if (!valid_ipv4(inner)) return invalid(why, "invalid IPv4 address literal");
   return true;
 }
 
@@ -105,17 +104,17 @@ bool check_domain(std::string_view d, bool allow_utf8, std::string* why) {
 bool strip_source_route(std::string_view& text, bool allow_utf8, std::string* why) {
   if (text.empty() || text.front() != '@') return true;
   const auto colon = text.find(':');
-  if (colon == std::string_view::npos) return fail(why, "source route without ':'");
+  if (colon == std::string_view::npos) return invalid(why, "source route without ':'");
   std::string_view route = text.substr(0, colon);
   while (!route.empty()) {
-    if (route.front() != '@') return fail(why, "invalid source route");
+    if (route.front() != '@') return invalid(why, "invalid source route");
     const auto comma = route.find(',');
     const auto host = route.substr(1, comma == std::string_view::npos ? std::string_view::npos : comma - 1);
     std::string ignored;
-    if (!check_domain_name(host, allow_utf8, &ignored)) return fail(why, "invalid domain in source route");
+    if (!check_domain_name(host, allow_utf8, &ignored)) return invalid(why, "invalid domain in source route");
     if (comma == std::string_view::npos) break;
     route.remove_prefix(comma + 1);
-    if (route.empty()) return fail(why, "invalid source route");
+    if (route.empty()) return invalid(why, "invalid source route");
   }
   text.remove_prefix(colon + 1);
   return true;
@@ -214,7 +213,7 @@ std::optional<Mailbox> mailbox_or_reason(std::string_view text, bool allow_utf8,
 Result<Mailbox> parse_mailbox(std::string_view text, bool allow_utf8) {
   std::string why;
   auto mailbox = mailbox_or_reason(text, allow_utf8, &why);
-  if (!mailbox) return sluice::fail(std::move(why));  // not the file's fail(why, reason)
+  if (!mailbox) return fail(std::move(why));
   return std::move(*mailbox);
 }
 

@@ -1,14 +1,14 @@
 #include "smtp/reply_reader.h"
 
+#include "base/text.h"
+
 namespace sluice::smtp {
 namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /// 1-3 digits starting at `pos`; returns how many (0 when none or more than 3).
 std::size_t digit_run(std::string_view text, std::size_t pos) {
   std::size_t n = 0;
-  while (pos + n < text.size() && is_digit(text[pos + n])) ++n;
+  while (pos + n < text.size() && is_ascii_digit(text[pos + n])) ++n;
   return n >= 1 && n <= 3 ? n : 0;
 }
 
@@ -34,7 +34,7 @@ std::size_t enhanced_code_length(std::string_view text) {
 
 Result<ReplyLine> parse_reply_line(std::string_view line) {
   if (line.size() < 3) return fail("reply line shorter than a reply code");
-  if (!is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
+  if (!is_ascii_digit(line[0]) || !is_ascii_digit(line[1]) || !is_ascii_digit(line[2]))
     return fail("reply line does not start with a three-digit code");
   if (line[0] < '2' || line[0] > '5') return fail("reply code outside 2xx-5xx");
   ReplyLine out;

@@ -15,8 +15,6 @@
 namespace sluice::tls {
 namespace {
 
-[[noreturn]] void refuse(const std::string& what) { throw std::runtime_error(what + ": " + openssl_error_text()); }
-
 /// The address part of a bracketed or plain literal: "[IPv6:::1]" -> "::1".
 std::string literal_text(const std::string& host) {
   std::string h = host;
@@ -40,9 +38,10 @@ std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bo
   apply_policy(ctx, policy, "tls_policy.");
   if (verify_peer) {
     if (!ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) refuse("ca_file " + ca_file.string());
+      if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)
+        throw_openssl_error("ca_file " + ca_file.string());
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-      refuse("the system trust store");
+      throw_openssl_error("the system trust store");
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   } else {

@@ -24,9 +24,9 @@ int on_client_hello(SSL* ssl, int*, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-[[noreturn]] void refuse(const std::string& what) { throw std::runtime_error(what + ": " + openssl_error_text()); }
-
 }  // namespace
+
+void throw_openssl_error(const std::string& what) { throw std::runtime_error(what + ": " + openssl_error_text()); }
 
 std::string openssl_error_text() {
   unsigned long code = ERR_get_error();
@@ -53,10 +53,11 @@ std::shared_ptr<asio::ssl::context> make_server_context(const Policy& policy,
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
   for (const auto& files : certificates) {
     if (SSL_CTX_use_certificate_chain_file(ctx, files.chain.c_str()) != 1)
-      refuse("certificate " + files.chain.string());
-    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1) refuse("key " + files.key.string());
+      throw_openssl_error("certificate " + files.chain.string());
+    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw_openssl_error("key " + files.key.string());
     if (SSL_CTX_check_private_key(ctx) != 1)
-      refuse("key " + files.key.string() + " does not match " + files.chain.string());
+      throw_openssl_error("key " + files.key.string() + " does not match " + files.chain.string());
   }
   // The chain sent is what the certificate file holds. Left to itself, OpenSSL would try to
   // build one from this context's store at every handshake of a leaf-only file; the store is

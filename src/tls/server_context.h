@@ -25,4 +25,8 @@ const ClientHelloInfo& client_hello_of(SSL* ssl);
 /// The most recent OpenSSL error as text, and clears the queue.
 std::string openssl_error_text();
 
+/// Throws std::runtime_error "<what>: <the most recent OpenSSL error>": a context that cannot be
+/// built is a configuration error, reported at start.
+[[noreturn]] void throw_openssl_error(const std::string& what);
+
 }  // namespace sluice::tls
