@@ -67,9 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ReplyAssembler assembler(size % 2 ? max_lines : 100);
   const std::size_t limit = size % 2 ? max_lines : 100;
   for (std::string_view line : fuzz::split_lines(text)) {
-    std::string why;
-    auto parsed = parse_reply_line(line, &why);
-    FUZZ_CHECK(parsed.has_value() == why.empty());
+    auto parsed = parse_reply_line(line);
+    FUZZ_CHECK(parsed.has_value() || !parsed.error().message.empty());  // a refusal says why
     if (parsed) {
       FUZZ_CHECK(parsed->code >= 200 && parsed->code <= 599);
       FUZZ_CHECK(parsed->enhanced.empty() || enhanced_code_length(parsed->enhanced) == parsed->enhanced.size());
