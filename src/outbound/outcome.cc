@@ -69,21 +69,22 @@ std::string primary_target_text(const smtp::Reply& reply, const std::string& las
   return primary_target_reply(reply, last_endpoint).one_line();
 }
 
-std::string queue_last_error(Failure failure, const smtp::Reply& reply, const std::string& last_endpoint) {
+bool shown_as_is(Failure failure) {
   switch (failure) {
-    case Failure::None:
-      return {};
-    case Failure::ConnectFailed:
-    case Failure::RemoteTransient:
-      return primary_target_text(reply, last_endpoint);
     case Failure::SocketError:
     case Failure::Timeout:
     case Failure::TlsUnavailable:
     case Failure::CertificateInvalid:
     case Failure::RemotePermanent:
-      return reply.one_line();
+      return true;
+    default:
+      return false;
   }
-  return reply.one_line();
+}
+
+std::string queue_last_error(Failure failure, const smtp::Reply& reply, const std::string& last_endpoint) {
+  if (failure == Failure::None) return {};
+  return shown_as_is(failure) ? reply.one_line() : primary_target_text(reply, last_endpoint);
 }
 
 }  // namespace sluice::outbound

@@ -51,6 +51,11 @@ std::string primary_target_text(const smtp::Reply& reply, const std::string& las
 /// The same as a reply: 451 4.4.0 and the text after the code.
 smtp::Reply primary_target_reply(const smtp::Reply& reply, const std::string& last_endpoint);
 
+/// The failures whose reply Exchange's Queue Viewer shows as it is (SocketError, Timeout,
+/// TlsUnavailable, CertificateInvalid, RemotePermanent); any other reply it quotes in
+/// primary_target_text.
+bool shown_as_is(Failure failure);
+
 /// What the queue records as an attempt's last error, as Exchange's Queue Viewer shows it:
 /// the reply itself for SocketError, Timeout, TlsUnavailable, CertificateInvalid and
 /// RemotePermanent ("421 4.4.2 Connection dropped due to SocketError"); primary_target_text for

@@ -14,16 +14,12 @@ bool hop_failed(const AttemptResult& result) {
 smtp::Reply last_error(const AttemptResult& result, const smtp::Reply& reply) {
   // No server was reached (DNS failed, or an internal error): there is no primary target whose
   // answer could be quoted, and Exchange too shows "451 4.4.0 DNS query failed ..." as it is.
-  if (result.endpoint.empty()) return reply;
-  switch (result.failure) {
-    case Failure::SocketError:
-    case Failure::Timeout:
-    case Failure::TlsUnavailable:
-    case Failure::CertificateInvalid:
-      return reply;
-    default:
-      return primary_target_reply(reply, result.endpoint);
-  }
+  // Otherwise the rule of the Queue Viewer (queue_last_error), for this recipient's reply. A reply
+  // that reaches here in an attempt that went through (None) or ended in a 5xx (RemotePermanent)
+  // is the recipient's own 4xx at RCPT, which is quoted like any remote reply.
+  const bool own_rcpt_reply = result.failure == Failure::None || result.failure == Failure::RemotePermanent;
+  if (result.endpoint.empty() || (!own_rcpt_reply && shown_as_is(result.failure))) return reply;
+  return primary_target_reply(reply, result.endpoint);
 }
 
 namespace {
