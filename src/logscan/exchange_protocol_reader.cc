@@ -201,7 +201,7 @@ Session& ExchangeProtocolReader::session_for(std::string_view id, std::uint64_t 
     s.connector = ctx_.out->intern(col_[kConnector] >= 0 ? f_[col_[kConnector]].raw : std::string_view());
     std::string_view remote = col_[kRemote] >= 0 ? endpoint_ip(f_[col_[kRemote]].raw) : std::string_view();
     s.remote = ctx_.out->intern(remote);
-    s.touch(time_of_line());
+    s.touch(t);
   }
   cached_key_ = key;
   cached_ = &s;

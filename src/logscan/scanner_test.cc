@@ -35,13 +35,18 @@ void write_gz(const fs::path& p, const std::string& text) {
   gzclose(f);
 }
 
+/// The five header lines of a protocol log: "#Software: `software`", ..., "#Log-type: `type`", "#Fields: ...".
+std::string protocol_log_header(std::string_view software, std::string_view version, std::string_view type) {
+  return fmt::format(
+      "#Software: {}\r\n#Version: {}\r\n#Log-type: {}\r\n#Date: 2026-11-27T07:00:00.000Z\r\n"
+      "#Fields: "
+      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n",
+      software, version, type);
+}
+
 /// A receive log of `n` sessions; every 20th on TLS 1.0, every 50th a refused handshake.
 std::string receive_log(int n) {
-  std::string out =
-      "#Software: sluice\r\n#Version: 0.1.0\r\n#Log-type: SMTP Receive Protocol Log\r\n#Date: "
-      "2026-11-27T07:00:00.000Z\r\n"
-      "#Fields: "
-      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
+  std::string out = protocol_log_header("sluice", "0.1.0", "SMTP Receive Protocol Log");
   for (int i = 0; i < n; ++i) {
     std::string id = fmt::format("{:016X}", 0xA000 + i);
     std::string t = fmt::format("2026-11-27T{:02}:{:02}:{:02}.000Z", 7 + i / 3600 % 10, i / 60 % 60, i % 60);
@@ -150,11 +155,7 @@ TEST(Scanner, SplittingALargeFileGivesTheSameReport) {
 
 /// An Exchange 2013+ Send log of `n` connection attempts; every 10th is refused.
 std::string send_log(int n) {
-  std::string out =
-      "#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
-      "#Date: 2026-11-27T07:00:00.000Z\r\n"
-      "#Fields: "
-      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
+  std::string out = protocol_log_header("Microsoft Exchange Server", "15.0.0.0", "SMTP Send Protocol Log");
   for (int i = 0; i < n; ++i) {
     std::string id = fmt::format("08D6A8D4{:08X}", i);
     std::string t = fmt::format("2026-11-27T07:{:02}:{:02}.000Z", i / 60 % 60, i % 60);

@@ -39,6 +39,13 @@ def logscan_json(*args, stdin=None):
         raise AssertionError(f"not JSON ({e}): {out!r} {err!r}")
 
 
+def temp_dir():
+    """A fresh folder, removed when the run ends."""
+    folder = tempfile.mkdtemp(prefix="logscan-e2e-")
+    harness._made_dirs.append(folder)
+    return folder
+
+
 def send_message(port, minimum, maximum, helo, ciphers=None):
     """One message over STARTTLS with the TLS versions limited to [minimum, maximum]."""
     ctx = harness.tls_client_context(minimum, maximum)
@@ -181,8 +188,7 @@ class SluiceLogTest(unittest.TestCase):
         self.assertIn("--exclude-remote 127.0.0.1/40", err)
 
     def test_input_in_no_known_format_is_exit_2_naming_it(self):
-        folder = tempfile.mkdtemp(prefix="logscan-e2e-")
-        harness._made_dirs.append(folder)
+        folder = temp_dir()
         notes = os.path.join(folder, "notes.txt")
         with open(notes, "w") as f:
             f.write("Ticket 4711: mail to the partner is slow since Monday\nsee the logs on the gateway\n")
@@ -201,8 +207,7 @@ class SluiceLogTest(unittest.TestCase):
         self.assertIn("-: not a log format logscan reads", err)
 
     def test_html_and_csv(self):
-        out_dir = tempfile.mkdtemp(prefix="logscan-e2e-")
-        harness._made_dirs.append(out_dir)
+        out_dir = temp_dir()
         page_path = os.path.join(out_dir, "report.html")
         code, out, err = logscan("--csv", "--html", page_path, self.logs)
         self.assertEqual(code, 1, err)
@@ -254,8 +259,7 @@ class SendConnectorTest(unittest.TestCase):
                          ("To partner", s["connect_failed"], 0))
 
     def test_exchange_send_log_attempts(self):
-        folder = tempfile.mkdtemp(prefix="logscan-e2e-")
-        harness._made_dirs.append(folder)
+        folder = temp_dir()
         path = os.path.join(folder, "SEND2026112707-1.LOG")
         head = ("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
                 "#Date: 2026-11-27T07:00:00.000Z\r\n#Fields: date-time,connector-id,session-id,sequence-number,"
