@@ -17,7 +17,7 @@ namespace {
 struct LogscanOptions {
   std::vector<std::string> paths;
   std::string since, until, direction, bucket = "auto", html;
-  std::vector<std::string> connectors, remotes;
+  std::vector<std::string> connectors, remotes, excluded_remotes;
   bool json = false, csv = false;
   std::size_t top = 10;
   unsigned jobs = 0;
@@ -40,7 +40,7 @@ int run_logscan(int argc, char** argv) {
       "maillog_file lines. Reports: legacy TLS peers, TLS failure signatures with an example line,\n"
       "sessions by TLS version over time, top peers. Malformed lines are counted, never fatal.\n"
       "Exit status: 0 nothing found, 1 legacy TLS peers or TLS failures found, 2 usage error or an\n"
-      "input that could not be read (the report is still printed).",
+      "input that could not be read or is in no known format (the report is still printed).",
       "sluice logscan"};
   LogscanOptions o;
   app.add_option("paths", o.paths, "log files, directories, or - for stdin")->required();
@@ -49,6 +49,8 @@ int run_logscan(int argc, char** argv) {
   app.add_option("--until", o.until, "only sessions and events before this UTC time");
   app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)");
   app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)");
+  app.add_option("--exclude-remote", o.excluded_remotes,
+                 "leave out remote addresses in this range, e.g. your own TLS scanners (CIDR or address; repeatable)");
   app.add_option("--direction", o.direction, "inbound (clients that connected to us) or outbound");
   app.add_option("--bucket", o.bucket, "timeline granularity: hour, day, or auto (day when the logs span over 3 days)");
   app.add_flag("--json", o.json, "print the report as JSON (schema in docs/logscan.md)");
@@ -86,6 +88,12 @@ int run_logscan(int argc, char** argv) {
     if (!cidr) return logscan_usage_error(fmt::format("--remote {}: {}", r, cidr.error().message));
     f.remotes.push_back(*cidr);
     report_options.filters.emplace_back("remote", cidr->str());
+  }
+  for (const auto& r : o.excluded_remotes) {
+    auto cidr = net::Cidr::parse(r);
+    if (!cidr) return logscan_usage_error(fmt::format("--exclude-remote {}: {}", r, cidr.error().message));
+    f.excluded_remotes.push_back(*cidr);
+    report_options.filters.emplace_back("exclude_remote", cidr->str());
   }
   if (!o.direction.empty()) {
     if (o.direction == "inbound")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -42,6 +43,35 @@ struct ProbeOptions {
 };
 
 int probe_usage_error(std::string_view message) { return cli::usage_error("probe", message); }
+
+/// "probe: 3 of 40 targets done (2 pass)" on stderr, rewritten in place; only on a terminal, so
+/// that logs and pipes get no carriage returns.
+class ProbeProgress {
+ public:
+  ProbeProgress(std::size_t total, bool on) : total_(total), on_(on) { show(); }
+  void finished(bool pass) {
+    ++done_;
+    passed_ += pass ? 1 : 0;
+    show();
+  }
+  /// Takes the line away before something else is written to the terminal.
+  void clear() {
+    if (!on_) return;
+    fmt::print(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+
+ private:
+  void show() {
+    if (!on_ || done_ == total_) return;
+    fmt::print(stderr, "\r\033[Kprobe: {} of {} target{} done ({} pass)", done_, total_, total_ == 1 ? "" : "s",
+               passed_);
+    std::fflush(stderr);
+  }
+
+  std::size_t total_, done_ = 0, passed_ = 0;
+  bool on_;
+};
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
 
@@ -150,7 +180,21 @@ int run_probe(int argc, char** argv) {
       if (exit_status == kFail) return kFail;
       return probe_usage_error("no target given");
     }
-    auto results = probe::run_probes(targets, settings);
+    bool colour = o.colour == "always" || (o.colour == "auto" && isatty(STDOUT_FILENO));
+    bool text = !o.json && !o.csv;
+    ProbeProgress progress(targets.size(), isatty(STDERR_FILENO));
+    // A run over many servers takes as long as the slowest one: each result is shown as soon as
+    // it is known (text: one line; JSON and CSV are one document, written at the end).
+    auto results = probe::run_probes(targets, settings, [&](std::size_t, const probe::Assessment& a) {
+      const auto* v = probe::verdict_for(a, o.profile);
+      progress.clear();
+      if (text) {
+        fmt::print("{}\n", probe::summary_line(a, o.profile, colour));
+        std::fflush(stdout);
+      }
+      progress.finished(v && v->pass);
+    });
+    progress.clear();
     for (const auto& a : results) {
       const auto* v = probe::verdict_for(a, o.profile);
       if (!v || !v->pass) exit_status = kFail;
@@ -161,8 +205,7 @@ int run_probe(int argc, char** argv) {
     else if (o.csv)
       fmt::print("{}", probe::csv_report(results));
     else
-      fmt::print("{}", probe::text_report(results, o.profile,
-                                          o.colour == "always" || (o.colour == "auto" && isatty(STDOUT_FILENO))));
+      fmt::print("\n{}", probe::text_report(results, o.profile, colour));
   } catch (const std::exception& e) {
     return probe_usage_error(e.what());
   }

@@ -11,6 +11,8 @@
 #include <iterator>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "base/atomic_file.h"
 #include "cli/command_line.h"
 #include "cli/subcommand.h"
@@ -43,7 +45,8 @@ std::string read_input(const std::string& path) {
 
 int check(const std::vector<std::string>& files, const std::string& windows_text, bool json) {
   auto windows = schannel::parse_windows_version(windows_text.empty() ? "2019" : windows_text);
-  if (!windows) throw UsageError{fmt::format("--windows {}: expected 2012r2, 2016, 2019 or 2022", windows_text)};
+  if (!windows)
+    throw UsageError{fmt::format("--windows {}: expected 2008r2, 2012r2, 2016, 2019 or 2022", windows_text)};
   // Later exports apply on top of earlier ones, as importing them in this order would.
   schannel::Registry registry;
   for (const auto& file : files) {
@@ -76,6 +79,13 @@ int fix(const schannel::FixOptions& options, const std::string& format, const st
   else
     throw UsageError{fmt::format("--format {}: expected reg or ps1", format)};
   if (output.empty() || output == "-") {
+    if (format == "reg" && isatty(STDOUT_FILENO)) {
+      // UTF-16LE on a terminal is a mess of NUL bytes: show the same text readable instead.
+      data = schannel::reg_text(keys, "\n");
+      fmt::print(stderr,
+                 "sluice schannel: stdout is a terminal, so this is the .reg text in readable form; for the file "
+                 "regedit imports (UTF-16LE) use -o fix.reg or redirect: sluice schannel fix > fix.reg\n");
+    }
     std::fwrite(data.data(), 1, data.size(), stdout);
     return std::fflush(stdout) == 0 ? kOk : kFailed;
   }
@@ -97,7 +107,7 @@ int run_schannel(int argc, char** argv) {
   CLI::App app{
       "Audit the Windows side of TLS for Exchange: Schannel protocol settings and .NET Framework values.\n"
       "\n"
-      "  sluice schannel check FILE.reg... [--windows 2012r2|2016|2019|2022] [--json]\n"
+      "  sluice schannel check FILE.reg... [--windows 2008r2|2012r2|2016|2019|2022] [--json]\n"
       "      reads registry exports (regedit /e or reg export: UTF-16LE 'Windows Registry Editor\n"
       "      Version 5.00' or ANSI 'REGEDIT4'; several files apply in order) and reports, for TLS 1.0\n"
       "      to 1.3 on the Client and Server side, whether Windows will use it (explicit value, else the\n"
@@ -119,9 +129,10 @@ int run_schannel(int argc, char** argv) {
   bool json = false;
   auto* check_cmd = app.add_subcommand("check", "audit registry exports");
   check_cmd->add_option("files", files, "registry export files (.reg); - reads stdin")->required();
-  check_cmd->add_option("--windows", windows,
-                        "Windows Server version whose defaults apply to absent values: 2012r2, 2016, 2019 or 2022 "
-                        "(default 2019)");
+  check_cmd->add_option(
+      "--windows", windows,
+      "Windows Server version whose defaults apply to absent values: 2008r2, 2012r2, 2016, 2019 or 2022 "
+      "(default 2019)");
   check_cmd->add_flag("--json", json, "print JSON (schema in docs/schannel.md)");
 
   schannel::FixOptions fix_options;

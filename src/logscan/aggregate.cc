@@ -20,7 +20,8 @@ bool example_before(Millis ta, const Example& a, Millis tb, const Example& b) {
 std::string_view direction_name(Direction d) { return d == Direction::Inbound ? "inbound" : "outbound"; }
 
 std::string_view tls_class_name(TlsClass c) {
-  static constexpr std::string_view kNames[] = {"plaintext", "TLS1_0", "TLS1_1", "TLS1_2", "TLS1_3", "tls_failed"};
+  static constexpr std::string_view kNames[] = {"plaintext", "TLS1_0",     "TLS1_1",        "TLS1_2",
+                                                "TLS1_3",    "tls_failed", "connect_failed"};
   return kNames[static_cast<std::size_t>(c)];
 }
 

@@ -17,10 +17,12 @@ enum class Direction : std::uint8_t { Inbound, Outbound };
 /// "inbound" (we are the SMTP server: a client connected to us) or "outbound" (we connected).
 std::string_view direction_name(Direction d);
 
-/// How a session ended up, TLS-wise: one column of every per-version table.
-enum class TlsClass : std::uint8_t { Plaintext, Tls1_0, Tls1_1, Tls1_2, Tls1_3, Failed };
-inline constexpr std::size_t kTlsClasses = 6;
-/// "plaintext", "TLS1_0", "TLS1_1", "TLS1_2", "TLS1_3", "tls_failed" (the JSON keys).
+/// How a session ended up, TLS-wise: one column of every per-version table. ConnectFailed is a
+/// send connector's connection that never reached SMTP (refused, timed out): not a plaintext
+/// session, since nothing was sent in the clear.
+enum class TlsClass : std::uint8_t { Plaintext, Tls1_0, Tls1_1, Tls1_2, Tls1_3, Failed, ConnectFailed };
+inline constexpr std::size_t kTlsClasses = 7;
+/// "plaintext", "TLS1_0", "TLS1_1", "TLS1_2", "TLS1_3", "tls_failed", "connect_failed" (the JSON keys).
 std::string_view tls_class_name(TlsClass c);
 inline bool is_legacy(TlsClass c) { return c == TlsClass::Tls1_0 || c == TlsClass::Tls1_1; }
 using ClassCounts = std::array<std::uint64_t, kTlsClasses>;

@@ -16,6 +16,8 @@ void merge_session(Session& a, const Session& b) {
   if (a.tls == TlsClass::Plaintext) a.tls = b.tls;
   a.tls_failed |= b.tls_failed;
   a.offered_legacy_only |= b.offered_legacy_only;
+  a.connect_failed |= b.connect_failed;
+  a.pre_connect = a.pre_connect && b.pre_connect;  // a later part that connected (or failed to) ends it
   if (b.saw_start) a.direction = b.direction;
   a.saw_start |= b.saw_start;
   a.saw_end |= b.saw_end;
@@ -141,7 +143,8 @@ void merge_partials(std::vector<PartialSession> parts, Collector& into) {
     std::size_t j = i + 1;
     for (; j < parts.size() && parts[j].key == cur.key; ++j) {
       PartialSession& next = parts[j];
-      if (cur.session.saw_end || next.session.saw_start) break;  // not the continuation of `cur`
+      // Not the continuation of `cur`; an attempt still connecting continues in the "+" of the next part.
+      if (cur.session.saw_end || (next.session.saw_start && !cur.session.pre_connect)) break;
       resolve(next);
       Session merged = cur.session;
       merge_session(merged, next.session);

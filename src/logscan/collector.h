@@ -24,8 +24,14 @@ struct Session {
   bool tls_failed = false;                  ///< a handshake failed
   bool offered_legacy_only = false;         ///< the client offered only TLS 1.0/1.1 (sluice logs this)
   bool saw_start = false, saw_end = false;  ///< its connect / disconnect line was read
-  std::uint8_t data_state = 0;              ///< reader-private (message counting)
-  std::uint8_t id_len = 0;                  ///< reader-private: the session id, when it is short
+  /// A send connector's attempt that has not connected (yet): Exchange logs "attempting to
+  /// connect" under the session id before the "+" line.
+  bool pre_connect = false;
+  bool connect_failed = false;  ///< the connection was never established (refused, timed out)
+  /// Reader-private: its "attempting to connect" may be in the unit before (see ExchangeProtocolReader).
+  bool may_follow_attempt = false;
+  std::uint8_t data_state = 0;  ///< reader-private (message counting)
+  std::uint8_t id_len = 0;      ///< reader-private: the session id, when it is short
   char id[16];
 
   void touch(Millis t) {
@@ -36,7 +42,9 @@ struct Session {
   /// The class a finished session counts under.
   TlsClass outcome() const {
     if (tls != TlsClass::Plaintext) return tls;
-    return tls_failed ? TlsClass::Failed : TlsClass::Plaintext;
+    if (tls_failed) return TlsClass::Failed;
+    // An attempt the log leaves before "+" never reached SMTP either.
+    return connect_failed || pre_connect ? TlsClass::ConnectFailed : TlsClass::Plaintext;
   }
 };
 

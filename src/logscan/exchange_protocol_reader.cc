@@ -55,6 +55,10 @@ TlsClass exchange_protocol_version(std::string_view context, char* side) {
   return v;
 }
 
+bool is_pre_connect_line(std::string_view context) {
+  return context == "attempting to connect" || context == "Set Session Permissions";
+}
+
 bool offered_legacy_only(std::string_view context) {
   if (!starts_with(context, "Client offered ")) return false;
   auto end = context.find(';');
@@ -164,7 +168,11 @@ Session& ExchangeProtocolReader::session_for(std::string_view id, std::uint64_t 
   if (cached_ && cached_key_ == key && !start) return *cached_;
   auto [it, inserted] = sessions_.try_emplace(key);
   Session& s = it->second;
-  if (start && !inserted) {
+  if (start && !inserted && s.pre_connect) {
+    // Exchange's Send log: "attempting to connect" came first under this id; "+" is its connection.
+    s.pre_connect = false;
+    s.touch(time_of_line());
+  } else if (start && !inserted) {
     // A second "+" for an id that is still open: the first connection's end was never logged.
     Session old = s;
     if (old.saw_start)
@@ -183,10 +191,17 @@ Session& ExchangeProtocolReader::session_for(std::string_view id, std::uint64_t 
     }
     s.saw_start = start;
     s.direction = direction_.value_or(Direction::Inbound);
+    Millis t = time_of_line();
+    if (unit_start_ == kNoTime) unit_start_ = t;
+    // An Exchange Send session whose first lines ("Set Session Permissions", "attempting to
+    // connect") ended the previous file (or part) goes on early in this one: it is handed on to
+    // be merged with them, not counted twice.
+    s.may_follow_attempt =
+        ctx_.order > 0 && direction_ != Direction::Inbound && t != kNoTime && t - unit_start_ < kMaxConnectWait;
     s.connector = ctx_.out->intern(col_[kConnector] >= 0 ? f_[col_[kConnector]].raw : std::string_view());
     std::string_view remote = col_[kRemote] >= 0 ? endpoint_ip(f_[col_[kRemote]].raw) : std::string_view();
     s.remote = ctx_.out->intern(remote);
-    s.touch(time_of_line());
+    s.touch(t);
   }
   cached_key_ = key;
   cached_ = &s;
@@ -203,7 +218,7 @@ void ExchangeProtocolReader::end_session(std::uint64_t key) {
   if (it == sessions_.end()) return;
   Session& s = it->second;
   s.saw_end = true;
-  if (s.saw_start) {
+  if (s.saw_start && !s.may_follow_attempt) {
     ctx_.out->finish(s);
   } else {
     // Its start is in an earlier file or part: merged later.
@@ -315,6 +330,16 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
     }
     case '*': {
       Session& s = session_for(id, key, false);
+      if (!s.saw_start && direction_ != Direction::Inbound && is_pre_connect_line(context)) {
+        // The attempt starts here; "+" follows when the connection is made.
+        s.saw_start = s.pre_connect = true;
+        if (!direction_) s.direction = Direction::Outbound;
+        return true;
+      }
+      if (starts_with(context, "Failed to connect")) {
+        connect_failed(s, key, context, text, number);
+        return true;
+      }
       if (context.size() < 20) return true;
       char side = 0;
       TlsClass v = exchange_protocol_version(context, &side);
@@ -339,6 +364,17 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
       malformed(ctx_, number, text);
   }
   return true;
+}
+
+void ExchangeProtocolReader::connect_failed(Session& s, std::uint64_t key, std::string_view context,
+                                            std::string_view record, std::uint64_t number) {
+  s.connect_failed = true;
+  s.pre_connect = false;
+  if (!direction_) s.direction = Direction::Outbound;
+  ctx_.out->failure(connect_failure_signature(context), s.direction, ctx_.out->text(s.connector),
+                    ctx_.out->text(s.remote), time_of_line(), ctx_.file, number, record);
+  // No "+" and no "-" follow a connection that was never made: the attempt ends here.
+  end_session(key);
 }
 
 void ExchangeProtocolReader::finish() {

@@ -24,6 +24,9 @@ class ExchangeProtocolReader : public LogReader {
 
  private:
   static constexpr std::size_t kMaxFields = 40;
+  /// How long a connect may take between "attempting to connect" and "+" (Windows gives up after
+  /// about 21 s: Winsock error 10060).
+  static constexpr Millis kMaxConnectWait = 120'000;
   enum Column { kTime, kConnector, kSession, kLocal, kRemote, kEvent, kData, kContext, kColumns };
 
   void set_columns(const std::vector<std::string>& fields);
@@ -34,6 +37,9 @@ class ExchangeProtocolReader : public LogReader {
   Session& session_for(std::string_view id, std::uint64_t key, bool start);
   void record_failures(std::string_view text, const Session& s, std::string_view record, std::uint64_t number);
   void end_session(std::uint64_t key);
+  /// "Failed to connect...": counts the attempt as a connection failure and ends it.
+  void connect_failed(Session& s, std::uint64_t key, std::string_view context, std::string_view record,
+                      std::uint64_t number);
   /// The key under which a session's parts meet across files and workers.
   std::string partial_key(std::uint64_t key, const Session& s);
   Millis time_of_line();
@@ -50,6 +56,7 @@ class ExchangeProtocolReader : public LogReader {
   std::size_t last_id_len_ = SIZE_MAX;
   std::uint64_t last_key_ = 0;
   std::uint64_t cached_key_ = 0;
+  Millis unit_start_ = kNoTime;  ///< the time of this unit's first session line
   Session* cached_ = nullptr;
 };
 
@@ -60,6 +67,11 @@ std::uint64_t session_key(std::string_view id);
 /// "TLS1_0" ... from "TLS protocol SP_PROT_TLS1_0_SERVER negotiation succeeded ..."; `side` gets
 /// 'S' or 'C' from the suffix. Plaintext when the text is not such a line.
 TlsClass exchange_protocol_version(std::string_view context, char* side = nullptr);
+
+/// True for "Set Session Permissions" and "attempting to connect", which Exchange's Send log
+/// writes under a session id before the "+" line (or before "Failed to connect..."). Receive logs
+/// write "Set Session Permissions" too, after "+": the reader looks at it only in Send logs.
+bool is_pre_connect_line(std::string_view context);
 
 /// True for sluice's "Client offered TLS1_0 only; ..." when only TLS 1.0/1.1 were offered.
 bool offered_legacy_only(std::string_view context);

@@ -1,5 +1,6 @@
 #include "logscan/exchange_protocol_reader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -277,6 +278,136 @@ TEST(ExchangeProtocolReader, HelpersReadVersionsAndOffers) {
   EXPECT_NE(session_key("08D760DF"), session_key(std::string_view("08D760DF\0", 9)));
   EXPECT_FALSE(session_key("08D760DF231F00BC") >> 63);
   EXPECT_TRUE(session_key("a-session-id-longer-than-16") >> 63);
+}
+
+/// Exchange 2013+ Send log lines for one connection attempt, in the shape Exchange writes them:
+/// "Set Session Permissions" and "attempting to connect" under the session id without a local
+/// endpoint, then "+" once connected (addresses from the documentation ranges).
+std::string send_line(const std::string& id, int seq, const std::string& local, const std::string& event,
+                      const std::string& data, const std::string& context, int second = 0) {
+  return fmt::format("2026-11-27T07:00:{:02}.000Z,Outbound to Office 365,{},{},{},203.0.113.25:25,{},{},{}\r\n", second,
+                     id, seq, local, event, data, context);
+}
+
+std::string send_header() {
+  return protocol_log::header_lines(protocol_log::Direction::Send, std::chrono::system_clock::time_point{});
+}
+
+std::string exchange_send_session(const std::string& id) {
+  const std::string local = "192.168.1.100:44277";
+  return send_line(id, 0, "", "*", "SendRoutingHeaders", "Set Session Permissions") +
+         send_line(id, 1, "", "*", "", "attempting to connect") + send_line(id, 2, local, "+", "", "") +
+         send_line(id, 3, local, "<", "220 mx.example ESMTP", "") +
+         send_line(id, 4, local, ">", "EHLO gw.example", "") + send_line(id, 5, local, ">", "STARTTLS", "") +
+         send_line(id, 6, local, "<", "220 2.0.0 SMTP server ready", "") +
+         send_line(id, 7, local, "*", "",
+                   "\"TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm "
+                   "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits and key "
+                   "exchange algorithm CALG_ECDH_EPHEM with strength 384 bits\"") +
+         send_line(id, 8, local, "-", "", "Local", 1);
+}
+
+std::string exchange_connect_failure(const std::string& id, int winsock, const std::string& message) {
+  return send_line(id, 0, "", "*", "SendRoutingHeaders", "Set Session Permissions") +
+         send_line(id, 1, "", "*", "", "attempting to connect") +
+         send_line(id, 2, "", "*", "",
+                   fmt::format("\"Failed to connect. Winsock error code: {0}, Win32 error code: {0}, Destination "
+                               "domain: example.com, Error Message: {1} 203.0.113.25:25.\"",
+                               winsock, message),
+                   21);
+}
+
+TEST(ExchangeProtocolReader, SendLogLinesBeforeTheConnectBelongToTheSession) {
+  Harness h;
+  Header header;
+  ExchangeProtocolReader reader(h.context("SEND.LOG"), header, std::nullopt);
+  h.feed(reader, send_header() + exchange_send_session("08D6A8D416004F78"));
+  h.done(reader);
+  EXPECT_EQ(h.stats.malformed, 0u);
+  // One connection, on TLS 1.2: the lines before "+" are not a second, plaintext session.
+  ClassCounts expected{};
+  expected[static_cast<std::size_t>(TlsClass::Tls1_2)] = 1;
+  EXPECT_EQ(h.aggregate.sessions, expected);
+  EXPECT_TRUE(h.aggregate.failures.empty());
+}
+
+TEST(ExchangeProtocolReader, RefusedAndTimedOutConnectionsAreConnectionFailures) {
+  Harness h;
+  Header header;
+  std::string text =
+      send_header() +
+      exchange_connect_failure("08D6A8D416004F01", 10061,
+                               "No connection could be made because the target machine actively refused it") +
+      exchange_connect_failure("08D6A8D416004F02", 10060,
+                               "A connection attempt failed because the connected party did not "
+                               "properly respond after a period of time") +
+      exchange_send_session("08D6A8D416004F03");
+  ExchangeProtocolReader reader(h.context("SEND.LOG"), header, std::nullopt);
+  h.feed(reader, text);
+  h.done(reader);
+  const std::size_t connect_failed = static_cast<std::size_t>(TlsClass::ConnectFailed);
+  EXPECT_EQ(h.aggregate.sessions[connect_failed], 2u);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::Plaintext)], 0u);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::Tls1_2)], 1u);
+  const PeerStats* p = h.peer(Direction::Outbound, "Outbound to Office 365", "203.0.113.25");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->sessions[connect_failed], 2u);
+  const FailureStats* refused = h.failure("Failed to connect: connection refused", Direction::Outbound, "203.0.113.25");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->count, 1u);
+  EXPECT_EQ(refused->example.line, 8u);  // after the five header lines and two lines of the attempt
+  const FailureStats* timed_out = h.failure("Failed to connect: timed out", Direction::Outbound, "203.0.113.25");
+  ASSERT_NE(timed_out, nullptr);
+  EXPECT_EQ(timed_out->first, *parse_iso8601("2026-11-27T07:00:21.000Z"));
+}
+
+TEST(ExchangeProtocolReader, SluicesOwnConnectFailureLineIsAConnectionFailure) {
+  // sluice's send log writes one line, without "+" or "-", for a connection it could not make
+  // (src/outbound/smtp_client.cc); without a header and a SEND name the direction is still outbound.
+  Harness h;
+  Header header;
+  std::string text =
+      "2026-11-27T07:00:00.000Z,Outbound,0000000000000A01,0,,203.0.113.7:25,*,,"
+      "Failed to connect to mx.example.org (203.0.113.7:25): Connection refused\r\n"
+      "2026-11-27T07:00:05.000Z,Outbound,0000000000000A02,0,,203.0.113.8:25,*,,"
+      "Failed to connect to mx2.example.org (203.0.113.8:25): TimedOut\r\n";
+  ExchangeProtocolReader reader(h.context("protocol.log"), header, std::nullopt);
+  h.feed(reader, text);
+  h.done(reader);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::ConnectFailed)], 2u);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::Plaintext)], 0u);
+  EXPECT_NE(h.failure("Failed to connect: connection refused", Direction::Outbound, "203.0.113.7"), nullptr);
+  EXPECT_NE(h.failure("Failed to connect: timed out", Direction::Outbound, "203.0.113.8"), nullptr);
+}
+
+TEST(ExchangeProtocolReader, AnAttemptCutFromItsConnectionByAFileRollIsOneSession) {
+  // Exchange rolls files at a size limit: "attempting to connect" ends one file, "+" starts the next.
+  Harness h;
+  Header header;
+  std::string whole = exchange_send_session("08D6A8D416004F78");
+  auto cut = whole.find(",+,");
+  cut = whole.rfind("\r\n", cut) + 2;
+  ExchangeProtocolReader first(h.context("SEND-1.LOG"), header, std::nullopt);
+  h.feed(first, send_header() + whole.substr(0, cut));
+  first.finish();
+  ReadContext second_context = h.context("SEND-2.LOG");
+  second_context.order = 1;
+  ExchangeProtocolReader second(second_context, header, std::nullopt);
+  h.feed(second, send_header() + whole.substr(cut));
+  h.done(second);
+  ClassCounts expected{};
+  expected[static_cast<std::size_t>(TlsClass::Tls1_2)] = 1;
+  EXPECT_EQ(h.aggregate.sessions, expected);
+}
+
+TEST(ExchangeProtocolReader, AnAttemptTheLogLeavesUnconnectedIsNotPlaintext) {
+  Harness h;
+  Header header;
+  ExchangeProtocolReader reader(h.context("SEND.LOG"), header, std::nullopt);
+  h.feed(reader, send_header() + send_line("08D6A8D416004F09", 0, "", "*", "", "attempting to connect"));
+  h.done(reader);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::ConnectFailed)], 1u);
+  EXPECT_EQ(h.aggregate.sessions[static_cast<std::size_t>(TlsClass::Plaintext)], 0u);
 }
 
 }  // namespace

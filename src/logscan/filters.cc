@@ -23,13 +23,14 @@ bool Filters::accepts(Millis time, Direction d, std::string_view connector, std:
   if (until && time >= *until) return false;
   if (!connectors.empty() && std::find(connectors.begin(), connectors.end(), connector) == connectors.end())
     return false;
-  if (!remotes.empty()) {
-    std::error_code ec;
-    auto address = asio::ip::make_address(std::string(remote_ip), ec);
-    if (ec) return false;
-    return std::any_of(remotes.begin(), remotes.end(), [&](const net::Cidr& c) { return c.contains(address); });
-  }
-  return true;
+  if (remotes.empty() && excluded_remotes.empty()) return true;
+  std::error_code ec;
+  auto address = asio::ip::make_address(std::string(remote_ip), ec);
+  auto in = [&](const std::vector<net::Cidr>& ranges) {
+    return std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& c) { return c.contains(address); });
+  };
+  if (!remotes.empty() && (ec || !in(remotes))) return false;
+  return ec || !in(excluded_remotes);
 }
 
 }  // namespace sluice::logscan

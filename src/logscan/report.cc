@@ -104,6 +104,12 @@ Report build_report(const Aggregate& a, ReportOptions options) {
 std::string render_text(const Report& r) {
   const Aggregate& a = *r.aggregate;
   std::string out;
+  // First, so that "none" below is not read as an all-clear for inputs that were never read.
+  if (!r.options.errors.empty()) {
+    out += fmt::format("Inputs not read ({}): the report below covers only the rest\n", r.options.errors.size());
+    for (const auto& e : r.options.errors) out += fmt::format("  {}\n", e);
+    out += "\n";
+  }
   out += fmt::format("Legacy TLS peers (TLS 1.0/1.1): {}\n", r.legacy.size());
   if (r.legacy.empty()) {
     out += "  none\n";
@@ -149,7 +155,9 @@ std::string render_text(const Report& r) {
     }
     std::vector<std::string> head{r.by_day ? "DAY" : "HOUR (UTC)"};
     for (std::size_t i = 0; i < kTlsClasses; ++i) head.emplace_back(tls_class_name(static_cast<TlsClass>(i)));
-    out += table(head, rows, {false, true, true, true, true, true, true});
+    std::vector<bool> right(head.size(), true);
+    right[0] = false;
+    out += table(head, rows, right);
   }
   if (!r.top.empty()) {
     out += "\nTop peers by sessions:\n";
@@ -165,7 +173,9 @@ std::string render_text(const Report& r) {
     std::vector<std::string> head{"DIRECTION", "CONNECTOR", "REMOTE", "SESSIONS"};
     for (std::size_t i = 0; i < kTlsClasses; ++i) head.emplace_back(tls_class_name(static_cast<TlsClass>(i)));
     head.emplace_back("MESSAGES");
-    out += table(head, rows, {false, false, false, true, true, true, true, true, true, true, true});
+    std::vector<bool> right(head.size(), true);
+    right[0] = right[1] = right[2] = false;
+    out += table(head, rows, right);
   }
   if (!a.tracking_events.empty()) {
     out += "\nMessage tracking events:";

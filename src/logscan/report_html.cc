@@ -7,7 +7,8 @@
 namespace sluice::logscan {
 namespace {
 
-constexpr const char* kColors[kTlsClasses] = {"#9e9e9e", "#d32f2f", "#f57c00", "#388e3c", "#1976d2", "#6a1b9a"};
+constexpr const char* kColors[kTlsClasses] = {"#9e9e9e", "#d32f2f", "#f57c00", "#388e3c",
+                                              "#1976d2", "#6a1b9a", "#5d4037"};
 
 std::string e(std::string_view s) { return html_escape(s); }
 std::string html_time(Millis m) { return m == kNoTime ? "-" : format_iso(m); }
@@ -138,7 +139,11 @@ std::string render_html(const Report& r) {
       r.total_sessions, a.files.size(), a.lines, a.malformed, r.legacy.size(), r.failures.size());
   if (!r.options.filters.empty()) {
     o += "<p>Filters:";
-    for (const auto& [k, v] : r.options.filters) o += fmt::format(" <code>--{} {}</code>", e(k), e(v));
+    for (const auto& [k, v] : r.options.filters) {
+      std::string option = k;  // the JSON key; the option has a hyphen (exclude_remote: --exclude-remote)
+      std::replace(option.begin(), option.end(), '_', '-');
+      o += fmt::format(" <code>--{} {}</code>", e(option), e(v));
+    }
     o += "</p>\n";
   }
 

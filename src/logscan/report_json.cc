@@ -21,7 +21,7 @@ nlohmann::json render_json(const Report& r) {
   j["schema"] = "sluice-logscan/1";
   Json filters = Json::object();
   for (const auto& [k, v] : r.options.filters) {
-    if (k == "connector" || k == "remote")
+    if (k == "connector" || k == "remote" || k == "exclude_remote")
       filters[k].push_back(v);
     else
       filters[k] = v;

@@ -43,6 +43,11 @@ TEST(Report, FindingsSetTheExitStatus) {
   EXPECT_EQ(build_report(a, errors).exit_status, 2);
   Aggregate clean;
   EXPECT_EQ(build_report(clean, {}).exit_status, 0);
+  // An input that was not read is said first, so that "none" is not taken for an all-clear.
+  EXPECT_TRUE(render_text(build_report(clean, errors))
+                  .starts_with("Inputs not read (1): the report below covers only the rest\n  x: No such file\n\n"
+                               "Legacy TLS peers (TLS 1.0/1.1): 0\n  none\n"));
+  EXPECT_TRUE(render_text(build_report(clean, {})).starts_with("Legacy TLS peers"));
 }
 
 TEST(Report, JsonCarriesTheNumbers) {

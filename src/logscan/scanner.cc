@@ -11,6 +11,8 @@
 #include <memory>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "logscan/collector.h"
 #include "logscan/exchange_protocol_reader.h"
 #include "logscan/format_detect.h"
@@ -66,6 +68,13 @@ std::unique_ptr<LogReader> make_reader(Format f, const Header& h, const ReadCont
   return nullptr;
 }
 
+std::string unknown_format_error() {
+  return fmt::format(
+      "not a log format logscan reads (Exchange SMTP protocol or message tracking log, sluice's protocol log, "
+      "Postfix syslog or maillog_file lines; the first {} lines decide)",
+      kProbeLines);
+}
+
 std::string_view strip_bom(std::string_view line) {
   if (line.size() >= 3 && std::memcmp(line.data(), "\xEF\xBB\xBF", 3) == 0) line.remove_prefix(3);
   return line;
@@ -92,9 +101,11 @@ UnitResult run_unit(const Unit& unit, std::uint64_t order, const ScanOptions& op
   LineReader lines(*source, options.block_size);
   std::string_view line;
   int probed = 0;
+  bool content = false;  // a line that is not empty
   while (lines.next(line)) {
     if (!reader) {
       if (lines.line_number() == 1) line = strip_bom(line);
+      content |= !line.empty();
       if (line.empty() || header.read(line)) continue;
       format = classify(header, line);
       if (format == Format::Unknown) {
@@ -106,12 +117,20 @@ UnitResult run_unit(const Unit& unit, std::uint64_t order, const ScanOptions& op
     read_record(lines, *reader, line);
   }
   if (reader) reader->finish();
+  // A log with its header and no lines yet (Exchange starts each file with one) is a log.
+  if (!reader && unit.first_part) format = classify(header, "");
   if (lines.failed()) {
     stats.error = source->error();
     r.error = unit.path + ": " + source->error();
+  } else if (format == Format::Unknown && content) {
+    // Not "nothing found": the administrator pointed logscan at something it cannot read.
+    stats.error = unknown_format_error();
+    r.error = unit.path + ": " + stats.error;
   }
   std::optional<Direction> d = header.direction ? header.direction : direction_from_name(unit.path);
-  stats.format = format_name(format, format == Format::ExchangeProtocol ? d : std::nullopt);
+  stats.format = format == Format::Unknown && !content
+                     ? "empty"
+                     : format_name(format, format == Format::ExchangeProtocol ? d : std::nullopt);
   stats.lines = lines.lines();
   stats.bytes = unit.end > unit.begin ? unit.end - unit.begin : unit.size;
   r.lines = lines.lines();

@@ -35,13 +35,18 @@ void write_gz(const fs::path& p, const std::string& text) {
   gzclose(f);
 }
 
+/// The five header lines of a protocol log: "#Software: `software`", ..., "#Log-type: `type`", "#Fields: ...".
+std::string protocol_log_header(std::string_view software, std::string_view version, std::string_view type) {
+  return fmt::format(
+      "#Software: {}\r\n#Version: {}\r\n#Log-type: {}\r\n#Date: 2026-11-27T07:00:00.000Z\r\n"
+      "#Fields: "
+      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n",
+      software, version, type);
+}
+
 /// A receive log of `n` sessions; every 20th on TLS 1.0, every 50th a refused handshake.
 std::string receive_log(int n) {
-  std::string out =
-      "#Software: sluice\r\n#Version: 0.1.0\r\n#Log-type: SMTP Receive Protocol Log\r\n#Date: "
-      "2026-11-27T07:00:00.000Z\r\n"
-      "#Fields: "
-      "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context\r\n";
+  std::string out = protocol_log_header("sluice", "0.1.0", "SMTP Receive Protocol Log");
   for (int i = 0; i < n; ++i) {
     std::string id = fmt::format("{:016X}", 0xA000 + i);
     std::string t = fmt::format("2026-11-27T{:02}:{:02}:{:02}.000Z", 7 + i / 3600 % 10, i / 60 % 60, i % 60);
@@ -81,8 +86,11 @@ TEST(Scanner, DirectoriesGzipAndFormatsTogether) {
   ScanOptions o;
   o.year = 2026;
   ScanResult r = scan({dir.path.string(), (dir.path / "missing.log").string()}, o);
-  ASSERT_EQ(r.errors.size(), 1u);
+  // The missing file, and the one that is not a log (named, not silently skipped).
+  ASSERT_EQ(r.errors.size(), 2u);
   EXPECT_NE(r.errors[0].find("missing.log"), std::string::npos);
+  EXPECT_EQ(r.errors[1].rfind((dir.path / "notes.txt").string() + ": not a log format logscan reads", 0), 0u)
+      << r.errors[1];
   const Aggregate& a = r.aggregate;
   ASSERT_EQ(a.files.size(), 4u);
   std::map<std::string, std::string> formats;
@@ -93,6 +101,34 @@ TEST(Scanner, DirectoriesGzipAndFormatsTogether) {
   // TLS 1.0: Exchange sessions 20, 40, 60 and 80 (0 is a refusal), and the Postfix sample's TLSv1 one.
   EXPECT_EQ(a.sessions[1], 5u);
   EXPECT_EQ(a.sessions[5], 2u + 1u);  // refusals 0 and 50, and Postfix's SSL_accept error
+}
+
+TEST(Scanner, AnInputInNoKnownFormatIsAnErrorNamingIt) {
+  TempDir dir;
+  write(dir.path / "access.log", "127.0.0.1 - - [27/Nov/2026:07:00:00 +0000] \"GET / HTTP/1.1\" 200 12\n");
+  ScanOptions o;
+  auto r = scan({(dir.path / "access.log").string()}, o);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("access.log: not a log format logscan reads"), std::string::npos) << r.errors[0];
+  ASSERT_EQ(r.aggregate.files.size(), 1u);
+  EXPECT_EQ(r.aggregate.files[0].format, "unknown");
+  EXPECT_EQ(r.aggregate.files[0].error, r.errors[0].substr(r.errors[0].find(": ") + 2));
+  ReportOptions ro;
+  ro.errors = r.errors;
+  EXPECT_EQ(build_report(r.aggregate, ro).exit_status, 2);
+}
+
+TEST(Scanner, AnEmptyLogOrOneWithOnlyItsHeaderIsNotAnError) {
+  // Exchange starts every file with its header; a file rolled a moment ago has nothing else yet.
+  TempDir dir;
+  write(dir.path / "RECV2026112708-1.LOG", receive_log(0));
+  write(dir.path / "SEND2026112708-1.LOG", "");
+  ScanOptions o;
+  auto r = scan({dir.path.string()}, o);
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  ASSERT_EQ(r.aggregate.files.size(), 2u);
+  EXPECT_EQ(r.aggregate.files[0].format, "exchange-receive");
+  EXPECT_EQ(r.aggregate.files[1].format, "empty");
 }
 
 TEST(Scanner, SplittingALargeFileGivesTheSameReport) {
@@ -115,6 +151,61 @@ TEST(Scanner, SplittingALargeFileGivesTheSameReport) {
   EXPECT_EQ(a.aggregate.malformed, 1u);
   ASSERT_EQ(a.aggregate.malformed_examples.size(), 1u);
   EXPECT_EQ(b.aggregate.malformed_examples[0].line, a.aggregate.malformed_examples[0].line);
+}
+
+/// An Exchange 2013+ Send log of `n` connection attempts; every 10th is refused.
+std::string send_log(int n) {
+  std::string out = protocol_log_header("Microsoft Exchange Server", "15.0.0.0", "SMTP Send Protocol Log");
+  for (int i = 0; i < n; ++i) {
+    std::string id = fmt::format("08D6A8D4{:08X}", i);
+    std::string t = fmt::format("2026-11-27T07:{:02}:{:02}.000Z", i / 60 % 60, i % 60);
+    std::string remote = fmt::format("203.0.113.{}:25", i % 5);
+    std::string local = fmt::format("192.0.2.1:{}", 40000 + i);
+    auto line = [&](int seq, const std::string& ep, const char* ev, const std::string& data, const std::string& ctx) {
+      out += fmt::format("{},To Partner,{},{},{},{},{},{},{}\r\n", t, id, seq, ep, remote, ev, data, ctx);
+    };
+    line(0, "", "*", "SendRoutingHeaders", "Set Session Permissions");
+    line(1, "", "*", "", "attempting to connect");
+    if (i % 10 == 0) {
+      line(2, "", "*", "",
+           "\"Failed to connect. Winsock error code: 10061, Win32 error code: 10061, Error Message: No connection "
+           "could be made because the target machine actively refused it\"");
+      continue;
+    }
+    line(2, local, "+", "", "");
+    line(3, local, "<", "220 partner.example ESMTP", "");
+    line(4, local, ">", "EHLO gw.example", "");
+    line(5, local, "*", "",
+         "\"TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm CALG_AES_256 "
+         "with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits and key exchange algorithm "
+         "CALG_ECDH_EPHEM with strength 384 bits\"");
+    line(6, local, "-", "", "Local");
+  }
+  return out;
+}
+
+TEST(Scanner, SendLogAttemptsCutAtEveryLineCountOnce) {
+  // The file cut into 2 to 16 parts: cuts fall between "Set Session Permissions", "attempting
+  // to connect" and "+" of some attempts; each attempt is still one session.
+  TempDir dir;
+  write(dir.path / "SEND.LOG", send_log(200));
+  ScanOptions whole;
+  whole.jobs = 1;
+  auto a = scan({(dir.path / "SEND.LOG").string()}, whole);
+  ClassCounts expected{};
+  expected[static_cast<std::size_t>(TlsClass::Tls1_2)] = 180;
+  expected[static_cast<std::size_t>(TlsClass::ConnectFailed)] = 20;
+  EXPECT_EQ(a.aggregate.sessions, expected);
+  ReportOptions ro;
+  for (unsigned jobs = 2; jobs <= 16; ++jobs) {
+    ScanOptions split;
+    split.jobs = jobs;
+    split.split_threshold = 1024;
+    split.block_size = 4096;
+    auto b = scan({(dir.path / "SEND.LOG").string()}, split);
+    EXPECT_EQ(b.aggregate.sessions, expected) << jobs;
+    EXPECT_EQ(render_json(build_report(a.aggregate, ro)).dump(1), render_json(build_report(b.aggregate, ro)).dump(1));
+  }
 }
 
 TEST(Scanner, ReadErrorIsReportedNotFatal) {

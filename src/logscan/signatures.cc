@@ -24,6 +24,25 @@ void fixed(std::string_view text, std::string_view what, Signatures& out) {
 
 }  // namespace
 
+std::string_view connect_failure_signature(std::string_view text) {
+  // Winsock codes as Exchange prints them, and the texts sluice logs (asio's messages, and
+  // "TimedOut" for its own connect timeout).
+  struct Cause {
+    std::string_view winsock, sluice, signature;
+  };
+  static constexpr Cause kCauses[] = {
+      {"code: 10061,", "Connection refused", "Failed to connect: connection refused"},
+      {"code: 10060,", "TimedOut", "Failed to connect: timed out"},
+      {"code: 10060,", "Connection timed out", "Failed to connect: timed out"},
+      {"code: 10051,", "Network is unreachable", "Failed to connect: network unreachable"},
+      {"code: 10065,", "No route to host", "Failed to connect: host unreachable"},
+  };
+  for (const Cause& c : kCauses)
+    if (text.find(c.winsock) != std::string_view::npos || text.find(c.sluice) != std::string_view::npos)
+      return c.signature;
+  return "Failed to connect";
+}
+
 Signatures find_signatures(std::string_view text) {
   Signatures out;
   with_word(text, "421 4.4.2 Connection dropped due to ", out);

@@ -27,4 +27,11 @@ struct Signatures {
 /// Each view points into `text`.
 Signatures find_signatures(std::string_view text);
 
+/// The signature of a send connector's failed connection, from Exchange's "Failed to connect.
+/// Winsock error code: 10061, ..." or sluice's "Failed to connect to HOST (ENDPOINT): Connection
+/// refused": "Failed to connect: connection refused", "... timed out", "... network unreachable",
+/// "... host unreachable", else "Failed to connect". The host and address are left out (the
+/// report has a column for the remote).
+std::string_view connect_failure_signature(std::string_view text);
+
 }  // namespace sluice::logscan

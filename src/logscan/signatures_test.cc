@@ -47,5 +47,29 @@ TEST(Signatures, SuccessfulStarttlsAndOrdinaryTextAreNotFailures) {
   EXPECT_TRUE(all("").empty());
 }
 
+TEST(Signatures, ConnectFailuresByCauseWithoutHostOrAddress) {
+  EXPECT_EQ(connect_failure_signature("Failed to connect. Winsock error code: 10061, Win32 error code: 10061, "
+                                      "Error Message: No connection could be made because the target machine "
+                                      "actively refused it 203.0.113.5:25."),
+            "Failed to connect: connection refused");
+  EXPECT_EQ(connect_failure_signature("Failed to connect. Winsock error code: 10060, Win32 error code: 10060, "
+                                      "Destination domain: example.com, Error Message: A connection attempt failed"),
+            "Failed to connect: timed out");
+  EXPECT_EQ(connect_failure_signature("Failed to connect. Winsock error code: 10051, Win32 error code: 10051"),
+            "Failed to connect: network unreachable");
+  EXPECT_EQ(connect_failure_signature("Failed to connect to mx.example.org (203.0.113.7:25): Connection refused"),
+            "Failed to connect: connection refused");
+  EXPECT_EQ(connect_failure_signature("Failed to connect to mx.example.org (203.0.113.7:25): TimedOut"),
+            "Failed to connect: timed out");
+  EXPECT_EQ(connect_failure_signature("Failed to connect to mx.example.org ([2001:db8::1]:25): No route to host"),
+            "Failed to connect: host unreachable");
+  // A code the table does not name (995: the operation was aborted) keeps the general signature;
+  // 100610 is not 10061.
+  EXPECT_EQ(connect_failure_signature("Failed to connect. Winsock error code: 995, Win32 error code: 995"),
+            "Failed to connect");
+  EXPECT_EQ(connect_failure_signature("Failed to connect. Winsock error code: 100610, Win32 error code: 100610"),
+            "Failed to connect");
+}
+
 }  // namespace
 }  // namespace sluice::logscan

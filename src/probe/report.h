@@ -10,6 +10,10 @@
 
 namespace sluice::probe {
 
+/// One line for a target as soon as it is assessed: the verdict of `profile`, the TLS versions
+/// offered, certificate problems, or why it could not be assessed. No newline at the end.
+std::string summary_line(const Assessment& a, std::string_view profile, bool colour);
+
 /// Human-readable report; `colour` adds ANSI colours (only for a terminal).
 std::string text_report(const std::vector<Assessment>& results, std::string_view profile, bool colour);
 

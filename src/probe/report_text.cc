@@ -105,15 +105,54 @@ void certificate_block(std::string& out, const Assessment& a, const Paint& paint
   }
 }
 
+std::string target_header(const Assessment& a) {
+  std::string header = a.target.label();
+  if (!a.address.empty() && a.address != a.target.host) header += fmt::format(" ({})", a.address);
+  return header;
+}
+
+/// "self-signed", "not trusted", "does not match NAME" for the certificates seen; empty when fine.
+std::string certificate_problems(const Assessment& a) {
+  std::string out;
+  auto add = [&](const std::string& what) {
+    if (out.find(what) == std::string::npos) out += (out.empty() ? "" : ", ") + what;
+  };
+  for (const auto& chain : a.chains) {
+    if (chain.certificates.front().self_signed)
+      add("self-signed");
+    else if (!chain.trusted)
+      add("not trusted");
+    if (!chain.expected_name.empty() && !chain.name_matches) add("does not match " + chain.expected_name);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string summary_line(const Assessment& a, std::string_view profile, bool colour) {
+  Paint paint{colour};
+  const Verdict* v = verdict_for(a, profile);
+  bool pass = v && v->pass;
+  std::string out =
+      fmt::format("{}  {} {}", target_header(a), pass ? paint("PASS", "32") : paint("FAIL", "31"), profile);
+  if (!a.error.empty()) return out + fmt::format("  not assessed: {}", a.error);
+  if (a.target.mode == TlsMode::StartTls && !a.starttls_offered()) return out + "  STARTTLS not offered";
+  std::string versions;
+  for (const auto& f : a.versions)
+    if (f.state == VersionState::Offered)
+      versions += (versions.empty() ? "TLS " : ", ") + std::string(tls::config_name(f.version));
+  out += "  " + (versions.empty() ? std::string("no TLS version offered") : versions);
+  if (std::string problems = certificate_problems(a); !problems.empty())
+    out += "  certificate " + paint(problems, "33");
+  return out + fmt::format("  ({} ms)", a.elapsed.count());
+}
 
 std::string text_report(const std::vector<Assessment>& results, std::string_view profile, bool colour) {
   Paint paint{colour};
   std::string out;
   int passed = 0;
   for (const auto& a : results) {
-    std::string header = a.target.label();
-    if (!a.address.empty() && a.address != a.target.host) header += fmt::format(" ({})", a.address);
+    std::string header = target_header(a);
     if (!a.target.mx_domain.empty())
       header += a.target.mx_preference >= 0 ? fmt::format(", MX {} of {}", a.target.mx_preference, a.target.mx_domain)
                                             : fmt::format(", implicit MX of {}", a.target.mx_domain);
@@ -130,7 +169,8 @@ std::string text_report(const std::vector<Assessment>& results, std::string_view
     for (const auto& v : a.verdicts) {
       out += fmt::format("  {:<16} {}\n", v.profile, v.pass ? paint("PASS", "32") : paint("FAIL", "31"));
       for (const auto& r : v.reasons) out += fmt::format("      - {}\n", r);
-      for (const auto& c : v.consequences) out += fmt::format("      consequence: {}\n", c);
+      // A passing verdict's consequences are what a stricter peer (a validating connector) would do.
+      for (const auto& c : v.consequences) out += fmt::format("      {}: {}\n", v.pass ? "but" : "consequence", c);
     }
     const Verdict* selected = verdict_for(a, profile);
     if (selected && selected->pass) ++passed;

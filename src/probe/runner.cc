@@ -54,6 +54,7 @@ struct Shared {
   HostGate* in_flight = nullptr;
   std::map<asio::ip::tcp::endpoint, std::unique_ptr<HostGate>>* gates = nullptr;
   X509_STORE* trust = nullptr;
+  const OnAssessed* on_assessed = nullptr;
 };
 
 asio::awaitable<void> probe_one(std::size_t index, Shared& shared, asio::any_io_executor executor) {
@@ -67,6 +68,7 @@ asio::awaitable<void> probe_one(std::size_t index, Shared& shared, asio::any_io_
   if (!gate) gate = std::make_unique<HostGate>(executor, shared.settings->per_host, shared.settings->host_delay);
   out = co_await assess(executor, target, endpoint, *shared.context, shared.settings->plan, *gate, shared.trust);
   judge(out);
+  if (*shared.on_assessed) (*shared.on_assessed)(index, out);
 }
 
 }  // namespace
@@ -98,7 +100,8 @@ std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, boo
   return out;
 }
 
-std::vector<Assessment> run_probes(const std::vector<Target>& targets, const RunSettings& settings) {
+std::vector<Assessment> run_probes(const std::vector<Target>& targets, const RunSettings& settings,
+                                   const OnAssessed& on_assessed) {
   auto trust = make_trust_store(settings.plan.ca_file);
   std::vector<Resolved> resolved(targets.size());
   {
@@ -130,7 +133,7 @@ std::vector<Assessment> run_probes(const std::vector<Target>& targets, const Run
   context.helo = settings.helo;
   HostGate in_flight(io.get_executor(), settings.parallel, std::chrono::milliseconds(0));
   std::map<asio::ip::tcp::endpoint, std::unique_ptr<HostGate>> gates;
-  Shared shared{&results, &targets, &resolved, &context, &settings, &in_flight, &gates, trust.get()};
+  Shared shared{&results, &targets, &resolved, &context, &settings, &in_flight, &gates, trust.get(), &on_assessed};
   for (std::size_t i = 0; i < targets.size(); ++i) {
     if (!resolved[i].address) {
       results[i].target = targets[i];
@@ -140,6 +143,7 @@ std::vector<Assessment> run_probes(const std::vector<Target>& targets, const Run
         results[i].versions[v].detail = "not tested: the name did not resolve";
       }
       judge(results[i]);
+      if (on_assessed) on_assessed(i, results[i]);
       continue;
     }
     asio::co_spawn(io, probe_one(i, shared, io.get_executor()), asio::detached);

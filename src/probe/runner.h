@@ -2,6 +2,7 @@
 // politeness gate per server, one event loop.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,14 @@ struct RunSettings {
 std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
                               const RunSettings& settings, std::string& error);
 
-/// Assesses every target (in the order given) and judges it against every profile. Throws
-/// std::runtime_error for set-up problems (a bad --ca-file, a bad DNS server string).
-std::vector<Assessment> run_probes(const std::vector<Target>& targets, const RunSettings& settings);
+/// Called once per target as soon as it is assessed and judged (in the order they finish, on the
+/// thread that called run_probes), with its index in `targets`.
+using OnAssessed = std::function<void(std::size_t index, const Assessment& result)>;
+
+/// Assesses every target (results in the order given) and judges it against every profile;
+/// `on_assessed` hears of each one as it finishes. Throws std::runtime_error for set-up problems
+/// (a bad --ca-file, a bad DNS server string).
+std::vector<Assessment> run_probes(const std::vector<Target>& targets, const RunSettings& settings,
+                                   const OnAssessed& on_assessed = {});
 
 }  // namespace sluice::probe

@@ -1,6 +1,7 @@
 #include "probe/verdict.h"
 
 #include <fmt/format.h>
+#include <asio/ip/address.hpp>
 
 #include <algorithm>
 
@@ -29,6 +30,62 @@ bool unassessable(const Assessment& a, Verdict& v) {
 }
 
 bool offered(const Assessment& a, tls::Version v) { return a.finding(v).state == VersionState::Offered; }
+
+bool is_address(const std::string& host) {
+  std::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string names_in(const CertificateFacts& leaf) {
+  std::string out;
+  for (const auto& n : leaf.dns_names) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& n : leaf.ip_addresses) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "no DNS or IP name, only the subject " + leaf.subject : out;
+}
+
+/// Self-signed, untrusted or for another name: said plainly, with what it means where certificates
+/// are checked. Exchange Online's default delivery does not check them, so the verdict itself
+/// does not change.
+void judge_certificates(const Assessment& a, Verdict& v) {
+  bool problem = false, mismatch = false;
+  for (const auto& chain : a.chains) {
+    const auto& leaf = chain.certificates.front();
+    if (leaf.self_signed) {
+      problem = true;
+      v.reasons.push_back(
+          fmt::format("The certificate ({}) is self-signed: no certificate authority vouches for it.", leaf.subject));
+    } else if (!chain.trusted) {
+      problem = true;
+      v.reasons.push_back(fmt::format("The certificate chain of {} is not trusted ({}).", leaf.subject,
+                                      chain.trust_error.empty() ? "no reason given" : chain.trust_error));
+    }
+    if (!chain.expected_name.empty() && !chain.name_matches) {
+      problem = mismatch = true;
+      v.reasons.push_back(fmt::format(
+          "The certificate does not match the host name {} (it names {}).{}", chain.expected_name, names_in(leaf),
+          is_address(chain.expected_name) ? " Connectors and MTA-STS check the MX host name: probe the server by "
+                                            "that name."
+                                          : ""));
+    }
+    if (!problem && chain.trusted && chain.name_matches)
+      v.reasons.push_back(fmt::format("The certificate is trusted and matches {}.", chain.expected_name));
+  }
+  if (!problem) return;
+  v.consequences.push_back(fmt::format(
+      "Exchange Online's default delivery uses opportunistic TLS and does not validate certificates, so this alone "
+      "does not stop mail. A connector that validates certificates does: an Exchange Online outbound connector with "
+      "TLS certificate validation (TlsSettings CertificateValidation or DomainValidation; the Hybrid Configuration "
+      "Wizard sets DomainValidation with the on-premises certificate's name as TlsDomain), or a partner connector "
+      "that requires a certificate subject, defers the mail with \"450 4.7.320 Certificate validation failed\"{} and "
+      "returns it with an NDR when the retries run out.",
+      mismatch ? " (MSG=SubjectMismatch)" : ""));
+  v.consequences.push_back(
+      "Senders that enforce the domain's MTA-STS policy (RFC 8461, mode enforce) do not deliver to it: the "
+      "certificate must chain to a public CA and match the MX host name. DANE (RFC 7672) accepts it only through a "
+      "TLSA record with usage 3 (DANE-EE) that pins this certificate or its key, which checks neither the issuer "
+      "nor the name.");
+}
 
 }  // namespace
 
@@ -101,6 +158,7 @@ Verdict judge_exchange_online(const Assessment& a) {
     v.reasons.push_back(fmt::format("No SHA-1 signed certificate (leaf signed with {}).",
                                     a.chains.front().certificates.front().signature_algorithm));
   }
+  judge_certificates(a, v);
   v.pass = pass;
   return v;
 }

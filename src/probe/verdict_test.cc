@@ -26,8 +26,14 @@ Assessment server(std::vector<tls::Version> versions, const std::vector<std::str
   }
   ChainFacts chain;
   CertificateFacts leaf;
+  leaf.subject = "/CN=mx.example.org";
+  leaf.issuer = "/C=US/O=Example CA/CN=Example Issuing CA";
+  leaf.dns_names = {"mx.example.org"};
   leaf.signature_algorithm = "sha256WithRSAEncryption";
   chain.certificates.push_back(leaf);
+  chain.trusted = true;
+  chain.expected_name = "mx.example.org";
+  chain.name_matches = true;
   a.chains.push_back(chain);
   return a;
 }
@@ -43,6 +49,72 @@ TEST(Verdict, ModernServerPassesBoth) {
   judge(a);
   EXPECT_TRUE(verdict_for(a, "exchange-online")->pass) << joined(verdict_for(a, "exchange-online")->reasons);
   EXPECT_TRUE(verdict_for(a, "modern")->pass);
+}
+
+TEST(Verdict, ATrustedMatchingCertificateIsSaidSoWithoutConsequences) {
+  auto a = server({tls::Version::Tls1_2}, {"ECDHE-RSA-AES128-GCM-SHA256"});
+  judge(a);
+  const Verdict* v = verdict_for(a, "exchange-online");
+  EXPECT_TRUE(v->pass);
+  EXPECT_NE(joined(v->reasons).find("The certificate is trusted and matches mx.example.org."), std::string::npos)
+      << joined(v->reasons);
+  EXPECT_TRUE(v->consequences.empty()) << joined(v->consequences);
+}
+
+TEST(Verdict, SelfSignedCertificateIsSaidPlainlyWithWhatValidatingConnectorsDo) {
+  auto a = server({tls::Version::Tls1_2}, {"ECDHE-RSA-AES128-GCM-SHA256"});
+  a.chains[0].certificates[0].self_signed = true;
+  a.chains[0].trusted = false;
+  a.chains[0].trust_error = "self-signed certificate";
+  judge(a);
+  const Verdict* v = verdict_for(a, "exchange-online");
+  // Exchange Online's default delivery does not validate: still a pass, but not a silent one.
+  EXPECT_TRUE(v->pass);
+  EXPECT_NE(joined(v->reasons).find("The certificate (/CN=mx.example.org) is self-signed"), std::string::npos)
+      << joined(v->reasons);
+  EXPECT_EQ(joined(v->reasons).find("trusted and matches"), std::string::npos);
+  std::string c = joined(v->consequences);
+  EXPECT_NE(c.find("opportunistic TLS and does not validate certificates"), std::string::npos) << c;
+  EXPECT_NE(c.find("TlsSettings CertificateValidation or DomainValidation"), std::string::npos) << c;
+  EXPECT_NE(c.find("partner connector that requires a certificate subject"), std::string::npos) << c;
+  EXPECT_NE(c.find("450 4.7.320 Certificate validation failed\" and"), std::string::npos) << c;
+  EXPECT_NE(c.find("MTA-STS"), std::string::npos) << c;
+  EXPECT_NE(c.find("DANE-EE"), std::string::npos) << c;
+}
+
+TEST(Verdict, NameMismatchNamesTheHostAndWhatTheCertificateNames) {
+  auto a = server({tls::Version::Tls1_2}, {"ECDHE-RSA-AES128-GCM-SHA256"});
+  a.chains[0].expected_name = "mail.contoso.test";
+  a.chains[0].name_matches = false;
+  a.chains[0].certificates[0].dns_names = {"server1", "server1.contoso.local"};
+  judge(a);
+  const Verdict* v = verdict_for(a, "exchange-online");
+  EXPECT_NE(joined(v->reasons)
+                .find("The certificate does not match the host name mail.contoso.test (it names "
+                      "server1, server1.contoso.local)."),
+            std::string::npos)
+      << joined(v->reasons);
+  EXPECT_NE(joined(v->consequences).find("(MSG=SubjectMismatch)"), std::string::npos);
+  // Probed by address: the name that matters is the MX host name.
+  a.chains[0].expected_name = "192.0.2.25";
+  judge(a);
+  EXPECT_NE(joined(verdict_for(a, "exchange-online")->reasons).find("probe the server by that name"),
+            std::string::npos);
+}
+
+TEST(Verdict, UntrustedChainGivesTheVerificationError) {
+  auto a = server({tls::Version::Tls1_2}, {"ECDHE-RSA-AES128-GCM-SHA256"});
+  a.chains[0].trusted = false;
+  a.chains[0].trust_error = "unable to get local issuer certificate";
+  judge(a);
+  const Verdict* v = verdict_for(a, "exchange-online");
+  EXPECT_NE(joined(v->reasons)
+                .find("The certificate chain of /CN=mx.example.org is not trusted (unable to get "
+                      "local issuer certificate)."),
+            std::string::npos)
+      << joined(v->reasons);
+  EXPECT_EQ(joined(v->consequences).find("SubjectMismatch"), std::string::npos);
+  EXPECT_FALSE(v->consequences.empty());
 }
 
 TEST(Verdict, Tls10OnlyServerFailsWithTheSymptoms) {

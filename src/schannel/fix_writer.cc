@@ -55,15 +55,17 @@ std::vector<FixKey> fix_keys(const FixOptions& options) {
   return keys;
 }
 
-std::string write_reg(const std::vector<FixKey>& keys) {
-  std::string text = "Windows Registry Editor Version 5.00\r\n\r\n";
+std::string reg_text(const std::vector<FixKey>& keys, std::string_view line_end) {
+  std::string text = fmt::format("Windows Registry Editor Version 5.00{0}{0}", line_end);
   for (const auto& key : keys) {
-    text += fmt::format("[{}]\r\n", key.path);
-    for (const auto& v : key.values) text += fmt::format("\"{}\"=dword:{:08x}\r\n", v.name, v.dword);
-    text += "\r\n";
+    text += fmt::format("[{}]{}", key.path, line_end);
+    for (const auto& v : key.values) text += fmt::format("\"{}\"=dword:{:08x}{}", v.name, v.dword, line_end);
+    text += line_end;
   }
-  return "\xFF\xFE" + utf16le(text);
+  return text;
 }
+
+std::string write_reg(const std::vector<FixKey>& keys) { return "\xFF\xFE" + utf16le(reg_text(keys)); }
 
 std::string write_ps1(const std::vector<FixKey>& keys) {
   std::string s;

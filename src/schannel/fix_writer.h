@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::schannel {
@@ -26,6 +27,10 @@ struct FixKey {
 /// path, ignoring case): TLS 1.2 Client and Server on, the .NET Framework v2.0.50727 and
 /// v4.0.30319 values (native and Wow6432Node), and what the options add.
 std::vector<FixKey> fix_keys(const FixOptions& options);
+
+/// The text of the .reg file, before its UTF-16LE encoding, lines ended by `line_end`: what a
+/// terminal shows instead of the file's bytes.
+std::string reg_text(const std::vector<FixKey>& keys, std::string_view line_end = "\r\n");
 
 /// A .reg file exactly as regedit writes one: UTF-16LE with a BOM, CRLF line ends,
 /// "Windows Registry Editor Version 5.00", a blank line before each key and at the end,

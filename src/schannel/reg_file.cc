@@ -382,7 +382,8 @@ void read_export(std::string_view bytes, Registry& registry) {
         current.reset();
         after_deletion = true;
       } else {
-        registry.create_key(*path);
+        RegKey& key = registry.create_key(*path);
+        if (key.line == 0) key.line = number;
         current = *path;
         after_deletion = false;
       }

@@ -40,6 +40,7 @@ struct RegValue {
 /// as Windows does.
 struct RegKey {
   std::string path;  ///< e.g. HKEY_LOCAL_MACHINE\SYSTEM\...; the root always in its long form
+  int line = 0;      ///< the [key] line that first created it (0: created by a value, or unknown)
   std::map<std::string, std::pair<std::string, RegValue>> values;  ///< lower-case name -> (name, value)
 };
 

@@ -53,8 +53,16 @@ std::string describe_setting(const ProtocolSetting& s, WindowsVersion windows) {
 }
 
 std::string verdict_text(const Assessment& a) {
-  if (a.can_send && a.can_receive)
-    return "PASS: this server can send to and receive from Exchange Online over TLS 1.2.";
+  if (a.can_send && a.can_receive) {
+    if (a.passes()) return "PASS: this server can send to and receive from Exchange Online over TLS 1.2.";
+    // TLS 1.2 works, but not as the export meant it to: a misspelt key or a value Windows ignores.
+    auto errors = std::count_if(a.problems.begin(), a.problems.end(),
+                                [](const Problem& p) { return p.severity == Severity::Error; });
+    return fmt::format(
+        "FAIL: TLS 1.2 is usable for sending to and receiving from Exchange Online, but {} error{} above mean{} "
+        "the registry does not say what it was written to say.",
+        errors, errors == 1 ? "" : "s", errors == 1 ? "s" : "");
+  }
   auto why = [&](Side side) {
     return fmt::format("TLS 1.2 {} is {}", side_name(side), state_name(a.setting(Protocol::Tls12, side).state));
   };
@@ -72,7 +80,7 @@ std::string render_text(const Assessment& a, const ReportContext& context) {
   std::string out;
   out += fmt::format("Schannel audit of {}, as {}{}\n\n", fmt::join(context.files, ", "), windows_name(a.windows),
                      context.windows_assumed
-                         ? fmt::format(" (assumed: pass --windows 2012r2|2016|2019|2022 if it runs another)")
+                         ? fmt::format(" (assumed: pass --windows 2008r2|2012r2|2016|2019|2022 if it runs another)")
                          : std::string());
 
   // The Client column is padded to its widest entry so that the Server column lines up.

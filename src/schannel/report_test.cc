@@ -39,7 +39,7 @@ TEST(Report, TextHasAlignedProtocolLinesProblemsAndVerdict) {
   EXPECT_NE(text.find("Restart required"), std::string::npos);
   EXPECT_TRUE(render_text(a, {{"x.reg"}, true})
                   .starts_with("Schannel audit of x.reg, as Windows Server 2016 (assumed: pass --windows "
-                               "2012r2|2016|2019|2022 if it runs another)\n"));
+                               "2008r2|2012r2|2016|2019|2022 if it runs another)\n"));
 }
 
 TEST(Report, VerdictCoversEachCase) {

@@ -6,11 +6,14 @@
 #include <stdexcept>
 
 #include "base/text.h"
+#include "schannel/key_names.h"
+#include "schannel/required_updates.h"
 
 namespace sluice::schannel {
 
 std::optional<WindowsVersion> parse_windows_version(std::string_view text) {
   std::string t = ascii_lower(text);
+  if (t == "2008r2") return WindowsVersion::Server2008R2;
   if (t == "2012r2") return WindowsVersion::Server2012R2;
   if (t == "2016") return WindowsVersion::Server2016;
   if (t == "2019") return WindowsVersion::Server2019;
@@ -20,6 +23,8 @@ std::optional<WindowsVersion> parse_windows_version(std::string_view text) {
 
 std::string_view windows_id(WindowsVersion version) {
   switch (version) {
+    case WindowsVersion::Server2008R2:
+      return "2008r2";
     case WindowsVersion::Server2012R2:
       return "2012r2";
     case WindowsVersion::Server2016:
@@ -34,6 +39,8 @@ std::string_view windows_id(WindowsVersion version) {
 
 std::string_view windows_name(WindowsVersion version) {
   switch (version) {
+    case WindowsVersion::Server2008R2:
+      return "Windows Server 2008 R2";
     case WindowsVersion::Server2012R2:
       return "Windows Server 2012 R2";
     case WindowsVersion::Server2016:
@@ -70,6 +77,10 @@ ProtocolDefault documented_default(WindowsVersion version, Protocol protocol, Si
   // Microsoft's table has the same answer for both sides on these versions. TLS 1.3 exists
   // only from Server 2022 on, where it is enabled; everything older is enabled on 2012 R2+.
   if (protocol == Protocol::Tls13 && version != WindowsVersion::Server2022) return {false, false, true};
+  // 2008 R2 SP1 has TLS 1.1 and 1.2 but leaves them off; DisabledByDefault=0 turns them on
+  // (KB3140245's instructions set only that value).
+  if (version == WindowsVersion::Server2008R2 && (protocol == Protocol::Tls11 || protocol == Protocol::Tls12))
+    return {true, true, true};
   return {true, true, false};
 }
 
@@ -133,26 +144,18 @@ namespace {
 
 constexpr std::string_view kRestart = "then restart Windows";
 
-/// A DWORD value, or nullopt when absent; a value of another type is reported and ignored,
-/// since Schannel and .NET read only DWORDs.
-std::optional<std::uint32_t> read_dword(const Registry& registry, const std::string& key, std::string_view name,
-                                        std::vector<Problem>& problems) {
+/// A DWORD value, or nullopt when absent or of another type: Schannel and .NET read only DWORDs
+/// (check_key_names reports the others).
+std::optional<std::uint32_t> read_dword(const Registry& registry, const std::string& key, std::string_view name) {
   const RegValue* value = registry.find_value(key, name);
-  if (!value) return std::nullopt;
-  if (auto d = value->dword()) return d;
-  problems.push_back({"value-ignored", Severity::Warning,
-                      fmt::format("{}\\{} is {} (line {}), not a DWORD: Windows ignores it", key, name,
-                                  value->describe(), value->line),
-                      fmt::format("write it as \"{}\"=dword:0000000x", name)});
-  return std::nullopt;
+  return value ? value->dword() : std::nullopt;
 }
 
-ProtocolSetting evaluate(const Registry& registry, WindowsVersion windows, Protocol protocol, Side side,
-                         std::vector<Problem>& problems) {
+ProtocolSetting evaluate(const Registry& registry, WindowsVersion windows, Protocol protocol, Side side) {
   const std::string key = protocol_key(protocol, side);
   ProtocolSetting s{protocol, side, State::Enabled, Source::Default, std::nullopt, std::nullopt};
-  s.enabled = read_dword(registry, key, "Enabled", problems);
-  s.disabled_by_default = read_dword(registry, key, "DisabledByDefault", problems);
+  s.enabled = read_dword(registry, key, "Enabled");
+  s.disabled_by_default = read_dword(registry, key, "DisabledByDefault");
   const ProtocolDefault def = documented_default(windows, protocol, side);
   const bool any = s.enabled || s.disabled_by_default;
   const bool both = s.enabled && s.disabled_by_default;
@@ -199,9 +202,12 @@ void check_tls12(const Assessment& a, Side side, std::vector<Problem>& problems)
                         fix});
   } else if (s.state == State::DisabledByDefault) {
     problems.push_back({fmt::format("tls12-{}-not-enabled", id_side), Severity::Error,
-                        fmt::format("TLS 1.2 {} is disabled by default (DisabledByDefault={}): Exchange uses the "
+                        fmt::format("TLS 1.2 {} is disabled by default ({}): Exchange uses the "
                                     "system defaults and so never offers it; {}",
-                                    side_name(side), dword_text(s.disabled_by_default.value_or(1)), consequence),
+                                    side_name(side),
+                                    s.disabled_by_default ? "DisabledByDefault=" + dword_text(*s.disabled_by_default)
+                                                          : fmt::format("the {} default", windows_name(a.windows)),
+                                    consequence),
                         fix});
   } else if (s.source != Source::Explicit) {
     problems.push_back(
@@ -275,8 +281,8 @@ DotNetSetting read_dotnet(const Registry& registry, std::string_view version, bo
   d.key = fmt::format("HKEY_LOCAL_MACHINE\\SOFTWARE\\{}Microsoft\\.NETFramework\\{}", wow6432 ? "Wow6432Node\\" : "",
                       version);
   d.key_present = registry.find_key(d.key) != nullptr;
-  d.system_default_tls_versions = read_dword(registry, d.key, "SystemDefaultTlsVersions", problems);
-  d.sch_use_strong_crypto = read_dword(registry, d.key, "SchUseStrongCrypto", problems);
+  d.system_default_tls_versions = read_dword(registry, d.key, "SystemDefaultTlsVersions");
+  d.sch_use_strong_crypto = read_dword(registry, d.key, "SchUseStrongCrypto");
   if (d.inherits_os_defaults()) return d;
   auto show = [](const std::optional<std::uint32_t>& v) { return v ? "=" + dword_text(*v) : std::string(" missing"); };
   problems.push_back(
@@ -298,7 +304,7 @@ Assessment assess(const Registry& registry, WindowsVersion windows) {
   a.windows = windows;
   std::vector<Problem> problems;
   for (Protocol p : kProtocols)
-    for (Side side : kSides) a.protocols.push_back(evaluate(registry, windows, p, side, problems));
+    for (Side side : kSides) a.protocols.push_back(evaluate(registry, windows, p, side));
   a.schannel_keys_present = registry.has_subtree(kProtocolsKey);
   a.can_send = a.setting(Protocol::Tls12, Side::Client).state == State::Enabled;
   a.can_receive = a.setting(Protocol::Tls12, Side::Server).state == State::Enabled;
@@ -310,6 +316,8 @@ Assessment assess(const Registry& registry, WindowsVersion windows) {
   for (std::string_view version : {"v4.0.30319", "v2.0.50727"})
     for (bool wow : {false, true}) a.dotnet.push_back(read_dotnet(registry, version, wow, problems));
   check_legacy(a, problems);
+  check_key_names(registry, problems);
+  check_required_updates(windows, problems);
   if (!a.schannel_keys_present)
     problems.push_back({"no-schannel-keys", Severity::Info,
                         fmt::format("the export has no keys under {}: every protocol answer is the {} default",

@@ -12,13 +12,14 @@
 
 namespace sluice::schannel {
 
-enum class WindowsVersion { Server2012R2, Server2016, Server2019, Server2022 };
+/// Server 2008 R2 is Exchange 2010's usual host: TLS 1.1 and 1.2 are there but off by default.
+enum class WindowsVersion { Server2008R2, Server2012R2, Server2016, Server2019, Server2022 };
 
-/// "2012r2", "2016", "2019", "2022" (any case); nullopt otherwise.
+/// "2008r2", "2012r2", "2016", "2019", "2022" (any case); nullopt otherwise.
 std::optional<WindowsVersion> parse_windows_version(std::string_view text);
-/// The --windows spelling: "2012r2", "2016", ...
+/// The --windows spelling: "2008r2", "2012r2", "2016", ...
 std::string_view windows_id(WindowsVersion version);
-/// "Windows Server 2012 R2", "Windows Server 2016", ...
+/// "Windows Server 2008 R2", "Windows Server 2012 R2", ...
 std::string_view windows_name(WindowsVersion version);
 
 enum class Protocol { Tls10, Tls11, Tls12, Tls13 };
@@ -37,7 +38,8 @@ inline constexpr std::string_view kProtocolsKey =
     "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols";
 
 /// What Windows does for a protocol side when the registry says nothing ("Protocols in TLS/SSL
-/// (Schannel SSP)": TLS 1.0-1.2 enabled on Server 2012 R2 to 2022; TLS 1.3 only on 2022).
+/// (Schannel SSP)": TLS 1.0-1.2 enabled on Server 2012 R2 to 2022; on 2008 R2 SP1 only TLS 1.0,
+/// TLS 1.1 and 1.2 there but disabled by default; TLS 1.3 only on 2022).
 struct ProtocolDefault {
   bool supported = false;
   bool enabled = false;

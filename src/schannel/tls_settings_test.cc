@@ -210,6 +210,43 @@ TEST(TlsSettings, WrongTypeValueIsIgnoredAndReported) {
   const Problem* p = find_problem(a, "value-ignored");
   ASSERT_NE(p, nullptr);
   EXPECT_NE(p->message.find("REG_SZ \"0\" (line 4)"), std::string::npos);
+  EXPECT_EQ(p->severity, Severity::Error);  // the value meant something, and Windows does not read it
+  EXPECT_FALSE(a.passes());
+}
+
+TEST(TlsSettings, Windows2008R2LeavesTls12OffAndNeedsUpdates) {
+  EXPECT_EQ(parse_windows_version("2008R2"), WindowsVersion::Server2008R2);
+  EXPECT_EQ(windows_name(WindowsVersion::Server2008R2), "Windows Server 2008 R2");
+  // Nothing in the export: TLS 1.0 on; TLS 1.1 and 1.2 there but off; no TLS 1.3.
+  Assessment a = assess_text("REGEDIT4\n" + dotnet_all_good(), WindowsVersion::Server2008R2);
+  EXPECT_EQ(a.setting(Protocol::Tls10, Side::Client).state, State::Enabled);
+  EXPECT_EQ(a.setting(Protocol::Tls11, Side::Server).state, State::DisabledByDefault);
+  EXPECT_EQ(a.setting(Protocol::Tls12, Side::Client).state, State::DisabledByDefault);
+  EXPECT_EQ(a.setting(Protocol::Tls12, Side::Server).state, State::DisabledByDefault);
+  EXPECT_EQ(a.setting(Protocol::Tls13, Side::Client).state, State::NotSupported);
+  EXPECT_FALSE(a.passes());
+  const Problem* client = find_problem(a, "tls12-client-not-enabled");
+  ASSERT_NE(client, nullptr);
+  EXPECT_NE(client->message.find("disabled by default (the Windows Server 2008 R2 default)"), std::string::npos)
+      << client->message;
+  // The registry is not all: the updates it cannot show are named, whatever the values say.
+  const Problem* updates = find_problem(a, "updates-required");
+  ASSERT_NE(updates, nullptr);
+  EXPECT_EQ(updates->severity, Severity::Warning);
+  for (std::string kb : {"Service Pack 1", "KB3140245", "KB3161949", "KB3154518", "KB3029667", "Update Rollup 9",
+                         "DefaultSecureProtocols=0x00000a00"})
+    EXPECT_NE(updates->message.find(kb), std::string::npos) << kb;
+
+  Assessment fixed = assess_text(export_of({{"TLS 1.2\\Client", kOn}, {"TLS 1.2\\Server", kOn}}) + dotnet_all_good(),
+                                 WindowsVersion::Server2008R2);
+  EXPECT_TRUE(fixed.passes());
+  EXPECT_TRUE(has(fixed, "updates-required"));
+  // KB3140245's instructions set only DisabledByDefault=0: that is enough for Schannel.
+  Assessment only_dbd = assess_text(export_of({{"TLS 1.2\\Client", "\"DisabledByDefault\"=dword:00000000"}}),
+                                    WindowsVersion::Server2008R2);
+  EXPECT_EQ(only_dbd.setting(Protocol::Tls12, Side::Client).state, State::Enabled);
+  // Newer versions need no such list.
+  EXPECT_FALSE(has(assess_text("REGEDIT4\n" + dotnet_all_good(), WindowsVersion::Server2012R2), "updates-required"));
 }
 
 TEST(TlsSettings, NoSchannelKeysIsInfo) {

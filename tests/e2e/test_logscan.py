@@ -39,6 +39,13 @@ def logscan_json(*args, stdin=None):
         raise AssertionError(f"not JSON ({e}): {out!r} {err!r}")
 
 
+def temp_dir():
+    """A fresh folder, removed when the run ends."""
+    folder = tempfile.mkdtemp(prefix="logscan-e2e-")
+    harness._made_dirs.append(folder)
+    return folder
+
+
 def send_message(port, minimum, maximum, helo, ciphers=None):
     """One message over STARTTLS with the TLS versions limited to [minimum, maximum]."""
     ctx = harness.tls_client_context(minimum, maximum)
@@ -166,9 +173,41 @@ class SluiceLogTest(unittest.TestCase):
         self.assertEqual(r["summary"]["sessions"]["total"], 3)
         self.assertIn("/nonexistent/RECV.LOG", r["inputs"]["errors"][0])
 
+    def test_exclude_remote_leaves_out_the_administrators_own_scanner(self):
+        # Every session here came from 127.0.0.1, the refused TLS 1.0 s_client included: as the
+        # address of one's own TLS scanner it is left out, and nothing is left to act on.
+        code, r = logscan_json("--exclude-remote", "127.0.0.1", self.logs)
+        self.assertEqual((code, r["summary"]["sessions"]["total"], r["legacy_peers"], r["failures"]), (0, 0, [], []))
+        self.assertEqual(r["filters"], {"exclude_remote": ["127.0.0.1/32"]})
+        self.assertEqual(r["summary"]["filtered_out"], 3)
+        # Repeatable, and ranges that do not hold the address leave everything in.
+        code, r = logscan_json("--exclude-remote", "10.0.0.0/8", "--exclude-remote", "2001:db8::/32", self.logs)
+        self.assertEqual((code, r["summary"]["sessions"]["total"]), (1, 3))
+        code, out, err = logscan("--exclude-remote", "127.0.0.1/40", self.logs)
+        self.assertEqual(code, 2)
+        self.assertIn("--exclude-remote 127.0.0.1/40", err)
+
+    def test_input_in_no_known_format_is_exit_2_naming_it(self):
+        folder = temp_dir()
+        notes = os.path.join(folder, "notes.txt")
+        with open(notes, "w") as f:
+            f.write("Ticket 4711: mail to the partner is slow since Monday\nsee the logs on the gateway\n")
+        code, out, err = logscan(notes)
+        self.assertEqual(code, 2, out)
+        self.assertIn(f"sluice logscan: {notes}: not a log format logscan reads", err)
+        self.assertIn(f"{notes} (unknown, 2 lines, error: not a log format", out)
+        # Beside a log it is still named, and the log is still reported.
+        code, r = logscan_json(notes, *self.files)
+        self.assertEqual(code, 2)
+        self.assertEqual(r["summary"]["sessions"]["total"], 3)
+        self.assertTrue(r["inputs"]["errors"][0].startswith(notes + ": not a log format"), r["inputs"]["errors"])
+        # Through stdin as well.
+        code, out, err = logscan("-", stdin=b"hello\nworld\n")
+        self.assertEqual(code, 2)
+        self.assertIn("-: not a log format logscan reads", err)
+
     def test_html_and_csv(self):
-        out_dir = tempfile.mkdtemp(prefix="logscan-e2e-")
-        harness._made_dirs.append(out_dir)
+        out_dir = temp_dir()
         page_path = os.path.join(out_dir, "report.html")
         code, out, err = logscan("--csv", "--html", page_path, self.logs)
         self.assertEqual(code, 1, err)
@@ -184,6 +223,78 @@ class SluiceLogTest(unittest.TestCase):
         self.assertRegex(page, r'(?s)<table id="legacy">.*?<td>127\.0\.0\.1</td><td>[^<]*</td>'
                                r'<td class="n">0</td><td class="n">0</td><td class="n">1</td>')
         self.assertIn('<td class="n">3</td></tr>', page)  # the sessions total
+
+
+class SendConnectorTest(unittest.TestCase):
+    """Connections a send connector never made: sluice's own send log (a smart host nobody listens
+    on) and an Exchange 2013+ Send log, with its lines before the connect."""
+
+    def test_refused_smart_host_is_a_connection_failure_not_plaintext(self):
+        closed = harness.free_port()  # nothing listens there: every connect is refused
+        sluice = harness.Sluice(local_domains=("sluice.test",), extra='relay_from = ["127.0.0.1"]')
+        harness.append_config(sluice, harness.queue_table() +
+                              harness.smart_host_connector("To partner", ["partner.test"], closed))
+        sluice.start()
+        try:
+            with smtplib.SMTP("127.0.0.1", sluice.port, timeout=30) as s:
+                s.sendmail("alice@sluice.test", ["bob@partner.test"], "Subject: refused\r\n\r\nhello\r\n")
+            self.assertTrue(harness.wait_until(
+                lambda: any("Failed to connect" in r.context for r in harness.send_log_records(sluice)), timeout=20),
+                "no refused connect in the send log")
+        finally:
+            sluice.stop()
+        logs = os.path.join(sluice.state, "logs")
+        code, r = logscan_json("--direction", "outbound", logs)
+        self.assertEqual(code, 1, "an unreachable next hop is a finding")
+        s = r["summary"]["sessions"]
+        self.assertGreaterEqual(s["connect_failed"], 1)
+        self.assertEqual((s["plaintext"], s["total"]), (0, s["connect_failed"]))
+        [failure] = r["failures"]
+        self.assertEqual((failure["signature"], failure["direction"], failure["remote"]),
+                         ("Failed to connect: connection refused", "outbound", "127.0.0.1"))
+        self.assertEqual(failure["count"], s["connect_failed"])
+        self.assertIn("Failed to connect to", failure["example"]["text"])
+        [peer] = r["summary"]["top_peers"]
+        self.assertEqual((peer["connector"], peer["sessions"]["connect_failed"], peer["sessions"]["plaintext"]),
+                         ("To partner", s["connect_failed"], 0))
+
+    def test_exchange_send_log_attempts(self):
+        folder = temp_dir()
+        path = os.path.join(folder, "SEND2026112707-1.LOG")
+        head = ("#Software: Microsoft Exchange Server\r\n#Version: 15.0.0.0\r\n#Log-type: SMTP Send Protocol Log\r\n"
+                "#Date: 2026-11-27T07:00:00.000Z\r\n#Fields: date-time,connector-id,session-id,sequence-number,"
+                "local-endpoint,remote-endpoint,event,data,context\r\n")
+
+        def line(t, sid, seq, local, event, data="", context=""):
+            return f"2026-11-27T07:00:{t}Z,Outbound to Office 365,{sid},{seq},{local},203.0.113.25:25,{event},{data},{context}\r\n"
+
+        ok, refused, local = "08D6A8D416004F77", "08D6A8D416004F78", "192.0.2.10:44276"
+        text = head + "".join([
+            line("00.000", ok, 0, "", "*", "SendRoutingHeaders", "Set Session Permissions"),
+            line("00.000", ok, 1, "", "*", "", "attempting to connect"),
+            line("00.001", refused, 0, "", "*", "SendRoutingHeaders", "Set Session Permissions"),
+            line("00.001", refused, 1, "", "*", "", "attempting to connect"),
+            line("00.040", ok, 2, local, "+"),
+            line("00.150", ok, 3, local, "<", '"220 mx.example Microsoft ESMTP MAIL Service ready"'),
+            line("00.151", ok, 4, local, ">", "EHLO gw.example"),
+            line("00.300", ok, 5, local, "*", "",
+                 '"TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded using bulk encryption algorithm '
+                 'CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 bits and key '
+                 'exchange algorithm CALG_ECDH_EPHEM with strength 384 bits"'),
+            line("01.000", ok, 6, local, "-", "", "Local"),
+            line("21.050", refused, 2, "", "*", "",
+                 '"Failed to connect. Winsock error code: 10060, Win32 error code: 10060, Destination domain: '
+                 'example.com, Error Message: A connection attempt failed because the connected party did not '
+                 'properly respond after a period of time 203.0.113.25:25."'),
+        ])
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        code, r = logscan_json(path)
+        self.assertEqual(code, 1)
+        s = r["summary"]["sessions"]
+        self.assertEqual((s["TLS1_2"], s["connect_failed"], s["plaintext"], s["total"]), (1, 1, 0, 2))
+        self.assertEqual([(f["signature"], f["example"]["line"]) for f in r["failures"]],
+                         [("Failed to connect: timed out", 15)])
 
 
 class PostfixLogTest(unittest.TestCase):

@@ -213,6 +213,62 @@ class SchannelTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("sluice schannel", r.stderr.decode() + r.stdout.decode(), args)
 
+    # --- Windows Server 2008 R2, and keys Windows never reads -------------------------------------
+
+    def test_windows_2008r2_needs_the_keys_and_names_the_updates(self):
+        bare = self.write("bare.reg", regedit5(keys()))
+        code, report = self.check_json(bare, windows="2008r2")
+        self.assertEqual(code, 1)
+        self.assertEqual((report["windows"], report["windows_name"]), ("2008r2", "Windows Server 2008 R2"))
+        self.assertEqual(self.state(report, "TLS 1.2", "client"), ("disabled_by_default", "default"))
+        self.assertEqual(self.state(report, "TLS 1.0", "server"), ("enabled", "default"))
+        self.assertEqual(self.state(report, "TLS 1.3", "server")[0], "not_supported")
+        ids = self.problem_ids(report)
+        self.assertIn("tls12-client-not-enabled", ids)
+        self.assertIn("tls12-server-not-enabled", ids)
+        updates = next(p for p in report["problems"] if p["id"] == "updates-required")
+        for kb in ("KB3140245", "KB3154518", "KB3161949", "KB3029667"):
+            self.assertIn(kb, updates["message"])
+        # With the keys, the registry side passes; the updates stay a warning it cannot verify.
+        fixed = self.write("fixed.reg", regedit5(keys(GOOD)))
+        code, report = self.check_json(fixed, windows="2008r2")
+        self.assertEqual(code, 0, report["problems"])
+        self.assertEqual(self.state(report, "TLS 1.2", "client"), ("enabled", "explicit"))
+        self.assertIn("updates-required", self.problem_ids(report))
+        text = run("check", fixed, "--windows", "2008r2").stdout.decode()
+        self.assertIn("KB3140245", text)
+        self.assertIn("Verdict: PASS", text)
+
+    def test_norwegian_comma_key_and_misspellings_are_errors_naming_the_key(self):
+        # The machine-translated Norwegian article writes ...\Protocols\TLS 1,2; a .reg file from it
+        # imports fine and changes nothing.
+        norwegian = [("TLS 1,2\\Client", ON), ("TLS 1,2\\Server", ON)]
+        path = self.write("no.reg", regedit5(keys(norwegian)))
+        r = run("check", path, "--windows", "2008r2")
+        self.assertEqual(r.returncode, 1, r.stderr.decode())
+        out = r.stdout.decode()
+        self.assertIn(f"[{PROTOCOLS}\\TLS 1,2] (line 3) is not a key Schannel reads: it expects 'TLS 1.2'", out)
+        self.assertIn("Verdict: FAIL", out)
+        # On a Windows where TLS 1.2 is on by default the misspelling still fails the check.
+        code, report = self.check_json(self.write("no16.reg", regedit5(keys(norwegian + GOOD))), windows="2016")
+        self.assertEqual(code, 1)
+        self.assertTrue(report["verdict"]["can_send_to_exchange_online"])
+        self.assertFalse(report["verdict"]["passes"])
+        self.assertIn("error above", report["verdict"]["text"])
+        # TLS1.2, a trailing space, Enable for Enabled, a string where a DWORD belongs.
+        text = keys([("TLS1.2\\Client", ON), ("TLS 1.2 \\Server", ON),
+                     ("TLS 1.2\\Client", '"Enable"=dword:00000001\n"DisabledByDefault"=dword:00000000'),
+                     ("TLS 1.2\\Server", '"Enabled"="1"\n"DisabledByDefault"=dword:00000000')])
+        code, report = self.check_json(self.write("typos.reg", regedit5(text)), windows="2008r2")
+        self.assertEqual(code, 1)
+        errors = [p for p in report["problems"] if p["severity"] == "error"]
+        messages = "\n".join(p["message"] for p in errors)
+        self.assertIn(f"[{PROTOCOLS}\\TLS1.2] (line 3) is not a key Schannel reads: it expects 'TLS 1.2'", messages)
+        self.assertIn(f"[{PROTOCOLS}\\TLS 1.2 ] (line 7) is not a key Schannel reads: it expects 'TLS 1.2'", messages)
+        self.assertIn('TLS 1.2\\Client\\"Enable" (line 12) is not a value Schannel reads: it reads "Enabled"', messages)
+        self.assertIn('TLS 1.2\\Server\\Enabled is REG_SZ "1" (line 16), not a DWORD', messages)
+        self.assertEqual(sorted({p["id"] for p in errors}), ["unknown-key", "unknown-value", "value-ignored"])
+
     # --- fix ----------------------------------------------------------------------------------
 
     def test_fix_reg_round_trip(self):
@@ -236,6 +292,38 @@ class SchannelTest(unittest.TestCase):
             self.assertEqual(self.state(report, "TLS 1.0", "server")[0], legacy_state)
             self.assertEqual([p["severity"] for p in report["problems"] if p["severity"] != "info"], [])
             self.assertEqual(self.problem_ids(report), [] if extra else ["legacy-enabled"])
+
+    def test_fix_to_a_terminal_is_readable_text(self):
+        import pty
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([harness.SLUICE, "schannel", "fix"], stdout=slave, stderr=subprocess.PIPE)
+            os.close(slave)
+            slave = None
+            data = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed its end
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            self.assertEqual(p.wait(timeout=30), 0)
+            err = p.stderr.read().decode()
+            p.stderr.close()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+        self.assertNotIn(b"\x00", data)
+        self.assertFalse(data.startswith(b"\xff\xfe"))
+        text = data.decode("ascii").replace("\r\n", "\n")  # the terminal turns \n into \r\n
+        self.assertTrue(text.startswith("Windows Registry Editor Version 5.00\n\n["), text[:80])
+        self.assertIn(f"[{PROTOCOLS}\\TLS 1.2\\Client]\n\"DisabledByDefault\"=dword:00000000\n", text)
+        self.assertIn("-o fix.reg", err)
+        # The same run into a pipe is still the file regedit imports.
+        self.assertTrue(run("fix").stdout.startswith(b"\xff\xfe"))
 
     def test_fix_to_file_and_tls13(self):
         out = os.path.join(self.dir, "sub-fix.reg")
