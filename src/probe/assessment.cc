@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/lookup.h"
 #include "smtp/capabilities.h"
 
 namespace sluice::probe {
@@ -307,33 +308,19 @@ class Planner {
 
 }  // namespace
 
-std::string_view version_state_name(VersionState s) {
-  switch (s) {
-    case VersionState::Offered:
-      return "offered";
-    case VersionState::NotOffered:
-      return "not-offered";
-    case VersionState::Unknown:
-      return "unknown";
-    case VersionState::NotTested:
-      return "not-tested";
-  }
-  return "unknown";
-}
+constexpr Named<VersionState> kVersionStateNames[] = {{VersionState::Offered, "offered"},
+                                                      {VersionState::NotOffered, "not-offered"},
+                                                      {VersionState::Unknown, "unknown"},
+                                                      {VersionState::NotTested, "not-tested"}};
 
-std::string_view suite_order_name(SuiteOrder o) {
-  switch (o) {
-    case SuiteOrder::Server:
-      return "server";
-    case SuiteOrder::Client:
-      return "client";
-    case SuiteOrder::Single:
-      return "single";
-    case SuiteOrder::Unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
+std::string_view version_state_name(VersionState s) { return name_of(kVersionStateNames, s).value_or("unknown"); }
+
+constexpr Named<SuiteOrder> kSuiteOrderNames[] = {{SuiteOrder::Server, "server"},
+                                                  {SuiteOrder::Client, "client"},
+                                                  {SuiteOrder::Single, "single"},
+                                                  {SuiteOrder::Unknown, "unknown"}};
+
+std::string_view suite_order_name(SuiteOrder o) { return name_of(kSuiteOrderNames, o).value_or("unknown"); }
 
 const std::array<tls::Version, 4>& probed_versions() {
   static const std::array<tls::Version, 4> versions = {tls::Version::Tls1_0, tls::Version::Tls1_1, tls::Version::Tls1_2,
