@@ -113,14 +113,12 @@ class SendReader {
 
   void read_queue(const toml::table& t, QueueSettings& queue) const {
     r_.check_keys(t, "queue", kQueueKeys);
-    const std::pair<std::string_view, Seconds QueueSettings::*> durations[] = {
-        {"retry_min", &QueueSettings::retry_min},
-        {"retry_max", &QueueSettings::retry_max},
-        {"lifetime", &QueueSettings::lifetime},
-        {"hop_backoff_max", &QueueSettings::hop_backoff_max}};
-    for (const auto& [key, field] : durations) {
-      if (const toml::node* n = t.get(key)) queue.*field = r_.duration(*n, join("queue", key));
-    }
+    r_.durations(t, "queue",
+                 {{"retry_min", &QueueSettings::retry_min},
+                  {"retry_max", &QueueSettings::retry_max},
+                  {"lifetime", &QueueSettings::lifetime},
+                  {"hop_backoff_max", &QueueSettings::hop_backoff_max}},
+                 queue);
     // 0 is the documented "off" value of the delay warning.
     if (const toml::node* n = t.get("delay_warning"))
       queue.delay_warning = r_.duration(*n, "queue.delay_warning", /*allow_zero=*/true);
