@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "probe/assessment.h"
 
 namespace sluice::probe {
@@ -21,9 +22,9 @@ struct RunSettings {
 };
 
 /// The MX hosts of `domain`, by preference, as targets on `port` (RFC 5321 5.1: implicit MX when
-/// there is none). A domain that cannot receive mail gives no targets and an error.
-std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
-                              const RunSettings& settings, std::string& error);
+/// there is none). Fails for a domain that cannot receive mail, saying why.
+Result<std::vector<Target>> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
+                                      const RunSettings& settings);
 
 /// Assesses every target (in the order given) and judges it against every profile. Throws
 /// std::runtime_error for set-up problems (a bad --ca-file, a bad DNS server string).
