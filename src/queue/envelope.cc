@@ -103,14 +103,16 @@ std::string recipient_hop(const Recipient& recipient) {
   return domain.empty() ? std::string("local") : ascii_lower(domain);
 }
 
-constexpr Named<Recipient::State> kStateNames[] = {{Recipient::State::Pending, "pending"},
-                                                   {Recipient::State::Delivered, "delivered"},
-                                                   {Recipient::State::Deferred, "deferred"},
-                                                   {Recipient::State::Failed, "failed"}};
+constexpr Named<Recipient::State> kRecipientStateNames[] = {{Recipient::State::Pending, "pending"},
+                                                            {Recipient::State::Delivered, "delivered"},
+                                                            {Recipient::State::Deferred, "deferred"},
+                                                            {Recipient::State::Failed, "failed"}};
 
-const char* state_name(Recipient::State state) { return name_of(kStateNames, state).value_or("unknown").data(); }
+const char* state_name(Recipient::State state) {
+  return name_of(kRecipientStateNames, state).value_or("unknown").data();
+}
 
-std::optional<Recipient::State> state_from_name(std::string_view name) { return key_named(kStateNames, name); }
+std::optional<Recipient::State> state_from_name(std::string_view name) { return key_named(kRecipientStateNames, name); }
 
 bool valid_queue_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
