@@ -161,14 +161,4 @@ std::error_code DirectorySync::sync() {
   }
 }
 
-std::uint64_t DirectorySync::rounds() const {
-  std::lock_guard lock(mutex_);
-  return rounds_;
-}
-
-std::size_t DirectorySync::waiting() const {
-  std::lock_guard lock(mutex_);
-  return waiting_;
-}
-
 }  // namespace sluice

@@ -1,5 +1,6 @@
 // Durable file writes: the one place that knows how to make bytes survive a crash.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -72,9 +73,9 @@ class DirectorySync {
 
   /// Makes every change the caller made in the directory before this call durable.
   std::error_code sync();
-  /// fsyncs started so far, and callers now waiting for one (for tests).
-  std::uint64_t rounds() const;
-  std::size_t waiting() const;
+  /// fsyncs started so far, and callers now waiting for one (for tests; atomic, so no lock).
+  std::uint64_t rounds() const { return rounds_; }
+  std::size_t waiting() const { return waiting_; }
 
  private:
   struct Round {
@@ -87,8 +88,8 @@ class DirectorySync {
   std::condition_variable finished_;
   bool running_ = false;
   std::shared_ptr<Round> next_;  ///< the round the next fsync to start will complete
-  std::uint64_t rounds_ = 0;
-  std::size_t waiting_ = 0;
+  std::atomic<std::uint64_t> rounds_{0};
+  std::atomic<std::size_t> waiting_{0};
 };
 
 }  // namespace sluice

@@ -1,39 +1,44 @@
 #include "base/utf8.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace sluice {
 namespace {
 
+/// RFC 3629's table (section 4): for each range of lead bytes, the sequence's length and the
+/// allowed range of its second byte, which excludes overlongs, surrogates and values above
+/// U+10FFFF in one check. Lead bytes in no row are continuation bytes, C0/C1 (always overlong)
+/// or F5-FF (above U+10FFFF).
+struct LeadByte {
+  unsigned char first, last;  ///< the lead bytes this row covers
+  std::size_t length;
+  unsigned char lo, hi;  ///< the second byte's range; later ones are 80-BF
+};
+constexpr LeadByte kLeadBytes[] = {
+    {0xc2, 0xdf, 2, 0x80, 0xbf},  // U+0080..U+07FF
+    {0xe0, 0xe0, 3, 0xa0, 0xbf},  // U+0800..U+0FFF
+    {0xe1, 0xec, 3, 0x80, 0xbf},  // U+1000..U+CFFF
+    {0xed, 0xed, 3, 0x80, 0x9f},  // U+D000..U+D7FF (not the surrogates)
+    {0xee, 0xef, 3, 0x80, 0xbf},  // U+E000..U+FFFF
+    {0xf0, 0xf0, 4, 0x90, 0xbf},  // U+10000..U+3FFFF
+    {0xf1, 0xf3, 4, 0x80, 0xbf},  // U+40000..U+FFFFF
+    {0xf4, 0xf4, 4, 0x80, 0x8f},  // U+100000..U+10FFFF
+};
+
 /// Decodes the sequence starting at text[i] into `point` and returns its length, or 0 when it
-/// is not well-formed. The allowed range of the second byte per lead byte is RFC 3629's table
-/// (section 4), which excludes overlongs, surrogates and values above U+10FFFF in one check.
+/// is not well-formed.
 std::size_t decode_one(std::string_view text, std::size_t i, char32_t& point) {
   const auto lead = static_cast<unsigned char>(text[i]);
   if (lead < 0x80) {
     point = lead;
     return 1;
   }
-  std::size_t length;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (lead >= 0xc2 && lead <= 0xdf)
-    length = 2;
-  else if (lead == 0xe0) {
-    length = 3;
-    lo = 0xa0;
-  } else if (lead == 0xed) {
-    length = 3;
-    hi = 0x9f;
-  } else if (lead >= 0xe1 && lead <= 0xef)
-    length = 3;
-  else if (lead == 0xf0) {
-    length = 4;
-    lo = 0x90;
-  } else if (lead == 0xf4) {
-    length = 4;
-    hi = 0x8f;
-  } else if (lead >= 0xf1 && lead <= 0xf3)
-    length = 4;
-  else
-    return 0;                              // a continuation byte, C0/C1 (always overlong) or F5-FF (above U+10FFFF)
+  const auto* row = std::find_if(std::begin(kLeadBytes), std::end(kLeadBytes),
+                                 [&](const LeadByte& r) { return lead >= r.first && lead <= r.last; });
+  if (row == std::end(kLeadBytes)) return 0;
+  const std::size_t length = row->length;
+  const unsigned char lo = row->lo, hi = row->hi;
   if (text.size() - i < length) return 0;  // truncated
   point = lead & (0x7f >> length);
   for (std::size_t k = 1; k < length; ++k) {

@@ -66,19 +66,18 @@ int run_logscan(int argc, char** argv) {
   logscan::ReportOptions report_options;
   report_options.top = o.top;
   auto& f = scan_options.filters;
-  if (!o.since.empty()) {
-    f.since = logscan::parse_time_argument(o.since);
-    if (!f.since)
+  struct TimeBound {
+    const char* option;
+    const std::string& text;
+    std::optional<logscan::Millis>& bound;
+  };
+  for (const TimeBound& t : {TimeBound{"since", o.since, f.since}, TimeBound{"until", o.until, f.until}}) {
+    if (t.text.empty()) continue;
+    t.bound = logscan::parse_time_argument(t.text);
+    if (!t.bound)
       return logscan_usage_error(
-          fmt::format("--since {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.since));
-    report_options.filters.emplace_back("since", logscan::format_iso(*f.since));
-  }
-  if (!o.until.empty()) {
-    f.until = logscan::parse_time_argument(o.until);
-    if (!f.until)
-      return logscan_usage_error(
-          fmt::format("--until {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", o.until));
-    report_options.filters.emplace_back("until", logscan::format_iso(*f.until));
+          fmt::format("--{} {}: not a time (use 2026-11-27 or 2026-11-27T07:00:00)", t.option, t.text));
+    report_options.filters.emplace_back(t.option, logscan::format_iso(*t.bound));
   }
   if (f.since && f.until && *f.until <= *f.since) return logscan_usage_error("--until must be after --since");
   for (const auto& c : o.connectors) report_options.filters.emplace_back("connector", c);

@@ -168,13 +168,13 @@ int run_probe(int argc, char** argv) {
   int exit_status = kPass;
   try {
     for (const auto& domain : o.mx_domains) {
-      std::string error;
-      auto hosts = probe::expand_mx(domain, o.port, o.implicit_tls, settings, error);
-      if (hosts.empty()) {
-        fmt::print(stderr, "sluice probe: {}\n", error);
+      auto hosts = probe::expand_mx(domain, o.port, o.implicit_tls, settings);
+      if (hosts) {
+        targets.insert(targets.end(), hosts->begin(), hosts->end());
+      } else {
+        fmt::print(stderr, "sluice probe: {}\n", hosts.error().message);
         exit_status = kFail;
       }
-      targets.insert(targets.end(), hosts.begin(), hosts.end());
     }
     if (targets.empty()) {
       if (exit_status == kFail) return kFail;

@@ -112,14 +112,12 @@ class Reader : public TomlReader {
     for (const auto& [key, field] : counts) {
       if (const toml::node* n = t.get(key)) limits.*field = static_cast<std::size_t>(positive(*n, join("limits", key)));
     }
-    const std::pair<std::string_view, Seconds Limits::*> durations[] = {
-        {"command_timeout", &Limits::command_timeout},
-        {"data_timeout", &Limits::data_timeout},
-        {"tls_handshake_timeout", &Limits::tls_handshake_timeout},
-        {"shutdown_grace", &Limits::shutdown_grace}};
-    for (const auto& [key, field] : durations) {
-      if (const toml::node* n = t.get(key)) limits.*field = duration(*n, join("limits", key));
-    }
+    durations(t, "limits",
+              {{"command_timeout", &Limits::command_timeout},
+               {"data_timeout", &Limits::data_timeout},
+               {"tls_handshake_timeout", &Limits::tls_handshake_timeout},
+               {"shutdown_grace", &Limits::shutdown_grace}},
+              limits);
   }
 
   void read_connectors(const toml::node& node, Config& config) const {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "base/lookup.h"
 #include "base/text.h"
 #include "config/config.h"
 #include "config/toml_reader.h"
@@ -25,8 +26,10 @@ constexpr std::string_view kSendKeys[] = {
     "name", "address_spaces",           "smart_hosts", "port", "tls", "fallback_to_plaintext", "ca_file",
     "helo", "max_connections_per_host", "tls_policy"};
 
-constexpr OutboundTls kOutboundModes[] = {OutboundTls::Opportunistic, OutboundTls::Required, OutboundTls::Verify,
-                                          OutboundTls::None};
+constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic, "opportunistic"},
+                                                    {OutboundTls::Required, "required"},
+                                                    {OutboundTls::Verify, "verify"},
+                                                    {OutboundTls::None, "none"}};
 
 /// "1h30m", "45s", "0s": a duration as an administrator would write it, for error messages.
 std::string duration_text(Seconds value) {
@@ -110,14 +113,12 @@ class SendReader {
 
   void read_queue(const toml::table& t, QueueSettings& queue) const {
     r_.check_keys(t, "queue", kQueueKeys);
-    const std::pair<std::string_view, Seconds QueueSettings::*> durations[] = {
-        {"retry_min", &QueueSettings::retry_min},
-        {"retry_max", &QueueSettings::retry_max},
-        {"lifetime", &QueueSettings::lifetime},
-        {"hop_backoff_max", &QueueSettings::hop_backoff_max}};
-    for (const auto& [key, field] : durations) {
-      if (const toml::node* n = t.get(key)) queue.*field = r_.duration(*n, join("queue", key));
-    }
+    r_.durations(t, "queue",
+                 {{"retry_min", &QueueSettings::retry_min},
+                  {"retry_max", &QueueSettings::retry_max},
+                  {"lifetime", &QueueSettings::lifetime},
+                  {"hop_backoff_max", &QueueSettings::hop_backoff_max}},
+                 queue);
     // 0 is the documented "off" value of the delay warning.
     if (const toml::node* n = t.get("delay_warning"))
       queue.delay_warning = r_.duration(*n, "queue.delay_warning", /*allow_zero=*/true);
@@ -181,12 +182,11 @@ class SendReader {
 
     if (const toml::node* n = t.get("tls")) {
       const std::string text = r_.string(*n, join(path, "tls"));
-      const auto* mode = std::find_if(std::begin(kOutboundModes), std::end(kOutboundModes),
-                                      [&](OutboundTls m) { return outbound_tls_name(m) == text; });
-      if (mode == std::end(kOutboundModes))
+      if (auto mode = key_named(kOutboundTlsNames, text))
+        c.tls = *mode;
+      else
         r_.fail(*n, join(path, "tls"),
                 fmt::format("{} is not one of opportunistic, required, verify, none", shown(text)));
-      c.tls = *mode;
     }
     if (const toml::node* n = t.get("fallback_to_plaintext"))
       c.fallback_to_plaintext = r_.boolean(*n, join(path, "fallback_to_plaintext"));
@@ -392,19 +392,7 @@ Result<SmartHost> parse_smart_host(std::string_view text) {
   return result;
 }
 
-std::string_view outbound_tls_name(OutboundTls mode) {
-  switch (mode) {
-    case OutboundTls::None:
-      return "none";
-    case OutboundTls::Opportunistic:
-      return "opportunistic";
-    case OutboundTls::Required:
-      return "required";
-    case OutboundTls::Verify:
-      return "verify";
-  }
-  return "unknown";
-}
+std::string_view outbound_tls_name(OutboundTls mode) { return name_of(kOutboundTlsNames, mode).value_or("unknown"); }
 
 const SendConnector* select_send_connector(const Config& config, std::string_view domain_key) {
   const std::string domain = ascii_lower(domain_key);

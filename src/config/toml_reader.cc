@@ -1,5 +1,6 @@
 // The shared reader pieces declared in toml_reader.h.
 #include "config/toml_reader.h"
+#include "base/lookup.h"
 #include "base/text.h"
 
 #include <fmt/core.h>
@@ -64,28 +65,16 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string_view type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
+  static constexpr Named<toml::node_type> kNames[] = {{toml::node_type::table, "a table"},
+                                                      {toml::node_type::array, "an array"},
+                                                      {toml::node_type::string, "a string"},
+                                                      {toml::node_type::integer, "an integer"},
+                                                      {toml::node_type::floating_point, "a float"},
+                                                      {toml::node_type::boolean, "a boolean"},
+                                                      {toml::node_type::date, "a date"},
+                                                      {toml::node_type::time, "a time"},
+                                                      {toml::node_type::date_time, "a date-time"}};
+  return name_of(kNames, t).value_or("nothing");
 }
 
 std::string join(std::string_view path, std::string_view key) {

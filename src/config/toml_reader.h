@@ -4,10 +4,12 @@
 #pragma once
 #include <toml++/toml.h>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -62,6 +64,13 @@ class TomlReader {
 
   /// Whole seconds (integer) or "1h30m"; greater than 0 (or 0 too with `allow_zero`), at most 365 days.
   Seconds duration(const toml::node& node, std::string_view path, bool allow_zero = false) const;
+  /// Sets each field of `into` whose key `t` (the table at `path`) has, from that key's duration.
+  template <typename Settings>
+  void durations(const toml::table& t, std::string_view path,
+                 std::initializer_list<std::pair<std::string_view, Seconds Settings::*>> fields, Settings& into) const {
+    for (const auto& [key, field] : fields)
+      if (const toml::node* n = t.get(key)) into.*field = duration(*n, join(path, key));
+  }
   std::vector<net::Cidr> ranges(const toml::node& node, std::string_view path) const;
 
   /// Where a TLS policy table is used: a server presents a certificate, a client does not.

@@ -157,21 +157,15 @@ std::string ServeProcess::exit_description() const {
   return fmt_exit(last_status_);
 }
 
-bool ServeProcess::start(const std::vector<std::string>& endpoints, Millis timeout, std::string& why) {
-  if (pid_ > 0) {
-    why = name_ + " is already running";
-    return false;
-  }
+Result<void> ServeProcess::start(const std::vector<std::string>& endpoints, Millis timeout) {
+  if (pid_ > 0) return fail(name_ + " is already running");
   log_offset_ = file_size_or_zero(log_file_);
   std::vector<std::string> storage{"sluice", "serve", "--config", config_.string()};
   auto argv = make_argv(storage);
   std::string exe_text = exe_.string();
   std::string log_text = log_file_.string();
   pid_t pid = fork();
-  if (pid < 0) {
-    why = std::string("fork: ") + std::strerror(errno);
-    return false;
-  }
+  if (pid < 0) return fail(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     setpgid(0, 0);
     child_common();
@@ -197,15 +191,10 @@ bool ServeProcess::start(const std::vector<std::string>& endpoints, Millis timeo
         });
       },
       timeout, Millis(50));
-  if (!alive()) {
-    why = exit_description();
-    return false;
-  }
-  if (!ready) {
-    why = "did not report listening on every address within " + std::to_string(timeout.count() / 1000) + " s";
-    return false;
-  }
-  return true;
+  if (!alive()) return fail(exit_description());
+  if (!ready)
+    return fail("did not report listening on every address within " + std::to_string(timeout.count() / 1000) + " s");
+  return {};
 }
 
 std::optional<int> ServeProcess::stop(Millis timeout) {

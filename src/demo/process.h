@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "demo/interrupt.h"
 
 namespace sluice::demo {
@@ -37,8 +38,8 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   /// Starts and waits until stderr says "listening on <e> " for every endpoint in `endpoints`
-  /// ("127.0.0.1:2525"). False (with the reason in `why`) when it exits or times out.
-  bool start(const std::vector<std::string>& endpoints, Millis timeout, std::string& why);
+  /// ("127.0.0.1:2525"). Fails, saying why, when it exits or times out.
+  Result<void> start(const std::vector<std::string>& endpoints, Millis timeout);
   /// SIGTERM and wait. The exit status, or nullopt when it had to be killed.
   std::optional<int> stop(Millis timeout);
   bool running() const { return pid_ > 0; }

@@ -64,8 +64,8 @@ TEST(DemoProcess, ServeProcessStartsWhenListeningAndStopsOnSigterm) {
                          "echo 'info: listening on 127.0.0.1:2525 (Default)' >&2\n"
                          "while :; do sleep 0.05; done\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
-  std::string why;
-  ASSERT_TRUE(server.start({"127.0.0.1:2525"}, Millis(10000), why)) << why;
+  auto started = server.start({"127.0.0.1:2525"}, Millis(10000));
+  ASSERT_TRUE(started) << started.error().message;
   EXPECT_TRUE(server.alive());
   EXPECT_NE(server.log_of_this_run().find("listening on 127.0.0.1:2525"), std::string::npos);
   auto status = server.stop(Millis(10000));
@@ -73,7 +73,8 @@ TEST(DemoProcess, ServeProcessStartsWhenListeningAndStopsOnSigterm) {
   EXPECT_EQ(*status, 0);
   EXPECT_FALSE(server.running());
   // A second run's log starts after the first one's.
-  ASSERT_TRUE(server.start({"127.0.0.1:2525"}, Millis(10000), why)) << why;
+  started = server.start({"127.0.0.1:2525"}, Millis(10000));
+  ASSERT_TRUE(started) << started.error().message;
   auto log = server.log_of_this_run();
   EXPECT_EQ(log.find("stopped"), std::string::npos);
   EXPECT_NE(log.find("listening on"), std::string::npos);
@@ -83,9 +84,9 @@ TEST(DemoProcess, ServeProcessReportsAnEarlyExit) {
   TempDir dir{"sluice-demo-test"};
   auto exe = fake_server(dir, "echo 'sluice: x.toml: bad' >&2\nexit 2\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
-  std::string why;
-  EXPECT_FALSE(server.start({"127.0.0.1:2525"}, Millis(10000), why));
-  EXPECT_EQ(why, "exited with status 2");
+  auto started = server.start({"127.0.0.1:2525"}, Millis(10000));
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().message, "exited with status 2");
   EXPECT_FALSE(server.running());
 }
 
@@ -93,9 +94,9 @@ TEST(DemoProcess, ServeProcessTimesOutWithoutTheListeningLine) {
   TempDir dir{"sluice-demo-test"};
   auto exe = fake_server(dir, "echo 'listening on 127.0.0.1:1 (A)' >&2\nexec sleep 30\n");
   ServeProcess server("fake", exe, dir.path() / "x.toml", dir.path() / "serve.log");
-  std::string why;
-  EXPECT_FALSE(server.start({"127.0.0.1:1", "127.0.0.1:2"}, Millis(300), why));
-  EXPECT_NE(why.find("did not report listening"), std::string::npos);
+  auto started = server.start({"127.0.0.1:1", "127.0.0.1:2"}, Millis(300));
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message.find("did not report listening"), std::string::npos);
   EXPECT_TRUE(server.running());  // the destructor stops it
 }
 

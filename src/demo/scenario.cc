@@ -195,15 +195,14 @@ void Scenario::start_gateways() {
        {Start{cloud_.get(), {fmt::format("127.0.0.1:{}", ports_.cloud_frontend), partner_endpoint()}},
         Start{onprem_.get(), {fmt::format("127.0.0.1:{}", ports_.onprem)}}}) {
     out_.command(fmt::format("sluice serve --config {}", server->config().string()));
-    std::string why;
-    bool started = server->start(endpoints, Millis(20000), why);
+    Result<void> started = server->start(endpoints, Millis(20000));
     auto log = lines_of(server->log_of_this_run());
     auto shown = grep(log, "listening on");
     for (const auto& line : grep(log, "obsolete")) shown.push_back(line);
     out_.quote(shown);
     if (!started) out_.quote(last(log, 20));
-    require(started, fmt::format("{} is listening on {}{}", server->name(), fmt::join(endpoints, " and "),
-                                 started ? "" : " (it " + why + ")"));
+    require(started.ok(), fmt::format("{} is listening on {}{}", server->name(), fmt::join(endpoints, " and "),
+                                      started ? "" : " (it " + started.error().message + ")"));
   }
 }
 
@@ -331,12 +330,12 @@ void Scenario::restart_onprem(const OnpremPolicy& policy, std::string_view why) 
   onprem_send_->mark();
   cloud_receive_->mark();
   out_.command(fmt::format("sluice serve --config {}", onprem_->config().string()));
-  std::string failure;
-  bool started = onprem_->start({fmt::format("127.0.0.1:{}", ports_.onprem)}, Millis(20000), failure);
+  Result<void> started = onprem_->start({fmt::format("127.0.0.1:{}", ports_.onprem)}, Millis(20000));
   auto log = lines_of(onprem_->log_of_this_run());
   out_.quote(grep(log, "reloaded"));
   if (!started) out_.quote(last(log, 20));
-  require(started, "onprem is running again" + (started ? std::string() : " (it " + failure + ")"));
+  require(started.ok(),
+          "onprem is running again" + (started ? std::string() : " (it " + started.error().message + ")"));
 }
 
 void Scenario::show_queue_viewer() {

@@ -66,6 +66,11 @@ std::string names_of(const PeerStats& p) {
 
 std::string time_or_dash(Millis t) { return t == kNoTime ? "-" : format_iso(t); }
 
+/// A findings section's heading with its count, and "none" under it when there is nothing to list.
+std::string findings_heading(std::string_view title, std::size_t count) {
+  return fmt::format("{}: {}\n{}", title, count, count == 0 ? "  none\n" : "");
+}
+
 }  // namespace
 
 Report build_report(const Aggregate& a, ReportOptions options) {
@@ -110,10 +115,8 @@ std::string render_text(const Report& r) {
     for (const auto& e : r.options.errors) out += fmt::format("  {}\n", e);
     out += "\n";
   }
-  out += fmt::format("Legacy TLS peers (TLS 1.0/1.1): {}\n", r.legacy.size());
-  if (r.legacy.empty()) {
-    out += "  none\n";
-  } else {
+  out += findings_heading("Legacy TLS peers (TLS 1.0/1.1)", r.legacy.size());
+  if (!r.legacy.empty()) {
     std::vector<std::vector<std::string>> rows;
     for (const PeerStats* p : r.legacy)
       rows.push_back({std::string(direction_name(p->direction)), p->connector.empty() ? "-" : p->connector,
@@ -125,10 +128,8 @@ std::string render_text(const Report& r) {
                  rows, {false, false, false, false, true, true, true, true, false, false});
   }
 
-  out += fmt::format("\nTLS failures: {}\n", r.failures.size());
-  if (r.failures.empty()) {
-    out += "  none\n";
-  } else {
+  out += "\n" + findings_heading("TLS failures", r.failures.size());
+  if (!r.failures.empty()) {
     std::vector<std::vector<std::string>> rows;
     for (const FailureStats* f : r.failures)
       rows.push_back({f->signature, std::string(direction_name(f->direction)), f->remote.empty() ? "-" : f->remote,

@@ -13,6 +13,17 @@ Json class_counts(const ClassCounts& c) {
   return j;
 }
 
+/// What names a peer in each list it stands in, with the span of the sessions the list counts;
+/// the list adds its own counts.
+Json peer_json(const PeerStats& p, Millis first, Millis last) {
+  return {{"direction", direction_name(p.direction)},
+          {"connector", p.connector},
+          {"remote", p.remote},
+          {"names", p.names},
+          {"first_seen", time_or_null(first)},
+          {"last_seen", time_or_null(last)}};
+}
+
 }  // namespace
 
 nlohmann::json render_json(const Report& r) {
@@ -45,15 +56,11 @@ nlohmann::json render_json(const Report& r) {
 
   Json legacy = Json::array();
   for (const PeerStats* p : r.legacy) {
-    legacy.push_back({{"direction", direction_name(p->direction)},
-                      {"connector", p->connector},
-                      {"remote", p->remote},
-                      {"names", p->names},
-                      {"sessions", {{"TLS1_0", p->sessions[1]}, {"TLS1_1", p->sessions[2]}}},
-                      {"refused_legacy", p->refused_legacy},
-                      {"messages", p->legacy_messages},
-                      {"first_seen", time_or_null(p->legacy_first)},
-                      {"last_seen", time_or_null(p->legacy_last)}});
+    Json peer = peer_json(*p, p->legacy_first, p->legacy_last);
+    peer["sessions"] = {{"TLS1_0", p->sessions[1]}, {"TLS1_1", p->sessions[2]}};
+    peer["refused_legacy"] = p->refused_legacy;
+    peer["messages"] = p->legacy_messages;
+    legacy.push_back(std::move(peer));
   }
   j["legacy_peers"] = legacy;
 
@@ -78,15 +85,11 @@ nlohmann::json render_json(const Report& r) {
   }
   Json top = Json::array();
   for (const PeerStats* p : r.top) {
-    top.push_back({{"direction", direction_name(p->direction)},
-                   {"connector", p->connector},
-                   {"remote", p->remote},
-                   {"names", p->names},
-                   {"total", p->total_sessions()},
-                   {"sessions", class_counts(p->sessions)},
-                   {"messages", p->messages},
-                   {"first_seen", time_or_null(p->first)},
-                   {"last_seen", time_or_null(p->last)}});
+    Json peer = peer_json(*p, p->first, p->last);
+    peer["total"] = p->total_sessions();
+    peer["sessions"] = class_counts(p->sessions);
+    peer["messages"] = p->messages;
+    top.push_back(std::move(peer));
   }
   Json sessions = class_counts(a.sessions);
   sessions["total"] = r.total_sessions;

@@ -1,5 +1,7 @@
 #include "outbound/outcome.h"
 
+#include "base/lookup.h"
+
 namespace sluice::outbound {
 
 smtp::Reply failure_reply(Failure failure, const std::string& endpoint, const std::string& detail) {
@@ -32,25 +34,15 @@ smtp::Reply failure_reply(Failure failure, const std::string& endpoint, const st
 }
 
 std::string_view failure_name(Failure failure) {
-  switch (failure) {
-    case Failure::None:
-      return "None";
-    case Failure::ConnectFailed:
-      return "ConnectFailed";
-    case Failure::SocketError:
-      return "SocketError";
-    case Failure::RemoteTransient:
-      return "RemoteTransient";
-    case Failure::RemotePermanent:
-      return "RemotePermanent";
-    case Failure::TlsUnavailable:
-      return "TlsUnavailable";
-    case Failure::CertificateInvalid:
-      return "CertificateInvalid";
-    case Failure::Timeout:
-      return "Timeout";
-  }
-  return "Unknown";
+  static constexpr Named<Failure> kNames[] = {{Failure::None, "None"},
+                                              {Failure::ConnectFailed, "ConnectFailed"},
+                                              {Failure::SocketError, "SocketError"},
+                                              {Failure::RemoteTransient, "RemoteTransient"},
+                                              {Failure::RemotePermanent, "RemotePermanent"},
+                                              {Failure::TlsUnavailable, "TlsUnavailable"},
+                                              {Failure::CertificateInvalid, "CertificateInvalid"},
+                                              {Failure::Timeout, "Timeout"}};
+  return name_of(kNames, failure).value_or("Unknown");
 }
 
 smtp::Reply primary_target_reply(const smtp::Reply& reply, const std::string& last_endpoint) {

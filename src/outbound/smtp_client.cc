@@ -57,21 +57,6 @@ bool safe_helo(const std::string& name) {
   return true;
 }
 
-/// As in the configuration file; kept here so the client does not depend on config parsing.
-std::string_view tls_mode_name(config::OutboundTls mode) {
-  switch (mode) {
-    case config::OutboundTls::None:
-      return "none";
-    case config::OutboundTls::Opportunistic:
-      return "opportunistic";
-    case config::OutboundTls::Required:
-      return "required";
-    case config::OutboundTls::Verify:
-      return "verify";
-  }
-  return "unknown";
-}
-
 enum class State { Banner, Ehlo, StartTls, Transaction, Quit, Close };
 
 class Client : public std::enable_shared_from_this<Client> {
@@ -185,8 +170,8 @@ class Client : public std::enable_shared_from_this<Client> {
   void log_plan() {
     if (attempt_ == TlsAttempt::Plaintext) {
       if (mode_ == config::OutboundTls::Required || mode_ == config::OutboundTls::Verify) {
-        log_->info(
-            fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})", tls_mode_name(mode_)));
+        log_->info(fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})",
+                               config::outbound_tls_name(mode_)));
       } else {
         log_->info(
             "Plaintext retry after a failed TLS handshake: STARTTLS will not be used (downgrade allowed by "

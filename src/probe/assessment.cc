@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/lookup.h"
 #include "smtp/capabilities.h"
 
 namespace sluice::probe {
@@ -209,10 +210,9 @@ class Planner {
     if (!client_order) {
       // Offer the rest, note the server's choice, again, until it refuses: the accepted suites
       // come out in the server's order of preference, one connection after the other.
-      std::string problem;
-      co_await chain(f.version, std::move(remaining), f.suites, problem);
-      f.detail = problem;
-      f.enumeration_complete = problem.empty();
+      Result<void> complete = co_await chain(f.version, std::move(remaining), f.suites);
+      f.detail = complete ? std::string() : complete.error().message;
+      f.enumeration_complete = complete.ok();
       f.order = f.suites.size() == 1 ? SuiteOrder::Single : SuiteOrder::Server;
       co_return;
     }
@@ -222,28 +222,31 @@ class Planner {
     const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(plan_.parallel_parts, remaining.size()));
     struct Part {
       std::vector<AcceptedSuite> found;
-      std::string problem;
+      Result<void> complete;
     };
     std::vector<Part> results(parts);
     std::vector<std::vector<const CipherSuite*>> groups(parts);
     for (std::size_t k = 0; k < remaining.size(); ++k) groups[k % parts].push_back(remaining[k]);
     auto join = std::make_shared<Join>(executor_);
-    auto finished = [join](const std::exception_ptr&) {
-      if (--join->pending == 0) join->done.cancel();
+    auto finished = [join](Part& part) {
+      return [join, &part](const std::exception_ptr&, Result<void> complete) {
+        part.complete = std::move(complete);
+        if (--join->pending == 0) join->done.cancel();
+      };
     };
     for (std::size_t k = 0; k < parts; ++k) {
       if (groups[k].empty()) continue;
       ++join->pending;
-      asio::co_spawn(executor_, chain(f.version, std::move(groups[k]), results[k].found, results[k].problem), finished);
+      asio::co_spawn(executor_, chain(f.version, std::move(groups[k]), results[k].found), finished(results[k]));
     }
     std::error_code ignored;
     if (join->pending > 0) co_await join->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     f.enumeration_complete = true;
     for (auto& part : results) {
       f.suites.insert(f.suites.end(), part.found.begin(), part.found.end());
-      if (!part.problem.empty()) {
+      if (!part.complete) {
         f.enumeration_complete = false;
-        f.detail = part.problem;
+        f.detail = part.complete.error().message;
       }
     }
     // In the client's order, which is the catalog's.
@@ -252,28 +255,25 @@ class Planner {
   }
 
   /// Offers `suites`, takes out the one the server chooses, offers the rest, until the server
-  /// refuses. `problem` says why it stopped early (a dropped connection, a suite not offered).
-  awaitable<void> chain(tls::Version version, std::vector<const CipherSuite*> suites, std::vector<AcceptedSuite>& found,
-                        std::string& problem) {
+  /// refuses, adding each chosen one to `found`. Fails saying why it stopped early (a dropped
+  /// connection, a suite not offered); `found` then holds what was accepted until then.
+  awaitable<Result<void>> chain(tls::Version version, std::vector<const CipherSuite*> suites,
+                                std::vector<AcceptedSuite>& found) {
     AttemptSpec spec;
     spec.min = spec.max = version;
     spec.hello_only = true;
     while (!suites.empty()) {
       offer(spec, version, suites);
       AttemptResult r = co_await attempt(spec);
-      if (r.outcome == Outcome::HandshakeFailed) co_return;
-      if (r.outcome != Outcome::Negotiated) {
-        problem = "suite enumeration incomplete: " + describe(r);
-        co_return;
-      }
+      if (r.outcome == Outcome::HandshakeFailed) co_return Result<void>();
+      if (r.outcome != Outcome::Negotiated) co_return fail("suite enumeration incomplete: " + describe(r));
       note_chain(r);
       const CipherSuite* chosen = take(suites, r.tls.cipher);
-      if (!chosen) {
-        problem = fmt::format("the server chose {}, which was not offered; enumeration stopped", r.tls.cipher);
-        co_return;
-      }
+      if (!chosen)
+        co_return fail(fmt::format("the server chose {}, which was not offered; enumeration stopped", r.tls.cipher));
       found.push_back({chosen, r.tls.key_exchange});
     }
+    co_return Result<void>();
   }
 
   awaitable<void> injection() {
@@ -307,33 +307,19 @@ class Planner {
 
 }  // namespace
 
-std::string_view version_state_name(VersionState s) {
-  switch (s) {
-    case VersionState::Offered:
-      return "offered";
-    case VersionState::NotOffered:
-      return "not-offered";
-    case VersionState::Unknown:
-      return "unknown";
-    case VersionState::NotTested:
-      return "not-tested";
-  }
-  return "unknown";
-}
+constexpr Named<VersionState> kVersionStateNames[] = {{VersionState::Offered, "offered"},
+                                                      {VersionState::NotOffered, "not-offered"},
+                                                      {VersionState::Unknown, "unknown"},
+                                                      {VersionState::NotTested, "not-tested"}};
 
-std::string_view suite_order_name(SuiteOrder o) {
-  switch (o) {
-    case SuiteOrder::Server:
-      return "server";
-    case SuiteOrder::Client:
-      return "client";
-    case SuiteOrder::Single:
-      return "single";
-    case SuiteOrder::Unknown:
-      return "unknown";
-  }
-  return "unknown";
-}
+std::string_view version_state_name(VersionState s) { return name_of(kVersionStateNames, s).value_or("unknown"); }
+
+constexpr Named<SuiteOrder> kSuiteOrderNames[] = {{SuiteOrder::Server, "server"},
+                                                  {SuiteOrder::Client, "client"},
+                                                  {SuiteOrder::Single, "single"},
+                                                  {SuiteOrder::Unknown, "unknown"}};
+
+std::string_view suite_order_name(SuiteOrder o) { return name_of(kSuiteOrderNames, o).value_or("unknown"); }
 
 const std::array<tls::Version, 4>& probed_versions() {
   static const std::array<tls::Version, 4> versions = {tls::Version::Tls1_0, tls::Version::Tls1_1, tls::Version::Tls1_2,

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/lookup.h"
 #include "net/connect.h"
 #include "net/connection.h"
 #include "probe/cipher_catalog.h"
@@ -432,25 +433,12 @@ class Attempt {
 }  // namespace
 
 std::string_view outcome_name(Outcome o) {
-  switch (o) {
-    case Outcome::Negotiated:
-      return "negotiated";
-    case Outcome::HandshakeFailed:
-      return "handshake-failed";
-    case Outcome::NoStartTls:
-      return "no-starttls";
-    case Outcome::StartTlsRefused:
-      return "starttls-refused";
-    case Outcome::Refused:
-      return "refused";
-    case Outcome::ConnectFailed:
-      return "connect-failed";
-    case Outcome::Timeout:
-      return "timeout";
-    case Outcome::Broken:
-      return "broken";
-  }
-  return "broken";
+  static constexpr Named<Outcome> kNames[] = {
+      {Outcome::Negotiated, "negotiated"},  {Outcome::HandshakeFailed, "handshake-failed"},
+      {Outcome::NoStartTls, "no-starttls"}, {Outcome::StartTlsRefused, "starttls-refused"},
+      {Outcome::Refused, "refused"},        {Outcome::ConnectFailed, "connect-failed"},
+      {Outcome::Timeout, "timeout"},        {Outcome::Broken, "broken"}};
+  return name_of(kNames, o).value_or("broken");
 }
 
 bool inconclusive(Outcome o) {

@@ -73,21 +73,15 @@ asio::awaitable<void> probe_one(std::size_t index, Shared& shared, asio::any_io_
 
 }  // namespace
 
-std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
-                              const RunSettings& settings, std::string& error) {
+Result<std::vector<Target>> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
+                                      const RunSettings& settings) {
   net::Resolver resolver(settings.dns_servers, settings.dns_timeout);
   auto answer = resolver.mx(domain);
+  if (answer.status == net::DnsAnswer::Status::NullMx)
+    return fail(fmt::format("{} publishes a null MX (RFC 7505): it accepts no mail", domain));
+  if (answer.status != net::DnsAnswer::Status::Ok || answer.hosts.empty())
+    return fail(fmt::format("MX lookup for {} failed: {}", domain, answer.error.empty() ? "no answer" : answer.error));
   std::vector<Target> out;
-  switch (answer.status) {
-    case net::DnsAnswer::Status::Ok:
-      break;
-    case net::DnsAnswer::Status::NullMx:
-      error = fmt::format("{} publishes a null MX (RFC 7505): it accepts no mail", domain);
-      return out;
-    default:
-      error = fmt::format("MX lookup for {} failed: {}", domain, answer.error.empty() ? "no answer" : answer.error);
-      return out;
-  }
   for (const auto& host : answer.hosts) {
     Target t;
     t.host = host.name;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "probe/assessment.h"
 
 namespace sluice::probe {
@@ -22,9 +23,9 @@ struct RunSettings {
 };
 
 /// The MX hosts of `domain`, by preference, as targets on `port` (RFC 5321 5.1: implicit MX when
-/// there is none). A domain that cannot receive mail gives no targets and an error.
-std::vector<Target> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
-                              const RunSettings& settings, std::string& error);
+/// there is none). Fails for a domain that cannot receive mail, saying why.
+Result<std::vector<Target>> expand_mx(const std::string& domain, std::uint16_t port, bool implicit_tls,
+                                      const RunSettings& settings);
 
 /// Called once per target as soon as it is assessed and judged (in the order they finish, on the
 /// thread that called run_probes), with its index in `targets`.

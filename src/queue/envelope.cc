@@ -1,4 +1,5 @@
 #include "queue/envelope.h"
+#include "base/lookup.h"
 #include "base/text.h"
 
 #include <fmt/format.h>
@@ -102,27 +103,16 @@ std::string recipient_hop(const Recipient& recipient) {
   return domain.empty() ? std::string("local") : ascii_lower(domain);
 }
 
+constexpr Named<Recipient::State> kRecipientStateNames[] = {{Recipient::State::Pending, "pending"},
+                                                            {Recipient::State::Delivered, "delivered"},
+                                                            {Recipient::State::Deferred, "deferred"},
+                                                            {Recipient::State::Failed, "failed"}};
+
 const char* state_name(Recipient::State state) {
-  switch (state) {
-    case Recipient::State::Pending:
-      return "pending";
-    case Recipient::State::Delivered:
-      return "delivered";
-    case Recipient::State::Deferred:
-      return "deferred";
-    case Recipient::State::Failed:
-      return "failed";
-  }
-  return "unknown";
+  return name_of(kRecipientStateNames, state).value_or("unknown").data();
 }
 
-std::optional<Recipient::State> state_from_name(std::string_view name) {
-  for (auto state :
-       {Recipient::State::Pending, Recipient::State::Delivered, Recipient::State::Deferred, Recipient::State::Failed}) {
-    if (name == state_name(state)) return state;
-  }
-  return std::nullopt;
-}
+std::optional<Recipient::State> state_from_name(std::string_view name) { return key_named(kRecipientStateNames, name); }
 
 bool valid_queue_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;

@@ -39,13 +39,13 @@ bool FilePool::has_room_for(const fs::path& file) const {
   return files_.size() < capacity_;
 }
 
-std::error_code FilePool::recycle(const fs::path& file) {
+Result<void, std::error_code> FilePool::recycle(const fs::path& file) {
   if (!has_room_for(file)) {
-    if (::unlink(file.c_str()) != 0) return {errno, std::system_category()};
+    if (::unlink(file.c_str()) != 0) return fail(std::error_code(errno, std::system_category()));
     return {};
   }
   const fs::path name = next_name();
-  if (::rename(file.c_str(), name.c_str()) != 0) return {errno, std::system_category()};
+  if (::rename(file.c_str(), name.c_str()) != 0) return fail(std::error_code(errno, std::system_category()));
   std::lock_guard lock(mutex_);
   files_.push_back(name);
   return {};

@@ -15,6 +15,8 @@
 #include <system_error>
 #include <vector>
 
+#include "base/result.h"
+
 namespace sluice::queue {
 
 class FilePool {
@@ -34,9 +36,9 @@ class FilePool {
   /// A pooled file to overwrite (it leaves the pool), or nullopt when there is none.
   std::optional<std::filesystem::path> take();
   /// Takes `file` (a regular file in dir) away from its name: renamed into the pool, or
-  /// unlinked when the pool is full or the file is large. The result is the rename's or
-  /// unlink's error; no_such_file_or_directory when `file` did not exist.
-  std::error_code recycle(const std::filesystem::path& file);
+  /// unlinked when the pool is full or the file is large. Fails with the rename's or unlink's
+  /// error; no_such_file_or_directory when `file` did not exist.
+  Result<void, std::error_code> recycle(const std::filesystem::path& file);
   /// Puts a file already carrying a pool name (found at startup) back in the pool; false when
   /// the pool is full or the file is large (the caller removes it).
   bool adopt(const std::filesystem::path& file);

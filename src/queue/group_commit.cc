@@ -34,16 +34,6 @@ void GroupCommitter::submit(const Envelope* envelope, std::string_view message, 
   wake_.notify_one();
 }
 
-std::size_t GroupCommitter::batches() const {
-  std::lock_guard lock(mutex_);
-  return batches_;
-}
-
-std::size_t GroupCommitter::messages() const {
-  std::lock_guard lock(mutex_);
-  return messages_;
-}
-
 void GroupCommitter::parallel(std::size_t count, const std::function<void(std::size_t)>& task) {
   if (count == 1) {
     task(0);
@@ -80,11 +70,8 @@ void GroupCommitter::run() {
     for (const auto& r : batch) requests.push_back({r.envelope, r.message, {}});
     spool_.store_batch(
         requests, [this](std::size_t count, const std::function<void(std::size_t)>& task) { parallel(count, task); });
-    {
-      std::lock_guard lock(mutex_);
-      ++batches_;
-      messages_ += batch.size();
-    }
+    ++batches_;
+    messages_ += batch.size();
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(requests[i].result);
   }
 }

@@ -75,21 +75,20 @@ Spool::Spool(std::filesystem::path dir, FileOpener open_new)
   }
 }
 
-std::error_code Spool::write_synced(std::string_view name, std::string_view data, fs::path* file) {
+Result<fs::path, std::error_code> Spool::write_synced(std::string_view name, std::string_view data) {
   if (!open_new_) {
     while (auto reused = pool_->take()) {
       std::error_code ec = overwrite_file_synced(*reused, data);
-      if (!ec) {
-        *file = std::move(*reused);
-        return {};
-      }
+      if (!ec) return std::move(*reused);
       unlink_file(*reused);
       // Gone (someone cleaned up): try the next. Anything else (a full disk) would fail a new
       // file just the same.
-      if (ec != std::errc::no_such_file_or_directory) return ec;
+      if (ec != std::errc::no_such_file_or_directory) return fail(ec);
     }
   }
-  return write_temp_file_synced(dir_, name, data, open_new_, file);
+  fs::path file;
+  if (std::error_code ec = write_temp_file_synced(dir_, name, data, open_new_, &file)) return fail(ec);
+  return file;
 }
 
 Result<void, std::error_code> Spool::store(const Envelope& envelope, std::string_view message) {
@@ -101,10 +100,10 @@ Result<void, std::error_code> Spool::store(const Envelope& envelope, std::string
 void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& run) {
   const std::size_t n = requests.size();
   std::vector<std::string> json(n);
-  // temps[2i] is message i's content, temps[2i+1] its envelope; errors likewise. failed[i] is
-  // message i's error, handed out as its result at the end.
-  std::vector<fs::path> temps(2 * n);
-  std::vector<std::error_code> errors(2 * n), failed(n);
+  // temps[2i] is message i's content written under a temporary name, temps[2i+1] its envelope.
+  // failed[i] is message i's error, handed out as its result at the end.
+  std::vector<Result<fs::path, std::error_code>> temps(2 * n);
+  std::vector<std::error_code> failed(n);
   for (std::size_t i = 0; i < n; ++i) {
     failed[i] = check_envelope(*requests[i].envelope);
     if (!failed[i]) json[i] = envelope_to_json(*requests[i].envelope);
@@ -114,12 +113,12 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
     if (failed[k / 2]) return;
     try {
       if (k % 2 == 0) {
-        errors[k] = write_synced(message_name(r.envelope->id), r.message, &temps[k]);
+        temps[k] = write_synced(message_name(r.envelope->id), r.message);
       } else {
-        errors[k] = write_synced(envelope_name(r.envelope->id), json[k / 2], &temps[k]);
+        temps[k] = write_synced(envelope_name(r.envelope->id), json[k / 2]);
       }
     } catch (const std::bad_alloc&) {
-      errors[k] = std::make_error_code(std::errc::not_enough_memory);
+      temps[k] = fail(std::make_error_code(std::errc::not_enough_memory));
     }
   };
   // The slow part: 2n file fsyncs, which the disk serves faster side by side than in a row.
@@ -130,7 +129,7 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
   }
   auto drop_temps = [&](std::size_t i) {
     for (std::size_t k = 2 * i; k < 2 * i + 2; ++k)
-      if (!errors[k] && !temps[k].empty()) unlink_file(temps[k]);
+      if (temps[k] && !temps[k]->empty()) unlink_file(*temps[k]);
   };
   // Both names into place, content first, then one directory fsync for the whole batch: it
   // makes every rename durable before any 250. A crash before it ends may keep any subset of
@@ -141,20 +140,20 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
   for (std::size_t i = 0; i < n; ++i) {
     auto& r = requests[i];
     if (failed[i]) continue;
-    if (errors[2 * i] || errors[2 * i + 1]) {
-      failed[i] = errors[2 * i] ? errors[2 * i] : errors[2 * i + 1];
+    if (!temps[2 * i] || !temps[2 * i + 1]) {
+      failed[i] = !temps[2 * i] ? temps[2 * i].error() : temps[2 * i + 1].error();
       drop_temps(i);
       continue;
     }
     const fs::path content = dir_ / message_name(r.envelope->id);
-    if (::rename(temps[2 * i].c_str(), content.c_str()) != 0) {
+    if (::rename(temps[2 * i]->c_str(), content.c_str()) != 0) {
       failed[i] = {errno, std::system_category()};
       drop_temps(i);
       continue;
     }
-    if (::rename(temps[2 * i + 1].c_str(), (dir_ / envelope_name(r.envelope->id)).c_str()) != 0) {
+    if (::rename(temps[2 * i + 1]->c_str(), (dir_ / envelope_name(r.envelope->id)).c_str()) != 0) {
       failed[i] = {errno, std::system_category()};
-      unlink_file(temps[2 * i + 1]);
+      unlink_file(*temps[2 * i + 1]);
       unlink_file(content);
       continue;
     }
@@ -220,16 +219,15 @@ std::vector<Result<void, std::error_code>> Spool::remove_batch(const std::vector
       results[i] = fail(std::make_error_code(std::errc::invalid_argument));
       continue;
     }
-    std::error_code ec = pool_->recycle(dir_ / envelope_name(ids[i]));
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      results[i] = fail(ec);  // still committed; the content must stay with it
+    auto envelope = pool_->recycle(dir_ / envelope_name(ids[i]));
+    if (!envelope && envelope.error() != std::errc::no_such_file_or_directory) {
+      results[i] = fail(envelope.error());  // still committed; the content must stay with it
       continue;
     }
-    const bool had_envelope = !ec;
-    ec = pool_->recycle(dir_ / message_name(ids[i]));
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      results[i] = fail(ec);
-    } else if (ec && !had_envelope) {
+    auto content = pool_->recycle(dir_ / message_name(ids[i]));
+    if (!content && content.error() != std::errc::no_such_file_or_directory) {
+      results[i] = fail(content.error());
+    } else if (!content && !envelope) {
       results[i] = fail(std::make_error_code(std::errc::no_such_file_or_directory));  // nothing by that id
     }
   }

@@ -88,8 +88,8 @@ class Spool {
   std::filesystem::path dir_;
   FileOpener open_new_;
   /// Writes `data`, fsynced, into a file to be renamed to `name`: a recycled one from pool_ when
-  /// there is one (not with a test FileOpener), else a new temporary file. *file gets its path.
-  std::error_code write_synced(std::string_view name, std::string_view data, std::filesystem::path* file);
+  /// there is one (not with a test FileOpener), else a new temporary file. Returns its path.
+  Result<std::filesystem::path, std::error_code> write_synced(std::string_view name, std::string_view data);
 
   /// Every fsync of dir_ goes through here, so concurrent stores, updates and removals (the
   /// inbound group commit and the delivery engine) share them.

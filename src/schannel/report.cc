@@ -18,20 +18,6 @@ nlohmann::json json_dword(const std::optional<std::uint32_t>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-std::string state_id(State state) {
-  switch (state) {
-    case State::Enabled:
-      return "enabled";
-    case State::DisabledByDefault:
-      return "disabled_by_default";
-    case State::Disabled:
-      return "disabled";
-    case State::NotSupported:
-      return "not_supported";
-  }
-  return "?";
-}
-
 }  // namespace
 
 std::string describe_setting(const ProtocolSetting& s, WindowsVersion windows) {

@@ -5,67 +5,65 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/lookup.h"
 #include "base/text.h"
 #include "schannel/key_names.h"
 #include "schannel/required_updates.h"
 
 namespace sluice::schannel {
 
+namespace {
+
+struct WindowsNames {
+  WindowsVersion version;
+  std::string_view id;    ///< as given on the command line
+  std::string_view name;  ///< as Microsoft's documentation says it
+};
+
+constexpr WindowsNames kWindowsVersions[] = {
+    {WindowsVersion::Server2008R2, "2008r2", "Windows Server 2008 R2"},
+    {WindowsVersion::Server2012R2, "2012r2", "Windows Server 2012 R2"},
+    {WindowsVersion::Server2016, "2016", "Windows Server 2016"},
+    {WindowsVersion::Server2019, "2019", "Windows Server 2019"},
+    {WindowsVersion::Server2022, "2022", "Windows Server 2022"},
+};
+
+constexpr Named<Protocol> kProtocolNames[] = {{Protocol::Tls10, "TLS 1.0"},
+                                              {Protocol::Tls11, "TLS 1.1"},
+                                              {Protocol::Tls12, "TLS 1.2"},
+                                              {Protocol::Tls13, "TLS 1.3"}};
+
+struct StateNames {
+  State state;
+  std::string_view id;    ///< in the JSON report
+  std::string_view name;  ///< in sentences
+};
+
+constexpr StateNames kStateNames[] = {
+    {State::Enabled, "enabled", "enabled"},
+    {State::DisabledByDefault, "disabled_by_default", "disabled by default"},
+    {State::Disabled, "disabled", "disabled"},
+    {State::NotSupported, "not_supported", "not supported"},
+};
+
+constexpr Named<Source> kSourceNames[] = {
+    {Source::Explicit, "explicit"}, {Source::Default, "default"}, {Source::Mixed, "mixed"}};
+
+}  // namespace
+
 std::optional<WindowsVersion> parse_windows_version(std::string_view text) {
-  std::string t = ascii_lower(text);
-  if (t == "2008r2") return WindowsVersion::Server2008R2;
-  if (t == "2012r2") return WindowsVersion::Server2012R2;
-  if (t == "2016") return WindowsVersion::Server2016;
-  if (t == "2019") return WindowsVersion::Server2019;
-  if (t == "2022") return WindowsVersion::Server2022;
-  return std::nullopt;
+  return lookup(kWindowsVersions, &WindowsNames::id, ascii_lower(text), &WindowsNames::version);
 }
 
 std::string_view windows_id(WindowsVersion version) {
-  switch (version) {
-    case WindowsVersion::Server2008R2:
-      return "2008r2";
-    case WindowsVersion::Server2012R2:
-      return "2012r2";
-    case WindowsVersion::Server2016:
-      return "2016";
-    case WindowsVersion::Server2019:
-      return "2019";
-    case WindowsVersion::Server2022:
-      return "2022";
-  }
-  return "?";
+  return lookup(kWindowsVersions, &WindowsNames::version, version, &WindowsNames::id).value_or("?");
 }
 
 std::string_view windows_name(WindowsVersion version) {
-  switch (version) {
-    case WindowsVersion::Server2008R2:
-      return "Windows Server 2008 R2";
-    case WindowsVersion::Server2012R2:
-      return "Windows Server 2012 R2";
-    case WindowsVersion::Server2016:
-      return "Windows Server 2016";
-    case WindowsVersion::Server2019:
-      return "Windows Server 2019";
-    case WindowsVersion::Server2022:
-      return "Windows Server 2022";
-  }
-  return "?";
+  return lookup(kWindowsVersions, &WindowsNames::version, version, &WindowsNames::name).value_or("?");
 }
 
-std::string_view protocol_name(Protocol protocol) {
-  switch (protocol) {
-    case Protocol::Tls10:
-      return "TLS 1.0";
-    case Protocol::Tls11:
-      return "TLS 1.1";
-    case Protocol::Tls12:
-      return "TLS 1.2";
-    case Protocol::Tls13:
-      return "TLS 1.3";
-  }
-  return "?";
-}
+std::string_view protocol_name(Protocol protocol) { return name_of(kProtocolNames, protocol).value_or("?"); }
 
 std::string_view side_name(Side side) { return side == Side::Client ? "Client" : "Server"; }
 
@@ -85,45 +83,23 @@ ProtocolDefault documented_default(WindowsVersion version, Protocol protocol, Si
 }
 
 std::string_view state_name(State state) {
-  switch (state) {
-    case State::Enabled:
-      return "enabled";
-    case State::DisabledByDefault:
-      return "disabled by default";
-    case State::Disabled:
-      return "disabled";
-    case State::NotSupported:
-      return "not supported";
-  }
-  return "?";
+  return lookup(kStateNames, &StateNames::state, state, &StateNames::name).value_or("?");
 }
 
-std::string_view source_name(Source source) {
-  switch (source) {
-    case Source::Explicit:
-      return "explicit";
-    case Source::Default:
-      return "default";
-    case Source::Mixed:
-      return "mixed";
-  }
-  return "?";
+std::string_view state_id(State state) {
+  return lookup(kStateNames, &StateNames::state, state, &StateNames::id).value_or("?");
 }
+
+std::string_view source_name(Source source) { return name_of(kSourceNames, source).value_or("?"); }
 
 std::string dword_text(std::uint32_t value) {
   return value <= 9 ? fmt::format("{}", value) : fmt::format("{:#x}", value);
 }
 
 std::string_view severity_name(Severity severity) {
-  switch (severity) {
-    case Severity::Error:
-      return "error";
-    case Severity::Warning:
-      return "warning";
-    case Severity::Info:
-      return "info";
-  }
-  return "?";
+  static constexpr Named<Severity> kNames[] = {
+      {Severity::Error, "error"}, {Severity::Warning, "warning"}, {Severity::Info, "info"}};
+  return name_of(kNames, severity).value_or("?");
 }
 
 bool DotNetSetting::inherits_os_defaults() const {

@@ -54,6 +54,7 @@ enum class State {
   NotSupported,       ///< this Windows version has no implementation (TLS 1.3 before 2022)
 };
 std::string_view state_name(State state);  ///< "enabled", "disabled by default", ...
+std::string_view state_id(State state);    ///< "enabled", "disabled_by_default", ... (JSON)
 
 enum class Source {
   Explicit,  ///< decided by values in the registry

@@ -6,116 +6,92 @@
 
 #include <fmt/core.h>
 
+#include "base/lookup.h"
+
 namespace sluice::tls {
 namespace {
 
 constexpr const char* kUnknown = "CALG_UNKNOWN";
 
-struct Named {
+/// A Windows CALG algorithm name and the strength SCHANNEL reports with it.
+struct Calg {
   const char* name;
   int bits;
 };
 
-Named bulk_for(const SSL_CIPHER* cipher) {
-  switch (SSL_CIPHER_get_cipher_nid(cipher)) {
-    case NID_aes_128_gcm:
-    case NID_aes_128_cbc:
-    case NID_aes_128_ccm:
-      return {"CALG_AES_128", 128};
-    case NID_aes_256_gcm:
-    case NID_aes_256_cbc:
-    case NID_aes_256_ccm:
-      return {"CALG_AES_256", 256};
-    case NID_des_ede3_cbc:
-      return {"CALG_3DES", 168};
-    case NID_rc4:
-      return {"CALG_RC4", 128};
-    case NID_chacha20_poly1305:
-      // Windows has no CALG for ChaCha20 (SCHANNEL never negotiates it); this name follows the
-      // CALG_ pattern so text searches for "CALG_" still find the line (docs/protocol-log.md).
-      return {"CALG_CHACHA20_POLY1305", 256};
-    default:
-      return {kUnknown, SSL_CIPHER_get_bits(cipher, nullptr)};
-  }
+/// OpenSSL's cipher and digest NIDs as SCHANNEL names them in the protocol log.
+struct CalgForNid {
+  int nid;
+  Calg calg;
+};
+
+constexpr CalgForNid kCalgs[] = {
+    // bulk ciphers
+    {NID_aes_128_gcm, {"CALG_AES_128", 128}},
+    {NID_aes_128_cbc, {"CALG_AES_128", 128}},
+    {NID_aes_128_ccm, {"CALG_AES_128", 128}},
+    {NID_aes_256_gcm, {"CALG_AES_256", 256}},
+    {NID_aes_256_cbc, {"CALG_AES_256", 256}},
+    {NID_aes_256_ccm, {"CALG_AES_256", 256}},
+    {NID_des_ede3_cbc, {"CALG_3DES", 168}},
+    {NID_rc4, {"CALG_RC4", 128}},
+    // Windows has no CALG for ChaCha20 (SCHANNEL never negotiates it); this name follows the
+    // CALG_ pattern so text searches for "CALG_" still find the line (docs/protocol-log.md).
+    {NID_chacha20_poly1305, {"CALG_CHACHA20_POLY1305", 256}},
+    // digests
+    {NID_sha1, {"CALG_SHA1", 160}},
+    {NID_sha256, {"CALG_SHA_256", 256}},
+    {NID_sha384, {"CALG_SHA_384", 384}},
+    {NID_sha512, {"CALG_SHA_512", 512}},
+    {NID_md5, {"CALG_MD5", 128}},
+};
+
+std::optional<Calg> calg_for_nid(int nid) { return lookup(kCalgs, &CalgForNid::nid, nid, &CalgForNid::calg); }
+
+Calg bulk_for(const SSL_CIPHER* cipher) {
+  return calg_for_nid(SSL_CIPHER_get_cipher_nid(cipher)).value_or(Calg{kUnknown, SSL_CIPHER_get_bits(cipher, nullptr)});
 }
 
-Named digest_for_nid(int nid) {
-  switch (nid) {
-    case NID_sha1:
-      return {"CALG_SHA1", 160};
-    case NID_sha256:
-      return {"CALG_SHA_256", 256};
-    case NID_sha384:
-      return {"CALG_SHA_384", 384};
-    case NID_sha512:
-      return {"CALG_SHA_512", 512};
-    case NID_md5:
-      return {"CALG_MD5", 128};
-    default:
-      return {kUnknown, 0};
-  }
-}
+Calg digest_for_nid(int nid) { return calg_for_nid(nid).value_or(Calg{kUnknown, 0}); }
 
-Named mac_for(const SSL_CIPHER* cipher) {
+Calg mac_for(const SSL_CIPHER* cipher) {
   if (SSL_CIPHER_is_aead(cipher)) {
     // SCHANNEL reports the PRF hash of an AEAD suite with strength 0 (the published
     // AES_128 GCM line says "CALG_SHA_256 with strength 0 bits").
     const EVP_MD* md = SSL_CIPHER_get_handshake_digest(cipher);
-    Named n = digest_for_nid(md != nullptr ? EVP_MD_get_type(md) : NID_undef);
+    Calg n = digest_for_nid(md != nullptr ? EVP_MD_get_type(md) : NID_undef);
     return {n.name, 0};
   }
   return digest_for_nid(SSL_CIPHER_get_digest_nid(cipher));
 }
 
 const char* kx_for(const SSL_CIPHER* cipher) {
-  switch (SSL_CIPHER_get_kx_nid(cipher)) {
-    case NID_kx_ecdhe:
-    case NID_kx_ecdhe_psk:
-    case NID_kx_any:  // TLS 1.3: see negotiated_cipher_names for FFDHE groups
-      return "CALG_ECDH_EPHEM";
-    case NID_kx_dhe:
-    case NID_kx_dhe_psk:
-      return "CALG_DH_EPHEM";
-    case NID_kx_rsa:
-    case NID_kx_rsa_psk:
-      return "CALG_RSA_KEYX";
-    default:
-      return kUnknown;
-  }
+  static constexpr Named<int> kKeyExchanges[] = {
+      {NID_kx_ecdhe, "CALG_ECDH_EPHEM"}, {NID_kx_ecdhe_psk, "CALG_ECDH_EPHEM"},
+      {NID_kx_any, "CALG_ECDH_EPHEM"},  // TLS 1.3: see negotiated_cipher_names for FFDHE groups
+      {NID_kx_dhe, "CALG_DH_EPHEM"},     {NID_kx_dhe_psk, "CALG_DH_EPHEM"},
+      {NID_kx_rsa, "CALG_RSA_KEYX"},     {NID_kx_rsa_psk, "CALG_RSA_KEYX"},
+  };
+  return name_of(kKeyExchanges, SSL_CIPHER_get_kx_nid(cipher)).value_or(kUnknown).data();
 }
 
-int group_bits(int nid) {
-  switch (nid) {
-    case NID_X25519:
-      return 256;
-    case NID_X448:
-      return 448;
-    case NID_X9_62_prime256v1:
-      return 256;
-    case NID_secp384r1:
-      return 384;
-    case NID_secp521r1:
-      return 521;
-    case NID_brainpoolP256r1:
-      return 256;
-    case NID_brainpoolP384r1:
-      return 384;
-    case NID_brainpoolP512r1:
-      return 512;
-    case NID_ffdhe2048:
-      return 2048;
-    case NID_ffdhe3072:
-      return 3072;
-    case NID_ffdhe4096:
-      return 4096;
-    case NID_ffdhe6144:
-      return 6144;
-    case NID_ffdhe8192:
-      return 8192;
-    default:
-      return 0;
-  }
-}
+/// The strength of a named group, which the ephemeral key's bit count does not say (253 for X25519).
+struct GroupBits {
+  int nid;
+  int bits;
+};
+
+constexpr GroupBits kGroupBits[] = {
+    {NID_X25519, 256},           {NID_X448, 448},
+    {NID_X9_62_prime256v1, 256}, {NID_secp384r1, 384},
+    {NID_secp521r1, 521},        {NID_brainpoolP256r1, 256},
+    {NID_brainpoolP384r1, 384},  {NID_brainpoolP512r1, 512},
+    {NID_ffdhe2048, 2048},       {NID_ffdhe3072, 3072},
+    {NID_ffdhe4096, 4096},       {NID_ffdhe6144, 6144},
+    {NID_ffdhe8192, 8192},
+};
+
+int group_bits(int nid) { return lookup(kGroupBits, &GroupBits::nid, nid, &GroupBits::bits).value_or(0); }
 
 bool is_ffdhe(int nid) {
   return nid == NID_ffdhe2048 || nid == NID_ffdhe3072 || nid == NID_ffdhe4096 || nid == NID_ffdhe6144 ||
@@ -151,8 +127,8 @@ ExchangeCipherNames exchange_cipher_names(const SSL_CIPHER* cipher, int kx_bits)
     out.bulk = out.mac = out.kx = kUnknown;
     return out;
   }
-  Named bulk = bulk_for(cipher);
-  Named mac = mac_for(cipher);
+  Calg bulk = bulk_for(cipher);
+  Calg mac = mac_for(cipher);
   out.bulk = bulk.name;
   out.bulk_bits = bulk.bits;
   out.mac = mac.name;

@@ -2,86 +2,46 @@
 
 #include <openssl/ssl.h>
 
+#include "base/lookup.h"
+
 namespace sluice::tls {
+namespace {
+
+struct VersionNames {
+  Version version;
+  int wire;
+  std::string_view config;
+  std::string_view header;
+};
+
+// Version::Unknown has no row: each reader below says what it maps to.
+constexpr VersionNames kVersions[] = {
+    {Version::Ssl3, SSL3_VERSION, "ssl3", "SSL3"},      {Version::Tls1_0, TLS1_VERSION, "1.0", "TLS1_0"},
+    {Version::Tls1_1, TLS1_1_VERSION, "1.1", "TLS1_1"}, {Version::Tls1_2, TLS1_2_VERSION, "1.2", "TLS1_2"},
+    {Version::Tls1_3, TLS1_3_VERSION, "1.3", "TLS1_3"},
+};
+
+}  // namespace
 
 Version version_from_wire(int value) {
-  switch (value) {
-    case SSL3_VERSION:
-      return Version::Ssl3;
-    case TLS1_VERSION:
-      return Version::Tls1_0;
-    case TLS1_1_VERSION:
-      return Version::Tls1_1;
-    case TLS1_2_VERSION:
-      return Version::Tls1_2;
-    case TLS1_3_VERSION:
-      return Version::Tls1_3;
-    default:
-      return Version::Unknown;
-  }
+  return lookup(kVersions, &VersionNames::wire, value, &VersionNames::version).value_or(Version::Unknown);
 }
 
-int wire_value(Version v) {
-  switch (v) {
-    case Version::Ssl3:
-      return SSL3_VERSION;
-    case Version::Tls1_0:
-      return TLS1_VERSION;
-    case Version::Tls1_1:
-      return TLS1_1_VERSION;
-    case Version::Tls1_2:
-      return TLS1_2_VERSION;
-    case Version::Tls1_3:
-      return TLS1_3_VERSION;
-    case Version::Unknown:
-      break;
-  }
-  return 0;
-}
+int wire_value(Version v) { return lookup(kVersions, &VersionNames::version, v, &VersionNames::wire).value_or(0); }
 
 std::string_view config_name(Version v) {
-  switch (v) {
-    case Version::Ssl3:
-      return "ssl3";
-    case Version::Tls1_0:
-      return "1.0";
-    case Version::Tls1_1:
-      return "1.1";
-    case Version::Tls1_2:
-      return "1.2";
-    case Version::Tls1_3:
-      return "1.3";
-    case Version::Unknown:
-      break;
-  }
-  return "unknown";
+  return lookup(kVersions, &VersionNames::version, v, &VersionNames::config).value_or("unknown");
 }
 
 std::optional<Version> parse_config_version(std::string_view text) {
+  auto v = lookup(kVersions, &VersionNames::config, text, &VersionNames::version);
   // SSL 3 is deliberately not configurable: no supported OpenSSL build can speak it.
-  if (text == "1.0") return Version::Tls1_0;
-  if (text == "1.1") return Version::Tls1_1;
-  if (text == "1.2") return Version::Tls1_2;
-  if (text == "1.3") return Version::Tls1_3;
-  return std::nullopt;
+  if (v == Version::Ssl3) return std::nullopt;
+  return v;
 }
 
 std::string_view header_name(Version v) {
-  switch (v) {
-    case Version::Ssl3:
-      return "SSL3";
-    case Version::Tls1_0:
-      return "TLS1_0";
-    case Version::Tls1_1:
-      return "TLS1_1";
-    case Version::Tls1_2:
-      return "TLS1_2";
-    case Version::Tls1_3:
-      return "TLS1_3";
-    case Version::Unknown:
-      break;
-  }
-  return "UNKNOWN";
+  return lookup(kVersions, &VersionNames::version, v, &VersionNames::header).value_or("UNKNOWN");
 }
 
 std::string exchange_protocol_name(Version v, bool server_side) {
