@@ -43,7 +43,9 @@ Result<fs::path> tracking_dir_of(const TrackOptions& o) {
 /// "2026-12-07", "2026-12-07T11:00" (UTC), or a duration back from now: "30m", "2h", "1h30m".
 std::optional<system_clock::time_point> since_time(const std::string& text) {
   if (auto ago = config::parse_duration(text)) return system_clock::now() - *ago;
-  if (auto t = logscan::parse_time_argument(text))
+  // system_clock counts nanoseconds in 64 bits: a date past 2262 would overflow, and is refused.
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::duration::max()).count();
+  if (auto t = logscan::parse_time_argument(text); t && *t<limit&& * t> - limit)
     return system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(std::chrono::milliseconds(*t)));
   return std::nullopt;
 }

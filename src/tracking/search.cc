@@ -158,7 +158,7 @@ std::string tls_words(const Record& r) {
 /// "mx.example [192.0.2.1]" or either part alone.
 std::string server_words(const Record& r) {
   std::string host = r[kServerHostname], ip = r[kServerIp];
-  if (host.empty()) return ip.empty() ? std::string("(no server reached)") : "[" + ip + "]";
+  if (host.empty() || host == ip) return ip.empty() ? std::string("(no server reached)") : "[" + ip + "]";
   return ip.empty() ? host : host + " [" + ip + "]";
 }
 

@@ -244,7 +244,7 @@ class MessageTracking(unittest.TestCase):
         self.assertIn(f"{self.relayed} <relayed@sluice.test> from alice@sluice.test", out.stdout)
         self.assertRegex(out.stdout, r"RECEIVE from client\.test \[127\.0\.0\.1\] on \"Default\" with TLS1_[23], "
                                      r"for bob@sink\.test")
-        self.assertRegex(out.stdout, r"SEND    bob@sink\.test to sink\.test \[127\.0\.0\.1\] via \"To Sink\" "
+        self.assertRegex(out.stdout, r"SEND    bob@sink\.test to \[127\.0\.0\.1\] via \"To Sink\" "
                                      r"with TLS1_[23], queued as ABC123: 250 2\.0\.0 Ok: queued as ABC123")
         self.assertNotIn(self.bounced, out.stdout)
 
@@ -257,7 +257,7 @@ class MessageTracking(unittest.TestCase):
 
         bounced = self.track("--id", "<bounced@sluice.test>")
         self.assertEqual(bounced.returncode, 0, bounced.stderr)
-        self.assertRegex(bounced.stdout, r"DEFER   carol@down\.test at \S* ?\[127\.0\.0\.1\] via \"To Nowhere\"")
+        self.assertRegex(bounced.stdout, r"DEFER   carol@down\.test at \[127\.0\.0\.1\] via \"To Nowhere\"")
         self.assertIn("FAIL    carol@down.test: 550 4.4.7 QUEUE.Expired", bounced.stdout)
         self.assertRegex(bounced.stdout, r"DSN     bounce [0-9A-F]{16} to alice@sluice\.test about carol@down\.test")
         self.assertRegex(bounced.stdout, r"DELIVER alice@sluice\.test \(notification [0-9A-F]{16}\) to the local "
@@ -279,8 +279,9 @@ class MessageTracking(unittest.TestCase):
         self.assertIn("no message tracking log there", missing.stderr)
         recent = self.track("--since", "1h", "--recipient", "erin@sluice.test")
         self.assertEqual(recent.returncode, 0, recent.stderr)
-        future = self.track("--since", "2999-01-01")
-        self.assertEqual(future.returncode, 1)
+        future = self.track("--since", "2200-01-01")
+        self.assertEqual(future.returncode, 1, future.stdout)
+        self.assertEqual(self.track("--since", "2999-01-01").returncode, 2)  # past what the clock can hold
 
 
 if __name__ == "__main__":
