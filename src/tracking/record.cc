@@ -1,41 +1,14 @@
 #include "tracking/record.h"
 
 #include "base/csv.h"
+#include "protocol_log/message_tracking_fields.h"
 
 namespace sluice::tracking {
 
 namespace {
 
-constexpr std::string_view kFieldNames[kFieldCount] = {"date-time",
-                                                       "client-ip",
-                                                       "client-hostname",
-                                                       "server-ip",
-                                                       "server-hostname",
-                                                       "source-context",
-                                                       "connector-id",
-                                                       "source",
-                                                       "event-id",
-                                                       "internal-message-id",
-                                                       "message-id",
-                                                       "network-message-id",
-                                                       "recipient-address",
-                                                       "recipient-status",
-                                                       "total-bytes",
-                                                       "recipient-count",
-                                                       "related-recipient-address",
-                                                       "reference",
-                                                       "message-subject",
-                                                       "sender-address",
-                                                       "return-path",
-                                                       "message-info",
-                                                       "directionality",
-                                                       "tenant-id",
-                                                       "original-client-ip",
-                                                       "original-server-ip",
-                                                       "custom-data",
-                                                       "transport-traffic-type",
-                                                       "log-id",
-                                                       "schema-version"};
+constexpr const auto& kFieldNames = protocol_log::kMessageTrackingFields;
+static_assert(kFieldNames.size() == kFieldCount, "tracking::Field names every column");
 
 std::string one_line_value(std::string_view value) {
   std::string out(value);
