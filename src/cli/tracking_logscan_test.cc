@@ -34,7 +34,7 @@ TEST(TrackingLogForLogscan, LogscanReadsOurMsgtrkFiles) {
     after.recipients[1].last_reply = smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError");
     tracking::Hop hop{
         .connector = "Outbound", .host = "mx.far.test", .endpoint = "198.51.100.10:25", .tls_version = "TLS1_2"};
-    log.changed(&before, after, &hop);
+    log.changed(&before, after, {}, &hop);
   }
   logscan::ScanOptions options;
   options.jobs = 1;

@@ -142,7 +142,7 @@ void DeliveryEngine::adopt(Envelope envelope) {
 
 void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& newly_failed,
                             const std::string& remote_host, const std::optional<tracking::Hop>& hop) {
-  if (services_.tracking) services_.tracking->changed(find(envelope.id), envelope, hop ? &*hop : nullptr);
+  if (services_.tracking) services_.tracking->changed(find(envelope.id), envelope, newly_failed, hop ? &*hop : nullptr);
   if (!newly_failed.empty() && queue::should_bounce(envelope)) bounce(envelope, newly_failed, remote_host, false);
   bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
                           [](const queue::Recipient& r) { return r.waiting(); });

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -128,7 +129,8 @@ Record receive_record(const Origin& origin, const queue::Envelope& envelope, std
 }
 
 std::vector<Record> outcome_records(const Origin& origin, const queue::Envelope* before, const queue::Envelope& after,
-                                    const Hop* hop, std::chrono::system_clock::time_point now) {
+                                    const std::vector<std::size_t>& newly_failed, const Hop* hop,
+                                    std::chrono::system_clock::time_point now) {
   // (event, status) -> recipients, in the order of the first recipient of each group.
   std::vector<std::pair<std::pair<std::string, std::string>, std::vector<std::string>>> groups;
   auto add = [&groups](std::string event, std::string status, const std::string& address) {
@@ -145,6 +147,7 @@ std::vector<Record> outcome_records(const Origin& origin, const queue::Envelope*
     const auto& r = after.recipients[i];
     const queue::Recipient* prev = same_message ? &before->recipients[i] : nullptr;
     if (prev && !prev->waiting()) continue;  // settled earlier: nothing new to say
+    if (!prev && std::find(newly_failed.begin(), newly_failed.end(), i) == newly_failed.end()) continue;
     switch (r.state) {
       case State::Delivered:
         add(hop && hop->local ? "DELIVER" : "SEND", r.last_reply.one_line(), r.address);

@@ -43,13 +43,16 @@ std::string endpoint_address(std::string_view endpoint);
 Record receive_record(const Origin& origin, const queue::Envelope& envelope, std::string_view local_endpoint,
                       std::string_view session_id, std::chrono::system_clock::time_point now);
 
-/// The records of what changed between `before` (nullptr: a message not seen yet) and `after`:
-/// recipients newly delivered (SEND, or DELIVER for a local hop), failed (FAIL, also for an
-/// expired lifetime or a removal) or deferred by another attempt (DEFER). One record per event
-/// and status, listing its recipients. `hop` is the attempt's; nullptr when no attempt was made
+/// The records of what changed between `before` and `after`: recipients newly delivered (SEND,
+/// or DELIVER for a local hop), failed (FAIL, also for an expired lifetime or a removal) or
+/// deferred by another attempt (DEFER). One record per event and status, listing its
+/// recipients. Without `before` (a message the engine takes over: new, or read back from the
+/// spool after a restart, when its settled recipients were recorded by the run before), only the
+/// recipients in `newly_failed` are new. `hop` is the attempt's; nullptr when no attempt was made
 /// (expiry, removal, unroutable).
 std::vector<Record> outcome_records(const Origin& origin, const queue::Envelope* before, const queue::Envelope& after,
-                                    const Hop* hop, std::chrono::system_clock::time_point now);
+                                    const std::vector<std::size_t>& newly_failed, const Hop* hop,
+                                    std::chrono::system_clock::time_point now);
 
 /// The DSN record: notification `dsn` (a bounce, or a delay warning) generated for `original`
 /// about `rows`; linked to the original by reference (its Message-ID) and by

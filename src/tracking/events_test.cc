@@ -83,7 +83,7 @@ TEST(TrackingEvents, AnAttemptGivesSendDeferAndFailPerRecipientGroup) {
           .local_endpoint = "192.0.2.1:40000",
           .tls_version = "TLS1_2",
           .tls_cipher = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"};
-  auto records = outcome_records(kOrigin, &before, after, &hop, kNow);
+  auto records = outcome_records(kOrigin, &before, after, {}, &hop, kNow);
   ASSERT_EQ(records.size(), 3u);
   const Record& send = records[0];
   EXPECT_EQ(send[kEventId], "SEND");
@@ -105,7 +105,7 @@ TEST(TrackingEvents, AnAttemptGivesSendDeferAndFailPerRecipientGroup) {
   EXPECT_EQ(records[2][kSource], "SMTP");
 
   // The same envelope again: nothing new happened, nothing is written.
-  EXPECT_TRUE(outcome_records(kOrigin, &after, after, &hop, kNow).empty());
+  EXPECT_TRUE(outcome_records(kOrigin, &after, after, {}, &hop, kNow).empty());
 }
 
 TEST(TrackingEvents, LocalDeliveryIsDeliverAndExpiryIsFailWithTheLastError) {
@@ -114,7 +114,7 @@ TEST(TrackingEvents, LocalDeliveryIsDeliverAndExpiryIsFailWithTheLastError) {
   after.recipients[0].state = State::Delivered;
   after.recipients[0].last_reply = smtp::make_reply(250, "2.0.0", "Delivered to the local mailbox");
   Hop local{.local = true};
-  auto delivered = outcome_records(kOrigin, &before, after, &local, kNow);
+  auto delivered = outcome_records(kOrigin, &before, after, {}, &local, kNow);
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(delivered[0][kEventId], "DELIVER");
   EXPECT_EQ(delivered[0][kSource], "STOREDRIVER");
@@ -123,13 +123,30 @@ TEST(TrackingEvents, LocalDeliveryIsDeliverAndExpiryIsFailWithTheLastError) {
   auto expired = after;
   expired.recipients[1].state = State::Failed;
   expired.recipients[1].last_reply = smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError");
-  auto failed = outcome_records(kOrigin, &after, expired, nullptr, kNow);
+  auto failed = outcome_records(kOrigin, &after, expired, {}, nullptr, kNow);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0][kEventId], "FAIL");
   EXPECT_EQ(failed[0][kSource], "ROUTING");
   EXPECT_EQ(failed[0][kRecipientAddress], "carol@far.test");
   EXPECT_EQ(failed[0][kRecipientStatus],
             "550 4.4.7 QUEUE.Expired; message expired (last error: 421 4.4.2 Connection dropped due to SocketError)");
+}
+
+TEST(TrackingEvents, AMessageTakenOverReportsOnlyWhatFailedJustNow) {
+  // Read back from the spool after a restart: bob was delivered and carol deferred by the run
+  // before (recorded then); dan is unroutable under the new configuration.
+  auto reloaded = message({"bob@x.test", "carol@y.test", "dan@z.test"});
+  reloaded.recipients[0].state = State::Delivered;
+  reloaded.recipients[1].state = State::Deferred;
+  reloaded.recipients[1].attempts = 3;
+  reloaded.recipients[2].state = State::Failed;
+  reloaded.recipients[2].last_reply = smtp::make_reply(554, "5.4.4", "Unable to route");
+  auto records = outcome_records(kOrigin, nullptr, reloaded, {2}, nullptr, kNow);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0][kEventId], "FAIL");
+  EXPECT_EQ(records[0][kRecipientAddress], "dan@z.test");
+  EXPECT_EQ(records[0][kRecipientStatus], "554 5.4.4 Unable to route");
+  EXPECT_TRUE(outcome_records(kOrigin, nullptr, reloaded, {}, nullptr, kNow).empty());
 }
 
 TEST(TrackingEvents, DsnLinksToTheOriginal) {

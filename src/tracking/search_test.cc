@@ -41,7 +41,7 @@ class TrackSearch : public ::testing::Test {
     auto sent = relayed;
     sent.recipients[0].state = State::Delivered;
     sent.recipients[0].last_reply = smtp::make_reply(250, "2.0.0", "Ok: queued as ABC123");
-    for (auto& r : outcome_records(origin, &relayed, sent, &hop, t0 + seconds{1})) records_.push_back(r);
+    for (auto& r : outcome_records(origin, &relayed, sent, {}, &hop, t0 + seconds{1})) records_.push_back(r);
 
     auto stuck = envelope("BBBB000000000002", "alice@example.org", {"carol@down.test"});
     records_.push_back(receive_record(origin, stuck, "127.0.0.1:25", "S2", t0 + minutes{1}));
@@ -50,10 +50,10 @@ class TrackSearch : public ::testing::Test {
     deferred.recipients[0].attempts = 1;
     deferred.recipients[0].last_reply = smtp::make_reply(421, "4.4.2", "Connection dropped due to SocketError");
     Hop down{.connector = "Outbound", .host = "down.test", .endpoint = "127.0.0.1:9"};
-    for (auto& r : outcome_records(origin, &stuck, deferred, &down, t0 + minutes{2})) records_.push_back(r);
+    for (auto& r : outcome_records(origin, &stuck, deferred, {}, &down, t0 + minutes{2})) records_.push_back(r);
     auto failed = deferred;
     failed.recipients[0].state = State::Failed;
-    for (auto& r : outcome_records(origin, &deferred, failed, nullptr, t0 + minutes{3})) records_.push_back(r);
+    for (auto& r : outcome_records(origin, &deferred, failed, {}, nullptr, t0 + minutes{3})) records_.push_back(r);
     auto bounce = envelope("CCCC000000000003", "", {"alice@example.org"});
     queue::DsnRecipient row;
     row.address = "carol@down.test";
@@ -62,14 +62,14 @@ class TrackSearch : public ::testing::Test {
     bounced.recipients[0].state = State::Delivered;
     bounced.recipients[0].last_reply = smtp::make_reply(250, "2.0.0", "Delivered to the local mailbox");
     Hop local{.local = true};
-    for (auto& r : outcome_records(origin, &bounce, bounced, &local, t0 + minutes{4})) records_.push_back(r);
+    for (auto& r : outcome_records(origin, &bounce, bounced, {}, &local, t0 + minutes{4})) records_.push_back(r);
 
     auto mine = envelope("DDDD000000000004", "dave@partner.test", {"erin@sluice.test"});
     records_.push_back(receive_record(origin, mine, "127.0.0.1:25", "S3", t0 + minutes{5}));
     auto delivered = mine;
     delivered.recipients[0].state = State::Delivered;
     delivered.recipients[0].last_reply = smtp::make_reply(250, "2.0.0", "Delivered to the local mailbox");
-    for (auto& r : outcome_records(origin, &mine, delivered, &local, t0 + minutes{5})) records_.push_back(r);
+    for (auto& r : outcome_records(origin, &mine, delivered, {}, &local, t0 + minutes{5})) records_.push_back(r);
   }
 
   std::vector<std::string> ids(const Query& q) {

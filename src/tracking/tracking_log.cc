@@ -14,8 +14,10 @@ void TrackingLog::received(const queue::Envelope& envelope, std::string_view loc
   write(receive_record(origin_, envelope, local_endpoint, session_id, system_clock::now()));
 }
 
-void TrackingLog::changed(const queue::Envelope* before, const queue::Envelope& after, const Hop* hop) {
-  for (const auto& record : outcome_records(origin_, before, after, hop, system_clock::now())) write(record);
+void TrackingLog::changed(const queue::Envelope* before, const queue::Envelope& after,
+                          const std::vector<std::size_t>& newly_failed, const Hop* hop) {
+  for (const auto& record : outcome_records(origin_, before, after, newly_failed, hop, system_clock::now()))
+    write(record);
 }
 
 void TrackingLog::notified(const queue::Envelope& original, const queue::Envelope& dsn,

@@ -25,9 +25,11 @@ class TrackingLog {
 
   /// RECEIVE: the message was acknowledged with 250.
   void received(const queue::Envelope& envelope, std::string_view local_endpoint, std::string_view session_id);
-  /// SEND, DELIVER, DEFER, FAIL: what changed from `before` (nullptr: not seen yet) to `after`;
-  /// `hop` is the attempt's, nullptr when there was none (expiry, removal, unroutable).
-  void changed(const queue::Envelope* before, const queue::Envelope& after, const Hop* hop);
+  /// SEND, DELIVER, DEFER, FAIL: what changed from `before` to `after` (outcome_records(): without
+  /// `before`, the recipients in `newly_failed`); `hop` is the attempt's, nullptr when there was
+  /// none (expiry, removal, unroutable).
+  void changed(const queue::Envelope* before, const queue::Envelope& after,
+               const std::vector<std::size_t>& newly_failed, const Hop* hop);
   /// DSN: a bounce or delay warning `dsn` was queued for `original`.
   void notified(const queue::Envelope& original, const queue::Envelope& dsn,
                 const std::vector<queue::DsnRecipient>& rows, bool delay_warning);
