@@ -266,6 +266,15 @@ class MessageTracking(unittest.TestCase):
         by_sender = self.track("--sender", "@partner.test", "--json")
         self.assertEqual([m["id"] for m in json.loads(by_sender.stdout)], [self.local])
 
+    def test_track_reads_exchanges_own_files(self):
+        data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "logscan")
+        out = subprocess.run([harness.SLUICE, "track", "--dir", data, "--recipient", "@partner.test"],
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("1002 <m2@contoso> from bob@contoso.test", out.stdout)
+        self.assertIn('DEFER   carol@partner.test at mx.partner.test [198.51.100.9] via "Outbound to Partner" '
+                      "without TLS: 421 4.4.2 Connection dropped due to SocketError", out.stdout)
+
     def test_track_errors(self):
         none = self.track("--sender", "nobody@nowhere.test")
         self.assertEqual(none.returncode, 1)
