@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 
 Result<std::vector<Record>> read_log_dir(const fs::path& dir, std::size_t* skipped) {
   std::error_code ec;
-  if (!fs::exists(dir, ec))
-    return fail(fmt::format("{}: no message tracking log there (no such directory)", dir.string()));
+  const bool exists = fs::exists(dir, ec);
+  if (ec) return fail(fmt::format("{}: cannot read: {}", dir.string(), ec.message()));
+  if (!exists) return fail(fmt::format("{}: no message tracking log there (no such directory)", dir.string()));
   if (!fs::is_directory(dir, ec)) return fail(fmt::format("{}: not a directory", dir.string()));
   std::vector<fs::path> files;
   fs::directory_iterator it(dir, ec);

@@ -288,6 +288,12 @@ class MessageTracking(unittest.TestCase):
         self.assertIn("no message tracking log there", missing.stderr)
         recent = self.track("--since", "1h", "--recipient", "erin@sluice.test")
         self.assertEqual(recent.returncode, 0, recent.stderr)
+        if os.geteuid() == 0:  # a log the user may not read: as nobody, the log being root's 0600 files
+            logs = os.path.join(self.sluice.state, "logs/MessageTracking")
+            as_nobody = subprocess.run(["su", "nobody", "-s", "/bin/sh", "-c", f'"{harness.SLUICE}" track --dir "{logs}"'],
+                                       capture_output=True, text=True, timeout=20)
+            self.assertEqual(as_nobody.returncode, 2, as_nobody.stdout)
+            self.assertRegex(as_nobody.stderr, r"sluice track: .*: cannot (read|open): Permission denied")
         future = self.track("--since", "2200-01-01")
         self.assertEqual(future.returncode, 1, future.stdout)
         self.assertEqual(self.track("--since", "2999-01-01").returncode, 2)  # past what the clock can hold
