@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <iostream>
+#include <optional>
 
 #include "base/logging.h"
 #include "cli/command_line.h"
@@ -24,6 +25,7 @@
 #include "tls/certificates.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
+#include "tracking/tracking_log.h"
 
 namespace sluice::cli {
 namespace {
@@ -150,6 +152,10 @@ int serve(const ServeOptions& options) {
     auto logs = cfg.state_dir / "logs" / "ProtocolLog";
     protocol_log::Writer receive_log(logs / "SmtpReceive", protocol_log::Direction::Receive);
     protocol_log::Writer send_log(logs / "SmtpSend", protocol_log::Direction::Send);
+    std::optional<tracking::TrackingLog> tracking_log;
+    if (cfg.message_tracking.enabled)
+      tracking_log.emplace(config::message_tracking_dir(cfg), cfg.hostname, cfg.message_tracking.max_file_size);
+    tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
     net::Resolver resolver(cfg.dns_servers);
 
     raise_file_limit();
@@ -167,6 +173,7 @@ int serve(const ServeOptions& options) {
     engine_services.resolver = &resolver;
     engine_services.disk = disk.get_executor();
     engine_services.tls_contexts = send_contexts;
+    engine_services.tracking = tracking;
     outbound::DeliveryEngine engine(io, engine_services);
 
     inbound::SessionServices services;
@@ -175,6 +182,7 @@ int serve(const ServeOptions& options) {
     services.spool = &spool;
     services.disk = disk.get_executor();
     services.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
+    services.tracking = tracking;
 
     control::ControlServer control(io, cfg.state_dir / "control.sock",
                                    [&engine](const nlohmann::json& request) { return engine.control(request); });
@@ -183,6 +191,7 @@ int serve(const ServeOptions& options) {
     control.start();
     engine.start();
     log_info("state directory {}", cfg.state_dir.string());
+    if (tracking) log_info("message tracking log in {}", tracking->dir().string());
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
 
     bool stopping = false;
@@ -201,6 +210,9 @@ int serve(const ServeOptions& options) {
     io.run();
     signals.stop();
     disk.join();
+    if (tracking && tracking->failed_writes() > 0)
+      log_warning("message tracking log: {} record(s) could not be written to {}", tracking->failed_writes(),
+                  tracking->dir().string());
     log_info("stopped");
     return 0;
   } catch (const std::exception& e) {

@@ -14,6 +14,7 @@ std::span<const Subcommand> subcommands() {
        "what TLS an SMTP server really speaks (versions, suites, certificate, STARTTLS) and an "
        "Exchange Online verdict",
        run_probe},
+      {"track", "where is the message from X to Y: search the message tracking log", run_track},
       {"logscan", "find peers still on TLS 1.0/1.1 and TLS failures in Exchange, Postfix and sluice logs", run_logscan},
       {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix", run_schannel},
       {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix", run_demo},

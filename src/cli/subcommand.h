@@ -23,6 +23,8 @@ int run_queue(int argc, char** argv);
 int run_probe(int argc, char** argv);
 /// `sluice logscan`: TLS 1.0/1.1 peers and TLS failures in Exchange, Postfix and sluice logs (src/cli/logscan.cc).
 int run_logscan(int argc, char** argv);
+/// `sluice track`: search the message tracking log (src/cli/track.cc).
+int run_track(int argc, char** argv);
 /// `sluice schannel`: audit a registry export for TLS 1.2 with Exchange Online, write the fix (src/cli/schannel.cc).
 int run_schannel(int argc, char** argv);
 

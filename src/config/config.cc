@@ -24,7 +24,8 @@ constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STA
 
 constexpr std::string_view kTopKeys[] = {"state_dir",      "hostname",         "local_domains", "local_delivery",
                                          "relay_from",     "max_message_size", "limits",        "receive_connector",
-                                         "send_connector", "dns_servers",      "queue"};
+                                         "send_connector", "dns_servers",      "queue",         "message_tracking"};
+constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
@@ -77,6 +78,7 @@ class Reader : public TomlReader {
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
     read_send_side(*this, root, config);
+    if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
   }
 
  private:
@@ -90,6 +92,15 @@ class Reader : public TomlReader {
       if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) == config.local_domains.end())
         config.local_domains.push_back(domain);
     }
+  }
+
+  void read_tracking(const toml::node& node, MessageTracking& tracking) const {
+    const toml::table& t = table(node, "message_tracking");
+    check_keys(t, "message_tracking", kTrackingKeys);
+    if (const toml::node* n = t.get("enabled")) tracking.enabled = boolean(*n, "message_tracking.enabled");
+    if (const toml::node* n = t.get("dir")) tracking.dir = non_empty_string(*n, "message_tracking.dir");
+    if (const toml::node* n = t.get("max_file_size"))
+      tracking.max_file_size = static_cast<std::uint64_t>(positive(*n, "message_tracking.max_file_size"));
   }
 
   void read_limits(const toml::table& root, Limits& limits) const {
@@ -339,6 +350,12 @@ Config load_config(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
   return parse_config(text.str(), path.string());
+}
+
+std::filesystem::path message_tracking_dir(const Config& config) {
+  const auto& dir = config.message_tracking.dir;
+  if (dir.empty()) return config.state_dir / "logs" / "MessageTracking";
+  return dir.is_absolute() ? dir : config.state_dir / dir;
 }
 
 bool is_local_domain(const Config& config, std::string_view domain_key) {

@@ -110,6 +110,13 @@ enum class LocalDelivery {
   Discard,  ///< dropped (recorded as delivered): a sink for tests and benchmarks, like Postfix's discard
 };
 
+/// The message tracking log (docs/message-tracking.md).
+struct MessageTracking {
+  bool enabled = true;
+  std::filesystem::path dir;                  ///< empty: <state_dir>/logs/MessageTracking
+  std::uint64_t max_file_size = 10ull << 20;  ///< a file past this starts the next <n> (Exchange's 10 MB)
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
@@ -121,7 +128,11 @@ struct Config {
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
+  MessageTracking message_tracking;
 };
+
+/// Where the message tracking log is: message_tracking.dir, else <state_dir>/logs/MessageTracking.
+std::filesystem::path message_tracking_dir(const Config& config);
 
 /// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.
 /// "/etc/sluice.toml: receive_connector[1].tls.min_version: \"1.5\" is not one of 1.0, 1.1, 1.2, 1.3".

@@ -714,6 +714,7 @@ TEST(ExampleFile, Parses) {
   ASSERT_EQ(c.send_connectors.size(), 3u);
   EXPECT_EQ(c.queue.delay_warning, Seconds(4 * 3600));
   EXPECT_TRUE(c.dns_servers.empty());
+  EXPECT_EQ(message_tracking_dir(c), "/var/lib/sluice/logs/MessageTracking");
   const SendConnector* internet = select_send_connector(c, "example.com");
   ASSERT_NE(internet, nullptr);
   EXPECT_EQ(internet->name, "Internet");
@@ -727,6 +728,37 @@ TEST(ExampleFile, Parses) {
   EXPECT_TRUE(o365->smart_hosts[0].literal);
   EXPECT_EQ(select_send_connector(c, "contoso.com"), o365);
   EXPECT_EQ(select_send_connector(c, "mx.partner.example")->tls, OutboundTls::Verify);
+}
+
+}  // namespace
+}  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ParseConfig, MessageTrackingDirectoryEnabledAndSize) {
+  Config defaults = parse_config("state_dir = \"/var/lib/s\"\n", "sluice.toml");
+  EXPECT_TRUE(defaults.message_tracking.enabled);
+  EXPECT_EQ(defaults.message_tracking.max_file_size, 10u << 20);
+  EXPECT_EQ(message_tracking_dir(defaults), "/var/lib/s/logs/MessageTracking");
+
+  Config relative = parse_config(
+      "state_dir = \"/var/lib/s\"\n[message_tracking]\ndir = \"trk\"\nenabled = false\nmax_file_size = 4096\n",
+      "sluice.toml");
+  EXPECT_EQ(message_tracking_dir(relative), "/var/lib/s/trk");
+  EXPECT_FALSE(relative.message_tracking.enabled);
+  EXPECT_EQ(relative.message_tracking.max_file_size, 4096u);
+  Config absolute = parse_config("[message_tracking]\ndir = \"/srv/trk\"\n", "sluice.toml");
+  EXPECT_EQ(message_tracking_dir(absolute), "/srv/trk");
+}
+
+TEST(ConfigErrors, MessageTracking) {
+  EXPECT_CONFIG_ERROR("[message_tracking]\ndirr = \"x\"\n",
+                      "message_tracking: unknown key 'dirr' (did you mean 'dir'?)");
+  EXPECT_CONFIG_ERROR("[message_tracking]\nmax_file_size = 0\n", "message_tracking.max_file_size");
+  EXPECT_CONFIG_ERROR("[message_tracking]\nenabled = \"yes\"\n", "message_tracking.enabled: expected a boolean");
+  EXPECT_CONFIG_ERROR("[message_tracking]\ndir = \"\"\n", "message_tracking.dir");
+  EXPECT_CONFIG_ERROR("message_tracking = 1\n", "message_tracking: expected a table");
 }
 
 }  // namespace

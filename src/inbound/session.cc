@@ -10,6 +10,7 @@
 #include "base/blocking.h"
 #include "base/ids.h"
 #include "inbound/received_header.h"
+#include "queue/message_headers.h"
 #include "smtp/data_decoder.h"
 #include "tls/client_hello.h"
 #include "tls/context_policy.h"
@@ -430,6 +431,7 @@ awaitable<void> Session::on_data(const Command&) {
                                      .single_recipient = t.recipients.size() == 1 ? t.recipients.front().address : "",
                                      .time = envelope.received}));
   envelope.size = message.size();
+  envelope.message_id = queue::header_value(message, "Message-ID");
 
   // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
   // shared with the other sessions ending DATA now), and this session resumes only when they are
@@ -448,6 +450,7 @@ awaitable<void> Session::on_data(const Command&) {
     co_return;
   }
   reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", envelope.id));
+  if (services_.tracking) services_.tracking->received(envelope, log_.local_endpoint(), log_.session_id());
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;

@@ -21,6 +21,7 @@
 #include "queue/spool.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
+#include "tracking/tracking_log.h"
 
 namespace sluice::inbound {
 
@@ -33,7 +34,8 @@ struct SessionServices {
   /// Group commit of spool stores (docs/queue.md); the server makes one when this is null.
   queue::GroupCommitter* committer = nullptr;
   std::function<void(const queue::Envelope& envelope)>
-      queued;  ///< a message was committed (called on the network thread)
+      queued;                                 ///< a message was committed (called on the network thread)
+  tracking::TrackingLog* tracking = nullptr;  ///< the message tracking log; null: not written
 };
 
 class Session : public std::enable_shared_from_this<Session> {

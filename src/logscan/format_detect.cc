@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "logscan/csv_fields.h"
 #include "logscan/timestamp.h"
+#include "protocol_log/message_tracking_fields.h"
 
 namespace sluice::logscan {
 namespace {
@@ -48,36 +49,8 @@ const std::vector<std::string>& default_protocol_fields() {
 }
 
 const std::vector<std::string>& default_tracking_fields() {
-  static const std::vector<std::string> f = {"date-time",
-                                             "client-ip",
-                                             "client-hostname",
-                                             "server-ip",
-                                             "server-hostname",
-                                             "source-context",
-                                             "connector-id",
-                                             "source",
-                                             "event-id",
-                                             "internal-message-id",
-                                             "message-id",
-                                             "network-message-id",
-                                             "recipient-address",
-                                             "recipient-status",
-                                             "total-bytes",
-                                             "recipient-count",
-                                             "related-recipient-address",
-                                             "reference",
-                                             "message-subject",
-                                             "sender-address",
-                                             "return-path",
-                                             "message-info",
-                                             "directionality",
-                                             "tenant-id",
-                                             "original-client-ip",
-                                             "original-server-ip",
-                                             "custom-data",
-                                             "transport-traffic-type",
-                                             "log-id",
-                                             "schema-version"};
+  static const std::vector<std::string> f(protocol_log::kMessageTrackingFields.begin(),
+                                          protocol_log::kMessageTrackingFields.end());
   return f;
 }
 

@@ -9,10 +9,24 @@ asio::awaitable<AttemptResult> SmtpTransport::deliver(const ClientSettings& sett
   return outbound::deliver(executor_, settings, target, transaction, tls);
 }
 
+tracking::Hop TargetsAttempt::hop() const {
+  tracking::Hop hop;
+  hop.connector = connector;
+  hop.host = remote_host;
+  hop.endpoint = result.endpoint;
+  hop.local_endpoint = result.local_endpoint;
+  if (result.tls) {
+    hop.tls_version = result.tls_version;
+    hop.tls_cipher = result.tls_cipher;
+  }
+  return hop;
+}
+
 asio::awaitable<TargetsAttempt> attempt_targets(Transport& transport, const ClientSettings& settings,
                                                 const std::vector<Target>& targets, const Transaction& transaction,
                                                 const std::string& message_id) {
   TargetsAttempt out;
+  out.connector = settings.connector->name;
   for (const auto& target : targets) {
     out.remote_host = target.host;
     out.result = co_await transport.deliver(settings, target, transaction, TlsAttempt::Policy);

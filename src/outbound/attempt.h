@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "outbound/smtp_client.h"
+#include "tracking/events.h"
 
 namespace sluice::outbound {
 
@@ -36,6 +37,10 @@ class SmtpTransport : public Transport {
 struct TargetsAttempt {
   AttemptResult result;
   std::string remote_host;  ///< the host of the last target tried ("" when none was)
+  std::string connector;    ///< the send connector's name ("" when the attempt could not be made)
+
+  /// The attempt as the message tracking log names it.
+  tracking::Hop hop() const;
 };
 
 /// Tries `targets` in order. Fails over to the next only while no server has taken part in the

@@ -3,6 +3,8 @@
 #include <exception>
 #include <string_view>
 
+#include "queue/message_headers.h"
+
 namespace sluice::outbound {
 
 std::vector<queue::DsnRecipient> dsn_rows(const queue::Envelope& original, const std::vector<std::size_t>& recipients,
@@ -44,6 +46,7 @@ Result<queue::Envelope> store_notification(queue::Spool& spool, const Notificati
   try {
     dsn = queue::build_dsn(input);
     envelope = queue::dsn_envelope(n.id, *n.original, dsn.size(), input.now);
+    envelope.message_id = queue::header_value(dsn, "Message-ID");
   } catch (const std::exception& e) {
     return fail(std::string("cannot build the notification: ") + e.what());
   }

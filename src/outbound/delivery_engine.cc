@@ -141,7 +141,8 @@ void DeliveryEngine::adopt(Envelope envelope) {
 }
 
 void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& newly_failed,
-                            const std::string& remote_host) {
+                            const std::string& remote_host, const std::optional<tracking::Hop>& hop) {
+  if (services_.tracking) services_.tracking->changed(find(envelope.id), envelope, newly_failed, hop ? &*hop : nullptr);
   if (!newly_failed.empty() && queue::should_bounce(envelope)) bounce(envelope, newly_failed, remote_host, false);
   bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
                           [](const queue::Recipient& r) { return r.waiting(); });
@@ -176,6 +177,7 @@ void DeliveryEngine::bounce(const Envelope& original, const std::vector<std::siz
       return;
     }
     log_info("queue {}: {} {} queued for <{}>", original.id, what, n.id, original.mail_from);
+    if (services_.tracking) services_.tracking->notified(original, *envelope, n.rows, n.delay_warning);
     asio::post(io_, [this, envelope = std::move(*envelope)] { message_queued(envelope); });
   });
 }
@@ -254,7 +256,7 @@ awaitable<void> DeliveryEngine::run_local(queue::Job job) {
     Envelope envelope = *current;
     auto failed = record_local(envelope, job.recipients, results, discard, now(),
                                [this](const Envelope& e, const Recipient& r) { return scheduler_.reschedule(e, r); });
-    commit(std::move(envelope), failed, "");
+    commit(std::move(envelope), failed, "", tracking::Hop{.local = true});
   }
   job_ended();
 }
@@ -326,7 +328,7 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
       return whole_hop ? scheduler_.hop_retry_time(e, *hop) : scheduler_.reschedule(e, r);
     };
     auto failed = record_attempt(envelope, job.recipients, result, now(), retry);
-    commit(std::move(envelope), failed, outcome.remote_host);
+    commit(std::move(envelope), failed, outcome.remote_host, outcome.hop());
   }
   job_ended();
 }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
@@ -30,6 +31,7 @@
 #include "queue/maildir.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
+#include "tracking/tracking_log.h"
 
 namespace sluice::outbound {
 
@@ -47,6 +49,8 @@ struct EngineServices {
   /// The time; empty: the system clock. With a test clock, the engine's timer never decides
   /// anything: the test moves its clock and calls wake().
   queue::Clock clock;
+  /// The message tracking log; null: not written.
+  tracking::TrackingLog* tracking = nullptr;
 };
 
 class DeliveryEngine : private queue::QueueControl {
@@ -86,7 +90,9 @@ class DeliveryEngine : private queue::QueueControl {
   void adopt(queue::Envelope envelope);
   /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
   /// removes it everywhere once no recipient is left pending or deferred; bounces new failures.
-  void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host);
+  /// What changed goes to the tracking log, with `hop` when an attempt made the change.
+  void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host,
+              const std::optional<tracking::Hop>& hop = std::nullopt);
   void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients,
               const std::string& remote_host, bool delay_warning);
   void send_delay_warning(const std::string& message_id);

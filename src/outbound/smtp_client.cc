@@ -160,7 +160,8 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     connection_.emplace(std::move(*connected));
     connection_->start_watchdog(shared_from_this());
-    log_.emplace(settings_.send_log, connector_name_, new_hex_id(), net::endpoint_text(connection_->local_endpoint()),
+    result_.local_endpoint = net::endpoint_text(connection_->local_endpoint());
+    log_.emplace(settings_.send_log, connector_name_, new_hex_id(), result_.local_endpoint,
                  net::endpoint_text(connection_->remote_endpoint()));
     log_->connect();
     log_plan();

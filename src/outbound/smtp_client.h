@@ -60,6 +60,7 @@ struct AttemptResult {
   std::string tls_version, tls_cipher;  ///< "TLS1_2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
   bool may_fall_back = false;           ///< handshake failed on an opportunistic connector with fallback
   std::string endpoint;                 ///< "127.0.0.1:25"
+  std::string local_endpoint;           ///< our side, once connected
 };
 
 struct ClientSettings {

@@ -43,51 +43,9 @@ Civil to_civil(system_clock::time_point t) {
           int(hms.subseconds().count())};
 }
 
-std::string iso_time(system_clock::time_point t) {
-  Civil c = to_civil(t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour, c.minute, c.second,
-                     c.millis);
-}
-
 std::string hour_key(system_clock::time_point t) {
   Civil c = to_civil(t);
   return fmt::format("{:04}{:02}{:02}{:02}", c.year, c.month, c.day, c.hour);
-}
-
-// RFC 4180 fields of one record; nullopt on a stray quote or text after a closing quote.
-std::optional<std::vector<std::string>> split_csv(std::string_view text) {
-  std::vector<std::string> fields;
-  size_t pos = 0;
-  while (true) {
-    std::string field;
-    if (pos < text.size() && text[pos] == '"') {
-      ++pos;
-      while (true) {
-        if (pos >= text.size()) return std::nullopt;  // unterminated quote
-        if (text[pos] == '"') {
-          if (pos + 1 < text.size() && text[pos + 1] == '"') {
-            field += '"';
-            pos += 2;
-            continue;
-          }
-          ++pos;
-          break;
-        }
-        field += text[pos++];
-      }
-      if (pos < text.size() && text[pos] != ',') return std::nullopt;
-    } else {
-      size_t end = text.find(',', pos);
-      if (end == std::string_view::npos) end = text.size();
-      field.assign(text.substr(pos, end - pos));
-      if (field.find_first_of("\"\r\n") != std::string::npos) return std::nullopt;
-      pos = end;
-    }
-    fields.push_back(std::move(field));
-    if (fields.size() > kFieldCount) return std::nullopt;
-    if (pos >= text.size()) return fields;
-    ++pos;  // the comma
-  }
 }
 
 template <typename T>
@@ -100,8 +58,14 @@ bool parse_digits(std::string_view text, T& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-// "2023-01-11T16:00:01.010Z"; the fraction may have 0 to 7 digits (Exchange writes 3; .NET's
-// round-trip format writes 7), finer than milliseconds is truncated.
+}  // namespace
+
+std::string format_time(system_clock::time_point t) {
+  Civil c = to_civil(t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour, c.minute, c.second,
+                     c.millis);
+}
+
 std::optional<system_clock::time_point> parse_time(std::string_view s) {
   if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s.back() != 'Z') {
     return std::nullopt;
@@ -132,14 +96,8 @@ std::optional<system_clock::time_point> parse_time(std::string_view s) {
   return t;
 }
 
-std::string_view log_type(Direction d) {
-  return d == Direction::Receive ? "SMTP Receive Protocol Log" : "SMTP Send Protocol Log";
-}
-
-}  // namespace
-
 std::string format_line(const Line& line) {
-  std::string out = iso_time(line.time);
+  std::string out = format_time(line.time);
   for (std::string_view field : {std::string_view(line.connector), std::string_view(line.session_id)}) {
     out += ',';
     append_csv_field(out, field);
@@ -163,7 +121,7 @@ std::string format_line(const Line& line) {
 std::optional<Line> parse_line(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   if (text.empty() || text.front() == '#') return std::nullopt;
-  auto fields = split_csv(text);
+  auto fields = parse_csv_record(text, kFieldCount);
   if (!fields || fields->size() != kFieldCount) return std::nullopt;
   auto& f = *fields;
   Line line;
@@ -192,23 +150,40 @@ std::optional<Line> parse_line(std::string_view text) {
   return line;
 }
 
-std::string header_lines(Direction direction, system_clock::time_point now) {
+FileKind file_kind(Direction direction) {
+  if (direction == Direction::Receive)
+    return {"RECV", "SMTP Receive Protocol Log", std::string(kFields), "protocol log"};
+  return {"SEND", "SMTP Send Protocol Log", std::string(kFields), "protocol log"};
+}
+
+std::string header_lines(const FileKind& kind, system_clock::time_point now) {
   return fmt::format("#Software: sluice\r\n#Version: {}\r\n#Log-type: {}\r\n#Date: {}\r\n#Fields: {}\r\n",
-                     kSoftwareVersion, log_type(direction), iso_time(now), kFields);
+                     kSoftwareVersion, kind.log_type, format_time(now), kind.fields);
+}
+
+std::string header_lines(Direction direction, system_clock::time_point now) {
+  return header_lines(file_kind(direction), now);
 }
 
 namespace {
-std::string name_for(Direction direction, std::string_view hour, int index) {
-  return fmt::format("{}{}-{}.LOG", direction == Direction::Receive ? "RECV" : "SEND", hour, index);
+std::string name_for(const FileKind& kind, std::string_view hour, int index) {
+  return fmt::format("{}{}-{}.LOG", kind.prefix, hour, index);
 }
 }  // namespace
 
+std::string file_name(const FileKind& kind, system_clock::time_point hour, int index) {
+  return name_for(kind, hour_key(hour), index);
+}
+
 std::string file_name(Direction direction, system_clock::time_point hour, int index) {
-  return name_for(direction, hour_key(hour), index);
+  return file_name(file_kind(direction), hour, index);
 }
 
 Writer::Writer(std::filesystem::path dir, Direction direction, std::uint64_t max_file_bytes)
-    : dir_(std::move(dir)), direction_(direction), max_file_bytes_(max_file_bytes) {}
+    : Writer(std::move(dir), file_kind(direction), max_file_bytes) {}
+
+Writer::Writer(std::filesystem::path dir, FileKind kind, std::uint64_t max_file_bytes)
+    : dir_(std::move(dir)), kind_(std::move(kind)), max_file_bytes_(max_file_bytes) {}
 
 Writer::~Writer() { close_file(); }
 
@@ -243,17 +218,17 @@ bool Writer::open_for(system_clock::time_point now) {
   std::filesystem::create_directories(dir_, ec);
   // A bounded search: thousands of files in one hour means something else is wrong.
   for (int tries = 0; tries < 10000; ++tries, ++index) {
-    std::filesystem::path path = dir_ / name_for(direction_, hour, index);
+    std::filesystem::path path = dir_ / name_for(kind_, hour, index);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
-      if (!failing_) log_warning("protocol log: cannot create {}: {}", path.string(), std::strerror(errno));
+      if (!failing_) log_warning("{}: cannot create {}: {}", kind_.label, path.string(), std::strerror(errno));
       failing_ = true;
       return false;
     }
-    std::string header = header_lines(direction_, now);
+    std::string header = header_lines(kind_, now);
     if (!write_all(fd, header)) {
-      if (!failing_) log_warning("protocol log: cannot write {}: {}", path.string(), std::strerror(errno));
+      if (!failing_) log_warning("{}: cannot write {}: {}", kind_.label, path.string(), std::strerror(errno));
       failing_ = true;
       ::close(fd);
       return false;
@@ -265,26 +240,37 @@ bool Writer::open_for(system_clock::time_point now) {
     bytes_ = header_bytes_ = header.size();
     return true;
   }
-  if (!failing_) log_warning("protocol log: no free file name in {} for hour {}", dir_.string(), hour);
+  if (!failing_) log_warning("{}: no free file name in {} for hour {}", kind_.label, dir_.string(), hour);
   failing_ = true;
   return false;
 }
 
-void Writer::write(const Line& line) {
-  std::string text = format_line(line);
+void Writer::write(const Line& line) { write_text(line.time, format_line(line)); }
+
+bool Writer::write_text(system_clock::time_point time, std::string_view text) {
   std::lock_guard lock(mutex_);
-  std::string hour = hour_key(line.time);
+  std::string hour = hour_key(time);
   bool need_new = fd_ < 0 || hour > hour_ || (bytes_ + text.size() > max_file_bytes_ && bytes_ > header_bytes_);
-  if (need_new && !open_for(line.time)) return;
-  if (!write_all(fd_, text)) {
-    if (!failing_) log_warning("protocol log: cannot write {}: {}", path_.string(), std::strerror(errno));
-    failing_ = true;
-    close_file();  // the next line tries a fresh file
-    return;
+  if (need_new && !open_for(time)) {
+    ++dropped_;
+    return false;
   }
-  if (failing_) log_info("protocol log: writing {} again", path_.string());
+  if (!write_all(fd_, text)) {
+    if (!failing_) log_warning("{}: cannot write {}: {}", kind_.label, path_.string(), std::strerror(errno));
+    failing_ = true;
+    ++dropped_;
+    close_file();  // the next line tries a fresh file
+    return false;
+  }
+  if (failing_) log_info("{}: writing {} again ({} line(s) lost so far)", kind_.label, path_.string(), dropped_);
   failing_ = false;
   bytes_ += text.size();
+  return true;
+}
+
+std::uint64_t Writer::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
 }
 
 std::filesystem::path Writer::current_file() const {

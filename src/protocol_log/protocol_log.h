@@ -16,6 +16,22 @@ enum class Direction { Receive, Send };  ///< SmtpReceive (RECV*.LOG) or SmtpSen
 
 enum class Event : char { Connect = '+', Disconnect = '-', Sent = '>', Received = '<', Info = '*' };
 
+/// What kind of log a Writer writes: its file names, its header, its name in diagnostics. The
+/// protocol logs are two kinds (file_kind()); the message tracking log (src/tracking/) another.
+struct FileKind {
+  std::string prefix;    ///< "RECV": files are <prefix><yyyymmddhh>-<n>.LOG
+  std::string log_type;  ///< "#Log-type: " line, e.g. "SMTP Receive Protocol Log"
+  std::string fields;    ///< "#Fields: " line
+  std::string label;     ///< "protocol log", in warnings on stderr
+};
+FileKind file_kind(Direction direction);
+
+/// "2023-01-11T16:00:01.010Z": UTC, milliseconds, as Exchange writes date-time.
+std::string format_time(std::chrono::system_clock::time_point time);
+/// Parses a date-time field; the fraction may have 0 to 7 digits (Exchange writes 3, .NET's
+/// round-trip format 7), finer than milliseconds is truncated. nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text);
+
 /// One line: date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,event,data,context
 struct Line {
   std::chrono::system_clock::time_point time;
@@ -39,9 +55,11 @@ std::optional<Line> parse_line(std::string_view text);
 
 /// The five header lines for a new file (Software, Version, Log-type, Date, Fields).
 std::string header_lines(Direction direction, std::chrono::system_clock::time_point now);
+std::string header_lines(const FileKind& kind, std::chrono::system_clock::time_point now);
 
 /// "RECV2023011116-1.LOG" / "SEND2023011116-1.LOG": the file name for an hour and index.
 std::string file_name(Direction direction, std::chrono::system_clock::time_point hour, int index);
+std::string file_name(const FileKind& kind, std::chrono::system_clock::time_point hour, int index);
 
 /// Appends lines to <dir>/RECV<yyyymmddhh>-<n>.LOG (or SEND...), one file per UTC hour, a new
 /// <n> when a file passes `max_file_bytes`. Thread-safe. Each write reaches the kernel before
@@ -50,15 +68,22 @@ std::string file_name(Direction direction, std::chrono::system_clock::time_point
 /// before an hour boundary that arrives after it goes into the newer file. A new file is always
 /// a fresh name (created with O_EXCL): a restarted writer takes the next free <n> and never
 /// appends to or overwrites a file it did not create. When the directory cannot be written,
-/// lines are dropped with one warning on stderr (and another when writing works again).
+/// lines are dropped with one warning on stderr (and another when writing works again), and
+/// counted (dropped()): the log never stops mail.
 class Writer {
  public:
   Writer(std::filesystem::path dir, Direction direction, std::uint64_t max_file_bytes = 10ull << 20);
+  Writer(std::filesystem::path dir, FileKind kind, std::uint64_t max_file_bytes = 10ull << 20);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
   void write(const Line& line);
+  /// Writes one formatted line (CRLF included) stamped `time` (which picks the file's hour).
+  /// False when it was dropped (the directory or file could not be written).
+  bool write_text(std::chrono::system_clock::time_point time, std::string_view text);
+  /// Lines dropped so far because they could not be written.
+  std::uint64_t dropped() const;
   /// Path of the file being written (empty before the first write).
   std::filesystem::path current_file() const;
 
@@ -67,7 +92,7 @@ class Writer {
   bool open_for(std::chrono::system_clock::time_point now);
   void close_file();
   std::filesystem::path dir_;
-  Direction direction_;
+  FileKind kind_;
   std::uint64_t max_file_bytes_;
   mutable std::mutex mutex_;
   int fd_ = -1;  ///< O_APPEND: one write(2) per line keeps lines whole
@@ -77,6 +102,7 @@ class Writer {
   std::uint64_t bytes_ = 0;
   std::uint64_t header_bytes_ = 0;
   bool failing_ = false;  ///< a write failure was reported; report again only after recovery
+  std::uint64_t dropped_ = 0;
 };
 
 /// Numbers the lines of one session (from 0, as Exchange does) and fills the fields that do not
@@ -93,6 +119,7 @@ class SessionLog {
   void info(std::string_view context);   ///< informational text: data empty, text in context
   void info_value(std::string_view data, std::string_view context);  ///< e.g. thumbprint lines
   const std::string& session_id() const { return session_id_; }
+  const std::string& local_endpoint() const { return local_; }
 
  private:
   void emit(Event event, std::string_view data, std::string_view context);

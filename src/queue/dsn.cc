@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/utf8.h"
+#include "queue/message_headers.h"
 
 namespace sluice::queue {
 namespace {
@@ -109,34 +110,6 @@ std::string header_block(std::string_view message) {
     pos = end + 1;
   }
   return out;
-}
-
-// The unfolded Subject of a CRLF header block; empty when there is none.
-std::string find_subject(std::string_view headers) {
-  std::string subject;
-  bool inside = false;
-  std::size_t pos = 0;
-  while (pos < headers.size()) {
-    std::size_t end = headers.find(kCrlf, pos);
-    std::string_view line = headers.substr(pos, end - pos);
-    pos = end + 2;
-    if (inside && !line.empty() && (line[0] == ' ' || line[0] == '\t')) {
-      subject += line;
-      continue;
-    }
-    if (inside) break;
-    if (line.size() >= 8 && std::equal(line.begin(), line.begin() + 8, "subject:", [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      inside = true;
-      subject = line.substr(8);
-    }
-  }
-  auto first = subject.find_first_not_of(" \t");
-  if (first == std::string::npos) return {};
-  subject.erase(0, first);
-  while (!subject.empty() && (subject.back() == ' ' || subject.back() == '\t')) subject.pop_back();
-  return subject;
 }
 
 std::string base64(std::string_view data) {
@@ -359,7 +332,7 @@ std::string build_dsn(const DsnInput& input) {
   };
   for (int n = 1; occurs(boundary); ++n) boundary = fmt::format("=_sluice_report_{}.{}", seed.substr(0, 40), n);
 
-  std::string subject = find_subject(headers);
+  std::string subject = header_value(headers, "Subject");
   subject = subject.empty() ? " (no subject)" : header_text(subject);
   std::string out;
   out += fmt::format("Date: {}\r\n", rfc5322_date(input.now));

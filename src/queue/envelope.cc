@@ -196,6 +196,7 @@ std::string envelope_to_json(const Envelope& envelope) {
       {"tls_version", envelope.tls_version},
       {"tls_cipher", envelope.tls_cipher},
       {"delay_warning_sent", envelope.delay_warning_sent},
+      {"message_id", envelope.message_id},
   };
   // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
   return object.dump(2, ' ', false, OrderedJson::error_handler_t::replace) + "\n";
@@ -233,6 +234,7 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
       if (!warned->is_boolean()) return std::nullopt;
       envelope.delay_warning_sent = warned->get<bool>();
     }
+    if (object.contains("message_id") && !read_string(object, "message_id", envelope.message_id)) return std::nullopt;
     auto recipients = object.find("recipients");
     if (recipients == object.end() || !recipients->is_array()) return std::nullopt;
     for (const auto& item : *recipients) {

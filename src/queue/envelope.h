@@ -44,6 +44,7 @@ struct Envelope {
   std::string tls_version;          ///< "TLS1_3", empty for plaintext
   std::string tls_cipher;           ///< "TLS_AES_256_GCM_SHA384"
   bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
+  std::string message_id;           ///< the Message-ID header's value ("<x@y>"), for the tracking log; may be empty
 };
 
 /// Splits a stored address "local@domain" at the last '@' (a quoted local part may contain '@');
@@ -76,7 +77,7 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
 std::string envelope_to_json(const Envelope& envelope);
 /// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
 /// never throws. Exception: "next_hop", "last_attempt" and "delay_warning_sent" were added
-/// later and may be absent (they then keep their defaults), so older spool files still load;
+/// later and may be absent (they then keep their defaults), as is "message_id", so older spool files still load;
 /// when present they must have the right type.
 std::optional<Envelope> envelope_from_json(std::string_view text);
 

@@ -52,6 +52,7 @@ Envelope sample_envelope() {
   e.tls_version = "TLS1_3";
   e.tls_cipher = "TLS_AES_256_GCM_SHA384";
   e.delay_warning_sent = true;
+  e.message_id = "<m1@example.org>";
   return e;
 }
 
@@ -89,7 +90,8 @@ const char* const kSampleJson = R"({
   "connector": "inbound",
   "tls_version": "TLS1_3",
   "tls_cipher": "TLS_AES_256_GCM_SHA384",
-  "delay_warning_sent": true
+  "delay_warning_sent": true,
+  "message_id": "<m1@example.org>"
 }
 )";
 
@@ -116,6 +118,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.tls_version, b.tls_version);
   EXPECT_EQ(a.tls_cipher, b.tls_cipher);
   EXPECT_EQ(a.delay_warning_sent, b.delay_warning_sent);
+  EXPECT_EQ(a.message_id, b.message_id);
 }
 
 // ---- times ----
@@ -235,7 +238,7 @@ TEST(EnvelopeJson, ReplacesInvalidUtf8InsteadOfThrowing) {
 
 // Fields added after the first release; files written before them must still load.
 bool is_optional_field(const std::string& key) {
-  return key == "next_hop" || key == "last_attempt" || key == "delay_warning_sent";
+  return key == "next_hop" || key == "last_attempt" || key == "delay_warning_sent" || key == "message_id";
 }
 
 TEST(EnvelopeJson, MissingAnyRequiredFieldIsMalformed) {
@@ -262,6 +265,7 @@ TEST(EnvelopeJson, MissingAnyRequiredFieldIsMalformed) {
 TEST(EnvelopeJson, OlderFilesWithoutTheNewerFieldsStillLoad) {
   auto json = nlohmann::json::parse(kSampleJson);
   json.erase("delay_warning_sent");
+  json.erase("message_id");
   for (auto& recipient : json["recipients"]) {
     recipient.erase("next_hop");
     recipient.erase("last_attempt");
@@ -269,6 +273,7 @@ TEST(EnvelopeJson, OlderFilesWithoutTheNewerFieldsStillLoad) {
   auto parsed = envelope_from_json(json.dump());
   ASSERT_TRUE(parsed.has_value());
   EXPECT_FALSE(parsed->delay_warning_sent);
+  EXPECT_EQ(parsed->message_id, "");
   ASSERT_EQ(parsed->recipients.size(), 2u);
   EXPECT_EQ(parsed->recipients[1].next_hop, "");
   EXPECT_EQ(parsed->recipients[1].last_attempt, system_clock::time_point{});
@@ -299,6 +304,7 @@ TEST(EnvelopeJson, WrongTypesAndValuesAreMalformed) {
   EXPECT_EQ(with("tls_cipher", false), std::nullopt);
   EXPECT_EQ(with("delay_warning_sent", "yes"), std::nullopt);
   EXPECT_EQ(with("delay_warning_sent", nullptr), std::nullopt);
+  EXPECT_EQ(with("message_id", 7), std::nullopt);
 
   auto with_recipient = [&good](const char* key, nlohmann::json value) {
     auto json = good;

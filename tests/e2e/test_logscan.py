@@ -111,7 +111,9 @@ class SluiceLogTest(unittest.TestCase):
                 time.sleep(0.1)
         finally:
             cls.sluice.stop()
-        cls.logs = os.path.join(cls.sluice.state, "logs")
+        # The protocol logs only: logs/MessageTracking records the same two messages again
+        # (test_message_tracking.py checks that logscan reads it).
+        cls.logs = os.path.join(cls.sluice.state, "logs", "ProtocolLog")
         cls.files = cls.sluice.protocol_log_files()
 
     def test_report_matches_the_sessions(self):

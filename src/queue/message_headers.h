@@ -1,0 +1,14 @@
+// Reading one header field of a stored message (RFC 5322 2.2): the bounce takes the original's
+// Subject from it, the tracking log the Message-ID.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace sluice::queue {
+
+/// The unfolded value of the first header field `name` (case-insensitive) in the header block
+/// at the start of `message` (CRLF or LF lines, up to the first empty line), without the
+/// surrounding blanks; empty when there is none.
+std::string header_value(std::string_view message, std::string_view name);
+
+}  // namespace sluice::queue
