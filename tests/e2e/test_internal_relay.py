@@ -62,14 +62,8 @@ class InternalRelayToPostfix(unittest.TestCase):
              "accepted_domain_senders": "anyone"}])
         harness.append_config(cls.sluice, harness.queue_table() + harness.smart_host_connector(
             CONNECTOR, ["corp.test", "*.branch.test"], cls.postfix.port))
-        cls.addClassCleanup(cls._stop)
+        cls.addClassCleanup(harness.stop_and_check, cls.sluice)
         cls.sluice.start()
-
-    @classmethod
-    def _stop(cls):
-        status = cls.sluice.stop()
-        if status != 0:
-            raise AssertionError(f"sluice exited with {status}: {cls.sluice.server_log()}")
 
     def internal_mail(self, count):
         return harness.files_when_there(os.path.join(self.mail_dir, "inbox", "new", "*"), count, 20)

@@ -113,14 +113,8 @@ class OpenRelay(unittest.TestCase):
         # knock there.
         harness.append_config(cls.sluice, harness.queue_table() + harness.smart_host_connector(
             "Everything to the fake remote", ["*"], cls.remote.port))
-        cls.addClassCleanup(cls._stop)
+        cls.addClassCleanup(harness.stop_and_check, cls.sluice)
         cls.sluice.start()
-
-    @classmethod
-    def _stop(cls):
-        status = cls.sluice.stop()
-        if status != 0:
-            raise AssertionError(f"sluice exited with {status}: {cls.sluice.server_log()}")
 
     def session(self, connector, source, helo="EHLO"):
         raw = harness.RawFrom(self.sluice.port_of(connector), source)
