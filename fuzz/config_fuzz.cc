@@ -17,7 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     Config config = parse_config(text, "fuzz.toml");
     FUZZ_CHECK(!config.receive_connectors.empty());
-    for (const auto& c : config.receive_connectors) FUZZ_CHECK(!c.name.empty());
+    for (const auto& c : config.receive_connectors) {
+      FUZZ_CHECK(!c.name.empty());
+      // Relay is a permission given to named ranges, never to everyone.
+      FUZZ_CHECK((c.relay == RelayPermission::Ranges) == !c.relay_from.empty());
+      for (const auto& range : c.relay_from) FUZZ_CHECK(range.prefix_length() > 0);
+    }
+    for (const auto& domain : config.accepted_domains) FUZZ_CHECK(!domain.pattern.empty() && domain.pattern != "*");
   } catch (const ConfigError& e) {
     const std::string_view message = e.what();
     FUZZ_CHECK(message.starts_with("fuzz.toml: "));

@@ -22,16 +22,18 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-constexpr std::string_view kTopKeys[] = {"state_dir",      "hostname",         "local_domains", "local_delivery",
-                                         "relay_from",     "max_message_size", "limits",        "receive_connector",
-                                         "send_connector", "dns_servers",      "queue",         "message_tracking"};
+constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains",    "accepted_domain",
+                                         "local_delivery",    "relay_from",     "max_message_size", "limits",
+                                         "receive_connector", "send_connector", "dns_servers",      "queue",
+                                         "message_tracking"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
 constexpr std::string_view kConnectorKeys[] = {
-    "name", "listen", "remote_ranges", "starttls", "require_tls", "require_tls_reply", "tls"};
+    "name",  "listen",     "remote_ranges",          "starttls", "require_tls", "require_tls_reply", "tls",
+    "relay", "relay_from", "accepted_domain_senders"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -49,6 +51,7 @@ struct ConnectorSource {
   const toml::node* table = nullptr;
   const toml::node* name = nullptr;
   const toml::node* remote_ranges = nullptr;
+  bool sets_relay = false;  ///< relay or relay_from given: the top-level relay_from does not apply
 };
 
 /// Reads one TOML document into a Config, throwing ConfigError at the first problem.
@@ -63,7 +66,7 @@ class Reader : public TomlReader {
       config.hostname = string(*n, "hostname");
       if (auto checked = check_hostname(config.hostname); !checked) fail(*n, "hostname", checked.error().message);
     }
-    if (const toml::node* n = root.get("local_domains")) read_local_domains(*n, config);
+    const std::vector<KeyPlace> domain_places = read_accepted_domains(*this, root, config);
     if (const toml::node* n = root.get("local_delivery")) {
       const std::string text = string(*n, "local_delivery");
       if (text == "maildir") {
@@ -74,26 +77,16 @@ class Reader : public TomlReader {
         fail(*n, "local_delivery", fmt::format("{} is not one of maildir, discard", shown(text)));
       }
     }
-    if (const toml::node* n = root.get("relay_from")) config.relay_from = ranges(*n, "relay_from");
     read_limits(root, config.limits);
-    if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
+    std::vector<bool> sets_relay;  // none for the default connector
+    if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
+    if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
     read_send_side(*this, root, config);
     if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
+    check_internal_relay_routes(*this, config, domain_places);
   }
 
  private:
-  void read_local_domains(const toml::node& node, Config& config) const {
-    config.local_domains.clear();
-    const toml::array& items = array(node, "local_domains");
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::string path = fmt::format("local_domains[{}]", i);
-      const std::string domain = ascii_lower(string(*items.get(i), path));
-      if (auto checked = check_domain(domain); !checked) fail(*items.get(i), path, checked.error().message);
-      if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) == config.local_domains.end())
-        config.local_domains.push_back(domain);
-    }
-  }
-
   void read_tracking(const toml::node& node, MessageTracking& tracking) const {
     const toml::table& t = table(node, "message_tracking");
     check_keys(t, "message_tracking", kTrackingKeys);
@@ -131,7 +124,8 @@ class Reader : public TomlReader {
               limits);
   }
 
-  void read_connectors(const toml::node& node, Config& config) const {
+  /// Returns, per connector, whether it sets its own relay permission.
+  std::vector<bool> read_connectors(const toml::node& node, Config& config) const {
     const toml::array& items = array_of_tables(node, "receive_connector", "accept no client");
     std::vector<ReceiveConnector> connectors;
     std::vector<ConnectorSource> sources;
@@ -142,6 +136,9 @@ class Reader : public TomlReader {
     }
     check_connectors(connectors, sources);
     config.receive_connectors = std::move(connectors);
+    std::vector<bool> sets_relay;
+    for (const ConnectorSource& source : sources) sets_relay.push_back(source.sets_relay);
+    return sets_relay;
   }
 
   ReceiveConnector read_connector(const toml::table& t, const std::string& path, ConnectorSource& source) const {
@@ -177,6 +174,8 @@ class Reader : public TomlReader {
         fail(*source.remote_ranges, ranges_path,
              "an empty list matches no client; leave the key out to accept every client");
     }
+
+    source.sets_relay = read_receive_permissions(*this, t, path, c);
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));
     if (const toml::node* n = t.get("require_tls")) c.require_tls = boolean(*n, join(path, "require_tls"));
@@ -319,7 +318,7 @@ Config default_config() {
   Config config;
   config.state_dir = default_state_dir();
   config.hostname = system_hostname();
-  config.local_domains = {"localhost"};
+  config.accepted_domains = {{"localhost", DomainType::Authoritative}};
 
   config.receive_connectors.push_back(default_connector());
   config.send_connectors.push_back(default_send_connector());
@@ -356,15 +355,6 @@ std::filesystem::path message_tracking_dir(const Config& config) {
   const auto& dir = config.message_tracking.dir;
   if (dir.empty()) return config.state_dir / "logs" / "MessageTracking";
   return dir.is_absolute() ? dir : config.state_dir / dir;
-}
-
-bool is_local_domain(const Config& config, std::string_view domain_key) {
-  return std::find(config.local_domains.begin(), config.local_domains.end(), domain_key) != config.local_domains.end();
-}
-
-bool may_relay(const Config& config, const asio::ip::address& client) {
-  return std::any_of(config.relay_from.begin(), config.relay_from.end(),
-                     [&](const net::Cidr& range) { return range.contains(client); });
 }
 
 const ReceiveConnector* select_connector(const std::vector<const ReceiveConnector*>& candidates,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/accepted_domains.h"
 #include "net/cidr.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
@@ -29,6 +30,20 @@ struct ListenAddress {
 Result<ListenAddress> parse_listen_address(std::string_view text);
 bool operator==(const ListenAddress& a, const ListenAddress& b);
 
+/// Who may relay through a receive connector: send mail to domains that are not accepted domains.
+enum class RelayPermission {
+  None,           ///< nobody: the connector accepts mail for accepted domains only
+  Ranges,         ///< clients in the connector's relay_from
+  Authenticated,  ///< clients that authenticated with SMTP AUTH (not offered yet, so nobody)
+};
+std::string_view relay_permission_name(RelayPermission permission);  ///< "none", "ranges", "authenticated"
+
+/// Who may give MAIL FROM in an accepted domain (spoof protection).
+enum class AcceptedDomainSenders {
+  RelayClients,  ///< only clients that may relay here; the others get 550 5.7.1
+  Anyone,        ///< every client of the connector (a partner sending the organisation's own mail)
+};
+
 struct ReceiveConnector {
   std::string name;
   std::vector<ListenAddress> listen;
@@ -37,6 +52,9 @@ struct ReceiveConnector {
   bool require_tls = false;              ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
   smtp::Reply require_tls_reply;         ///< default "451 5.7.3 Must issue a STARTTLS command first"
   tls::Policy tls;
+  RelayPermission relay = RelayPermission::None;
+  std::vector<net::Cidr> relay_from;  ///< relay = Ranges: the clients that may relay
+  AcceptedDomainSenders accepted_domain_senders = AcceptedDomainSenders::RelayClients;
 };
 
 using Seconds = std::chrono::seconds;
@@ -104,7 +122,7 @@ struct QueueSettings {
   Seconds hop_backoff_max{1800};     ///< a next hop that keeps failing is not tried more often than its backoff
 };
 
-/// What happens to mail for local_domains once it is queued.
+/// What happens to mail for authoritative accepted domains once it is queued.
 enum class LocalDelivery {
   Maildir,  ///< into <state_dir>/maildir/<local part>/new, fsynced
   Discard,  ///< dropped (recorded as delivered): a sink for tests and benchmarks, like Postfix's discard
@@ -120,15 +138,18 @@ struct MessageTracking {
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
-  std::vector<std::string> local_domains;  ///< lower-case
+  /// local_domains (as authoritative), then [[accepted_domain]], in file order; default "localhost".
+  std::vector<AcceptedDomain> accepted_domains;
   LocalDelivery local_delivery = LocalDelivery::Maildir;
-  std::vector<net::Cidr> relay_from;
   Limits limits;
   std::vector<ReceiveConnector> receive_connectors;
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
   MessageTracking message_tracking;
+  /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
+  /// warnings at start, never errors.
+  std::vector<std::string> notes;
 };
 
 /// Where the message tracking log is: message_tracking.dir, else <state_dir>/logs/MessageTracking.
@@ -140,7 +161,7 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The zero-configuration gateway: hostname from the system, local_domains ["localhost"], one
+/// The zero-configuration gateway: hostname from the system, "localhost" authoritative, one
 /// connector "Default" on 127.0.0.1:2525 and [::1]:2525 for every client, TLS "default" profile,
 /// state_dir /var/lib/sluice for root, else $XDG_STATE_HOME/sluice or ~/.local/state/sluice.
 Config default_config();
@@ -156,10 +177,11 @@ Config load_config(const std::filesystem::path& path);
 /// wins ("example.org" over "*.example.org" over "*"); nullptr when none serves it.
 const SendConnector* select_send_connector(const Config& config, std::string_view domain_key);
 
-/// True when `domain_key` (lower-case) is one of local_domains.
+/// True when `domain_key` (lower-case) is in an authoritative accepted domain: delivered here.
 bool is_local_domain(const Config& config, std::string_view domain_key);
-/// True when the client may relay (its address is in relay_from).
-bool may_relay(const Config& config, const asio::ip::address& client);
+/// The first authoritative accepted domain ("example.org" for "*.example.org"), whose postmaster
+/// a bare <postmaster> is; "" when there is none (a pure relay).
+std::string primary_domain(const Config& config);
 
 /// Among connectors listening on the same address, the one for this client: the one whose
 /// remote range containing the client is the most specific (longest prefix), as Exchange

@@ -140,6 +140,14 @@ Result<void> check_domain(std::string_view domain) {
   return {};
 }
 
+Result<void> check_domain_pattern(std::string_view pattern, std::string_view what, std::string_view forms) {
+  const bool wildcard = pattern.size() > 2 && pattern.substr(0, 2) == "*.";
+  const std::string_view domain = wildcard ? pattern.substr(2) : pattern;
+  if (domain.find('*') != std::string_view::npos)
+    return fail(fmt::format("{} is not {}; {}", shown(pattern), what, forms));
+  return check_domain(domain);
+}
+
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   constexpr std::array<std::pair<char, std::int64_t>, 3> units = {{{'h', 3600}, {'m', 60}, {'s', 1}}};
   std::size_t next_unit = 0;
@@ -163,13 +171,18 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   return total;
 }
 
-void TomlReader::fail(const toml::source_region* where, std::string_view path, std::string_view problem) const {
+std::string TomlReader::located(const toml::source_region* where, std::string_view path,
+                                std::string_view problem) const {
   std::string message(source_);
   if (where != nullptr && where->begin.line > 0) message += fmt::format(": line {}", where->begin.line);
   if (!path.empty()) message += fmt::format(": {}", path);
   message += fmt::format(": {}", problem);
   std::replace(message.begin(), message.end(), '\n', ' ');
-  throw ConfigError(message);
+  return message;
+}
+
+void TomlReader::fail(const toml::source_region* where, std::string_view path, std::string_view problem) const {
+  throw ConfigError(located(where, path, problem));
 }
 void TomlReader::fail(const toml::node& at, std::string_view path, std::string_view problem) const {
   fail(&at.source(), path, problem);

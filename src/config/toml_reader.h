@@ -34,6 +34,9 @@ std::string join(std::string_view path, std::string_view key);
 Result<void> check_hostname(std::string_view name);
 /// Fails (saying why) when `domain` is not an RFC 1035 name in A-label form without a final dot.
 Result<void> check_domain(std::string_view domain);
+/// Fails unless `pattern` is "example.org" or "*.example.org" with a valid domain: "<pattern> is
+/// not <what>; <forms>", or check_domain's reason.
+Result<void> check_domain_pattern(std::string_view pattern, std::string_view what, std::string_view forms);
 /// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 
@@ -43,6 +46,9 @@ class TomlReader {
   explicit TomlReader(std::string_view source) : source_(source) {}
 
   /// Throws "<source>: line N: <path>: <problem>" (line and path left out when unknown/empty).
+  /// "<source>: line N: <path>: <problem>" (line and path left out when unknown/empty), one line.
+  std::string located(const toml::source_region* where, std::string_view path, std::string_view problem) const;
+  /// Throws located(...) as a ConfigError.
   [[noreturn]] void fail(const toml::source_region* where, std::string_view path, std::string_view problem) const;
   [[noreturn]] void fail(const toml::node& at, std::string_view path, std::string_view problem) const;
 
@@ -82,6 +88,28 @@ class TomlReader {
  private:
   std::string_view source_;
 };
+
+/// Where a value was written, for an error found after the whole file was read.
+struct KeyPlace {
+  const toml::node* at = nullptr;
+  std::string path;  ///< "local_domains[2]", "accepted_domain[0].domain"
+};
+
+/// local_domains and [[accepted_domain]] (accepted_domains.cc); either replaces the default. One
+/// place per Config::accepted_domains entry.
+std::vector<KeyPlace> read_accepted_domains(const TomlReader& reader, const toml::table& root, Config& config);
+/// After the send side is read: every internal-relay domain needs a send connector address space
+/// that names it ("*" does not count: that would send the organisation's own mail by MX lookup).
+void check_internal_relay_routes(const TomlReader& reader, const Config& config, const std::vector<KeyPlace>& places);
+
+/// relay, relay_from and accepted_domain_senders of one [[receive_connector]] table
+/// (receive_permissions.cc), after its remote_ranges are read; true when it sets relay or relay_from.
+bool read_receive_permissions(const TomlReader& reader, const toml::table& table, const std::string& path,
+                              ReceiveConnector& connector);
+/// The deprecated top-level relay_from: the relay ranges of every connector that sets neither relay
+/// nor relay_from (sets_relay, one per connector; none for the default connector), with a note.
+void apply_global_relay_from(const TomlReader& reader, const toml::node& node, Config& config,
+                             const std::vector<bool>& sets_relay);
 
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);

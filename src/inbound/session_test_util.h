@@ -141,8 +141,7 @@ class SessionHarness {
  public:
   SessionHarness() : config(config::default_config()) {
     config.hostname = "mx.test.example";
-    config.local_domains = {"example.org"};
-    config.relay_from.clear();
+    config.accepted_domains = {{"example.org", config::DomainType::Authoritative}};
     config.state_dir = dir_.path();
     config.limits.command_timeout = std::chrono::seconds(5);
     config.limits.data_timeout = std::chrono::seconds(5);

@@ -479,3 +479,13 @@ def send_log_records(sluice):
 def send_log_sessions(sluice):
     """Send protocol log records grouped by session id (one per delivery attempt), in order."""
     return _by_session(send_log_records(sluice))
+
+
+# ---- Ending a shared gateway (added for test_open_relay.py / test_internal_relay.py) ----
+
+
+def stop_and_check(sluice):
+    """Stops `sluice` (a class cleanup); an exit status other than 0 fails with its log."""
+    status = sluice.stop()
+    if status != 0:
+        raise AssertionError(f"sluice exited with {status}: {sluice.server_log()}")
