@@ -24,7 +24,7 @@ constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STA
 
 constexpr std::string_view kTopKeys[] = {"state_dir",      "hostname",         "local_domains", "local_delivery",
                                          "relay_from",     "max_message_size", "limits",        "receive_connector",
-                                         "send_connector", "dns_servers",      "queue"};
+                                         "send_connector", "dns_servers",      "queue",         "recipient_validation"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
@@ -77,6 +77,7 @@ class Reader : public TomlReader {
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
     read_send_side(*this, root, config);
+    read_recipient_validation(*this, root, config);
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/recipient_validation.h"
 #include "net/cidr.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
@@ -121,6 +122,7 @@ struct Config {
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
+  RecipientValidation recipient_validation;
 };
 
 /// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.

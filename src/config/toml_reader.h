@@ -76,6 +76,8 @@ class TomlReader {
 
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
+/// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.
+void read_recipient_validation(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "inbound/recipient_validation.h"
 #include "net/connection.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
@@ -34,6 +35,8 @@ struct SessionServices {
   queue::GroupCommitter* committer = nullptr;
   std::function<void(const queue::Envelope& envelope)>
       queued;  ///< a message was committed (called on the network thread)
+  /// Recipient validation at RCPT ([recipient_validation]); null: every local part is accepted.
+  RecipientValidator* recipients = nullptr;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -102,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_ehlo(const smtp::Command&);
   void on_helo(const smtp::Command&);
   void on_mail(const smtp::Command&);
-  void on_rcpt(const smtp::Command&);
+  asio::awaitable<void> on_rcpt(const smtp::Command&);
   asio::awaitable<void> on_data(const smtp::Command&);
   void on_rset(const smtp::Command&);
   void on_noop(const smtp::Command&);
