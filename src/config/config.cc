@@ -333,15 +333,9 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
 }
 
 Config load_config(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError(fmt::format("{}: is a directory, not a configuration file", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  return parse_config(text.str(), path.string());
+  auto text = read_config_file(path);
+  if (!text) throw ConfigError(text.error().message);
+  return parse_config(*text, path.string());
 }
 
 bool is_local_domain(const Config& config, std::string_view domain_key) {

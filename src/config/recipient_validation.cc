@@ -4,10 +4,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "base/text.h"
 #include "config/config.h"
@@ -90,12 +86,9 @@ Result<RecipientList> parse_recipient_list(std::string_view text, std::string_vi
 }
 
 Result<RecipientList> load_recipient_list(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  return parse_recipient_list(text.str(), path.string());
+  auto text = detail::read_config_file(path);
+  if (!text) return fail(text.error());
+  return parse_recipient_list(*text, path.string());
 }
 
 namespace detail {

@@ -4,6 +4,7 @@
 #pragma once
 #include <toml++/toml.h>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +33,9 @@ std::string join(std::string_view path, std::string_view key);
 Result<void> check_hostname(std::string_view name);
 /// Fails (saying why) when `domain` is not an RFC 1035 name in A-label form without a final dot.
 Result<void> check_domain(std::string_view domain);
+/// The whole text of a file the configuration names; the error is "<path>: cannot read: <reason>"
+/// (or "<path>: is a directory, not a configuration file").
+Result<std::string> read_config_file(const std::filesystem::path& path);
 /// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 

@@ -37,14 +37,9 @@ asio::awaitable<smtp::Reply> CalloutProber::probe(std::string address) {
   probe.mail_from = "";  // the null sender: nothing may bounce back for a probe
   probe.recipients = {address};
   probe.rcpt_only = true;
-  ClientSettings settings;
-  settings.connector = connector;
-  settings.helo = connector->helo.empty() ? cfg.hostname : connector->helo;
-  auto context = services_.tls_contexts.find(connector->name);
-  settings.tls_context = context == services_.tls_contexts.end() ? nullptr : context->second.get();
-  settings.send_log = services_.send_log;
   const auto step = cfg.recipient_validation.callout_timeout;
-  settings.timeouts = {step, step, step, step, step, step, step};
+  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.send_log,
+                                         {step, step, step, step, step, step, step});
   const std::string what = "recipient verification of " + address;
   auto attempted = co_await attempt_targets(*transport_, settings, *targets, probe, what);
   const AttemptResult& result = attempted.result;
