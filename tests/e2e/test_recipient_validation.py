@@ -220,7 +220,8 @@ class CalloutTroubleIsTemporary(unittest.TestCase):
         listener.listen(5)
         self.addCleanup(listener.close)
         held = []
-        threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+        self.addCleanup(lambda: [c.close() for c in held])
         sluice = self.sluice_for(listener.getsockname()[1], timeout="2s")
         started = time.monotonic()
         replies = rcpt(sluice.port, "known@corp.test")
