@@ -98,9 +98,11 @@ std::unique_ptr<inbound::RecipientsFile> load_recipients_file(const config::Conf
   auto file = inbound::RecipientsFile::open(rv.recipients_file);
   if (!file) throw config::ConfigError(file.error().message);
   const auto& list = (*file)->list();
-  std::vector<std::string> domains = cfg.local_domains;
-  for (const auto& [domain, check] : rv.domains) domains.push_back(domain);
-  for (const auto& domain : domains) {
+  std::vector<std::string> domains;
+  for (const auto& accepted : cfg.accepted_domains) domains.push_back(accepted.pattern);
+  for (const auto& entry : rv.domains) domains.push_back(entry.first);
+  for (std::string domain : domains) {
+    if (domain.rfind("*.", 0) == 0) domain.erase(0, 2);
     if (config::recipient_check_for(cfg, domain) == config::RecipientCheck::File && !list.domains.count(domain))
       log_warning("recipients file {} has no address in {}: every recipient there will be refused",
                   rv.recipients_file.string(), domain);

@@ -22,9 +22,10 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-constexpr std::string_view kTopKeys[] = {"state_dir",      "hostname",         "local_domains", "local_delivery",
-                                         "relay_from",     "max_message_size", "limits",        "receive_connector",
-                                         "send_connector", "dns_servers",      "queue",         "recipient_validation"};
+constexpr std::string_view kTopKeys[] = {"state_dir",           "hostname",       "local_domains",    "accepted_domain",
+                                         "local_delivery",      "relay_from",     "max_message_size", "limits",
+                                         "receive_connector",   "send_connector", "dns_servers",      "queue",
+                                         "recipient_validation"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
@@ -62,7 +63,7 @@ class Reader : public TomlReader {
       config.hostname = string(*n, "hostname");
       if (auto checked = check_hostname(config.hostname); !checked) fail(*n, "hostname", checked.error().message);
     }
-    if (const toml::node* n = root.get("local_domains")) read_local_domains(*n, config);
+    const std::vector<KeyPlace> domain_places = read_accepted_domains(*this, root, config);
     if (const toml::node* n = root.get("local_delivery")) {
       const std::string text = string(*n, "local_delivery");
       if (text == "maildir") {
@@ -77,22 +78,11 @@ class Reader : public TomlReader {
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
     read_send_side(*this, root, config);
+    check_internal_relay_routes(*this, config, domain_places);
     read_recipient_validation(*this, root, config);
   }
 
  private:
-  void read_local_domains(const toml::node& node, Config& config) const {
-    config.local_domains.clear();
-    const toml::array& items = array(node, "local_domains");
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::string path = fmt::format("local_domains[{}]", i);
-      const std::string domain = ascii_lower(string(*items.get(i), path));
-      if (auto checked = check_domain(domain); !checked) fail(*items.get(i), path, checked.error().message);
-      if (std::find(config.local_domains.begin(), config.local_domains.end(), domain) == config.local_domains.end())
-        config.local_domains.push_back(domain);
-    }
-  }
-
   void read_limits(const toml::table& root, Limits& limits) const {
     const toml::node* top_size = root.get("max_message_size");
     if (top_size) limits.max_message_size = static_cast<std::uint64_t>(positive(*top_size, "max_message_size"));
@@ -311,7 +301,7 @@ Config default_config() {
   Config config;
   config.state_dir = default_state_dir();
   config.hostname = system_hostname();
-  config.local_domains = {"localhost"};
+  config.accepted_domains = {{"localhost", DomainType::Authoritative}};
 
   config.receive_connectors.push_back(default_connector());
   config.send_connectors.push_back(default_send_connector());
@@ -336,10 +326,6 @@ Config load_config(const std::filesystem::path& path) {
   auto text = read_config_file(path);
   if (!text) throw ConfigError(text.error().message);
   return parse_config(*text, path.string());
-}
-
-bool is_local_domain(const Config& config, std::string_view domain_key) {
-  return std::find(config.local_domains.begin(), config.local_domains.end(), domain_key) != config.local_domains.end();
 }
 
 bool may_relay(const Config& config, const asio::ip::address& client) {

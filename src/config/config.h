@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/accepted_domains.h"
 #include "config/recipient_validation.h"
 #include "net/cidr.h"
 #include "smtp/reply.h"
@@ -105,7 +106,7 @@ struct QueueSettings {
   Seconds hop_backoff_max{1800};     ///< a next hop that keeps failing is not tried more often than its backoff
 };
 
-/// What happens to mail for local_domains once it is queued.
+/// What happens to mail for authoritative accepted domains once it is queued.
 enum class LocalDelivery {
   Maildir,  ///< into <state_dir>/maildir/<local part>/new, fsynced
   Discard,  ///< dropped (recorded as delivered): a sink for tests and benchmarks, like Postfix's discard
@@ -114,7 +115,8 @@ enum class LocalDelivery {
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
-  std::vector<std::string> local_domains;  ///< lower-case
+  /// local_domains (as authoritative), then [[accepted_domain]], in file order; default "localhost".
+  std::vector<AcceptedDomain> accepted_domains;
   LocalDelivery local_delivery = LocalDelivery::Maildir;
   std::vector<net::Cidr> relay_from;
   Limits limits;
@@ -131,7 +133,7 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The zero-configuration gateway: hostname from the system, local_domains ["localhost"], one
+/// The zero-configuration gateway: hostname from the system, "localhost" authoritative, one
 /// connector "Default" on 127.0.0.1:2525 and [::1]:2525 for every client, TLS "default" profile,
 /// state_dir /var/lib/sluice for root, else $XDG_STATE_HOME/sluice or ~/.local/state/sluice.
 Config default_config();
@@ -147,8 +149,11 @@ Config load_config(const std::filesystem::path& path);
 /// wins ("example.org" over "*.example.org" over "*"); nullptr when none serves it.
 const SendConnector* select_send_connector(const Config& config, std::string_view domain_key);
 
-/// True when `domain_key` (lower-case) is one of local_domains.
+/// True when `domain_key` (lower-case) is in an authoritative accepted domain: delivered here.
 bool is_local_domain(const Config& config, std::string_view domain_key);
+/// The first authoritative accepted domain ("example.org" for "*.example.org"), whose postmaster
+/// a bare <postmaster> is; "" when there is none (a pure relay).
+std::string primary_domain(const Config& config);
 /// True when the client may relay (its address is in relay_from).
 bool may_relay(const Config& config, const asio::ip::address& client);
 

@@ -24,7 +24,7 @@ TEST(DefaultConfig, IsTheZeroConfigurationGateway) {
   const Config c = default_config();
   EXPECT_FALSE(c.hostname.empty());
   EXPECT_EQ(c.hostname.find(' '), std::string::npos);
-  EXPECT_EQ(c.local_domains, std::vector<std::string>{"localhost"});
+  EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"localhost", DomainType::Authoritative}}));
   EXPECT_TRUE(c.relay_from.empty());
   EXPECT_TRUE(c.state_dir.is_absolute()) << c.state_dir;
   EXPECT_EQ(c.limits.max_message_size, 36700160u);
@@ -67,7 +67,7 @@ TEST(ParseConfig, EmptyTextKeepsEveryDefault) {
   const Config c = parse_config("", "empty.toml");
   const Config d = default_config();
   EXPECT_EQ(c.hostname, d.hostname);
-  EXPECT_EQ(c.local_domains, d.local_domains);
+  EXPECT_EQ(c.accepted_domains, d.accepted_domains);
   ASSERT_EQ(c.receive_connectors.size(), 1u);
   EXPECT_EQ(c.receive_connectors[0].name, "Default");
   EXPECT_EQ(c.receive_connectors[0].listen, d.receive_connectors[0].listen);
@@ -133,7 +133,8 @@ min_version = "1.0"
                                 "full.toml");
   EXPECT_EQ(c.state_dir, "/srv/sluice");
   EXPECT_EQ(c.hostname, "mx.example.org");
-  EXPECT_EQ(c.local_domains, (std::vector<std::string>{"example.org", "mail.example.net"}));
+  EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"example.org", DomainType::Authoritative},
+                                                             {"mail.example.net", DomainType::Authoritative}}));
   ASSERT_EQ(c.relay_from.size(), 3u);
   EXPECT_EQ(c.relay_from[0].str(), "10.0.0.0/8");
   EXPECT_EQ(c.relay_from[1].str(), "2001:db8::/32");
@@ -301,7 +302,7 @@ TEST(ConfigErrors, LocalDomains) {
 }
 
 TEST(ParseConfig, LocalDomainsMayBeEmptyForAPureRelay) {
-  EXPECT_TRUE(parse_config("local_domains = []\n", "x.toml").local_domains.empty());
+  EXPECT_TRUE(parse_config("local_domains = []\n", "x.toml").accepted_domains.empty());
 }
 
 TEST(ConfigErrors, RelayFromRanges) {
@@ -666,7 +667,7 @@ TEST(LoadConfig, ReadsAValidFile) {
   }
   const Config c = load_config(path);
   EXPECT_EQ(c.hostname, "gw.example.net");
-  EXPECT_EQ(c.local_domains, std::vector<std::string>{"example.net"});
+  EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"example.net", DomainType::Authoritative}}));
   std::remove(path.c_str());
 }
 
@@ -710,8 +711,19 @@ TEST(ExampleFile, Parses) {
   EXPECT_FALSE(select_connector(port25, asio::ip::make_address("198.51.100.3"))->require_tls);
   EXPECT_TRUE(c.receive_connectors[2].tls.allows_legacy_versions());
 
+  // Accepted domains: local_domains, then the internal-relay ones, which the internal server's
+  // connector serves.
+  EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"example.org", DomainType::Authoritative},
+                                                             {"example.net", DomainType::Authoritative},
+                                                             {"corp.example.org", DomainType::InternalRelay},
+                                                             {"*.lab.example.org", DomainType::InternalRelay}}));
+  const SendConnector* internal = select_send_connector(c, "x.lab.example.org");
+  ASSERT_NE(internal, nullptr);
+  EXPECT_EQ(internal->name, "To the internal server");
+  EXPECT_EQ(select_send_connector(c, "corp.example.org"), internal);
+
   // The sending side: each documented routing decision.
-  ASSERT_EQ(c.send_connectors.size(), 3u);
+  ASSERT_EQ(c.send_connectors.size(), 4u);
   EXPECT_EQ(c.queue.delay_warning, Seconds(4 * 3600));
   EXPECT_TRUE(c.dns_servers.empty());
   const SendConnector* internet = select_send_connector(c, "example.com");

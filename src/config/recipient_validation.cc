@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "base/text.h"
+#include "config/accepted_domains.h"
 #include "config/config.h"
 #include "config/toml_reader.h"
 #include "smtp/address.h"
@@ -118,21 +119,27 @@ void read_recipient_validation(const TomlReader& reader, const toml::table& root
   if (const toml::node* n = t.get("domains")) {
     const std::string domains_path = join(path, "domains");
     for (const auto& [key, value] : reader.table(*n, domains_path)) {
-      const std::string domain = ascii_lower(key.str());
+      const std::string pattern = ascii_lower(key.str());
       const std::string key_path = join(domains_path, fmt::format("\"{}\"", key.str()));
       const RecipientCheck check = check_of(value, key_path);
-      if (!is_local_domain(config, domain))
+      if (auto checked = check_domain_pattern(pattern, "a domain", "write \"example.org\" or \"*.example.org\"");
+          !checked)
+        reader.fail(value, key_path, checked.error().message);
+      // "*.example.org" covers example.org itself: that name tells the accepted domain.
+      const std::string_view domain = pattern.rfind("*.", 0) == 0 ? std::string_view(pattern).substr(2) : pattern;
+      const AcceptedDomain* accepted = find_accepted_domain(config, domain);
+      if (!accepted)
         reader.fail(value, key_path,
                     fmt::format("{} is not an accepted domain (recipients are validated only for accepted domains)",
-                                shown(domain)));
+                                shown(pattern)));
       if (check == RecipientCheck::File && !file)
         reader.fail(value, key_path, "\"file\" needs recipients_file (the list of valid recipients)");
-      if (check == RecipientCheck::Callout && !is_internal_relay_domain(config, domain))
+      if (check == RecipientCheck::Callout && accepted->type != DomainType::InternalRelay)
         reader.fail(value, key_path,
-                    fmt::format("\"callout\" asks the next hop of an internal-relay domain; {} is delivered here "
-                                "(use \"file\")",
-                                shown(domain)));
-      rv.domains.emplace_back(domain, check);
+                    fmt::format("\"callout\" asks the next hop of an internal-relay domain; {} is authoritative "
+                                "(delivered here: use \"file\")",
+                                shown(pattern)));
+      rv.domains.emplace_back(pattern, check);
     }
   }
   if (const toml::node* n = t.get("callout_timeout"))
@@ -147,25 +154,23 @@ void read_recipient_validation(const TomlReader& reader, const toml::table& root
 
 }  // namespace detail
 
-bool is_internal_relay_domain(const Config& config, std::string_view domain_key) {
-  // Accepted domains with a type come with the accepted-domains work; until then every accepted
-  // domain (local_domains) is delivered here.
-  (void)config;
-  (void)domain_key;
-  return false;
-}
-
-bool is_accepted_domain(const Config& config, std::string_view domain_key) {
-  return is_local_domain(config, domain_key) || is_internal_relay_domain(config, domain_key);
-}
-
 RecipientCheck recipient_check_for(const Config& config, std::string_view domain_key) {
-  if (!is_accepted_domain(config, domain_key)) return RecipientCheck::None;
+  const AcceptedDomain* accepted = find_accepted_domain(config, domain_key);
+  if (!accepted) return RecipientCheck::None;
   const RecipientValidation& rv = config.recipient_validation;
-  for (const auto& [domain, check] : rv.domains)
-    if (domain == domain_key) return check;
+  // The most specific entry of `domains`, as for accepted domains and address spaces.
+  const std::pair<std::string, RecipientCheck>* chosen = nullptr;
+  int best = -1;
+  for (const auto& entry : rv.domains) {
+    const int rank = domain_pattern_rank(entry.first, domain_key);
+    if (rank > best) {
+      best = rank;
+      chosen = &entry;
+    }
+  }
+  if (chosen) return chosen->second;
   if (rv.verify != RecipientCheck::Callout) return rv.verify;
-  if (is_internal_relay_domain(config, domain_key)) return RecipientCheck::Callout;
+  if (accepted->type == DomainType::InternalRelay) return RecipientCheck::Callout;
   return rv.recipients_file.empty() ? RecipientCheck::None : RecipientCheck::File;
 }
 

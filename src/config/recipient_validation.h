@@ -26,8 +26,9 @@ struct RecipientValidation {
   /// The check for accepted domains not listed in `domains`. "callout" applies to internal-relay
   /// domains; authoritative domains then use the file when there is one, else nothing.
   RecipientCheck verify = RecipientCheck::None;
-  std::vector<std::pair<std::string, RecipientCheck>> domains;  ///< per domain (lower-case), overriding verify
-  std::filesystem::path recipients_file;                        ///< empty: none
+  /// Per domain, overriding verify: "example.org" or "*.example.org" (lower-case); the most specific wins.
+  std::vector<std::pair<std::string, RecipientCheck>> domains;
+  std::filesystem::path recipients_file;     ///< empty: none
   std::chrono::seconds callout_timeout{30};  ///< an RCPT waits this long for the answer, then gets 450
   std::chrono::seconds callout_positive_lifetime{7 * 24 * 3600};  ///< "exists" is remembered this long
   std::chrono::seconds callout_negative_lifetime{3 * 3600};       ///< "unknown" is remembered this long
@@ -48,12 +49,8 @@ struct RecipientList {
 };
 
 struct Config;
-/// True when `domain_key` (lower-case) is an accepted domain of type internal-relay.
-bool is_internal_relay_domain(const Config& config, std::string_view domain_key);
-/// True when mail for `domain_key` (lower-case) is accepted from anyone (authoritative or internal-relay).
-bool is_accepted_domain(const Config& config, std::string_view domain_key);
 /// The check RCPT applies to a recipient in `domain_key` (lower-case): None for a domain that is
-/// not accepted; else its entry in `domains`, else `verify` (see RecipientValidation::verify).
+/// not accepted; else its most specific entry in `domains`, else `verify` (see RecipientValidation::verify).
 RecipientCheck recipient_check_for(const Config& config, std::string_view domain_key);
 
 /// Parses a recipients file: one address or "@domain" per line; blank lines and comments (from a

@@ -112,7 +112,44 @@ TEST(RecipientValidationConfig, ErrorsSayWhatIsWrong) {
   EXPECT_CONFIG_ERROR(base + "[recipient_validation.domains]\n\"example.org\" = \"file\"\n",
                       "\"file\" needs recipients_file");
   EXPECT_CONFIG_ERROR(base + "[recipient_validation.domains]\n\"example.org\" = \"callout\"\n",
-                      "\"callout\" asks the next hop of an internal-relay domain; \"example.org\" is delivered here");
+                      "\"callout\" asks the next hop of an internal-relay domain; \"example.org\" is authoritative");
+  EXPECT_CONFIG_ERROR(base + "[recipient_validation.domains]\n\"ex ample.org\" = \"none\"\n", "\"ex ample.org\"");
+}
+
+constexpr std::string_view kHybrid = R"(local_domains = ["example.org"]
+[[accepted_domain]]
+domain = "corp.example.org"
+type = "internal-relay"
+[[accepted_domain]]
+domain = "*.branch.example.org"
+type = "internal-relay"
+[[send_connector]]
+name = "To Exchange"
+address_spaces = ["corp.example.org", "*.branch.example.org"]
+smart_hosts = ["[10.0.0.5]:25"]
+[[send_connector]]
+name = "Internet"
+)";
+
+TEST(RecipientValidationConfig, CalloutIsForInternalRelayDomains) {
+  Config c = parse_config(
+      std::string(kHybrid) + "[recipient_validation]\nverify = \"callout\"\nrecipients_file = \"/r\"\n", "t.toml");
+  EXPECT_EQ(recipient_check_for(c, "corp.example.org"), RecipientCheck::Callout);
+  EXPECT_EQ(recipient_check_for(c, "eu.branch.example.org"), RecipientCheck::Callout);
+  EXPECT_EQ(recipient_check_for(c, "example.org"), RecipientCheck::File);
+  EXPECT_EQ(recipient_check_for(c, "sub.corp.example.org"), RecipientCheck::None);  // not accepted
+}
+
+TEST(RecipientValidationConfig, DomainPatternsOverrideTheMostSpecificFirst) {
+  Config c = parse_config(std::string(kHybrid) +
+                              "[recipient_validation]\nrecipients_file = \"/r\"\n"
+                              "[recipient_validation.domains]\n\"*.branch.example.org\" = \"callout\"\n"
+                              "\"lab.branch.example.org\" = \"none\"\n\"corp.example.org\" = \"callout\"\n",
+                          "t.toml");
+  EXPECT_EQ(recipient_check_for(c, "eu.branch.example.org"), RecipientCheck::Callout);
+  EXPECT_EQ(recipient_check_for(c, "lab.branch.example.org"), RecipientCheck::None);
+  EXPECT_EQ(recipient_check_for(c, "corp.example.org"), RecipientCheck::Callout);
+  EXPECT_EQ(recipient_check_for(c, "example.org"), RecipientCheck::File);
 }
 
 }  // namespace

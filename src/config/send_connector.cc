@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "base/text.h"
+#include "config/accepted_domains.h"
 #include "config/config.h"
 #include "config/toml_reader.h"
 
@@ -53,21 +54,6 @@ std::optional<std::string> parse_dns_server(std::string_view text) {
   auto address = parse_listen_address(candidate);
   if (!address) return std::nullopt;
   return address->str();
-}
-
-/// How well an address space matches a domain: -1 not at all, 0 for "*", 1 + suffix length for
-/// "*.suffix", INT_MAX for the exact domain. Higher is more specific.
-int match_rank(std::string_view space, std::string_view domain) {
-  if (space == "*") return 0;
-  if (space.size() > 2 && space.substr(0, 2) == "*.") {
-    const std::string_view suffix = space.substr(2);
-    if (domain == suffix) return 1 + static_cast<int>(suffix.size());
-    if (domain.size() > suffix.size() && domain.substr(domain.size() - suffix.size()) == suffix &&
-        domain[domain.size() - suffix.size() - 1] == '.')
-      return 1 + static_cast<int>(suffix.size());
-    return -1;
-  }
-  return space == domain ? INT_MAX : -1;
 }
 
 /// Where each value of one connector came from, for errors that compare connectors.
@@ -228,13 +214,10 @@ class SendReader {
       const std::string item_path = fmt::format("{}[{}]", path, i);
       const std::string space = ascii_lower(r_.string(*items.get(i), item_path));
       if (space != "*") {
-        const bool wildcard = space.size() > 2 && space.substr(0, 2) == "*.";
-        const std::string_view domain = wildcard ? std::string_view(space).substr(2) : std::string_view(space);
-        if (domain.find('*') != std::string_view::npos)
-          r_.fail(*items.get(i), item_path,
-                  fmt::format("{} is not an address space; write \"*\", \"example.org\" or \"*.example.org\"",
-                              shown(space)));
-        if (auto checked = check_domain(domain); !checked) r_.fail(*items.get(i), item_path, checked.error().message);
+        if (auto checked =
+                check_domain_pattern(space, "an address space", "write \"*\", \"example.org\" or \"*.example.org\"");
+            !checked)
+          r_.fail(*items.get(i), item_path, checked.error().message);
       }
       // The same space twice in one connector is harmless; between connectors it is ambiguous.
       if (std::find(c.address_spaces.begin(), c.address_spaces.end(), space) != c.address_spaces.end()) continue;
@@ -414,7 +397,7 @@ const SendConnector* select_send_connector(const Config& config, std::string_vie
     for (const std::string& space : connector.address_spaces) {
       // Strictly greater: the parser refuses equal spaces in two connectors, so ties do not occur
       // in a parsed configuration; in a hand-built one the earlier connector wins.
-      if (const int rank = match_rank(space, domain); rank > best_rank) {
+      if (const int rank = domain_pattern_rank(space, domain); rank > best_rank) {
         best_rank = rank;
         best = &connector;
       }

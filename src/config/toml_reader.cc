@@ -167,6 +167,14 @@ Result<void> check_domain(std::string_view domain) {
   return {};
 }
 
+Result<void> check_domain_pattern(std::string_view pattern, std::string_view what, std::string_view forms) {
+  const bool wildcard = pattern.size() > 2 && pattern.substr(0, 2) == "*.";
+  const std::string_view domain = wildcard ? pattern.substr(2) : pattern;
+  if (domain.find('*') != std::string_view::npos)
+    return fail(fmt::format("{} is not {}; {}", shown(pattern), what, forms));
+  return check_domain(domain);
+}
+
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   constexpr std::array<std::pair<char, std::int64_t>, 3> units = {{{'h', 3600}, {'m', 60}, {'s', 1}}};
   std::size_t next_unit = 0;

@@ -33,6 +33,9 @@ std::string join(std::string_view path, std::string_view key);
 Result<void> check_hostname(std::string_view name);
 /// Fails (saying why) when `domain` is not an RFC 1035 name in A-label form without a final dot.
 Result<void> check_domain(std::string_view domain);
+/// Fails unless `pattern` is "example.org" or "*.example.org" with a valid domain: "<pattern> is
+/// not <what>; <forms>", or check_domain's reason.
+Result<void> check_domain_pattern(std::string_view pattern, std::string_view what, std::string_view forms);
 /// The whole text of a file the configuration names; the error is "<path>: cannot read: <reason>"
 /// (or "<path>: is a directory, not a configuration file").
 Result<std::string> read_config_file(const std::filesystem::path& path);
@@ -77,6 +80,19 @@ class TomlReader {
  private:
   std::string_view source_;
 };
+
+/// Where a value was written, for an error found after the whole file was read.
+struct KeyPlace {
+  const toml::node* at = nullptr;
+  std::string path;  ///< "local_domains[2]", "accepted_domain[0].domain"
+};
+
+/// local_domains and [[accepted_domain]] (accepted_domains.cc); either replaces the default. One
+/// place per Config::accepted_domains entry.
+std::vector<KeyPlace> read_accepted_domains(const TomlReader& reader, const toml::table& root, Config& config);
+/// After the send side is read: every internal-relay domain needs a send connector address space
+/// that names it ("*" does not count: that would send the organisation's own mail by MX lookup).
+void check_internal_relay_routes(const TomlReader& reader, const Config& config, const std::vector<KeyPlace>& places);
 
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);

@@ -22,10 +22,10 @@ smtp::Mailbox mailbox(const std::string& local, const std::string& domain) { ret
 class RecipientValidatorTest : public ::testing::Test {
  protected:
   RecipientValidatorTest() {
-    config.local_domains = {"corp.test", "here.test"};
-    config.recipient_validation.verify = config::RecipientCheck::File;
+    config.accepted_domains = {{"corp.test", config::DomainType::InternalRelay},
+                               {"here.test", config::DomainType::Authoritative}};
     config.recipient_validation.recipients_file = dir.path() / "recipients";
-    config.recipient_validation.domains = {{"corp.test", config::RecipientCheck::Callout}};
+    config.recipient_validation.verify = config::RecipientCheck::Callout;  // corp.test by callout, here.test by file
     config.recipient_validation.callout_timeout = 2s;
     std::ofstream(dir.path() / "recipients") << "alice@here.test\n";
   }

@@ -9,6 +9,7 @@
 
 #include "base/blocking.h"
 #include "base/ids.h"
+#include "inbound/permissions.h"
 #include "inbound/received_header.h"
 #include "smtp/data_decoder.h"
 #include "tls/client_hello.h"
@@ -322,18 +323,16 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   }
   smtp::Mailbox mailbox = path.mailbox;
   // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted and delivered here, for our
-  // primary domain. A pure relay (no local_domains) keeps it without a domain, which local
+  // primary domain. A pure relay (no authoritative domain) keeps it without a domain, which local
   // delivery also takes as ours; the host name would send it out by MX, often back to us.
-  const bool bare_postmaster = mailbox.domain.empty();
-  if (bare_postmaster && !config.local_domains.empty()) mailbox.domain = config.local_domains.front();
+  if (mailbox.domain.empty()) mailbox.domain = config::primary_domain(config);
   if (mailbox.has_routing_characters()) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
     co_return;
   }
-  bool local =
-      bare_postmaster || (!mailbox.domain_is_literal() && config::is_local_domain(config, mailbox.domain_key()));
-  if (!local && !config::may_relay(config, client_)) {
-    reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain");
+  auto destination = recipient_destination(config, client_, mailbox);
+  if (!destination) {
+    reply(destination.error());
     co_return;
   }
   if (services_.recipients) {
@@ -347,7 +346,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   std::string address = mailbox.str();
   bool duplicate = false;
   for (const auto& r : transaction_->recipients) duplicate |= ascii_lower(r.address) == ascii_lower(address);
-  if (!duplicate) transaction_->recipients.push_back({address, local});
+  if (!duplicate) transaction_->recipients.push_back({address, *destination == Destination::Local});
   reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
 }
 

@@ -471,11 +471,33 @@ TEST(SessionTest, RelayIsAllowedFromRelayFrom) {
   EXPECT_EQ(c.command("RCPT TO:<nobody@elsewhere.example>"), recipient_ok("nobody@elsewhere.example"));
 }
 
+TEST(SessionTest, InternalRelayDomainsAreAcceptedFromAnyClientAndRoutedByTheDeliveryEngine) {
+  SessionHarness h;  // 127.0.0.1 may not relay here
+  h.config.accepted_domains.push_back({"corp.example", config::DomainType::InternalRelay});
+  h.config.accepted_domains.push_back({"*.branch.example", config::DomainType::Authoritative});
+  Client& c = h.start();
+  ehlo(c);
+  ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));
+  EXPECT_EQ(c.command("RCPT TO:<bob@Corp.Example>"), recipient_ok("bob@Corp.Example"));
+  EXPECT_EQ(c.command("RCPT TO:<carol@eu.branch.example>"), recipient_ok("carol@eu.branch.example"));
+  // Exact names cover no subdomain: that would be relaying.
+  EXPECT_EQ(c.command("RCPT TO:<bob@sub.corp.example>"),
+            "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\r\n");
+  ASSERT_EQ(c.command("DATA"), kStartData);
+  const std::string id = queued_id(c.command("hi\r\n."));
+  ASSERT_FALSE(id.empty());
+  auto envelope = h.spool->load_envelope(id);
+  ASSERT_TRUE(envelope);
+  ASSERT_EQ(envelope->recipients.size(), 2u);
+  EXPECT_EQ(envelope->recipients[0].next_hop, "");  // the send connector that names it, chosen later
+  EXPECT_EQ(envelope->recipients[1].next_hop, "local");
+}
+
 TEST(SessionTest, BarePostmasterIsLocalEvenOnAPureRelay) {
   // RFC 5321 4.5.1: <Postmaster> is always accepted. Without local domains it must not become
   // postmaster@<hostname>, which would be relayed by MX (often back to this gateway).
   SessionHarness h;
-  h.config.local_domains.clear();
+  h.config.accepted_domains.clear();
   Client& c = h.start();
   ehlo(c);
   ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));

@@ -141,7 +141,7 @@ class SessionHarness {
  public:
   SessionHarness() : config(config::default_config()) {
     config.hostname = "mx.test.example";
-    config.local_domains = {"example.org"};
+    config.accepted_domains = {{"example.org", config::DomainType::Authoritative}};
     config.relay_from.clear();
     config.state_dir = dir_.path();
     config.limits.command_timeout = std::chrono::seconds(5);

@@ -130,7 +130,7 @@ class DeliveryEngineTest : public ::testing::Test {
  protected:
   DeliveryEngineTest() {
     cfg_.hostname = "gw.test";
-    cfg_.local_domains = {"local.test"};
+    cfg_.accepted_domains = {{"local.test", config::DomainType::Authoritative}};
     cfg_.queue.retry_min = 60s;
     cfg_.queue.retry_max = 3600s;
     cfg_.queue.hop_backoff_max = 1800s;

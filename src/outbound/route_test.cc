@@ -107,7 +107,7 @@ TEST(ResolveTargets, FailuresAreTheRepliesTheRecipientsGet) {
 
 TEST(Router, NextHopsAndEachConnectorsOwnLimit) {
   config::Config cfg;
-  cfg.local_domains = {"local.test"};
+  cfg.accepted_domains = {{"local.test", config::DomainType::Authoritative}};
   config::SendConnector partner, relay;
   partner.name = "Partner";
   partner.address_spaces = {"partner.test"};
@@ -127,6 +127,26 @@ TEST(Router, NextHopsAndEachConnectorsOwnLimit) {
 
   cfg.send_connectors = {partner};
   EXPECT_EQ(Router(cfg).next_hop_of("a@elsewhere.test"), kUnroutable);
+}
+
+TEST(Router, AcceptedDomainTypes) {
+  config::Config cfg;
+  cfg.accepted_domains = {{"corp.test", config::DomainType::InternalRelay},
+                          {"*.branch.test", config::DomainType::Authoritative},
+                          {"*.corp.test", config::DomainType::InternalRelay}};
+  config::SendConnector internal, internet;
+  internal.name = "Internal";
+  internal.address_spaces = {"corp.test", "*.corp.test"};
+  internal.smart_hosts = {{"10.0.0.25", 25, true}};
+  internet.name = "Internet";
+  cfg.send_connectors = {internet, internal};
+  Router router(cfg);
+  EXPECT_TRUE(router.is_local("a@eu.branch.test"));
+  EXPECT_EQ(router.next_hop_of("a@Branch.Test"), "local");
+  EXPECT_FALSE(router.is_local("a@corp.test"));
+  EXPECT_EQ(router.next_hop_of("a@corp.test"), "[10.0.0.25]:25");
+  EXPECT_EQ(router.next_hop_of("a@eu.corp.test"), "[10.0.0.25]:25");
+  EXPECT_EQ(router.next_hop_of("a@elsewhere.test"), "elsewhere.test");
 }
 
 }  // namespace
