@@ -132,6 +132,7 @@ int serve(const ServeOptions& options) {
     fmt::print(stderr, "sluice: {}\n", e.what());
     return kConfigError;
   }
+  for (const auto& note : cfg.notes) log_warning("{}", note);
   std::error_code ec;
   std::filesystem::create_directories(cfg.state_dir, ec);
   if (ec) {

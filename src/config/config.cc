@@ -31,7 +31,8 @@ constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipie
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
 constexpr std::string_view kConnectorKeys[] = {
-    "name", "listen", "remote_ranges", "starttls", "require_tls", "require_tls_reply", "tls"};
+    "name",  "listen",     "remote_ranges",          "starttls", "require_tls", "require_tls_reply", "tls",
+    "relay", "relay_from", "accepted_domain_senders"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -49,6 +50,7 @@ struct ConnectorSource {
   const toml::node* table = nullptr;
   const toml::node* name = nullptr;
   const toml::node* remote_ranges = nullptr;
+  bool sets_relay = false;  ///< relay or relay_from given: the top-level relay_from does not apply
 };
 
 /// Reads one TOML document into a Config, throwing ConfigError at the first problem.
@@ -74,9 +76,10 @@ class Reader : public TomlReader {
         fail(*n, "local_delivery", fmt::format("{} is not one of maildir, discard", shown(text)));
       }
     }
-    if (const toml::node* n = root.get("relay_from")) config.relay_from = ranges(*n, "relay_from");
     read_limits(root, config.limits);
-    if (const toml::node* n = root.get("receive_connector")) read_connectors(*n, config);
+    std::vector<bool> sets_relay;  // none for the default connector
+    if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
+    if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
     read_send_side(*this, root, config);
     check_internal_relay_routes(*this, config, domain_places);
     read_recipient_validation(*this, root, config);
@@ -113,7 +116,8 @@ class Reader : public TomlReader {
     }
   }
 
-  void read_connectors(const toml::node& node, Config& config) const {
+  /// Returns, per connector, whether it sets its own relay permission.
+  std::vector<bool> read_connectors(const toml::node& node, Config& config) const {
     const toml::array& items = array_of_tables(node, "receive_connector", "accept no client");
     std::vector<ReceiveConnector> connectors;
     std::vector<ConnectorSource> sources;
@@ -124,6 +128,9 @@ class Reader : public TomlReader {
     }
     check_connectors(connectors, sources);
     config.receive_connectors = std::move(connectors);
+    std::vector<bool> sets_relay;
+    for (const ConnectorSource& source : sources) sets_relay.push_back(source.sets_relay);
+    return sets_relay;
   }
 
   ReceiveConnector read_connector(const toml::table& t, const std::string& path, ConnectorSource& source) const {
@@ -159,6 +166,8 @@ class Reader : public TomlReader {
         fail(*source.remote_ranges, ranges_path,
              "an empty list matches no client; leave the key out to accept every client");
     }
+
+    source.sets_relay = read_receive_permissions(*this, t, path, c);
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));
     if (const toml::node* n = t.get("require_tls")) c.require_tls = boolean(*n, join(path, "require_tls"));
@@ -326,11 +335,6 @@ Config load_config(const std::filesystem::path& path) {
   auto text = read_config_file(path);
   if (!text) throw ConfigError(text.error().message);
   return parse_config(*text, path.string());
-}
-
-bool may_relay(const Config& config, const asio::ip::address& client) {
-  return std::any_of(config.relay_from.begin(), config.relay_from.end(),
-                     [&](const net::Cidr& range) { return range.contains(client); });
 }
 
 const ReceiveConnector* select_connector(const std::vector<const ReceiveConnector*>& candidates,

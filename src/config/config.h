@@ -31,6 +31,20 @@ struct ListenAddress {
 Result<ListenAddress> parse_listen_address(std::string_view text);
 bool operator==(const ListenAddress& a, const ListenAddress& b);
 
+/// Who may relay through a receive connector: send mail to domains that are not accepted domains.
+enum class RelayPermission {
+  None,           ///< nobody: the connector accepts mail for accepted domains only
+  Ranges,         ///< clients in the connector's relay_from
+  Authenticated,  ///< clients that authenticated with SMTP AUTH (not offered yet, so nobody)
+};
+std::string_view relay_permission_name(RelayPermission permission);  ///< "none", "ranges", "authenticated"
+
+/// Who may give MAIL FROM in an accepted domain (spoof protection).
+enum class AcceptedDomainSenders {
+  RelayClients,  ///< only clients that may relay here; the others get 550 5.7.1
+  Anyone,        ///< every client of the connector (a partner sending the organisation's own mail)
+};
+
 struct ReceiveConnector {
   std::string name;
   std::vector<ListenAddress> listen;
@@ -39,6 +53,9 @@ struct ReceiveConnector {
   bool require_tls = false;              ///< MAIL/RCPT/DATA/VRFY before STARTTLS get require_tls_reply
   smtp::Reply require_tls_reply;         ///< default "451 5.7.3 Must issue a STARTTLS command first"
   tls::Policy tls;
+  RelayPermission relay = RelayPermission::None;
+  std::vector<net::Cidr> relay_from;  ///< relay = Ranges: the clients that may relay
+  AcceptedDomainSenders accepted_domain_senders = AcceptedDomainSenders::RelayClients;
 };
 
 using Seconds = std::chrono::seconds;
@@ -118,13 +135,15 @@ struct Config {
   /// local_domains (as authoritative), then [[accepted_domain]], in file order; default "localhost".
   std::vector<AcceptedDomain> accepted_domains;
   LocalDelivery local_delivery = LocalDelivery::Maildir;
-  std::vector<net::Cidr> relay_from;
   Limits limits;
   std::vector<ReceiveConnector> receive_connectors;
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
   RecipientValidation recipient_validation;
+  /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
+  /// warnings at start, never errors.
+  std::vector<std::string> notes;
 };
 
 /// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.
@@ -154,8 +173,6 @@ bool is_local_domain(const Config& config, std::string_view domain_key);
 /// The first authoritative accepted domain ("example.org" for "*.example.org"), whose postmaster
 /// a bare <postmaster> is; "" when there is none (a pure relay).
 std::string primary_domain(const Config& config);
-/// True when the client may relay (its address is in relay_from).
-bool may_relay(const Config& config, const asio::ip::address& client);
 
 /// Among connectors listening on the same address, the one for this client: the one whose
 /// remote range containing the client is the most specific (longest prefix), as Exchange

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -25,7 +26,10 @@ TEST(DefaultConfig, IsTheZeroConfigurationGateway) {
   EXPECT_FALSE(c.hostname.empty());
   EXPECT_EQ(c.hostname.find(' '), std::string::npos);
   EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"localhost", DomainType::Authoritative}}));
-  EXPECT_TRUE(c.relay_from.empty());
+  EXPECT_EQ(c.receive_connectors[0].relay, RelayPermission::None);
+  EXPECT_TRUE(c.receive_connectors[0].relay_from.empty());
+  EXPECT_EQ(c.receive_connectors[0].accepted_domain_senders, AcceptedDomainSenders::RelayClients);
+  EXPECT_TRUE(c.notes.empty());
   EXPECT_TRUE(c.state_dir.is_absolute()) << c.state_dir;
   EXPECT_EQ(c.limits.max_message_size, 36700160u);
   EXPECT_EQ(c.limits.command_timeout, Seconds(300));
@@ -110,6 +114,8 @@ listen = ["0.0.0.0:25", "[::]:25"]
 name = "Partner (EXO)"
 listen = ["0.0.0.0:25"]
 remote_ranges = ["40.92.0.0/15", "2a01:111:f400::/48"]
+relay = "none"
+accepted_domain_senders = "anyone"
 starttls = true
 require_tls = true
 require_tls_reply = "530 5.7.0 Must issue a STARTTLS command first"
@@ -135,10 +141,21 @@ min_version = "1.0"
   EXPECT_EQ(c.hostname, "mx.example.org");
   EXPECT_EQ(c.accepted_domains, (std::vector<AcceptedDomain>{{"example.org", DomainType::Authoritative},
                                                              {"mail.example.net", DomainType::Authoritative}}));
-  ASSERT_EQ(c.relay_from.size(), 3u);
-  EXPECT_EQ(c.relay_from[0].str(), "10.0.0.0/8");
-  EXPECT_EQ(c.relay_from[1].str(), "2001:db8::/32");
-  EXPECT_EQ(c.relay_from[2].str(), "192.0.2.7/32");
+  // The deprecated top-level relay_from: the connectors that set no relay permission get it.
+  const ReceiveConnector& frontend = c.receive_connectors[0];
+  EXPECT_EQ(frontend.relay, RelayPermission::Ranges);
+  ASSERT_EQ(frontend.relay_from.size(), 3u);
+  EXPECT_EQ(frontend.relay_from[0].str(), "10.0.0.0/8");
+  EXPECT_EQ(frontend.relay_from[1].str(), "2001:db8::/32");
+  EXPECT_EQ(frontend.relay_from[2].str(), "192.0.2.7/32");
+  EXPECT_EQ(c.receive_connectors[1].relay, RelayPermission::None);
+  EXPECT_TRUE(c.receive_connectors[1].relay_from.empty());
+  EXPECT_EQ(c.receive_connectors[1].accepted_domain_senders, AcceptedDomainSenders::Anyone);
+  EXPECT_EQ(c.receive_connectors[2].relay_from, frontend.relay_from);
+  EXPECT_EQ(c.notes, std::vector<std::string>{
+                         "full.toml: line 5: relay_from: the top-level relay_from is deprecated; it applies to the "
+                         "receive connectors that set neither relay nor relay_from (\"Default Frontend\", \"Old "
+                         "scanner\"); write relay_from = [...] in those [[receive_connector]] tables instead"});
 
   EXPECT_EQ(c.limits.max_message_size, 10485760u);
   EXPECT_EQ(c.limits.max_recipients, 50u);
@@ -194,12 +211,17 @@ min_version = "1.0"
   EXPECT_TRUE(is_local_domain(c, "mail.example.net"));
   EXPECT_FALSE(is_local_domain(c, "sub.example.org"));
   EXPECT_FALSE(is_local_domain(c, "localhost"));  // replaced, not merged
-  EXPECT_TRUE(may_relay(c, asio::ip::make_address("10.20.30.40")));
-  EXPECT_TRUE(may_relay(c, asio::ip::make_address("::ffff:10.20.30.40")));
-  EXPECT_TRUE(may_relay(c, asio::ip::make_address("2001:db8::25")));
-  EXPECT_TRUE(may_relay(c, asio::ip::make_address("192.0.2.7")));
-  EXPECT_FALSE(may_relay(c, asio::ip::make_address("192.0.2.8")));
-  EXPECT_FALSE(may_relay(c, asio::ip::make_address("203.0.113.1")));
+  const auto relays = [&](const char* client) {
+    const auto address = asio::ip::make_address(client);
+    const auto& ranges = c.receive_connectors[0].relay_from;
+    return std::any_of(ranges.begin(), ranges.end(), [&](const net::Cidr& r) { return r.contains(address); });
+  };
+  EXPECT_TRUE(relays("10.20.30.40"));
+  EXPECT_TRUE(relays("::ffff:10.20.30.40"));
+  EXPECT_TRUE(relays("2001:db8::25"));
+  EXPECT_TRUE(relays("192.0.2.7"));
+  EXPECT_FALSE(relays("192.0.2.8"));
+  EXPECT_FALSE(relays("203.0.113.1"));
 }
 
 TEST(ParseConfig, LocalDeliveryIsMaildirUnlessDiscardIsAsked) {
@@ -214,8 +236,9 @@ TEST(ParseConfig, LocalDeliveryIsMaildirUnlessDiscardIsAsked) {
 
 TEST(ParseConfig, RelayIsOffByDefault) {
   const Config c = parse_config("", "x.toml");
-  EXPECT_FALSE(may_relay(c, asio::ip::make_address("127.0.0.1")));
-  EXPECT_FALSE(may_relay(c, asio::ip::make_address("10.0.0.1")));
+  ASSERT_EQ(c.receive_connectors.size(), 1u);
+  EXPECT_EQ(c.receive_connectors[0].relay, RelayPermission::None);
+  EXPECT_TRUE(c.receive_connectors[0].relay_from.empty());
 }
 
 // ---- syntax, unknown keys, types -----------------------------------------------------------
@@ -701,7 +724,7 @@ TEST(ExampleFile, Parses) {
     return std::string();
   }();
   EXPECT_EQ(c.hostname, "mx.example.org");
-  ASSERT_EQ(c.receive_connectors.size(), 3u);
+  ASSERT_EQ(c.receive_connectors.size(), 4u);
   // The documented scenario: EXO's range on the shared address gets the require_tls connector.
   const std::vector<const ReceiveConnector*> port25 = {&c.receive_connectors[0], &c.receive_connectors[1]};
   const ReceiveConnector* exo = select_connector(port25, asio::ip::make_address("40.92.10.20"));
@@ -709,7 +732,15 @@ TEST(ExampleFile, Parses) {
   EXPECT_TRUE(exo->require_tls);
   EXPECT_EQ(exo->tls.profile, "exchange-online");
   EXPECT_FALSE(select_connector(port25, asio::ip::make_address("198.51.100.3"))->require_tls);
-  EXPECT_TRUE(c.receive_connectors[2].tls.allows_legacy_versions());
+  EXPECT_TRUE(c.receive_connectors[3].tls.allows_legacy_versions());
+  // Exchange's three connectors: anonymous, partner, internal.
+  EXPECT_EQ(c.receive_connectors[0].relay, RelayPermission::None);
+  EXPECT_EQ(c.receive_connectors[0].accepted_domain_senders, AcceptedDomainSenders::RelayClients);
+  EXPECT_EQ(exo->relay, RelayPermission::None);
+  EXPECT_EQ(exo->accepted_domain_senders, AcceptedDomainSenders::Anyone);
+  EXPECT_EQ(c.receive_connectors[2].relay, RelayPermission::Ranges);
+  EXPECT_EQ(c.receive_connectors[2].relay_from.size(), 3u);
+  EXPECT_TRUE(c.notes.empty());
 
   // Accepted domains: local_domains, then the internal-relay ones, which the internal server's
   // connector serves.

@@ -198,13 +198,18 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
   return total;
 }
 
-void TomlReader::fail(const toml::source_region* where, std::string_view path, std::string_view problem) const {
+std::string TomlReader::located(const toml::source_region* where, std::string_view path,
+                                std::string_view problem) const {
   std::string message(source_);
   if (where != nullptr && where->begin.line > 0) message += fmt::format(": line {}", where->begin.line);
   if (!path.empty()) message += fmt::format(": {}", path);
   message += fmt::format(": {}", problem);
   std::replace(message.begin(), message.end(), '\n', ' ');
-  throw ConfigError(message);
+  return message;
+}
+
+void TomlReader::fail(const toml::source_region* where, std::string_view path, std::string_view problem) const {
+  throw ConfigError(located(where, path, problem));
 }
 void TomlReader::fail(const toml::node& at, std::string_view path, std::string_view problem) const {
   fail(&at.source(), path, problem);

@@ -48,6 +48,9 @@ class TomlReader {
   explicit TomlReader(std::string_view source) : source_(source) {}
 
   /// Throws "<source>: line N: <path>: <problem>" (line and path left out when unknown/empty).
+  /// "<source>: line N: <path>: <problem>" (line and path left out when unknown/empty), one line.
+  std::string located(const toml::source_region* where, std::string_view path, std::string_view problem) const;
+  /// Throws located(...) as a ConfigError.
   [[noreturn]] void fail(const toml::source_region* where, std::string_view path, std::string_view problem) const;
   [[noreturn]] void fail(const toml::node& at, std::string_view path, std::string_view problem) const;
 
@@ -93,6 +96,15 @@ std::vector<KeyPlace> read_accepted_domains(const TomlReader& reader, const toml
 /// After the send side is read: every internal-relay domain needs a send connector address space
 /// that names it ("*" does not count: that would send the organisation's own mail by MX lookup).
 void check_internal_relay_routes(const TomlReader& reader, const Config& config, const std::vector<KeyPlace>& places);
+
+/// relay, relay_from and accepted_domain_senders of one [[receive_connector]] table
+/// (receive_permissions.cc), after its remote_ranges are read; true when it sets relay or relay_from.
+bool read_receive_permissions(const TomlReader& reader, const toml::table& table, const std::string& path,
+                              ReceiveConnector& connector);
+/// The deprecated top-level relay_from: the relay ranges of every connector that sets neither relay
+/// nor relay_from (sets_relay, one per connector; none for the default connector), with a note.
+void apply_global_relay_from(const TomlReader& reader, const toml::node& node, Config& config,
+                             const std::vector<bool>& sets_relay);
 
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);

@@ -40,11 +40,11 @@ std::string onprem_config(const fs::path& state, const Ports& ports, const Onpre
 state_dir = {state}
 hostname = "exch2010.onprem.test"
 local_domains = ["onprem.test"]
-relay_from = ["127.0.0.1"]           # its users' mail clients send out through it
 
 [[receive_connector]]
 name = "Default EXCH2010"
 listen = ["127.0.0.1:{port}"]
+relay_from = ["127.0.0.1"]           # its users' mail clients send out through it
 
 [queue]
 retry_min = "4s"                     # short, so the demo need not wait for hours

@@ -1,15 +1,40 @@
 #include "inbound/permissions.h"
 
+#include <algorithm>
+
 namespace sluice::inbound {
 
-Result<Destination, smtp::Reply> recipient_destination(const config::Config& config, const asio::ip::address& client,
-                                                       const smtp::Mailbox& mailbox) {
+bool may_relay(const config::ReceiveConnector& connector, const asio::ip::address& client) {
+  switch (connector.relay) {
+    case config::RelayPermission::None:
+      return false;
+    case config::RelayPermission::Ranges:
+      return std::any_of(connector.relay_from.begin(), connector.relay_from.end(),
+                         [&](const net::Cidr& range) { return range.contains(client); });
+    case config::RelayPermission::Authenticated:
+      return false;  // no session is authenticated before SMTP AUTH exists (issue 16)
+  }
+  return false;
+}
+
+Result<void, smtp::Reply> check_sender(const config::Config& config, const config::ReceiveConnector& connector,
+                                       const asio::ip::address& client, const smtp::Mailbox* sender) {
+  if (sender == nullptr || sender->domain_is_literal()) return {};
+  if (config::find_accepted_domain(config, sender->domain_key()) == nullptr) return {};
+  if (connector.accepted_domain_senders == config::AcceptedDomainSenders::Anyone || may_relay(connector, client))
+    return {};
+  return fail(smtp::make_reply(550, "5.7.1", "Client does not have permissions to send as this sender"));
+}
+
+Result<Destination, smtp::Reply> recipient_destination(const config::Config& config,
+                                                       const config::ReceiveConnector& connector,
+                                                       const asio::ip::address& client, const smtp::Mailbox& mailbox) {
   if (mailbox.domain.empty()) return Destination::Local;  // <postmaster> on a pure relay
   if (const config::AcceptedDomain* accepted = config::find_accepted_domain(config, mailbox.domain_key())) {
     // Mail for the organisation's domains is not relaying, whoever sends it.
     return accepted->type == config::DomainType::Authoritative ? Destination::Local : Destination::InternalRelay;
   }
-  if (config::may_relay(config, client)) return Destination::Relay;
+  if (may_relay(connector, client)) return Destination::Relay;
   return fail(smtp::make_reply(550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain"));
 }
 

@@ -300,6 +300,11 @@ void Session::on_mail(const Command& command) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     return;
   }
+  if (auto allowed = check_sender(*services_.config, connector_, client_, path.null_path ? nullptr : &path.mailbox);
+      !allowed) {
+    reply(allowed.error());
+    return;
+  }
   t.mail_from = address;
   transaction_ = std::move(t);
   reply(250, "2.1.0", fmt::format("Sender <{}> OK", address));
@@ -330,7 +335,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
     co_return;
   }
-  auto destination = recipient_destination(config, client_, mailbox);
+  auto destination = recipient_destination(config, connector_, client_, mailbox);
   if (!destination) {
     reply(destination.error());
     co_return;

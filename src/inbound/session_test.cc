@@ -326,7 +326,8 @@ TEST(SessionTest, SpooledMessageIsReceivedHeaderPlusTheContentExactly) {
 
 TEST(SessionTest, GroupCommitStoresTheMessageAndRoutesLocalRecipientsAtOnce) {
   SessionHarness h;
-  h.config.relay_from = {*net::Cidr::parse("127.0.0.0/8")};
+  h.connector().relay = config::RelayPermission::Ranges;
+  h.connector().relay_from = {*net::Cidr::parse("127.0.0.0/8")};
   h.committer = std::make_unique<queue::GroupCommitter>(*h.spool, 2);
   Client& c = h.start();
   ehlo(c);
@@ -464,11 +465,33 @@ TEST(SessionTest, PipelinedCommandsAreAnsweredInOrder) {
 
 TEST(SessionTest, RelayIsAllowedFromRelayFrom) {
   SessionHarness h;
-  h.config.relay_from = {*net::Cidr::parse("127.0.0.0/8")};
+  h.connector().relay = config::RelayPermission::Ranges;
+  h.connector().relay_from = {*net::Cidr::parse("127.0.0.0/8")};
   Client& c = h.start();
   ehlo(c);
   ASSERT_EQ(c.command("MAIL FROM:<a@client.example>"), sender_ok("a@client.example"));
   EXPECT_EQ(c.command("RCPT TO:<nobody@elsewhere.example>"), recipient_ok("nobody@elsewhere.example"));
+}
+
+TEST(SessionTest, SenderInAnAcceptedDomainNeedsThePermissionAndTheSessionGoesOn) {
+  SessionHarness h;  // 127.0.0.1 may not relay, and the connector lets only relay clients send as us
+  Client& c = h.start();
+  ehlo(c);
+  EXPECT_EQ(c.command("MAIL FROM:<ceo@Example.Org>"),
+            "550 5.7.1 Client does not have permissions to send as this sender\r\n");
+  EXPECT_EQ(c.command("RCPT TO:<bob@example.org>"), "503 5.5.1 Need MAIL before RCPT\r\n");
+  EXPECT_EQ(c.command("MAIL FROM:<>"), "250 2.1.0 Sender <> OK\r\n");
+}
+
+TEST(SessionTest, AConnectorForAnyoneLetsItsClientsSendAsTheOrganisation) {
+  SessionHarness h;
+  h.connector().accepted_domain_senders = config::AcceptedDomainSenders::Anyone;
+  Client& c = h.start();
+  ehlo(c);
+  EXPECT_EQ(c.command("MAIL FROM:<ceo@example.org>"), sender_ok("ceo@example.org"));
+  // Sending as the organisation is no permission to relay.
+  EXPECT_EQ(c.command("RCPT TO:<x@elsewhere.example>"),
+            "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\r\n");
 }
 
 TEST(SessionTest, InternalRelayDomainsAreAcceptedFromAnyClientAndRoutedByTheDeliveryEngine) {

@@ -142,7 +142,6 @@ class SessionHarness {
   SessionHarness() : config(config::default_config()) {
     config.hostname = "mx.test.example";
     config.accepted_domains = {{"example.org", config::DomainType::Authoritative}};
-    config.relay_from.clear();
     config.state_dir = dir_.path();
     config.limits.command_timeout = std::chrono::seconds(5);
     config.limits.data_timeout = std::chrono::seconds(5);

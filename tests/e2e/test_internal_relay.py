@@ -55,7 +55,11 @@ class InternalRelayToPostfix(unittest.TestCase):
         cls.addClassCleanup(cls.postfix.cleanup)
         cls.postfix.start()
 
-        cls.sluice = harness.Sluice(extra=INTERNAL_RELAY_DOMAINS)
+        port25 = [f"127.0.0.1:{harness.free_port()}"]
+        cls.sluice = harness.Sluice(extra=INTERNAL_RELAY_DOMAINS, connectors=[
+            {"name": "Internet", "listen": port25},
+            {"name": "Exchange Online", "listen": port25, "remote_ranges": ["127.0.0.64/26"],
+             "accepted_domain_senders": "anyone"}])
         harness.append_config(cls.sluice, harness.queue_table() + harness.smart_host_connector(
             CONNECTOR, ["corp.test", "*.branch.test"], cls.postfix.port))
         cls.addClassCleanup(cls._stop)
@@ -70,7 +74,7 @@ class InternalRelayToPostfix(unittest.TestCase):
     def internal_mail(self, count):
         return harness.files_when_there(os.path.join(self.mail_dir, "inbox", "new", "*"), count, 20)
 
-    def test_internal_relay_mail_reaches_the_internal_server_from_a_client_that_may_not_relay(self):
+    def test_1_internal_relay_mail_reaches_the_internal_server_from_a_client_that_may_not_relay(self):
         raw = harness.RawFrom(self.sluice.port, "127.0.0.1")
         self.addCleanup(raw.close)
         self.assertEqual(raw.reply()[0], 220)
@@ -98,7 +102,7 @@ class InternalRelayToPostfix(unittest.TestCase):
             # Newest first: Postfix's hop from sluice, then sluice's from the client.
             self.assertRegex(received[0], r"^from mx\.sluice\.test \(localhost \[127\.0\.0\.1\]\) by exchange\.corp\.test")
             self.assertRegex(received[1], rf"^from internet-client\.example \(\[127\.0\.0\.1\]\) by mx\.sluice\.test "
-                                          rf"\(sluice\) with ESMTP \(connector \"Default\"\) id {queue_id}")
+                                          rf"\(sluice\) with ESMTP \(connector \"Internet\"\) id {queue_id}")
         self.assertEqual(sorted(re.search(r"^Delivered-To: (\S+)", m.decode(), re.M).group(1) for m in got),
                          ["bob@Corp.Test", "carol@eu.branch.test"])  # as the client wrote them
 
@@ -109,7 +113,8 @@ class InternalRelayToPostfix(unittest.TestCase):
         # The hop in the send protocol log: the named connector, to Postfix, both recipients.
         self.assertTrue(harness.wait_until(lambda: not harness.queued_envelopes(self.sluice), 20),
                         harness.queued_envelopes(self.sluice))
-        [session] = harness.send_log_sessions(self.sluice).values()
+        [session] = [recs for recs in harness.send_log_sessions(self.sluice).values()
+                     if any(r.data == "RCPT TO:<bob@Corp.Test>" for r in recs)]
         self.assertEqual({r.connector for r in session}, {CONNECTOR})
         self.assertEqual(session[0].remote, f"127.0.0.1:{self.postfix.port}")
         sent = [r.data for r in session if r.event == ">"]
@@ -118,6 +123,33 @@ class InternalRelayToPostfix(unittest.TestCase):
         self.assertFalse(any("dave@" in line or "eve@" in line for line in sent), sent)
         self.assertTrue(any(r.event == "<" and r.data.startswith("250 2.0.0 Ok: queued as ") for r in session),
                         session)
+
+    def test_2_hybrid_exchange_online_to_an_on_premises_user(self):
+        # From the Internet the cloud user's address is a spoof.
+        raw = harness.RawFrom(self.sluice.port, "127.0.0.1")
+        self.addCleanup(raw.close)
+        raw.reply()
+        raw.cmd("EHLO internet-client.example")
+        self.assertEqual(raw.cmd("MAIL FROM:<cloud.user@corp.test>"),
+                         (550, "550 5.7.1 Client does not have permissions to send as this sender"))
+        raw.cmd("QUIT")
+
+        raw = harness.RawFrom(self.sluice.port, "127.0.0.70")
+        self.addCleanup(raw.close)
+        raw.reply()
+        raw.cmd("EHLO mail.protection.outlook.example")
+        self.assertEqual(raw.cmd("MAIL FROM:<cloud.user@corp.test>")[0], 250)
+        self.assertEqual(raw.cmd("RCPT TO:<onprem.user@corp.test>")[0], 250)
+        self.assertEqual(raw.cmd("RCPT TO:<someone@remote.example>"), (550, RELAY))  # a partner is no relay client
+        self.assertEqual(raw.cmd("DATA")[0], 354)
+        code, text = raw.cmd("Subject: hybrid\r\n\r\nfrom the cloud\r\n.")
+        self.assertEqual(code, 250, text)
+        raw.cmd("QUIT")
+        hybrid = [m for m in self.internal_mail(3) if b"Subject: hybrid" in m]
+        self.assertEqual(len(hybrid), 1, self.postfix.log())
+        self.assertIn(b"Delivered-To: onprem.user@corp.test", hybrid[0])
+        self.assertRegex(re.sub(rb"\s+", b" ", hybrid[0]), rb'by mx\.sluice\.test \(sluice\) with ESMTP \(connector '
+                                                          rb'"Exchange Online"\)')
 
 
 class InternalRelayWithoutItsOwnSendConnector(unittest.TestCase):
