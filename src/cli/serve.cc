@@ -16,8 +16,10 @@
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "control/control_socket.h"
+#include "inbound/recipient_validation.h"
 #include "inbound/server.h"
 #include "net/dns.h"
+#include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/maildir.h"
@@ -89,6 +91,31 @@ std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(con
   return contexts;
 }
 
+/// The recipients file of [recipient_validation], loaded (a bad line is a configuration error);
+/// null when none is configured. Warns about a domain checked against the file that it never names:
+/// every recipient there would be refused.
+std::unique_ptr<inbound::RecipientsFile> load_recipients_file(const config::Config& cfg) {
+  const auto& rv = cfg.recipient_validation;
+  if (rv.recipients_file.empty()) return nullptr;
+  auto file = inbound::RecipientsFile::open(rv.recipients_file);
+  if (!file) throw config::ConfigError(file.error().message);
+  const auto& list = (*file)->list();
+  std::vector<std::string> domains;
+  for (const auto& accepted : cfg.accepted_domains) domains.push_back(accepted.pattern);
+  for (const auto& entry : rv.domains) domains.push_back(entry.first);
+  for (std::string domain : domains) {
+    if (domain.rfind("*.", 0) == 0) domain.erase(0, 2);
+    if (config::recipient_check_for(cfg, domain) == config::RecipientCheck::File && !list.domains.count(domain))
+      log_warning("recipients file {} has no address in {}: every recipient there will be refused",
+                  rv.recipients_file.string(), domain);
+  }
+  return std::move(*file);
+}
+
+bool validates_recipients(const config::Config& cfg) {
+  return cfg.recipient_validation.verify != config::RecipientCheck::None || !cfg.recipient_validation.domains.empty();
+}
+
 /// Raises the open-file limit to the hard limit: each session is a descriptor, and the usual soft
 /// limit of 1024 would cap a gateway far below what one event loop can serve.
 void raise_file_limit() {
@@ -140,6 +167,13 @@ int serve(const ServeOptions& options) {
           "use this only to emulate an old sender",
           connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
   }
+  std::unique_ptr<inbound::RecipientsFile> recipients_file;
+  try {
+    recipients_file = load_recipients_file(cfg);
+  } catch (const config::ConfigError& e) {
+    fmt::print(stderr, "sluice: {}\n", e.what());
+    return kConfigError;
+  }
   if (options.check) {
     fmt::print("sluice: configuration OK\n");
     return 0;
@@ -177,6 +211,14 @@ int serve(const ServeOptions& options) {
     engine_services.tracking = tracking;
     outbound::DeliveryEngine engine(io, engine_services);
 
+    outbound::CalloutProber prober(io.get_executor(), {.config = &cfg,
+                                                       .resolver = &resolver,
+                                                       .tls_contexts = send_contexts,
+                                                       .send_log = &send_log,
+                                                       .transport = nullptr});
+    inbound::RecipientValidator recipients(io.get_executor(), cfg, std::move(recipients_file),
+                                           [&prober](std::string address) { return prober.probe(std::move(address)); });
+
     inbound::SessionServices services;
     services.config = &cfg;
     services.protocol_log = &receive_log;
@@ -184,6 +226,7 @@ int serve(const ServeOptions& options) {
     services.disk = disk.get_executor();
     services.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
     services.tracking = tracking;
+    if (validates_recipients(cfg)) services.recipients = &recipients;
 
     control::ControlServer control(io, cfg.state_dir / "control.sock",
                                    [&engine](const nlohmann::json& request) { return engine.control(request); });

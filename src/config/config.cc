@@ -22,10 +22,13 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",       "local_domains",    "accepted_domain",
-                                         "local_delivery",    "relay_from",     "max_message_size", "limits",
-                                         "receive_connector", "send_connector", "dns_servers",      "queue",
-                                         "message_tracking"};
+constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
+                                         "local_domains",     "accepted_domain",
+                                         "local_delivery",    "relay_from",
+                                         "max_message_size",  "limits",
+                                         "receive_connector", "send_connector",
+                                         "dns_servers",       "queue",
+                                         "message_tracking",  "recipient_validation"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
@@ -84,6 +87,7 @@ class Reader : public TomlReader {
     read_send_side(*this, root, config);
     if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
     check_internal_relay_routes(*this, config, domain_places);
+    read_recipient_validation(*this, root, config);
   }
 
  private:
@@ -340,15 +344,9 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
 }
 
 Config load_config(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError(fmt::format("{}: is a directory, not a configuration file", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  return parse_config(text.str(), path.string());
+  auto text = read_config_file(path);
+  if (!text) throw ConfigError(text.error().message);
+  return parse_config(*text, path.string());
 }
 
 std::filesystem::path message_tracking_dir(const Config& config) {

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "config/accepted_domains.h"
+#include "config/recipient_validation.h"
 #include "net/cidr.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
@@ -147,6 +148,7 @@ struct Config {
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
   MessageTracking message_tracking;
+  RecipientValidation recipient_validation;
   /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
   /// warnings at start, never errors.
   std::vector<std::string> notes;

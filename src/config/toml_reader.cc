@@ -9,7 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 namespace sluice::config::detail {
 namespace {
@@ -33,6 +37,18 @@ bool cipher_list_selects_something(const std::string& list) {
 }
 
 }  // namespace
+
+Result<std::string> read_config_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return fail(fmt::format("{}: is a directory, not a configuration file", path.string()));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
+  return text.str();
+}
 
 std::string shown(std::string_view s) {
   std::string out = "\"";

@@ -4,6 +4,7 @@
 #pragma once
 #include <toml++/toml.h>
 #include <cstdint>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -37,6 +38,9 @@ Result<void> check_domain(std::string_view domain);
 /// Fails unless `pattern` is "example.org" or "*.example.org" with a valid domain: "<pattern> is
 /// not <what>; <forms>", or check_domain's reason.
 Result<void> check_domain_pattern(std::string_view pattern, std::string_view what, std::string_view forms);
+/// The whole text of a file the configuration names; the error is "<path>: cannot read: <reason>"
+/// (or "<path>: is a directory, not a configuration file").
+Result<std::string> read_config_file(const std::filesystem::path& path);
 /// Digits-and-units duration without the range check; nullopt on bad syntax or overflow.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 
@@ -113,6 +117,8 @@ void apply_global_relay_from(const TomlReader& reader, const toml::node& node, C
 
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
+/// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.
+void read_recipient_validation(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

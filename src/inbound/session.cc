@@ -311,21 +311,21 @@ void Session::on_mail(const Command& command) {
   reply(250, "2.1.0", fmt::format("Sender <{}> OK", address));
 }
 
-void Session::on_rcpt(const Command& command) {
+awaitable<void> Session::on_rcpt(const Command& command) {
   const auto& config = *services_.config;
   auto parsed = smtp::parse_path_argument(command.argument, "TO", transaction_->smtputf8);
   if (!parsed) {
     reply(parsed.error());
-    return;
+    co_return;
   }
   auto& path = *parsed;
   if (!path.params.empty()) {
     reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
-    return;
+    co_return;
   }
   if (transaction_->recipients.size() >= config.limits.max_recipients) {
     reply(452, "4.5.3", fmt::format("Too many recipients (the limit is {} per message)", config.limits.max_recipients));
-    return;
+    co_return;
   }
   smtp::Mailbox mailbox = path.mailbox;
   // RFC 5321 4.5.1: <Postmaster> without a domain is always accepted and delivered here, for our
@@ -334,12 +334,20 @@ void Session::on_rcpt(const Command& command) {
   if (mailbox.domain.empty()) mailbox.domain = config::primary_domain(config);
   if (mailbox.has_routing_characters()) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
-    return;
+    co_return;
   }
   auto destination = recipient_destination(config, connector_, client_, mailbox);
   if (!destination) {
     reply(destination.error());
-    return;
+    co_return;
+  }
+  if (services_.recipients) {
+    auto verdict = co_await services_.recipients->check(mailbox);
+    if (!verdict.because.empty()) log_.info(verdict.because);
+    if (!verdict.accepted) {
+      reply(verdict.reply);
+      co_return;
+    }
   }
   std::string address = mailbox.str();
   bool duplicate = false;

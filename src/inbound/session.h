@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "inbound/recipient_validation.h"
 #include "net/connection.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
@@ -36,6 +37,8 @@ struct SessionServices {
   std::function<void(const queue::Envelope& envelope)>
       queued;                                 ///< a message was committed (called on the network thread)
   tracking::TrackingLog* tracking = nullptr;  ///< the message tracking log; null: not written
+  /// Recipient validation at RCPT ([recipient_validation]); null: every local part is accepted.
+  RecipientValidator* recipients = nullptr;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -104,7 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_ehlo(const smtp::Command&);
   void on_helo(const smtp::Command&);
   void on_mail(const smtp::Command&);
-  void on_rcpt(const smtp::Command&);
+  asio::awaitable<void> on_rcpt(const smtp::Command&);
   asio::awaitable<void> on_data(const smtp::Command&);
   void on_rset(const smtp::Command&);
   void on_noop(const smtp::Command&);

@@ -22,6 +22,19 @@ tracking::Hop TargetsAttempt::hop() const {
   return hop;
 }
 
+ClientSettings settings_for(const config::Config& config, const config::SendConnector& connector,
+                            const std::map<std::string, std::shared_ptr<asio::ssl::context>>& tls_contexts,
+                            protocol_log::Writer* send_log, const ClientTimeouts& timeouts) {
+  ClientSettings settings;
+  settings.connector = &connector;
+  settings.helo = connector.helo.empty() ? config.hostname : connector.helo;
+  auto context = tls_contexts.find(connector.name);
+  settings.tls_context = context == tls_contexts.end() ? nullptr : context->second.get();
+  settings.send_log = send_log;
+  settings.timeouts = timeouts;
+  return settings;
+}
+
 asio::awaitable<TargetsAttempt> attempt_targets(Transport& transport, const ClientSettings& settings,
                                                 const std::vector<Target>& targets, const Transaction& transaction,
                                                 const std::string& message_id) {

@@ -6,6 +6,8 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,12 @@ class SmtpTransport : public Transport {
  private:
   asio::any_io_executor executor_;
 };
+
+/// The client settings of a session through `connector`: its EHLO name (else the gateway's
+/// hostname), its TLS context from `tls_contexts` (by connector name; none: null), the send log.
+ClientSettings settings_for(const config::Config& config, const config::SendConnector& connector,
+                            const std::map<std::string, std::shared_ptr<asio::ssl::context>>& tls_contexts,
+                            protocol_log::Writer* send_log, const ClientTimeouts& timeouts);
 
 struct TargetsAttempt {
   AttemptResult result;

@@ -83,7 +83,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   awaitable<AttemptResult> run() {
     if (transaction_.recipients.empty()) co_return result_;
-    if (transaction_.message == nullptr) {
+    if (transaction_.message == nullptr && !transaction_.rcpt_only) {
       fail(Failure::RemoteTransient, smtp::make_reply(451, "4.3.0", "No message content to send (internal error)"));
       co_return finished();
     }
@@ -374,7 +374,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   awaitable<State> on_transaction() {
     const auto& t = transaction_;
-    const std::uint64_t size = t.message->size();
+    const std::uint64_t size = t.rcpt_only ? 0 : t.message->size();
     if (!safe_path(t.mail_from)) {
       log_->info("Sender address contains characters that cannot be sent; not sending");
       co_return fail(Failure::RemotePermanent, smtp::make_reply(501, "5.1.7", "Invalid sender address (not sent)"));
@@ -385,7 +385,7 @@ class Client : public std::enable_shared_from_this<Client> {
           Failure::RemotePermanent,
           smtp::make_reply(553, "5.6.7", "Remote server does not support SMTPUTF8, which the message requires"));
     }
-    if (capabilities_.size && capabilities_.size_limit > 0 && size > capabilities_.size_limit) {
+    if (!t.rcpt_only && capabilities_.size && capabilities_.size_limit > 0 && size > capabilities_.size_limit) {
       log_->info(
           fmt::format("Message size {} exceeds the remote's SIZE {}; not sending", size, capabilities_.size_limit));
       co_return fail(
@@ -396,7 +396,7 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     result_.transaction_started = true;
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";
-    if (capabilities_.size) mail += fmt::format(" SIZE={}", size);
+    if (capabilities_.size && !t.rcpt_only) mail += fmt::format(" SIZE={}", size);
     if (t.eight_bit) {
       if (capabilities_.eight_bit_mime)
         mail += " BODY=8BITMIME";
@@ -424,7 +424,7 @@ class Client : public std::enable_shared_from_this<Client> {
       // RFC 2920: MAIL, every RCPT and DATA in one write, the replies read in order.
       queue_command(mail);
       for (auto i : sent) queue_command("RCPT TO:<" + t.recipients[i] + ">");
-      queue_command("DATA");
+      if (!t.rcpt_only) queue_command("DATA");
       auto written = co_await flush(settings_.timeouts.command);
       if (!written) co_return lost("sending commands", written.error());
       mail_reply = co_await read_reply(settings_.timeouts.command);
@@ -434,6 +434,11 @@ class Client : public std::enable_shared_from_this<Client> {
         if (!r) co_return State::Close;
         if (r->positive() && mail_reply->positive()) ++accepted;
         result_.recipients[i] = *r;
+      }
+      if (t.rcpt_only) {
+        if (mail_reply->positive()) co_return State::Quit;
+        for (auto i : sent) result_.recipients[i] = Reply{};  // 503s after a refused MAIL say nothing
+        co_return fail_remote(*mail_reply);
       }
       data_reply = co_await read_reply(settings_.timeouts.data_init);
       if (!data_reply) co_return State::Close;
@@ -465,6 +470,8 @@ class Client : public std::enable_shared_from_this<Client> {
       }
     }
     if (!mail_reply->positive()) co_return fail_remote(*mail_reply);
+    // A probe asks, it does not send: the RCPT replies are its answer.
+    if (t.rcpt_only) co_return State::Quit;
     if (accepted == 0) {
       log_->info("No recipient was accepted; not sending the message");
       // Per-recipient replies say why; a rejected RCPT under pipelining may have left none set.

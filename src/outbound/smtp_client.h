@@ -37,6 +37,9 @@ struct Transaction {
   const std::string* message = nullptr;  ///< CRLF lines, not dot-stuffed (the client stuffs)
   bool eight_bit = false;                ///< BODY=8BITMIME
   bool smtputf8 = false;
+  /// A recipient verification probe (SMTP callout): MAIL and RCPT only, then QUIT; no message
+  /// (`message` unused), no DATA. The recipients' replies are the answer.
+  bool rcpt_only = false;
 };
 
 struct Target {

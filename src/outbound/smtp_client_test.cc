@@ -492,6 +492,59 @@ TEST_F(SmtpClientTest, PipelinedMailRefusalIgnoresRcptReplies) {
       0u);
 }
 
+TEST_F(SmtpClientTest, RcptOnlyProbeAsksWithoutData) {
+  transaction.mail_from = "";
+  transaction.recipients = {"known@corp.test", "nobody@corp.test"};
+  transaction.message = nullptr;
+  transaction.rcpt_only = true;
+  Responder r;
+  r.rcpt = {"250 2.1.5 OK\r\n", "550 5.1.1 User unknown\r\n"};
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  auto result = attempt(server);
+  // Pipelined, no SIZE (there is no message), no DATA: the RCPT replies are the answer.
+  EXPECT_EQ(server.transcript(),
+            "EHLO onprem.test\r\n"
+            "MAIL FROM:<>\r\n"
+            "RCPT TO:<known@corp.test>\r\n"
+            "RCPT TO:<nobody@corp.test>\r\n"
+            "QUIT\r\n");
+  EXPECT_EQ(result.failure, Failure::None);
+  EXPECT_FALSE(result.data_accepted);
+  ASSERT_EQ(result.recipients.size(), 2u);
+  EXPECT_EQ(result.recipients[0].one_line(), "250 2.1.5 OK");
+  EXPECT_EQ(result.recipients[1].one_line(), "550 5.1.1 User unknown");
+}
+
+TEST_F(SmtpClientTest, RcptOnlyProbeWithoutPipelining) {
+  transaction.recipients = {"known@corp.test"};
+  transaction.message = nullptr;
+  transaction.rcpt_only = true;
+  Responder r;
+  r.ehlo = "250-fake.test\r\n250 SIZE 1000000\r\n";
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  auto result = attempt(server);
+  EXPECT_EQ(server.transcript(),
+            "EHLO onprem.test\r\nMAIL FROM:<alice@onprem.test>\r\nRCPT TO:<known@corp.test>\r\nQUIT\r\n");
+  EXPECT_EQ(result.failure, Failure::None);
+  EXPECT_EQ(result.recipients[0].code, 250);
+}
+
+TEST_F(SmtpClientTest, RcptOnlyProbeWithRefusedMailIsAnAttemptFailure) {
+  transaction.mail_from = "";
+  transaction.recipients = {"known@corp.test"};
+  transaction.message = nullptr;
+  transaction.rcpt_only = true;
+  Responder r;
+  r.mail = "550 5.7.1 Null sender refused\r\n";
+  r.rcpt = {"503 5.5.1 Need MAIL\r\n"};
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  auto result = attempt(server);
+  // The 503 says nothing about the recipient: the attempt failed, with MAIL's reply.
+  EXPECT_EQ(result.failure, Failure::RemotePermanent);
+  EXPECT_EQ(result.reply.one_line(), "550 5.7.1 Null sender refused");
+  EXPECT_EQ(result.recipients[0].one_line(), "550 5.7.1 Null sender refused");
+}
+
 TEST_F(SmtpClientTest, PermanentFailureAtEndOfData) {
   Responder r;
   r.end = "554 5.6.0 Message rejected\r\n";

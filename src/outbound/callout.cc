@@ -1,0 +1,51 @@
+#include "outbound/callout.h"
+
+#include <fmt/format.h>
+
+#include "base/blocking.h"
+#include "outbound/route.h"
+
+namespace sluice::outbound {
+
+namespace {
+
+smtp::Reply could_not_ask(std::string_view why) {
+  return smtp::make_reply(451, "4.4.0", fmt::format("Callout not answered: {}", why));
+}
+
+}  // namespace
+
+CalloutProber::CalloutProber(asio::any_io_executor executor, CalloutServices services)
+    : executor_(std::move(executor)), services_(std::move(services)) {
+  if (!services_.transport) own_transport_ = std::make_unique<SmtpTransport>(executor_);
+  transport_ = services_.transport ? services_.transport : own_transport_.get();
+}
+
+asio::awaitable<smtp::Reply> CalloutProber::probe(std::string address) {
+  const auto& cfg = *services_.config;
+  const std::string domain = domain_of(address);
+  const auto* connector = config::select_send_connector(cfg, domain);
+  if (!connector) co_return could_not_ask(fmt::format("no send connector serves {}", domain));
+
+  const auto* dns = services_.resolver;
+  const auto* domain_p = &domain;
+  auto targets = co_await run_blocking(
+      dns_.get_executor(), [dns, connector, domain_p] { return resolve_targets(*connector, *domain_p, *dns); });
+  if (!targets) co_return could_not_ask(targets.error().one_line());
+
+  Transaction probe;
+  probe.mail_from = "";  // the null sender: nothing may bounce back for a probe
+  probe.recipients = {address};
+  probe.rcpt_only = true;
+  const auto step = cfg.recipient_validation.callout_timeout;
+  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.send_log,
+                                         {step, step, step, step, step, step, step});
+  const std::string what = "recipient verification of " + address;
+  auto attempted = co_await attempt_targets(*transport_, settings, *targets, probe, what);
+  const AttemptResult& result = attempted.result;
+  if (result.failure == Failure::None && !result.recipients.empty() && result.recipients.front().code != 0)
+    co_return result.recipients.front();
+  co_return could_not_ask(fmt::format("{} ({})", result.reply.one_line(), result.endpoint));
+}
+
+}  // namespace sluice::outbound
