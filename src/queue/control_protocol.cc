@@ -35,9 +35,11 @@ Json messages_answer(const Json& request, QueueControl& queue, const QueueFilter
   const auto now = queue.now();
   std::size_t limit = kMessagesPerPage;
   if (auto it = request.find("limit"); it != request.end()) {
-    if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 || it->get<std::uint64_t>() > kMessagesPerPage)
+    // Any JSON integer: nlohmann::json reads a literal 5 as signed.
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+        it->get<std::int64_t>() > static_cast<std::int64_t>(kMessagesPerPage))
       return error(fmt::format("\"limit\" must be 1 to {}", kMessagesPerPage));
-    limit = it->get<std::size_t>();
+    limit = static_cast<std::size_t>(it->get<std::int64_t>());
   }
   const LiveHops live = queue.hops();
   auto matches = matching_messages(queue.envelopes(), filter, live, now);
