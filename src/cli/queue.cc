@@ -250,8 +250,8 @@ int list_messages(Viewer& viewer, const QueueOptions& options, const queue::Queu
   Json first;
   std::string source;
   for (;;) {
-    std::size_t wanted = options.limit == 0 ? queue::kMessagesPerPage : options.limit - rows.size();
-    request["limit"] = std::min(wanted, queue::kMessagesPerPage);
+    std::size_t wanted = options.limit == 0 ? queue::kMaxMessagesPerPage : options.limit - rows.size();
+    request["limit"] = std::min(wanted, queue::kMaxMessagesPerPage);
     auto [answer, from] = viewer.ask(request);
     auto page = answer.contains("messages") ? queue::message_rows_from_json(answer["messages"]) : std::nullopt;
     if (!page || !answer.value("total", Json()).is_number_unsigned()) unexpected_answer("no valid \"messages\"");

@@ -37,8 +37,8 @@ Json messages_answer(const Json& request, QueueControl& queue, const QueueFilter
   if (auto it = request.find("limit"); it != request.end()) {
     // Any JSON integer: nlohmann::json reads a literal 5 as signed.
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
-        it->get<std::int64_t>() > static_cast<std::int64_t>(kMessagesPerPage))
-      return error(fmt::format("\"limit\" must be 1 to {}", kMessagesPerPage));
+        it->get<std::int64_t>() > static_cast<std::int64_t>(kMaxMessagesPerPage))
+      return error(fmt::format("\"limit\" must be 1 to {}", kMaxMessagesPerPage));
     limit = static_cast<std::size_t>(it->get<std::int64_t>());
   }
   const LiveHops live = queue.hops();
@@ -46,8 +46,8 @@ Json messages_answer(const Json& request, QueueControl& queue, const QueueFilter
   const std::size_t total = matches.size();
   if (auto after = request.find("after"); after != request.end()) {
     std::chrono::system_clock::time_point received;
-    if (!after->is_object() || !after->contains("received") || !after->contains("id") ||
-        !(*after)["id"].is_string() || !(*after)["received"].is_string())
+    if (!after->is_object() || !after->contains("received") || !after->contains("id") || !(*after)["id"].is_string() ||
+        !(*after)["received"].is_string())
       return error("\"after\" must be {\"received\": time, \"id\": id}");
     auto time = parse_utc_time((*after)["received"].get<std::string>());
     if (!time) return error("\"after\" must be {\"received\": time, \"id\": id}");
@@ -77,8 +77,7 @@ struct Target {
 };
 
 Result<Target> change_target(const Json& request, QueueControl& queue) {
-  const bool by_id = request.contains("id"), by_filter = request.contains("filter"),
-             all = request.value("all", false);
+  const bool by_id = request.contains("id"), by_filter = request.contains("filter"), all = request.value("all", false);
   if (by_id + by_filter + all != 1) return fail("say which messages: \"id\", \"filter\" or \"all\": true");
   Target target;
   target.all = all;

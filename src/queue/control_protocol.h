@@ -16,9 +16,11 @@
 
 namespace sluice::queue {
 
-/// Rows per "messages" answer at most (and by default): the gateway answers on its network thread,
-/// so one request must stay short; `sluice queue` pages through more.
+/// Rows per "messages" answer by default, and at most: the gateway answers on its network thread,
+/// so one request must stay short (a page of 5,000 of a 100,000-message queue: about 0.1 s);
+/// `sluice queue` pages through more.
 inline constexpr std::size_t kMessagesPerPage = 1000;
+inline constexpr std::size_t kMaxMessagesPerPage = 5000;
 
 class QueueControl {
  public:

@@ -116,41 +116,33 @@ Json message_rows_json(const std::vector<MessageRow>& rows) {
 }
 
 std::optional<std::vector<MessageRow>> message_rows_from_json(const Json& rows) {
-  if (!rows.is_array()) return std::nullopt;
-  std::vector<MessageRow> out;
-  try {
-    for (const auto& item : rows) {
-      MessageRow row;
-      row.id = string_at(item, "id");
-      row.from = string_at(item, "from");
-      row.status = string_at(item, "status");
-      if (!time_from_json(item.at("received"), row.received) || !count_from_json(item.at("size"), row.size) ||
-          !optional_time_from_json(item.at("next_retry"), row.next_retry))
-        return std::nullopt;
-      const Json& hops = item.at("next_hops");
-      if (!hops.is_array()) return std::nullopt;
-      for (const auto& hop : hops) row.next_hops.push_back(hop.get<std::string>());
-      const Json& recipients = item.at("recipients");
-      if (!recipients.is_array()) return std::nullopt;
-      for (const auto& r : recipients) {
-        RecipientRow line;
-        line.address = string_at(r, "address");
-        line.status = string_at(r, "status");
-        line.next_hop = string_at(r, "next_hop");
-        line.last_error = string_at(r, "last_error");
-        std::uint64_t attempts = 0;
-        if (!count_from_json(r.at("attempts"), attempts) || attempts > 1'000'000'000 ||
-            !optional_time_from_json(r.at("next_retry"), line.next_retry))
-          return std::nullopt;
-        line.attempts = static_cast<int>(attempts);
-        row.recipients.push_back(std::move(line));
-      }
-      out.push_back(std::move(row));
-    }
-  } catch (const Json::exception&) {
-    return std::nullopt;
-  }
-  return out;
+  auto read_recipient = [](const Json& r, RecipientRow& line) {
+    line.address = string_at(r, "address");
+    line.status = string_at(r, "status");
+    line.next_hop = string_at(r, "next_hop");
+    line.last_error = string_at(r, "last_error");
+    std::uint64_t attempts = 0;
+    if (!count_from_json(r.at("attempts"), attempts) || attempts > 1'000'000'000 ||
+        !optional_time_from_json(r.at("next_retry"), line.next_retry))
+      return false;
+    line.attempts = static_cast<int>(attempts);
+    return true;
+  };
+  return rows_from_json<MessageRow>(rows, [&](const Json& item, MessageRow& row) {
+    row.id = string_at(item, "id");
+    row.from = string_at(item, "from");
+    row.status = string_at(item, "status");
+    if (!time_from_json(item.at("received"), row.received) || !count_from_json(item.at("size"), row.size) ||
+        !optional_time_from_json(item.at("next_retry"), row.next_retry))
+      return false;
+    const Json& hops = item.at("next_hops");
+    if (!hops.is_array()) return false;
+    for (const auto& hop : hops) row.next_hops.push_back(hop.get<std::string>());
+    auto recipients = rows_from_json<RecipientRow>(item.at("recipients"), read_recipient);
+    if (!recipients) return false;
+    row.recipients = std::move(*recipients);
+    return true;
+  });
 }
 
 std::string render_message_rows(const std::vector<MessageRow>& rows, TimePoint now) {

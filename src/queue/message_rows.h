@@ -22,7 +22,7 @@ struct RecipientRow {
   std::string status;  ///< "Active", "Ready", "Retry" while it waits; "Delivered" or "Failed" once done
   std::string next_hop;
   int attempts = 0;
-  std::string last_error;  ///< the reply of its latest attempt, "" before any
+  std::string last_error;                                           ///< the reply of its latest attempt, "" before any
   std::optional<std::chrono::system_clock::time_point> next_retry;  ///< exactly when status is "Retry"
 };
 
@@ -33,7 +33,7 @@ struct MessageRow {
   std::string from;    ///< "" for the null sender
   std::string status;  ///< of the recipients the filter selects (all waiting ones without one)
   std::optional<std::chrono::system_clock::time_point> next_retry;  ///< exactly when status is "Retry"
-  std::vector<std::string> next_hops;  ///< of its waiting recipients, sorted, each once
+  std::vector<std::string> next_hops;                               ///< of its waiting recipients, sorted, each once
   std::vector<RecipientRow> recipients;
 };
 

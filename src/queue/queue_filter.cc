@@ -23,8 +23,8 @@ bool QueueFilter::empty() const {
 
 Result<std::chrono::seconds> parse_age(std::string_view text) {
   const auto bad = [&] {
-    return fail(fmt::format("\"{}\" is not a duration: use a number and a unit, e.g. 90s, 30m, 2h, 1d, 1w or 1d12h",
-                            text));
+    return fail(
+        fmt::format("\"{}\" is not a duration: use a number and a unit, e.g. 90s, 30m, 2h, 1d, 1w or 1d12h", text));
   };
   constexpr std::array<std::pair<char, long long>, 5> kUnits = {
       {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}}};

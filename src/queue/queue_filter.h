@@ -15,11 +15,11 @@
 namespace sluice::queue {
 
 struct QueueFilter {
-  std::string hop;        ///< next hop, exactly (lower case)
-  std::string domain;     ///< next hop or recipient domain (lower case)
-  std::string sender;     ///< pattern on the reverse-path ("*" any run; "<>" the null sender)
-  std::string recipient;  ///< pattern on a recipient address
-  std::string status;     ///< a status name as status_name() writes it, or empty
+  std::string hop;                                 ///< next hop, exactly (lower case)
+  std::string domain;                              ///< next hop or recipient domain (lower case)
+  std::string sender;                              ///< pattern on the reverse-path ("*" any run; "<>" the null sender)
+  std::string recipient;                           ///< pattern on a recipient address
+  std::string status;                              ///< a status name as status_name() writes it, or empty
   std::optional<std::chrono::seconds> older_than;  ///< received at least this long ago
   /// Received before this time: set by `retry`/`remove` after a confirmation, so that mail
   /// accepted after the count that was confirmed is never touched.

@@ -20,8 +20,8 @@ TEST(ParseAge, UnitsLargestFirst) {
 }
 
 TEST(ParseAge, RefusesWhatIsNotADuration) {
-  for (const char* text : {"", "30", "m", "2x", "1h1d", "1h1h", "-1h", "1.5h", "1h ", " 1h", "h1", "99999999999999999d",
-                           "101000000w"}) {
+  for (const char* text :
+       {"", "30", "m", "2x", "1h1d", "1h1h", "-1h", "1.5h", "1h ", " 1h", "h1", "99999999999999999d", "101000000w"}) {
     auto age = parse_age(text);
     ASSERT_FALSE(age) << text;
     EXPECT_NE(age.error().message.find("is not a duration"), std::string::npos) << age.error().message;

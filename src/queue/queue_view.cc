@@ -105,26 +105,18 @@ Json message_json(const Envelope& envelope) {
 }
 
 std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
-  if (!rows.is_array()) return std::nullopt;
-  std::vector<HopRow> out;
-  try {
-    for (const auto& item : rows) {
-      HopRow row;
-      row.next_hop = string_at(item, "next_hop");
-      row.status = string_at(item, "status");
-      row.last_error = string_at(item, "last_error");
-      std::uint64_t messages = 0;
-      if (!count_from_json(item.at("messages"), messages)) return std::nullopt;
-      row.messages = static_cast<std::size_t>(messages);
-      TimePoint retry;
-      if (!time_from_json(item.at("next_retry"), retry)) return std::nullopt;
-      if (retry != TimePoint{}) row.next_retry = retry;
-      out.push_back(std::move(row));
-    }
-  } catch (const Json::exception&) {
-    return std::nullopt;
-  }
-  return out;
+  return rows_from_json<HopRow>(rows, [](const Json& item, HopRow& row) {
+    row.next_hop = string_at(item, "next_hop");
+    row.status = string_at(item, "status");
+    row.last_error = string_at(item, "last_error");
+    std::uint64_t messages = 0;
+    if (!count_from_json(item.at("messages"), messages)) return false;
+    row.messages = static_cast<std::size_t>(messages);
+    TimePoint retry;
+    if (!time_from_json(item.at("next_retry"), retry)) return false;
+    if (retry != TimePoint{}) row.next_retry = retry;
+    return true;
+  });
 }
 
 std::optional<Envelope> message_from_json(const Json& message) {
@@ -172,7 +164,6 @@ std::optional<Envelope> message_from_json(const Json& message) {
     return std::nullopt;
   }
 }
-
 
 std::string render_hop_rows(const std::vector<HopRow>& rows, TimePoint now) {
   if (rows.empty()) return "No queued messages.\n";

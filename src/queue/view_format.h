@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::queue {
 
@@ -22,6 +24,24 @@ bool time_from_json(const nlohmann::json& value, std::chrono::system_clock::time
 bool count_from_json(const nlohmann::json& value, std::uint64_t& out);
 /// The string member `key`; throws nlohmann::json::exception when missing or not a string.
 const std::string& string_at(const nlohmann::json& object, const char* key);
+
+/// The rows of a JSON array, each read by `read(item, row)`; nullopt when `rows` is not an array or
+/// any item is refused (`read` returns false or throws nlohmann::json::exception). Never throws.
+template <typename Row, typename Read>
+std::optional<std::vector<Row>> rows_from_json(const nlohmann::json& rows, Read read) {
+  if (!rows.is_array()) return std::nullopt;
+  std::vector<Row> out;
+  try {
+    for (const auto& item : rows) {
+      Row row;
+      if (!read(item, row)) return std::nullopt;
+      out.push_back(std::move(row));
+    }
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  return out;
+}
 
 /// Control characters (C0, DEL, C1) as escapes: a peer's reply text must not reach the terminal raw.
 std::string printable(std::string_view text);
