@@ -10,7 +10,7 @@ command a few times (the best and the median of 5 runs, wall clock, output to /d
     python3 bench/queue_list.py                 # 100,000 messages
     python3 bench/queue_list.py --messages 20000
 
-Environment: SLUICE_BIN (default build/sluice). Figures: bench/README.md.
+Environment: SLUICE_BIN (default build/sluice). Figures: docs/queue.md, "Filters".
 """
 import argparse
 import json
