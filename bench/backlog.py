@@ -223,7 +223,7 @@ max_connections_per_host = {CONCURRENCY}
             time.sleep(0.05)
 
     def retry_all(self):
-        out = subprocess.run([SLUICE, "queue", "--config", self.config, "retry", "--all"], capture_output=True,
+        out = subprocess.run([SLUICE, "queue", "--config", self.config, "retry", "--all", "--yes"], capture_output=True,
                              text=True, check=True)
         return out.stdout.strip()
 

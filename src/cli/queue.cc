@@ -1,16 +1,22 @@
 // `sluice queue`: the queue viewer. Asks the running gateway over its control socket
-// (<state_dir>/control.sock); when none runs, `list` and `show` read the spool on disk instead
-// (read-only), while `retry` and `remove` refuse, since only the gateway may change the queue.
+// (<state_dir>/control.sock), which filters its queue and answers with what matched; when no
+// gateway runs, `list` and `show` read the spool on disk instead (read-only) and answer the same
+// requests in this process, while `retry` and `remove` refuse, since only the gateway may change
+// the queue. Changes that match more than one message are confirmed first.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
 
+#include "base/access_problem.h"
 #include "base/text.h"
 #include "cli/command_line.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "control/control_socket.h"
+#include "queue/control_protocol.h"
+#include "queue/message_rows.h"
 #include "queue/queue_view.h"
 #include "queue/spool.h"
 
@@ -25,11 +31,14 @@ struct QueueOptions {
   std::string config_file;
   std::string state_dir;
   bool json = false;
-  std::string domain;
-  std::string status;
   std::string id;
   bool all = false;
-  bool bounce = false;
+  bool bounce = false;  // --bounce / --no-bounce; why no bounce by default: docs/queue.md
+  bool yes = false;
+  bool messages = false;
+  std::size_t limit = queue::kMessagesPerPage;
+  // The filters, as given; filter_of() checks them.
+  std::string hop, domain, sender, recipient, status, older_than;
 };
 
 /// A failure to report on stderr with an exit status.
@@ -41,6 +50,8 @@ struct Failure {
 void print_error(const std::string& message) { fmt::print(stderr, "sluice queue: {}\n", message); }
 
 void print_json(const Json& value) { fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace)); }
+
+std::string plural(std::size_t n, std::string_view word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
 /// --state-dir, else the configuration's state_dir, else the default one (as `sluice serve`).
 fs::path state_dir_of(const QueueOptions& options) {
@@ -54,17 +65,23 @@ fs::path state_dir_of(const QueueOptions& options) {
   }
 }
 
-/// What the gateway said, or why it said nothing.
-struct Reply {
-  std::optional<Json> answer;
-  control::RequestError why = control::RequestError::None;
-  std::string error;
-};
-
-Reply ask(const fs::path& state_dir, const Json& request) {
-  Reply reply;
-  reply.answer = control::request(state_dir / "control.sock", request, &reply.error, &reply.why);
-  return reply;
+queue::QueueFilter filter_of(const QueueOptions& options) {
+  queue::QueueFilter filter;
+  filter.hop = ascii_lower(options.hop);
+  filter.domain = ascii_lower(options.domain);
+  filter.sender = options.sender;
+  filter.recipient = options.recipient;
+  if (!options.status.empty()) {
+    auto status = queue::parse_status(options.status);
+    if (!status) throw Failure{kUsage, "--status " + status.error().message};
+    filter.status = *status;
+  }
+  if (!options.older_than.empty()) {
+    auto age = queue::parse_age(options.older_than);
+    if (!age) throw Failure{kUsage, "--older-than " + age.error().message};
+    filter.older_than = *age;
+  }
+  return filter;
 }
 
 /// The gateway's answer when it says "ok"; its error (exit 1) otherwise.
@@ -80,17 +97,12 @@ const Json& ok_answer(const Json& answer) {
   throw Failure{kFailed, fmt::format("unexpected answer from the gateway: {}", what)};
 }
 
-/// One line on stderr before showing the spool instead of the gateway's view.
-void announce_fallback(const fs::path& state_dir, const Reply& reply) {
-  if (reply.why == control::RequestError::NotRunning)
-    print_error(fmt::format("no gateway is running on {}; showing the spool on disk", state_dir.string()));
-  else
-    print_error(fmt::format("{}; showing the spool on disk", reply.error));
-}
-
-/// The spool directory, checked to exist: reading must never create it.
+/// The spool directory, checked to exist and to be readable by us: reading must never create it,
+/// and a directory we may not read must not look like an empty queue.
 fs::path spool_dir(const fs::path& state_dir) {
   fs::path dir = state_dir / "queue";
+  if (std::string problem = access_problem(dir, R_OK | X_OK, "read"); !problem.empty())
+    throw Failure{kFailed, fmt::format("cannot read the queue at {}: {}", dir.string(), problem)};
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Failure{kFailed,
@@ -98,23 +110,52 @@ fs::path spool_dir(const fs::path& state_dir) {
   return dir;
 }
 
-std::vector<queue::Envelope> read_spool(const fs::path& state_dir) {
-  fs::path dir = spool_dir(state_dir);
-  try {
-    queue::Spool spool(dir);
-    std::vector<queue::Envelope> envelopes;
-    for (const auto& id : spool.list()) {
-      if (auto envelope = spool.load_envelope(id))
-        envelopes.push_back(std::move(*envelope));
-      else
-        print_error(
-            fmt::format("{} cannot be read (malformed or another format); skipped", (dir / (id + ".json")).string()));
-    }
-    return envelopes;
-  } catch (const std::exception& e) {
-    throw Failure{kFailed, fmt::format("cannot read the queue at {}: {}", dir.string(), e.what())};
-  }
+/// An envelope that did not load: a file we may not read is an error, a malformed one is skipped.
+std::string unreadable_envelope(const fs::path& file) {
+  if (std::string problem = access_problem(file, R_OK, "read"); !problem.empty())
+    throw Failure{kFailed, fmt::format("cannot read the queue: {}", problem)};
+  return fmt::format("{} cannot be read (malformed or another format)", file.string());
 }
+
+/// The spool on disk answering the viewer's requests as the gateway would, without hop states.
+class SpoolOnDisk : public queue::QueueControl {
+ public:
+  explicit SpoolOnDisk(const fs::path& state_dir) {
+    fs::path dir = spool_dir(state_dir);
+    try {
+      queue::Spool spool(dir);
+      for (const auto& id : spool.list()) {
+        if (auto envelope = spool.load_envelope(id))
+          envelopes_.push_back(std::move(*envelope));
+        else
+          print_error(unreadable_envelope(dir / (id + ".json")) + "; skipped");
+      }
+    } catch (const std::exception& e) {
+      throw Failure{kFailed, fmt::format("cannot read the queue at {}: {}", dir.string(), e.what())};
+    }
+  }
+  std::vector<const queue::Envelope*> envelopes() const override {
+    std::vector<const queue::Envelope*> out;
+    for (const auto& envelope : envelopes_) out.push_back(&envelope);
+    return out;
+  }
+  const queue::Envelope* find(const std::string& id) const override {
+    for (const auto& envelope : envelopes_)
+      if (envelope.id == id) return &envelope;
+    return nullptr;
+  }
+  queue::LiveHops hops() const override { return {}; }
+  Loading loading() const override { return {}; }
+  system_clock::time_point now() const override { return now_; }
+  std::size_t retry(const std::vector<std::string>&, const queue::QueueFilter&, bool) override {
+    throw std::logic_error("the spool on disk is read-only");
+  }
+  void remove(const std::string&, bool) override { throw std::logic_error("the spool on disk is read-only"); }
+
+ private:
+  std::vector<queue::Envelope> envelopes_;
+  system_clock::time_point now_ = system_clock::now();
+};
 
 queue::Envelope read_spooled_message(const fs::path& state_dir, const std::string& id) {
   fs::path dir = spool_dir(state_dir);
@@ -125,11 +166,42 @@ queue::Envelope read_spooled_message(const fs::path& state_dir, const std::strin
     throw Failure{kFailed, fmt::format("cannot read the queue at {}: {}", dir.string(), e.what())};
   }
   std::error_code ec;
-  if (fs::exists(dir / (id + ".json"), ec))
-    throw Failure{kFailed,
-                  fmt::format("{} cannot be read (malformed or another format)", (dir / (id + ".json")).string())};
+  if (fs::exists(dir / (id + ".json"), ec)) throw Failure{kFailed, unreadable_envelope(dir / (id + ".json"))};
   throw Failure{kFailed, fmt::format("no message {} in the queue", id)};
 }
+
+/// The answer to a request that only reads, and where it came from ("gateway" or "spool"). Falls
+/// back to the spool exactly when no gateway runs (or it cannot answer), never when we may not
+/// use its socket: that would show a queue we may not read either as empty.
+struct ViewAnswer {
+  Json answer;
+  std::string source;
+};
+
+class Viewer {
+ public:
+  explicit Viewer(fs::path state_dir) : state_dir_(std::move(state_dir)) {}
+
+  ViewAnswer ask(const Json& request) {
+    if (!spool_) {
+      auto reply = control::request(state_dir_ / "control.sock", request);
+      if (reply) return {ok_answer(*reply), "gateway"};
+      if (reply.error().why == control::RequestError::PermissionDenied) throw Failure{kFailed, reply.error().message};
+      if (reply.error().why == control::RequestError::NotRunning)
+        print_error(fmt::format("no gateway is running on {}; showing the spool on disk", state_dir_.string()));
+      else
+        print_error(fmt::format("{}; showing the spool on disk", reply.error().message));
+      spool_ = std::make_unique<SpoolOnDisk>(state_dir_);
+    }
+    return {ok_answer(queue::control_answer(request, *spool_)), "spool"};
+  }
+  bool on_spool() const { return spool_ != nullptr; }
+  const fs::path& state_dir() const { return state_dir_; }
+
+ private:
+  fs::path state_dir_;
+  std::unique_ptr<SpoolOnDisk> spool_;
+};
 
 void check_id(const std::string& id) {
   if (!queue::valid_queue_id(id))
@@ -137,65 +209,98 @@ void check_id(const std::string& id) {
                   fmt::format("\"{}\" is not a queue id (1 to 64 letters and digits, e.g. 0005F1A2B3C40001)", id)};
 }
 
-int list(const fs::path& state_dir, const QueueOptions& options) {
-  std::string status = options.status;
-  if (!status.empty()) {
-    std::string lower = ascii_lower(status);
-    if (lower != "ready" && lower != "retry" && lower != "active")
-      throw Failure{kUsage, fmt::format("--status \"{}\": use Ready, Retry or Active", status)};
-  }
-  std::vector<queue::HopRow> rows;
-  auto now = system_clock::now();
-  std::string source = "gateway";
-  Json loading;
-  Reply reply = ask(state_dir, {{"command", "list"}, {"domain", options.domain}, {"status", options.status}});
-  if (reply.answer) {
-    const Json& answer = ok_answer(*reply.answer);
-    auto hops = answer.find("hops");
-    auto parsed = hops == answer.end() ? std::nullopt : queue::hop_rows_from_json(*hops);
-    if (!parsed) unexpected_answer("no valid \"hops\"");
-    rows = std::move(*parsed);
-    auto when = answer.find("now");
-    if (when != answer.end() && when->is_string())
-      if (auto t = queue::parse_utc_time(when->get<std::string>())) now = *t;  // the gateway's clock
-    if (auto it = answer.find("loading"); it != answer.end() && it->is_object()) loading = *it;
-  } else {
-    announce_fallback(state_dir, reply);
-    source = "spool";
-    rows = queue::hop_rows(read_spool(state_dir), {options.domain, options.status}, {}, now);
-  }
+system_clock::time_point answer_time(const Json& answer) {
+  auto when = answer.find("now");
+  if (when != answer.end() && when->is_string())
+    if (auto t = queue::parse_utc_time(when->get<std::string>())) return *t;  // the gateway's clock
+  unexpected_answer("no valid \"now\"");
+}
+
+void announce_loading(const Json& answer) {
+  if (auto it = answer.find("loading"); it != answer.end() && it->is_object())
+    fmt::print(
+        "The gateway is still reading its spool after a restart ({} of {} messages): the list is not complete yet.\n",
+        it->value("read", 0), it->value("total", 0));
+}
+
+int list_hops(Viewer& viewer, const QueueOptions& options, const queue::QueueFilter& filter) {
+  auto [answer, source] = viewer.ask({{"command", "list"}, {"filter", queue::filter_json(filter)}});
+  auto hops = answer.find("hops");
+  auto rows = hops == answer.end() ? std::nullopt : queue::hop_rows_from_json(*hops);
+  if (!rows) unexpected_answer("no valid \"hops\"");
+  const auto now = answer_time(answer);
   if (options.json) {
-    Json out = {{"source", source}, {"now", queue::format_utc_time(now)}, {"hops", queue::hop_rows_json(rows)}};
-    if (!loading.is_null()) out["loading"] = loading;
+    Json out = {{"source", source}, {"now", queue::format_utc_time(now)}, {"hops", queue::hop_rows_json(*rows)}};
+    if (answer.contains("loading")) out["loading"] = answer["loading"];
     print_json(out);
     return kOk;
   }
-  if (!loading.is_null())
-    fmt::print(
-        "The gateway is still reading its spool after a restart ({} of {} messages): the list is not complete yet.\n",
-        loading.value("read", 0), loading.value("total", 0));
-  if (rows.empty() && (!options.domain.empty() || !options.status.empty())) {
+  announce_loading(answer);
+  if (rows->empty() && !filter.empty())
     fmt::print("No queued messages match.\n");
-  } else {
-    fmt::print("{}", queue::render_hop_rows(rows, now));
-  }
+  else
+    fmt::print("{}", queue::render_hop_rows(*rows, now));
   return kOk;
 }
 
-int show(const fs::path& state_dir, const QueueOptions& options) {
+/// Up to `limit` (0: all) matching messages, oldest first, fetched a page at a time.
+int list_messages(Viewer& viewer, const QueueOptions& options, const queue::QueueFilter& filter) {
+  Json request = {{"command", "messages"}, {"filter", queue::filter_json(filter)}};
+  std::vector<queue::MessageRow> rows;
+  Json first;
+  std::string source;
+  for (;;) {
+    std::size_t wanted = options.limit == 0 ? queue::kMaxMessagesPerPage : options.limit - rows.size();
+    request["limit"] = std::min(wanted, queue::kMaxMessagesPerPage);
+    auto [answer, from] = viewer.ask(request);
+    auto page = answer.contains("messages") ? queue::message_rows_from_json(answer["messages"]) : std::nullopt;
+    if (!page || !answer.value("total", Json()).is_number_unsigned()) unexpected_answer("no valid \"messages\"");
+    if (first.is_null()) {
+      first = answer;
+      source = from;
+    }
+    rows.insert(rows.end(), std::make_move_iterator(page->begin()), std::make_move_iterator(page->end()));
+    const bool more = answer.value("more", false) && !page->empty();
+    if (!more || (options.limit != 0 && rows.size() >= options.limit)) break;
+    request["after"] = {{"received", queue::format_utc_time(rows.back().received)}, {"id", rows.back().id}};
+  }
+  const auto now = answer_time(first);
+  const auto total = first["total"].get<std::size_t>();
+  if (options.json) {
+    Json out = {{"source", source},
+                {"now", queue::format_utc_time(now)},
+                {"total", total},
+                {"messages", queue::message_rows_json(rows)}};
+    if (first.contains("loading")) out["loading"] = first["loading"];
+    print_json(out);
+    return kOk;
+  }
+  announce_loading(first);
+  if (rows.empty() && !filter.empty()) {
+    fmt::print("No queued messages match.\n");
+    return kOk;
+  }
+  fmt::print("{}", queue::render_message_rows(rows, now));
+  if (rows.size() < total)
+    fmt::print("{} of {} shown, oldest first; --limit N shows more, --limit 0 all.\n", rows.size(),
+               plural(total, "message"));
+  return kOk;
+}
+
+int show(Viewer& viewer, const QueueOptions& options) {
   check_id(options.id);
-  auto now = system_clock::now();
   queue::Envelope envelope;
-  Reply reply = ask(state_dir, {{"command", "show"}, {"id", options.id}});
-  if (reply.answer) {
-    const Json& answer = ok_answer(*reply.answer);
+  auto now = system_clock::now();
+  try {
+    auto [answer, source] = viewer.ask({{"command", "show"}, {"id", options.id}});
     auto message = answer.find("message");
     auto parsed = message == answer.end() ? std::nullopt : queue::message_from_json(*message);
     if (!parsed) unexpected_answer("no valid \"message\"");
     envelope = std::move(*parsed);
-  } else {
-    announce_fallback(state_dir, reply);
-    envelope = read_spooled_message(state_dir, options.id);
+  } catch (const Failure&) {
+    // On the spool, say why a message is missing: not there, or not readable.
+    if (!viewer.on_spool()) throw;
+    envelope = read_spooled_message(viewer.state_dir(), options.id);
   }
   if (options.json)
     print_json(queue::message_json(envelope));
@@ -206,106 +311,177 @@ int show(const fs::path& state_dir, const QueueOptions& options) {
 
 /// retry and remove change the queue: only the gateway may, so without one they fail.
 Json ask_gateway_to_change(const fs::path& state_dir, const Json& request, std::string_view what) {
-  Reply reply = ask(state_dir, request);
-  if (!reply.answer) {
-    if (reply.why == control::RequestError::NotRunning)
+  auto reply = control::request(state_dir / "control.sock", request);
+  if (!reply) {
+    if (reply.error().why == control::RequestError::NotRunning)
       throw Failure{kFailed, fmt::format("no gateway is running on {}; {} needs the running gateway "
                                          "(start it with 'sluice serve')",
                                          state_dir.string(), what)};
-    throw Failure{kFailed, reply.error};
+    throw Failure{kFailed, reply.error().message};
   }
-  return ok_answer(*reply.answer);
+  return ok_answer(*reply);
 }
 
-int retry(const fs::path& state_dir, const QueueOptions& options) {
-  int chosen = !options.id.empty() + !options.domain.empty() + options.all;
-  if (chosen != 1) throw Failure{kUsage, "retry: give exactly one of ID, --domain DOMAIN or --all"};
-  Json request = {{"command", "retry"}};
+/// Asks `question` ("Retry 3 messages now (A, B, C, ...)?") on the terminal; without one, refuses
+/// (exit 2) rather than guess.
+void confirm(const std::string& question, const std::string& command, std::size_t total) {
+  if (!::isatty(STDIN_FILENO))
+    throw Failure{kUsage, fmt::format("{} of {} needs a confirmation: run it on a terminal, or add --yes", command,
+                                      plural(total, "matching message"))};
+  fmt::print(stderr, "{} [y/N] ", question);
+  std::fflush(stderr);
+  std::string line;
+  if (!std::getline(std::cin, line) || (line != "y" && line != "Y" && line != "yes"))
+    throw Failure{kFailed, "nothing done"};
+}
+
+/// retry and remove: one message by id, or those the filters (or --all) select, confirmed when
+/// more than one. What was confirmed is bounded by the count's time: mail accepted later is not
+/// touched.
+int change(const fs::path& state_dir, const QueueOptions& options, const queue::QueueFilter& filter,
+           const std::string& command) {
+  const int chosen = !options.id.empty() + !filter.empty() + options.all;
+  if (chosen != 1)
+    throw Failure{kUsage, fmt::format("{}: give exactly one of ID, a filter (--hop, --domain, --sender, --recipient, "
+                                      "--status, --older-than) or --all",
+                                      command)};
+  const bool remove = command == "remove";
+  Json request = {{"command", command}};
+  if (remove) request["bounce"] = options.bounce;
   if (!options.id.empty()) {
     check_id(options.id);
     request["id"] = options.id;
-  } else if (!options.domain.empty()) {
-    request["domain"] = options.domain;
+  } else {
+    Json count = ask_gateway_to_change(
+        state_dir, {{"command", "messages"}, {"filter", queue::filter_json(filter)}, {"limit", 5}}, command);
+    if (!count.value("total", Json()).is_number_unsigned() || !count.value("messages", Json()).is_array())
+      unexpected_answer("no valid \"total\"");
+    const auto total = count["total"].get<std::size_t>();
+    if (total == 0) {
+      fmt::print("No queued messages match; nothing to {}.\n", command);
+      return kOk;
+    }
+    if (total > 1 && !options.yes) {
+      std::string ids;
+      for (const auto& row : count["messages"]) ids += (ids.empty() ? "" : ", ") + row.value("id", std::string());
+      if (total > count["messages"].size()) ids += ", ...";
+      confirm(remove ? fmt::format("Remove {} {} ({})?", plural(total, "message"),
+                                   options.bounce ? "and send each sender a non-delivery report"
+                                                  : "without a non-delivery report",
+                                   ids)
+                     : fmt::format("Retry {} now ({})?", plural(total, "message"), ids),
+              command, total);
+    }
+    queue::QueueFilter bounded = filter;
+    bounded.received_before = answer_time(count);
+    request["filter"] = queue::filter_json(bounded);
   }
-  Json answer = ask_gateway_to_change(state_dir, request, "retry");
-  auto retried = answer.find("retried");
-  if (retried == answer.end() || !retried->is_number_integer()) unexpected_answer("no \"retried\" count");
+  Json answer = ask_gateway_to_change(state_dir, request, command);
+  const char* counted = remove ? "removed" : "retried";
+  auto n = answer.find(counted);
+  if (n == answer.end() || !n->is_number_unsigned()) unexpected_answer(fmt::format("no \"{}\" count", counted));
   if (options.json) {
     print_json(answer);
+  } else if (!remove) {
+    fmt::print("{} scheduled for immediate retry.\n", plural(n->get<std::size_t>(), "message"));
   } else {
-    auto n = retried->get<long long>();
-    fmt::print("{} message{} scheduled for immediate retry.\n", n, n == 1 ? "" : "s");
+    std::string what = options.id.empty() ? plural(n->get<std::size_t>(), "message") : options.id;
+    fmt::print("Removed {}{}.\n", what,
+               options.bounce ? "; a non-delivery report goes to the sender" : " without a non-delivery report");
   }
   return kOk;
 }
 
-int remove(const fs::path& state_dir, const QueueOptions& options) {
-  check_id(options.id);
-  Json answer = ask_gateway_to_change(
-      state_dir, {{"command", "remove"}, {"id", options.id}, {"bounce", options.bounce}}, "remove");
-  if (options.json)
-    print_json(answer);
-  else
-    fmt::print("Removed {}{}.\n", options.id,
-               options.bounce ? "; a non-delivery report goes to the sender" : " without a non-delivery report");
-  return kOk;
+/// The filters every command that selects messages takes, with one meaning everywhere.
+void add_filter_options(CLI::App* command, QueueOptions& o) {
+  command->add_option("--hop", o.hop, "only recipients routed to this next hop (as NEXT HOP shows it)");
+  command->add_option("--domain", o.domain, "only recipients whose next hop or recipient domain is this");
+  command->add_option("--sender", o.sender, "only mail from this address; * matches any text; <> the null sender");
+  command->add_option("--recipient", o.recipient, "only recipients matching this address; * matches any text");
+  command->add_option("--status", o.status, "only this status: Active, Ready or Retry");
+  command->add_option("--older-than", o.older_than, "only mail received at least this long ago: 30m, 2h, 1d, 1w");
 }
+
+void add_json_flag(CLI::App* command, QueueOptions& o, const std::string& what) {
+  command->add_flag("--json", o.json, what);
+}
+
+constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as Exchange's Queue Viewer does.
+
+  sluice queue list [FILTERS] [--json]
+      one row per next hop: NEXT HOP, STATUS, MESSAGES, NEXT RETRY and LAST ERROR (the reply of
+      the latest attempt, e.g. "421 4.4.2 Connection dropped due to SocketError", never shortened)
+  sluice queue list --messages [FILTERS] [--limit N] [--json]
+      one row per message: ID, STATUS, AGE, SIZE, FROM, NEXT HOP, NEXT RETRY, then each recipient
+      with its status, next hop, next retry and last error; oldest first, 1000 unless --limit
+  sluice queue show ID [--json]         one message: sender, origin, TLS, each recipient's state
+  sluice queue retry ID | FILTERS | --all [--yes]
+                                        try now instead of waiting for the next retry
+  sluice queue remove ID | FILTERS | --all [--bounce | --no-bounce] [--yes]
+                                        delete messages; without a non-delivery report unless --bounce
+
+FILTERS: --hop H, --domain D, --sender S, --recipient R (S and R: * matches any text), --status
+Active|Ready|Retry, --older-than 30m|2h|1d. The gateway applies them and sends only what matched.
+STATUS: Active (being delivered), Ready (due now, waits for a connection), Retry (waits until
+NEXT RETRY, after a failure or on its next hop's backoff); only Retry has a NEXT RETRY.
+retry and remove ask for confirmation on a terminal when more than one message matches; --yes
+skips it, and without a terminal they refuse unless --yes is given.
+
+It asks the running gateway through the control socket <state_dir>/control.sock (owner only).
+When no gateway runs there, list and show read the spool <state_dir>/queue directly (read-only)
+and say so on stderr; retry and remove fail, since only the gateway changes the queue. A socket or
+spool this user may not read is an error, never an empty queue.
+The state directory is --state-dir, else state_dir of --config, else the default (as serve).
+Exit status: 0 done, 1 the operation failed (no gateway, no permission, no such message,
+confirmation declined), 2 usage error (also: a confirmation needed without a terminal).)";
 
 }  // namespace
 
 int run_queue(int argc, char** argv) {
-  CLI::App app{
-      "Show and steer the queue of outbound mail, grouped by next hop as Exchange's Queue Viewer does.\n"
-      "\n"
-      "  sluice queue list [--json] [--domain D] [--status S]\n"
-      "      one row per next hop: NEXT HOP, STATUS (Ready: due now; Retry: waiting after a failure;\n"
-      "      Active: being delivered), MESSAGES, NEXT RETRY and LAST ERROR (the reply of the latest\n"
-      "      attempt, e.g. \"421 4.4.2 Connection dropped due to SocketError\", never shortened)\n"
-      "  sluice queue show ID [--json]       one message: sender, origin, TLS, each recipient's state\n"
-      "  sluice queue retry ID | --domain D | --all\n"
-      "                                      try now instead of waiting for the next retry\n"
-      "  sluice queue remove ID [--bounce]   delete a message; --bounce sends the sender an NDR\n"
-      "\n"
-      "It asks the running gateway through the control socket <state_dir>/control.sock (owner only).\n"
-      "When no gateway runs there, list and show read the spool <state_dir>/queue directly (read-only)\n"
-      "and say so on stderr; retry and remove fail, since only the gateway changes the queue.\n"
-      "The state directory is --state-dir, else state_dir of --config, else the default (as serve).\n"
-      "Exit status: 0 done, 1 the operation failed (no gateway, no such message), 2 usage error.",
-      "sluice queue"};
+  CLI::App app{kHelp, "sluice queue"};
   QueueOptions options;
   app.fallthrough();  // `sluice queue list --state-dir X` as well as `sluice queue --state-dir X list`
   app.require_subcommand(1);
   app.add_option("-c,--config", options.config_file, "TOML configuration file whose state_dir to use");
   app.add_option("-s,--state-dir", options.state_dir, "the gateway's state directory (overrides the configuration)");
 
-  auto* list_cmd = app.add_subcommand("list", "messages waiting, grouped by next hop");
-  list_cmd->add_flag("--json", options.json, "print JSON: {\"source\":\"gateway\"|\"spool\",\"now\",\"hops\":[...]}");
-  list_cmd->add_option("--domain", options.domain, "only recipients whose next hop or domain is D");
-  list_cmd->add_option("--status", options.status, "only next hops with this status: Ready, Retry or Active");
+  auto* list_cmd = app.add_subcommand("list", "queued mail by next hop, or by message with --messages");
+  add_filter_options(list_cmd, options);
+  list_cmd->add_flag("--messages", options.messages, "one row per message instead of per next hop");
+  list_cmd->add_option("--limit", options.limit, "with --messages: at most N messages, oldest first (0: all)")
+      ->capture_default_str();
+  add_json_flag(list_cmd, options,
+                "print JSON: {\"source\":\"gateway\"|\"spool\",\"now\",\"hops\":[...]} "
+                "(with --messages: \"total\",\"messages\":[...])");
 
   auto* show_cmd = app.add_subcommand("show", "one message in detail");
   show_cmd->add_option("id", options.id, "queue id (16 hex digits, as in the 250 reply and the logs)")->required();
-  show_cmd->add_flag("--json", options.json, "print JSON");
+  add_json_flag(show_cmd, options, "print JSON");
 
-  auto* retry_cmd = app.add_subcommand("retry", "retry now: one message, one domain's or next hop's, or all");
-  retry_cmd->add_option("id", options.id, "queue id");
-  retry_cmd->add_option("--domain", options.domain, "every message waiting for this domain or next hop");
-  retry_cmd->add_flag("--all", options.all, "every waiting message");
-  retry_cmd->add_flag("--json", options.json, "print the gateway's JSON answer");
-
-  auto* remove_cmd = app.add_subcommand("remove", "delete a message from the queue");
-  remove_cmd->add_option("id", options.id, "queue id")->required();
-  remove_cmd->add_flag("--bounce", options.bounce, "send the sender a non-delivery report for it");
-  remove_cmd->add_flag("--json", options.json, "print the gateway's JSON answer");
+  auto* retry_cmd = app.add_subcommand("retry", "retry now: one message, those the filters select, or all");
+  auto* remove_cmd = app.add_subcommand("remove", "delete messages from the queue");
+  for (auto* command : {retry_cmd, remove_cmd}) {
+    command->add_option("id", options.id, "queue id");
+    add_filter_options(command, options);
+    command->add_flag("--all", options.all, "every queued message");
+    command->add_flag("-y,--yes", options.yes, "do not ask for confirmation when more than one message matches");
+    add_json_flag(command, options, "print the gateway's JSON answer");
+  }
+  remove_cmd->add_flag("--bounce,!--no-bounce", options.bounce,
+                       "send each sender a non-delivery report (default: --no-bounce)");
 
   if (auto stop = parse_command_line(app, "queue", argc, argv)) return *stop;
 
   try {
     fs::path state_dir = state_dir_of(options);
-    if (list_cmd->parsed()) return list(state_dir, options);
-    if (show_cmd->parsed()) return show(state_dir, options);
-    if (retry_cmd->parsed()) return retry(state_dir, options);
-    return remove(state_dir, options);
+    const queue::QueueFilter filter = filter_of(options);
+    Viewer viewer(state_dir);
+    if (list_cmd->parsed()) {
+      if (list_cmd->count("--limit") && !options.messages) throw Failure{kUsage, "--limit goes with --messages"};
+      return options.messages ? list_messages(viewer, options, filter) : list_hops(viewer, options, filter);
+    }
+    if (show_cmd->parsed()) return show(viewer, options);
+    return change(state_dir, options, filter, retry_cmd->parsed() ? "retry" : "remove");
   } catch (const Failure& failure) {
     print_error(failure.message);
     return failure.status;

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/access_problem.h"
 #include "base/logging.h"
 
 namespace sluice::control {
@@ -227,20 +228,12 @@ std::string ControlServer::answer(const std::string& line) const {
   }
 }
 
-std::optional<Json> request(const std::filesystem::path& socket_path, const Json& req, std::string* error,
-                            std::chrono::milliseconds timeout) {
-  return request(socket_path, req, error, nullptr, timeout);
-}
-
-std::optional<Json> request(const std::filesystem::path& socket_path, const Json& req, std::string* error,
-                            RequestError* why, std::chrono::milliseconds timeout) {
+Result<Json, RequestFailure> request(const std::filesystem::path& socket_path, const Json& req,
+                                     std::chrono::milliseconds timeout) {
   const std::string path = socket_path.string();
-  auto fail = [&](RequestError reason, std::string text) -> std::optional<Json> {
-    if (error) *error = std::move(text);
-    if (why) *why = reason;
-    return std::nullopt;
+  auto fail = [](RequestError reason, std::string text) -> Result<Json, RequestFailure> {
+    return sluice::fail(RequestFailure{reason, std::move(text)});
   };
-  if (why) *why = RequestError::None;
   if (path.size() > kMaxSocketPath)
     return fail(RequestError::Failed,
                 fmt::format("control socket path {} is too long for a Unix socket ({} bytes, at most {})", path,
@@ -276,6 +269,12 @@ std::optional<Json> request(const std::filesystem::path& socket_path, const Json
       continue;
     }
     if (e == EINTR) continue;
+    if (e == EACCES || e == EPERM) {
+      std::string why = access_problem(socket_path, R_OK | W_OK, "connect to");
+      return fail(RequestError::PermissionDenied,
+                  fmt::format("permission denied on the control socket {}: {}; run this as the gateway's user or root",
+                              path, why.empty() ? errno_text(e) : why));
+    }
     const bool not_running = e == ENOENT || e == ECONNREFUSED || e == ENOTDIR;
     return fail(not_running ? RequestError::NotRunning : RequestError::Failed,
                 fmt::format("no sluice gateway is answering on {}: {}", path, errno_text(e)));

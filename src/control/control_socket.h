@@ -16,6 +16,8 @@
 #include <set>
 #include <string>
 
+#include "base/result.h"
+
 namespace sluice::control {
 
 using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
@@ -65,22 +67,22 @@ class ControlServer {
   std::set<std::shared_ptr<Socket>> connections_;
 };
 
-/// Why request() returned nullopt.
+/// Why request() failed.
 enum class RequestError {
-  None,
-  NotRunning,  ///< nothing listens there: no socket file, or a stale one (ECONNREFUSED)
-  Failed,      ///< anything else: permission denied, timeout, no or malformed answer
+  NotRunning,        ///< nothing listens there: no socket file, or a stale one (ECONNREFUSED)
+  PermissionDenied,  ///< the socket (or a directory on its path) is not ours to use (EACCES, EPERM)
+  Failed,            ///< anything else: timeout, no or malformed answer
 };
 
-/// Sends one request; nullopt with *error set ("no sluice gateway is answering on
-/// /var/lib/sluice/control.sock: No such file or directory") when it cannot reach a gateway or
-/// gets no valid JSON answer. Blocking, with a timeout for the whole exchange.
-std::optional<nlohmann::json> request(const std::filesystem::path& socket_path, const nlohmann::json& req,
-                                      std::string* error, std::chrono::milliseconds timeout = std::chrono::seconds(10));
-/// The same, also telling why it failed (so `sluice queue` can fall back to the spool on disk
-/// exactly when no gateway runs).
-std::optional<nlohmann::json> request(const std::filesystem::path& socket_path, const nlohmann::json& req,
-                                      std::string* error, RequestError* why,
-                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+struct RequestFailure {
+  RequestError why = RequestError::Failed;
+  std::string message;  ///< names the socket ("no sluice gateway is answering on /var/lib/sluice/control.sock: ...")
+};
+
+/// Sends one request and returns the gateway's answer (a JSON object), or why there is none: no
+/// gateway, no permission, no valid answer. Blocking, with a timeout for the whole exchange. The
+/// reason lets `sluice queue` fall back to the spool on disk exactly when no gateway runs.
+Result<nlohmann::json, RequestFailure> request(const std::filesystem::path& socket_path, const nlohmann::json& req,
+                                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 }  // namespace sluice::control

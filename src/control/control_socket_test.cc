@@ -105,12 +105,9 @@ TEST_F(ControlSocketTest, RoundTripAndSocketIsOwnerOnly) {
   ASSERT_EQ(::stat(path_.c_str(), &info), 0);
   EXPECT_TRUE(S_ISSOCK(info.st_mode));
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  std::string error;
-  RequestError why = RequestError::Failed;
-  auto answer = request(path_, Json{{"command", "list"}}, &error, &why);
-  ASSERT_TRUE(answer) << error;
+  auto answer = request(path_, Json{{"command", "list"}});
+  ASSERT_TRUE(answer) << answer.error().message;
   EXPECT_EQ(*answer, (Json{{"ok", true}, {"echo", "list"}}));
-  EXPECT_EQ(why, RequestError::None);
   // No scratch directory is left next to the socket.
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
@@ -121,9 +118,8 @@ TEST_F(ControlSocketTest, SeveralRequestsInARow) {
   int calls = 0;
   start_server([&](const Json& request) { return Json{{"ok", true}, {"n", ++calls}}; });
   for (int i = 1; i <= 3; ++i) {
-    std::string error;
-    auto answer = request(path_, Json{{"command", "x"}}, &error);
-    ASSERT_TRUE(answer) << error;
+    auto answer = request(path_, Json{{"command", "x"}});
+    ASSERT_TRUE(answer) << answer.error().message;
     EXPECT_EQ(answer->at("n"), i);
   }
 }
@@ -151,9 +147,8 @@ TEST_F(ControlSocketTest, NonObjectRequestIsRefused) {
 
 TEST_F(ControlSocketTest, HandlerExceptionBecomesError) {
   start_server([](const Json&) -> Json { throw std::runtime_error("no message 0005F1A2B3C40001 in the queue"); });
-  std::string error;
-  auto answer = request(path_, Json{{"command", "show"}}, &error);
-  ASSERT_TRUE(answer) << error;
+  auto answer = request(path_, Json{{"command", "show"}});
+  ASSERT_TRUE(answer) << answer.error().message;
   EXPECT_EQ(*answer, (Json{{"ok", false}, {"error", "no message 0005F1A2B3C40001 in the queue"}}));
 }
 
@@ -186,9 +181,8 @@ TEST_F(ControlSocketTest, RequestWithoutNewlineIsAnsweredAtEndOfInput) {
 
 TEST_F(ControlSocketTest, InvalidUtf8InAnswerIsReplacedNotFatal) {
   start_server([](const Json&) { return Json{{"ok", true}, {"text", std::string("bad \xff byte")}}; });
-  std::string error;
-  auto answer = request(path_, Json{{"command", "x"}}, &error);
-  ASSERT_TRUE(answer) << error;
+  auto answer = request(path_, Json{{"command", "x"}});
+  ASSERT_TRUE(answer) << answer.error().message;
   EXPECT_EQ(answer->at("text"), "bad \xEF\xBF\xBD byte");
 }
 
@@ -210,9 +204,9 @@ TEST_F(ControlSocketTest, StopRemovesTheSocketAndClientsSayNobodyAnswers) {
   start_server([](const Json&) { return Json{{"ok", true}}; });
   stop_server();
   EXPECT_FALSE(fs::exists(fs::symlink_status(path_)));
-  std::string error;
-  RequestError why = RequestError::None;
-  EXPECT_FALSE(request(path_, Json{{"command", "list"}}, &error, &why));
+  auto failed = request(path_, Json{{"command", "list"}});
+  ASSERT_FALSE(failed);
+  const auto& [why, error] = failed.error();
   EXPECT_EQ(error, "no sluice gateway is answering on " + path_.string() + ": No such file or directory");
   EXPECT_EQ(why, RequestError::NotRunning);
 }
@@ -224,15 +218,15 @@ TEST_F(ControlSocketTest, StaleSocketIsReplaced) {
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   ::close(fd);
   ASSERT_TRUE(fs::is_socket(path_));
-  std::string error;
-  RequestError why = RequestError::None;
-  EXPECT_FALSE(request(path_, Json{{"command", "list"}}, &error, &why));
+  auto failed = request(path_, Json{{"command", "list"}});
+  ASSERT_FALSE(failed);
+  const auto& [why, error] = failed.error();
   EXPECT_EQ(error, "no sluice gateway is answering on " + path_.string() + ": Connection refused");
   EXPECT_EQ(why, RequestError::NotRunning);
 
   start_server([](const Json&) { return Json{{"ok", true}}; });
-  auto answer = request(path_, Json{{"command", "list"}}, &error);
-  ASSERT_TRUE(answer) << error;
+  auto answer = request(path_, Json{{"command", "list"}});
+  ASSERT_TRUE(answer) << answer.error().message;
   EXPECT_EQ(answer->at("ok"), true);
 }
 
@@ -246,8 +240,8 @@ TEST_F(ControlSocketTest, SecondGatewayOnTheSameSocketIsRefused) {
     EXPECT_EQ(std::string(e.what()), "another gateway is running (" + path_.string() + ")");
   }
   // The first one still answers.
-  std::string error;
-  EXPECT_TRUE(request(path_, Json{{"command", "list"}}, &error)) << error;
+  auto answer = request(path_, Json{{"command", "list"}});
+  EXPECT_TRUE(answer) << answer.error().message;
 }
 
 TEST_F(ControlSocketTest, RegularFileInTheWayIsNotDeleted) {
@@ -269,9 +263,9 @@ TEST_F(ControlSocketTest, TooLongPathIsAClearError) {
   fs::path long_path = dir_ / (std::string(120, 'x') + ".sock");
   asio::io_context io;
   EXPECT_THROW(ControlServer(io, long_path, [](const Json&) { return Json{}; }), std::runtime_error);
-  std::string error;
-  RequestError why = RequestError::None;
-  EXPECT_FALSE(request(long_path, Json{{"command", "list"}}, &error, &why));
+  auto failed = request(long_path, Json{{"command", "list"}});
+  ASSERT_FALSE(failed);
+  const auto& [why, error] = failed.error();
   EXPECT_NE(error.find("too long for a Unix socket"), std::string::npos) << error;
   EXPECT_EQ(why, RequestError::Failed);
 }
@@ -311,10 +305,10 @@ class FakePeer {
 
 TEST_F(ControlSocketTest, SilentGatewayTimesOut) {
   FakePeer peer(path_, std::nullopt);
-  std::string error;
-  RequestError why = RequestError::None;
   auto begin = std::chrono::steady_clock::now();
-  EXPECT_FALSE(request(path_, Json{{"command", "list"}}, &error, &why, std::chrono::milliseconds(200)));
+  auto failed = request(path_, Json{{"command", "list"}}, std::chrono::milliseconds(200));
+  ASSERT_FALSE(failed);
+  const auto& [why, error] = failed.error();
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(3));
   EXPECT_EQ(error, "the gateway on " + path_.string() + " did not answer within 200 ms");
   EXPECT_EQ(why, RequestError::Failed);
@@ -322,17 +316,18 @@ TEST_F(ControlSocketTest, SilentGatewayTimesOut) {
 
 TEST_F(ControlSocketTest, GarbageAnswerIsReported) {
   FakePeer peer(path_, std::string("HTTP/1.0 400 Bad Request\n"));
-  std::string error;
-  RequestError why = RequestError::None;
-  EXPECT_FALSE(request(path_, Json{{"command", "list"}}, &error, &why));
+  auto failed = request(path_, Json{{"command", "list"}});
+  ASSERT_FALSE(failed);
+  const auto& [why, error] = failed.error();
   EXPECT_EQ(error.rfind("the gateway on " + path_.string() + " sent a malformed answer: ", 0), 0u) << error;
   EXPECT_EQ(why, RequestError::Failed);
 }
 
 TEST_F(ControlSocketTest, ClosedWithoutAnswerIsReported) {
   FakePeer peer(path_, std::string());
-  std::string error;
-  EXPECT_FALSE(request(path_, Json{{"command", "list"}}, &error));
+  auto failed = request(path_, Json{{"command", "list"}});
+  ASSERT_FALSE(failed);
+  const std::string& error = failed.error().message;
   EXPECT_EQ(error, "the gateway on " + path_.string() + " closed the connection without answering");
 }
 

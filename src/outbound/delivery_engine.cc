@@ -335,38 +335,38 @@ std::vector<const Envelope*> DeliveryEngine::envelopes() const {
   return out;
 }
 
-std::map<std::string, queue::HopLive> DeliveryEngine::hops() const {
-  std::map<std::string, queue::HopLive> live;
+queue::LiveHops DeliveryEngine::hops() const {
+  queue::LiveHops live;
   for (const auto& [hop, state] : scheduler_.hop_states())
-    live[hop] = {state.running, state.blocked_until, state.last_error.one_line()};
+    live[hop] = {state.running, state.blocked_until, state.last_error.one_line(), {}};
+  for (const auto& [message_id, hop] : scheduler_.running_jobs()) live[hop].delivering.insert(message_id);
   return live;
 }
 
-std::size_t DeliveryEngine::retry(const std::string& id, const std::string& domain) {
-  // Every matching message with mail still waiting becomes due now, and the backoff of the
-  // hops it waits for is cleared: the count is of messages that will be tried.
+std::size_t DeliveryEngine::retry(const std::vector<std::string>& ids, const queue::QueueFilter& filter,
+                                  bool every_hop) {
+  // Every selected recipient still waiting becomes due now, and the backoff of the hops it waits
+  // for is cleared: the count is of messages that will be tried.
   std::size_t retried = 0;
   std::set<std::string> hops;
-  auto retry_message = [&](Envelope& envelope) {
+  for (const auto& id : ids) {
+    auto it = messages_.find(id);
+    if (it == messages_.end()) continue;
+    Envelope& envelope = it->second;
     bool touched = false;
     for (auto& r : envelope.recipients) {
       if (!r.waiting()) continue;
       std::string hop = queue::recipient_hop(r);
-      if (!domain.empty() && hop != domain && domain_of(r.address) != domain) continue;
+      if (!queue::matches_recipient(filter, r, hop)) continue;
       if (r.state == State::Deferred) r.next_attempt = now();
       hops.insert(std::move(hop));
       touched = true;
     }
-    if (!touched) return;
+    if (!touched) continue;
     ++retried;
     scheduler_.upsert(envelope);
-  };
-  if (!id.empty()) {
-    if (auto it = messages_.find(id); it != messages_.end()) retry_message(it->second);
-  } else {
-    for (auto& [mid, envelope] : messages_) retry_message(envelope);
   }
-  if (id.empty() && domain.empty())
+  if (every_hop)
     scheduler_.clear_backoff();
   else
     for (const auto& hop : hops) scheduler_.clear_backoff(hop);

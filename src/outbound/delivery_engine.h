@@ -99,10 +99,10 @@ class DeliveryEngine : private queue::QueueControl {
 
   // queue::QueueControl
   std::vector<const queue::Envelope*> envelopes() const override;
-  std::map<std::string, queue::HopLive> hops() const override;
+  queue::LiveHops hops() const override;
   Loading loading() const override { return {load_done_, load_total_}; }
   std::chrono::system_clock::time_point now() const override { return clock_(); }
-  std::size_t retry(const std::string& id, const std::string& domain) override;
+  std::size_t retry(const std::vector<std::string>& ids, const queue::QueueFilter& filter, bool every_hop) override;
   void remove(const std::string& id, bool bounce) override;
 
   asio::io_context& io_;

@@ -1,18 +1,26 @@
-// The queue side of the control socket (docs/queue.md, "control socket"): the JSON requests
-// "list", "show", "retry" and "remove" and their answers. The running queue (the delivery
-// engine) is reached through QueueControl, so the protocol is tested without one.
+// The queue side of the control socket (docs/queue.md, "The control socket"): the JSON requests
+// "list", "messages", "show", "retry" and "remove" and their answers. Filters are applied here, in
+// the gateway, so that only what matched travels. The running queue (the delivery engine) is
+// reached through QueueControl, so the protocol is tested without one; `sluice queue` also runs
+// it over a spool on disk when no gateway runs.
 #pragma once
 #include <chrono>
 #include <cstddef>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "queue/envelope.h"
-#include "queue/queue_view.h"
+#include "queue/queue_filter.h"
+#include "queue/queue_status.h"
 
 namespace sluice::queue {
+
+/// Rows per "messages" answer by default, and at most: the gateway answers on its network thread,
+/// so one request must stay short (a page of 5,000 of a 100,000-message queue: about 0.1 s);
+/// `sluice queue` pages through more.
+inline constexpr std::size_t kMessagesPerPage = 1000;
+inline constexpr std::size_t kMaxMessagesPerPage = 5000;
 
 class QueueControl {
  public:
@@ -22,7 +30,7 @@ class QueueControl {
   virtual std::vector<const Envelope*> envelopes() const = 0;
   virtual const Envelope* find(const std::string& id) const = 0;
   /// The running queue's hop states, by next hop.
-  virtual std::map<std::string, HopLive> hops() const = 0;
+  virtual LiveHops hops() const = 0;
   /// Right after a restart: envelopes read of the spool's total; total 0 once it is all read.
   struct Loading {
     std::size_t read = 0, total = 0;
@@ -30,11 +38,10 @@ class QueueControl {
   virtual Loading loading() const = 0;
   virtual std::chrono::system_clock::time_point now() const = 0;
 
-  /// Makes the open recipients of message `id` (of every message when empty) due now, those of
-  /// next hop or domain `domain` only when it is not empty (lower case), and clears the backoff
-  /// of their hops (of every hop when both are empty). Returns how many messages will be tried.
-  /// `id`, when given, is a known message.
-  virtual std::size_t retry(const std::string& id, const std::string& domain) = 0;
+  /// Makes the waiting recipients of the known messages `ids` that `filter`'s recipient-level tests
+  /// select due now, and clears the backoff of their hops (of every hop when `every_hop`). Returns
+  /// how many of the messages had such a recipient (they will be tried).
+  virtual std::size_t retry(const std::vector<std::string>& ids, const QueueFilter& filter, bool every_hop) = 0;
   /// Fails the open recipients of known message `id`, bouncing them when `bounce`.
   virtual void remove(const std::string& id, bool bounce) = 0;
 };

@@ -11,121 +11,39 @@ namespace sluice::queue {
 using std::chrono::system_clock;
 using TimePoint = system_clock::time_point;
 
-namespace {
-
 using Json = nlohmann::json;
 
-std::string_view domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
-}
-
-bool matches_domain(const Recipient& r, const std::string& hop, const std::string& wanted) {
-  if (wanted.empty()) return true;
-  return ascii_lower(hop) == wanted || ascii_lower(domain_of(r.address)) == wanted;
-}
-
-Json time_json(TimePoint time) { return time == TimePoint{} ? Json(nullptr) : Json(format_utc_time(time)); }
-
-/// Reads an ISO time or null (the epoch); false for anything else.
-bool time_from_json(const Json& value, TimePoint& out) {
-  if (value.is_null()) {
-    out = {};
-    return true;
-  }
-  if (!value.is_string()) return false;
-  auto time = parse_utc_time(value.get_ref<const std::string&>());
-  if (!time) return false;
-  out = *time;
-  return true;
-}
-
-/// A count: any JSON integer that is not negative (a literal 1 is signed in nlohmann::json).
-bool count_from_json(const Json& value, std::uint64_t& out) {
-  if (value.is_number_unsigned())
-    out = value.get<std::uint64_t>();
-  else if (value.is_number_integer() && value.get<std::int64_t>() >= 0)
-    out = static_cast<std::uint64_t>(value.get<std::int64_t>());
-  else
-    return false;
-  return true;
-}
-
-const std::string& string_at(const Json& object, const char* key) {
-  return object.at(key).get_ref<const std::string&>();  // throws type_error when not a string
-}
-
-/// Control characters (C0, DEL, C1) as escapes: a peer's reply text must not reach the terminal raw.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02X}", c);
-    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(text[i + 1]));
-      ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-/// Columns on a terminal: UTF-8 continuation bytes take none.
-std::size_t width(std::string_view text) {
-  return static_cast<std::size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
-std::string pad(std::string_view text, std::size_t columns, bool right = false) {
-  std::string fill(columns > width(text) ? columns - width(text) : 0, ' ');
-  return right ? fill + std::string(text) : std::string(text) + fill;
-}
-
-std::string time_with_relative(TimePoint time, TimePoint now) {
-  return fmt::format("{} ({})", format_utc_time(time), relative_time(time, now));
-}
-
-}  // namespace
-
-std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const ViewFilter& filter,
-                             const std::map<std::string, HopLive>& live, TimePoint now) {
+std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const QueueFilter& filter, const LiveHops& live,
+                             TimePoint now) {
   std::vector<const Envelope*> pointers;
   pointers.reserve(envelopes.size());
   for (const auto& envelope : envelopes) pointers.push_back(&envelope);
   return hop_rows(pointers, filter, live, now);
 }
 
-std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, const ViewFilter& filter,
-                             const std::map<std::string, HopLive>& live, TimePoint now) {
+std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, const QueueFilter& filter,
+                             const LiveHops& live, TimePoint now) {
   struct Accumulator {
     HopRow row;
+    Standing standing;
     const Envelope* last_envelope = nullptr;  // counts each message once per hop
-    bool all_waiting = true;                  // every recipient's next attempt is in the future
     TimePoint error_time{};
   };
-  const std::string wanted_domain = ascii_lower(filter.domain);
   std::map<std::string, Accumulator> hops;
   for (const Envelope* message : envelopes) {
     const Envelope& envelope = *message;
+    if (!matches_message(filter, envelope, now)) continue;
     for (const auto& r : envelope.recipients) {
       if (!r.waiting()) continue;
       std::string hop = recipient_hop(r);
-      if (!matches_domain(r, hop, wanted_domain)) continue;
+      if (!matches_recipient(filter, r, hop)) continue;
       auto& acc = hops[hop];
       acc.row.next_hop = hop;
       if (acc.last_envelope != &envelope) {
         ++acc.row.messages;
         acc.last_envelope = &envelope;
       }
-      if (r.next_attempt > now) {
-        if (!acc.row.next_retry || r.next_attempt < *acc.row.next_retry) acc.row.next_retry = r.next_attempt;
-      } else {
-        acc.all_waiting = false;
-      }
+      combine(acc.standing, recipient_standing(envelope, r, hop, live, now));
       // The latest attempt's reply; on a tie the later message wins, and an empty reply never
       // hides a real one.
       if (!r.last_reply.empty() && (acc.row.last_error.empty() || r.last_attempt >= acc.error_time)) {
@@ -135,22 +53,14 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
     }
   }
   std::vector<HopRow> rows;
-  const std::string wanted_status = ascii_lower(filter.status);
   for (auto& [hop, acc] : hops) {
     auto state = live.find(hop);
-    const bool blocked = state != live.end() && state->second.blocked_until > now;
-    if (blocked) {
-      // Nothing of it is tried before the backoff ends: that is its next retry.
-      TimePoint earliest = acc.all_waiting && acc.row.next_retry ? *acc.row.next_retry : now;
-      acc.row.next_retry = std::max(earliest, state->second.blocked_until);
-      acc.all_waiting = true;
-    }
     if (state != live.end() && acc.row.last_error.empty()) acc.row.last_error = state->second.last_error;
-    if (state != live.end() && state->second.running > 0)
-      acc.row.status = "Active";
-    else
-      acc.row.status = acc.all_waiting ? "Retry" : "Ready";
-    if (!wanted_status.empty() && ascii_lower(acc.row.status) != wanted_status) continue;
+    // A hop with a delivery running is Active even when the recipients listed are not in it.
+    if (state != live.end() && state->second.running > 0) acc.standing = {kActive, std::nullopt};
+    acc.row.status = std::string(acc.standing.status);
+    acc.row.next_retry = acc.standing.next_retry;
+    if (!filter.status.empty() && acc.row.status != filter.status) continue;
     rows.push_back(std::move(acc.row));
   }
   return rows;  // std::map kept them sorted by next hop
@@ -195,26 +105,18 @@ Json message_json(const Envelope& envelope) {
 }
 
 std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
-  if (!rows.is_array()) return std::nullopt;
-  std::vector<HopRow> out;
-  try {
-    for (const auto& item : rows) {
-      HopRow row;
-      row.next_hop = string_at(item, "next_hop");
-      row.status = string_at(item, "status");
-      row.last_error = string_at(item, "last_error");
-      std::uint64_t messages = 0;
-      if (!count_from_json(item.at("messages"), messages)) return std::nullopt;
-      row.messages = static_cast<std::size_t>(messages);
-      TimePoint retry;
-      if (!time_from_json(item.at("next_retry"), retry)) return std::nullopt;
-      if (retry != TimePoint{}) row.next_retry = retry;
-      out.push_back(std::move(row));
-    }
-  } catch (const Json::exception&) {
-    return std::nullopt;
-  }
-  return out;
+  return rows_from_json<HopRow>(rows, [](const Json& item, HopRow& row) {
+    row.next_hop = string_at(item, "next_hop");
+    row.status = string_at(item, "status");
+    row.last_error = string_at(item, "last_error");
+    std::uint64_t messages = 0;
+    if (!count_from_json(item.at("messages"), messages)) return false;
+    row.messages = static_cast<std::size_t>(messages);
+    TimePoint retry;
+    if (!time_from_json(item.at("next_retry"), retry)) return false;
+    if (retry != TimePoint{}) row.next_retry = retry;
+    return true;
+  });
 }
 
 std::optional<Envelope> message_from_json(const Json& message) {
@@ -261,24 +163,6 @@ std::optional<Envelope> message_from_json(const Json& message) {
   } catch (const Json::exception&) {
     return std::nullopt;
   }
-}
-
-std::string relative_time(TimePoint when, TimePoint now) {
-  using namespace std::chrono;
-  auto diff = duration_cast<seconds>(when - now).count();  // truncates toward zero
-  if (diff == 0) return "now";
-  long long left = std::llabs(diff);
-  const std::pair<long long, const char*> units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
-  std::string text;
-  int shown = 0;
-  for (const auto& [size, name] : units) {
-    long long count = left / size;
-    left %= size;
-    if (shown == 0 && count == 0) continue;
-    if (count != 0) text += fmt::format("{}{}{}", text.empty() ? "" : " ", count, name);
-    if (++shown == 2) break;
-  }
-  return diff > 0 ? "in " + text : text + " ago";
 }
 
 std::string render_hop_rows(const std::vector<HopRow>& rows, TimePoint now) {

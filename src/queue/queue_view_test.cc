@@ -43,6 +43,9 @@ Envelope message(std::string id, std::vector<Recipient> recipients) {
 
 using S = Recipient::State;
 
+/// A filter as the gateway reads it from a request.
+QueueFilter filter(const Json& json) { return filter_from_json(json).value(); }
+
 TEST(RecipientHop, NextHopOrLowerCasedDomain) {
   EXPECT_EQ(recipient_hop(rcpt("Bob@Partner.EXAMPLE", S::Pending)), "partner.example");
   EXPECT_EQ(recipient_hop(rcpt("bob@partner.example", S::Pending, {}, "", {}, "[10.0.0.5]:25")), "[10.0.0.5]:25");
@@ -81,7 +84,7 @@ TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
   auto rows = hop_rows(queue, {}, {{"y.example", {1, {}, ""}}, {"x.example", {0, {}, ""}}}, kNow);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].status, "Ready");  // an active count of 0 is not active
-  EXPECT_EQ(rows[0].next_retry, kNow + 60s);
+  EXPECT_FALSE(rows[0].next_retry);    // Ready: nothing to wait for, whatever B1 waits for
   EXPECT_EQ(rows[1].status, "Active");
 }
 
@@ -100,15 +103,15 @@ TEST(HopRows, DomainFilterMatchesHopOrRecipientDomain) {
       message("D2", {rcpt("c@partner.example", S::Pending)}),
       message("D3", {rcpt("d@third.example", S::Pending)}),
   };
-  auto rows = hop_rows(queue, {"PARTNER.example", ""}, {}, kNow);
+  auto rows = hop_rows(queue, filter({{"domain", "PARTNER.example"}}), {}, kNow);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].next_hop, "[10.0.0.5]:25");
   EXPECT_EQ(rows[0].messages, 1u);
   EXPECT_EQ(rows[1].next_hop, "partner.example");
-  rows = hop_rows(queue, {"[10.0.0.5]:25", ""}, {}, kNow);
+  rows = hop_rows(queue, filter({{"domain", "[10.0.0.5]:25"}}), {}, kNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].messages, 1u);
-  EXPECT_TRUE(hop_rows(queue, {"nowhere.example", ""}, {}, kNow).empty());
+  EXPECT_TRUE(hop_rows(queue, filter({{"domain", "nowhere.example"}}), {}, kNow).empty());
 }
 
 TEST(HopRows, StatusFilterIsCaseInsensitive) {
@@ -116,14 +119,34 @@ TEST(HopRows, StatusFilterIsCaseInsensitive) {
       message("E1", {rcpt("a@x.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
       message("E2", {rcpt("b@y.example", S::Pending)}),
   };
-  auto rows = hop_rows(queue, {"", "retry"}, {}, kNow);
+  auto rows = hop_rows(queue, filter({{"status", "retry"}}), {}, kNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].next_hop, "x.example");
-  rows = hop_rows(queue, {"", "READY"}, {}, kNow);
+  rows = hop_rows(queue, filter({{"status", "READY"}}), {}, kNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].next_hop, "y.example");
-  EXPECT_TRUE(hop_rows(queue, {"", "bogus"}, {}, kNow).empty());
+  EXPECT_FALSE(filter_from_json({{"status", "bogus"}}));
   EXPECT_TRUE(hop_rows(std::vector<Envelope>{}, {}, {}, kNow).empty());
+}
+
+TEST(HopRows, OtherFiltersSelectMessagesAndRecipients) {
+  std::vector<Envelope> queue = {
+      message("F1", {rcpt("a@x.example", S::Pending), rcpt("b@y.example", S::Pending)}),
+      message("F2", {rcpt("c@x.example", S::Pending)}),
+  };
+  queue[1].mail_from = "";
+  queue[1].received = kNow - 3h;
+  auto hops = [&](const Json& json) {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    for (const auto& row : hop_rows(queue, filter(json), {}, kNow)) out.emplace_back(row.next_hop, row.messages);
+    return out;
+  };
+  using Rows = std::vector<std::pair<std::string, std::size_t>>;
+  EXPECT_EQ(hops({{"hop", "x.example"}}), (Rows{{"x.example", 2}}));
+  EXPECT_EQ(hops({{"recipient", "B@*"}}), (Rows{{"y.example", 1}}));
+  EXPECT_EQ(hops({{"sender", "<>"}}), (Rows{{"x.example", 1}}));
+  EXPECT_EQ(hops({{"older_than", 7200}}), (Rows{{"x.example", 1}}));
+  EXPECT_EQ(hops({{"sender", "*@example.org"}, {"older_than", 7200}}), Rows{});
 }
 
 TEST(RelativeTime, TwoUnitsAtMost) {

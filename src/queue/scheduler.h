@@ -111,6 +111,8 @@ class Scheduler {
   const HopState* hop(const std::string& next_hop) const;
   /// Every hop that has mail, a running job or a failure, sorted by name.
   std::vector<std::pair<std::string, HopState>> hop_states() const;
+  /// The jobs running now, as (message id, next hop): the queue viewer's "Active" messages.
+  const std::set<std::pair<std::string, std::string>>& running_jobs() const { return running_; }
 
   /// Recipients of messages whose lifetime has run out while they waited (on their hop's backoff,
   /// a full hop or their own retry time); each message once. Recipients in a running job are not

@@ -76,7 +76,7 @@ class DownHop(unittest.TestCase):
         self.assertIn(REFUSED, row["last_error"])
 
         self.sink.refuse = False
-        p = queue(self.sluice, "retry", "--all")
+        p = queue(self.sluice, "retry", "--all", "--yes")
         self.assertEqual(p.returncode, 0, p.stderr)
         # Every waiting message, also those that never had an attempt of their own.
         self.assertEqual(p.stdout, "40 messages scheduled for immediate retry.\n")

@@ -165,7 +165,7 @@ class WithoutGateway(unittest.TestCase):
         self.assertEqual((p.returncode, p.stdout), (0, "No queued messages match.\n"))
         p = run("queue", "list", "--state-dir", self.q.state, "--status", "stuck")
         self.assertEqual(p.returncode, 2)
-        self.assertIn('--status "stuck": use Ready, Retry or Active', p.stderr)
+        self.assertIn('--status "stuck" is not a status: use Active, Ready or Retry', p.stderr)
 
     def test_show(self):
         p = run("queue", "show", NEW_ID, "--state-dir", self.q.state)
@@ -295,9 +295,14 @@ class WithGateway(unittest.TestCase):
                             "next_attempt": "2024-05-01T12:40:00Z", "last_attempt": "2024-05-01T12:35:40Z"}]}
         self.gateway = FakeGateway(self.q.socket_path, {
             "list": {"ok": True, "now": "2024-05-01T12:35:50Z", "hops": [
-                {"next_hop": "[10.0.0.5]:25", "status": "Active", "messages": 7, "last_error": DROPPED,
+                {"next_hop": "[10.0.0.5]:25", "status": "Retry", "messages": 7, "last_error": DROPPED,
                  "next_retry": "2024-05-01T12:40:00Z"}]},
             "show": {"ok": True, "message": self.message},
+            # What `retry` and `remove` count before they change more than one message.
+            "messages": {"ok": True, "now": "2024-05-01T12:35:50Z", "total": 3, "more": True, "messages": [
+                {"id": OLD_ID, "received": "2024-05-01T12:30:00Z", "size": 10, "from": "a@example.org",
+                 "status": "Retry", "next_retry": "2024-05-01T12:40:00Z", "next_hops": ["partner.example"],
+                 "recipients": []}]},
             "retry": {"ok": True, "retried": 3},
             "remove": {"ok": False, "error": f"no message {OLD_ID} in the queue"},
         })
@@ -306,20 +311,23 @@ class WithGateway(unittest.TestCase):
         self.gateway.close()
 
     def test_list_shows_the_gateway_view(self):
-        p = run("queue", "list", "--state-dir", self.q.state, "--domain", "partner.example", "--status", "active")
+        p = run("queue", "list", "--state-dir", self.q.state, "--domain", "Partner.example", "--status", "retry",
+                "--sender", "*@Example.org", "--older-than", "1d12h")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stderr, "")
+        # The filters go to the gateway, checked and in canonical form; it answers with what matched.
         self.assertEqual(self.gateway.requests,
-                         [{"command": "list", "domain": "partner.example", "status": "active"}])
+                         [{"command": "list", "filter": {"domain": "partner.example", "status": "Retry",
+                                                         "sender": "*@Example.org", "older_than": 129600}}])
         self.assertEqual(p.stdout,
                          "NEXT HOP       STATUS  MESSAGES  NEXT RETRY  LAST ERROR\n"
-                         f"[10.0.0.5]:25  Active         7  in 4m 10s   {DROPPED}\n")
+                         f"[10.0.0.5]:25  Retry          7  in 4m 10s   {DROPPED}\n")
         p = run("queue", "list", "--json", "--state-dir", self.q.state)
         out = json.loads(p.stdout)
         self.assertEqual(out["source"], "gateway")
         self.assertEqual(out["now"], "2024-05-01T12:35:50Z")
         self.assertEqual(out["hops"][0]["messages"], 7)
-        self.assertEqual(self.gateway.requests[-1], {"command": "list", "domain": "", "status": ""})
+        self.assertEqual(self.gateway.requests[-1], {"command": "list", "filter": {}})
 
     def test_show(self):
         p = run("queue", "show", NEW_ID, "--state-dir", self.q.state)
@@ -331,13 +339,29 @@ class WithGateway(unittest.TestCase):
         self.assertEqual(json.loads(p.stdout), self.message)
 
     def test_retry_requests(self):
-        for args, request in ((["retry", OLD_ID], {"command": "retry", "id": OLD_ID}),
-                              (["retry", "--domain", "partner.example"], {"command": "retry", "domain": "partner.example"}),
-                              (["retry", "--all"], {"command": "retry"})):
-            p = run("queue", *args, "--state-dir", self.q.state)
+        p = run("queue", "retry", OLD_ID, "--state-dir", self.q.state)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.gateway.requests, [{"command": "retry", "id": OLD_ID}])  # one message: no count
+        for args, sent in ((["--domain", "partner.example"], {"domain": "partner.example"}), (["--all"], {})):
+            self.gateway.requests.clear()
+            p = run("queue", "retry", *args, "--yes", "--state-dir", self.q.state)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stdout, "3 messages scheduled for immediate retry.\n")
-            self.assertEqual(self.gateway.requests[-1], request)
+            # First the count, then the change, bounded by the count's time: mail accepted after
+            # it is not touched.
+            self.assertEqual(self.gateway.requests, [
+                {"command": "messages", "filter": sent, "limit": 5},
+                {"command": "retry", "filter": {**sent, "received_before": "2024-05-01T12:35:50Z"}}])
+
+    def test_more_than_one_match_needs_a_confirmation(self):
+        for args in (["retry", "--all"], ["remove", "--sender", "a@example.org"]):
+            self.gateway.requests.clear()
+            p = subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", self.q.state], capture_output=True,
+                               text=True, timeout=20, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertEqual(p.stderr, f"sluice queue: {args[0]} of 3 matching messages needs a confirmation: "
+                                       "run it on a terminal, or add --yes\n")
+            self.assertEqual([r["command"] for r in self.gateway.requests], ["messages"])  # nothing changed
 
     def test_remove_error_is_reported(self):
         p = run("queue", "remove", OLD_ID, "--bounce", "--state-dir", self.q.state)
@@ -346,7 +370,7 @@ class WithGateway(unittest.TestCase):
         self.assertEqual(p.stderr, f"sluice queue: no message {OLD_ID} in the queue\n")
 
     def test_remove_ok(self):
-        self.gateway.answers["remove"] = {"ok": True}
+        self.gateway.answers["remove"] = {"ok": True, "removed": 1}
         p = run("queue", "remove", OLD_ID, "--state-dir", self.q.state)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.gateway.requests, [{"command": "remove", "id": OLD_ID, "bounce": False}])

@@ -1,0 +1,105 @@
+#include "queue/queue_status.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::queue {
+namespace {
+
+using namespace std::chrono_literals;
+using TimePoint = std::chrono::system_clock::time_point;
+
+const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
+
+struct Case {
+  Envelope envelope;
+  Recipient& recipient() { return envelope.recipients[0]; }
+};
+
+Case deferred(TimePoint next_attempt) {
+  Case c;
+  c.envelope.id = "A1";
+  Recipient r;
+  r.address = "bob@x.example";
+  r.state = Recipient::State::Deferred;
+  r.next_attempt = next_attempt;
+  c.envelope.recipients.push_back(r);
+  return c;
+}
+
+// The rule: Ready and Active never have a next retry; Retry always has one, in the future.
+void expect_consistent(const Standing& s) {
+  if (s.status == kRetry) {
+    ASSERT_TRUE(s.next_retry);
+    EXPECT_GT(*s.next_retry, kNow);
+  } else {
+    EXPECT_FALSE(s.next_retry) << s.status;
+  }
+}
+
+TEST(RecipientStanding, OwnTimeDecides) {
+  auto due = deferred(kNow);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", {}, kNow);
+  EXPECT_EQ(standing.status, kReady);
+  expect_consistent(standing);
+  auto never_tried = deferred({});
+  EXPECT_EQ(recipient_standing(never_tried.envelope, never_tried.recipient(), "x.example", {}, kNow).status, kReady);
+  auto later = deferred(kNow + 48s);
+  standing = recipient_standing(later.envelope, later.recipient(), "x.example", {}, kNow);
+  EXPECT_EQ(standing.status, kRetry);
+  EXPECT_EQ(standing.next_retry, kNow + 48s);
+}
+
+TEST(RecipientStanding, HopBackoffHoldsBackWhatIsDue) {
+  LiveHops live;
+  live["x.example"].blocked_until = kNow + 5min;
+  auto due = deferred(kNow - 1min);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow);
+  EXPECT_EQ(standing.status, kRetry);
+  EXPECT_EQ(standing.next_retry, kNow + 5min);
+  // Its own time wins when it is later than the backoff.
+  auto later = deferred(kNow + 10min);
+  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kNow).next_retry, kNow + 10min);
+  // A backoff that has ended holds nothing back; another hop's backoff neither.
+  live["x.example"].blocked_until = kNow - 1s;
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
+  live["y.example"].blocked_until = kNow + 5min;
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
+}
+
+TEST(RecipientStanding, ActiveOnlyInItsRunningJob) {
+  LiveHops live;
+  live["x.example"].running = 1;
+  live["x.example"].delivering = {"A1"};
+  auto due = deferred(kNow - 1s);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow);
+  EXPECT_EQ(standing.status, kActive);
+  expect_consistent(standing);
+  // The same message's recipient that was not due when the job started is not in it.
+  auto later = deferred(kNow + 30s);
+  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kNow).status, kRetry);
+  // Another message to the same hop is not being delivered.
+  due.envelope.id = "A2";
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
+}
+
+TEST(Combine, ActiveOverReadyOverEarliestRetry) {
+  Standing row;
+  combine(row, {kRetry, kNow + 60s});
+  combine(row, {kRetry, kNow + 30s});
+  EXPECT_EQ(row.status, kRetry);
+  EXPECT_EQ(row.next_retry, kNow + 30s);
+  combine(row, {kReady, std::nullopt});
+  EXPECT_EQ(row.status, kReady);
+  EXPECT_FALSE(row.next_retry);  // "Ready, retry in 30 s" is what the rule forbids
+  combine(row, {kRetry, kNow + 10s});
+  EXPECT_EQ(row.status, kReady);
+  EXPECT_FALSE(row.next_retry);
+  combine(row, {kActive, std::nullopt});
+  EXPECT_EQ(row.status, kActive);
+  combine(row, {kReady, std::nullopt});
+  EXPECT_EQ(row.status, kActive);
+  EXPECT_FALSE(row.next_retry);
+}
+
+}  // namespace
+}  // namespace sluice::queue
