@@ -16,8 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 using sluice::test_util::TempDir;
 
-smtp::Mailbox mailbox(const std::string& local, const std::string& domain) { return smtp::Mailbox{local, domain}; }
-
 /// A validator over a scripted callout: corp.test is checked by callout, here.test by the file.
 class RecipientValidatorTest : public ::testing::Test {
  protected:
@@ -80,8 +78,8 @@ constexpr std::string_view kNotFound =
     "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup";
 
 TEST_F(RecipientValidatorTest, FileDomainAcceptsListedAndRefusesOthers) {
-  EXPECT_TRUE(check(mailbox("Alice", "Here.test")).accepted);
-  auto refused = check(mailbox("mallory", "here.test"));
+  EXPECT_TRUE(check(smtp::Mailbox{"Alice", "Here.test"}).accepted);
+  auto refused = check(smtp::Mailbox{"mallory", "here.test"});
   EXPECT_FALSE(refused.accepted);
   EXPECT_EQ(refused.reply.one_line(), kNotFound);
   EXPECT_EQ(refused.because, "Recipient <mallory@here.test> is not in the recipients file");
@@ -89,21 +87,21 @@ TEST_F(RecipientValidatorTest, FileDomainAcceptsListedAndRefusesOthers) {
 }
 
 TEST_F(RecipientValidatorTest, PostmasterAndOtherDomainsAreNotValidated) {
-  EXPECT_TRUE(check(mailbox("PostMaster", "here.test")).accepted);
-  EXPECT_TRUE(check(mailbox("anyone", "elsewhere.net")).accepted);
-  EXPECT_TRUE(check(mailbox("postmaster", "corp.test")).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"PostMaster", "here.test"}).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"anyone", "elsewhere.net"}).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"postmaster", "corp.test"}).accepted);
   EXPECT_TRUE(asked.empty());
 }
 
 TEST_F(RecipientValidatorTest, CalloutAcceptsWhatTheInternalServerAccepts) {
-  auto verdict = check(mailbox("known", "corp.test"));
+  auto verdict = check(smtp::Mailbox{"known", "corp.test"});
   EXPECT_TRUE(verdict.accepted);
   EXPECT_EQ(asked, std::vector<std::string>{"known@corp.test"});
 }
 
 TEST_F(RecipientValidatorTest, PermanentRefusalIs550WithExchangesText) {
   answer = smtp::make_reply(550, "5.1.1", "<nobody@corp.test>: Recipient address rejected: User unknown");
-  auto verdict = check(mailbox("nobody", "corp.test"));
+  auto verdict = check(smtp::Mailbox{"nobody", "corp.test"});
   EXPECT_FALSE(verdict.accepted);
   EXPECT_EQ(verdict.reply.one_line(), kNotFound);
   EXPECT_NE(verdict.because.find("User unknown"), std::string::npos) << verdict.because;
@@ -113,7 +111,7 @@ TEST_F(RecipientValidatorTest, InternalServerTroubleIs450NeverA550) {
   for (auto trouble : {smtp::make_reply(451, "4.4.0", "Callout not answered: 421 4.4.1 Unable to connect"),
                        smtp::make_reply(450, "4.2.1", "Mailbox busy"), smtp::Reply{}}) {
     answer = trouble;
-    auto verdict = check(mailbox("someone", "corp.test"));
+    auto verdict = check(smtp::Mailbox{"someone", "corp.test"});
     EXPECT_FALSE(verdict.accepted);
     EXPECT_EQ(verdict.reply.code, 450) << verdict.reply.one_line();
     EXPECT_EQ(verdict.reply.enhanced, "4.4.3");
@@ -121,38 +119,38 @@ TEST_F(RecipientValidatorTest, InternalServerTroubleIs450NeverA550) {
   // Not remembered: each RCPT asks again, so the first answer after a repair counts.
   EXPECT_EQ(asked.size(), 3u);
   answer = smtp::make_reply(250, "2.1.5", "OK");
-  EXPECT_TRUE(check(mailbox("someone", "corp.test")).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"someone", "corp.test"}).accepted);
 }
 
 TEST_F(RecipientValidatorTest, AnswersAreCachedForTheirLifetimes) {
   config.recipient_validation.callout_positive_lifetime = 24h;
   config.recipient_validation.callout_negative_lifetime = 1h;
-  EXPECT_TRUE(check(mailbox("known", "corp.test")).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"known", "corp.test"}).accepted);
   answer = smtp::make_reply(550, "5.1.1", "User unknown");
-  EXPECT_FALSE(check(mailbox("nobody", "corp.test")).accepted);
+  EXPECT_FALSE(check(smtp::Mailbox{"nobody", "corp.test"}).accepted);
   ASSERT_EQ(asked.size(), 2u);
   // Cached, whatever the server would say now; the key ignores case.
   now += 59min;
   answer = smtp::make_reply(250, "2.1.5", "OK");
-  EXPECT_TRUE(check(mailbox("KNOWN", "corp.test")).accepted);
-  auto cached = check(mailbox("nobody", "corp.test"));
+  EXPECT_TRUE(check(smtp::Mailbox{"KNOWN", "corp.test"}).accepted);
+  auto cached = check(smtp::Mailbox{"nobody", "corp.test"});
   EXPECT_FALSE(cached.accepted);
   EXPECT_NE(cached.because.find("cached answer"), std::string::npos);
   EXPECT_EQ(asked.size(), 2u);
   // The negative answer expires first.
   now += 1min;
-  EXPECT_TRUE(check(mailbox("nobody", "corp.test")).accepted);
+  EXPECT_TRUE(check(smtp::Mailbox{"nobody", "corp.test"}).accepted);
   EXPECT_EQ(asked.size(), 3u);
   answer = smtp::make_reply(550, "5.1.1", "User unknown");
   now += 23h;
-  EXPECT_FALSE(check(mailbox("known", "corp.test")).accepted);
+  EXPECT_FALSE(check(smtp::Mailbox{"known", "corp.test"}).accepted);
   EXPECT_EQ(asked.size(), 4u);
 }
 
 TEST_F(RecipientValidatorTest, ConcurrentRcptsForOneAddressShareOneProbe) {
   answer_delay = 200ms;
-  auto verdicts =
-      check_all({mailbox("known", "corp.test"), mailbox("Known", "corp.test"), mailbox("other", "corp.test")});
+  auto verdicts = check_all(
+      {smtp::Mailbox{"known", "corp.test"}, smtp::Mailbox{"Known", "corp.test"}, smtp::Mailbox{"other", "corp.test"}});
   EXPECT_TRUE(verdicts[0].accepted);
   EXPECT_TRUE(verdicts[1].accepted);
   EXPECT_TRUE(verdicts[2].accepted);
@@ -165,13 +163,13 @@ TEST_F(RecipientValidatorTest, ASlowServerGets450InTimeAndTheLateAnswerIsCached)
   answer_delay = 1500ms;
   answer = smtp::make_reply(550, "5.1.1", "User unknown");
   const auto started = std::chrono::steady_clock::now();
-  auto verdicts = check_all({mailbox("slow", "corp.test")});
+  auto verdicts = check_all({smtp::Mailbox{"slow", "corp.test"}});
   EXPECT_FALSE(verdicts[0].accepted);
   EXPECT_EQ(verdicts[0].reply.code, 450);
   EXPECT_NE(verdicts[0].reply.one_line().find("has not answered yet"), std::string::npos);
   // check_all ran the io_context until the probe ended too: its answer is remembered.
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1400ms);
-  auto retry = check(mailbox("slow", "corp.test"));
+  auto retry = check(smtp::Mailbox{"slow", "corp.test"});
   EXPECT_EQ(retry.reply.one_line(), kNotFound);
   EXPECT_EQ(asked.size(), 1u);
 }

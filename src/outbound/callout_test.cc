@@ -4,26 +4,12 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "net/dns_test_util.h"
+
 namespace sluice::outbound {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// DNS from a table: only the smart host's address.
-class TableLookups : public net::MailLookups {
- public:
-  net::DnsAnswer mx(const std::string&) const override { return {}; }
-  net::DnsAnswer addresses(const std::string& host) const override {
-    net::DnsAnswer a;
-    if (host == "10.0.0.5") {
-      a.status = net::DnsAnswer::Status::Ok;
-      a.addresses = {asio::ip::make_address("10.0.0.5")};
-    } else {
-      a.error = "SERVFAIL";
-    }
-    return a;
-  }
-};
 
 /// Records what it was asked and answers with a scripted result.
 class ScriptedTransport : public Transport {
@@ -67,7 +53,13 @@ class CalloutProberTest : public ::testing::Test {
   }
 
   config::Config config = config::default_config();
-  TableLookups dns;
+  net::TableLookups dns = [] {
+    net::TableLookups table;  // only the smart host's address
+    net::DnsAnswer& host = table.address_answers["10.0.0.5"];
+    host.status = net::DnsAnswer::Status::Ok;
+    host.addresses = {asio::ip::make_address("10.0.0.5")};
+    return table;
+  }();
   ScriptedTransport transport;
   asio::io_context io;
 };

@@ -4,22 +4,12 @@
 
 #include <map>
 
+#include "net/dns_test_util.h"
+
 namespace sluice::outbound {
 namespace {
 
-/// Answers from tables; a name missing from them is a temporary failure.
-struct TableLookups : net::MailLookups {
-  std::map<std::string, net::DnsAnswer> mx_answers, address_answers;
-  net::DnsAnswer mx(const std::string& domain) const override { return find(mx_answers, domain); }
-  net::DnsAnswer addresses(const std::string& host) const override { return find(address_answers, host); }
-  static net::DnsAnswer find(const std::map<std::string, net::DnsAnswer>& table, const std::string& name) {
-    auto it = table.find(name);
-    if (it != table.end()) return it->second;
-    net::DnsAnswer a;
-    a.error = "SERVFAIL for " + name;
-    return a;
-  }
-};
+using net::TableLookups;
 
 net::DnsAnswer status(net::DnsAnswer::Status s) {
   net::DnsAnswer a;

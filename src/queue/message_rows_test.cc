@@ -2,29 +2,30 @@
 
 #include <gtest/gtest.h>
 
+#include "queue/view_test_clock.h"
+
 namespace sluice::queue {
 namespace {
 
 using namespace std::chrono_literals;
 using TimePoint = std::chrono::system_clock::time_point;
 
-const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
-
 std::vector<MessageRow> sample() {
-  MessageRow row{"0005F1A2B3C40011", kNow - 3h - 5min, 24, "", "Retry", kNow + 50s, {"[10.0.0.5]:25"}, {}};
-  row.recipients.push_back(
-      {"carol@partner.example", "Retry", "[10.0.0.5]:25", 3, "421 4.4.2 Connection dropped\x1b[2J", kNow + 50s});
+  MessageRow row{"0005F1A2B3C40011", kViewTestNow - 3h - 5min, 24, "", "Retry",
+                 kViewTestNow + 50s, {"[10.0.0.5]:25"},        {}};
+  row.recipients.push_back({"carol@partner.example", "Retry", "[10.0.0.5]:25", 3, "421 4.4.2 Connection dropped\x1b[2J",
+                            kViewTestNow + 50s});
   row.recipients.push_back({"bob@localhost", "Delivered", "local", 1, "250 2.0.0 delivered", std::nullopt});
   return {row};
 }
 
 TEST(MessageRows, RenderAlignsEscapesAndShowsRetryOnlyForRetry) {
-  EXPECT_EQ(render_message_rows(sample(), kNow),
+  EXPECT_EQ(render_message_rows(sample(), kViewTestNow),
             "ID                STATUS  AGE    SIZE  FROM  NEXT HOP       NEXT RETRY\n"
             "0005F1A2B3C40011  Retry   3h 5m    24  <>    [10.0.0.5]:25  in 50s\n"
             "    carol@partner.example  Retry      [10.0.0.5]:25  in 50s  421 4.4.2 Connection dropped\\x1B[2J\n"
             "    bob@localhost          Delivered  local          -       250 2.0.0 delivered\n");
-  EXPECT_EQ(render_message_rows({}, kNow), "No queued messages.\n");
+  EXPECT_EQ(render_message_rows({}, kViewTestNow), "No queued messages.\n");
 }
 
 TEST(MessageRows, JsonRoundTripsAndRefusesOtherShapes) {
@@ -46,18 +47,18 @@ TEST(MessageRows, JsonRoundTripsAndRefusesOtherShapes) {
 TEST(MessageRows, RowOfAMatchKeepsEveryRecipientAndTheHopsOfThoseWaiting) {
   Envelope e;
   e.id = "A1";
-  e.received = kNow - 1h;
+  e.received = kViewTestNow - 1h;
   Recipient waiting;
   waiting.address = "a@x.example";
   waiting.state = Recipient::State::Deferred;
-  waiting.next_attempt = kNow + 10s;
+  waiting.next_attempt = kViewTestNow + 10s;
   Recipient failed = waiting;
   failed.address = "b@y.example";
   failed.state = Recipient::State::Failed;
   e.recipients = {waiting, failed, waiting};
-  auto matches = matching_messages({&e}, {}, {}, kNow);
+  auto matches = matching_messages({&e}, {}, {}, kViewTestNow);
   ASSERT_EQ(matches.size(), 1u);
-  auto row = message_row(matches[0], {}, kNow);
+  auto row = message_row(matches[0], {}, kViewTestNow);
   EXPECT_EQ(row.status, "Retry");
   EXPECT_EQ(row.next_hops, std::vector<std::string>{"x.example"});
   ASSERT_EQ(row.recipients.size(), 3u);
@@ -65,7 +66,7 @@ TEST(MessageRows, RowOfAMatchKeepsEveryRecipientAndTheHopsOfThoseWaiting) {
   EXPECT_FALSE(row.recipients[1].next_retry);
   // Nothing waiting: not queued mail.
   e.recipients = {failed};
-  EXPECT_TRUE(matching_messages({&e}, {}, {}, kNow).empty());
+  EXPECT_TRUE(matching_messages({&e}, {}, {}, kViewTestNow).empty());
 }
 
 }  // namespace

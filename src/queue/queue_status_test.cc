@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "queue/view_test_clock.h"
+
 namespace sluice::queue {
 namespace {
 
 using namespace std::chrono_literals;
 using TimePoint = std::chrono::system_clock::time_point;
-
-const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
 
 struct Case {
   Envelope envelope;
@@ -30,68 +30,70 @@ Case deferred(TimePoint next_attempt) {
 void expect_consistent(const Standing& s) {
   if (s.status == kRetry) {
     ASSERT_TRUE(s.next_retry);
-    EXPECT_GT(*s.next_retry, kNow);
+    EXPECT_GT(*s.next_retry, kViewTestNow);
   } else {
     EXPECT_FALSE(s.next_retry) << s.status;
   }
 }
 
 TEST(RecipientStanding, OwnTimeDecides) {
-  auto due = deferred(kNow);
-  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", {}, kNow);
+  auto due = deferred(kViewTestNow);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", {}, kViewTestNow);
   EXPECT_EQ(standing.status, kReady);
   expect_consistent(standing);
   auto never_tried = deferred({});
-  EXPECT_EQ(recipient_standing(never_tried.envelope, never_tried.recipient(), "x.example", {}, kNow).status, kReady);
-  auto later = deferred(kNow + 48s);
-  standing = recipient_standing(later.envelope, later.recipient(), "x.example", {}, kNow);
+  EXPECT_EQ(recipient_standing(never_tried.envelope, never_tried.recipient(), "x.example", {}, kViewTestNow).status,
+            kReady);
+  auto later = deferred(kViewTestNow + 48s);
+  standing = recipient_standing(later.envelope, later.recipient(), "x.example", {}, kViewTestNow);
   EXPECT_EQ(standing.status, kRetry);
-  EXPECT_EQ(standing.next_retry, kNow + 48s);
+  EXPECT_EQ(standing.next_retry, kViewTestNow + 48s);
 }
 
 TEST(RecipientStanding, HopBackoffHoldsBackWhatIsDue) {
   LiveHops live;
-  live["x.example"].blocked_until = kNow + 5min;
-  auto due = deferred(kNow - 1min);
-  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow);
+  live["x.example"].blocked_until = kViewTestNow + 5min;
+  auto due = deferred(kViewTestNow - 1min);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kViewTestNow);
   EXPECT_EQ(standing.status, kRetry);
-  EXPECT_EQ(standing.next_retry, kNow + 5min);
+  EXPECT_EQ(standing.next_retry, kViewTestNow + 5min);
   // Its own time wins when it is later than the backoff.
-  auto later = deferred(kNow + 10min);
-  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kNow).next_retry, kNow + 10min);
+  auto later = deferred(kViewTestNow + 10min);
+  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kViewTestNow).next_retry,
+            kViewTestNow + 10min);
   // A backoff that has ended holds nothing back; another hop's backoff neither.
-  live["x.example"].blocked_until = kNow - 1s;
-  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
-  live["y.example"].blocked_until = kNow + 5min;
-  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
+  live["x.example"].blocked_until = kViewTestNow - 1s;
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kViewTestNow).status, kReady);
+  live["y.example"].blocked_until = kViewTestNow + 5min;
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kViewTestNow).status, kReady);
 }
 
 TEST(RecipientStanding, ActiveOnlyInItsRunningJob) {
   LiveHops live;
   live["x.example"].running = 1;
   live["x.example"].delivering = {"A1"};
-  auto due = deferred(kNow - 1s);
-  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow);
+  auto due = deferred(kViewTestNow - 1s);
+  auto standing = recipient_standing(due.envelope, due.recipient(), "x.example", live, kViewTestNow);
   EXPECT_EQ(standing.status, kActive);
   expect_consistent(standing);
   // The same message's recipient that was not due when the job started is not in it.
-  auto later = deferred(kNow + 30s);
-  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kNow).status, kRetry);
+  auto later = deferred(kViewTestNow + 30s);
+  EXPECT_EQ(recipient_standing(later.envelope, later.recipient(), "x.example", live, kViewTestNow).status, kRetry);
   // Another message to the same hop is not being delivered.
   due.envelope.id = "A2";
-  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kNow).status, kReady);
+  EXPECT_EQ(recipient_standing(due.envelope, due.recipient(), "x.example", live, kViewTestNow).status, kReady);
 }
 
 TEST(Combine, ActiveOverReadyOverEarliestRetry) {
   Standing row;
-  combine(row, {kRetry, kNow + 60s});
-  combine(row, {kRetry, kNow + 30s});
+  combine(row, {kRetry, kViewTestNow + 60s});
+  combine(row, {kRetry, kViewTestNow + 30s});
   EXPECT_EQ(row.status, kRetry);
-  EXPECT_EQ(row.next_retry, kNow + 30s);
+  EXPECT_EQ(row.next_retry, kViewTestNow + 30s);
   combine(row, {kReady, std::nullopt});
   EXPECT_EQ(row.status, kReady);
   EXPECT_FALSE(row.next_retry);  // "Ready, retry in 30 s" is what the rule forbids
-  combine(row, {kRetry, kNow + 10s});
+  combine(row, {kRetry, kViewTestNow + 10s});
   EXPECT_EQ(row.status, kReady);
   EXPECT_FALSE(row.next_retry);
   combine(row, {kActive, std::nullopt});

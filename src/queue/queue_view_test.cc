@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "queue/view_test_clock.h"
+
 namespace sluice::queue {
 namespace {
 
@@ -9,7 +11,6 @@ using namespace std::chrono_literals;
 using Json = nlohmann::json;
 using TimePoint = std::chrono::system_clock::time_point;
 
-const TimePoint kNow = *parse_utc_time("2024-05-01T12:35:50Z");
 const std::string kDropped = "421 4.4.2 Connection dropped due to SocketError";
 
 Recipient rcpt(std::string address, Recipient::State state, TimePoint next = {}, const std::string& reply = "",
@@ -32,7 +33,7 @@ Envelope message(std::string id, std::vector<Recipient> recipients) {
   e.recipients = std::move(recipients);
   e.body_type = "8BITMIME";
   e.size = 1234;
-  e.received = kNow - 5min;
+  e.received = kViewTestNow - 5min;
   e.client_address = "192.0.2.1";
   e.client_helo = "mx.example.org";
   e.connector = "inbound";
@@ -55,13 +56,14 @@ TEST(RecipientHop, NextHopOrLowerCasedDomain) {
 
 TEST(HopRows, GroupsByHopAndComputesStatus) {
   std::vector<Envelope> queue = {
-      message("A1", {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
+      message("A1", {rcpt("carol@partner.example", S::Deferred, kViewTestNow + 250s, kDropped, kViewTestNow - 10s),
                      rcpt("dave@other.example", S::Pending)}),
-      message("A2", {rcpt("erin@Partner.Example", S::Deferred, kNow + 600s, "451 4.7.0 earlier", kNow - 60s),
-                     rcpt("frank@partner.example", S::Deferred, kNow + 300s, "", kNow - 5s)}),
+      message("A2",
+              {rcpt("erin@Partner.Example", S::Deferred, kViewTestNow + 600s, "451 4.7.0 earlier", kViewTestNow - 60s),
+               rcpt("frank@partner.example", S::Deferred, kViewTestNow + 300s, "", kViewTestNow - 5s)}),
       message("A3", {rcpt("gina@done.example", S::Delivered), rcpt("hal@dead.example", S::Failed)}),
   };
-  auto rows = hop_rows(queue, {}, {}, kNow);
+  auto rows = hop_rows(queue, {}, {}, kViewTestNow);
   ASSERT_EQ(rows.size(), 2u);  // delivered and failed recipients wait for nothing
   EXPECT_EQ(rows[0].next_hop, "other.example");
   EXPECT_EQ(rows[0].status, "Ready");
@@ -70,18 +72,19 @@ TEST(HopRows, GroupsByHopAndComputesStatus) {
   EXPECT_FALSE(rows[0].next_retry);
   EXPECT_EQ(rows[1].next_hop, "partner.example");
   EXPECT_EQ(rows[1].status, "Retry");
-  EXPECT_EQ(rows[1].messages, 2u);             // A2 counted once for two recipients
-  EXPECT_EQ(rows[1].last_error, kDropped);     // latest attempt with a reply (frank's is empty)
-  EXPECT_EQ(rows[1].next_retry, kNow + 250s);  // earliest
+  EXPECT_EQ(rows[1].messages, 2u);                     // A2 counted once for two recipients
+  EXPECT_EQ(rows[1].last_error, kDropped);             // latest attempt with a reply (frank's is empty)
+  EXPECT_EQ(rows[1].next_retry, kViewTestNow + 250s);  // earliest
 }
 
 TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
   std::vector<Envelope> queue = {
-      message("B1", {rcpt("a@x.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
-      message("B2", {rcpt("b@x.example", S::Deferred, kNow, kDropped, kNow - 120s)}),  // due exactly now
-      message("B3", {rcpt("c@y.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
+      message("B1", {rcpt("a@x.example", S::Deferred, kViewTestNow + 60s, kDropped, kViewTestNow - 60s)}),
+      message("B2",
+              {rcpt("b@x.example", S::Deferred, kViewTestNow, kDropped, kViewTestNow - 120s)}),  // due exactly now
+      message("B3", {rcpt("c@y.example", S::Deferred, kViewTestNow + 60s, kDropped, kViewTestNow - 60s)}),
   };
-  auto rows = hop_rows(queue, {}, {{"y.example", {1, {}, ""}}, {"x.example", {0, {}, ""}}}, kNow);
+  auto rows = hop_rows(queue, {}, {{"y.example", {1, {}, ""}}, {"x.example", {0, {}, ""}}}, kViewTestNow);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].status, "Ready");  // an active count of 0 is not active
   EXPECT_FALSE(rows[0].next_retry);    // Ready: nothing to wait for, whatever B1 waits for
@@ -90,10 +93,10 @@ TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
 
 TEST(HopRows, LastErrorTieGoesToTheLaterMessage) {
   std::vector<Envelope> queue = {
-      message("C1", {rcpt("a@x.example", S::Deferred, kNow + 60s, "451 first", {})}),
-      message("C2", {rcpt("b@x.example", S::Deferred, kNow + 60s, "451 second", {})}),
+      message("C1", {rcpt("a@x.example", S::Deferred, kViewTestNow + 60s, "451 first", {})}),
+      message("C2", {rcpt("b@x.example", S::Deferred, kViewTestNow + 60s, "451 second", {})}),
   };
-  EXPECT_EQ(hop_rows(queue, {}, {}, kNow).at(0).last_error, "451 second");
+  EXPECT_EQ(hop_rows(queue, {}, {}, kViewTestNow).at(0).last_error, "451 second");
 }
 
 TEST(HopRows, DomainFilterMatchesHopOrRecipientDomain) {
@@ -103,30 +106,30 @@ TEST(HopRows, DomainFilterMatchesHopOrRecipientDomain) {
       message("D2", {rcpt("c@partner.example", S::Pending)}),
       message("D3", {rcpt("d@third.example", S::Pending)}),
   };
-  auto rows = hop_rows(queue, filter({{"domain", "PARTNER.example"}}), {}, kNow);
+  auto rows = hop_rows(queue, filter({{"domain", "PARTNER.example"}}), {}, kViewTestNow);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].next_hop, "[10.0.0.5]:25");
   EXPECT_EQ(rows[0].messages, 1u);
   EXPECT_EQ(rows[1].next_hop, "partner.example");
-  rows = hop_rows(queue, filter({{"domain", "[10.0.0.5]:25"}}), {}, kNow);
+  rows = hop_rows(queue, filter({{"domain", "[10.0.0.5]:25"}}), {}, kViewTestNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].messages, 1u);
-  EXPECT_TRUE(hop_rows(queue, filter({{"domain", "nowhere.example"}}), {}, kNow).empty());
+  EXPECT_TRUE(hop_rows(queue, filter({{"domain", "nowhere.example"}}), {}, kViewTestNow).empty());
 }
 
 TEST(HopRows, StatusFilterIsCaseInsensitive) {
   std::vector<Envelope> queue = {
-      message("E1", {rcpt("a@x.example", S::Deferred, kNow + 60s, kDropped, kNow - 60s)}),
+      message("E1", {rcpt("a@x.example", S::Deferred, kViewTestNow + 60s, kDropped, kViewTestNow - 60s)}),
       message("E2", {rcpt("b@y.example", S::Pending)}),
   };
-  auto rows = hop_rows(queue, filter({{"status", "retry"}}), {}, kNow);
+  auto rows = hop_rows(queue, filter({{"status", "retry"}}), {}, kViewTestNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].next_hop, "x.example");
-  rows = hop_rows(queue, filter({{"status", "READY"}}), {}, kNow);
+  rows = hop_rows(queue, filter({{"status", "READY"}}), {}, kViewTestNow);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].next_hop, "y.example");
   EXPECT_FALSE(filter_from_json({{"status", "bogus"}}));
-  EXPECT_TRUE(hop_rows(std::vector<Envelope>{}, {}, {}, kNow).empty());
+  EXPECT_TRUE(hop_rows(std::vector<Envelope>{}, {}, {}, kViewTestNow).empty());
 }
 
 TEST(HopRows, OtherFiltersSelectMessagesAndRecipients) {
@@ -135,10 +138,11 @@ TEST(HopRows, OtherFiltersSelectMessagesAndRecipients) {
       message("F2", {rcpt("c@x.example", S::Pending)}),
   };
   queue[1].mail_from = "";
-  queue[1].received = kNow - 3h;
+  queue[1].received = kViewTestNow - 3h;
   auto hops = [&](const Json& json) {
     std::vector<std::pair<std::string, std::size_t>> out;
-    for (const auto& row : hop_rows(queue, filter(json), {}, kNow)) out.emplace_back(row.next_hop, row.messages);
+    for (const auto& row : hop_rows(queue, filter(json), {}, kViewTestNow))
+      out.emplace_back(row.next_hop, row.messages);
     return out;
   };
   using Rows = std::vector<std::pair<std::string, std::size_t>>;
@@ -150,17 +154,17 @@ TEST(HopRows, OtherFiltersSelectMessagesAndRecipients) {
 }
 
 TEST(RelativeTime, TwoUnitsAtMost) {
-  EXPECT_EQ(relative_time(kNow + 250s, kNow), "in 4m 10s");
-  EXPECT_EQ(relative_time(kNow + 45s, kNow), "in 45s");
-  EXPECT_EQ(relative_time(kNow + 2h + 5min + 7s, kNow), "in 2h 5m");
-  EXPECT_EQ(relative_time(kNow + 2h + 7s, kNow), "in 2h");
-  EXPECT_EQ(relative_time(kNow - 27h, kNow), "1d 3h ago");
-  EXPECT_EQ(relative_time(kNow + 500ms, kNow), "now");
-  EXPECT_EQ(relative_time(kNow, kNow), "now");
+  EXPECT_EQ(relative_time(kViewTestNow + 250s, kViewTestNow), "in 4m 10s");
+  EXPECT_EQ(relative_time(kViewTestNow + 45s, kViewTestNow), "in 45s");
+  EXPECT_EQ(relative_time(kViewTestNow + 2h + 5min + 7s, kViewTestNow), "in 2h 5m");
+  EXPECT_EQ(relative_time(kViewTestNow + 2h + 7s, kViewTestNow), "in 2h");
+  EXPECT_EQ(relative_time(kViewTestNow - 27h, kViewTestNow), "1d 3h ago");
+  EXPECT_EQ(relative_time(kViewTestNow + 500ms, kViewTestNow), "now");
+  EXPECT_EQ(relative_time(kViewTestNow, kViewTestNow), "now");
 }
 
 TEST(HopRowsJson, RoundTrips) {
-  std::vector<HopRow> rows = {{"partner.example", "Retry", 2, kDropped, kNow + 250s},
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 2, kDropped, kViewTestNow + 250s},
                               {"local", "Ready", 1, "", std::nullopt}};
   Json json = hop_rows_json(rows);
   EXPECT_EQ(json[0]["next_retry"], "2024-05-01T12:40:00Z");
@@ -171,7 +175,7 @@ TEST(HopRowsJson, RoundTrips) {
   ASSERT_EQ(back->size(), 2u);
   EXPECT_EQ((*back)[0].next_hop, "partner.example");
   EXPECT_EQ((*back)[0].messages, 2u);
-  EXPECT_EQ((*back)[0].next_retry, kNow + 250s);
+  EXPECT_EQ((*back)[0].next_retry, kViewTestNow + 250s);
   EXPECT_FALSE((*back)[1].next_retry);
 }
 
@@ -192,7 +196,8 @@ TEST(HopRowsJson, BadShapesAreRefused) {
 }
 
 TEST(MessageJson, FieldsAndRoundTrip) {
-  auto e = message("0005F1A2B3C40001", {rcpt("carol@Partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s)});
+  auto e = message("0005F1A2B3C40001",
+                   {rcpt("carol@Partner.example", S::Deferred, kViewTestNow + 250s, kDropped, kViewTestNow - 10s)});
   e.recipients[0].attempts = 2;
   Json json = message_json(e);
   EXPECT_EQ(json["id"], "0005F1A2B3C40001");
@@ -218,10 +223,10 @@ TEST(MessageJson, FieldsAndRoundTrip) {
   EXPECT_EQ(back->tls_cipher, e.tls_cipher);
   EXPECT_EQ(back->client_helo, "mx.example.org");
   ASSERT_EQ(back->recipients.size(), 1u);
-  EXPECT_EQ(back->recipients[0].next_attempt, kNow + 250s);
-  EXPECT_EQ(back->recipients[0].last_attempt, kNow - 10s);
+  EXPECT_EQ(back->recipients[0].next_attempt, kViewTestNow + 250s);
+  EXPECT_EQ(back->recipients[0].last_attempt, kViewTestNow - 10s);
   EXPECT_EQ(back->recipients[0].state, S::Deferred);
-  EXPECT_EQ(render_message(*back, kNow), render_message(e, kNow));
+  EXPECT_EQ(render_message(*back, kViewTestNow), render_message(e, kViewTestNow));
 }
 
 TEST(MessageJson, PlaintextAndNullSender) {
@@ -267,27 +272,28 @@ TEST(MessageJson, BadShapesAreRefused) {
 }
 
 TEST(RenderHopRows, AlignedTableWithWholeError) {
-  std::vector<HopRow> rows = {{"partner.example", "Retry", 12, kDropped, kNow + 250s},
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 12, kDropped, kViewTestNow + 250s},
                               {"local", "Ready", 1, "", std::nullopt}};
-  EXPECT_EQ(render_hop_rows(rows, kNow),
+  EXPECT_EQ(render_hop_rows(rows, kViewTestNow),
             "NEXT HOP         STATUS  MESSAGES  NEXT RETRY  LAST ERROR\n"
             "partner.example  Retry         12  in 4m 10s   421 4.4.2 Connection dropped due to SocketError\n"
             "local            Ready          1  -           -\n");
-  EXPECT_EQ(render_hop_rows({}, kNow), "No queued messages.\n");
+  EXPECT_EQ(render_hop_rows({}, kViewTestNow), "No queued messages.\n");
 }
 
 TEST(RenderHopRows, ControlCharactersAreEscaped) {
-  std::vector<HopRow> rows = {{"evil.example", "Retry", 1, "421 \x1b[2Jgone\r\n\xc2\x9b", kNow + 1s}};
-  std::string out = render_hop_rows(rows, kNow);
+  std::vector<HopRow> rows = {{"evil.example", "Retry", 1, "421 \x1b[2Jgone\r\n\xc2\x9b", kViewTestNow + 1s}};
+  std::string out = render_hop_rows(rows, kViewTestNow);
   EXPECT_NE(out.find("421 \\x1B[2Jgone\\x0D\\x0A\\u009B\n"), std::string::npos) << out;
   EXPECT_EQ(out.find('\x1b'), std::string::npos);
 }
 
 TEST(RenderMessage, Detail) {
-  auto e = message("0005F1A2B3C40001", {rcpt("carol@partner.example", S::Deferred, kNow + 250s, kDropped, kNow - 10s),
-                                        rcpt("bob@localhost", S::Delivered)});
+  auto e = message("0005F1A2B3C40001",
+                   {rcpt("carol@partner.example", S::Deferred, kViewTestNow + 250s, kDropped, kViewTestNow - 10s),
+                    rcpt("bob@localhost", S::Delivered)});
   e.recipients[0].attempts = 2;
-  EXPECT_EQ(render_message(e, kNow),
+  EXPECT_EQ(render_message(e, kViewTestNow),
             "Message 0005F1A2B3C40001\n"
             "  From:         <alice@example.org>\n"
             "  Received:     2024-05-01T12:30:50Z (5m ago)\n"

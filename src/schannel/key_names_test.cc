@@ -8,7 +8,7 @@ namespace sluice::schannel {
 namespace {
 
 const std::string kSchannel = "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL";
-const std::string kOn = "\"DisabledByDefault\"=dword:00000000\n\"Enabled\"=dword:00000001\n";
+const std::string kEnabledLines = "\"DisabledByDefault\"=dword:00000000\n\"Enabled\"=dword:00000001\n";
 
 std::vector<Problem> problems_of(const std::string& text) {
   std::vector<Problem> problems;
@@ -38,8 +38,8 @@ TEST(KeyNames, IntendedNameForwardsSeparatorsCaseAndTypos) {
 }
 
 TEST(KeyNames, NorwegianCommaProtocolKeyIsAnErrorNamingTheKeyWindowsReads) {
-  std::string text = "Windows Registry Editor Version 5.00\n\n[" + kSchannel + "\\Protocols\\TLS 1,2\\Client]\n" + kOn +
-                     "\n[" + kSchannel + "\\Protocols\\TLS 1,2\\Server]\n" + kOn;
+  std::string text = "Windows Registry Editor Version 5.00\n\n[" + kSchannel + "\\Protocols\\TLS 1,2\\Client]\n" +
+                     kEnabledLines + "\n[" + kSchannel + "\\Protocols\\TLS 1,2\\Server]\n" + kEnabledLines;
   auto problems = problems_of(text);
   ASSERT_EQ(problems.size(), 1u) << all_messages(problems);  // once for the protocol, not per side
   const Problem& p = problems[0];
@@ -57,22 +57,22 @@ TEST(KeyNames, NorwegianCommaProtocolKeyIsAnErrorNamingTheKeyWindowsReads) {
 
 TEST(KeyNames, EachMisspellingOfTheProtocolKey) {
   for (std::string wrong : {"TLS1.2", "TLS 1.2 ", "TLS-1.2", "TLSv1.2"}) {
-    auto problems = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\" + wrong + "\\Client]\n" + kOn);
+    auto problems = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\" + wrong + "\\Client]\n" + kEnabledLines);
     ASSERT_EQ(problems.size(), 1u) << wrong << "\n" << all_messages(problems);
     EXPECT_EQ(problems[0].id, "unknown-key");
     EXPECT_NE(problems[0].message.find("it expects 'TLS 1.2'"), std::string::npos) << problems[0].message;
   }
   // Case does not matter to Windows, so it does not matter here.
-  EXPECT_TRUE(problems_of("REGEDIT4\n[" + kSchannel + "\\protocols\\tls 1.2\\client]\n" + kOn).empty());
+  EXPECT_TRUE(problems_of("REGEDIT4\n[" + kSchannel + "\\protocols\\tls 1.2\\client]\n" + kEnabledLines).empty());
   // A name nothing is close to is still not read: the message lists what is.
-  auto far = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\QUIC\\Client]\n" + kOn);
+  auto far = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\QUIC\\Client]\n" + kEnabledLines);
   ASSERT_EQ(far.size(), 1u);
   EXPECT_NE(far[0].message.find("the protocol keys Schannel reads are 'TLS 1.0', "), std::string::npos)
       << far[0].message;
 }
 
 TEST(KeyNames, SideKeysAndValueNames) {
-  auto side = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\TLS 1.2\\Klient]\n" + kOn);
+  auto side = problems_of("REGEDIT4\n[" + kSchannel + "\\Protocols\\TLS 1.2\\Klient]\n" + kEnabledLines);
   ASSERT_EQ(side.size(), 1u) << all_messages(side);
   EXPECT_NE(side[0].message.find("it expects 'Client'"), std::string::npos) << side[0].message;
 
@@ -172,8 +172,8 @@ TEST(KeyNames, DotNetKeysAndValues) {
 }
 
 TEST(KeyNames, TheShippedExampleExportHasNone) {
-  Assessment a = assess(parse_export("REGEDIT4\n[" + kSchannel + "\\Protocols\\TLS 1.2\\Client]\n" + kOn + "[" +
-                                     kSchannel + "\\Protocols\\TLS 1.2\\Server]\n" + kOn),
+  Assessment a = assess(parse_export("REGEDIT4\n[" + kSchannel + "\\Protocols\\TLS 1.2\\Client]\n" + kEnabledLines +
+                                     "[" + kSchannel + "\\Protocols\\TLS 1.2\\Server]\n" + kEnabledLines),
                         WindowsVersion::Server2016);
   for (const auto& p : a.problems) EXPECT_NE(p.severity, Severity::Error) << p.id << ": " << p.message;
 }

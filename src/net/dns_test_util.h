@@ -1,0 +1,24 @@
+// DNS for unit tests: answers from tables the test fills; a name missing from them is a temporary
+// failure (SERVFAIL), as a resolver that cannot answer would give.
+#pragma once
+#include <map>
+#include <string>
+
+#include "net/dns.h"
+
+namespace sluice::net {
+
+struct TableLookups : MailLookups {
+  std::map<std::string, DnsAnswer> mx_answers, address_answers;
+  DnsAnswer mx(const std::string& domain) const override { return find(mx_answers, domain); }
+  DnsAnswer addresses(const std::string& host) const override { return find(address_answers, host); }
+  static DnsAnswer find(const std::map<std::string, DnsAnswer>& table, const std::string& name) {
+    auto it = table.find(name);
+    if (it != table.end()) return it->second;
+    DnsAnswer a;
+    a.error = "SERVFAIL for " + name;
+    return a;
+  }
+};
+
+}  // namespace sluice::net
