@@ -93,6 +93,16 @@ void Aggregate::merge(Aggregate&& o) {
     for (std::size_t i = 0; i < kTlsClasses; ++i) mine[i] += c[i];
   }
   for (auto& [e, n] : o.tracking_events) tracking_events[e] += n;
+  for (auto& [k, t] : o.tracked_peers) {
+    auto [it, inserted] = tracked_peers.try_emplace(k, std::move(t));
+    if (!inserted) it->second.stats.merge(t.stats);
+  }
+  for (auto& [k, t] : o.tracked_failures) {
+    auto [it, inserted] = tracked_failures.try_emplace(k, std::move(t));
+    if (!inserted) it->second.stats.merge(t.stats);
+  }
+  tracked_messages_in_protocol_log += o.tracked_messages_in_protocol_log;
+  tracked_failures_in_protocol_log += o.tracked_failures_in_protocol_log;
   for (std::size_t i = 0; i < kTlsClasses; ++i) sessions[i] += o.sessions[i];
   lines += o.lines;
   malformed += o.malformed;
@@ -108,6 +118,8 @@ void Aggregate::shift_lines(const std::string& file, std::uint64_t offset) {
   if (offset == 0) return;
   for (auto& [k, f] : failures)
     if (f.example.file == file) f.example.line += offset;
+  for (auto& [k, t] : tracked_failures)
+    if (t.stats.example.file == file) t.stats.example.line += offset;
   for (auto& e : malformed_examples)
     if (e.file == file) e.line += offset;
 }

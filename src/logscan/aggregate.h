@@ -67,6 +67,20 @@ struct FailureStats {
   void merge(const FailureStats& other);
 };
 
+/// Message tracking's share of one peer in one hour, or of one failure signature of one connector
+/// in one hour. Kept apart until every input is read: the protocol log of the same server counts
+/// the same messages, so fold_tracking() (tracking_overlap.h) adds only the hours the protocol logs do not cover.
+struct TrackedPeerHour {
+  Millis hour = kNoTime;
+  PeerStats stats;
+};
+struct TrackedFailureHour {
+  std::string connector;
+  Millis hour = kNoTime;
+  std::string key;  ///< the key of Aggregate::failures it goes to
+  FailureStats stats;
+};
+
 /// What was read from one input file (or the part of it one worker read).
 struct FileStats {
   std::string path;
@@ -76,10 +90,14 @@ struct FileStats {
 };
 
 struct Aggregate {
-  std::map<std::string, PeerStats> peers;                ///< key: peer_key()
-  std::map<std::string, FailureStats> failures;          ///< key: signature, direction, remote
-  std::map<Millis, ClassCounts> hours;                   ///< sessions by start hour (UTC)
-  std::map<std::string, std::uint64_t> tracking_events;  ///< message tracking event-id counts
+  std::map<std::string, PeerStats> peers;                      ///< key: peer_key()
+  std::map<std::string, FailureStats> failures;                ///< key: signature, direction, remote
+  std::map<Millis, ClassCounts> hours;                         ///< sessions by start hour (UTC)
+  std::map<std::string, std::uint64_t> tracking_events;        ///< message tracking event-id counts
+  std::map<std::string, TrackedPeerHour> tracked_peers;        ///< key: peer_key(), hour
+  std::map<std::string, TrackedFailureHour> tracked_failures;  ///< key: failure key, connector, hour
+  /// Tracked messages and failure records left out by fold_tracking(): a protocol log counts them.
+  std::uint64_t tracked_messages_in_protocol_log = 0, tracked_failures_in_protocol_log = 0;
   ClassCounts sessions{};
   std::uint64_t lines = 0, malformed = 0, filtered_out = 0;
   std::vector<Example> malformed_examples;  ///< the first kMaxMalformedExamples, by file and line

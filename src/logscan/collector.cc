@@ -23,6 +23,40 @@ void merge_session(Session& a, const Session& b) {
   a.saw_end |= b.saw_end;
 }
 
+std::string failure_key(std::string_view signature, Direction d, std::string_view remote) {
+  std::string key(signature);
+  key += '\x1f';
+  key += direction_name(d);
+  key += '\x1f';
+  key += remote;
+  return key;
+}
+
+void count_failure(FailureStats& f, bool inserted, std::string_view signature, Direction d, std::string_view remote,
+                   Millis time, std::string_view file, std::uint64_t line, std::string_view line_text) {
+  if (inserted) {
+    f.signature = signature;
+    f.direction = d;
+    f.remote = remote;
+    f.example = {std::string(file), line, std::string(cut_utf8(line_text, 500))};
+    f.example_time = time;
+  }
+  ++f.count;
+  if (time != kNoTime) {
+    if (f.first == kNoTime || time < f.first) f.first = time;
+    if (time > f.last) f.last = time;
+  }
+}
+
+void add_tracked_time(PeerStats& p, Millis time, bool legacy) {
+  if (time == kNoTime) return;
+  if (p.first == kNoTime || time < p.first) p.first = time;
+  if (time > p.last) p.last = time;
+  if (!legacy) return;
+  if (p.legacy_first == kNoTime || time < p.legacy_first) p.legacy_first = time;
+  if (time > p.legacy_last) p.legacy_last = time;
+}
+
 }  // namespace
 
 std::uint32_t Collector::intern(std::string_view text) {
@@ -80,25 +114,25 @@ void Collector::finish(const Session& s) {
 void Collector::failure(std::string_view signature, Direction d, std::string_view connector, std::string_view remote,
                         Millis time, std::string_view file, std::uint64_t line, std::string_view line_text) {
   if (!filters_.empty() && !filters_.accepts(time, d, connector, remote)) return;
-  std::string key(signature);
-  key += '\x1f';
-  key += direction_name(d);
-  key += '\x1f';
-  key += remote;
-  auto [it, inserted] = out_.failures.try_emplace(std::move(key));
-  FailureStats& f = it->second;
+  auto [it, inserted] = out_.failures.try_emplace(failure_key(signature, d, remote));
+  count_failure(it->second, inserted, signature, d, remote, time, file, line, line_text);
+}
+
+void Collector::tracked_failure(std::string_view signature, Direction d, std::string_view connector,
+                                std::string_view remote, Millis time, std::string_view file, std::uint64_t line,
+                                std::string_view line_text) {
+  if (!filters_.empty() && !filters_.accepts(time, d, connector, remote)) return;
+  std::string key = failure_key(signature, d, remote);
+  Millis hour = time == kNoTime ? kNoTime : hour_of(time);
+  std::string tracked_key = key + '\x1f' + std::string(connector) + '\x1f' + std::to_string(hour);
+  auto [it, inserted] = out_.tracked_failures.try_emplace(std::move(tracked_key));
+  TrackedFailureHour& t = it->second;
   if (inserted) {
-    f.signature = signature;
-    f.direction = d;
-    f.remote = remote;
-    f.example = {std::string(file), line, std::string(cut_utf8(line_text, 500))};
-    f.example_time = time;
+    t.connector = connector;
+    t.hour = hour;
+    t.key = std::move(key);
   }
-  ++f.count;
-  if (time != kNoTime) {
-    if (f.first == kNoTime || time < f.first) f.first = time;
-    if (time > f.last) f.last = time;
-  }
+  count_failure(t.stats, inserted, signature, d, remote, time, file, line, line_text);
 }
 
 void Collector::tracked_message(Direction d, std::string_view connector, std::string_view remote, std::string_view name,
@@ -107,20 +141,24 @@ void Collector::tracked_message(Direction d, std::string_view connector, std::st
     ++out_.filtered_out;
     return;
   }
-  PeerStats& p = peer(d, intern(connector), intern(remote));
-  ++p.messages;
-  p.add_name(name);
-  if (time != kNoTime) {
-    if (p.first == kNoTime || time < p.first) p.first = time;
-    if (time > p.last) p.last = time;
-  }
-  if (legacy) {
-    ++p.legacy_messages;
-    if (time != kNoTime) {
-      if (p.legacy_first == kNoTime || time < p.legacy_first) p.legacy_first = time;
-      if (time > p.legacy_last) p.legacy_last = time;
+  Millis hour = time == kNoTime ? kNoTime : hour_of(time);
+  auto [at, added] = tracked_index_.try_emplace({intern(connector), intern(remote), d, hour}, nullptr);
+  if (added) {
+    auto [it, inserted] =
+        out_.tracked_peers.try_emplace(Aggregate::peer_key(d, connector, remote) + '\x1f' + std::to_string(hour));
+    at->second = &it->second;
+    if (inserted) {
+      it->second.hour = hour;
+      it->second.stats.direction = d;
+      it->second.stats.connector = connector;
+      it->second.stats.remote = remote;
     }
   }
+  TrackedPeerHour& t = *at->second;
+  ++t.stats.messages;
+  if (legacy) ++t.stats.legacy_messages;
+  t.stats.add_name(name);
+  add_tracked_time(t.stats, time, legacy);
 }
 
 void Collector::keep_partial(std::string key, std::uint64_t order, const Session& s) {

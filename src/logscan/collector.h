@@ -4,8 +4,10 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -70,8 +72,11 @@ class Collector {
   /// Records one occurrence of a failure signature.
   void failure(std::string_view signature, Direction d, std::string_view connector, std::string_view remote,
                Millis time, std::string_view file, std::uint64_t line, std::string_view text);
-  /// A message tracking event for a message: counted for the peer; `legacy` when its headers say
-  /// version=TLS1_0/TLS1_1.
+  /// A failure signature found in a message tracking record: kept apart for fold_tracking().
+  void tracked_failure(std::string_view signature, Direction d, std::string_view connector, std::string_view remote,
+                       Millis time, std::string_view file, std::uint64_t line, std::string_view text);
+  /// A message tracking event for a message: counted for the peer (by fold_tracking(), unless a
+  /// protocol log counts it); `legacy` when its headers say version=TLS1_0/TLS1_1.
   void tracked_message(Direction d, std::string_view connector, std::string_view remote, std::string_view name,
                        Millis time, bool legacy);
   /// Keeps `s` for merging with its other parts later.
@@ -88,6 +93,8 @@ class Collector {
   std::deque<std::string> strings_;
   std::unordered_map<std::string_view, std::uint32_t> ids_;
   std::unordered_map<std::uint64_t, PeerStats*> peer_index_;
+  /// Tracked peers by (connector, remote, direction) ids and hour: no string built per record.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, Direction, Millis>, TrackedPeerHour*> tracked_index_;
   std::vector<PartialSession> partials_;
 };
 

@@ -77,7 +77,7 @@ bool MessageTrackingReader::line(std::string_view text, std::uint64_t number, bo
 
   Signatures sig = find_signatures(text);
   for (std::size_t i = 0; i < sig.count; ++i)
-    ctx_.out->failure(sig.found[i], d, connector, remote, *time, ctx_.file, number, text);
+    ctx_.out->tracked_failure(sig.found[i], d, connector, remote, *time, ctx_.file, number, text);
   return true;
 }
 

@@ -183,6 +183,11 @@ std::string render_text(const Report& r) {
     for (const auto& [e, n] : a.tracking_events) out += fmt::format(" {} {}", e, n);
     out += "\n";
   }
+  if (a.tracked_messages_in_protocol_log || a.tracked_failures_in_protocol_log)
+    out += fmt::format(
+        "Message tracking records also in the protocol logs (counted once, from the protocol logs): {} messages, "
+        "{} failures\n",
+        a.tracked_messages_in_protocol_log, a.tracked_failures_in_protocol_log);
   out += fmt::format("\nInputs: {} files, {} lines, {} malformed", a.files.size(), a.lines, a.malformed);
   if (a.filtered_out) out += fmt::format(", {} sessions/events filtered out", a.filtered_out);
   out += "\n";

@@ -93,8 +93,15 @@ nlohmann::json render_json(const Report& r) {
   }
   Json sessions = class_counts(a.sessions);
   sessions["total"] = r.total_sessions;
-  j["summary"] = {{"sessions", sessions}, {"bucket", r.by_day ? "day" : "hour"},  {"timeline", timeline},
-                  {"top_peers", top},     {"tracking_events", a.tracking_events}, {"filtered_out", a.filtered_out}};
+  j["summary"] = {
+      {"sessions", sessions},
+      {"bucket", r.by_day ? "day" : "hour"},
+      {"timeline", timeline},
+      {"top_peers", top},
+      {"tracking_events", a.tracking_events},
+      {"filtered_out", a.filtered_out},
+      {"tracking_in_protocol_log",
+       {{"messages", a.tracked_messages_in_protocol_log}, {"failures", a.tracked_failures_in_protocol_log}}}};
   j["exit_status"] = r.exit_status;
   return j;
 }

@@ -20,6 +20,7 @@
 #include "logscan/line_reader.h"
 #include "logscan/message_tracking_reader.h"
 #include "logscan/postfix_reader.h"
+#include "logscan/tracking_overlap.h"
 
 namespace sluice::logscan {
 namespace {
@@ -255,6 +256,7 @@ ScanResult scan(const std::vector<std::string>& paths, const ScanOptions& option
   Collector final_collector(options.filters, result.aggregate);
   merge_partials(std::move(partials), final_collector);
   merge_file_stats(result.aggregate.files);
+  fold_tracking(result.aggregate);
   return result;
 }
 

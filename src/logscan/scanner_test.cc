@@ -103,6 +103,34 @@ TEST(Scanner, DirectoriesGzipAndFormatsTogether) {
   EXPECT_EQ(a.sessions[5], 2u + 1u);  // refusals 0 and 50, and Postfix's SSL_accept error
 }
 
+TEST(Scanner, AWholeLogsDirectoryCountsTrackedMessagesOnce) {
+  TempDir dir;
+  // Three sessions: a refusal, then one message each from 192.0.2.1 and 192.0.2.2 at 07:00.
+  write(dir.path / "logs/ProtocolLog/SmtpReceive/RECV2026112707-1.LOG", receive_log(3));
+  // The same two messages in the tracking log, and one the next day, when the protocol log has
+  // been rolled away already.
+  write(dir.path / "logs/MessageTracking/MSGTRK2026112707-1.LOG",
+        "#Software: sluice\r\n#Log-type: Message Tracking Log\r\n"
+        "#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,connector-id,source,event-id,"
+        "recipient-status\r\n"
+        "2026-11-27T07:00:01.000Z,192.0.2.1,host1,10.0.0.1,mx,Default,SMTP,RECEIVE,\r\n"
+        "2026-11-27T07:00:02.000Z,192.0.2.2,host2,10.0.0.1,mx,Default,SMTP,RECEIVE,\r\n"
+        "2026-11-28T07:00:00.000Z,192.0.2.3,host3,10.0.0.1,mx,Default,SMTP,RECEIVE,\r\n");
+  ScanOptions o;
+  ScanResult r = scan({(dir.path / "logs").string()}, o);
+  EXPECT_TRUE(r.errors.empty());
+  const Aggregate& a = r.aggregate;
+  EXPECT_EQ(a.tracking_events.at("RECEIVE"), 3u);
+  EXPECT_EQ(a.tracked_messages_in_protocol_log, 2u);
+  auto messages = [&](const char* remote) {
+    return a.peers.at(Aggregate::peer_key(Direction::Inbound, "Default", remote)).messages;
+  };
+  EXPECT_EQ(messages("192.0.2.1"), 1u);
+  EXPECT_EQ(messages("192.0.2.2"), 1u);
+  EXPECT_EQ(messages("192.0.2.3"), 1u);
+  EXPECT_EQ(a.sessions[3] + a.sessions[5], 3u);  // sessions come from the protocol log only
+}
+
 TEST(Scanner, AnInputInNoKnownFormatIsAnErrorNamingIt) {
   TempDir dir;
   write(dir.path / "access.log", "127.0.0.1 - - [27/Nov/2026:07:00:00 +0000] \"GET / HTTP/1.1\" 200 12\n");

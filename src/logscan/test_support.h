@@ -12,6 +12,7 @@
 #include "logscan/input_file.h"
 #include "logscan/line_reader.h"
 #include "logscan/log_reader.h"
+#include "logscan/tracking_overlap.h"
 
 namespace sluice::logscan::testing {
 
@@ -54,6 +55,7 @@ struct Harness {
     auto parts = std::move(collector->partials());
     collector->partials().clear();
     merge_partials(std::move(parts), *collector);
+    fold_tracking(aggregate);
   }
   const PeerStats* peer(Direction d, std::string_view connector, std::string_view remote) const {
     auto it = aggregate.peers.find(Aggregate::peer_key(d, connector, remote));

@@ -489,3 +489,36 @@ def stop_and_check(sluice):
     status = sluice.stop()
     if status != 0:
         raise AssertionError(f"sluice exited with {status}: {sluice.server_log()}")
+
+
+# ---- The message tracking log (docs/message-tracking.md) ----
+
+TRACKING_FIELDS = ("date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,"
+                   "event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,"
+                   "total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,"
+                   "return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,"
+                   "transport-traffic-type,log-id,schema-version").split(",")
+
+
+def tracking_files(sluice):
+    """The paths of the message tracking log files of `sluice`, oldest first."""
+    return sorted(glob.glob(os.path.join(sluice.state, "logs/MessageTracking/MSGTRK*.LOG")))
+
+
+def tracking_records(sluice):
+    """Every record of the gateway's tracking log, as dicts by field name (the csv module reads
+    the quoting), after checking each file's header."""
+    records = []
+    for path in tracking_files(sluice):
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+        lines = text.split("\r\n")
+        assert lines[0] == "#Software: sluice", lines[0]
+        assert lines[1].startswith("#Version: "), lines[1]
+        assert lines[2] == "#Log-type: Message Tracking Log", lines[2]
+        assert lines[3].startswith("#Date: "), lines[3]
+        assert lines[4] == "#Fields: " + ",".join(TRACKING_FIELDS), lines[4]
+        for row in csv.reader([l for l in lines[5:] if l]):
+            assert len(row) == len(TRACKING_FIELDS), row
+            records.append(dict(zip(TRACKING_FIELDS, row)))
+    return records

@@ -37,6 +37,23 @@ def make_certificate(subject="/CN=pf.test", key="rsa:2048"):
     return cert, key_path
 
 
+def relay_recipient_server(users, domains="corp.test", hostname="exchange.corp.test"):
+    """An unstarted PostfixPeer as an organisation's internal mail server: it relays `domains`,
+    knows exactly the addresses in `users` (relay_recipient_maps, so any other one is refused at
+    RCPT with "550 5.1.1 ... User unknown in relay recipient table") and discards what it accepts
+    (logged "status=sent" under its own queue id)."""
+    import harness
+    tables = tempfile.mkdtemp(prefix="internal-server-tables-")
+    harness._made_dirs.append(tables)
+    os.chmod(tables, 0o755)
+    path = os.path.join(tables, "relay_recipients")
+    with open(path, "w") as f:
+        f.writelines(f"{u} OK\n" for u in users)
+    os.chmod(path, 0o644)
+    return PostfixPeer({"relay_domains": domains, "relay_recipient_maps": f"texthash:{path}",
+                        "relay_transport": "discard"}, hostname=hostname)
+
+
 def available():
     """Why a private Postfix cannot run here, or None when it can (root and the package present)."""
     if os.geteuid() != 0:

@@ -111,9 +111,9 @@ class SluiceLogTest(unittest.TestCase):
                 time.sleep(0.1)
         finally:
             cls.sluice.stop()
-        # The protocol logs only: logs/MessageTracking records the same two messages again
-        # (test_message_tracking.py checks that logscan reads it).
-        cls.logs = os.path.join(cls.sluice.state, "logs", "ProtocolLog")
+        # The whole logs/ folder, as an administrator gives it: logs/MessageTracking records the
+        # two messages again, and logscan counts each once (docs/logscan.md).
+        cls.logs = os.path.join(cls.sluice.state, "logs")
         cls.files = cls.sluice.protocol_log_files()
 
     def test_report_matches_the_sessions(self):
@@ -139,7 +139,19 @@ class SluiceLogTest(unittest.TestCase):
             line = f.read().split("\n")[failure["example"]["line"] - 1]
         self.assertIn("TLS negotiation failed with error UnsupportedProtocol", line)
         self.assertEqual(r["inputs"]["malformed"], 0)
-        self.assertEqual([f["format"] for f in r["inputs"]["files"]], ["exchange-receive"] * len(self.files))
+        tracking = harness.tracking_files(self.sluice)
+        self.assertTrue(tracking)
+        self.assertEqual(sorted((f["path"], f["format"]) for f in r["inputs"]["files"]),
+                         sorted([(p, "exchange-receive") for p in self.files] +
+                                [(p, "message-tracking") for p in tracking]))
+        # The two messages are in both logs: counted once (top["messages"] above), and the
+        # tracking log's share is reported as such.
+        self.assertEqual(r["summary"]["tracking_events"]["RECEIVE"], 2)
+        self.assertEqual(r["summary"]["tracking_in_protocol_log"], {"messages": 2, "failures": 0})
+        # Read alone, the tracking log has nothing to leave to a protocol log.
+        code, alone = logscan_json(*tracking)
+        self.assertEqual(alone["summary"]["tracking_events"]["RECEIVE"], 2)
+        self.assertEqual(alone["summary"]["tracking_in_protocol_log"], {"messages": 0, "failures": 0})
 
     def test_filters(self):
         code, r = logscan_json("--remote", "10.0.0.0/8", *self.files)
@@ -181,7 +193,7 @@ class SluiceLogTest(unittest.TestCase):
         code, r = logscan_json("--exclude-remote", "127.0.0.1", self.logs)
         self.assertEqual((code, r["summary"]["sessions"]["total"], r["legacy_peers"], r["failures"]), (0, 0, [], []))
         self.assertEqual(r["filters"], {"exclude_remote": ["127.0.0.1/32"]})
-        self.assertEqual(r["summary"]["filtered_out"], 3)
+        self.assertEqual(r["summary"]["filtered_out"], 3 + 2)  # the sessions, and the two tracked RECEIVEs
         # Repeatable, and ranges that do not hold the address leave everything in.
         code, r = logscan_json("--exclude-remote", "10.0.0.0/8", "--exclude-remote", "2001:db8::/32", self.logs)
         self.assertEqual((code, r["summary"]["sessions"]["total"]), (1, 3))

@@ -3,7 +3,6 @@ one relayed over STARTTLS to a sink that answers "250 2.0.0 Ok: queued as ABC123
 next hop that refuses connections (deferred, then failed when its lifetime runs out, and bounced
 to its local sender), one delivered to a local Maildir. Checked: the MSGTRK records, that
 `sluice logscan` reads the files as a message tracking log, and `sluice track`'s answers."""
-import glob
 import json
 import os
 import smtplib
@@ -17,13 +16,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from postfix_peer import make_certificate  # noqa: E402
-
-FIELDS = ("date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,"
-          "event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,"
-          "total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,"
-          "return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,"
-          "transport-traffic-type,log-id,schema-version").split(",")
-
 
 class Sink:
     """An SMTP server on loopback that offers STARTTLS and accepts every message with
@@ -91,30 +83,6 @@ class Sink:
         self.listener.close()
 
 
-def tracking_files(sluice):
-    return sorted(glob.glob(os.path.join(sluice.state, "logs/MessageTracking/MSGTRK*.LOG")))
-
-
-def tracking_records(sluice):
-    """Every record of the gateway's tracking log, as dicts by field name (the csv module reads
-    the quoting), after checking each file's header."""
-    import csv
-    records = []
-    for path in tracking_files(sluice):
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-        lines = text.split("\r\n")
-        assert lines[0] == "#Software: sluice", lines[0]
-        assert lines[1].startswith("#Version: "), lines[1]
-        assert lines[2] == "#Log-type: Message Tracking Log", lines[2]
-        assert lines[3].startswith("#Date: "), lines[3]
-        assert lines[4] == "#Fields: " + ",".join(FIELDS), lines[4]
-        for row in csv.reader([l for l in lines[5:] if l]):
-            assert len(row) == len(FIELDS), row
-            records.append(dict(zip(FIELDS, row)))
-    return records
-
-
 def events_of(records, queue_id):
     return [r["event-id"] for r in records if r["internal-message-id"] == queue_id]
 
@@ -138,7 +106,7 @@ class MessageTracking(unittest.TestCase):
         cls.dsn = cls.sluice.maildir("alice", count=1, timeout=30)
         cls.sluice.maildir("erin", count=1, timeout=10)
         cls.sink.done.wait(10)
-        harness.wait_until(lambda: "DELIVER" in [r["event-id"] for r in tracking_records(cls.sluice)
+        harness.wait_until(lambda: "DELIVER" in [r["event-id"] for r in harness.tracking_records(cls.sluice)
                                                  if r["source"] == "STOREDRIVER"
                                                  and r["recipient-address"] == "alice@sluice.test"], timeout=10)
 
@@ -169,7 +137,7 @@ class MessageTracking(unittest.TestCase):
                               capture_output=True, text=True, timeout=20)
 
     def test_relayed_message_is_received_then_sent_with_the_next_hops_id(self):
-        records = tracking_records(self.sluice)
+        records = harness.tracking_records(self.sluice)
         self.assertEqual(events_of(records, self.relayed), ["RECEIVE", "SEND"])
         receive, send = [r for r in records if r["internal-message-id"] == self.relayed]
         self.assertEqual(receive["source"], "SMTP")
@@ -194,7 +162,7 @@ class MessageTracking(unittest.TestCase):
         self.assertEqual(send["total-bytes"], receive["total-bytes"])
 
     def test_unreachable_hop_is_deferred_then_failed_and_bounced(self):
-        records = tracking_records(self.sluice)
+        records = harness.tracking_records(self.sluice)
         events = events_of(records, self.bounced)
         # Refused at each retry until the 4 s lifetime is over: RECEIVE, DEFER (one or more), FAIL.
         self.assertEqual(events[0], "RECEIVE")
@@ -217,7 +185,7 @@ class MessageTracking(unittest.TestCase):
         self.assertIn(dsn["message-id"], self.dsn[0].decode())
 
     def test_local_message_is_delivered(self):
-        records = tracking_records(self.sluice)
+        records = harness.tracking_records(self.sluice)
         self.assertEqual(events_of(records, self.local), ["RECEIVE", "DELIVER"])
         deliver = [r for r in records if r["internal-message-id"] == self.local][1]
         self.assertEqual(deliver["source"], "STOREDRIVER")
@@ -231,9 +199,9 @@ class MessageTracking(unittest.TestCase):
         self.assertIn(out.returncode, (0, 1), out.stderr)
         report = json.loads(out.stdout)
         files = report["inputs"]["files"]
-        self.assertEqual([f["format"] for f in files], ["message-tracking"] * len(tracking_files(self.sluice)))
+        self.assertEqual([f["format"] for f in files], ["message-tracking"] * len(harness.tracking_files(self.sluice)))
         self.assertEqual(report["inputs"]["malformed"], 0, out.stdout)
-        records = tracking_records(self.sluice)
+        records = harness.tracking_records(self.sluice)
         counts = {e: sum(1 for r in records if r["event-id"] == e) for e in {r["event-id"] for r in records}}
         self.assertEqual(report["summary"]["tracking_events"], counts)
         self.assertEqual(counts["RECEIVE"], 3)

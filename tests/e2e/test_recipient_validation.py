@@ -22,7 +22,6 @@ import unittest
 
 import harness
 import postfix_peer
-from postfix_peer import PostfixPeer
 
 NOT_FOUND = "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
 CONNECTOR = "To the internal server"
@@ -136,15 +135,7 @@ class CalloutToPostfix(unittest.TestCase):
         reason = postfix_peer.available()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.tables = tempfile.mkdtemp(prefix="internal-server-tables-")
-        harness._made_dirs.append(cls.tables)
-        os.chmod(cls.tables, 0o755)
-        users = os.path.join(cls.tables, "relay_recipients")
-        with open(users, "w") as f:
-            f.write("known@corp.test OK\nother@corp.test OK\nthird@corp.test OK\n")
-        os.chmod(users, 0o644)
-        cls.postfix = PostfixPeer({"relay_domains": "corp.test", "relay_recipient_maps": f"texthash:{users}",
-                                   "relay_transport": "discard"}, hostname="exchange.corp.test")
+        cls.postfix = postfix_peer.relay_recipient_server(["known@corp.test", "other@corp.test", "third@corp.test"])
         cls.addClassCleanup(cls.postfix.cleanup)
         cls.postfix.start()
         cls.sluice = harness.Sluice(extra=INTERNAL_RELAY)
