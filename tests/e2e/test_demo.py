@@ -95,9 +95,9 @@ class DemoTest(unittest.TestCase):
     def test_hybrid_direction_reaches_the_internal_server(self):
         # alice's copy at "mailbox": the Received chain, newest first, cloud -> onprem -> mailbox.
         self.assertRegex(self.out, r"\| Received: from exch2010\.onprem\.test [^\n]*by mailbox\.onprem\.test[^\n]*\n"
-                                   r"\| Received: from mx\.cloud\.test [^\n]*by exch2010\.onprem\.test[^\n]*"
+                                   r" +\| Received: from mx\.cloud\.test [^\n]*by exch2010\.onprem\.test[^\n]*"
                                    r"version=TLS1_2[^\n]*connector \"Inbound from Office 365\"[^\n]*\n"
-                                   r"\| Received: from bob-pc\.cloud\.test [^\n]*by mx\.cloud\.test")
+                                   r" +\| Received: from bob-pc\.cloud\.test [^\n]*by mx\.cloud\.test")
         # onprem's tracking log lines and `sluice track`'s block for the message.
         self.assertRegex(self.out, r"\| [^\n]*,RECEIVE,[^\n]*alice@onprem\.test")
         self.assertRegex(self.out, r"\| [^\n]*,SEND,[^\n]*alice@onprem\.test")
