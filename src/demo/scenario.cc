@@ -47,6 +47,11 @@ class Scenario {
   std::string submit(int step_message, const std::string& subject, const std::string& body);
   /// bob's mail client sends a message through cloud's frontend to `to`; cloud's queue id.
   std::string submit_from_bob(int step_message, const std::string& to, const std::string& subject);
+  /// One SMTP transaction from the mail client of `user`@`domain` (EHLO `user`-pc.`domain`) to
+  /// `gateway`'s `connector` on `port`, shown and checked; the queue id.
+  std::string submit_via(const ServeProcess& gateway, std::uint16_t port, std::string_view connector,
+                         std::string_view user, std::string_view domain, const std::string& to,
+                         const std::string& message);
   void show_failed_handshake();
   void show_plaintext_retry();
   void show_queue_viewer();
@@ -230,14 +235,20 @@ std::string Scenario::submit(int number, const std::string& subject, const std::
       "\n"
       "{}\n",
       subject, number, getpid(), body);
-  out_.command(
-      fmt::format("(SMTP to 127.0.0.1:{}, onprem's receive connector, as alice's mail client)", ports_.onprem));
-  auto result = submit_message(ports_.onprem, "alice-pc.onprem.test", "alice@onprem.test", "bob@cloud.test", message,
-                               Millis(10000));
+  return submit_via(*onprem_, ports_.onprem, "onprem's receive connector", "alice", "onprem.test", "bob@cloud.test",
+                    message);
+}
+
+std::string Scenario::submit_via(const ServeProcess& gateway, std::uint16_t port, std::string_view connector,
+                                 std::string_view user, std::string_view domain, const std::string& to,
+                                 const std::string& message) {
+  out_.command(fmt::format("(SMTP to 127.0.0.1:{}, {}, as {}'s mail client)", port, connector, user));
+  auto result = submit_message(port, fmt::format("{}-pc.{}", user, domain), fmt::format("{}@{}", user, domain), to,
+                               message, Millis(10000));
   out_.quote(shorten_replies(result.transcript));
   require(result.accepted && !result.queue_id.empty(),
-          result.accepted ? fmt::format("onprem queued the message as {}", result.queue_id)
-                          : "onprem accepts the message: " + result.error);
+          result.accepted ? fmt::format("{} queued the message as {}", gateway.name(), result.queue_id)
+                          : gateway.name() + " accepts the message: " + result.error);
   return result.queue_id;
 }
 
@@ -523,13 +534,7 @@ std::string Scenario::submit_from_bob(int number, const std::string& to, const s
       "\n"
       "Thanks, Alice: the figures arrived.\n-- Bob\n",
       to, subject, bob_message_id(number));
-  out_.command(fmt::format("(SMTP to 127.0.0.1:{}, cloud's frontend, as bob's mail client)", ports_.cloud_frontend));
-  auto result =
-      submit_message(ports_.cloud_frontend, "bob-pc.cloud.test", "bob@cloud.test", to, message, Millis(10000));
-  out_.quote(shorten_replies(result.transcript));
-  require(result.accepted, result.accepted ? fmt::format("cloud queued the message to {}", to)
-                                           : "cloud accepts the message: " + result.error);
-  return result.queue_id;
+  return submit_via(*cloud_, ports_.cloud_frontend, "cloud's frontend", "bob", "cloud.test", to, message);
 }
 
 void Scenario::show_hybrid_inbound() {
