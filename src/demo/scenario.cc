@@ -45,11 +45,19 @@ class Scenario {
   void prepare();
   void start_gateways();
   std::string submit(int step_message, const std::string& subject, const std::string& body);
+  /// bob's mail client sends a message through cloud's frontend to `to`; cloud's queue id.
+  std::string submit_from_bob(int step_message, const std::string& to, const std::string& subject);
+  /// One SMTP transaction from the mail client of `user`@`domain` (EHLO `user`-pc.`domain`) to
+  /// `gateway`'s `connector` on `port`, shown and checked; the queue id.
+  std::string submit_via(const ServeProcess& gateway, std::uint16_t port, std::string_view connector,
+                         std::string_view user, std::string_view domain, const std::string& to,
+                         const std::string& message);
   void show_failed_handshake();
   void show_plaintext_retry();
   void show_queue_viewer();
   void show_ndr();
   void apply_fix();
+  void show_hybrid_inbound();
   void stop_gateways();
 
   void write_onprem(const OnpremPolicy& policy);
@@ -73,7 +81,7 @@ class Scenario {
   fs::path exe_, work_;
   bool created_work_ = false;
   Ports ports_;
-  std::unique_ptr<ServeProcess> cloud_, onprem_;
+  std::unique_ptr<ServeProcess> cloud_, onprem_, mailbox_;
   std::unique_ptr<LogCursor> onprem_send_, cloud_receive_;
   OnpremPolicy policy_;
   std::string onprem_text_;
@@ -84,6 +92,8 @@ class Scenario {
 
   fs::path cloud_state() const { return work_ / "cloud" / "state"; }
   fs::path onprem_state() const { return work_ / "onprem" / "state"; }
+  fs::path mailbox_state() const { return work_ / "mailbox" / "state"; }
+  static std::string bob_message_id(int number) { return fmt::format("<demo-{}-{}@cloud.test>", number, getpid()); }
   std::string partner_endpoint() const { return fmt::format("127.0.0.1:{}", ports_.cloud_partner); }
 };
 
@@ -102,7 +112,7 @@ bool Scenario::wait_for(const std::function<bool()>& ready, Millis timeout, Mill
   return wait_until(
       [&] {
         if (ready()) return true;
-        for (auto* server : {cloud_.get(), onprem_.get()})
+        for (auto* server : {cloud_.get(), onprem_.get(), mailbox_.get()})
           if (server && server->running() && !server->alive())
             require(false, fmt::format("{} is running (it {})", server->name(), server->exit_description()));
         return false;
@@ -135,7 +145,7 @@ std::vector<fs::path> Scenario::wait_for_mail(const fs::path& maildir, Millis ti
 
 void Scenario::diagnostics() {
   out_.say("\nWhat the gateways logged (last lines), to see where the story went wrong:");
-  for (auto* server : {cloud_.get(), onprem_.get()}) {
+  for (auto* server : {cloud_.get(), onprem_.get(), mailbox_.get()}) {
     if (!server) continue;
     out_.say(fmt::format("{}: sluice serve stderr", server->name()));
     out_.quote(last(lines_of(server->log_of_this_run()), 25));
@@ -164,12 +174,15 @@ void Scenario::prepare() {
   }
   fs::create_directories(work_ / "cloud");
   fs::create_directories(work_ / "onprem");
-  // Three distinct free ports (each is released before the next is picked, so ask until distinct).
-  ports_.cloud_frontend = free_port();
-  do ports_.cloud_partner = free_port();
-  while (ports_.cloud_partner == ports_.cloud_frontend);
-  do ports_.onprem = free_port();
-  while (ports_.onprem == ports_.cloud_frontend || ports_.onprem == ports_.cloud_partner);
+  fs::create_directories(work_ / "mailbox");
+  // Distinct free ports (each is released before the next is picked, so ask until distinct).
+  std::vector<std::uint16_t> taken;
+  for (auto* port :
+       {&ports_.cloud_frontend, &ports_.cloud_partner, &ports_.onprem, &ports_.onprem_partner, &ports_.mailbox}) {
+    do *port = free_port();
+    while (std::find(taken.begin(), taken.end(), *port) != taken.end());
+    taken.push_back(*port);
+  }
 
   std::ofstream(work_ / "cloud" / "sluice.toml") << cloud_config(cloud_state(), ports_);
   write_onprem(OnpremPolicy{});
@@ -177,6 +190,11 @@ void Scenario::prepare() {
       std::make_unique<ServeProcess>("cloud", exe_, work_ / "cloud" / "sluice.toml", work_ / "cloud" / "serve.log");
   onprem_ =
       std::make_unique<ServeProcess>("onprem", exe_, work_ / "onprem" / "sluice.toml", work_ / "onprem" / "serve.log");
+  std::ofstream(work_ / "mailbox" / "recipients") << "# the users of onprem.test\nalice@onprem.test\n";
+  std::ofstream(work_ / "mailbox" / "sluice.toml")
+      << mailbox_config(mailbox_state(), ports_, work_ / "mailbox" / "recipients");
+  mailbox_ = std::make_unique<ServeProcess>("mailbox", exe_, work_ / "mailbox" / "sluice.toml",
+                                            work_ / "mailbox" / "serve.log");
   onprem_send_ = std::make_unique<LogCursor>(onprem_state() / "logs" / "ProtocolLog" / "SmtpSend", "SEND");
   cloud_receive_ = std::make_unique<LogCursor>(cloud_state() / "logs" / "ProtocolLog" / "SmtpReceive", "RECV");
 }
@@ -217,14 +235,20 @@ std::string Scenario::submit(int number, const std::string& subject, const std::
       "\n"
       "{}\n",
       subject, number, getpid(), body);
-  out_.command(
-      fmt::format("(SMTP to 127.0.0.1:{}, onprem's receive connector, as alice's mail client)", ports_.onprem));
-  auto result = submit_message(ports_.onprem, "alice-pc.onprem.test", "alice@onprem.test", "bob@cloud.test", message,
-                               Millis(10000));
+  return submit_via(*onprem_, ports_.onprem, "onprem's receive connector", "alice", "onprem.test", "bob@cloud.test",
+                    message);
+}
+
+std::string Scenario::submit_via(const ServeProcess& gateway, std::uint16_t port, std::string_view connector,
+                                 std::string_view user, std::string_view domain, const std::string& to,
+                                 const std::string& message) {
+  out_.command(fmt::format("(SMTP to 127.0.0.1:{}, {}, as {}'s mail client)", port, connector, user));
+  auto result = submit_message(port, fmt::format("{}-pc.{}", user, domain), fmt::format("{}@{}", user, domain), to,
+                               message, Millis(10000));
   out_.quote(shorten_replies(result.transcript));
   require(result.accepted && !result.queue_id.empty(),
-          result.accepted ? fmt::format("onprem queued the message as {}", result.queue_id)
-                          : "onprem accepts the message: " + result.error);
+          result.accepted ? fmt::format("{} queued the message as {}", gateway.name(), result.queue_id)
+                          : gateway.name() + " accepts the message: " + result.error);
   return result.queue_id;
 }
 
@@ -330,7 +354,9 @@ void Scenario::restart_onprem(const OnpremPolicy& policy, std::string_view why) 
   onprem_send_->mark();
   cloud_receive_->mark();
   out_.command(fmt::format("sluice serve --config {}", onprem_->config().string()));
-  Result<void> started = onprem_->start({fmt::format("127.0.0.1:{}", ports_.onprem)}, Millis(20000));
+  std::vector<std::string> endpoints{fmt::format("127.0.0.1:{}", ports_.onprem)};
+  if (policy.hybrid) endpoints.push_back(fmt::format("127.0.0.1:{}", ports_.onprem_partner));
+  Result<void> started = onprem_->start(endpoints, Millis(20000));
   auto log = lines_of(onprem_->log_of_this_run());
   out_.quote(grep(log, "reloaded"));
   if (!started) out_.quote(last(log, 20));
@@ -499,9 +525,93 @@ void Scenario::apply_fix() {
   out_.check(list.exit_status == 0 && list.output.find(hop) == std::string::npos, "nothing waits for cloud any more");
 }
 
+std::string Scenario::submit_from_bob(int number, const std::string& to, const std::string& subject) {
+  std::string message = fmt::format(
+      "From: Bob <bob@cloud.test>\n"
+      "To: <{}>\n"
+      "Subject: {}\n"
+      "Message-ID: {}\n"
+      "\n"
+      "Thanks, Alice: the figures arrived.\n-- Bob\n",
+      to, subject, bob_message_id(number));
+  return submit_via(*cloud_, ports_.cloud_frontend, "cloud's frontend", "bob", "cloud.test", to, message);
+}
+
+void Scenario::show_hybrid_inbound() {
+  out_.heading(8, "The hybrid direction: bob@cloud.test writes to alice@onprem.test");
+  out_.say(
+      "In a hybrid setup alice's mailbox is on an internal server and onprem is the gateway in front of it.\n"
+      "\"mailbox\" plays that server:");
+  out_.quote_text(read_file(mailbox_->config()));
+  std::string endpoint = fmt::format("127.0.0.1:{}", ports_.mailbox);
+  out_.command(fmt::format("sluice serve --config {}", mailbox_->config().string()));
+  Result<void> started = mailbox_->start({endpoint}, Millis(20000));
+  out_.quote(grep(lines_of(mailbox_->log_of_this_run()), "listening on"));
+  require(started.ok(),
+          "mailbox is listening on " + endpoint + (started ? "" : " (it " + started.error().message + ")"));
+  OnpremPolicy hybrid = policy_;
+  hybrid.hybrid = true;
+  restart_onprem(hybrid,
+                 "onprem becomes the hybrid gateway: onprem.test is internal-relay, sent on to \"mailbox\",\n"
+                 "its recipients checked there by callout, and a partner connector takes cloud's mail over TLS");
+
+  out_.say("\nbob writes to alice; cloud's send connector for onprem.test requires TLS 1.2:");
+  submit_from_bob(3, "alice@onprem.test", "Re: Quarterly figures");
+  auto files = wait_for_mail(mailbox_state() / "maildir" / "alice", Millis(20000));
+  require(!files.empty(), "the message reached alice's mailbox at \"mailbox\"");
+  std::string message = read_file(files.front());
+  auto received = field_lines(message.substr(0, message.find("\r\n\r\n")), "Received");
+  out_.say(files.front().string() + ", its Received chain (newest first):");
+  out_.quote(received);
+  auto hop = [&](std::size_t i, const std::string& from, const std::string& by) {
+    return received.size() > i && received[i].find("from " + from) != std::string::npos &&
+           received[i].find("by " + by) != std::string::npos;
+  };
+  out_.check(received.size() == 3 && hop(0, "exch2010.onprem.test", "mailbox.onprem.test") &&
+                 hop(1, "mx.cloud.test", "exch2010.onprem.test") && hop(2, "bob-pc.cloud.test", "mx.cloud.test"),
+             "Received: cloud -> onprem (the gateway) -> mailbox");
+  out_.check(received.size() > 1 && received[1].find("version=TLS1_2") != std::string::npos,
+             "cloud -> onprem went over TLS 1.2 (version=TLS1_2 in onprem's Received)");
+
+  LogCursor tracking(onprem_state() / "logs" / "MessageTracking", "MSGTRK");
+  std::vector<std::string> receive, send;
+  wait_for(
+      [&] {
+        auto lines = grep(tracking.all(), bob_message_id(3));
+        receive = grep(lines, ",RECEIVE,");
+        send = grep(lines, ",SEND,");
+        return !receive.empty() && !send.empty();
+      },
+      Millis(10000));
+  out_.say(fmt::format("onprem's message tracking log ({}/MSGTRK*.LOG):", tracking.dir().string()));
+  out_.quote(receive);
+  out_.quote(send);
+  out_.check(!receive.empty() && !send.empty() && grep(receive, ",Inbound from Office 365,").size() == 1 &&
+                 grep(send, ",To the mailbox server,").size() == 1,
+             "onprem's tracking log: RECEIVE on \"Inbound from Office 365\", SEND via \"To the mailbox server\"");
+  auto track = run_child(exe_, {"track", "--config", onprem_->config().string(), "--recipient", "alice@onprem.test"},
+                         Millis(15000));
+  out_.command(fmt::format("sluice track --config {} --recipient alice@onprem.test", onprem_->config().string()));
+  out_.quote_text(track.output);
+  out_.check(track.exit_status == 0 && track.output.find("RECEIVE") != std::string::npos &&
+                 track.output.find("SEND") != std::string::npos &&
+                 track.output.find("\"Inbound from Office 365\"") != std::string::npos,
+             "sluice track finds it: received on \"Inbound from Office 365\", sent on to mailbox");
+
+  out_.say("\nA message to a user mailbox does not know: onprem asks mailbox (callout) and refuses it at RCPT:");
+  LogCursor cloud_send(cloud_state() / "logs" / "ProtocolLog" / "SmtpSend", "SEND");
+  submit_from_bob(4, "nobody@onprem.test", "Are you there?");
+  const std::string not_found = "550 5.1.10 RESOLVER.ADR.RecipientNotFound";
+  auto refused = wait_for_log(cloud_send, not_found, Millis(15000));
+  out_.say(fmt::format("cloud's send protocol log ({}/SEND*.LOG):", cloud_send.dir().string()));
+  out_.quote(refused);
+  out_.check(!refused.empty(), "onprem refused nobody@onprem.test at RCPT: \"" + not_found + "\"");
+  out_.check(!fs::exists(mailbox_state() / "maildir" / "nobody"), "nothing reached mailbox for nobody@onprem.test");
+}
+
 void Scenario::stop_gateways() {
-  out_.heading(8, "Stop both gateways");
-  for (auto* server : {onprem_.get(), cloud_.get()}) {
+  out_.heading(9, "Stop the gateways and the mailbox server");
+  for (auto* server : {onprem_.get(), cloud_.get(), mailbox_.get()}) {
     out_.command("kill -TERM " + std::to_string(server->pid()) + "   # stop " + server->name());
     auto status = server->stop(Millis(30000));
     out_.quote(grep(lines_of(server->log_of_this_run()), "stopped"));
@@ -513,7 +623,8 @@ int Scenario::run() {
   auto started = steady_clock::now();
   out_.title(
       "sluice demo: mail from an on-premises server to Exchange Online after TLS 1.0 was switched off,\n"
-      "reproduced with two real gateways on loopback, then fixed.");
+      "reproduced with two real gateways on loopback, then fixed; and the hybrid direction, from Exchange\n"
+      "Online through the on-premises gateway to the internal mail server.");
   int status = 0;
   try {
     prepare();
@@ -528,6 +639,7 @@ int Scenario::run() {
     show_queue_viewer();
     show_ndr();
     apply_fix();
+    show_hybrid_inbound();
     stop_gateways();
   } catch (const StepFailed& e) {
     out_.say(fmt::format("\nThe demo cannot go on: {}.", e.what()));
@@ -543,6 +655,7 @@ int Scenario::run() {
   // Stops whatever still runs (after a failure or an interrupt).
   cloud_.reset();
   onprem_.reset();
+  mailbox_.reset();
   if (created_work_ && !work_.empty()) {
     if (options_.keep) {
       fmt::print("\nThe work directory is kept: {}\n", work_.string());

@@ -1,6 +1,7 @@
 """End-to-end: `sluice demo` (what `make demo` runs) passes every one of its own checks, prints the
 real artefacts the issue names (protocol log lines, queue viewer errors, the NDR's fields, the
-Received header after the fix), removes its work directory, refuses a work directory that is not
+Received header after the fix, and the hybrid direction from cloud through onprem to the internal
+mail server "mailbox"), removes its work directory, refuses a work directory that is not
 empty, and stops its two gateways when interrupted."""
 import os
 import re
@@ -52,7 +53,7 @@ class DemoTest(unittest.TestCase):
         self.assertLess(self.elapsed, 90, "the demo should take well under a minute")
 
     def test_steps_in_order(self):
-        positions = [self.out.find(f"== Step {n}.") for n in range(1, 9)]
+        positions = [self.out.find(f"== Step {n}.") for n in range(1, 10)]
         self.assertTrue(all(p >= 0 for p in positions), self.out)
         self.assertEqual(positions, sorted(positions))
 
@@ -90,6 +91,22 @@ class DemoTest(unittest.TestCase):
         self.assertShows("| Subject: Quarterly figures, second try")
         self.assertRegex(self.out, r"\| [^\n]*SP_PROT_TLS1_[23]_CLIENT negotiation succeeded")
         self.assertRegex(self.out, r"\| [^\n]*SP_PROT_TLS1_[23]_SERVER negotiation succeeded")
+
+    def test_hybrid_direction_reaches_the_internal_server(self):
+        # alice's copy at "mailbox": the Received chain, newest first, cloud -> onprem -> mailbox.
+        self.assertRegex(self.out, r"\| Received: from exch2010\.onprem\.test [^\n]*by mailbox\.onprem\.test[^\n]*\n"
+                                   r" +\| Received: from mx\.cloud\.test [^\n]*by exch2010\.onprem\.test[^\n]*"
+                                   r"version=TLS1_2[^\n]*connector \"Inbound from Office 365\"[^\n]*\n"
+                                   r" +\| Received: from bob-pc\.cloud\.test [^\n]*by mx\.cloud\.test")
+        # onprem's tracking log lines and `sluice track`'s block for the message.
+        self.assertRegex(self.out, r"\| [^\n]*,RECEIVE,[^\n]*alice@onprem\.test")
+        self.assertRegex(self.out, r"\| [^\n]*,SEND,[^\n]*alice@onprem\.test")
+        self.assertShows("$ sluice track --config ")
+        self.assertRegex(self.out, r'\| +\S+ RECEIVE +from mx\.cloud\.test[^\n]*on "Inbound from Office 365"')
+        self.assertRegex(self.out, r'\| +\S+ SEND +alice@onprem\.test[^\n]*via "To the mailbox server"')
+        # The unknown user, refused at RCPT by the callout, in cloud's send protocol log.
+        self.assertRegex(self.out, r"\| [^\n]*,Outbound to on-premises,[^\n]*,<,550 5\.1\.10 "
+                                   r"RESOLVER\.ADR\.RecipientNotFound")
 
     def test_work_directory_removed(self):
         match = re.search(r"Work directory: (\S+) ", self.out)
