@@ -17,6 +17,8 @@ namespace {
 using namespace detail;
 
 constexpr std::string_view kAcceptedDomainKeys[] = {"domain", "type"};
+constexpr Named<DomainType> kDomainTypeNames[] = {{DomainType::Authoritative, "authoritative"},
+                                                  {DomainType::InternalRelay, "internal-relay"}};
 constexpr std::string_view kPatternForms = "write \"example.org\", or \"*.example.org\" for it and its subdomains";
 
 class AcceptedDomainReader {
@@ -68,14 +70,7 @@ class AcceptedDomainReader {
         r_.fail(*domain_node, domain_path, checked.error().message);
       AcceptedDomain domain{pattern, DomainType::Authoritative};
       if (const toml::node* n = t.get("type")) {
-        const std::string text = r_.string(*n, join(path, "type"));
-        if (text == domain_type_name(DomainType::Authoritative)) {
-          domain.type = DomainType::Authoritative;
-        } else if (text == domain_type_name(DomainType::InternalRelay)) {
-          domain.type = DomainType::InternalRelay;
-        } else {
-          r_.fail(*n, join(path, "type"), fmt::format("{} is not one of authoritative, internal-relay", shown(text)));
-        }
+        domain.type = r_.one_of(*n, join(path, "type"), kDomainTypeNames);
       }
       if (const AcceptedDomain* before = find_exact(config, pattern)) {
         const auto index = static_cast<std::size_t>(before - config.accepted_domains.data());
@@ -148,15 +143,7 @@ void check_internal_relay_routes(const TomlReader& reader, const Config& config,
 
 }  // namespace detail
 
-std::string_view domain_type_name(DomainType type) {
-  switch (type) {
-    case DomainType::Authoritative:
-      return "authoritative";
-    case DomainType::InternalRelay:
-      return "internal-relay";
-  }
-  return "unknown";
-}
+std::string_view domain_type_name(DomainType type) { return name_of(kDomainTypeNames, type).value_or("unknown"); }
 
 int domain_pattern_rank(std::string_view pattern, std::string_view domain) {
   if (pattern == "*") return 0;

@@ -71,14 +71,9 @@ class Reader : public TomlReader {
     }
     const std::vector<KeyPlace> domain_places = read_accepted_domains(*this, root, config);
     if (const toml::node* n = root.get("local_delivery")) {
-      const std::string text = string(*n, "local_delivery");
-      if (text == "maildir") {
-        config.local_delivery = LocalDelivery::Maildir;
-      } else if (text == "discard") {
-        config.local_delivery = LocalDelivery::Discard;
-      } else {
-        fail(*n, "local_delivery", fmt::format("{} is not one of maildir, discard", shown(text)));
-      }
+      static constexpr Named<LocalDelivery> kNames[] = {{LocalDelivery::Maildir, "maildir"},
+                                                        {LocalDelivery::Discard, "discard"}};
+      config.local_delivery = one_of(*n, "local_delivery", kNames);
     }
     read_limits(root, config.limits);
     std::vector<bool> sets_relay;  // none for the default connector

@@ -12,8 +12,11 @@ namespace {
 
 using namespace detail;
 
-constexpr RelayPermission kRelayPermissions[] = {RelayPermission::None, RelayPermission::Ranges,
-                                                 RelayPermission::Authenticated};
+constexpr Named<RelayPermission> kRelayPermissionNames[] = {{RelayPermission::None, "none"},
+                                                            {RelayPermission::Ranges, "ranges"},
+                                                            {RelayPermission::Authenticated, "authenticated"}};
+constexpr Named<AcceptedDomainSenders> kSenderPermissionNames[] = {
+    {AcceptedDomainSenders::RelayClients, "relay-clients"}, {AcceptedDomainSenders::Anyone, "anyone"}};
 
 /// The first address of a range, to compare ranges with Cidr::contains.
 asio::ip::address first_address(const net::Cidr& range) {
@@ -50,12 +53,7 @@ bool read_receive_permissions(const TomlReader& r, const toml::table& t, const s
   const toml::node* relay = t.get("relay");
   const toml::node* relay_from = t.get("relay_from");
   if (relay) {
-    const std::string text = r.string(*relay, join(path, "relay"));
-    const auto* found = std::find_if(std::begin(kRelayPermissions), std::end(kRelayPermissions),
-                                     [&](RelayPermission p) { return relay_permission_name(p) == text; });
-    if (found == std::end(kRelayPermissions))
-      r.fail(*relay, join(path, "relay"), fmt::format("{} is not one of none, ranges, authenticated", shown(text)));
-    c.relay = *found;
+    c.relay = r.one_of(*relay, join(path, "relay"), kRelayPermissionNames);
   } else if (relay_from) {
     c.relay = RelayPermission::Ranges;  // the ranges say what is meant
   }
@@ -82,15 +80,7 @@ bool read_receive_permissions(const TomlReader& r, const toml::table& t, const s
   }
 
   if (const toml::node* n = t.get("accepted_domain_senders")) {
-    const std::string key_path = join(path, "accepted_domain_senders");
-    const std::string text = r.string(*n, key_path);
-    if (text == "relay-clients") {
-      c.accepted_domain_senders = AcceptedDomainSenders::RelayClients;
-    } else if (text == "anyone") {
-      c.accepted_domain_senders = AcceptedDomainSenders::Anyone;
-    } else {
-      r.fail(*n, key_path, fmt::format("{} is not one of relay-clients, anyone", shown(text)));
-    }
+    c.accepted_domain_senders = r.one_of(*n, join(path, "accepted_domain_senders"), kSenderPermissionNames);
   }
   return relay || relay_from;
 }
@@ -120,15 +110,7 @@ void apply_global_relay_from(const TomlReader& r, const toml::node& node, Config
 }  // namespace detail
 
 std::string_view relay_permission_name(RelayPermission permission) {
-  switch (permission) {
-    case RelayPermission::None:
-      return "none";
-    case RelayPermission::Ranges:
-      return "ranges";
-    case RelayPermission::Authenticated:
-      return "authenticated";
-  }
-  return "unknown";
+  return name_of(kRelayPermissionNames, permission).value_or("unknown");
 }
 
 }  // namespace sluice::config

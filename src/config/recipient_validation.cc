@@ -24,7 +24,8 @@ constexpr std::string_view kRecipientValidationKeys[] = {"verify",
                                                          "callout_negative_lifetime",
                                                          "callout_cache_size"};
 
-constexpr RecipientCheck kChecks[] = {RecipientCheck::None, RecipientCheck::File, RecipientCheck::Callout};
+constexpr Named<RecipientCheck> kCheckNames[] = {
+    {RecipientCheck::None, "none"}, {RecipientCheck::File, "file"}, {RecipientCheck::Callout, "callout"}};
 
 /// One line of a recipients file with its comment and surrounding white space taken off. A "#"
 /// starts a comment only at the start or after white space: it is a valid local-part character.
@@ -42,17 +43,7 @@ std::string_view recipient_line_content(std::string_view line) {
 
 }  // namespace
 
-std::string_view recipient_check_name(RecipientCheck check) {
-  switch (check) {
-    case RecipientCheck::None:
-      return "none";
-    case RecipientCheck::File:
-      return "file";
-    case RecipientCheck::Callout:
-      return "callout";
-  }
-  return "none";
-}
+std::string_view recipient_check_name(RecipientCheck check) { return name_of(kCheckNames, check).value_or("none"); }
 
 Result<RecipientList> parse_recipient_list(std::string_view text, std::string_view source) {
   RecipientList list;
@@ -102,10 +93,7 @@ void read_recipient_validation(const TomlReader& reader, const toml::table& root
   reader.check_keys(t, path, kRecipientValidationKeys);
   RecipientValidation& rv = config.recipient_validation;
   auto check_of = [&](const toml::node& node, const std::string& key_path) {
-    const std::string text = reader.string(node, key_path);
-    for (RecipientCheck check : kChecks)
-      if (recipient_check_name(check) == text) return check;
-    reader.fail(node, key_path, fmt::format("{} is not one of none, file, callout", shown(text)));
+    return reader.one_of(node, key_path, kCheckNames);
   };
   const toml::node* file = t.get("recipients_file");
   if (file) rv.recipients_file = reader.non_empty_string(*file, join(path, "recipients_file"));

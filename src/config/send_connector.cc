@@ -167,12 +167,7 @@ class SendReader {
     }
 
     if (const toml::node* n = t.get("tls")) {
-      const std::string text = r_.string(*n, join(path, "tls"));
-      if (auto mode = key_named(kOutboundTlsNames, text))
-        c.tls = *mode;
-      else
-        r_.fail(*n, join(path, "tls"),
-                fmt::format("{} is not one of opportunistic, required, verify, none", shown(text)));
+      c.tls = r_.one_of(*n, join(path, "tls"), kOutboundTlsNames);
     }
     if (const toml::node* n = t.get("fallback_to_plaintext"))
       c.fallback_to_plaintext = r_.boolean(*n, join(path, "fallback_to_plaintext"));

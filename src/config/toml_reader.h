@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/lookup.h"
 #include "config/config.h"
 
 namespace sluice::config::detail {
@@ -62,6 +63,15 @@ class TomlReader {
 
   std::string string(const toml::node& node, std::string_view path) const;
   std::string non_empty_string(const toml::node& node, std::string_view path) const;
+  /// A string that must be one of the table's names: its key, or an error listing the names.
+  template <typename Key, std::size_t N>
+  Key one_of(const toml::node& node, std::string_view path, const Named<Key> (&names)[N]) const {
+    const std::string text = string(node, path);
+    if (auto key = key_named(names, text)) return *key;
+    std::string listed;
+    for (const Named<Key>& row : names) listed += (listed.empty() ? "" : ", ") + std::string(row.name);
+    fail(node, path, shown(text) + " is not one of " + listed);
+  }
   bool boolean(const toml::node& node, std::string_view path) const;
   std::int64_t integer(const toml::node& node, std::string_view path) const;
   std::int64_t positive(const toml::node& node, std::string_view path) const;
