@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 TEST_JOBS ?= $(shell echo $$(( 2 * $$(nproc) )))
 
 ASAN_BUILD ?= build-asan
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 # AddressSanitizer and leak reports of every instrumented process (unit tests, and the sluice
 # processes the e2e scripts start, whose stderr they may keep to themselves) land here; any file
 # fails the run. UndefinedBehaviorSanitizer ignores log_path when linked with ASan (g++ 12): its
@@ -20,9 +20,14 @@ all: build
 deps:
 	@scripts/install-deps
 
-# Configure output is kept quiet; it is printed when configuring fails.
+# Configure output is kept quiet; it is printed when configuring fails. A unity build (CMake
+# batches of 8 sources compiled as one, as the ASan tree): a fresh build is what `make test` waits
+# for longest, and a batch recompiled after a one-file change still keeps `make check` under a
+# minute. -g1 keeps file and line in backtraces (and gdb's) without the variables, whose
+# generation was a fifth of the compile time (inbound/session.cc: 5.0 s of CPU at -g, 3.9 s at -g1).
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The README's test command: the whole ctest suite (unit, loadgen, e2e) on the release build,
