@@ -2,6 +2,7 @@
 #include "config/toml_reader.h"
 #include "base/lookup.h"
 #include "base/text.h"
+#include "base/unit_duration.h"
 
 #include <fmt/core.h>
 #include <openssl/ssl.h>
@@ -165,26 +166,8 @@ Result<void> check_domain_pattern(std::string_view pattern, std::string_view wha
 }
 
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text) {
-  constexpr std::array<std::pair<char, std::int64_t>, 3> units = {{{'h', 3600}, {'m', 60}, {'s', 1}}};
-  std::size_t next_unit = 0;
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  if (text.empty()) return std::nullopt;
-  while (i < text.size()) {
-    std::int64_t number = 0;
-    std::size_t digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      if (++digits > 10) return std::nullopt;
-      number = number * 10 + (text[i++] - '0');
-    }
-    if (digits == 0 || i == text.size()) return std::nullopt;
-    const char unit = text[i++];
-    while (next_unit < units.size() && units[next_unit].first != unit) ++next_unit;
-    if (next_unit == units.size()) return std::nullopt;
-    total += number * units[next_unit].second;
-    ++next_unit;
-  }
-  return total;
+  static constexpr DurationUnit kUnits[] = {{'h', 3600}, {'m', 60}, {'s', 1}};
+  return parse_unit_duration(text, kUnits);
 }
 
 std::string TomlReader::located(const toml::source_region* where, std::string_view path,

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/text.h"
+#include "base/unit_duration.h"
 
 namespace sluice::queue {
 
@@ -26,31 +27,12 @@ Result<std::chrono::seconds> parse_age(std::string_view text) {
     return fail(
         fmt::format("\"{}\" is not a duration: use a number and a unit, e.g. 90s, 30m, 2h, 1d, 1w or 1d12h", text));
   };
-  constexpr std::array<std::pair<char, long long>, 5> kUnits = {
-      {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}}};
-  constexpr long long kMax = 100LL * 365 * 86400;  // a century: beyond it, a typo
-  long long total = 0;
-  std::size_t next_unit = 0;  // units must come largest first, each once
-  std::size_t i = 0;
-  if (text.empty()) return bad();
-  while (i < text.size()) {
-    long long number = 0;
-    std::size_t digits = 0;
-    for (; i < text.size() && is_ascii_digit(text[i]); ++i, ++digits) {
-      if (number > kMax) return bad();
-      number = number * 10 + (text[i] - '0');
-    }
-    if (digits == 0 || i == text.size()) return bad();
-    char unit = lower_ascii_char(text[i]);
-    ++i;
-    std::size_t u = next_unit;
-    while (u < kUnits.size() && kUnits[u].first != unit) ++u;
-    if (u == kUnits.size()) return bad();
-    next_unit = u + 1;
-    total += number * kUnits[u].second;
-    if (number > kMax || total > kMax) return bad();
-  }
-  return std::chrono::seconds(total);
+  // Units in either case ("2H30M"), unlike the configuration's.
+  static constexpr DurationUnit kUnits[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+  constexpr std::int64_t kMax = 100LL * 365 * 86400;  // a century: beyond it, a typo
+  const auto total = parse_unit_duration(ascii_lower(text), kUnits);
+  if (!total || *total > kMax) return bad();
+  return std::chrono::seconds(*total);
 }
 
 Result<std::string> parse_status(std::string_view text) {
