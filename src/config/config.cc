@@ -330,7 +330,8 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
     std::string message = fmt::format("{}: line {}: {}", source_name, e.source().begin.line, e.description());
-    std::replace(message.begin(), message.end(), '\n', ' ');
+    // toml++ quotes what it saw, raw: a CR or LF there would break the one-line error.
+    std::replace_if(message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     throw ConfigError(message);
   }
   Config config = default_config();
