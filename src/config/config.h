@@ -98,6 +98,26 @@ enum class OutboundTls {
 };
 std::string_view outbound_tls_name(OutboundTls mode);  ///< "none", "opportunistic", "required", "verify"
 
+/// How a send connector authenticates to its smart host ([send_connector.auth], docs/relay-for-devices.md).
+/// Always inside TLS: a connector never sends credentials in plaintext, whatever its `tls`.
+enum class SendAuthMechanism { None, Plain, Login, XOAuth2 };
+std::string_view send_auth_mechanism_name(SendAuthMechanism mechanism);  ///< "none", "plain", "login", "xoauth2"
+
+struct SendAuth {
+  SendAuthMechanism mechanism = SendAuthMechanism::None;
+  std::string username;                 ///< PLAIN/LOGIN user; for XOAUTH2 the mailbox the app sends as
+  std::filesystem::path password_file;  ///< PLAIN/LOGIN: first line is the password; not readable by others
+  // XOAUTH2: the OAuth 2.0 client credentials grant (RFC 6749 4.4).
+  std::string token_endpoint;  ///< empty: https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
+  std::string tenant;
+  std::string client_id;
+  std::filesystem::path client_secret_file;  ///< either this, or a client certificate and key
+  std::filesystem::path client_certificate;  ///< PEM; signs a JWT client assertion (RFC 7523)
+  std::filesystem::path client_key;
+  std::string scope = "https://outlook.office365.com/.default";
+  std::filesystem::path ca_file;  ///< trust for the token endpoint; empty: the system store
+};
+
 struct SendConnector {
   std::string name;
   /// Recipient domains served: "*" (everything), "example.org" (that domain only),
@@ -111,6 +131,7 @@ struct SendConnector {
   std::filesystem::path ca_file;      ///< Verify: trust these CAs instead of the system store
   std::string helo;                   ///< EHLO name; empty: the gateway's hostname
   std::size_t max_connections_per_host = 5;
+  SendAuth auth;  ///< [send_connector.auth]
 };
 
 /// Retry and lifetime of queued mail (docs/queue.md).
