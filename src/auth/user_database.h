@@ -2,6 +2,13 @@
 // the `users_file`, one user a line, passwords only as crypt(3) hashes (yescrypt, or SHA-512-crypt),
 // each user with the envelope senders it may use, whether it may relay, an optional message rate
 // and sender rewrites. Maintained by `sluice user add|passwd|remove|list`.
+//
+// The file, like /etc/passwd: `#` comments and blank lines are ignored; each other line is
+//   name:password_hash:allowed_senders:options
+// allowed_senders a comma-separated list (may be empty), options space-separated, each at most once
+// except rewrite: `relay=yes|no`, `rate=<count>/<duration>` ("100/1h"), `rewrite=<pattern>><address>`
+// ("rewrite=*@printer.local>scanner@contoso.com"). Example:
+//   scanner1:$y$j9T$...:*@contoso.com:relay=no rate=100/1h rewrite=*@printer.local>scanner@contoso.com
 #pragma once
 #include <chrono>
 #include <cstddef>

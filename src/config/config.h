@@ -170,6 +170,9 @@ struct Config {
   QueueSettings queue;
   MessageTracking message_tracking;
   RecipientValidation recipient_validation;
+  /// The SMTP AUTH users file (auth::UserDatabase), shared by every receive connector with auth;
+  /// unset, no connector may enable auth.
+  std::filesystem::path users_file;
   /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
   /// warnings at start, never errors.
   std::vector<std::string> notes;
