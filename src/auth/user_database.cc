@@ -12,7 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "auth/user_fields.h"
 #include "base/atomic_file.h"
