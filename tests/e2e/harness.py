@@ -5,6 +5,7 @@ import glob
 import shutil
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -337,6 +338,23 @@ def wait_for_session(sluice, client_port=None, exclude=(), timeout=5):
             raise AssertionError(f"no finished session (client port {client_port}) in the protocol log:\n"
                                  + "\n".join(sluice.protocol_log()))
         time.sleep(0.05)
+
+
+def pty_chunks(master, timeout=60):
+    """What a program writes to its terminal, read from the pty's `master` end chunk by chunk
+    until the program closes the terminal (EIO on Linux) or `timeout` seconds pass."""
+    deadline = time.time() + timeout
+    while True:
+        ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            return
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other end is closed
+            return
+        if not chunk:
+            return
+        yield chunk
 
 
 def tls_client_context(minimum=None, maximum=None):
