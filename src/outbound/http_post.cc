@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <system_error>
 
 namespace sluice::outbound {
 namespace {
@@ -97,6 +98,12 @@ Result<HttpResponse> curl_http_post(const HttpRequest& request) {
   CURLcode code = curl_easy_perform(c);
   if (code != CURLE_OK) {
     std::string detail = error_text[0] ? error_text : curl_easy_strerror(code);
+    // curl 7.88 says only "Couldn't connect to server"; the system's reason is what to act on.
+    long os_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    const std::string reason =
+        std::generic_category().message(static_cast<int>(os_errno));  // strerror: not thread-safe
+    if (os_errno != 0 && detail.find(reason) == std::string::npos) detail += fmt::format(" ({})", reason);
     return fail(fmt::format("{}: {}", failure_kind(code), detail));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
