@@ -19,6 +19,9 @@ std::span<const Subcommand> subcommands() {
       {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix", run_schannel},
       {"user", "maintain the SMTP AUTH users file: add, passwd, remove, list (passwords stored as crypt hashes)",
        run_user},
+      {"oauth-token",
+       "fetch one OAuth 2.0 token for a send connector with XOAUTH2 and show what it is for (never the token)",
+       run_oauth_token},
       {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix", run_demo},
   };
   return table;
