@@ -25,6 +25,7 @@
 #include "queue/maildir.h"
 #include "queue/spool.h"
 #include "tls/certificates.h"
+#include "tls/client_certificates.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
 #include "tracking/tracking_log.h"
@@ -78,6 +79,8 @@ std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(con
     }
     try {
       contexts[connector.name] = tls::make_server_context(connector.tls, certificates);
+      if (connector.require_client_certificate)
+        tls::request_client_certificates(contexts[connector.name]->native_handle(), connector.client_ca_file);
     } catch (const std::exception& e) {
       throw config::ConfigError(fmt::format("receive connector \"{}\": TLS: {}", connector.name, e.what()));
     }

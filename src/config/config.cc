@@ -34,9 +34,20 @@ constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipie
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
-constexpr std::string_view kConnectorKeys[] = {
-    "name",  "listen",     "remote_ranges",           "starttls",       "require_tls", "require_tls_reply", "tls",
-    "relay", "relay_from", "accepted_domain_senders", "rewrite_senders"};
+constexpr std::string_view kConnectorKeys[] = {"name",
+                                               "listen",
+                                               "remote_ranges",
+                                               "starttls",
+                                               "require_tls",
+                                               "require_tls_reply",
+                                               "tls",
+                                               "relay",
+                                               "relay_from",
+                                               "accepted_domain_senders",
+                                               "rewrite_senders",
+                                               "require_client_certificate",
+                                               "client_certificate_names",
+                                               "client_ca_file"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -199,6 +210,7 @@ class Reader : public TomlReader {
       const std::string tls_path = join(path, "tls");
       c.tls = tls_policy(table(*n, tls_path), tls_path, TlsSide::Server);
     }
+    read_client_certificate_settings(*this, t, path, c);
     return c;
   }
 

@@ -60,6 +60,14 @@ struct ReceiveConnector {
   /// Senders of devices rewritten to addresses the next hop accepts, first match in file order
   /// (inbound/sender_rewrite.h): the envelope sender and the From:/Sender: header fields.
   std::vector<auth::SenderRewrite> rewrite_senders;
+  /// Ask for a client certificate during STARTTLS and refuse MAIL (530 5.7.1) unless one was
+  /// presented, chains to client_ca_file and names one of client_certificate_names. Implies
+  /// require_tls. Off: no certificate is requested (docs/relay-for-devices.md).
+  bool require_client_certificate = false;
+  /// "mail.protection.outlook.com", "*.partner.example" (one label in front): matched against the
+  /// certificate's SAN DNS names, or its subject CN when it has none.
+  std::vector<std::string> client_certificate_names;
+  std::filesystem::path client_ca_file;  ///< PEM CA certificates that client certificates must chain to
 };
 
 using Seconds = std::chrono::seconds;
@@ -131,7 +139,7 @@ struct SendConnector {
   std::uint16_t port = 25;             ///< port for MX-routed delivery (tests use unprivileged ones)
   OutboundTls tls = OutboundTls::Opportunistic;
   bool fallback_to_plaintext = true;  ///< Opportunistic only: retry without TLS after a failed handshake
-  tls::Policy tls_policy;             ///< versions and suites ([send_connector.tls_policy]); certificate unused
+  tls::Policy tls_policy;             ///< [send_connector.tls_policy]; certificate/key: the client certificate
   std::filesystem::path ca_file;      ///< Verify: trust these CAs instead of the system store
   std::string helo;                   ///< EHLO name; empty: the gateway's hostname
   std::size_t max_connections_per_host = 5;

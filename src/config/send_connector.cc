@@ -184,7 +184,7 @@ class SendReader {
         r_.fail(*n, key_path,
                 fmt::format("ca_file is used only with tls = \"verify\" (this connector has tls = \"{}\")",
                             outbound_tls_name(c.tls)));
-      check_readable_file(*n, key_path, file);
+      r_.check_readable_file(*n, key_path, file, "a PEM file of CA certificates");
       c.ca_file = file;
     }
 
@@ -239,16 +239,6 @@ class SendReader {
       if (twice) r_.fail(*items.get(i), item_path, fmt::format("{} is listed twice", host->str()));
       c.smart_hosts.push_back(*host);
     }
-  }
-
-  void check_readable_file(const toml::node& at, const std::string& path, const std::string& file) const {
-    std::error_code ec;
-    const auto status = std::filesystem::status(file, ec);
-    if (!std::filesystem::exists(status)) r_.fail(at, path, fmt::format("{} does not exist", shown(file)));
-    if (std::filesystem::is_directory(status))
-      r_.fail(at, path, fmt::format("{} is a directory, not a PEM file of CA certificates", shown(file)));
-    std::ifstream in(file, std::ios::binary);
-    if (!in) r_.fail(at, path, fmt::format("{} cannot be read: {}", shown(file), std::strerror(errno)));
   }
 
   void check_connectors(const std::vector<SendConnector>& connectors, const std::vector<SendSource>& sources) const {

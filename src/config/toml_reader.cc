@@ -281,6 +281,17 @@ Seconds TomlReader::duration(const toml::node& node, std::string_view path, bool
   return Seconds(seconds);
 }
 
+void TomlReader::check_readable_file(const toml::node& at, std::string_view path, const std::string& file,
+                                     std::string_view what) const {
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (!std::filesystem::exists(status)) fail(at, path, fmt::format("{} does not exist", shown(file)));
+  if (std::filesystem::is_directory(status))
+    fail(at, path, fmt::format("{} is a directory, not {}", shown(file), what));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail(at, path, fmt::format("{} cannot be read: {}", shown(file), std::strerror(errno)));
+}
+
 std::vector<net::Cidr> TomlReader::ranges(const toml::node& node, std::string_view path) const {
   std::vector<net::Cidr> out;
   const toml::array& items = array(node, path);
@@ -296,14 +307,6 @@ std::vector<net::Cidr> TomlReader::ranges(const toml::node& node, std::string_vi
 
 tls::Policy TomlReader::tls_policy(const toml::table& t, const std::string& path, TlsSide side) const {
   check_keys(t, path, kTlsKeys);
-  if (side == TlsSide::Client) {
-    // Known keys (so no did-you-mean), but meaningless here: sluice presents no client certificate.
-    for (std::string_view key : {"certificate", "key"}) {
-      if (const toml::node* n = t.get(key))
-        fail(*n, join(path, key),
-             fmt::format("a send connector presents no certificate; {} belongs in [receive_connector.tls]", key));
-    }
-  }
   tls::Policy policy;
   if (const toml::node* n = t.get("profile")) {
     const std::string name = string(*n, join(path, "profile"));
@@ -369,6 +372,13 @@ tls::Policy TomlReader::tls_policy(const toml::table& t, const std::string& path
     fail(certificate ? *certificate : *key, path,
          certificate ? "certificate is given without key; give both or neither"
                      : "key is given without certificate; give both or neither");
+  // A server's files are read (and matched) when its context is built at start; a client's are
+  // only used at the first delivery that needs them, so a missing one is reported now.
+  if (side == TlsSide::Client && certificate) {
+    check_readable_file(*certificate, join(path, "certificate"), policy.certificate.string(),
+                        "a PEM certificate chain");
+    check_readable_file(*key, join(path, "key"), policy.key.string(), "a PEM private key");
+  }
 
   const toml::node* at = t.get("min_version") ? t.get("min_version") : t.get("max_version");
   const toml::node& where = at ? *at : static_cast<const toml::node&>(t);

@@ -92,8 +92,13 @@ class TomlReader {
       if (const toml::node* n = t.get(key)) into.*field = duration(*n, join(path, key));
   }
   std::vector<net::Cidr> ranges(const toml::node& node, std::string_view path) const;
+  /// Fails unless `file` exists, is not a directory and can be opened for reading; `what` names
+  /// the expected content ("a PEM file of CA certificates") in the directory error.
+  void check_readable_file(const toml::node& at, std::string_view path, const std::string& file,
+                           std::string_view what) const;
 
-  /// Where a TLS policy table is used: a server presents a certificate, a client does not.
+  /// Where a TLS policy table is used: a server always presents a certificate (generated when none
+  /// is configured), a client only the one configured (its files are checked here).
   enum class TlsSide { Server, Client };
   /// A [receive_connector.tls] or [send_connector.tls_policy] table: a named profile overridden key
   /// by key; TLS 1.0/1.1 only with the legacy profile (or security level 0).
@@ -129,6 +134,10 @@ std::vector<auth::SenderRewrite> read_sender_rewrites(const TomlReader& reader, 
 void apply_global_relay_from(const TomlReader& reader, const toml::node& node, Config& config,
                              const std::vector<bool>& sets_relay);
 
+/// require_client_certificate, client_certificate_names and client_ca_file of one
+/// [[receive_connector]] table (client_certificates.cc), after its TLS settings are read.
+void read_client_certificate_settings(const TomlReader& reader, const toml::table& table, const std::string& path,
+                                      ReceiveConnector& connector);
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
 /// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.

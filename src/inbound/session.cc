@@ -266,6 +266,7 @@ void Session::on_helo(const Command& command) {
 }
 
 void Session::on_mail(const Command& command) {
+  if (refuse_without_client_certificate()) return;
   const auto& limits = services_.config->limits;
   auto parsed = smtp::parse_path_argument(command.argument, "FROM", true);
   if (!parsed) {
@@ -548,6 +549,7 @@ awaitable<void> Session::on_starttls(const Command&) {
     co_return;
   }
   log_tls_success();
+  if (connector_.require_client_certificate) check_client_certificate();
   // RFC 3207: the session starts over; the client must EHLO again.
   greeted_ = false;
   helo_.clear();

@@ -23,6 +23,7 @@
 #include "queue/spool.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
+#include "tls/client_certificates.h"
 #include "tracking/tracking_log.h"
 
 namespace sluice::inbound {
@@ -132,6 +133,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> send_final_reply_and_finish();
   void log_tls_success();
   void log_tls_failure(const net::IoError& failure);
+  /// require_client_certificate: after the handshake, checks and logs what the client presented
+  /// (session_client_certificate.cc).
+  void check_client_certificate();
+  /// True (and MAIL answered 530 5.7.1, logged with the reason) when this connector requires a
+  /// client certificate and the session has no acceptable one.
+  bool refuse_without_client_certificate();
   void reset_transaction() { transaction_.reset(); }
   /// The rewrite_senders tables that apply to this session (inbound/sender_rewrite.h).
   SenderRewriter sender_rewriter() const;
@@ -151,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool interruptible_ = false;  ///< waiting for a command or a handshake: shutdown may cut in
   bool shutdown_requested_ = false;
   std::string tls_version_, tls_cipher_;
+  std::optional<tls::ClientCertificateCheck> client_certificate_;  ///< set after STARTTLS on connectors that ask
 };
 
 }  // namespace sluice::inbound

@@ -20,6 +20,7 @@
 #include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
 #include "smtp/read_reply.h"
+#include "tls/client_certificates.h"
 #include "tls/client_context.h"
 #include "tls/exchange_names.h"
 #include "tls/failure_reason.h"
@@ -284,6 +285,20 @@ class Client : public std::enable_shared_from_this<Client> {
 
   bool opportunistic() const { return mode_ == config::OutboundTls::Opportunistic; }
 
+  /// Whether the server asked for a client certificate, and what was sent: the first thing to check
+  /// when a smart host (an Exchange Online connector by certificate) does not recognise sluice.
+  void log_client_certificate(SSL* ssl) {
+    X509* own = SSL_get_certificate(ssl);
+    if (!tls::server_requested_certificate(ssl)) {
+      if (own) log_->info("Remote did not ask for a client certificate; none sent");
+      return;
+    }
+    if (own)
+      log_->info_value(tls::certificate_subject(own), "Remote asked for a client certificate; sent certificate");
+    else
+      log_->info("Remote asked for a client certificate; none configured (tls_policy.certificate), none sent");
+  }
+
   State tls_unavailable(const std::string& detail) {
     return fail(Failure::TlsUnavailable, failure_reply(Failure::TlsUnavailable, endpoint_, detail));
   }
@@ -364,6 +379,7 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info_value(tls::certificate_thumbprint(cert), "Certificate thumbprint");
     }
     if (verify) log_->info_value(peer_name_, "Validated received certificate");
+    log_client_certificate(ssl);
     result_.tls = true;
     result_.tls_version = std::string(tls::header_name(version));
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) result_.tls_cipher = SSL_CIPHER_standard_name(cipher);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "tls/client_certificates.h"
 #include "tls/server_context.h"
 #include "tls/version.h"
 
@@ -36,6 +37,8 @@ std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bo
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* ctx = context->native_handle();
   apply_policy(ctx, policy, "tls_policy.");
+  if (!policy.certificate.empty()) use_client_certificate(ctx, policy.certificate, policy.key);
+  record_certificate_requests(ctx);  // for the send protocol log
   if (verify_peer) {
     if (!ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)

@@ -12,9 +12,10 @@ namespace sluice::tls {
 
 /// Versions, suites and security level from `policy` (a send connector's tls_policy); with
 /// `verify_peer`, peer verification against `ca_file`, or the system trust store when it is empty
-/// (ca_file is unused without verify_peer). The caller sets SNI and the expected host name per
-/// connection (set_client_peer). Throws std::runtime_error naming what OpenSSL refused
-/// ("tls_policy.ciphers ...", "ca_file ...").
+/// (ca_file is unused without verify_peer); with policy.certificate and policy.key, the client
+/// certificate presented when a server asks for one. The caller sets SNI and the expected host name
+/// per connection (set_client_peer). Throws std::runtime_error naming what OpenSSL refused
+/// ("tls_policy.ciphers ...", "ca_file ...", "key <file> does not match certificate <file>").
 std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bool verify_peer,
                                                         const std::filesystem::path& ca_file = {});
 

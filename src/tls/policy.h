@@ -13,10 +13,12 @@ struct Policy {
   std::string profile = "default";  ///< "default", "exchange-online" or "legacy"
   Version min_version = Version::Tls1_2;
   Version max_version = Version::Tls1_3;
-  std::string ciphers;                ///< TLS 1.2 and below, OpenSSL cipher-list syntax
-  std::string ciphersuites;           ///< TLS 1.3 suites, OpenSSL syntax
-  int security_level = 2;             ///< OpenSSL security level; 0 only for legacy (TLS 1.0/1.1 need it)
-  std::filesystem::path certificate;  ///< PEM chain; empty: the generated ones in the state dir
+  std::string ciphers;       ///< TLS 1.2 and below, OpenSSL cipher-list syntax
+  std::string ciphersuites;  ///< TLS 1.3 suites, OpenSSL syntax
+  int security_level = 2;    ///< OpenSSL security level; 0 only for legacy (TLS 1.0/1.1 need it)
+  /// PEM chain. Receive side: what the server presents (empty: the generated ones in the state
+  /// dir); send side: the client certificate presented when the server asks (empty: none).
+  std::filesystem::path certificate;
   std::filesystem::path key;
 
   /// True when the policy permits TLS 1.0 or 1.1 (which the server warns about at start).
