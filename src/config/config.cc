@@ -28,15 +28,16 @@ constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
                                          "max_message_size",  "limits",
                                          "receive_connector", "send_connector",
                                          "dns_servers",       "queue",
-                                         "message_tracking",  "recipient_validation"};
+                                         "message_tracking",  "recipient_validation",
+                                         "users_file"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
 constexpr std::string_view kConnectorKeys[] = {
-    "name",  "listen",     "remote_ranges",          "starttls", "require_tls", "require_tls_reply", "tls",
-    "relay", "relay_from", "accepted_domain_senders"};
+    "name",  "listen",     "remote_ranges",           "starttls", "require_tls",          "require_tls_reply", "tls",
+    "relay", "relay_from", "accepted_domain_senders", "auth",     "allow_plaintext_auth", "max_auth_failures"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -76,6 +77,7 @@ class Reader : public TomlReader {
       config.local_delivery = one_of(*n, "local_delivery", kNames);
     }
     read_limits(root, config.limits);
+    if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
     std::vector<bool> sets_relay;  // none for the default connector
     if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
     if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
@@ -134,6 +136,9 @@ class Reader : public TomlReader {
       sources.push_back(source);
     }
     check_connectors(connectors, sources);
+    for (std::size_t i = 0; i < connectors.size(); ++i)
+      check_receive_auth(*this, *items.get(i)->as_table(), fmt::format("receive_connector[{}]", i), connectors[i],
+                         config.users_file);
     config.receive_connectors = std::move(connectors);
     std::vector<bool> sets_relay;
     for (const ConnectorSource& source : sources) sets_relay.push_back(source.sets_relay);
@@ -175,6 +180,7 @@ class Reader : public TomlReader {
     }
 
     source.sets_relay = read_receive_permissions(*this, t, path, c);
+    read_receive_auth(*this, t, path, c);
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));
     if (const toml::node* n = t.get("require_tls")) c.require_tls = boolean(*n, join(path, "require_tls"));
@@ -331,7 +337,8 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
   } catch (const toml::parse_error& e) {
     std::string message = fmt::format("{}: line {}: {}", source_name, e.source().begin.line, e.description());
     // toml++ quotes what it saw, raw: a CR or LF there would break the one-line error.
-    std::replace_if(message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     throw ConfigError(message);
   }
   Config config = default_config();
