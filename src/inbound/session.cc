@@ -405,17 +405,8 @@ awaitable<void> Session::on_data(const Command&) {
     auto filled = co_await connection_.fill();
     line_ended = connection_.buffered().find('\n', kept) != std::string_view::npos;
     if (!filled) {
-      const net::Interrupt why = filled.error().interrupt;
-      connection_.clear_interrupt();
-      if (why == net::Interrupt::Timeout) {
-        log_.info("Timeout waiting for message data");
-        reply_and_close(smtp::make_reply(421, "4.4.2", config.hostname + " Error: timeout exceeded"));
-      } else if (why == net::Interrupt::Shutdown) {
-        reply_and_close(smtp::make_reply(421, "4.3.2", config.hostname + " Service shutting down, try again later"));
-      } else {
-        log_.info("Connection lost during DATA; message discarded");
-        closing_ = true;
-      }
+      end_interrupted_exchange(filled.error().interrupt, "Timeout waiting for message data",
+                               "Connection lost during DATA; message discarded");
       co_return;
     }
   }
@@ -495,6 +486,20 @@ awaitable<void> Session::on_data(const Command&) {
   errors_ = 0;
   if (user_ && services_.user_rates) services_.user_rates->queued(*user_);
   if (services_.queued) services_.queued(envelope);
+}
+
+void Session::end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note) {
+  const std::string& hostname = services_.config->hostname;
+  connection_.clear_interrupt();
+  if (why == net::Interrupt::Timeout) {
+    log_.info(timeout_note);
+    reply_and_close(smtp::make_reply(421, "4.4.2", hostname + " Error: timeout exceeded"));
+  } else if (why == net::Interrupt::Shutdown) {
+    reply_and_close(smtp::make_reply(421, "4.3.2", hostname + " Service shutting down, try again later"));
+  } else {
+    log_.info(lost_note);
+    closing_ = true;
+  }
 }
 
 void Session::on_rset(const Command&) {

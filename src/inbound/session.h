@@ -140,6 +140,10 @@ class Session : public std::enable_shared_from_this<Session> {
   /// AUTH's part (session_auth.cc): the response to a 334 `challenge`, decoded; nullopt when
   /// the exchange ended instead (answered, or the session is closing).
   asio::awaitable<std::optional<std::string>> auth_response(std::string_view challenge);
+  /// The AUTH command's initial response decoded (`initial` null: none given), else the
+  /// response to `challenge`; nullopt as auth_response.
+  asio::awaitable<std::optional<std::string>> first_auth_response(const std::string_view* initial,
+                                                                  std::string_view challenge);
   /// A failed AUTH as `user`: the log lines, the growing delay, 535, and 421 at the session's limit.
   asio::awaitable<void> auth_failed(std::string_view mechanism, const std::string& user);
   /// What the receive protocol log shows of an AUTH command: the mechanism, never a response.
@@ -148,6 +152,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool offers_auth() const;
   /// The longest command line read: AUTH with an initial response may be longer than the rest.
   std::size_t command_line_limit() const;
+  /// A read in the middle of DATA or AUTH ended without its data: 421 for a timeout (logging
+  /// `timeout_note`) or a stop; a client that is gone ends the session (logging `lost_note`).
+  void end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note);
   void log_tls_success();
   void log_tls_failure(const net::IoError& failure);
   void reset_transaction() { transaction_.reset(); }

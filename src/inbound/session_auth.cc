@@ -90,21 +90,10 @@ awaitable<void> Session::on_auth(const Command& command) {
 
   std::string user, password;
   if (mechanism == "PLAIN") {
-    std::string message;
-    if (has_initial) {
-      auto decoded = decode_sasl_response(initial, true);
-      if (!decoded) {
-        reply(decoded.error());
-        co_return;
-      }
-      message = std::move(*decoded);
-    } else {
-      auto response = co_await auth_response("");
-      if (!response) co_return;
-      message = std::move(*response);
-    }
-    auto credentials = parse_plain(message);
-    wipe(message);
+    auto message = co_await first_auth_response(has_initial ? &initial : nullptr, "");
+    if (!message) co_return;
+    auto credentials = parse_plain(*message);
+    wipe(*message);
     if (!credentials) {
       reply(credentials.error());
       co_return;
@@ -118,18 +107,9 @@ awaitable<void> Session::on_auth(const Command& command) {
       co_return;
     }
   } else {
-    if (has_initial) {
-      auto decoded = decode_sasl_response(initial, true);
-      if (!decoded) {
-        reply(decoded.error());
-        co_return;
-      }
-      user = std::move(*decoded);
-    } else {
-      auto response = co_await auth_response("VXNlcm5hbWU6");  // "Username:"
-      if (!response) co_return;
-      user = std::move(*response);
-    }
+    auto name = co_await first_auth_response(has_initial ? &initial : nullptr, "VXNlcm5hbWU6");  // "Username:"
+    if (!name) co_return;
+    user = std::move(*name);
     auto response = co_await auth_response("UGFzc3dvcmQ6");  // "Password:"
     if (!response) co_return;
     password = std::move(*response);
@@ -148,6 +128,17 @@ awaitable<void> Session::on_auth(const Command& command) {
   reply(235, "2.7.0", "Authentication successful");
 }
 
+awaitable<std::optional<std::string>> Session::first_auth_response(const std::string_view* initial,
+                                                                   std::string_view challenge) {
+  if (initial == nullptr) co_return co_await auth_response(challenge);
+  auto decoded = decode_sasl_response(*initial, true);
+  if (!decoded) {
+    reply(decoded.error());
+    co_return std::nullopt;
+  }
+  co_return std::move(*decoded);
+}
+
 awaitable<std::optional<std::string>> Session::auth_response(std::string_view challenge) {
   const auto& config = *services_.config;
   // "334 " and the challenge: RFC 4954 4 wants the space even when the challenge is empty.
@@ -163,17 +154,8 @@ awaitable<std::optional<std::string>> Session::auth_response(std::string_view ch
   auto line = co_await connection_.read_line(kMaxAuthLine);
   interruptible_ = false;
   if (!line) {
-    const net::Interrupt why = line.error().interrupt;
-    connection_.clear_interrupt();
-    if (why == net::Interrupt::Timeout) {
-      log_.info("Timeout waiting for an AUTH response");
-      reply_and_close(smtp::make_reply(421, "4.4.2", config.hostname + " Error: timeout exceeded"));
-    } else if (why == net::Interrupt::Shutdown) {
-      reply_and_close(smtp::make_reply(421, "4.3.2", config.hostname + " Service shutting down, try again later"));
-    } else {
-      log_.info("Connection lost during AUTH");
-      closing_ = true;
-    }
+    end_interrupted_exchange(line.error().interrupt, "Timeout waiting for an AUTH response",
+                             "Connection lost during AUTH");
     co_return std::nullopt;
   }
   // The response is a secret, whatever it looks like.
