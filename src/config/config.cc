@@ -35,9 +35,20 @@ constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipie
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
-constexpr std::string_view kConnectorKeys[] = {
-    "name",  "listen",     "remote_ranges",           "starttls", "require_tls",          "require_tls_reply", "tls",
-    "relay", "relay_from", "accepted_domain_senders", "auth",     "allow_plaintext_auth", "max_auth_failures"};
+constexpr std::string_view kConnectorKeys[] = {"name",
+                                               "listen",
+                                               "remote_ranges",
+                                               "starttls",
+                                               "require_tls",
+                                               "require_tls_reply",
+                                               "tls",
+                                               "relay",
+                                               "relay_from",
+                                               "accepted_domain_senders",
+                                               "rewrite_senders",
+                                               "auth",
+                                               "allow_plaintext_auth",
+                                               "max_auth_failures"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -180,6 +191,8 @@ class Reader : public TomlReader {
     }
 
     source.sets_relay = read_receive_permissions(*this, t, path, c);
+    if (const toml::node* n = t.get("rewrite_senders"))
+      c.rewrite_senders = read_sender_rewrites(*this, *n, join(path, "rewrite_senders"));
     read_receive_auth(*this, t, path, c);
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/user_database.h"
 #include "base/result.h"
 #include "config/accepted_domains.h"
 #include "config/recipient_validation.h"
@@ -61,6 +62,9 @@ struct ReceiveConnector {
   bool auth = false;
   bool allow_plaintext_auth = false;
   std::size_t max_auth_failures = 3;  ///< failed AUTH attempts in one session before 421 and close
+  /// Senders of devices rewritten to addresses the next hop accepts, first match in file order
+  /// (inbound/sender_rewrite.h): the envelope sender and the From:/Sender: header fields.
+  std::vector<auth::SenderRewrite> rewrite_senders;
 };
 
 using Seconds = std::chrono::seconds;

@@ -127,6 +127,10 @@ void read_receive_auth(const TomlReader& reader, const toml::table& table, const
 /// After the top-level users_file is read: a connector with auth = true needs it.
 void check_receive_auth(const TomlReader& reader, const toml::table& table, const std::string& path,
                         const ReceiveConnector& connector, const std::filesystem::path& users_file);
+/// A connector's rewrite_senders table (sender_rewrites.cc): "pattern" = "replacement" entries
+/// in file order, each pattern an address or "*@domain", each replacement an address.
+std::vector<auth::SenderRewrite> read_sender_rewrites(const TomlReader& reader, const toml::node& node,
+                                                      const std::string& path);
 /// The deprecated top-level relay_from: the relay ranges of every connector that sets neither relay
 /// nor relay_from (sets_relay, one per connector; none for the default connector), with a note.
 void apply_global_relay_from(const TomlReader& reader, const toml::node& node, Config& config,
