@@ -198,6 +198,7 @@ awaitable<void> Session::run() {
 
 SenderRewriter Session::sender_rewriter() const {
   SenderRewriter rewriter;
+  if (user_) rewriter.add(user_->rewrite_senders);  // the user's own entries first
   rewriter.add(connector_.rewrite_senders);
   return rewriter;
 }
@@ -328,9 +329,12 @@ void Session::on_mail(const Command& command) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     return;
   }
+  const std::optional<std::string> rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address);
+  // A user may also give a sender that a rewrite turns into one of its own: what the mail leaves as.
+  const bool rewritten_to_own = user_ && rewritten && may_send_as(*user_, *rewritten);
   if (auto allowed =
           check_sender(*services_.config, connector_, client_, user_.get(), path.null_path ? nullptr : &path.mailbox);
-      !allowed) {
+      !allowed && !rewritten_to_own) {
     reply(allowed.error());
     return;
   }
@@ -342,7 +346,7 @@ void Session::on_mail(const Command& command) {
   }
   t.mail_from = address;
   // The client's sender passed the checks above; the rewrite is what the administrator set for it.
-  if (auto rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address)) {
+  if (rewritten) {
     log_.info(fmt::format("Sender rewritten: {} -> {}", address, *rewritten));
     t.original_mail_from = std::exchange(t.mail_from, *rewritten);
   }

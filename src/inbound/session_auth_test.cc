@@ -346,6 +346,28 @@ TEST(SessionAuth, ARateLimitedUserGets450OnceItsWindowIsFull) {
             "450 4.7.1 Message rate limit exceeded for user limited (2 messages per 3600s); try again later\r\n");
 }
 
+TEST(SessionAuth, AUsersRewritesComeFirstAndMayMakeASenderItsOwn) {
+  AuthHarness a;
+  auth::User printer = user("printer", {"scanner@example.org"}, false);
+  printer.rewrite_senders = {{"*@printer.local", "scanner@example.org"}};
+  a.users.add(printer, "pw");
+  a.h.connector().rewrite_senders = {{"*@printer.local", "other@example.org"}};
+  Client& c = a.start();
+  a.ehlo(c);
+  EXPECT_EQ(c.command("AUTH PLAIN " + plain("printer", "pw")), kSuccess);
+  EXPECT_EQ(c.command("MAIL FROM:<root@printer.local>"), "250 2.1.0 Sender <root@printer.local> OK\r\n");
+  EXPECT_EQ(c.command("RCPT TO:<bob@example.org>").substr(0, 4), "250 ");
+  EXPECT_EQ(c.command("DATA").substr(0, 4), "354 ");
+  const std::string queued = c.command("From: root@printer.local\r\nSubject: scan\r\n\r\nx\r\n.");
+  ASSERT_EQ(queued.substr(0, 10), "250 2.6.0 ") << queued;
+  auto envelope = a.h.spool->load_envelope(queued.substr(10, 16));
+  ASSERT_TRUE(envelope);
+  EXPECT_EQ(envelope->mail_from, "scanner@example.org");  // the user's entry, not the connector's
+  // A sender neither allowed nor rewritten to an allowed one is still refused.
+  EXPECT_EQ(c.command("MAIL FROM:<root@elsewhere.example>"),
+            "550 5.7.1 Client does not have permissions to send as this sender\r\n");
+}
+
 TEST(UserRatesTest, SlidingWindowPerUser) {
   auto now = std::chrono::steady_clock::time_point{} + 10h;
   UserRates rates([&now] { return now; });
