@@ -18,6 +18,7 @@
 #include "control/control_socket.h"
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
+#include "inbound/users_file.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
@@ -115,6 +116,26 @@ std::unique_ptr<inbound::RecipientsFile> load_recipients_file(const config::Conf
   return std::move(*file);
 }
 
+/// The users file when a receive connector authenticates (a bad or unreadable file is a
+/// configuration error naming it); null otherwise. Warns about each connector that takes
+/// passwords in plaintext.
+std::unique_ptr<inbound::UsersFile> load_users_file(const config::Config& cfg) {
+  bool needed = false;
+  for (const auto& connector : cfg.receive_connectors) {
+    needed |= connector.auth;
+    if (connector.allow_plaintext_auth)
+      log_warning(
+          "receive connector \"{}\" accepts AUTH without TLS (allow_plaintext_auth): passwords cross the network "
+          "in the clear; use this only for devices that cannot do TLS 1.2, on networks you control",
+          connector.name);
+  }
+  if (cfg.users_file.empty()) return nullptr;
+  auto file = inbound::UsersFile::open(cfg.users_file);
+  if (!file) throw config::ConfigError("users_file: " + file.error().message);
+  if (!needed) log_info("users file {} is loaded, but no receive connector has auth = true", cfg.users_file.string());
+  return std::move(*file);
+}
+
 bool validates_recipients(const config::Config& cfg) {
   return cfg.recipient_validation.verify != config::RecipientCheck::None || !cfg.recipient_validation.domains.empty();
 }
@@ -171,8 +192,10 @@ int serve(const ServeOptions& options) {
           connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
   }
   std::unique_ptr<inbound::RecipientsFile> recipients_file;
+  std::unique_ptr<inbound::UsersFile> users_file;
   try {
     recipients_file = load_recipients_file(cfg);
+    users_file = load_users_file(cfg);
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "sluice: {}\n", e.what());
     return kConfigError;
@@ -230,6 +253,11 @@ int serve(const ServeOptions& options) {
     services.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
     services.tracking = tracking;
     if (validates_recipients(cfg)) services.recipients = &recipients;
+    inbound::AuthPenalty auth_penalty;
+    inbound::UserRates user_rates;
+    services.authenticator = users_file.get();
+    services.auth_penalty = &auth_penalty;
+    services.user_rates = &user_rates;
 
     control::ControlServer control(io, cfg.state_dir / "control.sock",
                                    [&engine](const nlohmann::json& request) { return engine.control(request); });

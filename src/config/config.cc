@@ -28,7 +28,8 @@ constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
                                          "max_message_size",  "limits",
                                          "receive_connector", "send_connector",
                                          "dns_servers",       "queue",
-                                         "message_tracking",  "recipient_validation"};
+                                         "message_tracking",  "recipient_validation",
+                                         "users_file"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
                                            "max_connections",       "max_connections_per_ip", "max_command_line",
@@ -47,7 +48,10 @@ constexpr std::string_view kConnectorKeys[] = {"name",
                                                "rewrite_senders",
                                                "require_client_certificate",
                                                "client_certificate_names",
-                                               "client_ca_file"};
+                                               "client_ca_file",
+                                               "auth",
+                                               "allow_plaintext_auth",
+                                               "max_auth_failures"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -87,6 +91,7 @@ class Reader : public TomlReader {
       config.local_delivery = one_of(*n, "local_delivery", kNames);
     }
     read_limits(root, config.limits);
+    if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
     std::vector<bool> sets_relay;  // none for the default connector
     if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
     if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
@@ -145,6 +150,9 @@ class Reader : public TomlReader {
       sources.push_back(source);
     }
     check_connectors(connectors, sources);
+    for (std::size_t i = 0; i < connectors.size(); ++i)
+      check_receive_auth(*this, *items.get(i)->as_table(), fmt::format("receive_connector[{}]", i), connectors[i],
+                         config.users_file);
     config.receive_connectors = std::move(connectors);
     std::vector<bool> sets_relay;
     for (const ConnectorSource& source : sources) sets_relay.push_back(source.sets_relay);
@@ -188,6 +196,7 @@ class Reader : public TomlReader {
     source.sets_relay = read_receive_permissions(*this, t, path, c);
     if (const toml::node* n = t.get("rewrite_senders"))
       c.rewrite_senders = read_sender_rewrites(*this, *n, join(path, "rewrite_senders"));
+    read_receive_auth(*this, t, path, c);
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));
     if (const toml::node* n = t.get("require_tls")) c.require_tls = boolean(*n, join(path, "require_tls"));

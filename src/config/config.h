@@ -36,7 +36,7 @@ bool operator==(const ListenAddress& a, const ListenAddress& b);
 enum class RelayPermission {
   None,           ///< nobody: the connector accepts mail for accepted domains only
   Ranges,         ///< clients in the connector's relay_from
-  Authenticated,  ///< clients that authenticated with SMTP AUTH (not offered yet, so nobody)
+  Authenticated,  ///< clients that authenticated with SMTP AUTH as a user whose entry may relay
 };
 std::string_view relay_permission_name(RelayPermission permission);  ///< "none", "ranges", "authenticated"
 
@@ -57,6 +57,11 @@ struct ReceiveConnector {
   RelayPermission relay = RelayPermission::None;
   std::vector<net::Cidr> relay_from;  ///< relay = Ranges: the clients that may relay
   AcceptedDomainSenders accepted_domain_senders = AcceptedDomainSenders::RelayClients;
+  /// SMTP AUTH (PLAIN, LOGIN) against the users_file: offered after STARTTLS only, unless
+  /// allow_plaintext_auth (accepted only when remote_ranges are not the whole Internet).
+  bool auth = false;
+  bool allow_plaintext_auth = false;
+  std::size_t max_auth_failures = 3;  ///< failed AUTH attempts in one session before 421 and close
   /// Senders of devices rewritten to addresses the next hop accepts, first match in file order
   /// (inbound/sender_rewrite.h): the envelope sender and the From:/Sender: header fields.
   std::vector<auth::SenderRewrite> rewrite_senders;

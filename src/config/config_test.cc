@@ -724,7 +724,7 @@ TEST(ExampleFile, Parses) {
     return std::string();
   }();
   EXPECT_EQ(c.hostname, "mx.example.org");
-  ASSERT_EQ(c.receive_connectors.size(), 4u);
+  ASSERT_EQ(c.receive_connectors.size(), 5u);
   // The documented scenario: EXO's range on the shared address gets the require_tls connector.
   const std::vector<const ReceiveConnector*> port25 = {&c.receive_connectors[0], &c.receive_connectors[1]};
   const ReceiveConnector* exo = select_connector(port25, asio::ip::make_address("40.92.10.20"));
@@ -733,6 +733,11 @@ TEST(ExampleFile, Parses) {
   EXPECT_EQ(exo->tls.profile, "exchange-online");
   EXPECT_FALSE(select_connector(port25, asio::ip::make_address("198.51.100.3"))->require_tls);
   EXPECT_TRUE(c.receive_connectors[3].tls.allows_legacy_versions());
+  // Devices that authenticate, relaying per their users-file entry.
+  EXPECT_EQ(c.users_file, "/etc/sluice/users");
+  EXPECT_TRUE(c.receive_connectors[4].auth);
+  EXPECT_EQ(c.receive_connectors[4].relay, RelayPermission::Authenticated);
+  EXPECT_FALSE(c.receive_connectors[4].allow_plaintext_auth);
   // Exchange's three connectors: anonymous, partner, internal.
   EXPECT_EQ(c.receive_connectors[0].relay, RelayPermission::None);
   EXPECT_EQ(c.receive_connectors[0].accepted_domain_senders, AcceptedDomainSenders::RelayClients);

@@ -4,6 +4,7 @@
 #pragma once
 #include <asio/ip/address.hpp>
 
+#include "auth/user_database.h"
 #include "base/result.h"
 #include "config/config.h"
 #include "smtp/address.h"
@@ -19,21 +20,29 @@ enum class Destination {
 };
 
 /// True when `client` may relay through `connector`: relay = "ranges" and the client is in its
-/// relay_from. relay = "authenticated" relays nobody until SMTP AUTH exists (issue 16).
-bool may_relay(const config::ReceiveConnector& connector, const asio::ip::address& client);
+/// relay_from, or relay = "authenticated" and the client authenticated (`user`, null when it did
+/// not). A user whose entry says relay=no never relays, whatever the connector allows.
+bool may_relay(const config::ReceiveConnector& connector, const asio::ip::address& client, const auth::User* user);
 
-/// MAIL FROM `sender` (nullopt: the null sender <>): refused with
-/// "550 5.7.1 Client does not have permissions to send as this sender" (Exchange's reply) when the
-/// sender is in an accepted domain and the connector lets only relay clients use those, and
-/// `client` is not one.
+/// True when `user` may give `address` in MAIL FROM: its allowed_senders, or, when it lists none,
+/// its own name when that is an address (case is ignored).
+bool may_send_as(const auth::User& user, std::string_view address);
+
+/// MAIL FROM `sender` (null: the null sender <>), refused with
+/// "550 5.7.1 Client does not have permissions to send as this sender" (Exchange's reply):
+/// from an authenticated `user`, a sender it may not send as (may_send_as; <> is always allowed);
+/// from anyone else, a sender in an accepted domain when the connector lets only relay clients
+/// use those and `client` is not one.
 Result<void, smtp::Reply> check_sender(const config::Config& config, const config::ReceiveConnector& connector,
-                                       const asio::ip::address& client, const smtp::Mailbox* sender);
+                                       const asio::ip::address& client, const auth::User* user,
+                                       const smtp::Mailbox* sender);
 
-/// RCPT's decision for `mailbox` (routing characters already refused) from `client`: its
-/// destination, or the reply that refuses it
+/// RCPT's decision for `mailbox` (routing characters already refused) from `client` (`user`: who
+/// it authenticated as, or null): its destination, or the reply that refuses it
 /// ("550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain").
 Result<Destination, smtp::Reply> recipient_destination(const config::Config& config,
                                                        const config::ReceiveConnector& connector,
-                                                       const asio::ip::address& client, const smtp::Mailbox& mailbox);
+                                                       const asio::ip::address& client, const auth::User* user,
+                                                       const smtp::Mailbox& mailbox);
 
 }  // namespace sluice::inbound

@@ -27,6 +27,7 @@ std::string sanitize(std::string_view text) {
 std::string with_protocol(const ReceivedInfo& info) {
   std::string name = info.smtputf8 ? "UTF8SMTP" : info.esmtp ? "ESMTP" : "SMTP";
   if (!info.tls_version.empty()) name += "S";
+  if (!info.authenticated_user.empty()) name += "A";  // RFC 3848: ESMTPA, ESMTPSA
   return name;
 }
 
@@ -42,6 +43,8 @@ std::string received_header(const ReceivedInfo& info) {
   std::string out = fmt::format("Received: from {} ([{}]) by {} (sluice)\r\n\twith {}", helo, address, info.hostname,
                                 with_protocol(info));
   if (!info.tls_version.empty()) out += fmt::format(" (version={}, cipher={})", info.tls_version, info.tls_cipher);
+  if (!info.authenticated_user.empty())
+    out += fmt::format("\r\n\t(authenticated as \"{}\")", sanitize(info.authenticated_user));
   out += fmt::format("\r\n\t(connector \"{}\") id {}", sanitize(info.connector), info.queue_id);
   if (!info.single_recipient.empty()) out += fmt::format("\r\n\tfor <{}>", sanitize(info.single_recipient));
   out += "; " + rfc5322_date(info.time) + "\r\n";

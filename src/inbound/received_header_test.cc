@@ -52,6 +52,23 @@ TEST(ReceivedHeader, WithProtocolNames) {
   EXPECT_EQ(with_protocol(info), "SMTP");
 }
 
+TEST(ReceivedHeader, AuthenticatedSessionsSayWhoAndUseTheAProtocolNames) {
+  auto info = sample();
+  info.authenticated_user = "scanner1";
+  EXPECT_EQ(received_header(info),
+            "Received: from client.example ([192.0.2.1]) by mx.example.org (sluice)\r\n"
+            "\twith ESMTPSA (version=TLS1_3, cipher=TLS_AES_256_GCM_SHA384)\r\n"
+            "\t(authenticated as \"scanner1\")\r\n"
+            "\t(connector \"Default Frontend\") id 0123456789ABCDEF\r\n"
+            "\tfor <bob@example.org>; Fri, 27 Nov 2026 03:30:00 +0000\r\n");
+  info.tls_version.clear();
+  EXPECT_EQ(with_protocol(info), "ESMTPA");
+  info.smtputf8 = true;
+  EXPECT_EQ(with_protocol(info), "UTF8SMTPA");
+  info.tls_version = "TLS1_2";
+  EXPECT_EQ(with_protocol(info), "UTF8SMTPSA");
+}
+
 TEST(ReceivedHeader, ClientTextCannotInjectHeaderLinesOrCloseComments) {
   auto info = sample();
   info.helo = "evil)\r\nX-Injected: yes";

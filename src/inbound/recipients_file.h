@@ -2,14 +2,12 @@
 // changes on disk. A change is noticed by a stat() at most once per check interval (not one per
 // RCPT); a file that no longer parses keeps the previous list, and the reason is logged once.
 #pragma once
-#include <sys/types.h>
-
 #include <chrono>
-#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 
+#include "base/file_watch.h"
 #include "base/result.h"
 #include "config/recipient_validation.h"
 
@@ -32,23 +30,11 @@ class RecipientsFile {
   std::size_t loads() const { return loads_; }
 
  private:
-  /// What tells a changed file: a new file renamed over it, or one written in place.
-  struct Stamp {
-    ino_t inode = 0;
-    off_t size = -1;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
   RecipientsFile(std::filesystem::path path, Clock clock, std::chrono::steady_clock::duration interval)
-      : path_(std::move(path)), clock_(std::move(clock)), interval_(interval) {}
-  static Result<Stamp> stamp_of(const std::filesystem::path& path);
+      : watch_(std::move(path), std::move(clock), interval) {}
   void reload_if_changed();
 
-  std::filesystem::path path_;
-  Clock clock_;
-  std::chrono::steady_clock::duration interval_;
-  std::chrono::steady_clock::time_point next_check_{};
-  Stamp seen_;  ///< the file as last looked at (loaded, or refused)
+  FileWatch watch_;
   config::RecipientList list_;
   std::size_t loads_ = 0;
 };

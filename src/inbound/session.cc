@@ -68,7 +68,14 @@ const Session::CommandRule Session::kCommands[] = {
     {Verb::StartTls,
      {{{Need::NoArgument, 501, "5.5.4", "Syntax: STARTTLS"}, {Need::NoTls, 503, "5.5.1", "TLS already active"}}},
      &Session::on_starttls},
-    {Verb::Auth, {{kTlsFirst}}, &Session::on_auth},
+    // RFC 4954 4: AUTH needs EHLO, only once, never in a transaction.
+    {Verb::Auth,
+     {{kTlsFirst,
+       {Need::AuthEnabled, 502, "5.5.1", "AUTH not available on this connector"},
+       {Need::Ehlo, 503, "5.5.1", "Send EHLO first"},
+       {Need::NotAuthenticated, 503, "5.5.1", "Already authenticated"},
+       {Need::NoTransaction, 503, "5.5.1", "AUTH not permitted during a mail transaction"}}},
+     &Session::on_auth},
     {Verb::Bdat, {{kTlsFirst}}, &Session::on_bdat},
 };
 
@@ -154,7 +161,7 @@ awaitable<void> Session::run() {
     }
     connection_.set_timeout(limits.command_timeout);
     interruptible_ = true;
-    auto line = co_await connection_.read_line(limits.max_command_line);
+    auto line = co_await connection_.read_line(command_line_limit());
     interruptible_ = false;
     if (!line) {
       const net::Interrupt why = line.error().interrupt;
@@ -170,13 +177,15 @@ awaitable<void> Session::run() {
       }
       break;
     }
-    if (line->too_long) {
+    Command command;
+    if (!line->too_long) command = smtp::parse_command(line->text);
+    // Only AUTH may use the longer limit (RFC 4954 4: its initial response).
+    if (line->too_long || (command.verb != Verb::Auth && line->text.size() + 2 > limits.max_command_line)) {
       log_.received("<command line too long>");
       reply(500, "5.5.2", fmt::format("Line too long (the limit is {} octets)", limits.max_command_line));
     } else {
-      Command command = smtp::parse_command(line->text);
-      // AUTH carries secrets: only its verb reaches the log.
-      log_.received(command.verb == Verb::Auth ? std::string_view("AUTH") : line->text);
+      // AUTH carries secrets: only its mechanism reaches the log.
+      log_.received(command.verb == Verb::Auth ? std::string_view(auth_log_text(command)) : line->text);
       co_await dispatch(command);
     }
     if (!closing_ && errors_ >= limits.max_errors) {
@@ -189,6 +198,7 @@ awaitable<void> Session::run() {
 
 SenderRewriter Session::sender_rewriter() const {
   SenderRewriter rewriter;
+  if (user_) rewriter.add(user_->rewrite_senders);  // the user's own entries first
   rewriter.add(connector_.rewrite_senders);
   return rewriter;
 }
@@ -211,6 +221,12 @@ bool Session::meets(Need need, const Command& command) const {
       return transaction_ && !transaction_->recipients.empty();
     case Need::NoTls:
       return !connection_.tls_active();
+    case Need::Ehlo:
+      return greeted_ && esmtp_;
+    case Need::NotAuthenticated:
+      return user_ == nullptr;
+    case Need::AuthEnabled:
+      return connector_.auth;
   }
   return false;
 }
@@ -256,6 +272,7 @@ void Session::on_ehlo(const Command& command) {
   r.lines.push_back("8BITMIME");
   r.lines.push_back("ENHANCEDSTATUSCODES");
   r.lines.push_back("SMTPUTF8");
+  if (offers_auth()) r.lines.push_back("AUTH PLAIN LOGIN");
   if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   reply(r);
 }
@@ -300,6 +317,9 @@ void Session::on_mail(const Command& command) {
       t.body_type = body == "7bit" ? "7BIT" : "8BITMIME";
     } else if (key == "SMTPUTF8" && value.empty()) {
       t.smtputf8 = true;
+    } else if (key == "AUTH" && connector_.auth && !value.empty()) {
+      // RFC 4954 5: who first submitted the message, as a relaying client says; accepted and not
+      // used (another server's word about authentication is not trusted here).
     } else {
       reply(555, "5.5.4", fmt::format("Unsupported MAIL parameter {}", key));
       return;
@@ -310,14 +330,24 @@ void Session::on_mail(const Command& command) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     return;
   }
-  if (auto allowed = check_sender(*services_.config, connector_, client_, path.null_path ? nullptr : &path.mailbox);
-      !allowed) {
+  const std::optional<std::string> rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address);
+  // A user may also give a sender that a rewrite turns into one of its own: what the mail leaves as.
+  const bool rewritten_to_own = user_ && rewritten && may_send_as(*user_, *rewritten);
+  if (auto allowed =
+          check_sender(*services_.config, connector_, client_, user_.get(), path.null_path ? nullptr : &path.mailbox);
+      !allowed && !rewritten_to_own) {
     reply(allowed.error());
+    return;
+  }
+  if (user_ && services_.user_rates && !services_.user_rates->allows(*user_)) {
+    reply(450, "4.7.1",
+          fmt::format("Message rate limit exceeded for user {} ({} messages per {}s); try again later", user_->name,
+                      user_->rate->messages, user_->rate->per.count()));
     return;
   }
   t.mail_from = address;
   // The client's sender passed the checks above; the rewrite is what the administrator set for it.
-  if (auto rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address)) {
+  if (rewritten) {
     log_.info(fmt::format("Sender rewritten: {} -> {}", address, *rewritten));
     t.original_mail_from = std::exchange(t.mail_from, *rewritten);
   }
@@ -350,7 +380,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
     reply(553, "5.1.3", "Routing characters (%, !, quoted @) in the local part are not accepted");
     co_return;
   }
-  auto destination = recipient_destination(config, connector_, client_, mailbox);
+  auto destination = recipient_destination(config, connector_, client_, user_.get(), mailbox);
   if (!destination) {
     reply(destination.error());
     co_return;
@@ -393,17 +423,8 @@ awaitable<void> Session::on_data(const Command&) {
     auto filled = co_await connection_.fill();
     line_ended = connection_.buffered().find('\n', kept) != std::string_view::npos;
     if (!filled) {
-      const net::Interrupt why = filled.error().interrupt;
-      connection_.clear_interrupt();
-      if (why == net::Interrupt::Timeout) {
-        log_.info("Timeout waiting for message data");
-        reply_and_close(smtp::make_reply(421, "4.4.2", config.hostname + " Error: timeout exceeded"));
-      } else if (why == net::Interrupt::Shutdown) {
-        reply_and_close(smtp::make_reply(421, "4.3.2", config.hostname + " Service shutting down, try again later"));
-      } else {
-        log_.info("Connection lost during DATA; message discarded");
-        closing_ = true;
-      }
+      end_interrupted_exchange(filled.error().interrupt, "Timeout waiting for message data",
+                               "Connection lost during DATA; message discarded");
       co_return;
     }
   }
@@ -454,6 +475,7 @@ awaitable<void> Session::on_data(const Command&) {
                                      .connector = connector_.name,
                                      .esmtp = esmtp_,
                                      .smtputf8 = t.smtputf8,
+                                     .authenticated_user = user_ ? user_->name : std::string(),
                                      .tls_version = tls_version_,
                                      .tls_cipher = tls_cipher_,
                                      .queue_id = envelope.id,
@@ -483,7 +505,22 @@ awaitable<void> Session::on_data(const Command&) {
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;
+  if (user_ && services_.user_rates) services_.user_rates->queued(*user_);
   if (services_.queued) services_.queued(envelope);
+}
+
+void Session::end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note) {
+  const std::string& hostname = services_.config->hostname;
+  connection_.clear_interrupt();
+  if (why == net::Interrupt::Timeout) {
+    log_.info(timeout_note);
+    reply_and_close(smtp::make_reply(421, "4.4.2", hostname + " Error: timeout exceeded"));
+  } else if (why == net::Interrupt::Shutdown) {
+    reply_and_close(smtp::make_reply(421, "4.3.2", hostname + " Service shutting down, try again later"));
+  } else {
+    log_.info(lost_note);
+    closing_ = true;
+  }
 }
 
 void Session::on_rset(const Command&) {
@@ -506,8 +543,6 @@ void Session::on_expn(const Command&) { reply(502, "5.5.1", "EXPN not available"
 void Session::on_help(const Command&) {
   reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS HELP");
 }
-
-void Session::on_auth(const Command&) { reply(502, "5.5.1", "AUTH not available on this connector"); }
 
 void Session::on_bdat(const Command&) {
   // The chunk that follows BDAT would otherwise be read as commands.
@@ -554,6 +589,7 @@ awaitable<void> Session::on_starttls(const Command&) {
   greeted_ = false;
   helo_.clear();
   esmtp_ = false;
+  user_.reset();  // RFC 4954 4: what was learnt before TLS is forgotten, an AUTH too
   reset_transaction();
 }
 

@@ -14,7 +14,9 @@
 #include <variant>
 #include <vector>
 
+#include "auth/user_database.h"
 #include "config/config.h"
+#include "inbound/authenticator.h"
 #include "inbound/recipient_validation.h"
 #include "inbound/sender_rewrite.h"
 #include "net/connection.h"
@@ -41,6 +43,10 @@ struct SessionServices {
   tracking::TrackingLog* tracking = nullptr;  ///< the message tracking log; null: not written
   /// Recipient validation at RCPT ([recipient_validation]); null: every local part is accepted.
   RecipientValidator* recipients = nullptr;
+  /// SMTP AUTH (connectors with auth = true): checks user names and passwords; null: AUTH fails.
+  Authenticator* authenticator = nullptr;
+  AuthPenalty* auth_penalty = nullptr;  ///< delays per client address after failures; null: none
+  UserRates* user_rates = nullptr;      ///< each user's message rate; null: not limited
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -75,14 +81,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   /// What a verb needs before its handler runs, checked by dispatch() from the command table.
   enum class Need : std::uint8_t {
-    Nothing,          ///< an unused slot of CommandRule::needs
-    TlsWhenRequired,  ///< STARTTLS done, when the connector has require_tls (its require_tls_reply)
-    NoArgument,       ///< the command line has no argument
-    Greeting,         ///< EHLO or HELO accepted since the session (re)started
-    NoTransaction,    ///< no MAIL yet
-    Mail,             ///< MAIL accepted
-    Rcpt,             ///< MAIL and at least one RCPT accepted
-    NoTls,            ///< TLS not active yet
+    Nothing,           ///< an unused slot of CommandRule::needs
+    TlsWhenRequired,   ///< STARTTLS done, when the connector has require_tls (its require_tls_reply)
+    NoArgument,        ///< the command line has no argument
+    Greeting,          ///< EHLO or HELO accepted since the session (re)started
+    NoTransaction,     ///< no MAIL yet
+    Mail,              ///< MAIL accepted
+    Rcpt,              ///< MAIL and at least one RCPT accepted
+    NoTls,             ///< TLS not active yet
+    Ehlo,              ///< EHLO (not HELO) accepted since the session (re)started
+    NotAuthenticated,  ///< no successful AUTH in this session yet
+    AuthEnabled,       ///< the connector has auth = true
   };
   /// A requirement and the reply when it is not met (code 0: the connector's require_tls_reply).
   struct Requirement {
@@ -97,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
   using WaitingHandler = asio::awaitable<void> (Session::*)(const smtp::Command&);
   struct CommandRule {
     smtp::Verb verb;
-    std::array<Requirement, 4> needs;  ///< checked in order; the first one not met answers
+    std::array<Requirement, 5> needs;  ///< checked in order; the first one not met answers
     std::variant<Handler, WaitingHandler> handler;
   };
   static const CommandRule kCommands[];
@@ -119,7 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_expn(const smtp::Command&);
   void on_help(const smtp::Command&);
   asio::awaitable<void> on_starttls(const smtp::Command&);
-  void on_auth(const smtp::Command&);
+  asio::awaitable<void> on_auth(const smtp::Command&);
   void on_bdat(const smtp::Command&);
 
   void reply(const smtp::Reply& r);
@@ -131,6 +140,24 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> finish(std::string_view reason);
   /// After reply_and_close(): sends the final reply (even after an interrupt), then finish("Local").
   asio::awaitable<void> send_final_reply_and_finish();
+  /// AUTH's part (session_auth.cc): the response to a 334 `challenge`, decoded; nullopt when
+  /// the exchange ended instead (answered, or the session is closing).
+  asio::awaitable<std::optional<std::string>> auth_response(std::string_view challenge);
+  /// The AUTH command's initial response decoded (`initial` null: none given), else the
+  /// response to `challenge`; nullopt as auth_response.
+  asio::awaitable<std::optional<std::string>> first_auth_response(const std::string_view* initial,
+                                                                  std::string_view challenge);
+  /// A failed AUTH as `user`: the log lines, the growing delay, 535, and 421 at the session's limit.
+  asio::awaitable<void> auth_failed(std::string_view mechanism, const std::string& user);
+  /// What the receive protocol log shows of an AUTH command: the mechanism, never a response.
+  static std::string auth_log_text(const smtp::Command& command);
+  /// True when EHLO offers AUTH now: the connector has auth, and TLS is active or not needed.
+  bool offers_auth() const;
+  /// The longest command line read: AUTH with an initial response may be longer than the rest.
+  std::size_t command_line_limit() const;
+  /// A read in the middle of DATA or AUTH ended without its data: 421 for a timeout (logging
+  /// `timeout_note`) or a stop; a client that is gone ends the session (logging `lost_note`).
+  void end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note);
   void log_tls_success();
   void log_tls_failure(const net::IoError& failure);
   /// require_client_certificate: after the handshake, checks and logs what the client presented
@@ -159,6 +186,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool shutdown_requested_ = false;
   std::string tls_version_, tls_cipher_;
   std::optional<tls::ClientCertificateCheck> client_certificate_;  ///< set after STARTTLS on connectors that ask
+  /// Who the client authenticated as (its users-file entry, as it was then); null: nobody.
+  std::shared_ptr<const auth::User> user_;
+  std::size_t auth_failures_ = 0;  ///< failed AUTH attempts in this session
 };
 
 }  // namespace sluice::inbound

@@ -185,6 +185,9 @@ class SessionHarness {
     services.spool = spool.get();
     services.disk = disk_.get_executor();
     services.committer = committer.get();
+    services.authenticator = authenticator;
+    services.auth_penalty = auth_penalty;
+    services.user_rates = user_rates;
     services.queued = [this](const queue::Envelope& envelope) {
       const std::string& id = envelope.id;
       std::lock_guard lock(mutex_);
@@ -243,6 +246,10 @@ class SessionHarness {
   std::unique_ptr<queue::GroupCommitter> committer;
   /// When set, start() runs Session::refuse with it instead of Session::run.
   std::optional<smtp::Reply> refusal;
+  /// SMTP AUTH's services for the session (SessionServices); the test owns them.
+  Authenticator* authenticator = nullptr;
+  AuthPenalty* auth_penalty = nullptr;
+  UserRates* user_rates = nullptr;
 
  private:
   std::unique_ptr<protocol_log::Writer> writer_;

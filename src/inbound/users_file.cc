@@ -1,0 +1,60 @@
+#include "inbound/users_file.h"
+
+#include <openssl/rand.h>
+
+#include "base/blocking.h"
+#include "base/logging.h"
+
+namespace sluice::inbound {
+
+Result<std::unique_ptr<UsersFile>> UsersFile::open(const std::filesystem::path& path, FileWatch::Clock clock,
+                                                   std::chrono::steady_clock::duration check_interval) {
+  std::unique_ptr<UsersFile> file(new UsersFile(path, std::move(clock), check_interval));
+  if (auto marked = file->watch_.mark(); !marked) return fail(marked.error());
+  auto loaded = auth::UserDatabase::load(path);
+  if (!loaded) return fail(loaded.error());
+  file->database_ = std::make_shared<const auth::UserDatabase>(std::move(*loaded));
+  file->loads_ = 1;
+  // A password nobody knows: random bytes, hashed as the users' passwords are.
+  unsigned char secret[18];
+  if (RAND_bytes(secret, sizeof secret) == 1) {
+    auto hash = auth::hash_password(std::string_view(reinterpret_cast<const char*>(secret), sizeof secret));
+    if (hash) file->unknown_user_hash_ = std::move(*hash);
+  }
+  return file;
+}
+
+std::shared_ptr<const auth::UserDatabase> UsersFile::users() {
+  auto changed = watch_.changed();
+  if (!changed) {
+    log_warning("users file {}: {}; keeping the previous users ({})", watch_.path().string(), changed.error().message,
+                database_->users().size());
+  } else if (*changed) {
+    auto loaded = auth::UserDatabase::load(watch_.path());
+    if (!loaded) {
+      log_warning("users file not reloaded: {}; keeping the previous users ({})", loaded.error().message,
+                  database_->users().size());
+    } else {
+      database_ = std::make_shared<const auth::UserDatabase>(std::move(*loaded));
+      ++loads_;
+      log_info("users file {} reloaded: {} users", watch_.path().string(), database_->users().size());
+    }
+  }
+  return database_;
+}
+
+asio::awaitable<std::shared_ptr<const auth::User>> UsersFile::verify(const std::string& name,
+                                                                     const std::string& password,
+                                                                     const asio::any_io_executor& blocking) {
+  std::shared_ptr<const auth::UserDatabase> database = users();
+  const auth::User* user = database->find(name);
+  const std::string* hash = user ? &user->password_hash : &unknown_user_hash_;
+  const std::string* secret = &password;
+  const bool matches =
+      co_await run_blocking(blocking, [hash, secret] { return auth::verify_password(*secret, *hash); });
+  if (user == nullptr || !matches) co_return nullptr;
+  // Shares the database's lifetime: the entry stays valid after a reload replaces the database.
+  co_return std::shared_ptr<const auth::User>(database, user);
+}
+
+}  // namespace sluice::inbound
