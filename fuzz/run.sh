@@ -37,7 +37,8 @@ sources[logscan_postfix]="src/logscan/postfix_reader.cc $logscan_common"
 extra[logscan_postfix]="${fmt_flags[*]}"
 sources[reg_file]="src/schannel/reg_file.cc src/base/utf8.cc"
 extra[reg_file]="${fmt_flags[*]}"
-sources[config]="src/config/config.cc src/net/cidr.cc src/config/send_connector.cc src/config/toml_reader.cc
+sources[config]="src/config/config.cc src/net/cidr.cc src/config/send_connector.cc src/config/send_auth.cc
+                 src/config/toml_reader.cc
                  src/config/accepted_domains.cc src/config/receive_permissions.cc src/config/recipient_validation.cc
                  src/tls/policy.cc src/tls/version.cc src/smtp/reply.cc src/smtp/address.cc src/base/utf8.cc
                  src/base/unit_duration.cc"
