@@ -104,6 +104,17 @@ class SmtpAuthOutTest(unittest.TestCase):
         self.assertIsNotNone(self.dovecot.wait_for_log(r"Login: user=<scanner>, method=LOGIN, .*TLS"))
         self.assertIn("334 VXNlcm5hbWU6", self.send_log_text())
 
+    def test_a_password_file_others_can_read_stops_the_start(self):
+        sluice = harness.Sluice()
+        path = password_file(sluice.dir, "open-password", PASSWORD)
+        os.chmod(path, 0o644)
+        harness.append_config(sluice, auth_connector("Open", "open.test", self.dovecot.port, "plain", path))
+        p = subprocess.run([harness.SLUICE, "serve", "--config", sluice.config, "--check-config"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn(f'send_connector[0].auth.password_file: "{path}" has mode 0644', p.stderr)
+        self.assertNotIn(PASSWORD, p.stderr + p.stdout)
+
     def test_wrong_password_defers_with_dovecots_reply_and_logs_no_secret(self):
         # A gateway of its own: the failures back off the next hop, which is Dovecot's address for
         # the other connectors too.
