@@ -16,13 +16,12 @@
 namespace sluice::config::detail {
 namespace {
 
-constexpr Named<SendAuthMechanism> kMechanismNames[] = {{SendAuthMechanism::Plain, "plain"},
-                                                        {SendAuthMechanism::Login, "login"},
-                                                        {SendAuthMechanism::XOAuth2, "xoauth2"}};
+constexpr Named<SendAuthMechanism> kMechanismNames[] = {
+    {SendAuthMechanism::Plain, "plain"}, {SendAuthMechanism::Login, "login"}, {SendAuthMechanism::XOAuth2, "xoauth2"}};
 constexpr std::string_view kPasswordKeys[] = {"mechanism", "username", "password_file"};
-constexpr std::string_view kOAuthKeys[] = {"mechanism",          "username",           "token_endpoint", "tenant",
-                                           "client_id",          "client_secret_file", "client_certificate",
-                                           "client_key",         "scope",              "ca_file"};
+constexpr std::string_view kOAuthKeys[] = {
+    "mechanism",          "username",           "token_endpoint", "tenant", "client_id",
+    "client_secret_file", "client_certificate", "client_key",     "scope",  "ca_file"};
 
 class SendAuthReader {
  public:
@@ -31,8 +30,7 @@ class SendAuthReader {
 
   SendAuth read(const SendConnector& connector) const {
     const toml::node* mechanism = t_.get("mechanism");
-    if (!mechanism)
-      r_.fail(t_, path_, "missing key 'mechanism' (\"plain\", \"login\" or \"xoauth2\")");
+    if (!mechanism) r_.fail(t_, path_, "missing key 'mechanism' (\"plain\", \"login\" or \"xoauth2\")");
     SendAuth auth;
     auth.mechanism = r_.one_of(*mechanism, key("mechanism"), kMechanismNames);
     const bool oauth = auth.mechanism == SendAuthMechanism::XOAuth2;
@@ -57,8 +55,8 @@ class SendAuthReader {
     for (auto&& [name, node] : t_) {
       const std::string_view text = name.str();
       if (std::find(known.begin(), known.end(), text) != known.end()) continue;
-      const bool password_key = std::find(std::begin(kPasswordKeys), std::end(kPasswordKeys), text) !=
-                                std::end(kPasswordKeys);
+      const bool password_key =
+          std::find(std::begin(kPasswordKeys), std::end(kPasswordKeys), text) != std::end(kPasswordKeys);
       const bool oauth_key = std::find(std::begin(kOAuthKeys), std::end(kOAuthKeys), text) != std::end(kOAuthKeys);
       if (password_key || oauth_key)
         r_.fail(&name.source(), key(text),
@@ -132,7 +130,8 @@ class SendAuthReader {
     const toml::node* certificate_node = file_node("client_certificate", certificate);
     const toml::node* key_node = file_node("client_key", private_key);
     if (secret_node && (certificate_node || key_node))
-      r_.fail(certificate_node ? *certificate_node : *key_node, key(certificate_node ? "client_certificate" : "client_key"),
+      r_.fail(certificate_node ? *certificate_node : *key_node,
+              key(certificate_node ? "client_certificate" : "client_key"),
               "give either client_secret_file or client_certificate and client_key, not both");
     if (!secret_node && !certificate_node && !key_node)
       r_.fail(t_, path_, "missing key 'client_secret_file' (or client_certificate and client_key)");

@@ -92,8 +92,8 @@ TEST_F(SendAuthConfig, KeysOfTheOtherMechanismAreRefusedByName) {
                       "send_connector[0].auth.client_id: is not used with mechanism = \"plain\" (only with "
                       "\"xoauth2\")");
   EXPECT_CONFIG_ERROR(
-      connector(oauth_keys(fmt::format("tenant = \"t\"\nclient_secret_file = \"{}\"\npassword_file = \"x\"\n",
-                                       file("secret", 0600)))),
+      connector(oauth_keys(
+          fmt::format("tenant = \"t\"\nclient_secret_file = \"{}\"\npassword_file = \"x\"\n", file("secret", 0600)))),
       "send_connector[0].auth.password_file: is not used with mechanism = \"xoauth2\" (only with \"plain\" and "
       "\"login\")");
   EXPECT_CONFIG_ERROR(connector(plain_keys() + "pasword_file = \"x\"\n"),
@@ -116,11 +116,11 @@ TEST_F(SendAuthConfig, Xoauth2WithAClientSecret) {
   EXPECT_EQ(a.scope, "https://outlook.office365.com/.default");
 
   const std::string ca = file("ca.pem", 0644, "-----BEGIN CERTIFICATE-----\n");
-  const Config d = parse_config(
-      connector(oauth_keys(fmt::format("token_endpoint = \"https://127.0.0.1:8443/token\"\nscope = \"s\"\n"
-                                       "client_secret_file = \"{}\"\nca_file = \"{}\"\n",
-                                       secret, ca))),
-      "x");
+  const Config d =
+      parse_config(connector(oauth_keys(fmt::format("token_endpoint = \"https://127.0.0.1:8443/token\"\nscope = \"s\"\n"
+                                                    "client_secret_file = \"{}\"\nca_file = \"{}\"\n",
+                                                    secret, ca))),
+                   "x");
   EXPECT_EQ(d.send_connectors[0].auth.token_endpoint, "https://127.0.0.1:8443/token");
   EXPECT_EQ(d.send_connectors[0].auth.scope, "s");
   EXPECT_EQ(d.send_connectors[0].auth.ca_file, ca);
@@ -128,10 +128,10 @@ TEST_F(SendAuthConfig, Xoauth2WithAClientSecret) {
 
 TEST_F(SendAuthConfig, Xoauth2WithAClientCertificate) {
   const std::string certificate = file("app.pem", 0644), key = file("app.key", 0600);
-  const Config c = parse_config(
-      connector(oauth_keys(fmt::format("tenant = \"t\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\n",
-                                       certificate, key))),
-      "x");
+  const Config c =
+      parse_config(connector(oauth_keys(fmt::format(
+                       "tenant = \"t\"\nclient_certificate = \"{}\"\nclient_key = \"{}\"\n", certificate, key))),
+                   "x");
   EXPECT_EQ(c.send_connectors[0].auth.client_certificate, certificate);
   EXPECT_EQ(c.send_connectors[0].auth.client_key, key);
   EXPECT_TRUE(c.send_connectors[0].auth.client_secret_file.empty());

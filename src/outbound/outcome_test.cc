@@ -94,8 +94,9 @@ TEST(AuthenticationFailed, DefersWithTheServersReplyQuotedEvenForA535) {
   queue::Envelope envelope;
   envelope.recipients.push_back({.address = "bob@cloud.test"});
   const auto now = std::chrono::system_clock::now();
-  auto failed = record_attempt(envelope, {0}, result, now,
-                               [&](const queue::Envelope&, const queue::Recipient&) { return now + std::chrono::minutes(1); });
+  auto failed = record_attempt(envelope, {0}, result, now, [&](const queue::Envelope&, const queue::Recipient&) {
+    return now + std::chrono::minutes(1);
+  });
   EXPECT_TRUE(failed.empty());
   EXPECT_EQ(envelope.recipients[0].state, queue::Recipient::State::Deferred);
   EXPECT_EQ(envelope.recipients[0].last_reply, reply);

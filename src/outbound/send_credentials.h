@@ -19,7 +19,7 @@
 namespace sluice::outbound {
 
 struct SendCredentials {
-  std::string password;                        ///< PLAIN/LOGIN; a secret, never logged
+  std::string password;                       ///< PLAIN/LOGIN; a secret, never logged
   std::shared_ptr<AccessTokenSource> tokens;  ///< XOAUTH2
 };
 
@@ -33,8 +33,8 @@ Result<std::string> read_password_file(const std::filesystem::path& file);
 /// The credentials of every connector with auth. XOAUTH2 sources come from `make_source` (the
 /// OAuth client, make_oauth_token_source, in the gateway; a fake in tests), their token requests
 /// run on `blocking`. The error names the connector: "send connector \"Exchange Online\": ...".
-using TokenSourceFactory = std::function<Result<std::unique_ptr<AccessTokenSource>>(const config::SendAuth&,
-                                                                                     asio::any_io_executor)>;
+using TokenSourceFactory =
+    std::function<Result<std::unique_ptr<AccessTokenSource>>(const config::SendAuth&, asio::any_io_executor)>;
 Result<CredentialsByConnector> load_send_credentials(const config::Config& config, asio::any_io_executor blocking,
                                                      const TokenSourceFactory& make_source = make_oauth_token_source);
 

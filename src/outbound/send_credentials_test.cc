@@ -54,11 +54,12 @@ TEST_F(SendCredentialsTest, OneEntryPerConnectorWithAuth) {
   auto oauth = connector("OAuth", config::SendAuthMechanism::XOAuth2);
   cfg.send_connectors = {connector("Anonymous", config::SendAuthMechanism::None), plain, oauth};
   int sources = 0;
-  auto loaded = load_send_credentials(cfg, io_.get_executor(), [&](const config::SendAuth& auth, asio::any_io_executor) {
-    ++sources;
-    EXPECT_EQ(auth.mechanism, config::SendAuthMechanism::XOAuth2);
-    return Result<std::unique_ptr<AccessTokenSource>>(std::make_unique<NoTokens>());
-  });
+  auto loaded =
+      load_send_credentials(cfg, io_.get_executor(), [&](const config::SendAuth& auth, asio::any_io_executor) {
+        ++sources;
+        EXPECT_EQ(auth.mechanism, config::SendAuthMechanism::XOAuth2);
+        return Result<std::unique_ptr<AccessTokenSource>>(std::make_unique<NoTokens>());
+      });
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(sources, 1);
   EXPECT_EQ(loaded->count("Anonymous"), 0u);

@@ -301,7 +301,8 @@ class Client : public std::enable_shared_from_this<Client> {
   awaitable<State> on_starttls() {
     if (mode_ == config::OutboundTls::None) {
       if (!downgrade_) log_->info("STARTTLS not attempted: send connector has tls = none");
-      without_tls_ = downgrade_ ? "this is the plaintext retry after a failed TLS handshake" : "the connector has tls = none";
+      without_tls_ =
+          downgrade_ ? "this is the plaintext retry after a failed TLS handshake" : "the connector has tls = none";
       co_return State::Auth;
     }
     const char* mode_name = opportunistic() ? "connector is opportunistic" : "connector requires TLS";
@@ -465,9 +466,9 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (!token.empty() && (reply->code == 535 || reply->code == 534)) settings_.token_source->rejected(token);
     log_->info(fmt::format("Authentication refused; not sending"));
-    co_return cannot_authenticate(server_error.empty() ? reply->one_line()
-                                                       : fmt::format("{} (XOAUTH2 error: {})", reply->one_line(),
-                                                                     server_error));
+    co_return cannot_authenticate(server_error.empty()
+                                      ? reply->one_line()
+                                      : fmt::format("{} (XOAUTH2 error: {})", reply->one_line(), server_error));
   }
 
   awaitable<State> on_transaction() {

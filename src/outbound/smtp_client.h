@@ -1,6 +1,7 @@
 // The SMTP client: one transaction to one host, as an explicit state machine (docs/outbound.md):
 // banner, EHLO (HELO fallback), STARTTLS per policy, EHLO again, AUTH when the connector has
-// [auth] (only inside TLS), MAIL/RCPT/DATA (pipelined when offered), QUIT. Every command, reply and TLS event goes to the send protocol log.
+// [auth] (only inside TLS), MAIL/RCPT/DATA (pipelined when offered), QUIT. Every command, reply and TLS event goes to
+// the send protocol log.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>

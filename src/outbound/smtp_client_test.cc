@@ -1019,9 +1019,9 @@ class SmtpClientAuthTest : public SmtpClientTest {
   /// No secret, nor its base64, in the send protocol log.
   void expect_no_secret_logged() {
     const std::string log = send_log();
-    for (const std::string& secret :
-         {password, smtp::base64_encode(password), tokens.value, smtp::plain_response(connector.auth.username, password),
-          smtp::xoauth2_response(connector.auth.username, tokens.value)})
+    for (const std::string& secret : {password, smtp::base64_encode(password), tokens.value,
+                                      smtp::plain_response(connector.auth.username, password),
+                                      smtp::xoauth2_response(connector.auth.username, tokens.value)})
       EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in " << log;
   }
 
@@ -1036,8 +1036,8 @@ TEST_F(SmtpClientAuthTest, PlainSendsTheInitialResponseInsideTlsAfterTheSecondEh
   auto result = attempt_with(config::SendAuthMechanism::Plain);
   EXPECT_EQ(result.failure, Failure::None);
   EXPECT_TRUE(result.data_accepted);
-  EXPECT_EQ(r.auth_lines, std::vector<std::string>{"AUTH PLAIN " + smtp::plain_response("scanner@contoso.test",
-                                                                                          "s3cret-Pa55")});
+  EXPECT_EQ(r.auth_lines,
+            std::vector<std::string>{"AUTH PLAIN " + smtp::plain_response("scanner@contoso.test", "s3cret-Pa55")});
   EXPECT_TRUE(r.tls_ok);
   const std::string log = send_log();
   EXPECT_NE(log.find(">,AUTH PLAIN ****,"), std::string::npos) << log;
@@ -1069,7 +1069,9 @@ TEST_F(SmtpClientAuthTest, Xoauth2SendsUserAndBearerTokenInGooglesFormat) {
   const std::string prefix = "AUTH XOAUTH2 ";
   ASSERT_EQ(r.auth_lines[0].rfind(prefix, 0), 0u);
   EXPECT_EQ(smtp::base64_decode(r.auth_lines[0].substr(prefix.size())),
-            "user=scanner@contoso.test\x01" "auth=Bearer " + tokens.value + "\x01\x01");
+            "user=scanner@contoso.test\x01"
+            "auth=Bearer " +
+                tokens.value + "\x01\x01");
   EXPECT_EQ(tokens.asked, 1);
   EXPECT_TRUE(tokens.rejected_tokens.empty());
   EXPECT_NE(send_log().find(">,AUTH XOAUTH2 ****,"), std::string::npos);

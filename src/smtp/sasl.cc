@@ -22,10 +22,8 @@ std::string base64_encode(std::string_view data) {
   for (std::size_t i = 0; i < data.size(); i += 3) {
     const std::size_t n = std::min<std::size_t>(3, data.size() - i);
     std::uint32_t group = 0;
-    for (std::size_t k = 0; k < 3; ++k)
-      group = group << 8 | (k < n ? static_cast<unsigned char>(data[i + k]) : 0u);
-    for (std::size_t k = 0; k < 4; ++k)
-      out.push_back(k <= n ? kBase64Alphabet[group >> (18 - 6 * k) & 0x3f] : '=');
+    for (std::size_t k = 0; k < 3; ++k) group = group << 8 | (k < n ? static_cast<unsigned char>(data[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k) out.push_back(k <= n ? kBase64Alphabet[group >> (18 - 6 * k) & 0x3f] : '=');
   }
   return out;
 }
@@ -66,7 +64,9 @@ std::string plain_response(std::string_view user, std::string_view password) {
 std::string xoauth2_response(std::string_view user, std::string_view token) {
   std::string message = "user=";
   message.append(user);
-  message.append("\x01" "auth=Bearer ");
+  message.append(
+      "\x01"
+      "auth=Bearer ");
   message.append(token);
   message.append("\x01\x01");
   return base64_encode(message);

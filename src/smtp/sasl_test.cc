@@ -26,12 +26,12 @@ TEST(Base64, DecodesWhatItEncodes) {
 }
 
 TEST(Base64, RefusesWhatIsNotPaddedBase64) {
-  EXPECT_FALSE(base64_decode("Zg"));      // unpadded
-  EXPECT_FALSE(base64_decode("Zg=a"));    // a digit after padding
-  EXPECT_FALSE(base64_decode("Z==="));    // padding where a digit must be
+  EXPECT_FALSE(base64_decode("Zg"));        // unpadded
+  EXPECT_FALSE(base64_decode("Zg=a"));      // a digit after padding
+  EXPECT_FALSE(base64_decode("Z==="));      // padding where a digit must be
   EXPECT_FALSE(base64_decode("Zg==Zg=="));  // padding inside
-  EXPECT_FALSE(base64_decode("Zm9 v"));   // whitespace
-  EXPECT_FALSE(base64_decode("Zm9-"));    // URL-safe alphabet
+  EXPECT_FALSE(base64_decode("Zm9 v"));     // whitespace
+  EXPECT_FALSE(base64_decode("Zm9-"));      // URL-safe alphabet
 }
 
 TEST(SaslResponses, PlainIsNulUserNulPassword) {
