@@ -185,3 +185,17 @@ service submission-login {{
             return bool(m)
         wait_until(look, timeout)
         return found[0] if found else None
+
+
+def start_for_class(cls, **settings):
+    """For a test class's setUpClass: skips it when Dovecot cannot run here, else starts an
+    smtp-sink and a DovecotPeer relaying to it (`settings` as DovecotPeer takes them), both stopped
+    by class cleanups, as cls.sink and cls.dovecot."""
+    import unittest
+    reason = available()
+    if reason:
+        raise unittest.SkipTest(reason)
+    cls.sink = SmtpSink().start()
+    cls.addClassCleanup(cls.sink.stop)
+    cls.dovecot = DovecotPeer(relay_port=cls.sink.port, **settings).start()
+    cls.addClassCleanup(cls.dovecot.stop)

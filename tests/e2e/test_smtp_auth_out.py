@@ -24,7 +24,6 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(__file__))
 import dovecot_peer  # noqa: E402
 import harness  # noqa: E402
-from dovecot_peer import DovecotPeer, SmtpSink  # noqa: E402
 
 PASSWORD = "Corr3ct-h0rse"
 WRONG = "n0t-the-Passw0rd"
@@ -53,13 +52,7 @@ def queue_cli(sluice, *args):
 class SmtpAuthOutTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        reason = dovecot_peer.available()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.sink = SmtpSink().start()
-        cls.addClassCleanup(cls.sink.stop)
-        cls.dovecot = DovecotPeer(relay_port=cls.sink.port, users={"scanner": PASSWORD}).start()
-        cls.addClassCleanup(cls.dovecot.stop)
+        dovecot_peer.start_for_class(cls, users={"scanner": PASSWORD})
         cls.sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
         good = password_file(cls.sluice.dir, "password", PASSWORD)
         harness.append_config(cls.sluice, harness.queue_table()
@@ -200,15 +193,11 @@ class Xoauth2PeerTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        reason = dovecot_peer.available()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.sink = SmtpSink().start()
-        cls.addClassCleanup(cls.sink.stop)
+        if dovecot_peer.available():
+            raise unittest.SkipTest(dovecot_peer.available())
         cls.introspection = Introspection()
         cls.addClassCleanup(cls.introspection.stop)
-        cls.dovecot = DovecotPeer(relay_port=cls.sink.port, oauth2_introspection_url=cls.introspection.url).start()
-        cls.addClassCleanup(cls.dovecot.stop)
+        dovecot_peer.start_for_class(cls, oauth2_introspection_url=cls.introspection.url)
 
     def session(self):
         s = smtplib.SMTP("127.0.0.1", self.dovecot.port, timeout=30)
