@@ -12,7 +12,7 @@ void usage(std::FILE* out) {
   fmt::print(out,
              "sluice: an SMTP gateway and toolkit for mail flow between servers that disagree on TLS\n\n"
              "Usage: sluice <command> [options]\n       sluice <command> --help\n\nCommands:\n");
-  for (const auto& s : sluice::cli::subcommands()) fmt::print(out, "  {:<10} {}\n", s.name, s.summary);
+  for (const auto& s : sluice::cli::subcommands()) fmt::print(out, "  {:<11} {}\n", s.name, s.summary);
 }
 
 }  // namespace

@@ -17,6 +17,11 @@ std::span<const Subcommand> subcommands() {
       {"track", "where is the message from X to Y: search the message tracking log", run_track},
       {"logscan", "find peers still on TLS 1.0/1.1 and TLS failures in Exchange, Postfix and sluice logs", run_logscan},
       {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix", run_schannel},
+      {"user", "maintain the SMTP AUTH users file: add, passwd, remove, list (passwords stored as crypt hashes)",
+       run_user},
+      {"oauth-token",
+       "fetch one OAuth 2.0 token for a send connector with XOAUTH2 and show what it is for (never the token)",
+       run_oauth_token},
       {"demo", "reproduce TLS 1.0 vs Exchange Online end to end with two gateways on loopback, then the fix", run_demo},
   };
   return table;

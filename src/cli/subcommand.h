@@ -27,5 +27,9 @@ int run_logscan(int argc, char** argv);
 int run_track(int argc, char** argv);
 /// `sluice schannel`: audit a registry export for TLS 1.2 with Exchange Online, write the fix (src/cli/schannel.cc).
 int run_schannel(int argc, char** argv);
+/// `sluice user`: the SMTP AUTH users file: add, passwd, remove, list (src/cli/user.cc).
+int run_user(int argc, char** argv);
+/// `sluice oauth-token`: fetch one XOAUTH2 token for a send connector and show its claims (src/cli/oauth_token.cc).
+int run_oauth_token(int argc, char** argv);
 
 }  // namespace sluice::cli

@@ -35,8 +35,8 @@ constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipie
                                            "max_text_line",         "command_timeout",        "data_timeout",
                                            "tls_handshake_timeout", "shutdown_grace"};
 constexpr std::string_view kConnectorKeys[] = {
-    "name",  "listen",     "remote_ranges",          "starttls", "require_tls", "require_tls_reply", "tls",
-    "relay", "relay_from", "accepted_domain_senders"};
+    "name",  "listen",     "remote_ranges",           "starttls",       "require_tls", "require_tls_reply", "tls",
+    "relay", "relay_from", "accepted_domain_senders", "rewrite_senders"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -175,6 +175,8 @@ class Reader : public TomlReader {
     }
 
     source.sets_relay = read_receive_permissions(*this, t, path, c);
+    if (const toml::node* n = t.get("rewrite_senders"))
+      c.rewrite_senders = read_sender_rewrites(*this, *n, join(path, "rewrite_senders"));
 
     if (const toml::node* n = t.get("starttls")) c.starttls = boolean(*n, join(path, "starttls"));
     if (const toml::node* n = t.get("require_tls")) c.require_tls = boolean(*n, join(path, "require_tls"));
@@ -331,7 +333,8 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
   } catch (const toml::parse_error& e) {
     std::string message = fmt::format("{}: line {}: {}", source_name, e.source().begin.line, e.description());
     // toml++ quotes what it saw, raw: a CR or LF there would break the one-line error.
-    std::replace_if(message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     throw ConfigError(message);
   }
   Config config = default_config();

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/user_database.h"
 #include "base/result.h"
 #include "config/accepted_domains.h"
 #include "config/recipient_validation.h"
@@ -56,6 +57,9 @@ struct ReceiveConnector {
   RelayPermission relay = RelayPermission::None;
   std::vector<net::Cidr> relay_from;  ///< relay = Ranges: the clients that may relay
   AcceptedDomainSenders accepted_domain_senders = AcceptedDomainSenders::RelayClients;
+  /// Senders of devices rewritten to addresses the next hop accepts, first match in file order
+  /// (inbound/sender_rewrite.h): the envelope sender and the From:/Sender: header fields.
+  std::vector<auth::SenderRewrite> rewrite_senders;
 };
 
 using Seconds = std::chrono::seconds;

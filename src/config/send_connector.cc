@@ -1,5 +1,7 @@
 // The sending side of the configuration: dns_servers, [queue] and [[send_connector]] (docs/configuration.md),
 // smart host syntax, and the choice of a send connector for a recipient domain.
+#include "config/config.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include "base/lookup.h"
 #include "base/text.h"
 #include "config/accepted_domains.h"
-#include "config/config.h"
 #include "config/toml_reader.h"
 
 namespace sluice::config {

@@ -120,6 +120,10 @@ void check_internal_relay_routes(const TomlReader& reader, const Config& config,
 /// (receive_permissions.cc), after its remote_ranges are read; true when it sets relay or relay_from.
 bool read_receive_permissions(const TomlReader& reader, const toml::table& table, const std::string& path,
                               ReceiveConnector& connector);
+/// A connector's rewrite_senders table (sender_rewrites.cc): "pattern" = "replacement" entries
+/// in file order, each pattern an address or "*@domain", each replacement an address.
+std::vector<auth::SenderRewrite> read_sender_rewrites(const TomlReader& reader, const toml::node& node,
+                                                      const std::string& path);
 /// The deprecated top-level relay_from: the relay ranges of every connector that sets neither relay
 /// nor relay_from (sets_relay, one per connector; none for the default connector), with a note.
 void apply_global_relay_from(const TomlReader& reader, const toml::node& node, Config& config,

@@ -7,6 +7,8 @@
 #include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <utility>
+
 #include "base/blocking.h"
 #include "base/ids.h"
 #include "inbound/permissions.h"
@@ -185,6 +187,12 @@ awaitable<void> Session::run() {
   co_await send_final_reply_and_finish();
 }
 
+SenderRewriter Session::sender_rewriter() const {
+  SenderRewriter rewriter;
+  rewriter.add(connector_.rewrite_senders);
+  return rewriter;
+}
+
 bool Session::meets(Need need, const Command& command) const {
   switch (need) {
     case Need::Nothing:
@@ -307,6 +315,11 @@ void Session::on_mail(const Command& command) {
     return;
   }
   t.mail_from = address;
+  // The client's sender passed the checks above; the rewrite is what the administrator set for it.
+  if (auto rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address)) {
+    log_.info(fmt::format("Sender rewritten: {} -> {}", address, *rewritten));
+    t.original_mail_from = std::exchange(t.mail_from, *rewritten);
+  }
   transaction_ = std::move(t);
   reply(250, "2.1.0", fmt::format("Sender <{}> OK", address));
 }
@@ -415,6 +428,7 @@ awaitable<void> Session::on_data(const Command&) {
   queue::Envelope envelope;
   envelope.id = new_hex_id();
   envelope.mail_from = t.mail_from;
+  envelope.original_mail_from = t.original_mail_from;
   envelope.body_type = t.body_type;
   envelope.smtputf8 = t.smtputf8;
   envelope.received = std::chrono::system_clock::now();
@@ -431,6 +445,8 @@ awaitable<void> Session::on_data(const Command&) {
     if (accepted.local) recipient.next_hop = "local";
   }
   std::string message = decoder.take_content();
+  for (const HeaderRewrite& change : rewrite_sender_headers(message, sender_rewriter()))
+    log_.info(fmt::format("{}: header rewritten: {} -> {}", change.field, change.original, change.replacement));
   message.insert(0, received_header({.helo = helo_,
                                      .client_address = envelope.client_address,
                                      .hostname = config.hostname,

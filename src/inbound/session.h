@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "inbound/recipient_validation.h"
+#include "inbound/sender_rewrite.h"
 #include "net/connection.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
@@ -63,7 +64,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool local = false;  ///< RCPT took it as one of our mailboxes
   };
   struct Transaction {
-    std::string mail_from;  ///< "" for <>
+    std::string mail_from;           ///< "" for <>; after rewrite_senders
+    std::string original_mail_from;  ///< what the client gave, when rewrite_senders changed it
     std::vector<Recipient> recipients;
     std::string body_type = "7BIT";
     bool smtputf8 = false;
@@ -131,6 +133,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void log_tls_success();
   void log_tls_failure(const net::IoError& failure);
   void reset_transaction() { transaction_.reset(); }
+  /// The rewrite_senders tables that apply to this session (inbound/sender_rewrite.h).
+  SenderRewriter sender_rewriter() const;
 
   net::Connection connection_;
   const config::ReceiveConnector& connector_;

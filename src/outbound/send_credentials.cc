@@ -2,22 +2,9 @@
 
 #include <fmt/core.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include "outbound/secret_file.h"
 
 namespace sluice::outbound {
-
-Result<std::string> read_password_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(fmt::format("password_file {}: cannot read: {}", file.string(), std::strerror(errno)));
-  std::string password;
-  std::getline(in, password);
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  if (in.bad()) return fail(fmt::format("password_file {}: cannot read: {}", file.string(), std::strerror(errno)));
-  if (password.empty()) return fail(fmt::format("password_file {}: the first line is empty", file.string()));
-  return password;
-}
 
 Result<CredentialsByConnector> load_send_credentials(const config::Config& config, asio::any_io_executor blocking,
                                                      const TokenSourceFactory& make_source) {
@@ -30,7 +17,8 @@ Result<CredentialsByConnector> load_send_credentials(const config::Config& confi
         continue;
       case config::SendAuthMechanism::Plain:
       case config::SendAuthMechanism::Login: {
-        auto password = read_password_file(auth.password_file);
+        // The configuration checked the file's mode already; read_secret_file checks again at the read.
+        auto password = read_secret_file(auth.password_file, "password_file");
         if (!password) return fail(fmt::format("send connector \"{}\": {}", connector.name, password.error().message));
         credentials.password = std::move(*password);
         break;

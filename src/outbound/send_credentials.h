@@ -6,7 +6,6 @@
 #pragma once
 #include <asio/any_io_executor.hpp>
 
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,10 +24,6 @@ struct SendCredentials {
 
 /// By send connector name; connectors without auth have no entry.
 using CredentialsByConnector = std::map<std::string, SendCredentials>;
-
-/// The first line of a password file, without its line end. Fails naming the file when it cannot
-/// be read or the line is empty.
-Result<std::string> read_password_file(const std::filesystem::path& file);
 
 /// The credentials of every connector with auth. XOAUTH2 sources come from `make_source` (the
 /// OAuth client, make_oauth_token_source, in the gateway; a fake in tests), their token requests

@@ -1,8 +1,9 @@
 // CSV, one row per finding, so that a spreadsheet can sort and filter a run over many servers.
+#include "probe/report.h"
+
 #include <fmt/format.h>
 
 #include "base/csv.h"
-#include "probe/report.h"
 
 namespace sluice::probe {
 namespace {

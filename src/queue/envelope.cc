@@ -198,6 +198,8 @@ std::string envelope_to_json(const Envelope& envelope) {
       {"delay_warning_sent", envelope.delay_warning_sent},
       {"message_id", envelope.message_id},
   };
+  // Only when there was a rewrite: most envelopes have none, and older files lack the key.
+  if (!envelope.original_mail_from.empty()) object["original_mail_from"] = envelope.original_mail_from;
   // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
   return object.dump(2, ' ', false, OrderedJson::error_handler_t::replace) + "\n";
 }
@@ -235,6 +237,9 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
       envelope.delay_warning_sent = warned->get<bool>();
     }
     if (object.contains("message_id") && !read_string(object, "message_id", envelope.message_id)) return std::nullopt;
+    if (object.contains("original_mail_from") &&
+        !read_string(object, "original_mail_from", envelope.original_mail_from))
+      return std::nullopt;
     auto recipients = object.find("recipients");
     if (recipients == object.end() || !recipients->is_array()) return std::nullopt;
     for (const auto& item : *recipients) {

@@ -32,6 +32,8 @@ struct Recipient {
 struct Envelope {
   std::string id;         ///< queue id (16 hex digits)
   std::string mail_from;  ///< "" for the null reverse-path
+  /// The client's MAIL FROM when the receive connector's rewrite_senders changed it; else empty.
+  std::string original_mail_from;
   std::vector<Recipient> recipients;
   std::string body_type;  ///< "7BIT" or "8BITMIME"
   bool smtputf8 = false;

@@ -119,6 +119,7 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.tls_cipher, b.tls_cipher);
   EXPECT_EQ(a.delay_warning_sent, b.delay_warning_sent);
   EXPECT_EQ(a.message_id, b.message_id);
+  EXPECT_EQ(a.original_mail_from, b.original_mail_from);
 }
 
 // ---- times ----
@@ -201,6 +202,17 @@ TEST(EnvelopeJson, RoundTripsEveryField) {
   auto parsed = envelope_from_json(envelope_to_json(e));
   ASSERT_TRUE(parsed.has_value());
   expect_same(*parsed, e);
+}
+
+TEST(EnvelopeJson, KeepsTheSenderBeforeRewriteOnlyWhenThereWasOne) {
+  Envelope e = sample_envelope();
+  e.original_mail_from = "root@localhost";
+  const std::string json = envelope_to_json(e);
+  EXPECT_NE(json.find("\"original_mail_from\": \"root@localhost\""), std::string::npos) << json;
+  auto parsed = envelope_from_json(json);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->original_mail_from, "root@localhost");
+  EXPECT_EQ(envelope_to_json(sample_envelope()).find("original_mail_from"), std::string::npos);
 }
 
 TEST(EnvelopeJson, ParsesTheDocumentedExample) {

@@ -125,6 +125,8 @@ Record receive_record(const Origin& origin, const queue::Envelope& envelope, std
   for (const auto& recipient : envelope.recipients) recipients.push_back(recipient.address);
   set_recipients(r, recipients);
   add_tls(r, envelope.tls_version, envelope.tls_cipher);
+  // sender-address is the rewritten sender, as delivered; the custom data keeps the device's own.
+  if (!envelope.original_mail_from.empty()) r.add_custom(kOriginalSenderKey, envelope.original_mail_from);
   return r;
 }
 

@@ -66,5 +66,6 @@ inline constexpr std::string_view kTlsVersionKey = "version";  ///< as in Exchan
 inline constexpr std::string_view kTlsCipherKey = "cipher";
 inline constexpr std::string_view kQueuedAsKey = "RemoteQueueId";
 inline constexpr std::string_view kOriginalKey = "OriginalInternalId";
+inline constexpr std::string_view kOriginalSenderKey = "OriginalSender";  ///< MAIL FROM before rewrite_senders
 
 }  // namespace sluice::tracking

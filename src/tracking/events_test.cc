@@ -63,6 +63,16 @@ TEST(TrackingEvents, ReceiveNamesClientServerTlsAndEveryRecipient) {
   EXPECT_EQ(r.custom(kTlsVersionKey), "TLS1_3");
   EXPECT_EQ(r.custom(kTlsCipherKey), "TLS_AES_256_GCM_SHA384");
   EXPECT_EQ(r.time, kNow);
+  EXPECT_EQ(r.custom(kOriginalSenderKey), "");
+}
+
+TEST(TrackingEvents, ReceiveKeepsTheSenderBeforeRewrite) {
+  auto e = message({"bob@example.net"});
+  e.mail_from = "alerts@contoso.com";
+  e.original_mail_from = "root@localhost";
+  Record r = receive_record(kOrigin, e, "[::1]:2525", "08D0000000000001", kNow);
+  EXPECT_EQ(r[kSenderAddress], "alerts@contoso.com");
+  EXPECT_EQ(r.custom(kOriginalSenderKey), "root@localhost");
 }
 
 TEST(TrackingEvents, AnAttemptGivesSendDeferAndFailPerRecipientGroup) {

@@ -5,6 +5,7 @@ import glob
 import shutil
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -235,6 +236,8 @@ def toml_value(v):
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # an inline table, keys quoted, in insertion order
+        return "{ " + ", ".join(f"{toml_value(str(k))} = {toml_value(x)}" for k, x in v.items()) + " }"
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -337,6 +340,23 @@ def wait_for_session(sluice, client_port=None, exclude=(), timeout=5):
             raise AssertionError(f"no finished session (client port {client_port}) in the protocol log:\n"
                                  + "\n".join(sluice.protocol_log()))
         time.sleep(0.05)
+
+
+def pty_chunks(master, timeout=60):
+    """What a program writes to its terminal, read from the pty's `master` end chunk by chunk
+    until the program closes the terminal (EIO on Linux) or `timeout` seconds pass."""
+    deadline = time.time() + timeout
+    while True:
+        ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            return
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other end is closed
+            return
+        if not chunk:
+            return
+        yield chunk
 
 
 def tls_client_context(minimum=None, maximum=None):

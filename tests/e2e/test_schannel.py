@@ -300,15 +300,7 @@ class SchannelTest(unittest.TestCase):
             p = subprocess.Popen([harness.SLUICE, "schannel", "fix"], stdout=slave, stderr=subprocess.PIPE)
             os.close(slave)
             slave = None
-            data = b""
-            while True:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed its end
-                    break
-                if not chunk:
-                    break
-                data += chunk
+            data = b"".join(harness.pty_chunks(master))
             self.assertEqual(p.wait(timeout=30), 0)
             err = p.stderr.read().decode()
             p.stderr.close()

@@ -149,11 +149,12 @@ class SmtpAuthOutTest(unittest.TestCase):
 class Introspection:
     """An RFC 7662 token introspection endpoint over HTTP on loopback, as Dovecot's oauth2 passdb
     asks it (introspection_mode = post: a form with `token`). `active` maps each token it knows to
-    the user it was issued for; a token not there, or revoked, is {"active": false}. `asked` lists
-    the tokens it was asked about."""
+    the user it was issued for, or `user_of(token)` says it (None: inactive); any other token is
+    {"active": false}. `asked` lists the tokens it was asked about."""
 
-    def __init__(self):
+    def __init__(self, user_of=None):
         self.active = {}
+        self.user_of = user_of or self.active.get
         self.asked = []
         outer = self
 
@@ -162,7 +163,7 @@ class Introspection:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 token = urllib.parse.parse_qs(body).get("token", [""])[0]
                 outer.asked.append(token)
-                user = outer.active.get(token)
+                user = outer.user_of(token)
                 answer = {"active": "true", "username": user} if user else {"active": "false"}
                 data = json.dumps(answer).encode()
                 self.send_response(200)
@@ -229,6 +230,120 @@ class Xoauth2PeerTest(unittest.TestCase):
             code, text = s.docmd("")
             self.assertEqual(code, 535, text)
         self.assertIn("tok-revoked", self.introspection.asked)
+
+
+
+CLIENT_ID = "6f1c2a9e-0000-4000-8000-00000000a99c"
+CLIENT_SECRET = "app-secret~value"
+MAILBOX = "app@contoso.test"
+
+
+class Xoauth2DeliveryTest(unittest.TestCase):
+    """sluice's XOAUTH2 connector end to end: tokens from an HTTPS token endpoint on loopback (its
+    own CA as ca_file, token_endpoint.py), Dovecot checking each with the introspection server,
+    which knows the tokens the endpoint issued and which of them were revoked. One gateway; the
+    tests run in order (a token revoked in one is gone for the next)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if dovecot_peer.available():
+            raise unittest.SkipTest(dovecot_peer.available())
+        import token_endpoint
+        cls.endpoint = token_endpoint.TokenEndpoint(CLIENT_ID, secret=CLIENT_SECRET)
+        cls.addClassCleanup(cls.endpoint.stop)
+        cls.revoked = set()
+        cls.introspection = Introspection(
+            lambda token: MAILBOX if token in cls.endpoint.issued and token not in cls.revoked else None)
+        cls.addClassCleanup(cls.introspection.stop)
+        dovecot_peer.start_for_class(cls, oauth2_introspection_url=cls.introspection.url)
+        cls.sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
+        secret = password_file(cls.sluice.dir, "client.secret", CLIENT_SECRET)
+        # Retries every 3 s: long enough to see each deferral in the queue, short enough to wait for.
+        harness.append_config(
+            cls.sluice, harness.queue_table(retry_min="3s", retry_max="3s", hop_backoff_max="3s")
+            + harness.smart_host_connector("Exchange Online", ["*"], cls.dovecot.port, "required")
+            + harness.toml_table("[send_connector.auth]", {
+                "mechanism": "xoauth2", "username": MAILBOX, "token_endpoint": cls.endpoint.url,
+                "client_id": CLIENT_ID, "client_secret_file": secret, "ca_file": cls.endpoint.ca_file}))
+        cls.sluice.start()
+        cls.addClassCleanup(harness.stop_and_check, cls.sluice)
+
+    def submit(self, subject):
+        with smtplib.SMTP("127.0.0.1", self.sluice.port, timeout=30) as s:
+            s.ehlo("app.test")
+            self.assertEqual(s.sendmail(SENDER, ["someone@remote.test"],
+                                        f"From: {SENDER}\r\nSubject: {subject}\r\n\r\nhello\r\n"), {})
+
+    def delivered(self, subject, timeout=30):
+        ok = harness.wait_until(lambda: any(subject.encode() in m for m in self.sink.messages(count=0, timeout=0)),
+                                timeout)
+        self.assertTrue(ok, f"{subject!r} not delivered; queue: {queue_cli(self.sluice, 'list', '--messages')[1]}"
+                            f"\ndovecot: {self.dovecot.log()[-3000:]}")
+
+    def deferred_with(self, text, timeout=20):
+        """The `queue list --messages` output once a message is deferred with `text` in its last error."""
+        listed = ""
+        deadline = time.time() + timeout
+        while text not in listed and time.time() < deadline:
+            listed = queue_cli(self.sluice, "list", "--messages")[1]
+            time.sleep(0.1)
+        self.assertIn(text, listed)
+        return listed
+
+    def send_log(self):
+        return "\n".join(",".join(r) for r in harness.send_log_records(self.sluice))
+
+    def test_1_the_first_delivery_fetches_a_token_and_later_ones_reuse_it(self):
+        self.submit("xoauth2 first")
+        self.delivered("xoauth2 first")
+        self.assertEqual(len(self.endpoint.requests), 1)
+        form = self.endpoint.requests[0]
+        self.assertEqual((form["grant_type"], form["client_id"], form["client_secret"], form["scope"]),
+                         ("client_credentials", CLIENT_ID, CLIENT_SECRET, "https://outlook.office365.com/.default"))
+        self.submit("xoauth2 second")
+        self.delivered("xoauth2 second")
+        self.assertEqual(len(self.endpoint.requests), 1)
+        self.assertEqual(self.introspection.asked.count(self.endpoint.issued[0]), 2)
+        self.assertIsNotNone(self.dovecot.wait_for_log(r"Login: user=<app@contoso\.test>, method=XOAUTH2"))
+        log = self.send_log()
+        self.assertIn("AUTH XOAUTH2 ****", log)
+        self.assertNotIn(self.endpoint.issued[0], log)
+        self.assertNotIn(CLIENT_SECRET, log)
+
+    def test_2_a_revoked_token_defers_with_dovecots_reply_then_a_fresh_one_delivers(self):
+        self.revoked.update(self.endpoint.issued)
+        requests = len(self.endpoint.requests)
+        self.submit("xoauth2 after revocation")
+        listed = self.deferred_with("Cannot authenticate to 127.0.0.1:")
+        self.assertRegex(listed, r"535 5\.7\.8 Authentication failed\.? \(XOAUTH2 error: \{")
+        self.delivered("xoauth2 after revocation")
+        self.assertEqual(len(self.endpoint.requests), requests + 1)
+        self.assertNotIn(self.endpoint.issued[-1], self.revoked)
+
+    def test_3_invalid_client_defers_with_the_endpoints_text(self):
+        self.endpoint.secret = "a-rotated-secret"  # the app's secret was replaced in Entra ID
+        self.revoked.update(self.endpoint.issued)
+        self.submit("xoauth2 invalid client")
+        listed = self.deferred_with("AADSTS7000215: Invalid client secret provided.")
+        self.assertIn("invalid_client", listed)
+        self.assertNotIn(CLIENT_SECRET, listed)
+        self.endpoint.secret = CLIENT_SECRET  # fixed: delivered after the source's backoff (10 s)
+        self.delivered("xoauth2 invalid client", timeout=40)
+
+    def test_4_an_endpoint_that_is_down_defers_backs_off_and_bounces_nothing(self):
+        self.revoked.update(self.endpoint.issued)
+        self.endpoint.stop()
+        self.submit("xoauth2 endpoint down")
+        listed = self.deferred_with("no OAuth access token:")
+        ids = re.findall(r"\b[0-9A-F]{16}\b", listed)
+        self.assertEqual(len(ids), 1, listed)
+        # Several attempts; the token source waits out its backoff between fetches meanwhile.
+        self.assertTrue(harness.wait_until(lambda: json.loads(queue_cli(self.sluice, "show", ids[0], "--json")[1])
+                                           ["recipients"][0]["attempts"] >= 3, 30))
+        recipient = json.loads(queue_cli(self.sluice, "show", ids[0], "--json")[1])["recipients"][0]
+        self.assertEqual(recipient["state"], "deferred")
+        self.assertIn("next try in", self.deferred_with("next try in"))
+        self.assertEqual(harness.delivered_files(self.sluice), [])  # no bounce to the (local) sender
 
 
 if __name__ == "__main__":
