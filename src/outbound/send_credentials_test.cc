@@ -21,6 +21,7 @@ class SendCredentialsTest : public ::testing::Test {
   std::filesystem::path file(const std::string& name, const std::string& text) {
     auto path = dir_.path() / name;
     std::ofstream(path, std::ios::binary) << text;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return path;
   }
   config::SendConnector connector(const std::string& name, config::SendAuthMechanism mechanism) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/base64.h"
 #include "base/ids.h"
 #include "base/text.h"
 #include "net/connect.h"
@@ -435,7 +436,7 @@ class Client : public std::enable_shared_from_this<Client> {
                                "AUTH XOAUTH2 ****");
       if (reply && reply->code == 334) {
         // The refusal comes first as a base64 JSON error; an empty line gets the final reply.
-        auto decoded = smtp::base64_decode(reply->lines.empty() ? "" : reply->lines.front());
+        auto decoded = base64_decode(reply->lines.empty() ? "" : reply->lines.front());
         server_error = decoded ? *decoded : reply->one_line();
         log_->info(fmt::format("XOAUTH2 error from the server: {}", server_error));
         reply = co_await command("", timeout);
@@ -448,9 +449,8 @@ class Client : public std::enable_shared_from_this<Client> {
                                  "AUTH PLAIN ****");
       } else {
         reply = co_await command("AUTH LOGIN", timeout);
-        if (reply && reply->code == 334) reply = co_await command(smtp::base64_encode(auth.username), timeout, "****");
-        if (reply && reply->code == 334)
-          reply = co_await command(smtp::base64_encode(*settings_.password), timeout, "****");
+        if (reply && reply->code == 334) reply = co_await command(base64_encode(auth.username), timeout, "****");
+        if (reply && reply->code == 334) reply = co_await command(base64_encode(*settings_.password), timeout, "****");
       }
     }
     if (!reply) co_return State::Close;

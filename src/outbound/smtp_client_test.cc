@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/base64.h"
 #include "base/temp_dir_test_util.h"
 #include "net/connection.h"
 #include "smtp/sasl.h"
@@ -1019,9 +1020,9 @@ class SmtpClientAuthTest : public SmtpClientTest {
   /// No secret, nor its base64, in the send protocol log.
   void expect_no_secret_logged() {
     const std::string log = send_log();
-    for (const std::string& secret : {password, smtp::base64_encode(password), tokens.value,
-                                      smtp::plain_response(connector.auth.username, password),
-                                      smtp::xoauth2_response(connector.auth.username, tokens.value)})
+    for (const std::string& secret :
+         {password, base64_encode(password), tokens.value, smtp::plain_response(connector.auth.username, password),
+          smtp::xoauth2_response(connector.auth.username, tokens.value)})
       EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in " << log;
   }
 
@@ -1053,8 +1054,8 @@ TEST_F(SmtpClientAuthTest, LoginAnswersBothChallenges) {
   r.auth = {"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 Authentication successful\r\n"};
   auto result = attempt_with(config::SendAuthMechanism::Login);
   EXPECT_TRUE(result.data_accepted);
-  EXPECT_EQ(r.auth_lines, (std::vector<std::string>{"AUTH LOGIN", smtp::base64_encode("scanner@contoso.test"),
-                                                    smtp::base64_encode("s3cret-Pa55")}));
+  EXPECT_EQ(r.auth_lines, (std::vector<std::string>{"AUTH LOGIN", base64_encode("scanner@contoso.test"),
+                                                    base64_encode("s3cret-Pa55")}));
   const std::string log = send_log();
   EXPECT_NE(log.find(">,AUTH LOGIN,"), std::string::npos);
   EXPECT_NE(log.find("<,334 VXNlcm5hbWU6,"), std::string::npos);
@@ -1068,7 +1069,7 @@ TEST_F(SmtpClientAuthTest, Xoauth2SendsUserAndBearerTokenInGooglesFormat) {
   ASSERT_EQ(r.auth_lines.size(), 1u);
   const std::string prefix = "AUTH XOAUTH2 ";
   ASSERT_EQ(r.auth_lines[0].rfind(prefix, 0), 0u);
-  EXPECT_EQ(smtp::base64_decode(r.auth_lines[0].substr(prefix.size())),
+  EXPECT_EQ(base64_decode(r.auth_lines[0].substr(prefix.size())),
             "user=scanner@contoso.test\x01"
             "auth=Bearer " +
                 tokens.value + "\x01\x01");
@@ -1080,7 +1081,7 @@ TEST_F(SmtpClientAuthTest, Xoauth2SendsUserAndBearerTokenInGooglesFormat) {
 
 TEST_F(SmtpClientAuthTest, Xoauth2JsonErrorIsAnsweredWithAnEmptyLineThenDefers) {
   const std::string json = R"({"status":"401","schemes":"bearer","scope":"https://outlook.office365.com/.default"})";
-  r.auth = {"334 " + smtp::base64_encode(json) + "\r\n", "535 5.7.3 Authentication unsuccessful\r\n"};
+  r.auth = {"334 " + base64_encode(json) + "\r\n", "535 5.7.3 Authentication unsuccessful\r\n"};
   auto result = attempt_with(config::SendAuthMechanism::XOAuth2);
   ASSERT_EQ(r.auth_lines.size(), 2u);
   EXPECT_EQ(r.auth_lines[1], "");

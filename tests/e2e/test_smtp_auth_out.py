@@ -5,8 +5,13 @@ One gateway, three send connectors to the same Dovecot, chosen by recipient doma
 AUTH LOGIN, and AUTH PLAIN with a wrong password. The first two deliver (the sink gets the message,
 Dovecot logs the login with that mechanism); the third is deferred with Dovecot's own 535 text in
 `sluice queue list` and `queue show`, never bounced, and no password (nor its base64) is in the send
-protocol log. Then the XOAUTH2 peer: Dovecot's oauth2 passdb asking an introspection server this
-test runs, checked with a hand-made AUTH XOAUTH2 (smtplib)."""
+protocol log; a password file others may read stops the start. Then the XOAUTH2 peer: Dovecot's
+oauth2 passdb asking an introspection server this test runs, checked with a hand-made AUTH XOAUTH2
+(smtplib); and sluice's XOAUTH2 connector against it, its tokens from an HTTPS token endpoint on
+loopback (token_endpoint.py, its own CA as ca_file): the first delivery fetches a token, the next
+reuses it, a revoked token defers with Dovecot's 535 and the next try fetches a fresh one,
+invalid_client defers with Entra's text, and an endpoint that is down defers (the token source
+backing off) without bouncing anything."""
 import base64
 import http.server
 import json
