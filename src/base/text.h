@@ -14,6 +14,14 @@ inline std::string ascii_lower(std::string_view text) {
   return out;
 }
 
+/// ASCII upper case (SASL mechanism names are upper-case ASCII, RFC 4422 3.1).
+inline std::string ascii_upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
 /// True when `text` begins with `prefix`, ASCII letters compared without case (SMTP verbs, log
 /// field names).
 inline bool starts_with_ascii_nocase(std::string_view text, std::string_view prefix) {

@@ -22,6 +22,7 @@
 #include "net/dns.h"
 #include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
+#include "outbound/send_credentials.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/maildir.h"
 #include "queue/spool.h"
@@ -201,6 +202,13 @@ int serve(const ServeOptions& options) {
     return kConfigError;
   }
   if (options.check) {
+    // The token sources are created (their secret or key read) but never asked for a token, so
+    // an executor without threads does.
+    asio::io_context unused;
+    if (auto credentials = outbound::load_send_credentials(cfg, unused.get_executor()); !credentials) {
+      fmt::print(stderr, "sluice: {}\n", credentials.error().message);
+      return kConfigError;
+    }
     fmt::print("sluice: configuration OK\n");
     return 0;
   }
@@ -225,6 +233,14 @@ int serve(const ServeOptions& options) {
     // network thread. Spool stores have their own committer (queue/group_commit) and DNS its own
     // threads in the delivery engine, so neither a busy disk pool nor a slow resolver holds up a 250.
     asio::thread_pool disk(4);
+    // XOAUTH2 token requests block for as long as the endpoint takes: their own threads, so that a
+    // slow endpoint holds up neither the network thread nor Maildir and envelope writes.
+    asio::thread_pool token_requests(2);
+    auto credentials = outbound::load_send_credentials(cfg, token_requests.get_executor());
+    if (!credentials) {
+      fmt::print(stderr, "sluice: {}\n", credentials.error().message);
+      return kConfigError;
+    }
 
     outbound::EngineServices engine_services;
     engine_services.config = &cfg;
@@ -234,6 +250,7 @@ int serve(const ServeOptions& options) {
     engine_services.resolver = &resolver;
     engine_services.disk = disk.get_executor();
     engine_services.tls_contexts = send_contexts;
+    engine_services.credentials = *credentials;
     engine_services.tracking = tracking;
     outbound::DeliveryEngine engine(io, engine_services);
 
@@ -241,7 +258,8 @@ int serve(const ServeOptions& options) {
                                                        .resolver = &resolver,
                                                        .tls_contexts = send_contexts,
                                                        .send_log = &send_log,
-                                                       .transport = nullptr});
+                                                       .transport = nullptr,
+                                                       .credentials = *credentials});
     inbound::RecipientValidator recipients(io.get_executor(), cfg, std::move(recipients_file),
                                            [&prober](std::string address) { return prober.probe(std::move(address)); });
 

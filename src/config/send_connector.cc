@@ -26,7 +26,7 @@ constexpr std::string_view kQueueKeys[] = {"retry_min",     "retry_max",      "l
                                            "delay_warning", "max_deliveries", "hop_backoff_max"};
 constexpr std::string_view kSendKeys[] = {
     "name", "address_spaces",           "smart_hosts", "port", "tls", "fallback_to_plaintext", "ca_file",
-    "helo", "max_connections_per_host", "tls_policy"};
+    "helo", "max_connections_per_host", "tls_policy",  "auth"};
 
 constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic, "opportunistic"},
                                                     {OutboundTls::Required, "required"},
@@ -200,6 +200,10 @@ class SendReader {
     if (const toml::node* n = t.get("tls_policy")) {
       const std::string policy_path = join(path, "tls_policy");
       c.tls_policy = r_.tls_policy(r_.table(*n, policy_path), policy_path, TomlReader::TlsSide::Client);
+    }
+    if (const toml::node* n = t.get("auth")) {
+      const std::string auth_path = join(path, "auth");
+      read_send_auth(r_, r_.table(*n, auth_path), auth_path, c);
     }
     return c;
   }

@@ -147,6 +147,9 @@ void read_client_certificate_settings(const TomlReader& reader, const toml::tabl
                                       ReceiveConnector& connector);
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
+/// [send_connector.auth] (send_auth.cc) of `connector`, whose tls is already read.
+void read_send_auth(const TomlReader& reader, const toml::table& table, const std::string& path,
+                    SendConnector& connector);
 /// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.
 void read_recipient_validation(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.

@@ -24,12 +24,17 @@ tracking::Hop TargetsAttempt::hop() const {
 
 ClientSettings settings_for(const config::Config& config, const config::SendConnector& connector,
                             const std::map<std::string, std::shared_ptr<asio::ssl::context>>& tls_contexts,
-                            protocol_log::Writer* send_log, const ClientTimeouts& timeouts) {
+                            const CredentialsByConnector& credentials, protocol_log::Writer* send_log,
+                            const ClientTimeouts& timeouts) {
   ClientSettings settings;
   settings.connector = &connector;
   settings.helo = connector.helo.empty() ? config.hostname : connector.helo;
   auto context = tls_contexts.find(connector.name);
   settings.tls_context = context == tls_contexts.end() ? nullptr : context->second.get();
+  if (auto found = credentials.find(connector.name); found != credentials.end()) {
+    settings.password = &found->second.password;
+    settings.token_source = found->second.tokens.get();
+  }
   settings.send_log = send_log;
   settings.timeouts = timeouts;
   return settings;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "outbound/send_credentials.h"
 #include "outbound/smtp_client.h"
 #include "tracking/events.h"
 
@@ -37,10 +38,12 @@ class SmtpTransport : public Transport {
 };
 
 /// The client settings of a session through `connector`: its EHLO name (else the gateway's
-/// hostname), its TLS context from `tls_contexts` (by connector name; none: null), the send log.
+/// hostname), its TLS context from `tls_contexts` and its credentials from `credentials` (by
+/// connector name; none: null), the send log.
 ClientSettings settings_for(const config::Config& config, const config::SendConnector& connector,
                             const std::map<std::string, std::shared_ptr<asio::ssl::context>>& tls_contexts,
-                            protocol_log::Writer* send_log, const ClientTimeouts& timeouts);
+                            const CredentialsByConnector& credentials, protocol_log::Writer* send_log,
+                            const ClientTimeouts& timeouts);
 
 struct TargetsAttempt {
   AttemptResult result;

@@ -38,8 +38,8 @@ asio::awaitable<smtp::Reply> CalloutProber::probe(std::string address) {
   probe.recipients = {address};
   probe.rcpt_only = true;
   const auto step = cfg.recipient_validation.callout_timeout;
-  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.send_log,
-                                         {step, step, step, step, step, step, step});
+  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.credentials,
+                                         services_.send_log, {step, step, step, step, step, step, step});
   const std::string what = "recipient verification of " + address;
   auto attempted = co_await attempt_targets(*transport_, settings, *targets, probe, what);
   const AttemptResult& result = attempted.result;

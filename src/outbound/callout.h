@@ -25,7 +25,8 @@ struct CalloutServices {
   const net::MailLookups* resolver = nullptr;
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
   protocol_log::Writer* send_log = nullptr;
-  Transport* transport = nullptr;  ///< null: the SMTP client over TCP (tests script sessions here)
+  Transport* transport = nullptr;      ///< null: the SMTP client over TCP (tests script sessions here)
+  CredentialsByConnector credentials;  ///< [send_connector.auth], by send connector name
 };
 
 class CalloutProber {

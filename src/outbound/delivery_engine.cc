@@ -293,8 +293,8 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   tx.message = &*message;
   tx.eight_bit = envelope.body_type == "8BITMIME";
   tx.smtputf8 = envelope.smtputf8;
-  ClientSettings settings =
-      settings_for(cfg, *connector, services_.tls_contexts, services_.send_log, services_.timeouts);
+  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.credentials,
+                                         services_.send_log, services_.timeouts);
   co_return co_await attempt_targets(*transport_, settings, *targets, tx, envelope.id);
 }
 

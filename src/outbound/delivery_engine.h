@@ -43,6 +43,7 @@ struct EngineServices {
   const net::MailLookups* resolver = nullptr;  ///< MX and address lookups (net::Resolver)
   asio::any_io_executor disk;                  ///< blocking work: spool reads and writes, Maildir
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
+  CredentialsByConnector credentials;  ///< [send_connector.auth], by send connector name
   ClientTimeouts timeouts;
   /// The SMTP sessions; null: the SMTP client over TCP. Tests script outcomes here.
   Transport* transport = nullptr;

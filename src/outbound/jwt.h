@@ -1,4 +1,4 @@
-// The JSON Web Token pieces the OAuth client needs (RFC 7515, 7519): base64url, and reading the
+// The JSON Web Token pieces the OAuth client needs (RFC 7515, 7519): base64url (base/base64), and reading the
 // claims of a token the endpoint issued (for `sluice oauth-token`, which shows who the token is
 // for without printing it).
 #pragma once
@@ -8,12 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::outbound {
+#include "base/base64.h"
 
-/// Base64 with the URL alphabet (-_) and no padding (RFC 7515 section 2).
-std::string base64url_encode(std::string_view data);
-/// Nullopt when `text` is not base64url (padding is tolerated).
-std::optional<std::string> base64url_decode(std::string_view text);
+namespace sluice::outbound {
 
 /// The decoded header and claims of a compact JWS "header.payload.signature"; nullopt when
 /// `token` is not one (Entra's access tokens are; other endpoints' may be opaque strings).

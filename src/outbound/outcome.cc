@@ -27,6 +27,8 @@ smtp::Reply failure_reply(Failure failure, const std::string& endpoint, const st
                               "Cannot connect to remote server: certificate of " + endpoint + " rejected: " + detail);
     case Failure::RemoteTransient:
       return smtp::make_reply(451, "4.4.0", "Remote server responded with: " + detail);
+    case Failure::AuthenticationFailed:
+      return smtp::make_reply(451, "4.7.0", "Cannot authenticate to " + endpoint + ": " + detail);
     case Failure::RemotePermanent:
       return smtp::make_reply(554, "5.4.0", "Remote server responded with: " + detail);
   }
@@ -41,7 +43,8 @@ std::string_view failure_name(Failure failure) {
                                               {Failure::RemotePermanent, "RemotePermanent"},
                                               {Failure::TlsUnavailable, "TlsUnavailable"},
                                               {Failure::CertificateInvalid, "CertificateInvalid"},
-                                              {Failure::Timeout, "Timeout"}};
+                                              {Failure::Timeout, "Timeout"},
+                                              {Failure::AuthenticationFailed, "AuthenticationFailed"}};
   return name_of(kNames, failure).value_or("Unknown");
 }
 
@@ -68,6 +71,7 @@ bool shown_as_is(Failure failure) {
     case Failure::TlsUnavailable:
     case Failure::CertificateInvalid:
     case Failure::RemotePermanent:
+    case Failure::AuthenticationFailed:
       return true;
     default:
       return false;

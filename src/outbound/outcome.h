@@ -19,6 +19,10 @@ enum class Failure {
   TlsUnavailable,      ///< required/verify connector, remote does not offer STARTTLS (or refused it)
   CertificateInvalid,  ///< verify connector, chain or name check failed
   Timeout,             ///< a reply did not come in time
+  /// The send connector authenticates (SMTP AUTH) and could not: the server refused the
+  /// credentials, does not offer the mechanism, TLS did not come about, or no OAuth token was to be
+  /// had. Always a deferral: the message is not at fault, and the administrator can fix it.
+  AuthenticationFailed,
 };
 
 /// Exchange's texts (reference sections 1-2):
@@ -28,6 +32,9 @@ enum class Failure {
 ///   send connector requires TLS"
 /// - CertificateInvalid: "450 4.4.317 Cannot connect to remote server: certificate of <host> rejected: <reason>"
 /// - Timeout: "421 4.4.2 Connection dropped due to TimedOut"
+/// - AuthenticationFailed: "451 4.7.0 Cannot authenticate to <endpoint>: <detail>", the detail
+///   being the server's reply as it is (e.g. "535 5.7.139 Authentication unsuccessful, ...") or what
+///   went wrong before (a token endpoint's error, no TLS, no such mechanism offered)
 ///
 /// `endpoint` is "127.0.0.1:25", except for CertificateInvalid where it is the host name the
 /// certificate was checked against. `detail`: ConnectFailed's reason; CertificateInvalid's
@@ -52,7 +59,8 @@ std::string primary_target_text(const smtp::Reply& reply, const std::string& las
 smtp::Reply primary_target_reply(const smtp::Reply& reply, const std::string& last_endpoint);
 
 /// The failures whose reply Exchange's Queue Viewer shows as it is (SocketError, Timeout,
-/// TlsUnavailable, CertificateInvalid, RemotePermanent); any other reply it quotes in
+/// TlsUnavailable, CertificateInvalid, RemotePermanent; and AuthenticationFailed, whose reply
+/// already quotes the server); any other reply it quotes in
 /// primary_target_text.
 bool shown_as_is(Failure failure);
 

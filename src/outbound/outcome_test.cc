@@ -69,3 +69,44 @@ TEST(QueueLastError, RemoteTransientIsWrapped) {
 
 }  // namespace
 }  // namespace sluice::outbound
+
+#include "outbound/record_outcome.h"
+
+namespace sluice::outbound {
+namespace {
+
+TEST(AuthenticationFailed, DefersWithTheServersReplyQuotedEvenForA535) {
+  const auto reply =
+      failure_reply(Failure::AuthenticationFailed, "127.0.0.1:587",
+                    "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant");
+  EXPECT_EQ(reply.one_line(),
+            "451 4.7.0 Cannot authenticate to 127.0.0.1:587: 535 5.7.139 Authentication unsuccessful, "
+            "SmtpClientAuthentication is disabled for the Tenant");
+  EXPECT_EQ(failure_name(Failure::AuthenticationFailed), "AuthenticationFailed");
+  EXPECT_EQ(queue_last_error(Failure::AuthenticationFailed, reply, "127.0.0.1:587"), reply.one_line());
+
+  AttemptResult result;
+  result.failure = Failure::AuthenticationFailed;
+  result.reply = reply;
+  result.recipients = {reply};
+  result.endpoint = "127.0.0.1:587";
+  EXPECT_TRUE(hop_failed(result));
+  queue::Envelope envelope;
+  envelope.recipients.push_back({.address = "bob@cloud.test"});
+  const auto now = std::chrono::system_clock::now();
+  auto failed = record_attempt(envelope, {0}, result, now, [&](const queue::Envelope&, const queue::Recipient&) {
+    return now + std::chrono::minutes(1);
+  });
+  EXPECT_TRUE(failed.empty());
+  EXPECT_EQ(envelope.recipients[0].state, queue::Recipient::State::Deferred);
+  EXPECT_EQ(envelope.recipients[0].last_reply, reply);
+  // Only the lifetime ends it.
+  envelope.recipients[0].state = queue::Recipient::State::Pending;
+  failed = record_attempt(envelope, {0}, result, now,
+                          [](const queue::Envelope&, const queue::Recipient&) { return std::nullopt; });
+  EXPECT_EQ(failed, std::vector<std::size_t>{0});
+  EXPECT_EQ(envelope.recipients[0].last_reply, reply);
+}
+
+}  // namespace
+}  // namespace sluice::outbound

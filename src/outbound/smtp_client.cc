@@ -14,12 +14,15 @@
 #include <memory>
 #include <optional>
 
+#include "base/base64.h"
 #include "base/ids.h"
+#include "base/text.h"
 #include "net/connect.h"
 #include "net/connection.h"
 #include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
 #include "smtp/read_reply.h"
+#include "smtp/sasl.h"
 #include "tls/client_certificates.h"
 #include "tls/client_context.h"
 #include "tls/exchange_names.h"
@@ -58,7 +61,7 @@ bool safe_helo(const std::string& name) {
   return true;
 }
 
-enum class State { Banner, Ehlo, StartTls, Transaction, Quit, Close };
+enum class State { Banner, Ehlo, StartTls, Auth, Transaction, Quit, Close };
 
 class Client : public std::enable_shared_from_this<Client> {
  public:
@@ -105,6 +108,9 @@ class Client : public std::enable_shared_from_this<Client> {
             case State::StartTls:
               state = co_await on_starttls();
               break;
+            case State::Auth:
+              state = co_await on_auth();
+              break;
             case State::Transaction:
               state = co_await on_transaction();
               break;
@@ -141,7 +147,7 @@ class Client : public std::enable_shared_from_this<Client> {
     result_.reply = std::move(reply);
     // A remote that answered can be told goodbye; a broken connection cannot.
     bool answered = failure == Failure::RemoteTransient || failure == Failure::RemotePermanent ||
-                    failure == Failure::TlsUnavailable;
+                    failure == Failure::TlsUnavailable || failure == Failure::AuthenticationFailed;
     return answered ? State::Quit : State::Close;
   }
 
@@ -224,8 +230,11 @@ class Client : public std::enable_shared_from_this<Client> {
     co_return std::nullopt;
   }
 
-  void queue_command(const std::string& command) {
-    log_->sent(command);
+  void queue_command(const std::string& command) { queue_command(command, command); }
+
+  /// `shown` goes to the protocol log instead of a command that carries a secret.
+  void queue_command(const std::string& command, std::string_view shown) {
+    log_->sent(shown);
     connection_->queue(command);
     connection_->queue("\r\n");
   }
@@ -235,9 +244,11 @@ class Client : public std::enable_shared_from_this<Client> {
     co_return co_await connection_->send();
   }
 
-  /// Sends one command and reads its reply; nullopt after a failure (already recorded).
-  awaitable<std::optional<Reply>> command(std::string text, std::chrono::seconds timeout) {
-    queue_command(text);
+  /// Sends one command and reads its reply; nullopt after a failure (already recorded). A command
+  /// carrying credentials is logged as `shown` ("AUTH PLAIN ****").
+  awaitable<std::optional<Reply>> command(std::string text, std::chrono::seconds timeout,
+                                          std::optional<std::string_view> shown = std::nullopt) {
+    queue_command(text, shown.value_or(text));
     auto written = co_await flush(timeout);
     if (!written) {
       lost("sending a command", written.error());
@@ -280,7 +291,7 @@ class Client : public std::enable_shared_from_this<Client> {
     } else {
       co_return fail_remote(*reply);
     }
-    co_return connection_->tls_active() ? State::Transaction : State::StartTls;
+    co_return connection_->tls_active() ? State::Auth : State::StartTls;
   }
 
   bool opportunistic() const { return mode_ == config::OutboundTls::Opportunistic; }
@@ -306,18 +317,22 @@ class Client : public std::enable_shared_from_this<Client> {
   awaitable<State> on_starttls() {
     if (mode_ == config::OutboundTls::None) {
       if (!downgrade_) log_->info("STARTTLS not attempted: send connector has tls = none");
-      co_return State::Transaction;
+      without_tls_ =
+          downgrade_ ? "this is the plaintext retry after a failed TLS handshake" : "the connector has tls = none";
+      co_return State::Auth;
     }
     const char* mode_name = opportunistic() ? "connector is opportunistic" : "connector requires TLS";
     if (settings_.tls_context == nullptr) {
       log_->info(fmt::format("No client TLS context configured ({})", mode_name));
-      if (opportunistic()) co_return State::Transaction;
+      without_tls_ = "no client TLS context is configured";
+      if (opportunistic()) co_return State::Auth;
       co_return tls_unavailable("no client TLS context configured");
     }
     if (!capabilities_.starttls) {
       if (opportunistic()) {
         log_->info("Remote does not offer STARTTLS; sending in plaintext (connector is opportunistic)");
-        co_return State::Transaction;
+        without_tls_ = "the server does not offer STARTTLS";
+        co_return State::Auth;
       }
       log_->info(fmt::format("Remote does not offer STARTTLS; not sending ({})", mode_name));
       co_return tls_unavailable("");
@@ -329,7 +344,8 @@ class Client : public std::enable_shared_from_this<Client> {
       if (opportunistic()) {
         log_->info(fmt::format("Remote refused STARTTLS ({}); sending in plaintext (connector is opportunistic)",
                                reply->one_line()));
-        co_return State::Transaction;
+        without_tls_ = fmt::format("the server refused STARTTLS ({})", reply->one_line());
+        co_return State::Auth;
       }
       log_->info(fmt::format("Remote refused STARTTLS; not sending ({})", mode_name));
       co_return tls_unavailable(reply->one_line());
@@ -368,6 +384,11 @@ class Client : public std::enable_shared_from_this<Client> {
       }
       result_.may_fall_back = opportunistic() && settings_.connector != nullptr &&
                               settings_.connector->fallback_to_plaintext && attempt_ == TlsAttempt::Policy;
+      if (result_.may_fall_back && authenticates()) {
+        // Credentials go only inside TLS: a plaintext retry could not authenticate anyway.
+        log_->info("No plaintext retry: the connector authenticates, and credentials are sent only inside TLS");
+        result_.may_fall_back = false;
+      }
       if (result_.may_fall_back)
         log_->info("Connector is opportunistic with fallback_to_plaintext: the next attempt goes without STARTTLS");
       co_return fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
@@ -386,6 +407,84 @@ class Client : public std::enable_shared_from_this<Client> {
     // RFC 3207 4.2: forget everything learned before TLS and greet again.
     capabilities_ = {};
     co_return State::Ehlo;
+  }
+
+  bool authenticates() const {
+    return settings_.connector != nullptr && settings_.connector->auth.mechanism != config::SendAuthMechanism::None;
+  }
+
+  /// Defers the message: authentication did not happen, `detail` says why (failure_reply).
+  State cannot_authenticate(const std::string& detail) {
+    return fail(Failure::AuthenticationFailed, failure_reply(Failure::AuthenticationFailed, endpoint_, detail));
+  }
+
+  /// RFC 4954 AUTH with the connector's mechanism, only inside TLS. Every failure defers: the
+  /// message is not at fault, and a 535 must not bounce mail that fixed credentials would deliver.
+  awaitable<State> on_auth() {
+    if (!authenticates()) co_return State::Transaction;
+    const config::SendAuth& auth = settings_.connector->auth;
+    const std::string mechanism = ascii_upper(config::send_auth_mechanism_name(auth.mechanism));
+    if (!connection_->tls_active()) {
+      log_->info(fmt::format("Not authenticating without TLS ({}); not sending", without_tls_));
+      co_return cannot_authenticate(
+          fmt::format("no TLS ({}), and the send connector sends credentials only inside TLS", without_tls_));
+    }
+    if (!capabilities_.offers_auth(mechanism)) {
+      std::string offered;
+      for (const auto& m : capabilities_.auth_mechanisms) offered += (offered.empty() ? "" : " ") + m;
+      log_->info(fmt::format("Remote does not offer AUTH {}; not sending", mechanism));
+      co_return cannot_authenticate(fmt::format("it does not offer AUTH {} ({})", mechanism,
+                                                offered.empty() ? "no AUTH at all" : "it offers " + offered));
+    }
+    const auto timeout = settings_.timeouts.command;
+    std::optional<Reply> reply;
+    std::string token, server_error;
+    if (auth.mechanism == config::SendAuthMechanism::XOAuth2) {
+      if (settings_.token_source == nullptr) co_return cannot_authenticate("no OAuth token source (internal error)");
+      auto fetched = co_await settings_.token_source->token();
+      if (!fetched) {
+        log_->info(fmt::format("No OAuth access token: {}", fetched.error().message));
+        co_return cannot_authenticate("no OAuth access token: " + fetched.error().message);
+      }
+      token = std::move(fetched->value);
+      log_->info(fmt::format("Authenticating as {} with XOAUTH2", auth.username));
+      reply = co_await command("AUTH XOAUTH2 " + smtp::xoauth2_response(auth.username, token), timeout,
+                               "AUTH XOAUTH2 ****");
+      if (reply && reply->code == 334) {
+        // The refusal comes first as a base64 JSON error; an empty line gets the final reply.
+        auto decoded = base64_decode(reply->lines.empty() ? "" : reply->lines.front());
+        server_error = decoded ? *decoded : reply->one_line();
+        log_->info(fmt::format("XOAUTH2 error from the server: {}", server_error));
+        reply = co_await command("", timeout);
+      }
+    } else {
+      if (settings_.password == nullptr) co_return cannot_authenticate("no password loaded (internal error)");
+      log_->info(fmt::format("Authenticating as {} with {}", auth.username, mechanism));
+      if (auth.mechanism == config::SendAuthMechanism::Plain) {
+        reply = co_await command("AUTH PLAIN " + smtp::plain_response(auth.username, *settings_.password), timeout,
+                                 "AUTH PLAIN ****");
+      } else {
+        reply = co_await command("AUTH LOGIN", timeout);
+        if (reply && reply->code == 334) reply = co_await command(base64_encode(auth.username), timeout, "****");
+        if (reply && reply->code == 334) reply = co_await command(base64_encode(*settings_.password), timeout, "****");
+      }
+    }
+    if (!reply) co_return State::Close;
+    if (reply->code == 334) {
+      // A challenge where none belongs: RFC 4954 4's "*" cancels the exchange.
+      log_->info("Unexpected challenge; cancelling the authentication");
+      reply = co_await command("*", timeout);
+      if (!reply) co_return State::Close;
+    }
+    if (reply->code == 235) {
+      log_->info(fmt::format("Authenticated as {}", auth.username));
+      co_return State::Transaction;
+    }
+    if (!token.empty() && (reply->code == 535 || reply->code == 534)) settings_.token_source->rejected(token);
+    log_->info(fmt::format("Authentication refused; not sending"));
+    co_return cannot_authenticate(server_error.empty()
+                                      ? reply->one_line()
+                                      : fmt::format("{} (XOAUTH2 error: {})", reply->one_line(), server_error));
   }
 
   awaitable<State> on_transaction() {
@@ -543,6 +642,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string connector_name_;
   config::OutboundTls mode_ = config::OutboundTls::Opportunistic;
   bool downgrade_ = false;
+  std::string without_tls_ = "STARTTLS was not attempted";  ///< why the session is in plaintext, for AUTH's refusal
   std::string helo_;
   std::string peer_name_;
   std::optional<net::Connection> connection_;

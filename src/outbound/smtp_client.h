@@ -1,6 +1,7 @@
 // The SMTP client: one transaction to one host, as an explicit state machine (docs/outbound.md):
-// banner, EHLO (HELO fallback), STARTTLS per policy, EHLO again, MAIL/RCPT/DATA (pipelined when
-// offered), QUIT. Every command, reply and TLS event goes to the send protocol log.
+// banner, EHLO (HELO fallback), STARTTLS per policy, EHLO again, AUTH when the connector has
+// [auth] (only inside TLS), MAIL/RCPT/DATA (pipelined when offered), QUIT. Every command, reply and TLS event goes to
+// the send protocol log.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "outbound/access_token.h"
 #include "outbound/outcome.h"
 #include "protocol_log/protocol_log.h"
 #include "smtp/reply.h"
@@ -72,6 +74,11 @@ struct ClientSettings {
   asio::ssl::context* tls_context = nullptr;  ///< from tls::make_client_context
   protocol_log::Writer* send_log = nullptr;
   ClientTimeouts timeouts;
+  /// The connector's [auth] credentials (outbound/send_credentials): PLAIN/LOGIN's password,
+  /// XOAUTH2's token source. Null when the connector does not authenticate, or they were not loaded
+  /// (then an auth connector defers, saying so).
+  const std::string* password = nullptr;
+  AccessTokenSource* token_source = nullptr;
 };
 
 /// Runs one attempt. Never throws for network or protocol trouble: it is all in the result.

@@ -16,8 +16,10 @@
 #include <mutex>
 #include <thread>
 
+#include "base/base64.h"
 #include "base/temp_dir_test_util.h"
 #include "net/connection.h"
+#include "smtp/sasl.h"
 #include "tls/certificates.h"
 #include "tls/client_context.h"
 #include "tls/policy.h"
@@ -128,6 +130,8 @@ struct Responder {
   std::vector<std::string> rcpt;  ///< in order; missing ones get 250
   std::string data = "354 Start mail input\r\n";
   std::string end = "250 2.0.0 Queued as 1234\r\n";
+  /// The replies to AUTH and to each line the client sends after a 334.
+  std::vector<std::string> auth = {"235 2.7.0 Authentication successful\r\n"};
   SSL_CTX* tls = nullptr;
   bool drop_after_mail = false;
   bool silent_after_banner = false;
@@ -135,6 +139,7 @@ struct Responder {
   // Filled in while serving.
   std::string pending_after_mail;  ///< what had already arrived when MAIL was read
   std::string message;
+  std::vector<std::string> auth_lines;  ///< the AUTH command and each response line after it
   bool tls_ok = false;
   bool tls_failed = false;
 };
@@ -164,6 +169,13 @@ void serve(Peer& p, Responder& r) {
           return;
         }
         r.tls_ok = true;
+      }
+    } else if (verb == "AUTH") {
+      r.auth_lines.push_back(line);
+      for (const std::string& reply : r.auth) {
+        p.send(reply);
+        if (reply.rfind("334", 0) != 0) break;
+        r.auth_lines.push_back(p.line());
       }
     } else if (verb == "MAIL") {
       r.pending_after_mail = p.pending();
@@ -961,6 +973,218 @@ TEST_F(SmtpClientTest, MissingMessageIsATransientInternalError) {
   auto result = run();
   EXPECT_EQ(result.failure, Failure::RemoteTransient);
   EXPECT_EQ(result.recipients[0].code, 451);
+}
+
+// ---- AUTH to the smart host --------------------------------------------------------------------
+
+/// Tokens as a test wants them: a value, or an error; counts the requests and the rejections.
+class FakeTokens : public AccessTokenSource {
+ public:
+  asio::awaitable<Result<AccessToken>> token() override {
+    ++asked;
+    if (!error.empty()) co_return Result<AccessToken>(fail(error));
+    co_return AccessToken{value, std::chrono::system_clock::now() + 1h};
+  }
+  void rejected(const std::string& token_value) override { rejected_tokens.push_back(token_value); }
+
+  std::string value = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.secret-token";
+  std::string error;
+  int asked = 0;
+  std::vector<std::string> rejected_tokens;
+};
+
+constexpr const char* kEhloAuth =
+    "250-fake.test Hello\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-AUTH LOGIN PLAIN XOAUTH2\r\n250 8BITMIME\r\n";
+
+class SmtpClientAuthTest : public SmtpClientTest {
+ protected:
+  SmtpClientAuthTest() {
+    connector.tls = config::OutboundTls::Required;
+    connector.auth.username = "scanner@contoso.test";
+    password = "s3cret-Pa55";
+    settings.password = &password;
+    settings.token_source = &tokens;
+    r.ehlo = kEhloStartTls;
+    r.ehlo_after_tls = kEhloAuth;
+  }
+  AttemptResult attempt_with(config::SendAuthMechanism mechanism) {
+    connector.auth.mechanism = mechanism;
+    server_ctx = server_tls(*tls::named_policy("default"));
+    r.tls = server_ctx->native_handle();
+    FakeServer server([&](Peer& p) { serve(p, r); });
+    auto result = attempt(server);
+    transcript = server.transcript();
+    endpoint = net::endpoint_text(server.endpoint());
+    return result;
+  }
+  /// No secret, nor its base64, in the send protocol log.
+  void expect_no_secret_logged() {
+    const std::string log = send_log();
+    for (const std::string& secret :
+         {password, base64_encode(password), tokens.value, smtp::plain_response(connector.auth.username, password),
+          smtp::xoauth2_response(connector.auth.username, tokens.value)})
+      EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in " << log;
+  }
+
+  std::string password;
+  FakeTokens tokens;
+  Responder r;
+  std::shared_ptr<asio::ssl::context> server_ctx;
+  std::string transcript, endpoint;
+};
+
+TEST_F(SmtpClientAuthTest, PlainSendsTheInitialResponseInsideTlsAfterTheSecondEhlo) {
+  auto result = attempt_with(config::SendAuthMechanism::Plain);
+  EXPECT_EQ(result.failure, Failure::None);
+  EXPECT_TRUE(result.data_accepted);
+  EXPECT_EQ(r.auth_lines,
+            std::vector<std::string>{"AUTH PLAIN " + smtp::plain_response("scanner@contoso.test", "s3cret-Pa55")});
+  EXPECT_TRUE(r.tls_ok);
+  const std::string log = send_log();
+  EXPECT_NE(log.find(">,AUTH PLAIN ****,"), std::string::npos) << log;
+  EXPECT_NE(log.find("Authenticated as scanner@contoso.test"), std::string::npos);
+  // AUTH after STARTTLS and the second EHLO, MAIL after AUTH.
+  const auto ehlo2 = log.find(">,EHLO", log.find("negotiation succeeded"));
+  EXPECT_LT(ehlo2, log.find(">,AUTH PLAIN"));
+  EXPECT_LT(log.find(">,AUTH PLAIN"), log.find(">,MAIL FROM"));
+  expect_no_secret_logged();
+}
+
+TEST_F(SmtpClientAuthTest, LoginAnswersBothChallenges) {
+  r.auth = {"334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 2.7.0 Authentication successful\r\n"};
+  auto result = attempt_with(config::SendAuthMechanism::Login);
+  EXPECT_TRUE(result.data_accepted);
+  EXPECT_EQ(r.auth_lines, (std::vector<std::string>{"AUTH LOGIN", base64_encode("scanner@contoso.test"),
+                                                    base64_encode("s3cret-Pa55")}));
+  const std::string log = send_log();
+  EXPECT_NE(log.find(">,AUTH LOGIN,"), std::string::npos);
+  EXPECT_NE(log.find("<,334 VXNlcm5hbWU6,"), std::string::npos);
+  EXPECT_NE(log.find(">,****,"), std::string::npos);
+  expect_no_secret_logged();
+}
+
+TEST_F(SmtpClientAuthTest, Xoauth2SendsUserAndBearerTokenInGooglesFormat) {
+  auto result = attempt_with(config::SendAuthMechanism::XOAuth2);
+  EXPECT_TRUE(result.data_accepted);
+  ASSERT_EQ(r.auth_lines.size(), 1u);
+  const std::string prefix = "AUTH XOAUTH2 ";
+  ASSERT_EQ(r.auth_lines[0].rfind(prefix, 0), 0u);
+  EXPECT_EQ(base64_decode(r.auth_lines[0].substr(prefix.size())),
+            "user=scanner@contoso.test\x01"
+            "auth=Bearer " +
+                tokens.value + "\x01\x01");
+  EXPECT_EQ(tokens.asked, 1);
+  EXPECT_TRUE(tokens.rejected_tokens.empty());
+  EXPECT_NE(send_log().find(">,AUTH XOAUTH2 ****,"), std::string::npos);
+  expect_no_secret_logged();
+}
+
+TEST_F(SmtpClientAuthTest, Xoauth2JsonErrorIsAnsweredWithAnEmptyLineThenDefers) {
+  const std::string json = R"({"status":"401","schemes":"bearer","scope":"https://outlook.office365.com/.default"})";
+  r.auth = {"334 " + base64_encode(json) + "\r\n", "535 5.7.3 Authentication unsuccessful\r\n"};
+  auto result = attempt_with(config::SendAuthMechanism::XOAuth2);
+  ASSERT_EQ(r.auth_lines.size(), 2u);
+  EXPECT_EQ(r.auth_lines[1], "");
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(result.reply.one_line(), "451 4.7.0 Cannot authenticate to " + endpoint +
+                                         ": 535 5.7.3 Authentication unsuccessful (XOAUTH2 error: " + json + ")");
+  EXPECT_EQ(tokens.rejected_tokens, std::vector<std::string>{tokens.value});
+  EXPECT_FALSE(result.transaction_started);
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos);
+  for (const auto& recipient : result.recipients) EXPECT_TRUE(recipient.transient()) << recipient.one_line();
+  // The log is CSV: its quotes doubled.
+  EXPECT_NE(send_log().find(R"(XOAUTH2 error from the server: {""status"":""401"",""schemes"":""bearer"")"),
+            std::string::npos);
+  expect_no_secret_logged();
+}
+
+TEST_F(SmtpClientAuthTest, A535DefersWithTheServersReplyVerbatim) {
+  r.auth = {"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant\r\n"};
+  auto result = attempt_with(config::SendAuthMechanism::Plain);
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(result.reply.one_line(),
+            "451 4.7.0 Cannot authenticate to " + endpoint +
+                ": 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant");
+  EXPECT_TRUE(result.reply.transient());
+  ASSERT_EQ(result.recipients.size(), 2u);
+  for (const auto& recipient : result.recipients) EXPECT_EQ(recipient, result.reply);
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos);
+  EXPECT_NE(transcript.find("QUIT"), std::string::npos);
+  // Not an XOAUTH2 token: nothing to reject.
+  EXPECT_TRUE(tokens.rejected_tokens.empty());
+}
+
+TEST_F(SmtpClientAuthTest, ARejectedTokenIsReportedToTheSource) {
+  r.auth = {"535 5.7.3 Authentication unsuccessful\r\n"};
+  auto result = attempt_with(config::SendAuthMechanism::XOAuth2);
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(tokens.rejected_tokens, std::vector<std::string>{tokens.value});
+}
+
+TEST_F(SmtpClientAuthTest, TokenSourceFailureDefersWithItsMessageAndSendsNoAuth) {
+  tokens.error = "invalid_client: AADSTS7000215: Invalid client secret provided.";
+  auto result = attempt_with(config::SendAuthMechanism::XOAuth2);
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(result.reply.one_line(), "451 4.7.0 Cannot authenticate to " + endpoint +
+                                         ": no OAuth access token: invalid_client: AADSTS7000215: Invalid client "
+                                         "secret provided.");
+  EXPECT_TRUE(r.auth_lines.empty());
+  EXPECT_NE(send_log().find("No OAuth access token: invalid_client"), std::string::npos);
+}
+
+TEST_F(SmtpClientAuthTest, AMechanismTheServerDoesNotOfferDefers) {
+  r.ehlo_after_tls = "250-fake.test Hello\r\n250-AUTH LOGIN\r\n250 8BITMIME\r\n";
+  auto result = attempt_with(config::SendAuthMechanism::Plain);
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(result.reply.one_line(),
+            "451 4.7.0 Cannot authenticate to " + endpoint + ": it does not offer AUTH PLAIN (it offers LOGIN)");
+  EXPECT_TRUE(r.auth_lines.empty());
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos);
+
+  r = {};
+  r.ehlo = kEhloStartTls;
+  r.ehlo_after_tls = kEhloNoStartTls;
+  auto none = attempt_with(config::SendAuthMechanism::XOAuth2);
+  EXPECT_NE(none.reply.one_line().find("it does not offer AUTH XOAUTH2 (no AUTH at all)"), std::string::npos);
+  EXPECT_EQ(tokens.asked, 0);
+}
+
+TEST_F(SmtpClientAuthTest, NeverAuthenticatesInPlaintextEvenWhenOpportunistic) {
+  connector.tls = config::OutboundTls::Opportunistic;
+  r.ehlo = kEhloAuth;  // AUTH offered, STARTTLS not
+  auto result = attempt_with(config::SendAuthMechanism::Plain);
+  EXPECT_EQ(result.failure, Failure::AuthenticationFailed);
+  EXPECT_EQ(result.reply.one_line(),
+            "451 4.7.0 Cannot authenticate to " + endpoint +
+                ": no TLS (the server does not offer STARTTLS), and the send connector sends credentials only "
+                "inside TLS");
+  EXPECT_EQ(transcript, "EHLO onprem.test\r\nQUIT\r\n");
+
+  r = {};
+  r.ehlo = std::string(kEhloStartTls);
+  r.starttls = "454 4.7.0 TLS not available due to temporary reason\r\n";
+  auto refused = attempt_with(config::SendAuthMechanism::Login);
+  EXPECT_NE(refused.reply.one_line().find("no TLS (the server refused STARTTLS (454 4.7.0 TLS not available"),
+            std::string::npos);
+  EXPECT_EQ(transcript.find("AUTH"), std::string::npos);
+}
+
+TEST_F(SmtpClientAuthTest, AFailedHandshakeIsNotRetriedInPlaintext) {
+  connector.tls = config::OutboundTls::Opportunistic;
+  connector.fallback_to_plaintext = true;
+  connector.auth.mechanism = config::SendAuthMechanism::Plain;
+  // A server that offers STARTTLS and then closes instead of a handshake.
+  FakeServer server([&](Peer& p) {
+    p.send("220 fake.test ESMTP\r\n");
+    p.line();
+    p.send(kEhloStartTls);
+    p.line();
+    p.send("220 2.0.0 Ready to start TLS\r\n");
+  });
+  auto result = attempt(server);
+  EXPECT_EQ(result.failure, Failure::SocketError);
+  EXPECT_FALSE(result.may_fall_back);
+  EXPECT_NE(send_log().find("No plaintext retry: the connector authenticates"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "smtp/capabilities.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -7,6 +8,11 @@
 #include "base/text.h"
 
 namespace sluice::smtp {
+
+bool Capabilities::offers_auth(std::string_view mechanism) const {
+  const std::string wanted = ascii_upper(mechanism);
+  return std::find(auth_mechanisms.begin(), auth_mechanisms.end(), wanted) != auth_mechanisms.end();
+}
 
 Capabilities parse_capabilities(const Reply& ehlo) {
   Capabilities caps;
@@ -25,6 +31,16 @@ Capabilities parse_capabilities(const Reply& ehlo) {
       caps.eight_bit_mime = true;
     } else if (keyword == "smtputf8") {
       caps.smtputf8 = true;
+    } else if (keyword == "auth" || keyword.starts_with("auth=")) {
+      std::string_view list = keyword == "auth" ? param : line.substr(5);
+      while (!list.empty()) {
+        const auto end = list.find(' ');
+        if (end != 0) {
+          const std::string mechanism = ascii_upper(list.substr(0, end));
+          if (!caps.offers_auth(mechanism)) caps.auth_mechanisms.push_back(mechanism);
+        }
+        list = end == std::string_view::npos ? std::string_view() : list.substr(end + 1);
+      }
     } else if (keyword == "size") {
       caps.size = true;
       std::uint64_t limit = 0;

@@ -2,6 +2,9 @@
 // client of the gateway reads them: outbound delivery and the TLS probe.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "smtp/reply.h"
 
@@ -16,6 +19,10 @@ struct Capabilities {
   std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
   bool eight_bit_mime = false;
   bool smtputf8 = false;
+  /// SASL mechanisms of the AUTH keyword (RFC 4954), upper-case; also the obsolete "AUTH=LOGIN PLAIN"
+  /// form that old servers still send.
+  std::vector<std::string> auth_mechanisms;
+  bool offers_auth(std::string_view mechanism) const;  ///< case-insensitive
 };
 
 /// Reads the keyword lines (all but the first, which is the server's greeting) of a 250 reply

@@ -40,3 +40,18 @@ TEST(ParseCapabilities, ARefusedEhloOffersNothing) {
 
 }  // namespace
 }  // namespace sluice::smtp
+
+namespace sluice::smtp {
+namespace {
+
+TEST(ParseCapabilities, AuthMechanismsInEitherForm) {
+  auto caps = parse_capabilities(Reply{250, "", {"mx", "AUTH plain LOGIN  XOAUTH2", "AUTH=LOGIN PLAIN CRAM-MD5"}});
+  EXPECT_EQ(caps.auth_mechanisms, (std::vector<std::string>{"PLAIN", "LOGIN", "XOAUTH2", "CRAM-MD5"}));
+  EXPECT_TRUE(caps.offers_auth("xoauth2"));
+  EXPECT_FALSE(caps.offers_auth("XOAUTH"));
+  EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "STARTTLS"}}).auth_mechanisms.empty());
+  EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "AUTHX PLAIN"}}).auth_mechanisms.empty());
+}
+
+}  // namespace
+}  // namespace sluice::smtp
