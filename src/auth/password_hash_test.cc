@@ -2,18 +2,15 @@
 
 #include <string>
 
+#include "auth/known_hashes_test_util.h"
 #include "auth/user_database.h"
 #include "auth/user_fields.h"
 
 namespace sluice::auth {
 namespace {
 
-// Made by other programs than this one, so that a wrong call of crypt here cannot agree with
-// itself: `openssl passwd -6 -salt Zq8sLx1p 'Scanner#2026'` and Python's
-// crypt.crypt('printer pass', '$y$j9T$abcdefghijklmnop').
-constexpr const char* kOpensslSha512 =
-    "$6$Zq8sLx1p$oMtWOnMeI9.c8unQM9WmYJvSsMVgATmCKBuzRE2AK.ihe53WjV/KY9iKR55fdP5/ae/gqeytrND7N1SFHx8lZ.";
-constexpr const char* kYescrypt = "$y$j9T$abcdefghijklmnop$wxTBTO5JCyOUgyrg6jSIv58G90bFHrMiAgo7J8w9zE.";
+using test_util::kOpensslSha512;
+using test_util::kYescrypt;
 
 TEST(PasswordHash, Sha512CryptFromOpensslVerifies) {
   EXPECT_TRUE(verify_password("Scanner#2026", kOpensslSha512));

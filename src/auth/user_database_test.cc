@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "auth/known_hashes_test_util.h"
 #include "auth/user_fields.h"
 #include "base/temp_dir_test_util.h"
 
@@ -15,9 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kHash =
-    "$6$Zq8sLx1p$oMtWOnMeI9.c8unQM9WmYJvSsMVgATmCKBuzRE2AK.ihe53WjV/KY9iKR55fdP5/ae/gqeytrND7N1SFHx8lZ.";
-constexpr const char* kYescrypt = "$y$j9T$abcdefghijklmnop$wxTBTO5JCyOUgyrg6jSIv58G90bFHrMiAgo7J8w9zE.";
+constexpr const char* kHash = test_util::kOpensslSha512;
+using test_util::kYescrypt;
 
 User named(const std::string& name, const std::string& hash) {
   User user;
@@ -49,7 +49,7 @@ class UserDatabaseTest : public ::testing::Test {
     return name + ":" + kHash + ":" + senders + ":" + options + "\n";
   }
 
-  test_util::TempDir dir_{"sluice-users"};
+  sluice::test_util::TempDir dir_{"sluice-users"};
 };
 
 TEST_F(UserDatabaseTest, ReadsEveryFieldAndSkipsCommentsAndBlankLines) {

@@ -12,7 +12,7 @@ namespace {
 using State = queue::Recipient::State;
 
 TEST(TrackingLogForLogscan, LogscanReadsOurMsgtrkFiles) {
-  test_util::TempDir dir("sluice-track-logscan");
+  sluice::test_util::TempDir dir("sluice-track-logscan");
   {
     tracking::TrackingLog log(dir.path(), "mx.sluice.test", 1 << 20);
     queue::Envelope before;

@@ -35,7 +35,7 @@ class SendAuthConfig : public ::testing::Test {
     return fmt::format("mechanism = \"xoauth2\"\nusername = \"app@contoso.com\"\nclient_id = \"c1\"\n{}", extra);
   }
 
-  test_util::TempDir dir_{"sluice-send-auth"};
+  sluice::test_util::TempDir dir_{"sluice-send-auth"};
 };
 
 TEST_F(SendAuthConfig, PlainAndLoginNeedAUserAndAPrivatePasswordFile) {

@@ -13,7 +13,7 @@
 namespace sluice::demo {
 namespace {
 
-using test_util::TempDir;
+using sluice::test_util::TempDir;
 using test_util::write;
 
 TEST(DemoProcess, FreePortCanBeBound) {

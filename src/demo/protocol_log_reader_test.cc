@@ -10,7 +10,7 @@
 namespace sluice::demo {
 namespace {
 
-using test_util::TempDir;
+using sluice::test_util::TempDir;
 using test_util::write;
 
 std::string log_line(const std::string& session, const std::string& data) {

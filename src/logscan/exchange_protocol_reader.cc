@@ -13,10 +13,6 @@
 namespace sluice::logscan {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-
 /// Message counting from the dialogue (data_state): after DATA, a 354 then a 2xx is a message;
 /// after "BDAT n LAST", the next 2xx is.
 enum DataState : std::uint8_t { kIdle, kSentData, kAwaitFinal };
@@ -40,16 +36,16 @@ std::uint64_t session_key(std::string_view id) {
 
 TlsClass exchange_protocol_version(std::string_view context, char* side) {
   static constexpr std::string_view kPrefix = "TLS protocol SP_PROT_";
-  if (!starts_with(context, kPrefix)) return TlsClass::Plaintext;
+  if (!context.starts_with(kPrefix)) return TlsClass::Plaintext;
   std::string_view rest = context.substr(kPrefix.size());
   TlsClass v = TlsClass::Plaintext;
-  if (starts_with(rest, "TLS1_0"))
+  if (rest.starts_with("TLS1_0"))
     v = TlsClass::Tls1_0;
-  else if (starts_with(rest, "TLS1_1"))
+  else if (rest.starts_with("TLS1_1"))
     v = TlsClass::Tls1_1;
-  else if (starts_with(rest, "TLS1_2"))
+  else if (rest.starts_with("TLS1_2"))
     v = TlsClass::Tls1_2;
-  else if (starts_with(rest, "TLS1_3"))
+  else if (rest.starts_with("TLS1_3"))
     v = TlsClass::Tls1_3;
   if (side && v != TlsClass::Plaintext && rest.size() > 7) *side = rest[7];
   return v;
@@ -60,7 +56,7 @@ bool is_pre_connect_line(std::string_view context) {
 }
 
 bool offered_legacy_only(std::string_view context) {
-  if (!starts_with(context, "Client offered ")) return false;
+  if (!context.starts_with("Client offered ")) return false;
   auto end = context.find(';');
   std::string_view offered = context.substr(15, end == std::string_view::npos ? std::string_view::npos : end - 15);
   bool legacy = offered.find("TLS1_0") != std::string_view::npos || offered.find("TLS1_1") != std::string_view::npos;
@@ -321,7 +317,7 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
           s.data_state = kIdle;
         }
       } else if (c == '3') {
-        if (s.data_state == kSentData && starts_with(data, "354")) s.data_state = kAwaitFinal;
+        if (s.data_state == kSentData && data.starts_with("354")) s.data_state = kAwaitFinal;
       } else if (c == '4' || c == '5') {
         s.data_state = kIdle;
         record_failures(data, s, text, number);
@@ -336,7 +332,7 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
         if (!direction_) s.direction = Direction::Outbound;
         return true;
       }
-      if (starts_with(context, "Failed to connect")) {
+      if (context.starts_with("Failed to connect")) {
         connect_failed(s, key, context, text, number);
         return true;
       }
@@ -349,12 +345,12 @@ bool ExchangeProtocolReader::line(std::string_view text, std::uint64_t number, b
           s.direction = side == 'C' ? Direction::Outbound : Direction::Inbound;
         return true;
       }
-      if (starts_with(context, "Client offered ")) {
+      if (context.starts_with("Client offered ")) {
         s.offered_legacy_only |= offered_legacy_only(context);
         return true;
       }
-      if (starts_with(context, "TLS negotiation failed")) s.tls_failed = true;
-      if (starts_with(context, "TLS negotiation failed") || context.find(" 4.4.2 ") != std::string_view::npos ||
+      if (context.starts_with("TLS negotiation failed")) s.tls_failed = true;
+      if (context.starts_with("TLS negotiation failed") || context.find(" 4.4.2 ") != std::string_view::npos ||
           context.find(" 5.7.") != std::string_view::npos) {
         record_failures(context, s, text, number);
       }

@@ -9,10 +9,6 @@ namespace {
 
 constexpr Millis kDay = 86'400'000;
 
-bool starts_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
-
 int year_of(Millis t) {
   // days -> civil year (Hinnant), enough for the reference year.
   std::int64_t z = (t >= 0 ? t / kDay : (t - kDay + 1) / kDay) + 719468;
@@ -51,7 +47,7 @@ bool parse_host_ip(std::string_view text, std::string_view& host, std::string_vi
   if (close == std::string_view::npos) return false;
   host = text.substr(0, open);
   ip = text.substr(open + 1, close - open - 1);
-  if (starts_with(ip, "IPv6:")) ip.remove_prefix(5);
+  if (ip.starts_with("IPv6:")) ip.remove_prefix(5);
   return host.find(' ') == std::string_view::npos;
 }
 
@@ -142,14 +138,14 @@ void PostfixReader::smtpd(const SyslogLine& l, std::string_view text, std::uint6
   std::string_view m = l.message;
   std::uint64_t key = key_of(l);
   std::string_view host, ip;
-  if (starts_with(m, "connect from ")) {
+  if (m.starts_with("connect from ")) {
     if (!parse_host_ip(m.substr(13), host, ip)) return;
     if (inbound_.count(key)) close_inbound(key, l);  // its disconnect was never logged
     Session& s = inbound_session(l, key, ip);
     s.saw_start = true;
     return;
   }
-  if (starts_with(m, "disconnect from ")) {
+  if (m.starts_with("disconnect from ")) {
     if (!parse_host_ip(m.substr(16), host, ip)) return;
     Session& s = inbound_session(l, key, ip);
     s.messages += stat_ok(m, " data=") + stat_ok(m, " bdat=");
@@ -178,7 +174,7 @@ void PostfixReader::smtpd(const SyslogLine& l, std::string_view text, std::uint6
   Session* s = nullptr;
   if (from != std::string_view::npos && parse_host_ip(m.substr(from + 6), host, ip)) {
     remote = ip;
-    if (starts_with(m, "SSL_accept error") || starts_with(m, "lost connection after STARTTLS") || inbound_.count(key)) {
+    if (m.starts_with("SSL_accept error") || m.starts_with("lost connection after STARTTLS") || inbound_.count(key)) {
       s = &inbound_session(l, key, ip);
     }
   } else if (auto it = inbound_.find(key); it != inbound_.end()) {
@@ -186,7 +182,7 @@ void PostfixReader::smtpd(const SyslogLine& l, std::string_view text, std::uint6
     remote = ctx_.out->text(s->remote);
   }
   if (s) {
-    if (starts_with(m, "SSL_accept error") || starts_with(m, "lost connection after STARTTLS")) s->tls_failed = true;
+    if (m.starts_with("SSL_accept error") || m.starts_with("lost connection after STARTTLS")) s->tls_failed = true;
     auto helo = m.find(" helo=<");
     if (helo != std::string_view::npos) {
       std::string_view name = m.substr(helo + 7);
@@ -228,7 +224,7 @@ void PostfixReader::smtp(const SyslogLine& l, std::string_view text, std::uint64
     }
     return;
   }
-  if (starts_with(m, "SSL_connect error to ")) {
+  if (m.starts_with("SSL_connect error to ")) {
     if (!parse_host_ip(m.substr(21), host, ip)) return;
     Outbound& o = start(host, ip);
     o.session.tls_failed = true;

@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 using queue::Envelope;
 using State = queue::Recipient::State;
 
-using test_util::TempDir;
+using sluice::test_util::TempDir;
 
 /// Every domain has one MX "mx.<domain>" at 127.0.0.1, unless `nx` lists it.
 struct FakeDns : net::MailLookups {

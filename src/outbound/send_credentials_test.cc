@@ -32,7 +32,7 @@ class SendCredentialsTest : public ::testing::Test {
     return c;
   }
 
-  test_util::TempDir dir_{"sluice-credentials"};
+  sluice::test_util::TempDir dir_{"sluice-credentials"};
   asio::io_context io_;
 };
 

@@ -31,7 +31,7 @@ namespace {
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-using test_util::TempDir;
+using sluice::test_util::TempDir;
 
 /// The server end of one connection, blocking, with a receive timeout so that a client that
 /// stops talking fails the test instead of hanging it. Records every byte it reads.

@@ -21,7 +21,7 @@ Envelope envelope(const std::string& id, const std::string& reply) {
 
 class EnvelopeWriterTest : public ::testing::Test {
  protected:
-  test_util::TempDir dir_{"sluice-writer"};
+  sluice::test_util::TempDir dir_{"sluice-writer"};
   Spool spool_{dir_.path() / "queue"};
   asio::io_context disk_;
   EnvelopeWriter writer_{spool_, disk_.get_executor()};

@@ -35,7 +35,7 @@ class GroupCommitTest : public ::testing::Test {
     return e;
   }
 
-  test_util::TempDir temp_{"sluice-commit"};
+  sluice::test_util::TempDir temp_{"sluice-commit"};
   fs::path dir_ = temp_.path();
 };
 

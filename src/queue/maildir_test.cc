@@ -64,7 +64,7 @@ class MaildirTest : public ::testing::Test {
     return out.str();
   }
 
-  test_util::TempDir temp_{"sluice-maildir"};
+  sluice::test_util::TempDir temp_{"sluice-maildir"};
   fs::path base_ = temp_.path();
   fs::path root_ = base_ / "maildir";
 };

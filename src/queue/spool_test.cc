@@ -382,7 +382,7 @@ class SpoolTest : public ::testing::Test {
     return e;
   }
 
-  test_util::TempDir temp_{"sluice-spool"};
+  sluice::test_util::TempDir temp_{"sluice-spool"};
   fs::path base_ = temp_.path();
   fs::path dir_ = base_ / "queue";
 };

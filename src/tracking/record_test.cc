@@ -95,7 +95,7 @@ TEST(TrackingRecord, ReadsByTheFilesOwnFieldsLine) {
 }
 
 TEST(TrackingLogFiles, HeaderNamesTheMessageTrackingLog) {
-  test_util::TempDir dir("sluice-track");
+  sluice::test_util::TempDir dir("sluice-track");
   protocol_log::Writer writer(dir.path(), file_kind());
   ASSERT_TRUE(writer.write_text(at(11, 5), format_record(sample(at(11, 5)))));
   auto files = files_in(dir.path());
@@ -108,7 +108,7 @@ TEST(TrackingLogFiles, HeaderNamesTheMessageTrackingLog) {
 }
 
 TEST(TrackingLogFiles, RollsByHourAndBySize) {
-  test_util::TempDir dir("sluice-track");
+  sluice::test_util::TempDir dir("sluice-track");
   const std::string line = format_record(sample(at(11, 0)));
   // Room for the header and two lines: the third starts file 2 of the hour.
   const std::uint64_t header = protocol_log::header_lines(file_kind(), at(11, 0)).size();
@@ -124,7 +124,7 @@ TEST(TrackingLogFiles, RollsByHourAndBySize) {
 }
 
 TEST(TrackingLogFiles, AnUnwritableDirectoryCountsDroppedRecordsAndNeverThrows) {
-  test_util::TempDir dir("sluice-track");
+  sluice::test_util::TempDir dir("sluice-track");
   const auto blocker = dir.path() / "file";
   std::ofstream(blocker) << "x";
   TrackingLog log(blocker / "MessageTracking", "mx.test", 1 << 20);

@@ -141,7 +141,7 @@ TEST_F(TrackSearch, JsonCarriesTheSameFacts) {
 }
 
 TEST(TrackLogDirectory, ReadsWhatTheGatewayWroteAndSaysWhyItCannot) {
-  test_util::TempDir dir("sluice-track");
+  sluice::test_util::TempDir dir("sluice-track");
   {
     TrackingLog log(dir.path(), "mx.sluice.test", 1 << 20);
     auto e = envelope("AAAA000000000001", "alice@example.org", {"bob@far.test"});
