@@ -57,7 +57,9 @@ TEST(Permissions, OnlyRangesInRelayFromRelay) {
   EXPECT_FALSE(may_relay(authenticated, ip("10.1.2.3"), nullptr));  // not authenticated: relay_from is not used
 }
 
-auth::User user(std::string name, bool relay, std::vector<std::string> senders = {}) {
+/// Named apart from session_auth_test.cc's user(name, senders, relay): in a unity batch both are one
+/// overload set, and user("x", {"*@example.org"}) silently picked this one (a pointer is a bool).
+auth::User user_relaying(std::string name, bool relay, std::vector<std::string> senders = {}) {
   auth::User u;
   u.name = std::move(name);
   u.may_relay = relay;
@@ -68,8 +70,8 @@ auth::User user(std::string name, bool relay, std::vector<std::string> senders =
 TEST(Permissions, AuthenticatedUsersRelayPerTheirEntryWhereTheConnectorSaysAuthenticated) {
   config::ReceiveConnector devices;
   devices.relay = RelayPermission::Authenticated;
-  const auth::User relays = user("app", true);
-  const auth::User local_only = user("scanner", false);
+  const auth::User relays = user_relaying("app", true);
+  const auth::User local_only = user_relaying("scanner", false);
   EXPECT_TRUE(may_relay(devices, ip("192.0.2.1"), &relays));
   EXPECT_FALSE(may_relay(devices, ip("192.0.2.1"), &local_only));
   EXPECT_FALSE(may_relay(devices, ip("192.0.2.1"), nullptr));
@@ -95,7 +97,7 @@ TEST(Permissions, AuthenticatedUsersSendOnlyAsTheirAllowedSenders) {
   config::ReceiveConnector devices;
   devices.relay = RelayPermission::Authenticated;
   devices.accepted_domain_senders = AcceptedDomainSenders::RelayClients;
-  const auth::User scanner = user("scanner", false, {"*@example.org", "alerts@remote.example"});
+  const auth::User scanner = user_relaying("scanner", false, {"*@example.org", "alerts@remote.example"});
   const smtp::Mailbox ours = mailbox("scan", "Example.org");
   const smtp::Mailbox listed = mailbox("alerts", "remote.example");
   const smtp::Mailbox other = mailbox("ceo", "remote.example");
@@ -105,11 +107,11 @@ TEST(Permissions, AuthenticatedUsersSendOnlyAsTheirAllowedSenders) {
   EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &other)), kSpoof);
   EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, nullptr)), "accepted");  // <>
   // No allowed_senders: only the user's own name, when it is an address.
-  const auth::User mailbox_user = user("App@Example.org", true);
+  const auth::User mailbox_user = user_relaying("App@Example.org", true);
   const smtp::Mailbox itself = mailbox("app", "example.org");
   EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &itself)), "accepted");
   EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &ours)), kSpoof);
-  const auth::User plain_name = user("printer", true);
+  const auth::User plain_name = user_relaying("printer", true);
   EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &plain_name, &listed)), kSpoof);
   EXPECT_TRUE(may_send_as(scanner, "SCAN@EXAMPLE.ORG"));
   EXPECT_FALSE(may_send_as(scanner, "scan@sub.example.org"));
