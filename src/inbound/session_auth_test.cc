@@ -178,6 +178,43 @@ TEST(SessionAuth, LoginWithTheUserAsInitialResponse) {
   EXPECT_EQ(c.command(b64("app-password")), kSuccess);
 }
 
+TEST(SessionAuth, LoginOnlyConnectorOffersAndTakesNothingElse) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Login};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("PLAIN"), std::string::npos) << ehlo;
+  // Right credentials, but a mechanism this connector does not offer: refused before any check.
+  EXPECT_EQ(c.command("AUTH PLAIN " + plain("scanner", kPassword)),
+            "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN\r\n");
+  EXPECT_EQ(c.command("AUTH PLAIN"), "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN\r\n");
+  EXPECT_EQ(a.users.checks, 0);
+  EXPECT_EQ(c.command("AUTH LOGIN " + b64("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(b64("app-password")), kSuccess);
+}
+
+TEST(SessionAuth, PlainOnlyConnectorRefusesLogin) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Plain};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH PLAIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("LOGIN"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.command("AUTH LOGIN"), "504 5.5.4 Unrecognized authentication mechanism; this server offers PLAIN\r\n");
+  EXPECT_EQ(c.command("AUTH PLAIN " + plain("scanner", kPassword)), kSuccess);
+}
+
+TEST(SessionAuth, MechanismsAreOfferedInTheConfiguredOrder) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Login, config::ReceiveAuthMechanism::Plain};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH LOGIN PLAIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.command("AUTH CRAM-MD5"),
+            "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN and PLAIN\r\n");
+}
+
 TEST(SessionAuth, SequenceErrorsGet503) {
   AuthHarness a;
   Client& c = a.start();
