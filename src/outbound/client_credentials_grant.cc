@@ -6,7 +6,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "outbound/secret_file.h"
+#include "base/secret_file.h"
 
 namespace sluice::outbound {
 namespace {

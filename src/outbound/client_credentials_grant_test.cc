@@ -162,11 +162,13 @@ TEST_F(ClientCredentialsGrantTest, ClientCertificateProblemsNameTheFile) {
   EXPECT_EQ(grant.error().message, "client_key " + auth.client_key.string() + " is not the key of client_certificate " +
                                        pairs.at(1).chain.string());
 
-  ::chmod(auth.client_key.c_str(), 0644);
+  // Open to the group only is refused too, as the configuration refuses it.
+  ::chmod(auth.client_key.c_str(), 0640);
   grant = create(auth);
   ASSERT_FALSE(grant.ok());
-  EXPECT_NE(grant.error().message.find("client_key " + auth.client_key.string() + " is readable by others"),
-            std::string::npos);
+  EXPECT_EQ(grant.error().message, "client_key " + auth.client_key.string() +
+                                       " has mode 0640: a file holding a secret must not be open to group or "
+                                       "others; chmod 600 it");
 
   auth.client_certificate = dir.path() / "missing.crt";
   grant = create(auth);
@@ -192,10 +194,11 @@ TEST_F(ClientCredentialsGrantTest, SettingProblemsSayWhatToSet) {
   EXPECT_EQ(error_of(a), "xoauth2 with a client certificate needs both client_certificate and client_key");
   a = auth;
   a.client_secret_file = dir.path() / "nothing-here";
-  EXPECT_EQ(error_of(a), "client_secret_file " + a.client_secret_file.string() + ": No such file or directory");
+  EXPECT_EQ(error_of(a),
+            "client_secret_file " + a.client_secret_file.string() + " cannot be examined: No such file or directory");
   write_file(a.client_secret_file, "\nsecret on the second line\n");
   EXPECT_EQ(error_of(a), "client_secret_file " + a.client_secret_file.string() +
-                             ": the first line is empty (it must hold the secret)");
+                             " has an empty first line (it must hold the secret)");
 }
 
 TEST_F(ClientCredentialsGrantTest, EndpointErrorsSayWhatToFixOnOneLine) {
