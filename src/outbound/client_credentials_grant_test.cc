@@ -236,6 +236,32 @@ TEST_F(ClientCredentialsGrantTest, NoErrorCarriesTheSecret) {
   EXPECT_EQ(transport.find(kTestSecret), std::string::npos) << transport;
 }
 
+TEST_F(ClientCredentialsGrantTest, NoPartOfTheSecretSurvivesTheCutToLength) {
+  // The description is cut at 600 characters; here the cut falls inside the echoed secret.
+  const std::string echoed =
+      R"({"error":"invalid_client","error_description":")" + std::string(590, 'x') + " " + kTestSecret + R"("})";
+  const std::string error = fetch_error(HttpResponse{401, echoed});
+  EXPECT_EQ(error.find(std::string(kTestSecret).substr(0, 8)), std::string::npos) << error;
+  EXPECT_NE(error.find("x ****"), std::string::npos) << error;
+}
+
+TEST_F(ClientCredentialsGrantTest, NoErrorCarriesTheSecretAsTheFormSentIt) {
+  // An older-style secret with characters a form percent-encodes, quoted back from the request body.
+  const std::string secret = "Ab+cd/ef=gh~ij.KL_mn";
+  write_file(auth.client_secret_file, secret + "\n");
+  const std::string encoded = "Ab%2Bcd%2Fef%3Dgh~ij.KL_mn";
+  for (const std::string& quoted : {encoded, std::string("Ab%2bcd%2fef%3dgh~ij.KL_mn")}) {
+    const std::string error = fetch_error(HttpResponse{
+        400,
+        R"({"error":"invalid_request","error_description":"bad body: grant_type=client_credentials&client_secret=)" +
+            quoted + R"("})"});
+    EXPECT_EQ(error.find(quoted), std::string::npos) << error;
+    EXPECT_NE(error.find("client_secret=****"), std::string::npos) << error;
+  }
+  EXPECT_EQ(mask_credentials("sent " + encoded + " and " + secret, {secret}), "sent **** and ****");
+  EXPECT_EQ(mask_credentials("nothing to hide", {secret, ""}), "nothing to hide");
+}
+
 TEST_F(ClientCredentialsGrantTest, AcceptsExpiresInAsAStringAndAssumesAnHourWithoutIt) {
   endpoint.answers = {HttpResponse{200, R"({"access_token":"t1","token_type":"bearer","expires_in":"3599"})"},
                       HttpResponse{200, R"({"access_token":"t2"})"}};
