@@ -137,18 +137,6 @@ FileOpener owner_only_opener(const fs::path& file) {
 
 }  // namespace
 
-bool sender_matches(const std::vector<std::string>& patterns, std::string_view address) {
-  auto at = address.rfind('@');
-  if (at == std::string_view::npos || at == 0) return false;
-  std::string lower = ascii_lower(address);
-  std::string_view domain = std::string_view(lower).substr(at + 1);
-  for (const auto& pattern : patterns) {
-    std::string p = ascii_lower(pattern);
-    if (p.starts_with("*@") ? domain == std::string_view(p).substr(2) : lower == p) return true;
-  }
-  return false;
-}
-
 Result<UserDatabase> UserDatabase::load(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail(fmt::format("cannot read {}: {}", file.string(), std::strerror(errno)));

@@ -46,10 +46,6 @@ struct User {
   std::vector<SenderRewrite> rewrite_senders;
 };
 
-/// True when `address` matches one of `patterns` ("*@contoso.com", "app@contoso.com"); the
-/// comparison ignores case.
-bool sender_matches(const std::vector<std::string>& patterns, std::string_view address);
-
 class UserDatabase {
  public:
   /// Reads the users file; a bad line is an error naming the file and the line number.

@@ -46,6 +46,10 @@ enum class AcceptedDomainSenders {
   Anyone,        ///< every client of the connector (a partner sending the organisation's own mail)
 };
 
+/// The SASL mechanisms a receive connector can offer (RFC 4954 SMTP AUTH).
+enum class ReceiveAuthMechanism { Plain, Login };
+std::string_view receive_auth_mechanism_name(ReceiveAuthMechanism mechanism);  ///< "PLAIN", "LOGIN" (as in EHLO)
+
 struct ReceiveConnector {
   std::string name;
   std::vector<ListenAddress> listen;
@@ -57,9 +61,11 @@ struct ReceiveConnector {
   RelayPermission relay = RelayPermission::None;
   std::vector<net::Cidr> relay_from;  ///< relay = Ranges: the clients that may relay
   AcceptedDomainSenders accepted_domain_senders = AcceptedDomainSenders::RelayClients;
-  /// SMTP AUTH (PLAIN, LOGIN) against the users_file: offered after STARTTLS only, unless
-  /// allow_plaintext_auth (accepted only when remote_ranges are not the whole Internet).
+  /// SMTP AUTH against the users_file (`auth = true` or an auth table): offered after STARTTLS
+  /// only, unless allow_plaintext_auth (accepted only when remote_ranges are not the whole Internet).
   bool auth = false;
+  /// What EHLO offers, in this order; AUTH with another mechanism gets 504 5.5.4. Not empty.
+  std::vector<ReceiveAuthMechanism> auth_mechanisms{ReceiveAuthMechanism::Plain, ReceiveAuthMechanism::Login};
   bool allow_plaintext_auth = false;
   std::size_t max_auth_failures = 3;  ///< failed AUTH attempts in one session before 421 and close
   /// Senders of devices rewritten to addresses the next hop accepts, first match in file order

@@ -738,6 +738,9 @@ TEST(ExampleFile, Parses) {
   EXPECT_TRUE(c.receive_connectors[4].auth);
   EXPECT_EQ(c.receive_connectors[4].relay, RelayPermission::Authenticated);
   EXPECT_FALSE(c.receive_connectors[4].allow_plaintext_auth);
+  EXPECT_EQ(c.receive_connectors[4].max_auth_failures, 3u);
+  EXPECT_EQ(c.receive_connectors[4].auth_mechanisms,
+            (std::vector{ReceiveAuthMechanism::Plain, ReceiveAuthMechanism::Login}));
   // Exchange's three connectors: anonymous, partner, internal.
   EXPECT_EQ(c.receive_connectors[0].relay, RelayPermission::None);
   EXPECT_EQ(c.receive_connectors[0].accepted_domain_senders, AcceptedDomainSenders::RelayClients);

@@ -19,6 +19,7 @@ TEST(ReceiveAuthConfig, DefaultsAreOffWithThreeFailures) {
   EXPECT_FALSE(d.auth);
   EXPECT_FALSE(d.allow_plaintext_auth);
   EXPECT_EQ(d.max_auth_failures, 3u);
+  EXPECT_EQ(d.auth_mechanisms, (std::vector{ReceiveAuthMechanism::Plain, ReceiveAuthMechanism::Login}));
   EXPECT_TRUE(parse_config("", "x.toml").users_file.empty());
 }
 
@@ -46,10 +47,81 @@ TEST(ReceiveAuthConfig, PlaintextAuthOnlyFromKnownNetworks) {
                    .allow_plaintext_auth);
 }
 
+using Mechanisms = std::vector<ReceiveAuthMechanism>;
+
+TEST(ReceiveAuthConfig, TableEnablesAuthWithItsMechanismsInOrder) {
+  const ReceiveConnector inline_table =
+      parse_config(devices("auth = { mechanisms = [\"login\"] }\n"), "x.toml").receive_connectors.front();
+  EXPECT_TRUE(inline_table.auth);
+  EXPECT_EQ(inline_table.auth_mechanisms, Mechanisms{ReceiveAuthMechanism::Login});
+  EXPECT_EQ(inline_table.max_auth_failures, 3u);
+  EXPECT_FALSE(inline_table.allow_plaintext_auth);
+
+  // The sub-table form, with every key; the order given is the order EHLO offers.
+  const ReceiveConnector sub_table =
+      parse_config(devices("remote_ranges = [\"192.168.10.0/24\"]\n[receive_connector.auth]\n"
+                           "mechanisms = [\"login\", \"plain\"]\nallow_plaintext = true\nmax_failures = 5\n"),
+                   "x.toml")
+          .receive_connectors.front();
+  EXPECT_TRUE(sub_table.auth);
+  EXPECT_EQ(sub_table.auth_mechanisms, (Mechanisms{ReceiveAuthMechanism::Login, ReceiveAuthMechanism::Plain}));
+  EXPECT_TRUE(sub_table.allow_plaintext_auth);
+  EXPECT_EQ(sub_table.max_auth_failures, 5u);
+
+  // An empty table is auth with the defaults, like auth = true.
+  const ReceiveConnector empty = parse_config(devices("auth = {}\n"), "x.toml").receive_connectors.front();
+  EXPECT_TRUE(empty.auth);
+  EXPECT_EQ(empty.auth_mechanisms, (Mechanisms{ReceiveAuthMechanism::Plain, ReceiveAuthMechanism::Login}));
+}
+
+TEST(ReceiveAuthConfig, FlatKeysStillWorkNextToATable) {
+  const ReceiveConnector c = parse_config(devices("auth = { mechanisms = [\"plain\"] }\nmax_auth_failures = 7\n"
+                                                  "remote_ranges = [\"10.0.0.0/8\"]\nallow_plaintext_auth = true\n"),
+                                          "x.toml")
+                                 .receive_connectors.front();
+  EXPECT_EQ(c.auth_mechanisms, Mechanisms{ReceiveAuthMechanism::Plain});
+  EXPECT_EQ(c.max_auth_failures, 7u);
+  EXPECT_TRUE(c.allow_plaintext_auth);
+}
+
+TEST(ReceiveAuthConfigErrors, TheSameSettingTwoWays) {
+  EXPECT_CONFIG_ERROR(devices("max_auth_failures = 4\nauth = { max_failures = 5 }\n"),
+                      "sluice.toml: line 6: receive_connector[0].auth.max_failures: is also given as "
+                      "receive_connector[0].max_auth_failures (line 5); give it once");
+  EXPECT_CONFIG_ERROR(devices("remote_ranges = [\"10.0.0.0/8\"]\nallow_plaintext_auth = false\n"
+                              "[receive_connector.auth]\nallow_plaintext = true\n"),
+                      "sluice.toml: line 8: receive_connector[0].auth.allow_plaintext: is also given as "
+                      "receive_connector[0].allow_plaintext_auth (line 6); give it once");
+}
+
+TEST(ReceiveAuthConfigErrors, Table) {
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = [] }\n"),
+                      "receive_connector[0].auth.mechanisms: must name at least one mechanism");
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = [\"login\", \"cram-md5\"] }\n"),
+                      "receive_connector[0].auth.mechanisms[1]: \"cram-md5\" is not one of plain, login");
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = [\"LOGIN\"] }\n"),
+                      "receive_connector[0].auth.mechanisms[0]: \"LOGIN\" is not one of plain, login");
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = [\"login\", \"login\"] }\n"),
+                      "receive_connector[0].auth.mechanisms[1]: \"login\" is listed twice");
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = \"login\" }\n"),
+                      "receive_connector[0].auth.mechanisms: expected an array");
+  EXPECT_CONFIG_ERROR(devices("auth = { max_failures = 0 }\n"), "receive_connector[0].auth.max_failures: must be");
+  EXPECT_CONFIG_ERROR(devices("auth = { allow_plaintext_auth = true }\n"),
+                      "receive_connector[0].auth: unknown key 'allow_plaintext_auth'");
+  // The whole-Internet rule holds for the table's key too.
+  EXPECT_CONFIG_ERROR(devices("auth = { allow_plaintext = true }\n"),
+                      "receive_connector[0].auth.allow_plaintext: passwords in plaintext are accepted only from "
+                      "known networks, and remote_ranges includes 0.0.0.0/0");
+}
+
 TEST(ReceiveAuthConfigErrors, Values) {
   EXPECT_CONFIG_ERROR(devices("auth = true\n", ""),
-                      "sluice.toml: line 4: receive_connector[0].auth: auth = true needs the top-level users_file");
-  EXPECT_CONFIG_ERROR(devices("auth = \"yes\"\n"), "receive_connector[0].auth: expected a boolean");
+                      "sluice.toml: line 4: receive_connector[0].auth: SMTP AUTH needs the top-level users_file");
+  EXPECT_CONFIG_ERROR(devices("auth = { mechanisms = [\"login\"] }\n", ""),
+                      "receive_connector[0].auth: SMTP AUTH needs the top-level users_file");
+  EXPECT_CONFIG_ERROR(devices("auth = \"yes\"\n"),
+                      "receive_connector[0].auth: expected true, false or a table such as { mechanisms = "
+                      "[\"login\"] }, got a string");
   EXPECT_CONFIG_ERROR(devices("auth = true\nmax_auth_failures = 0\n"), "receive_connector[0].max_auth_failures");
   EXPECT_CONFIG_ERROR(devices("max_auth_failures = 2\n"),
                       "receive_connector[0].max_auth_failures: has no effect without auth = true");

@@ -3,13 +3,10 @@
 // setting stops the start instead of deferring mail: the keys each mechanism needs, and files
 // holding secrets that others could read.
 #include <fmt/core.h>
-#include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 
+#include "base/secret_file.h"
 #include "config/config.h"
 #include "config/toml_reader.h"
 
@@ -43,7 +40,7 @@ class SendAuthReader {
     if (oauth)
       read_oauth(auth);
     else
-      auth.password_file = secret_file("password_file", "the file whose first line is the password");
+      auth.password_file = secret_file("password_file", "a file whose first line is the password");
     return auth;
   }
 
@@ -78,36 +75,21 @@ class SendAuthReader {
     return n;
   }
 
-  /// A file that must exist and be readable.
-  void check_readable(const toml::node& at, std::string_view name, const std::string& file) const {
-    std::error_code ec;
-    const auto status = std::filesystem::status(file, ec);
-    if (!std::filesystem::exists(status)) r_.fail(at, key(name), fmt::format("{} does not exist", shown(file)));
-    if (!std::filesystem::is_regular_file(status))
-      r_.fail(at, key(name), fmt::format("{} is not a regular file", shown(file)));
-    std::ifstream in(file, std::ios::binary);
-    if (!in) r_.fail(at, key(name), fmt::format("{} cannot be read: {}", shown(file), std::strerror(errno)));
-  }
-
   /// A file holding a secret: readable by sluice, by nobody else but its owner.
   std::filesystem::path secret_file(std::string_view name, std::string_view what) const {
     std::string file;
     const toml::node* n = file_node(name, file);
     if (!n) r_.fail(t_, path_, fmt::format("missing key '{}' ({})", name, what));
-    check_private(*n, name, file);
+    check_private(*n, name, file, what);
     return file;
   }
 
-  void check_private(const toml::node& at, std::string_view name, const std::string& file) const {
-    check_readable(at, name, file);
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0)
-      r_.fail(at, key(name), fmt::format("{} cannot be read: {}", shown(file), std::strerror(errno)));
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
-      r_.fail(at, key(name),
-              fmt::format("{} has mode {:04o}: a file holding a secret must not be open to group or others; "
-                          "chmod 600 it",
-                          shown(file), st.st_mode & 07777));
+  /// `what` completes "is a directory, not ...".
+  void check_private(const toml::node& at, std::string_view name, const std::string& file,
+                     std::string_view what) const {
+    r_.check_readable_file(at, key(name), file, what);
+    if (auto checked = check_private_file(file); !checked)
+      r_.fail(at, key(name), fmt::format("{} {}", shown(file), checked.error().message));
   }
 
   void read_oauth(SendAuth& auth) const {
@@ -140,16 +122,16 @@ class SendAuthReader {
     if (key_node && !certificate_node)
       r_.fail(*key_node, key("client_key"), "needs client_certificate, the certificate the key belongs to");
     if (secret_node) {
-      check_private(*secret_node, "client_secret_file", secret);
+      check_private(*secret_node, "client_secret_file", secret, "a file whose first line is the client secret");
       auth.client_secret_file = secret;
     } else {
-      check_readable(*certificate_node, "client_certificate", certificate);
-      check_private(*key_node, "client_key", private_key);
+      r_.check_readable_file(*certificate_node, key("client_certificate"), certificate, "a PEM certificate");
+      check_private(*key_node, "client_key", private_key, "a PEM private key");
       auth.client_certificate = certificate;
       auth.client_key = private_key;
     }
     if (const toml::node* n = file_node("ca_file", ca)) {
-      check_readable(*n, "ca_file", ca);
+      r_.check_readable_file(*n, key("ca_file"), ca, "a PEM file of CA certificates");
       auth.ca_file = ca;
     }
   }

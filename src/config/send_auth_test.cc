@@ -75,7 +75,9 @@ TEST_F(SendAuthConfig, RefusesAPasswordFileOthersCanReadNamingItAndItsMode) {
       fmt::format("send_connector[0].auth.password_file: \"{}\" does not exist", missing));
   EXPECT_CONFIG_ERROR(
       connector(fmt::format("mechanism = \"plain\"\nusername = \"u\"\npassword_file = \"{}\"\n", dir_.path().string())),
-      "is not a regular file");
+      fmt::format("send_connector[0].auth.password_file: \"{}\" is a directory, not a file whose first line is the "
+                  "password",
+                  dir_.path().string()));
 }
 
 TEST_F(SendAuthConfig, NeverOnAConnectorWithoutTls) {

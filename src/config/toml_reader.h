@@ -125,11 +125,12 @@ void check_internal_relay_routes(const TomlReader& reader, const Config& config,
 /// (receive_permissions.cc), after its remote_ranges are read; true when it sets relay or relay_from.
 bool read_receive_permissions(const TomlReader& reader, const toml::table& table, const std::string& path,
                               ReceiveConnector& connector);
-/// auth, allow_plaintext_auth and max_auth_failures of one [[receive_connector]] table
-/// (receive_auth.cc), after its remote_ranges are read.
+/// auth (true, false or a table of mechanisms, allow_plaintext, max_failures), allow_plaintext_auth
+/// and max_auth_failures of one [[receive_connector]] table (receive_auth.cc), after its
+/// remote_ranges are read.
 void read_receive_auth(const TomlReader& reader, const toml::table& table, const std::string& path,
                        ReceiveConnector& connector);
-/// After the top-level users_file is read: a connector with auth = true needs it.
+/// After the top-level users_file is read: a connector with auth needs it.
 void check_receive_auth(const TomlReader& reader, const toml::table& table, const std::string& path,
                         const ReceiveConnector& connector, const std::filesystem::path& users_file);
 /// A connector's rewrite_senders table (sender_rewrites.cc): "pattern" = "replacement" entries

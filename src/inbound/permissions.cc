@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "auth/sender_pattern.h"
 #include "base/text.h"
 
 namespace sluice::inbound {

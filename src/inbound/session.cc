@@ -272,7 +272,7 @@ void Session::on_ehlo(const Command& command) {
   r.lines.push_back("8BITMIME");
   r.lines.push_back("ENHANCEDSTATUSCODES");
   r.lines.push_back("SMTPUTF8");
-  if (offers_auth()) r.lines.push_back("AUTH PLAIN LOGIN");
+  if (offers_auth()) r.lines.push_back(auth_ehlo_keyword());
   if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   reply(r);
 }

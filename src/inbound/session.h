@@ -153,6 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
   static std::string auth_log_text(const smtp::Command& command);
   /// True when EHLO offers AUTH now: the connector has auth, and TLS is active or not needed.
   bool offers_auth() const;
+  /// EHLO's "AUTH PLAIN LOGIN": the connector's mechanisms, in its order.
+  std::string auth_ehlo_keyword() const;
   /// The longest command line read: AUTH with an initial response may be longer than the rest.
   std::size_t command_line_limit() const;
   /// A read in the middle of DATA or AUTH ended without its data: 421 for a timeout (logging

@@ -1,13 +1,13 @@
 // SMTP AUTH in the inbound session: every RFC 4954 reply, the per-user rules, and what the logs
 // keep of it. The users are a fake Authenticator; the users file has its own tests.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <asio/ssl/context.hpp>
 
 #include <chrono>
 #include <map>
 #include <string>
 
+#include "base/base64.h"
 #include "inbound/session.h"
 #include "inbound/session_test_util.h"
 #include "tls/handshake_test_util.h"
@@ -21,21 +21,13 @@ using test_util::SessionHarness;
 
 constexpr std::string_view kPassword = "s3cret-Pa55";
 
-std::string b64(std::string_view text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 std::string plain(std::string_view user, std::string_view password, std::string_view authzid = "") {
   std::string message(authzid);
   message += '\0';
   message += user;
   message += '\0';
   message += password;
-  return b64(message);
+  return base64_encode(message);
 }
 
 /// Users with their passwords in memory; counts the checks it was asked for.
@@ -157,25 +149,62 @@ TEST(SessionAuth, LoginAsksForUserAndPasswordInBase64) {
   Client& c = a.start();
   a.ehlo(c);
   EXPECT_EQ(c.command("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(c.command(b64("app")), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(c.command(b64("app-password")), kSuccess);
+  EXPECT_EQ(c.command(base64_encode("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(base64_encode("app-password")), kSuccess);
   EXPECT_EQ(c.command("QUIT").substr(0, 4), "221 ");
   ASSERT_TRUE(a.h.wait_ended());
   const std::string log = a.h.protocol_log();
   EXPECT_NE(log.find(",<,AUTH LOGIN,"), std::string::npos) << log;
   EXPECT_NE(log.find(",>,334 VXNlcm5hbWU6,"), std::string::npos) << log;
   EXPECT_NE(log.find(",<,****,"), std::string::npos) << log;
-  EXPECT_EQ(log.find(b64("app-password")), std::string::npos) << log;
+  EXPECT_EQ(log.find(base64_encode("app-password")), std::string::npos) << log;
   EXPECT_EQ(log.find("app-password"), std::string::npos) << log;
-  EXPECT_EQ(log.find(b64("app")), std::string::npos) << log;
+  EXPECT_EQ(log.find(base64_encode("app")), std::string::npos) << log;
 }
 
 TEST(SessionAuth, LoginWithTheUserAsInitialResponse) {
   AuthHarness a;
   Client& c = a.start();
   a.ehlo(c);
-  EXPECT_EQ(c.command("AUTH LOGIN " + b64("app")), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(c.command(b64("app-password")), kSuccess);
+  EXPECT_EQ(c.command("AUTH LOGIN " + base64_encode("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(base64_encode("app-password")), kSuccess);
+}
+
+TEST(SessionAuth, LoginOnlyConnectorOffersAndTakesNothingElse) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Login};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("PLAIN"), std::string::npos) << ehlo;
+  // Right credentials, but a mechanism this connector does not offer: refused before any check.
+  EXPECT_EQ(c.command("AUTH PLAIN " + plain("scanner", kPassword)),
+            "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN\r\n");
+  EXPECT_EQ(c.command("AUTH PLAIN"), "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN\r\n");
+  EXPECT_EQ(a.users.checks, 0);
+  EXPECT_EQ(c.command("AUTH LOGIN " + base64_encode("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(base64_encode("app-password")), kSuccess);
+}
+
+TEST(SessionAuth, PlainOnlyConnectorRefusesLogin) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Plain};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH PLAIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(ehlo.find("LOGIN"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.command("AUTH LOGIN"), "504 5.5.4 Unrecognized authentication mechanism; this server offers PLAIN\r\n");
+  EXPECT_EQ(c.command("AUTH PLAIN " + plain("scanner", kPassword)), kSuccess);
+}
+
+TEST(SessionAuth, MechanismsAreOfferedInTheConfiguredOrder) {
+  AuthHarness a;
+  a.h.connector().auth_mechanisms = {config::ReceiveAuthMechanism::Login, config::ReceiveAuthMechanism::Plain};
+  Client& c = a.start();
+  const std::string ehlo = a.ehlo(c);
+  EXPECT_NE(ehlo.find("250-AUTH LOGIN PLAIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.command("AUTH CRAM-MD5"),
+            "504 5.5.4 Unrecognized authentication mechanism; this server offers LOGIN and PLAIN\r\n");
 }
 
 TEST(SessionAuth, SequenceErrorsGet503) {
@@ -207,12 +236,12 @@ TEST(SessionAuth, MalformedExchangesGetTheirRfc4954Replies) {
             "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n");
   // "=" is an empty initial response: no PLAIN message at all.
   EXPECT_EQ(c.command("AUTH PLAIN ="), "501 5.5.2 Malformed PLAIN response (authzid NUL authcid NUL password)\r\n");
-  EXPECT_EQ(c.command("AUTH PLAIN " + b64("no-nul-at-all")),
+  EXPECT_EQ(c.command("AUTH PLAIN " + base64_encode("no-nul-at-all")),
             "501 5.5.2 Malformed PLAIN response (authzid NUL authcid NUL password)\r\n");
   EXPECT_EQ(c.command("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
   EXPECT_EQ(c.command("*"), "501 5.0.0 Authentication cancelled\r\n");
   EXPECT_EQ(c.command("AUTH LOGIN"), "334 VXNlcm5hbWU6\r\n");
-  EXPECT_EQ(c.command(b64("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(base64_encode("app")), "334 UGFzc3dvcmQ6\r\n");
   EXPECT_EQ(c.command("YWJj="), "501 5.5.2 Cannot decode the response (it is not base64)\r\n");
   EXPECT_EQ(c.command("AUTH PLAIN"), "334 \r\n");
   EXPECT_EQ(c.command(std::string(13000, 'A')),
@@ -267,8 +296,8 @@ TEST(SessionAuth, MaxAuthFailuresIsTheConnectors) {
   a.h.connector().max_auth_failures = 1;
   Client& c = a.start();
   a.ehlo(c);
-  EXPECT_EQ(c.command("AUTH LOGIN " + b64("app")), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(c.command(b64("wrong")), kInvalid);
+  EXPECT_EQ(c.command("AUTH LOGIN " + base64_encode("app")), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(c.command(base64_encode("wrong")), kInvalid);
   EXPECT_EQ(c.reply(), "421 4.7.0 mx.test.example Too many authentication failures, closing connection\r\n");
   EXPECT_TRUE(c.at_eof());
 }

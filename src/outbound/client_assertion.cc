@@ -7,8 +7,8 @@
 #include <openssl/x509.h>
 #include <nlohmann/json.hpp>
 
+#include "base/secret_file.h"
 #include "outbound/jwt.h"
-#include "outbound/secret_file.h"
 
 namespace sluice::outbound {
 namespace {
@@ -57,7 +57,8 @@ Result<ClientCertificate> ClientCertificate::load(const std::filesystem::path& c
   std::unique_ptr<X509, X509Deleter> x509(PEM_read_bio_X509(cert_bio.get(), nullptr, no_pass_phrase, nullptr));
   if (!x509) return fail(fmt::format("client_certificate {}: not a PEM certificate", certificate.string()));
 
-  if (auto problem = refuse_readable_by_others(key, "client_key"); !problem) return fail(problem.error());
+  if (auto problem = check_private_file(key); !problem)
+    return fail(fmt::format("client_key {} {}", key.string(), problem.error().message));
   std::unique_ptr<BIO, BioDeleter> key_bio(BIO_new_file(key.c_str(), "r"));
   if (!key_bio) return fail(fmt::format("client_key {}: cannot be read", key.string()));
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_pass_phrase, nullptr);

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "outbound/secret_file.h"
+#include "base/secret_file.h"
 
 namespace sluice::outbound {
 namespace {
@@ -26,6 +26,30 @@ std::string one_line(std::string_view text, std::size_t max_length = 600) {
   while (!out.empty() && out.back() == ' ') out.pop_back();
   if (out.size() > max_length) out = out.substr(0, max_length) + "...";
   return out;
+}
+
+/// `value` percent-encoded as libcurl encodes a form value: unreserved characters kept.
+std::string percent_encoded(std::string_view value, bool upper) {
+  static constexpr char kUpper[] = "0123456789ABCDEF";
+  static constexpr char kLower[] = "0123456789abcdef";
+  const char* digits = upper ? kUpper : kLower;
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+void replace_all(std::string& text, const std::string& what, std::string_view with) {
+  if (what.empty()) return;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
+    text.replace(at, what.size(), with);
 }
 
 /// expires_in is a number in RFC 6749; some endpoints send it as a string.
@@ -61,14 +85,26 @@ std::string token_endpoint_of(const config::SendAuth& auth) {
   return fmt::format("https://login.microsoftonline.com/{}/oauth2/v2.0/token", auth.tenant);
 }
 
-Result<TokenGrant> parse_token_response(const HttpResponse& response, std::chrono::system_clock::time_point now) {
+std::string mask_credentials(std::string text, const std::vector<std::string>& credentials) {
+  for (const std::string& credential : credentials) {
+    replace_all(text, credential, "****");
+    replace_all(text, percent_encoded(credential, true), "****");
+    replace_all(text, percent_encoded(credential, false), "****");
+  }
+  return text;
+}
+
+Result<TokenGrant> parse_token_response(const HttpResponse& response, std::chrono::system_clock::time_point now,
+                                        const std::vector<std::string>& credentials) {
   const auto json = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   const bool success = response.status >= 200 && response.status < 300;
   if (json.is_object() && json.contains("error")) {
-    const auto& error = json["error"];
-    std::string text = error.is_string() ? one_line(error.get_ref<const std::string&>()) : one_line(error.dump());
-    if (auto d = json.find("error_description"); d != json.end() && d->is_string())
-      text += ": " + one_line(d->get_ref<const std::string&>());
+    // Masked before one_line cuts it: a credential cut in two would no longer be found whole.
+    auto shown = [&](const nlohmann::json& field) {
+      return one_line(mask_credentials(field.is_string() ? field.get<std::string>() : field.dump(), credentials));
+    };
+    std::string text = shown(json["error"]);
+    if (auto d = json.find("error_description"); d != json.end() && d->is_string()) text += ": " + shown(*d);
     return fail(text);
   }
   if (!success) return fail(fmt::format("answered HTTP {} without a JSON error", response.status));
@@ -150,26 +186,25 @@ Result<HttpRequest> ClientCredentialsGrant::request() const {
   return request;
 }
 
-/// An endpoint may quote what it was sent; what it quotes must not carry the credential on.
-std::string ClientCredentialsGrant::without_credentials(std::string text, const HttpRequest& request) const {
-  for (const auto& [name, value] : request.form) {
-    if (name != "client_secret" && name != "client_assertion") continue;
-    for (auto at = text.find(value); !value.empty() && at != std::string::npos; at = text.find(value, at))
-      text.replace(at, value.size(), "****");
-  }
-  return text;
+std::vector<std::string> ClientCredentialsGrant::credentials_of(const HttpRequest& request) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : request.form)
+    if (name == "client_secret" || name == "client_assertion") out.push_back(value);
+  return out;
 }
 
 Result<TokenGrant> ClientCredentialsGrant::fetch() const {
   auto request = this->request();
   if (!request) return fail(fmt::format("token endpoint {}: {}", endpoint_, request.error().message));
+  // An endpoint (or a proxy in front of it) may quote what it was sent; what it quotes must not
+  // carry the credential on into logs, the queue and bounces.
+  const std::vector<std::string> credentials = credentials_of(*request);
   auto response = post_(*request);
   if (!response)
     return fail(
-        fmt::format("token endpoint {}: {}", endpoint_, without_credentials(response.error().message, *request)));
-  auto grant = parse_token_response(*response, clock_());
-  if (!grant)
-    return fail(fmt::format("token endpoint {}: {}", endpoint_, without_credentials(grant.error().message, *request)));
+        fmt::format("token endpoint {}: {}", endpoint_, mask_credentials(response.error().message, credentials)));
+  auto grant = parse_token_response(*response, clock_(), credentials);
+  if (!grant) return fail(fmt::format("token endpoint {}: {}", endpoint_, grant.error().message));
   return grant;
 }
 

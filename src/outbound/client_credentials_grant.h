@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "config/config.h"
@@ -29,8 +30,15 @@ std::string token_endpoint_of(const config::SendAuth& auth);
 /// Reads a token endpoint's answer (RFC 6749 sections 5.1 and 5.2). Errors, without the
 /// endpoint's name: "invalid_client: AADSTS7000215: Invalid client secret provided. ...",
 /// "answered HTTP 500 without a JSON error", "answered HTTP 200 with malformed JSON",
-/// "answered without an access_token". `now` + expires_in is the token's expiry.
-Result<TokenGrant> parse_token_response(const HttpResponse& response, std::chrono::system_clock::time_point now);
+/// "answered without an access_token". `now` + expires_in is the token's expiry. The endpoint's
+/// own text has each of `credentials` masked (mask_credentials) before it is cut to length, so
+/// that no part of one survives the cut.
+Result<TokenGrant> parse_token_response(const HttpResponse& response, std::chrono::system_clock::time_point now,
+                                        const std::vector<std::string>& credentials = {});
+
+/// `text` with each of `credentials` replaced by "****": as it was sent, and percent-encoded as
+/// a form carries it (either case of hex digits), for an endpoint that quotes the request body.
+std::string mask_credentials(std::string text, const std::vector<std::string>& credentials);
 
 class ClientCredentialsGrant {
  public:
@@ -49,7 +57,8 @@ class ClientCredentialsGrant {
  private:
   ClientCredentialsGrant() = default;
   Result<HttpRequest> request() const;
-  std::string without_credentials(std::string text, const HttpRequest& request) const;
+  /// The values of the request's client_secret or client_assertion.
+  static std::vector<std::string> credentials_of(const HttpRequest& request);
 
   std::string endpoint_, client_id_, scope_, client_secret_;
   std::optional<ClientCertificate> certificate_;

@@ -162,11 +162,13 @@ TEST_F(ClientCredentialsGrantTest, ClientCertificateProblemsNameTheFile) {
   EXPECT_EQ(grant.error().message, "client_key " + auth.client_key.string() + " is not the key of client_certificate " +
                                        pairs.at(1).chain.string());
 
-  ::chmod(auth.client_key.c_str(), 0644);
+  // Open to the group only is refused too, as the configuration refuses it.
+  ::chmod(auth.client_key.c_str(), 0640);
   grant = create(auth);
   ASSERT_FALSE(grant.ok());
-  EXPECT_NE(grant.error().message.find("client_key " + auth.client_key.string() + " is readable by others"),
-            std::string::npos);
+  EXPECT_EQ(grant.error().message, "client_key " + auth.client_key.string() +
+                                       " has mode 0640: a file holding a secret must not be open to group or "
+                                       "others; chmod 600 it");
 
   auth.client_certificate = dir.path() / "missing.crt";
   grant = create(auth);
@@ -192,10 +194,11 @@ TEST_F(ClientCredentialsGrantTest, SettingProblemsSayWhatToSet) {
   EXPECT_EQ(error_of(a), "xoauth2 with a client certificate needs both client_certificate and client_key");
   a = auth;
   a.client_secret_file = dir.path() / "nothing-here";
-  EXPECT_EQ(error_of(a), "client_secret_file " + a.client_secret_file.string() + ": No such file or directory");
+  EXPECT_EQ(error_of(a),
+            "client_secret_file " + a.client_secret_file.string() + " cannot be examined: No such file or directory");
   write_file(a.client_secret_file, "\nsecret on the second line\n");
   EXPECT_EQ(error_of(a), "client_secret_file " + a.client_secret_file.string() +
-                             ": the first line is empty (it must hold the secret)");
+                             " has an empty first line (it must hold the secret)");
 }
 
 TEST_F(ClientCredentialsGrantTest, EndpointErrorsSayWhatToFixOnOneLine) {
@@ -231,6 +234,32 @@ TEST_F(ClientCredentialsGrantTest, NoErrorCarriesTheSecret) {
   EXPECT_NE(error.find("client_secret=**** is not valid"), std::string::npos) << error;
   const std::string transport = fetch_error(fail(std::string("TLS handshake failed: ") + kTestSecret));
   EXPECT_EQ(transport.find(kTestSecret), std::string::npos) << transport;
+}
+
+TEST_F(ClientCredentialsGrantTest, NoPartOfTheSecretSurvivesTheCutToLength) {
+  // The description is cut at 600 characters; here the cut falls inside the echoed secret.
+  const std::string echoed =
+      R"({"error":"invalid_client","error_description":")" + std::string(590, 'x') + " " + kTestSecret + R"("})";
+  const std::string error = fetch_error(HttpResponse{401, echoed});
+  EXPECT_EQ(error.find(std::string(kTestSecret).substr(0, 8)), std::string::npos) << error;
+  EXPECT_NE(error.find("x ****"), std::string::npos) << error;
+}
+
+TEST_F(ClientCredentialsGrantTest, NoErrorCarriesTheSecretAsTheFormSentIt) {
+  // An older-style secret with characters a form percent-encodes, quoted back from the request body.
+  const std::string secret = "Ab+cd/ef=gh~ij.KL_mn";
+  write_file(auth.client_secret_file, secret + "\n");
+  const std::string encoded = "Ab%2Bcd%2Fef%3Dgh~ij.KL_mn";
+  for (const std::string& quoted : {encoded, std::string("Ab%2bcd%2fef%3dgh~ij.KL_mn")}) {
+    const std::string error = fetch_error(HttpResponse{
+        400,
+        R"({"error":"invalid_request","error_description":"bad body: grant_type=client_credentials&client_secret=)" +
+            quoted + R"("})"});
+    EXPECT_EQ(error.find(quoted), std::string::npos) << error;
+    EXPECT_NE(error.find("client_secret=****"), std::string::npos) << error;
+  }
+  EXPECT_EQ(mask_credentials("sent " + encoded + " and " + secret, {secret}), "sent **** and ****");
+  EXPECT_EQ(mask_credentials("nothing to hide", {secret, ""}), "nothing to hide");
 }
 
 TEST_F(ClientCredentialsGrantTest, AcceptsExpiresInAsAStringAndAssumesAnHourWithoutIt) {

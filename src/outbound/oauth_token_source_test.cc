@@ -162,7 +162,8 @@ TEST(OAuthTokenSourceCreate, FailsNamingTheSecretFile) {
   auto made = make_oauth_token_source(auth, io.get_executor());
   ASSERT_FALSE(made.ok());
   EXPECT_EQ(made.error().message, "client_secret_file " + auth.client_secret_file.string() +
-                                      " is readable by others (mode 0644): chmod o-rwx it");
+                                      " has mode 0644: a file holding a secret must not be open to group or others; "
+                                      "chmod 600 it");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <fmt/core.h>
 
-#include "outbound/secret_file.h"
+#include "base/secret_file.h"
 
 namespace sluice::outbound {
 

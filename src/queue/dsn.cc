@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "base/base64.h"
 #include "base/utf8.h"
 #include "queue/message_headers.h"
 
@@ -112,21 +113,6 @@ std::string header_block(std::string_view message) {
   return out;
 }
 
-std::string base64(std::string_view data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    std::uint32_t chunk = static_cast<unsigned char>(data[i]) << 16;
-    if (i + 1 < data.size()) chunk |= static_cast<unsigned char>(data[i + 1]) << 8;
-    if (i + 2 < data.size()) chunk |= static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(chunk >> 18) & 63];
-    out += kAlphabet[(chunk >> 12) & 63];
-    out += i + 1 < data.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
-    out += i + 2 < data.size() ? kAlphabet[chunk & 63] : '=';
-  }
-  return out;
-}
-
 // Header text with its leading white space: ASCII as it is (already-encoded words included),
 // UTF-8 as RFC 2047 encoded words of at most 75 characters, each on a line of its own; anything
 // else made 7-bit. Cut at about kMaxSubject octets.
@@ -141,7 +127,7 @@ std::string header_text(std::string_view text) {
     // a character: back up over continuation bytes.
     std::size_t end = std::min(pos + 45, clean.size());
     while (end < clean.size() && end > pos && (static_cast<unsigned char>(clean[end]) & 0xC0) == 0x80) --end;
-    out += "\r\n =?UTF-8?B?" + base64(std::string_view(clean).substr(pos, end - pos)) + "?=";
+    out += "\r\n =?UTF-8?B?" + base64_encode(std::string_view(clean).substr(pos, end - pos)) + "?=";
     pos = end;
   }
   return out;

@@ -17,16 +17,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 
 import harness
-from harness import free_port, wait_until
+from harness import free_port, listening, wait_until
+from smtp_sink import SmtpSink
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
-SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 
 
 def available():
@@ -36,47 +34,6 @@ def available():
     if not os.path.exists(DOVECOT) or not os.path.exists("/usr/lib/dovecot/submission"):
         return "Dovecot's submission service is not installed (scripts/install-deps: dovecot-core, dovecot-submissiond)"
     return None
-
-
-class SmtpSink:
-    """Postfix's smtp-sink on a loopback port, each message dumped to a file of its own."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="smtp-sink-")
-        harness._made_dirs.append(self.dir)
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([SMTP_SINK, "-u", "root", "-d", os.path.join(self.dir, "%M."),
-                                      f"127.0.0.1:{self.port}", "10"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_until(lambda: listening(self.port), 10):
-            raise RuntimeError("smtp-sink did not start listening")
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def messages(self, count=1, timeout=20):
-        """The dumped messages (bytes, envelope and content), once there are `count` or the time is up."""
-        wait_until(lambda: len(os.listdir(self.dir)) >= count, timeout)
-        out = []
-        for name in sorted(os.listdir(self.dir)):
-            with open(os.path.join(self.dir, name), "rb") as f:
-                out.append(f.read())
-        return out
-
-
-def listening(port):
-    """True when something accepts connections on 127.0.0.1:`port`."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class DovecotPeer:
@@ -176,15 +133,7 @@ service submission-login {{
 
     def wait_for_log(self, pattern, timeout=20):
         """The first match of `pattern` in Dovecot's log, waiting for it; None when it does not come."""
-        found = []
-
-        def look():
-            m = re.search(pattern, self.log())
-            if m:
-                found.append(m)
-            return bool(m)
-        wait_until(look, timeout)
-        return found[0] if found else None
+        return wait_until(lambda: re.search(pattern, self.log()), timeout)
 
 
 def start_for_class(cls, **settings):

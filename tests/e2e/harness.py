@@ -28,14 +28,34 @@ def _remove_made_dirs():
             shutil.rmtree(d, ignore_errors=True)
 
 
-def wait_until(predicate, timeout=10):
-    """Polls `predicate` every 50 ms; True once it holds, False when `timeout` seconds pass first."""
+def wait_until(predicate, timeout=10, interval=0.05):
+    """Polls `predicate` every `interval` seconds; its first truthy value (what was waited for:
+    a match, a row), or None when `timeout` seconds pass first."""
     deadline = time.time() + timeout
-    while not predicate():
+    while True:
+        value = predicate()
+        if value:
+            return value
         if time.time() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+            return None
+        time.sleep(interval)
+
+
+def wait_for(what, predicate, timeout=30, interval=0.1):
+    """wait_until that fails the test instead: AssertionError "timed out waiting for <what>"."""
+    value = wait_until(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"timed out waiting for {what}")
+    return value
+
+
+def listening(port, host="127.0.0.1"):
+    """True when something accepts TCP connections on `host`:`port`."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 _handed_out = set()

@@ -19,7 +19,6 @@ import re
 import smtplib
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
@@ -77,17 +76,6 @@ class Pki:
 def queue_cli(sluice, *args):
     return subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", sluice.state],
                           capture_output=True, text=True, timeout=20)
-
-
-def wait_for(what, predicate, timeout=30, interval=0.2):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 def submit(sluice, recipient=RECIPIENT, sender=SENDER):
@@ -150,13 +138,13 @@ class SendConnectorPresentsCertificate(unittest.TestCase):
                 if recs[-1].event == "-" and predicate(recs):
                     return recs
             return None
-        return wait_for("a finished send session", find)
+        return harness.wait_for("a finished send session", find)
 
     def test_connector_with_certificate_is_accepted(self):
         sluice = self.start_sluice({"certificate": self.cert, "key": self.key})
         queue_id = submit(sluice)
-        wait_for("the message to leave the queue",
-                 lambda: queue_cli(sluice, "show", queue_id).returncode != 0 and not harness.queued_envelopes(sluice))
+        harness.wait_for("the message to leave the queue", lambda: queue_cli(sluice, "show", queue_id).returncode != 0
+                         and not harness.queued_envelopes(sluice))
 
         # Postfix saw the certificate (untrusted: it has no CA file; the fingerprint decides) and took the mail.
         self.peer.wait_for_log(r"Untrusted TLS connection established from localhost\[127\.0\.0\.1\]")
@@ -178,7 +166,7 @@ class SendConnectorPresentsCertificate(unittest.TestCase):
             p = queue_cli(sluice, "list", "--json")
             hops = json.loads(p.stdout)["hops"] if p.returncode == 0 else []
             return [h for h in hops if refusal in h.get("last_error", "")]
-        [row] = wait_for("a queue list row with Postfix's refusal", deferred_row)
+        [row] = harness.wait_for("a queue list row with Postfix's refusal", deferred_row)
         self.assertEqual(row["messages"], 1)
         text = queue_cli(sluice, "list")
         self.assertIn(refusal, text.stdout)
@@ -227,7 +215,7 @@ class ReceiveConnectorRequiresCertificate(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(f"<~* 530 5.7.1 Client certificate required: {reason}", p.stdout)  # <~: inside TLS
         self.assertNotIn("RCPT TO", p.stdout.split("<~* 530")[1])  # stopped at MAIL
-        recs = wait_for("the refused session in the log", lambda: [
+        recs = harness.wait_for("the refused session in the log", lambda: [
             recs for recs in harness.log_sessions(self.sluice).values()
             if any(r.data.startswith("530 5.7.1") and reason in r.data for r in recs) and recs[-1].event == "-"])
         contexts = [c for _, c in info_lines(recs[-1])]
@@ -238,8 +226,8 @@ class ReceiveConnectorRequiresCertificate(unittest.TestCase):
         p = self.swaks("--tls-cert", self.good[0], "--tls-key", self.good[1])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertRegex(p.stdout, r"<~  250 2\.6\.0 [0-9A-F]{16} Queued mail for delivery")
-        wait_for("the delivered message", lambda: len(harness.delivered_files(self.sluice)) > before)
-        recs = wait_for("the accepted session", lambda: [
+        harness.wait_for("the delivered message", lambda: len(harness.delivered_files(self.sluice)) > before)
+        recs = harness.wait_for("the accepted session", lambda: [
             recs for recs in harness.log_sessions(self.sluice).values()
             if ("mx1.partner.example", "Client certificate SAN") in info_lines(recs) and recs[-1].event == "-"])
         lines = info_lines(recs[-1])
@@ -283,10 +271,10 @@ class ReceiveConnectorRequiresCertificate(unittest.TestCase):
             return [info_lines(recs) for recs in harness.send_log_sessions(sender).values()
                     if recs[0].connector == connector_name and recs[-1].event == "-"
                     and any(r.data.startswith("250 2.6.0") for r in recs)]
-        [lines] = wait_for("the delivery to the Default connector", lambda: send_info("To Default"))
+        [lines] = harness.wait_for("the delivery to the Default connector", lambda: send_info("To Default"))
         self.assertIn(("", "Remote did not ask for a client certificate; none sent"), lines)
         self.assertFalse(any(c.startswith("Remote asked") for _, c in lines))
-        [lines] = wait_for("the delivery to the Partners connector", lambda: send_info("To Partners"))
+        [lines] = harness.wait_for("the delivery to the Partners connector", lambda: send_info("To Partners"))
         self.assertIn(("/O=Test/CN=mx1.partner.example", "Remote asked for a client certificate; sent certificate"),
                       lines)
 

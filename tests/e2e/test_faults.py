@@ -79,18 +79,7 @@ def first_recipient_after(sluice, queue_id, attempts, timeout=30):
     def ready():
         e = envelope(sluice, queue_id)
         return e["recipients"][0] if e and e["recipients"][0]["attempts"] >= attempts else None
-    return wait_for(f"{attempts} delivery attempt(s) of {queue_id}", ready, timeout=timeout)
-
-
-def wait_for(what, predicate, timeout=30, interval=0.1):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
+    return harness.wait_for(f"{attempts} delivery attempt(s) of {queue_id}", ready, timeout=timeout)
 
 
 def mount_tmpfs(path, size):
@@ -155,7 +144,7 @@ class FullOrReadOnlySpool(unittest.TestCase):
         got = self.sluice.maildir("bob", timeout=10)
         self.assertEqual(len(got), 1)
         self.assertIn(b"X-Fault-Test: after space returned\r\n", got[0])
-        wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
+        harness.wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
         self.assertIn(queue_id.encode(), got[0])
 
     def test_read_only_spool_then_writable(self):
@@ -204,7 +193,7 @@ class FullMaildir(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertIn(b"X-Fault-Test: maildir full\r\n", got[0])
         self.assertTrue(got[0].endswith(b"z" * 60 + b"\r\n"))
-        wait_for("the spool to empty", lambda: harness.spool_files(sluice) == [], timeout=10)
+        harness.wait_for("the spool to empty", lambda: harness.spool_files(sluice) == [], timeout=10)
         self.assertEqual(len(sluice.maildir("dave", timeout=0)), 1)
         self.assertEqual(sluice.maildir("alice", timeout=0), [])
 
@@ -324,8 +313,8 @@ class FaultyNextHops(unittest.TestCase):
         self.assertEqual(self.sluice.maildir("alice", timeout=0), [], "a temporary fault must not bounce")
         if repair:
             repair()
-        wait_for("the delivery", lambda: self.sink_copies(subject), timeout=30)
-        wait_for("the spool to empty", lambda: envelope(self.sluice, queue_id) is None, timeout=10)
+        harness.wait_for("the delivery", lambda: self.sink_copies(subject), timeout=30)
+        harness.wait_for("the spool to empty", lambda: envelope(self.sluice, queue_id) is None, timeout=10)
         time.sleep(2.5)  # longer than retry_max: another copy would have come by now
         self.assertEqual(len(self.sink_copies(subject)), 1)
         self.assertEqual(self.sluice.maildir("alice", timeout=0), [], "no bounce after the delivery either")

@@ -79,18 +79,6 @@ def queue_cli(sluice, *args, timeout=20):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def wait_for(what, predicate, timeout=20, interval=0.1):
-    """Polls `predicate` until it returns something truthy; fails with `what` after `timeout`."""
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
 def show_json(sluice, queue_id):
     p = queue_cli(sluice, "show", queue_id, "--json")
     return json.loads(p.stdout) if p.returncode == 0 else None
@@ -175,7 +163,7 @@ class Routing(unittest.TestCase):
         self.assertEqual(fields["Final-Recipient"], f"rfc822; {rcpt}")
         self.assertEqual(fields["Action"], "failed")
         # Failed at once: removed from the queue after one attempt, nothing left to retry.
-        wait_for(f"{queue_id} to leave the queue", lambda: show_json(self.sender, queue_id) is None, timeout=10)
+        harness.wait_for(f"{queue_id} to leave the queue", lambda: show_json(self.sender, queue_id) is None, timeout=10)
         return fields, text
 
     def test_null_mx_fails_at_once(self):
@@ -196,14 +184,14 @@ class Routing(unittest.TestCase):
 
     def test_servfail_defers(self):
         queue_id = submit(self.sender, f"sam@{SENDER_DOMAIN}", "sam@broken.test", "servfail")
-        r = wait_for("a deferred recipient", lambda: (lambda r: r if r and r["state"] == "deferred" else None)(
+        r = harness.wait_for("a deferred recipient", lambda: (lambda r: r if r and r["state"] == "deferred" else None)(
             recipient_state(self.sender, queue_id)))
         self.assertIn("DNS query failed", r["last_reply"])
         self.assertTrue(r["last_reply"].startswith("451 4.4.0"), r["last_reply"])
         self.assertGreaterEqual(r["attempts"], 1)
         self.assertEqual(r["next_hop"], "broken.test")
         # A temporary DNS failure is retried (retry_min 1s), never bounced.
-        wait_for("a second attempt", lambda: (recipient_state(self.sender, queue_id) or {}).get("attempts", 0) >= 2)
+        harness.wait_for("a second attempt", lambda: (recipient_state(self.sender, queue_id) or {}).get("attempts", 0) >= 2)
         self.assertEqual(self.sender.maildir("sam", timeout=0), [])
         p = queue_cli(self.sender, "remove", queue_id)  # without --bounce: no DSN
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -224,7 +212,7 @@ class QueueSurvivesRestart(unittest.TestCase):
 
     def test_deferred_mail_is_delivered_once_after_restart(self):
         queue_id = submit(self.sender, f"alice@{SENDER_DOMAIN}", "bob@dest.test", "survives restart")
-        wait_for("a deferred recipient", lambda: (lambda r: r if r and r["state"] == "deferred" else None)(
+        harness.wait_for("a deferred recipient", lambda: (lambda r: r if r and r["state"] == "deferred" else None)(
             recipient_state(self.sender, queue_id)))
         self.assertEqual(self.sender.stop(), 0)
 
@@ -248,8 +236,8 @@ class QueueSurvivesRestart(unittest.TestCase):
         got = self.receiver.maildir("bob", timeout=20)
         self.assertEqual(len(got), 1, self.sender.server_log())
         self.assertIn(b"Subject: survives restart", got[0])
-        wait_for("the message to leave the spool",
-                 lambda: not os.path.exists(os.path.join(self.sender.state, "queue", queue_id + ".json")))
+        harness.wait_for("the message to leave the spool",
+                         lambda: not os.path.exists(os.path.join(self.sender.state, "queue", queue_id + ".json")))
         time.sleep(3)  # longer than retry_max: a second delivery would have happened by now
         self.assertEqual(len(harness.delivered_files(self.receiver)), 1)
         self.assertEqual(harness.queued_envelopes(self.sender), [])
@@ -280,7 +268,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
             out = self.list_json()
             rows = [h for h in out["hops"] if h["next_hop"] == "dest.test" and h["status"] == "Retry"]
             return (out, rows[0]) if rows else None
-        out, row = wait_for("a Retry row for dest.test", retry_row)
+        out, row = harness.wait_for("a Retry row for dest.test", retry_row)
         self.assertEqual(out["source"], "gateway")
         self.assertEqual(row["messages"], 1)
         expected_error = (f'451 4.4.0 Primary target IP address responded with: "421 4.4.1 Unable to connect to '
@@ -297,7 +285,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
             rows = [re.split(r" {2,}", l.strip(), maxsplit=4) for l in lines[1:]]
             rows = [r for r in rows if r[0] == "dest.test" and r[1] == "Retry"]
             return rows[0] if rows else None
-        cols = wait_for("a Retry line for dest.test", text_row)
+        cols = harness.wait_for("a Retry line for dest.test", text_row)
         self.assertEqual(cols[2], "1")
         self.assertTrue(cols[4].startswith(expected_error), cols)
 
@@ -327,7 +315,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         def empty():
             p = queue_cli(self.sender, "list")
             return p if p.returncode == 0 and p.stdout == "No queued messages.\n" else None
-        wait_for("an empty queue", empty, timeout=10)
+        harness.wait_for("an empty queue", empty, timeout=10)
         self.assertEqual(harness.queued_envelopes(self.sender), [])
         p = queue_cli(self.sender, "show", queue_id)
         self.assertEqual(p.returncode, 1)

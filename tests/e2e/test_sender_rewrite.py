@@ -9,71 +9,16 @@ kept), X-Original-Sender, the protocol log and the message tracking record; the 
 null while its From: is still rewritten; a sender that matches no entry passes unchanged."""
 import email
 import email.policy
-import glob
 import os
-import pwd
 import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+from smtp_sink import SMTP_SINK, SmtpSink  # noqa: E402
 
-SMTP_SINK = "/usr/sbin/smtp-sink"
 REWRITES = {"*@printer.local": "scanner@contoso.test", "root@localhost": "alerts@contoso.test"}
-
-
-class SmtpSink:
-    """Postfix's smtp-sink on a free loopback port, dumping each transaction into its own file."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="smtp-sink-e2e-")
-        self.port = harness.free_port()
-        args = [SMTP_SINK, "-d", os.path.join(self.dir, "msg.")]
-        if os.geteuid() == 0:
-            # smtp-sink refuses to run as root; its dumps are written as the user it becomes.
-            user = "postfix" if _has_user("postfix") else "nobody"
-            shutil.chown(self.dir, user)
-            args += ["-u", user]
-        self.proc = subprocess.Popen(args + [f"127.0.0.1:{self.port}", "10"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        if not harness.wait_until(lambda: self._listening() or self.proc.poll() is not None):
-            raise RuntimeError("smtp-sink did not listen")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"smtp-sink exited: {self.proc.stderr.read().decode(errors='replace')}")
-
-    def _listening(self):
-        out = subprocess.run(["ss", "-Htln", f"sport = :{self.port}"], capture_output=True, text=True).stdout
-        return f":{self.port}" in out
-
-    def _complete_dumps(self):
-        texts = []
-        for path in sorted(glob.glob(os.path.join(self.dir, "msg.*"))):
-            with open(path, "rb") as f:
-                texts.append(f.read())
-        # A dump is complete once smtp-sink has written the empty line that ends it.
-        return [t for t in texts if t.endswith(b"\n\n")]
-
-    def dumps(self, count, timeout=20):
-        """The parsed dump files (email.message.Message), once `count` are complete."""
-        harness.wait_until(lambda: len(self._complete_dumps()) >= count, timeout)
-        return [email.message_from_bytes(t, policy=email.policy.default) for t in self._complete_dumps()]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.proc.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _has_user(name):
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 def message_with_mail_from(dumps, mail_from_args):
@@ -88,7 +33,7 @@ def message_with_mail_from(dumps, mail_from_args):
 class SenderRewrite(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sink = SmtpSink()
+        cls.sink = SmtpSink().start()
         cls.addClassCleanup(cls.sink.stop)
         cls.sluice = harness.Sluice(connectors=[{"name": "Devices", "relay_from": ["127.0.0.0/8"],
                                                  "rewrite_senders": REWRITES}])

@@ -22,7 +22,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import unittest
 import urllib.parse
 
@@ -74,13 +73,12 @@ class SmtpAuthOutTest(unittest.TestCase):
         self.assertEqual(code, {})
 
     def sink_message_with(self, subject):
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            for m in self.sink.messages(count=0, timeout=0):
-                if subject.encode() in m:
-                    return m
-            time.sleep(0.1)
-        self.fail(f"the sink did not get {subject!r}; dovecot: {self.dovecot.log()}\nsluice: {self.sluice.server_log()}")
+        found = harness.wait_until(
+            lambda: next((m for m in self.sink.messages(count=0, timeout=0) if subject.encode() in m), None), 30)
+        if not found:
+            self.fail(f"the sink did not get {subject!r}; dovecot: {self.dovecot.log()}\n"
+                      f"sluice: {self.sluice.server_log()}")
+        return found
 
     def send_log_text(self, sluice=None):
         return "\n".join(",".join(r) if isinstance(r, (tuple, list)) else str(r)
@@ -124,13 +122,11 @@ class SmtpAuthOutTest(unittest.TestCase):
         self.addCleanup(harness.stop_and_check, sluice)
         self.submit("user@wrong.test", "wrong password", sluice)
         expected = f"451 4.7.0 Cannot authenticate to 127.0.0.1:{self.dovecot.port}: 535 5.7.8 Authentication failed."
-        deadline = time.time() + 30
-        listed = ""
-        while expected not in listed and time.time() < deadline:
+        def listed_with_expected():
             status, listed = queue_cli(sluice, "list", "--messages")
             self.assertEqual(status, 0, listed)
-            time.sleep(0.2)
-        self.assertIn(expected, listed)
+            return listed if expected in listed else None
+        listed = harness.wait_for(f"{expected!r} in sluice queue list", listed_with_expected)
         ids = re.findall(r"\b[0-9A-F]{16}\b", listed)
         self.assertEqual(len(ids), 1, listed)
         # Tried again after retry_min, still deferred, never bounced (lifetime is 48 hours).
@@ -287,12 +283,9 @@ class Xoauth2DeliveryTest(unittest.TestCase):
 
     def deferred_with(self, text, timeout=20):
         """The `queue list --messages` output once a message is deferred with `text` in its last error."""
-        listed = ""
-        deadline = time.time() + timeout
-        while text not in listed and time.time() < deadline:
-            listed = queue_cli(self.sluice, "list", "--messages")[1]
-            time.sleep(0.1)
-        self.assertIn(text, listed)
+        listed = harness.wait_until(lambda: (lambda out: out if text in out else None)(
+            queue_cli(self.sluice, "list", "--messages")[1]), timeout)
+        self.assertIn(text, listed or queue_cli(self.sluice, "list", "--messages")[1])
         return listed
 
     def send_log(self):
