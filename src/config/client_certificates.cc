@@ -1,12 +1,13 @@
 // The client-certificate settings of a [[receive_connector]] (docs/configuration.md):
 // require_client_certificate, client_certificate_names, client_ca_file.
+#include "config/toml_reader.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
 
 #include "base/text.h"
 #include "config/config.h"
-#include "config/toml_reader.h"
 
 namespace sluice::config::detail {
 

@@ -2,13 +2,14 @@
 // `auth = true`, or an auth table (`auth = { mechanisms = ["login"] }` or [receive_connector.auth])
 // whose allow_plaintext and max_failures may instead be written as the connector's flat keys
 // allow_plaintext_auth and max_auth_failures, but not both ways.
+#include "config/toml_reader.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
 
 #include "base/lookup.h"
 #include "config/config.h"
-#include "config/toml_reader.h"
 
 namespace sluice::config {
 

@@ -2,13 +2,14 @@
 // host. Everything that can be checked before the first delivery is checked here, so that a wrong
 // setting stops the start instead of deferring mail: the keys each mechanism needs, and files
 // holding secrets that others could read.
+#include "config/toml_reader.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
 
 #include "base/secret_file.h"
 #include "config/config.h"
-#include "config/toml_reader.h"
 
 namespace sluice::config::detail {
 namespace {

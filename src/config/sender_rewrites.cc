@@ -1,5 +1,7 @@
 // A receive connector's rewrite_senders table (docs/configuration.md): which device senders become
 // which addresses, first match in file order.
+#include "config/toml_reader.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 
 #include "auth/sender_pattern.h"
 #include "base/text.h"
-#include "config/toml_reader.h"
 #include "smtp/address.h"
 
 namespace sluice::config::detail {
