@@ -20,7 +20,7 @@ int run_demo(int argc, char** argv) {
       "451 5.7.3, the queue viewer's 421 4.4.2, the NDR, then the fix (TLS 1.2) and the delivery.\n"
       "Second act, \"the printer\": a TLS 1.0 device submits with AUTH LOGIN, sluice rewrites its sender\n"
       "and delivers to a loopback Exchange Online (Dovecot) that wants TLS 1.2 and AUTH XOAUTH2, the\n"
-      "OAuth token from a token endpoint the demo serves (skipped, saying so, without Dovecot or root).\n"
+      "OAuth token from a token endpoint the demo serves (skipped, saying so, without Dovecot).\n"
       "Each step is checked; it takes about 30 seconds. Exit status: 0 when every check passed,\n"
       "1 when one failed, 2 for bad options, 130 when interrupted.",
       "sluice demo"};

@@ -1,6 +1,8 @@
 #include "demo/printer_act.h"
 
 #include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,13 +41,26 @@ const std::string kDevicePassword = "Print-2-Mail!";
 const std::string kDeviceSender = "scanner@printer.local";
 const std::string kRecipient = "frank@contoso.test";
 
+/// Who the demo is, as Dovecot's configuration names its users.
+DovecotUser dovecot_user() {
+  DovecotUser user;
+  user.root = geteuid() == 0;
+  if (user.root) return user;
+  user.uid = geteuid();
+  user.gid = getegid();
+  const passwd* pw = getpwuid(user.uid);
+  const group* gr = getgrgid(user.gid);
+  user.name = pw ? pw->pw_name : std::to_string(user.uid);
+  user.group = gr ? gr->gr_name : std::to_string(user.gid);
+  return user;
+}
+
 }  // namespace
 
 std::optional<std::string> dovecot_unavailable() {
   if (!fs::exists(kDovecot) || !fs::exists(kDovecotSubmission))
     return "Dovecot's submission service is not installed (scripts/install-deps installs dovecot-core and "
            "dovecot-submissiond)";
-  if (geteuid() != 0) return "a private Dovecot is started as root here (its login processes change user)";
   return std::nullopt;
 }
 
@@ -150,7 +165,8 @@ void PrinterAct::State::start_exchange_online() {
   auto oauth2_file = dovecot_dir() / "dovecot-oauth2.conf.ext";
   std::ofstream(oauth2_file) << dovecot_oauth2_config(introspection->url());
   auto conf = dovecot_dir() / "dovecot.conf";
-  std::string conf_text = dovecot_config(dovecot_dir(), certificate.chain, certificate.key, oauth2_file, ports);
+  std::string conf_text =
+      dovecot_config(dovecot_dir(), certificate.chain, certificate.key, oauth2_file, ports, dovecot_user());
   std::ofstream(conf) << conf_text;
   out.say(conf.string() + " (its essentials):");
   std::vector<std::string> essentials;

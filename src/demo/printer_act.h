@@ -14,7 +14,7 @@ namespace sluice::demo {
 
 namespace fs = std::filesystem;
 
-/// Why Dovecot's submission service cannot run here (not installed, not root), or nullopt.
+/// Why Dovecot's submission service cannot run here (not installed), or nullopt.
 std::optional<std::string> dovecot_unavailable();
 
 class PrinterAct {

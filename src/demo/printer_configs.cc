@@ -67,11 +67,19 @@ accepted_domain_senders = "anyone"   # the SMTP AUTH endpoint hands over contoso
 }
 
 std::string dovecot_config(const fs::path& dir, const fs::path& certificate, const fs::path& key,
-                           const fs::path& oauth2_file, const PrinterPorts& ports) {
-  // Observed with Debian 12's Dovecot 2.3.19: the master runs as the demo's user (root), login
-  // processes as dovenull and submission as dovecot, so `dir` must be traversable by them;
-  // submission wants a mail_location although it stores nothing, and first_valid_uid must admit
-  // dovecot's uid.
+                           const fs::path& oauth2_file, const PrinterPorts& ports, const DovecotUser& user) {
+  // Observed with Debian 12's Dovecot 2.3.19: as root, the master runs as root, login processes as
+  // dovenull and submission as dovecot, so `dir` must be traversable by them; submission wants a
+  // mail_location although it stores nothing, and first_valid_uid must admit dovecot's uid. As
+  // an ordinary user, every process runs as that user and none can chroot.
+  std::string users = user.root ? "first_valid_uid = 1\n"
+                                : fmt::format(
+                                      "default_login_user = {0}\ndefault_internal_user = {0}\n"
+                                      "default_internal_group = {1}\nfirst_valid_uid = {2}\n",
+                                      user.name, user.group, user.uid);
+  std::string userdb = user.root ? "uid=dovecot gid=dovecot" : fmt::format("uid={} gid={}", user.uid, user.gid);
+  std::string no_chroot = user.root ? "" : "service anvil {\n  chroot =\n}\n";
+  std::string login_chroot = user.root ? "" : "  chroot =\n";
   return fmt::format(
       R"(# Dovecot submission as Exchange Online's SMTP AUTH endpoint: TLS 1.2+, OAuth 2.0 tokens only.
 base_dir = {dir}/run
@@ -84,8 +92,7 @@ ssl = required
 ssl_min_protocol = TLSv1.2
 ssl_cert = <{cert}
 ssl_key = <{key}
-first_valid_uid = 1
-mail_location = maildir:{dir}/mail/%u
+{users}mail_location = maildir:{dir}/mail/%u
 auth_mechanisms = xoauth2 oauthbearer
 disable_plaintext_auth = yes
 auth_verbose = yes
@@ -99,17 +106,19 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid=dovecot gid=dovecot home={dir}/mail/%u
+  args = {userdb} home={dir}/mail/%u
 }}
-service submission-login {{
-  inet_listener submission {{
+{no_chroot}service submission-login {{
+{login_chroot}  inet_listener submission {{
     address = 127.0.0.1
     port = {port}
   }}
 }}
 )",
       fmt::arg("dir", dir.string()), fmt::arg("cert", certificate.string()), fmt::arg("key", key.string()),
-      fmt::arg("oauth2", oauth2_file.string()), fmt::arg("mailbox", ports.mailbox), fmt::arg("port", ports.submission));
+      fmt::arg("oauth2", oauth2_file.string()), fmt::arg("mailbox", ports.mailbox), fmt::arg("port", ports.submission),
+      fmt::arg("users", users), fmt::arg("userdb", userdb), fmt::arg("no_chroot", no_chroot),
+      fmt::arg("login_chroot", login_chroot));
 }
 
 std::string dovecot_oauth2_config(const std::string& introspection_url) {

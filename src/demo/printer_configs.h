@@ -27,6 +27,14 @@ struct OAuthClient {
   std::string mailbox;  ///< the mailbox the app sends as
 };
 
+/// Who runs Dovecot: root (its login processes then change to dovenull, submission to dovecot), or
+/// an ordinary user, every process of it then that user.
+struct DovecotUser {
+  bool root = true;
+  std::string name, group;  ///< when not root
+  unsigned uid = 0, gid = 0;
+};
+
 /// relay's sluice.toml.
 std::string relay_config(const fs::path& state, const fs::path& users_file, const PrinterPorts& ports,
                          const OAuthClient& client);
@@ -35,7 +43,7 @@ std::string exo_mailbox_config(const fs::path& state, const PrinterPorts& ports)
 /// Dovecot's configuration, everything under `dir` (base_dir, state, log, mail), its certificate
 /// `certificate`/`key`, its oauth2 passdb settings in `oauth2_file`.
 std::string dovecot_config(const fs::path& dir, const fs::path& certificate, const fs::path& key,
-                           const fs::path& oauth2_file, const PrinterPorts& ports);
+                           const fs::path& oauth2_file, const PrinterPorts& ports, const DovecotUser& user);
 /// The oauth2 passdb's settings: every token POSTed to `introspection_url` (RFC 7662).
 std::string dovecot_oauth2_config(const std::string& introspection_url);
 

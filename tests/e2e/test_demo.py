@@ -4,7 +4,7 @@ Received header after the fix, and the hybrid direction from cloud through onpre
 mail server "mailbox"), removes its work directory, refuses a work directory that is not
 empty, and stops its two gateways when interrupted.
 
-The second act, "the printer" (where Dovecot can run: dovecot_peer.available()): the TLS 1.0
+The second act, "the printer" (where Dovecot is installed): the TLS 1.0
 handshake and AUTH LOGIN on relay's device connector with the password masked, the sender rewrite
 (protocol log and headers), the token request the demo's endpoint saw (never the secret), AUTH
 XOAUTH2 **** in the send protocol log and Dovecot's login line, the message in the mailbox; and an
@@ -24,7 +24,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import dovecot_peer  # noqa: E402
 import harness  # noqa: E402
 
-DOVECOT_MISSING = dovecot_peer.available()
+# The demo runs Dovecot as root or as the user it runs as: it needs only the installed service.
+DOVECOT_MISSING = None if os.path.exists(dovecot_peer.DOVECOT) and os.path.exists("/usr/lib/dovecot/submission") \
+    else "Dovecot's submission service is not installed (scripts/install-deps installs dovecot-core and " \
+         "dovecot-submissiond)"
 DEVICE_PASSWORD = "Print-2-Mail!"  # src/demo/printer_act.cc
 CLIENT_SECRET = "Qx8~demo.client-secret_value"
 
