@@ -4,6 +4,9 @@
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -59,6 +62,16 @@ asio::awaitable<void> answer_one_request(Stream& stream, const std::function<Htt
     }
     std::size_t n = co_await stream.async_read_some(asio::buffer(chunk), asio::use_awaitable);
     data.append(chunk, n);
+  }
+}
+
+/// Accepts connections on `acceptor` until it closes, each served by a coroutine of its own,
+/// `serve(socket)`.
+template <typename Serve>
+asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor, Serve serve) {
+  for (;;) {
+    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
   }
 }
 

@@ -22,7 +22,9 @@ HttpReply answer_introspection(const HttpRequest& request, const TokenOwner& own
 
 IntrospectionEndpoint::IntrospectionEndpoint(asio::io_context& io, TokenOwner owner_of)
     : owner_of_(std::move(owner_of)), acceptor_(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-  asio::co_spawn(io, accept_loop(), asio::detached);
+  asio::co_spawn(
+      io, accept_connections(acceptor_, [this](asio::ip::tcp::socket socket) { return serve(std::move(socket)); }),
+      asio::detached);
 }
 
 std::string IntrospectionEndpoint::url() const {
@@ -32,13 +34,6 @@ std::string IntrospectionEndpoint::url() const {
 int IntrospectionEndpoint::active_answers() const {
   std::lock_guard lock(mutex_);
   return active_answers_;
-}
-
-asio::awaitable<void> IntrospectionEndpoint::accept_loop() {
-  for (;;) {
-    auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
-    asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
-  }
 }
 
 asio::awaitable<void> IntrospectionEndpoint::serve(asio::ip::tcp::socket socket) {

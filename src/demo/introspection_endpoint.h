@@ -33,7 +33,6 @@ class IntrospectionEndpoint {
   int active_answers() const;
 
  private:
-  asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
 
   TokenOwner owner_of_;

@@ -70,7 +70,9 @@ TokenEndpoint::TokenEndpoint(asio::io_context& io, AppRegistration app, const tl
   tls_.use_private_key_file(certificate.key.string(), asio::ssl::context::pem);
   SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
   port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io, accept_loop(), asio::detached);
+  asio::co_spawn(
+      io, accept_connections(acceptor_, [this](asio::ip::tcp::socket socket) { return serve(std::move(socket)); }),
+      asio::detached);
 }
 
 std::string TokenEndpoint::url() const { return fmt::format("https://127.0.0.1:{}{}", port_, app_.path); }
@@ -88,13 +90,6 @@ bool TokenEndpoint::issued(const std::string& token) const {
 std::set<std::string> TokenEndpoint::issued_tokens() const {
   std::lock_guard lock(mutex_);
   return issued_;
-}
-
-asio::awaitable<void> TokenEndpoint::accept_loop() {
-  for (;;) {
-    auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
-    asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
-  }
 }
 
 asio::awaitable<void> TokenEndpoint::serve(asio::ip::tcp::socket socket) {

@@ -52,7 +52,6 @@ class TokenEndpoint {
   std::set<std::string> issued_tokens() const;
 
  private:
-  asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
 
   AppRegistration app_;

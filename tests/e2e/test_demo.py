@@ -212,20 +212,26 @@ class DemoOptionsTest(unittest.TestCase):
         self.assertIn("sluice demo:", proc.stderr)
         self.assertIn("--bogus", proc.stderr)
 
+    def demo_until_step(self, work, step, timeout):
+        """Starts `sluice demo --work-dir work` and reads its output until step `step` begins: (process, output)."""
+        proc = subprocess.Popen([harness.SLUICE, "demo", "--work-dir", work], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: proc.poll() is not None or (proc.kill(), proc.wait()))
+        out = b""
+        deadline = time.time() + timeout
+        os.set_blocking(proc.stdout.fileno(), False)
+        while f"== Step {step}.".encode() not in out and time.time() < deadline and proc.poll() is None:
+            chunk = proc.stdout.read()
+            if chunk:
+                out += chunk
+            time.sleep(0.05)
+        self.assertIn(f"== Step {step}.".encode(), out)
+        return proc, out
+
     def test_interrupt_stops_both_gateways(self):
         with tempfile.TemporaryDirectory() as parent:
             work = os.path.join(parent, "w")
-            proc = subprocess.Popen([harness.SLUICE, "demo", "--work-dir", work], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
-            out = b""
-            deadline = time.time() + 60
-            os.set_blocking(proc.stdout.fileno(), False)
-            while b"== Step 3." not in out and time.time() < deadline and proc.poll() is None:
-                chunk = proc.stdout.read()
-                if chunk:
-                    out += chunk
-                time.sleep(0.05)
-            self.assertIn(b"== Step 3.", out)
+            proc, out = self.demo_until_step(work, 3, 60)
             # The demo goes on meanwhile and restarts onprem in a later step: on a busy machine the
             # first look may fall into that restart, so look until both gateways run.
             running = []
@@ -246,18 +252,8 @@ class DemoOptionsTest(unittest.TestCase):
     def test_interrupt_in_the_second_act_stops_every_server(self):
         with tempfile.TemporaryDirectory() as parent:
             work = os.path.join(parent, "w")
-            proc = subprocess.Popen([harness.SLUICE, "demo", "--work-dir", work], stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
-            out = b""
-            deadline = time.time() + 120
-            os.set_blocking(proc.stdout.fileno(), False)
             # Step 12: relay, Dovecot, exo-mailbox and the HTTP endpoints all run.
-            while b"== Step 12." not in out and time.time() < deadline and proc.poll() is None:
-                chunk = proc.stdout.read()
-                if chunk:
-                    out += chunk
-                time.sleep(0.05)
-            self.assertIn(b"== Step 12.", out)
+            proc, out = self.demo_until_step(work, 12, 120)
             running = processes_using(work)
             self.assertTrue(any("dovecot" in cmdline for _, cmdline in running), running)
             self.assertEqual(len(serve_processes_using(work)), 2, running)
