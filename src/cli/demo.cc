@@ -18,7 +18,10 @@ int run_demo(int argc, char** argv) {
       "Exchange Online (TLS 1.2+): two real `sluice serve` processes on loopback ports, a message from\n"
       "alice@onprem.test to bob@cloud.test, the failed handshake, the plaintext retry refused with\n"
       "451 5.7.3, the queue viewer's 421 4.4.2, the NDR, then the fix (TLS 1.2) and the delivery.\n"
-      "Each step is checked; it takes about 15 seconds. Exit status: 0 when every check passed,\n"
+      "Second act, \"the printer\": a TLS 1.0 device submits with AUTH LOGIN, sluice rewrites its sender\n"
+      "and delivers to a loopback Exchange Online (Dovecot) that wants TLS 1.2 and AUTH XOAUTH2, the\n"
+      "OAuth token from a token endpoint the demo serves (skipped, saying so, without Dovecot).\n"
+      "Each step is checked; it takes about 30 seconds. Exit status: 0 when every check passed,\n"
       "1 when one failed, 2 for bad options, 130 when interrupted.",
       "sluice demo"};
   demo::Options options;

@@ -42,6 +42,10 @@ bool Narrator::check(bool ok, std::string_view what) {
   return ok;
 }
 
+void Narrator::require(bool ok, std::string_view what) {
+  if (!check(ok, what)) throw StepFailed(std::string(what));
+}
+
 void Narrator::print(fmt::text_style style, std::string_view text) {
   if (color_)
     fmt::print(style, "{}", text);

@@ -4,11 +4,17 @@
 #include <fmt/color.h>
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace sluice::demo {
+
+/// A check that failed in a way the later steps cannot recover from.
+struct StepFailed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class Narrator {
  public:
@@ -23,6 +29,8 @@ class Narrator {
   void quote_text(std::string_view text);
   /// Prints PASS or FAIL and `what`, counts it, and returns `ok`.
   bool check(bool ok, std::string_view what);
+  /// check(), and StepFailed when it failed.
+  void require(bool ok, std::string_view what);
   int passed() const { return passed_; }
   int failed() const { return failed_; }
 

@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "demo/files.h"
 
 namespace sluice::demo {
@@ -60,12 +62,25 @@ fs::path self_executable() {
   return ec ? fs::path("/proc/self/exe") : path;
 }
 
-ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args, Millis timeout) {
+ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args, Millis timeout,
+                      std::string_view input) {
   ChildResult result;
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     result.output = std::string("pipe: ") + std::strerror(errno);
     return result;
+  }
+  int input_fds[2] = {-1, -1};
+  if (!input.empty()) {
+    // Far less than a pipe's buffer: written now, so the child reads it all and then EOF.
+    if (input.size() > 4096 || pipe2(input_fds, O_CLOEXEC) != 0 ||
+        write(input_fds[1], input.data(), input.size()) != static_cast<ssize_t>(input.size())) {
+      result.output = "cannot hand the child its input";
+      for (int fd : {pipe_fds[0], pipe_fds[1], input_fds[0], input_fds[1]})
+        if (fd >= 0) close(fd);
+      return result;
+    }
+    close(input_fds[1]);
   }
   std::vector<std::string> storage{"sluice"};
   storage.insert(storage.end(), args.begin(), args.end());
@@ -76,16 +91,19 @@ ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args,
     result.output = std::string("fork: ") + std::strerror(errno);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+    if (input_fds[0] >= 0) close(input_fds[0]);
     return result;
   }
   if (pid == 0) {
     child_common();
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
+    if (input_fds[0] >= 0) dup2(input_fds[0], STDIN_FILENO);
     execv(exe_text.c_str(), argv.data());
     _exit(127);
   }
   close(pipe_fds[1]);
+  if (input_fds[0] >= 0) close(input_fds[0]);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool open = true;
   while (open) {
@@ -117,7 +135,19 @@ ChildResult run_child(const fs::path& exe, const std::vector<std::string>& args,
 }
 
 ServeProcess::ServeProcess(std::string name, fs::path exe, fs::path config, fs::path log_file)
-    : name_(std::move(name)), exe_(std::move(exe)), config_(std::move(config)), log_file_(std::move(log_file)) {}
+    : name_(std::move(name)),
+      exe_(std::move(exe)),
+      config_(std::move(config)),
+      log_file_(std::move(log_file)),
+      argv_{"sluice", "serve", "--config", config_.string()} {}
+
+std::unique_ptr<ServeProcess> ServeProcess::other(std::string name, fs::path program, std::vector<std::string> args,
+                                                  fs::path log_file) {
+  auto process = std::make_unique<ServeProcess>(std::move(name), program, fs::path(), std::move(log_file));
+  process->argv_ = {program.filename().string()};
+  process->argv_.insert(process->argv_.end(), args.begin(), args.end());
+  return process;
+}
 
 ServeProcess::~ServeProcess() {
   if (pid_ <= 0) return;
@@ -158,9 +188,25 @@ std::string ServeProcess::exit_description() const {
 }
 
 Result<void> ServeProcess::start(const std::vector<std::string>& endpoints, Millis timeout) {
+  return start_until(
+      [&] {
+        auto log = log_of_this_run();
+        // It serves while it reads its spool (docs/queue.md); the demo's next step uses the queue,
+        // so it waits for the read too. "queue: reading" comes before the "listening on" lines.
+        bool reading = log.find("queue: reading ") != std::string::npos &&
+                       log.find("reloaded from the spool") == std::string::npos;
+        return !reading && std::all_of(endpoints.begin(), endpoints.end(), [&](const std::string& e) {
+          return log.find("listening on " + e + " ") != std::string::npos;
+        });
+      },
+      "report listening on every address", timeout);
+}
+
+Result<void> ServeProcess::start_until(const std::function<bool()>& ready_test, std::string_view waiting_for,
+                                       Millis timeout) {
   if (pid_ > 0) return fail(name_ + " is already running");
   log_offset_ = file_size_or_zero(log_file_);
-  std::vector<std::string> storage{"sluice", "serve", "--config", config_.string()};
+  std::vector<std::string> storage = argv_;
   auto argv = make_argv(storage);
   std::string exe_text = exe_.string();
   std::string log_text = log_file_.string();
@@ -178,22 +224,9 @@ Result<void> ServeProcess::start(const std::vector<std::string>& endpoints, Mill
     _exit(127);
   }
   pid_ = pid;
-  bool ready = wait_until(
-      [&] {
-        if (!alive()) return true;
-        auto log = log_of_this_run();
-        // It serves while it reads its spool (docs/queue.md); the demo's next step uses the queue,
-        // so it waits for the read too. "queue: reading" comes before the "listening on" lines.
-        bool reading = log.find("queue: reading ") != std::string::npos &&
-                       log.find("reloaded from the spool") == std::string::npos;
-        return !reading && std::all_of(endpoints.begin(), endpoints.end(), [&](const std::string& e) {
-          return log.find("listening on " + e + " ") != std::string::npos;
-        });
-      },
-      timeout, Millis(50));
+  bool ready = wait_until([&] { return !alive() || ready_test(); }, timeout, Millis(50));
   if (!alive()) return fail(exit_description());
-  if (!ready)
-    return fail("did not report listening on every address within " + std::to_string(timeout.count() / 1000) + " s");
+  if (!ready) return fail(fmt::format("did not {} within {} s", waiting_for, timeout.count() / 1000));
   return {};
 }
 
@@ -244,6 +277,18 @@ std::uint16_t free_port() {
   }
   close(fd);
   return ntohs(address.sin_port);
+}
+
+bool accepts_connections(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return connected;
 }
 
 }  // namespace sluice::demo

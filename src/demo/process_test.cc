@@ -36,6 +36,13 @@ TEST(DemoProcess, RunChildCollectsOutputAndStatus) {
   EXPECT_NE(result.output.find("err\n"), std::string::npos);
 }
 
+TEST(DemoProcess, RunChildHandsItsInputOnStdin) {
+  auto result =
+      run_child("/bin/sh", {"-c", "read line; echo \"got $line\"; read more || echo eof"}, Millis(10000), "s3cret\n");
+  EXPECT_EQ(result.exit_status, 0);
+  EXPECT_EQ(result.output, "got s3cret\neof\n");
+}
+
 TEST(DemoProcess, RunChildKillsOnTimeout) {
   auto started = std::chrono::steady_clock::now();
   auto result = run_child("/bin/sh", {"-c", "echo started; exec sleep 30"}, Millis(300));
@@ -98,6 +105,38 @@ TEST(DemoProcess, ServeProcessTimesOutWithoutTheListeningLine) {
   ASSERT_FALSE(started);
   EXPECT_NE(started.error().message.find("did not report listening"), std::string::npos);
   EXPECT_TRUE(server.running());  // the destructor stops it
+}
+
+TEST(DemoProcess, OtherServerStartsWhenReadyWithItsOwnArguments) {
+  TempDir dir{"sluice-demo-test"};
+  auto marker = dir.path() / "ready";
+  auto server = ServeProcess::other(
+      "peer", "/bin/sh", {"-c", "echo \"$0 up\" >&2; touch \"$1\"; exec sleep 30", "peer-argv0", marker.string()},
+      dir.path() / "peer.log");
+  auto started = server->start_until([&] { return fs::exists(marker); }, "create its marker", Millis(10000));
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_NE(server->log_of_this_run().find("peer-argv0 up"), std::string::npos);
+  EXPECT_EQ(server->stop(Millis(10000)), std::optional<int>(-1));  // sleep dies of the SIGTERM
+
+  auto never = ServeProcess::other("peer", "/bin/sh", {"-c", "exec sleep 30"}, dir.path() / "peer.log");
+  started = never->start_until([] { return false; }, "create its marker", Millis(300));
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().message, "did not create its marker within 0 s");
+}
+
+TEST(DemoProcess, AcceptsConnectionsOnlyWhileSomethingListens) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::uint16_t port = ntohs(address.sin_port);
+  EXPECT_FALSE(accepts_connections(port));  // bound, not listening
+  ASSERT_EQ(::listen(fd, 1), 0);
+  EXPECT_TRUE(accepts_connections(port));
+  close(fd);
 }
 
 }  // namespace

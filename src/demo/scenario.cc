@@ -11,6 +11,7 @@
 #include "demo/gateway_configs.h"
 #include "demo/message_fields.h"
 #include "demo/narrator.h"
+#include "demo/printer_act.h"
 #include "demo/process.h"
 #include "demo/protocol_log_reader.h"
 #include "demo/submitter.h"
@@ -28,11 +29,6 @@ const std::string kOfferedTls10 = "Client offered TLS1_0 only";
 const std::string kStartTlsFirst = "451 5.7.3 Must issue a STARTTLS command first";
 const std::string kSocketError = "421 4.4.2 Connection dropped due to SocketError";
 const std::string kPrimaryTarget = "451 4.4.0 Primary target IP address responded with: \"" + kStartTlsFirst;
-
-/// A check that failed in a way the later steps cannot recover from.
-struct StepFailed : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 class Scenario {
  public:
@@ -59,6 +55,7 @@ class Scenario {
   void apply_fix();
   void show_hybrid_inbound();
   void stop_gateways();
+  void run_printer_act();
 
   void write_onprem(const OnpremPolicy& policy);
   void restart_onprem(const OnpremPolicy& policy, std::string_view why);
@@ -82,6 +79,7 @@ class Scenario {
   bool created_work_ = false;
   Ports ports_;
   std::unique_ptr<ServeProcess> cloud_, onprem_, mailbox_;
+  std::unique_ptr<PrinterAct> printer_;  ///< the second act, once it started
   std::unique_ptr<LogCursor> onprem_send_, cloud_receive_;
   OnpremPolicy policy_;
   std::string onprem_text_;
@@ -103,10 +101,7 @@ void Scenario::write_onprem(const OnpremPolicy& policy) {
   std::ofstream(work_ / "onprem" / "sluice.toml") << onprem_text_;
 }
 
-void Scenario::require(bool ok, std::string_view what) {
-  if (out_.check(ok, what)) return;
-  throw StepFailed(std::string(what));
-}
+void Scenario::require(bool ok, std::string_view what) { out_.require(ok, what); }
 
 bool Scenario::wait_for(const std::function<bool()>& ready, Millis timeout, Millis poll) {
   return wait_until(
@@ -619,12 +614,24 @@ void Scenario::stop_gateways() {
   }
 }
 
+void Scenario::run_printer_act() {
+  const int first_step = 10;
+  if (auto why = dovecot_unavailable()) {
+    out_.heading(first_step, "The second act, \"the printer\": skipped");
+    out_.say(fmt::format("sluice demo: the second act is skipped: {}.", *why));
+    return;
+  }
+  printer_ = std::make_unique<PrinterAct>(out_, exe_, work_, first_step);
+  printer_->run();
+}
+
 int Scenario::run() {
   auto started = steady_clock::now();
   out_.title(
       "sluice demo: mail from an on-premises server to Exchange Online after TLS 1.0 was switched off,\n"
       "reproduced with two real gateways on loopback, then fixed; and the hybrid direction, from Exchange\n"
-      "Online through the on-premises gateway to the internal mail server.");
+      "Online through the on-premises gateway to the internal mail server. Second act, \"the printer\": a\n"
+      "TLS 1.0 device with AUTH LOGIN, its sender rewritten, delivered to Exchange Online with OAuth (XOAUTH2).");
   int status = 0;
   try {
     prepare();
@@ -641,9 +648,11 @@ int Scenario::run() {
     apply_fix();
     show_hybrid_inbound();
     stop_gateways();
+    run_printer_act();
   } catch (const StepFailed& e) {
     out_.say(fmt::format("\nThe demo cannot go on: {}.", e.what()));
     diagnostics();
+    if (printer_) printer_->diagnostics();
     status = kFailed;
   } catch (const Interrupted&) {
     fmt::print("\nsluice demo: interrupted; stopping the gateways\n");
@@ -656,6 +665,7 @@ int Scenario::run() {
   cloud_.reset();
   onprem_.reset();
   mailbox_.reset();
+  printer_.reset();
   if (created_work_ && !work_.empty()) {
     if (options_.keep) {
       fmt::print("\nThe work directory is kept: {}\n", work_.string());
