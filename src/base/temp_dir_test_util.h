@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -28,5 +30,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The whole file, bytes as they are ("" when it cannot be read: the test's expectations say so).
+inline std::string slurp(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
 
 }  // namespace sluice::test_util

@@ -8,18 +8,14 @@
 
 #include "logscan/test_support.h"
 #include "protocol_log/protocol_log.h"
+#include "base/temp_dir_test_util.h"
 
 namespace sluice::logscan {
 namespace {
 
 using testing::Harness;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using sluice::test_util::slurp;
 
 /// A receive-log session written by sluice's own writer (the format contract).
 std::string session_text(std::string id, std::string remote, const std::string& version_line, int messages,

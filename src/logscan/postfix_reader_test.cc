@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "logscan/test_support.h"
+#include "base/temp_dir_test_util.h"
 
 namespace sluice::logscan {
 namespace {
@@ -14,12 +15,7 @@ using testing::Harness;
 
 constexpr Millis kRef2026 = 1795000000000;  // 2026-11-19, a reference time in the year of the samples
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using sluice::test_util::slurp;
 
 TEST(PostfixReader, SyslogFrameTraditionalAndIso) {
   SyslogLine l;

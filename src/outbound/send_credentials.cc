@@ -36,4 +36,11 @@ Result<CredentialsByConnector> load_send_credentials(const config::Config& confi
   return out;
 }
 
+Result<CredentialsByConnector> load_send_credentials(const config::Config& config, asio::any_io_executor blocking) {
+  const TokenSourceFactory oauth = [](const config::SendAuth& auth, asio::any_io_executor executor) {
+    return make_oauth_token_source(auth, std::move(executor));
+  };
+  return load_send_credentials(config, std::move(blocking), oauth);
+}
+
 }  // namespace sluice::outbound

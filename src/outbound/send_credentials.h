@@ -31,6 +31,9 @@ using CredentialsByConnector = std::map<std::string, SendCredentials>;
 using TokenSourceFactory =
     std::function<Result<std::unique_ptr<AccessTokenSource>>(const config::SendAuth&, asio::any_io_executor)>;
 Result<CredentialsByConnector> load_send_credentials(const config::Config& config, asio::any_io_executor blocking,
-                                                     const TokenSourceFactory& make_source = make_oauth_token_source);
+                                                     const TokenSourceFactory& make_source);
+/// The same with the OAuth client (make_oauth_token_source) as the factory. A separate overload,
+/// not a default argument: where oauth_token_source.h is also seen, the name is an overload set.
+Result<CredentialsByConnector> load_send_credentials(const config::Config& config, asio::any_io_executor blocking);
 
 }  // namespace sluice::outbound

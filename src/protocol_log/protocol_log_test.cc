@@ -1,4 +1,5 @@
 #include "protocol_log/protocol_log.h"
+#include "base/temp_dir_test_util.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -19,12 +20,7 @@ system_clock::time_point at(int y, unsigned mo, unsigned d, int h, int mi, int s
   return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms};
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using sluice::test_util::slurp;
 
 // The published lines are the parser's contract. The repository keeps its own copy of them as
 // test data (tests/data/logscan/, which logscan's tests read too), so a clone anywhere can run it.
