@@ -22,6 +22,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import unittest
 import urllib.parse
 
@@ -317,6 +318,25 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         self.delivered("xoauth2 after revocation")
         self.assertEqual(len(self.endpoint.requests), requests + 1)
         self.assertNotIn(self.endpoint.issued[-1], self.revoked)
+
+    def test_2b_a_token_close_to_expiry_is_refreshed_before_use(self):
+        # The source refreshes a token with 15 minutes left (Exchange Online refuses tokens within 10
+        # minutes of expiry), or, one that lives less than twice that, at half its life: a token of
+        # 8 s is refreshed after 4 s, while Dovecot would still take it.
+        self.endpoint.lifetime = 8
+        self.addCleanup(setattr, self.endpoint, "lifetime", 3599)
+        self.revoked.update(self.endpoint.issued)  # the cached 3599 s token goes; the next one is short
+        self.submit("xoauth2 short-lived")
+        self.delivered("xoauth2 short-lived")
+        short = self.endpoint.issued[-1]
+        requests = len(self.endpoint.requests)
+        time.sleep(4.5)  # the token's own clock: nothing to wait on but time
+        self.submit("xoauth2 after the margin")
+        self.delivered("xoauth2 after the margin")
+        # Still valid at Dovecot (not revoked), yet not used: a new token was fetched first.
+        self.assertEqual(len(self.endpoint.requests), requests + 1)
+        self.assertNotIn(short, self.revoked)
+        self.assertEqual(self.introspection.asked.count(short), 1)
 
     def test_3_invalid_client_defers_with_the_endpoints_text(self):
         self.endpoint.secret = "a-rotated-secret"  # the app's secret was replaced in Entra ID
