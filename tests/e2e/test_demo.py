@@ -47,13 +47,31 @@ def processes_using(path):
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            links = [os.readlink(f"/proc/{entry}/cwd")]
-            links += [os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")]
         except OSError:
-            continue
-        if path in cmdline or any(link.startswith(path) for link in links):
+            continue  # gone
+        if path in cmdline or any(link.startswith(path) for link in links_of(entry)):
             found.append((int(entry), cmdline))
     return found
+
+
+def links_of(pid):
+    """Where a process's working directory and open descriptors point. A busy process (a gateway in
+    a handshake) closes descriptors while they are read: one that vanished is skipped, not the
+    whole process, which once made a running gateway look stopped."""
+    links = []
+    for name in ["cwd"] + [f"fd/{fd}" for fd in listdir_or_empty(f"/proc/{pid}/fd")]:
+        try:
+            links.append(os.readlink(f"/proc/{pid}/{name}"))
+        except OSError:
+            pass
+    return links
+
+
+def listdir_or_empty(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 class DemoTest(unittest.TestCase):
