@@ -562,3 +562,28 @@ def tracking_records(sluice):
             assert len(row) == len(TRACKING_FIELDS), row
             records.append(dict(zip(TRACKING_FIELDS, row)))
     return records
+
+
+# ---- The queue command, secret files and password hashes (shared by the queue and AUTH tests) ----
+
+
+def queue_cli(sluice, *args, timeout=20):
+    """`sluice queue <args> --state-dir <sluice's>`, its CompletedProcess (text output)."""
+    return subprocess.run([SLUICE, "queue", *args, "--state-dir", sluice.state], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def secret_file(directory, name, secret):
+    """<directory>/<name> holding `secret` and a newline, mode 0600 (sluice refuses a secret file
+    others may read); its path."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def crypt_hash(password):
+    """A SHA-512-crypt hash as `openssl passwd -6` makes it: a users file line written by hand."""
+    return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True,
+                          check=True, timeout=30).stdout.strip()

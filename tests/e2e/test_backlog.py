@@ -9,7 +9,6 @@ bounce quotes the hop's error. (bench/backlog.py measures the same with 100,000 
 import json
 import os
 import smtplib
-import subprocess
 import sys
 import time
 import unittest
@@ -20,11 +19,6 @@ from test_crash_consistency import SmtpSink  # noqa: E402
 
 NO_TLS = [{"name": "Default", "starttls": False}]
 REFUSED = "421 4.3.2 sink.remote.test Service not available"
-
-
-def queue(sluice, *args):
-    return subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", sluice.state], capture_output=True,
-                          text=True, timeout=30)
 
 
 def submit(port, count, mail_from="alice@sluice.test"):
@@ -50,7 +44,7 @@ class DownHop(unittest.TestCase):
         self.hop = f"[127.0.0.1]:{self.sink.port}"
 
     def hop_row(self):
-        p = queue(self.sluice, "list", "--json")
+        p = harness.queue_cli(self.sluice, "list", "--json", timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         rows = [r for r in json.loads(p.stdout)["hops"] if r["next_hop"] == self.hop]
         return rows[0] if rows else None
@@ -76,7 +70,7 @@ class DownHop(unittest.TestCase):
         self.assertIn(REFUSED, row["last_error"])
 
         self.sink.refuse = False
-        p = queue(self.sluice, "retry", "--all", "--yes")
+        p = harness.queue_cli(self.sluice, "retry", "--all", "--yes", timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         # Every waiting message, also those that never had an attempt of their own.
         self.assertEqual(p.stdout, "40 messages scheduled for immediate retry.\n")

@@ -73,11 +73,6 @@ class Pki:
         return out.strip().split("=", 1)[1]
 
 
-def queue_cli(sluice, *args):
-    return subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", sluice.state],
-                          capture_output=True, text=True, timeout=20)
-
-
 def submit(sluice, recipient=RECIPIENT, sender=SENDER):
     """One message from `sender` to `recipient` through sluice's Default connector; its queue id."""
     with smtplib.SMTP("127.0.0.1", sluice.port_of("Default"), timeout=30) as s:
@@ -143,7 +138,8 @@ class SendConnectorPresentsCertificate(unittest.TestCase):
     def test_connector_with_certificate_is_accepted(self):
         sluice = self.start_sluice({"certificate": self.cert, "key": self.key})
         queue_id = submit(sluice)
-        harness.wait_for("the message to leave the queue", lambda: queue_cli(sluice, "show", queue_id).returncode != 0
+        harness.wait_for("the message to leave the queue",
+                         lambda: harness.queue_cli(sluice, "show", queue_id).returncode != 0
                          and not harness.queued_envelopes(sluice))
 
         # Postfix saw the certificate (untrusted: it has no CA file; the fingerprint decides) and took the mail.
@@ -163,14 +159,14 @@ class SendConnectorPresentsCertificate(unittest.TestCase):
         refusal = "450 4.3.2 <user@pf.test>: Recipient address rejected: Try again later"  # Postfix's `defer`
 
         def deferred_row():
-            p = queue_cli(sluice, "list", "--json")
+            p = harness.queue_cli(sluice, "list", "--json")
             hops = json.loads(p.stdout)["hops"] if p.returncode == 0 else []
             return [h for h in hops if refusal in h.get("last_error", "")]
         [row] = harness.wait_for("a queue list row with Postfix's refusal", deferred_row)
         self.assertEqual(row["messages"], 1)
-        text = queue_cli(sluice, "list")
+        text = harness.queue_cli(sluice, "list")
         self.assertIn(refusal, text.stdout)
-        self.assertIsNotNone(json.loads(queue_cli(sluice, "show", queue_id, "--json").stdout))
+        self.assertIsNotNone(json.loads(harness.queue_cli(sluice, "show", queue_id, "--json").stdout))
         recs = self.send_session(sluice, lambda rs: any(r.data.startswith("450 4.3.2") for r in rs))
         self.assertIn(("", "Remote asked for a client certificate; none configured (tls_policy.certificate), "
                            "none sent"), info_lines(recs))

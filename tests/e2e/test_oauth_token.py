@@ -26,10 +26,7 @@ class OAuthTokenCommand(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="sluice-oauth-token-")
         harness._made_dirs.append(cls.dir)
-        cls.secret_file = os.path.join(cls.dir, "client-secret")
-        with open(cls.secret_file, "w") as f:
-            f.write(SECRET + "\n")
-        os.chmod(cls.secret_file, 0o600)
+        cls.secret_file = harness.secret_file(cls.dir, "client-secret", SECRET)
         cls.client_cert, cls.client_key = token_endpoint.make_client_certificate(cls.dir)
         cls.endpoint = token_endpoint.TokenEndpoint(CLIENT_ID, secret=SECRET, client_certificate=cls.client_cert)
 
@@ -83,10 +80,8 @@ class OAuthTokenCommand(unittest.TestCase):
         self.assertNotIn(requests[0]["client_assertion"], result.stdout + result.stderr)
 
     def test_invalid_client_secret_says_so(self):
-        with open(os.path.join(self.dir, "wrong-secret"), "w") as f:
-            f.write("not-the-secret\n")
-        os.chmod(os.path.join(self.dir, "wrong-secret"), 0o600)
-        result, requests = self.oauth_token(self.config(client_secret_file=os.path.join(self.dir, "wrong-secret")))
+        wrong = harness.secret_file(self.dir, "wrong-secret", "not-the-secret")
+        result, requests = self.oauth_token(self.config(client_secret_file=wrong))
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertEqual(len(requests), 1)
         self.assertIn(f"sluice oauth-token: token endpoint {self.endpoint.url}: invalid_client: AADSTS7000215: "

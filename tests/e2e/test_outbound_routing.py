@@ -7,7 +7,6 @@ import json
 import os
 import re
 import smtplib
-import subprocess
 import sys
 import time
 import unittest
@@ -74,13 +73,8 @@ def submit(sluice, mail_from, rcpt, subject):
     return m.group(1).decode()
 
 
-def queue_cli(sluice, *args, timeout=20):
-    return subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", sluice.state],
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def show_json(sluice, queue_id):
-    p = queue_cli(sluice, "show", queue_id, "--json")
+    p = harness.queue_cli(sluice, "show", queue_id, "--json")
     return json.loads(p.stdout) if p.returncode == 0 else None
 
 
@@ -115,7 +109,7 @@ class Routing(unittest.TestCase):
         queue_id = submit(self.sender, f"{mailbox}-from@{SENDER_DOMAIN}", rcpt, subject)
         got = self.receiver.maildir(mailbox, timeout=20)
         self.assertEqual(len(got), 1, f"{rcpt} not delivered; the sender's queue says:\n"
-                         + queue_cli(self.sender, "show", queue_id).stdout)
+                         + harness.queue_cli(self.sender, "show", queue_id).stdout)
         self.assertIn(f"Subject: {subject}".encode(), got[0])
         self.assertTrue(got[0].startswith(f"Delivered-To: {rcpt}\r\n".encode()), got[0][:200])
         return queue_id
@@ -193,7 +187,7 @@ class Routing(unittest.TestCase):
         # A temporary DNS failure is retried (retry_min 1s), never bounced.
         harness.wait_for("a second attempt", lambda: (recipient_state(self.sender, queue_id) or {}).get("attempts", 0) >= 2)
         self.assertEqual(self.sender.maildir("sam", timeout=0), [])
-        p = queue_cli(self.sender, "remove", queue_id)  # without --bounce: no DSN
+        p = harness.queue_cli(self.sender, "remove", queue_id)  # without --bounce: no DSN
         self.assertEqual(p.returncode, 0, p.stderr)
         time.sleep(1)
         self.assertEqual(self.sender.maildir("sam", timeout=0), [])
@@ -230,7 +224,7 @@ class QueueSurvivesRestart(unittest.TestCase):
         self.sender.start()
         self.assertIn("1 message(s) reloaded from the spool", self.sender.server_log())
         self.receiver.start()
-        p = queue_cli(self.sender, "retry", "--all")
+        p = harness.queue_cli(self.sender, "retry", "--all")
         self.assertEqual(p.returncode, 0, p.stderr)
 
         got = self.receiver.maildir("bob", timeout=20)
@@ -256,7 +250,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         self.dns.stop()
 
     def list_json(self):
-        p = queue_cli(self.sender, "list", "--json")
+        p = harness.queue_cli(self.sender, "list", "--json")
         self.assertEqual(p.returncode, 0, p.stderr)
         return json.loads(p.stdout)
 
@@ -276,7 +270,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         self.assertTrue(row["last_error"].startswith(expected_error), row["last_error"])
 
         def text_row():
-            p = queue_cli(self.sender, "list")
+            p = harness.queue_cli(self.sender, "list")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stderr, "")  # the gateway answered: no fallback notice
             lines = p.stdout.splitlines()
@@ -289,7 +283,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         self.assertEqual(cols[2], "1")
         self.assertTrue(cols[4].startswith(expected_error), cols)
 
-        p = queue_cli(self.sender, "show", queue_id)
+        p = harness.queue_cli(self.sender, "show", queue_id)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(f"Message {queue_id}\n", p.stdout)
         self.assertIn("  <bob@dest.test>\n", p.stdout)
@@ -299,7 +293,7 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         self.assertIn("Next hop:   dest.test\n", p.stdout)
         self.assertIn("Unable to connect to 127.0.0.1:", p.stdout)
 
-        p = queue_cli(self.sender, "remove", queue_id, "--bounce")
+        p = harness.queue_cli(self.sender, "remove", queue_id, "--bounce")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(f"Removed {queue_id}", p.stdout)
 
@@ -313,11 +307,11 @@ class QueueViewerOnRunningGateway(unittest.TestCase):
         self.assertIn("Subject: Undeliverable: queue viewer", text)
 
         def empty():
-            p = queue_cli(self.sender, "list")
+            p = harness.queue_cli(self.sender, "list")
             return p if p.returncode == 0 and p.stdout == "No queued messages.\n" else None
         harness.wait_for("an empty queue", empty, timeout=10)
         self.assertEqual(harness.queued_envelopes(self.sender), [])
-        p = queue_cli(self.sender, "show", queue_id)
+        p = harness.queue_cli(self.sender, "show", queue_id)
         self.assertEqual(p.returncode, 1)
         self.assertIn(f"no message {queue_id} in the queue", p.stderr)
 

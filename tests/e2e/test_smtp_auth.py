@@ -40,13 +40,8 @@ FAIL2BAN_REGEX = (r'^\S+ sluice\[\d+\]: warning: SMTP AUTH failed: client \[<HOS
                   r'mechanism \S+ user "[^"]*"$')
 
 
-def crypt_hash(password):
-    return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True,
-                          check=True, timeout=30).stdout.strip()
-
-
 def user_line(name, password, senders, options):
-    return f"{name}:{crypt_hash(password)}:{senders}:{options}\n"
+    return f"{name}:{harness.crypt_hash(password)}:{senders}:{options}\n"
 
 
 def b64(text):

@@ -35,23 +35,9 @@ WRONG = "n0t-the-Passw0rd"
 SENDER = "alice@sluice.test"
 
 
-def password_file(directory, name, password):
-    path = os.path.join(directory, name)
-    with open(path, "w") as f:
-        f.write(password + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
 def auth_connector(name, domain, port, mechanism, password_path, user="scanner"):
     return harness.smart_host_connector(name, [domain], port, "required") + harness.toml_table(
         "[send_connector.auth]", {"mechanism": mechanism, "username": user, "password_file": password_path})
-
-
-def queue_cli(sluice, *args):
-    p = subprocess.run([harness.SLUICE, "queue", *args, "--state-dir", sluice.state], capture_output=True,
-                       text=True, timeout=20)
-    return p.returncode, p.stdout + p.stderr
 
 
 class SmtpAuthOutTest(unittest.TestCase):
@@ -59,7 +45,7 @@ class SmtpAuthOutTest(unittest.TestCase):
     def setUpClass(cls):
         dovecot_peer.start_for_class(cls, users={"scanner": PASSWORD})
         cls.sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
-        good = password_file(cls.sluice.dir, "password", PASSWORD)
+        good = harness.secret_file(cls.sluice.dir, "password", PASSWORD)
         harness.append_config(cls.sluice, harness.queue_table()
                               + auth_connector("Plain", "plain.test", cls.dovecot.port, "plain", good)
                               + auth_connector("Login", "login.test", cls.dovecot.port, "login", good))
@@ -103,7 +89,7 @@ class SmtpAuthOutTest(unittest.TestCase):
 
     def test_a_password_file_others_can_read_stops_the_start(self):
         sluice = harness.Sluice()
-        path = password_file(sluice.dir, "open-password", PASSWORD)
+        path = harness.secret_file(sluice.dir, "open-password", PASSWORD)
         os.chmod(path, 0o644)
         harness.append_config(sluice, auth_connector("Open", "open.test", self.dovecot.port, "plain", path))
         p = subprocess.run([harness.SLUICE, "serve", "--config", sluice.config, "--check-config"], capture_output=True,
@@ -116,7 +102,7 @@ class SmtpAuthOutTest(unittest.TestCase):
         # A gateway of its own: the failures back off the next hop, which is Dovecot's address for
         # the other connectors too.
         sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
-        wrong = password_file(sluice.dir, "wrong-password", WRONG)
+        wrong = harness.secret_file(sluice.dir, "wrong-password", WRONG)
         harness.append_config(sluice, harness.queue_table()
                               + auth_connector("Wrong", "wrong.test", self.dovecot.port, "plain", wrong))
         sluice.start()
@@ -124,16 +110,17 @@ class SmtpAuthOutTest(unittest.TestCase):
         self.submit("user@wrong.test", "wrong password", sluice)
         expected = f"451 4.7.0 Cannot authenticate to 127.0.0.1:{self.dovecot.port}: 535 5.7.8 Authentication failed."
         def listed_with_expected():
-            status, listed = queue_cli(sluice, "list", "--messages")
-            self.assertEqual(status, 0, listed)
-            return listed if expected in listed else None
+            p = harness.queue_cli(sluice, "list", "--messages")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            return p.stdout if expected in p.stdout else None
         listed = harness.wait_for(f"{expected!r} in sluice queue list", listed_with_expected)
         ids = re.findall(r"\b[0-9A-F]{16}\b", listed)
         self.assertEqual(len(ids), 1, listed)
         # Tried again after retry_min, still deferred, never bounced (lifetime is 48 hours).
-        self.assertTrue(harness.wait_until(lambda: json.loads(queue_cli(sluice, "show", ids[0], "--json")[1])
-                                           ["recipients"][0]["attempts"] >= 2, 20))
-        shown = json.loads(queue_cli(sluice, "show", ids[0], "--json")[1])
+        self.assertTrue(harness.wait_until(
+            lambda: json.loads(harness.queue_cli(sluice, "show", ids[0], "--json").stdout)
+            ["recipients"][0]["attempts"] >= 2, 20))
+        shown = json.loads(harness.queue_cli(sluice, "show", ids[0], "--json").stdout)
         recipient = shown["recipients"][0]
         self.assertEqual(recipient["state"], "deferred", shown)
         self.assertIn(expected, json.dumps(recipient))
@@ -259,7 +246,7 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         cls.addClassCleanup(cls.introspection.stop)
         dovecot_peer.start_for_class(cls, oauth2_introspection_url=cls.introspection.url)
         cls.sluice = harness.Sluice(extra='relay_from = ["127.0.0.0/8"]')
-        secret = password_file(cls.sluice.dir, "client.secret", CLIENT_SECRET)
+        secret = harness.secret_file(cls.sluice.dir, "client.secret", CLIENT_SECRET)
         # Retries every 3 s: long enough to see each deferral in the queue, short enough to wait for.
         harness.append_config(
             cls.sluice, harness.queue_table(retry_min="3s", retry_max="3s", hop_backoff_max="3s")
@@ -279,14 +266,15 @@ class Xoauth2DeliveryTest(unittest.TestCase):
     def delivered(self, subject, timeout=30):
         ok = harness.wait_until(lambda: any(subject.encode() in m for m in self.sink.messages(count=0, timeout=0)),
                                 timeout)
-        self.assertTrue(ok, f"{subject!r} not delivered; queue: {queue_cli(self.sluice, 'list', '--messages')[1]}"
+        queue = harness.queue_cli(self.sluice, "list", "--messages").stdout
+        self.assertTrue(ok, f"{subject!r} not delivered; queue: {queue}"
                             f"\ndovecot: {self.dovecot.log()[-3000:]}")
 
     def deferred_with(self, text, timeout=20):
         """The `queue list --messages` output once a message is deferred with `text` in its last error."""
         listed = harness.wait_until(lambda: (lambda out: out if text in out else None)(
-            queue_cli(self.sluice, "list", "--messages")[1]), timeout)
-        self.assertIn(text, listed or queue_cli(self.sluice, "list", "--messages")[1])
+            harness.queue_cli(self.sluice, "list", "--messages").stdout), timeout)
+        self.assertIn(text, listed or harness.queue_cli(self.sluice, "list", "--messages").stdout)
         return listed
 
     def send_log(self):
@@ -356,9 +344,10 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         ids = re.findall(r"\b[0-9A-F]{16}\b", listed)
         self.assertEqual(len(ids), 1, listed)
         # Several attempts; the token source waits out its backoff between fetches meanwhile.
-        self.assertTrue(harness.wait_until(lambda: json.loads(queue_cli(self.sluice, "show", ids[0], "--json")[1])
-                                           ["recipients"][0]["attempts"] >= 3, 30))
-        recipient = json.loads(queue_cli(self.sluice, "show", ids[0], "--json")[1])["recipients"][0]
+        self.assertTrue(harness.wait_until(
+            lambda: json.loads(harness.queue_cli(self.sluice, "show", ids[0], "--json").stdout)
+            ["recipients"][0]["attempts"] >= 3, 30))
+        recipient = json.loads(harness.queue_cli(self.sluice, "show", ids[0], "--json").stdout)["recipients"][0]
         self.assertEqual(recipient["state"], "deferred")
         self.assertIn("next try in", self.deferred_with("next try in"))
         self.assertEqual(harness.delivered_files(self.sluice), [])  # no bounce to the (local) sender

@@ -27,13 +27,6 @@ def crypt_matches(password, hash_text):
     return result is not None and result.decode() == hash_text
 
 
-def openssl_sha512(password):
-    """A SHA-512-crypt hash as `openssl passwd -6` makes it: a file written by hand."""
-    r = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password.encode(), capture_output=True,
-                       check=True, timeout=30)
-    return r.stdout.decode().strip()
-
-
 class UserCliTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="sluice-user-")
@@ -113,7 +106,7 @@ class UserCliTest(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(self.file).st_mode), 0o600)
 
     def test_passwd_keeps_hand_written_users_and_reads_openssl_hashes(self):
-        legacy = openssl_sha512("from-openssl")
+        legacy = harness.crypt_hash("from-openssl")
         with open(self.file, "w") as f:
             f.write(f"# written by hand\nmfp:{legacy}:*@contoso.com:relay=no\n")
         os.chmod(self.file, 0o600)
@@ -158,7 +151,7 @@ class UserCliTest(unittest.TestCase):
     # --- refusals ------------------------------------------------------------------------------
 
     def test_bad_line_in_the_file_is_named_by_line_number(self):
-        good = openssl_sha512("pw")
+        good = harness.crypt_hash("pw")
         with open(self.file, "w") as f:
             f.write(f"# users\nok:{good}::\nbroken:{good}:*@contoso.com:relay=perhaps\n")
         os.chmod(self.file, 0o600)
