@@ -6,14 +6,13 @@ AUTH LOGIN, and AUTH PLAIN with a wrong password. The first two deliver (the sin
 Dovecot logs the login with that mechanism); the third is deferred with Dovecot's own 535 text in
 `sluice queue list` and `queue show`, never bounced, and no password (nor its base64) is in the send
 protocol log; a password file others may read stops the start. Then the XOAUTH2 peer: Dovecot's
-oauth2 passdb asking an introspection server this test runs, checked with a hand-made AUTH XOAUTH2
+oauth2 passdb asking an introspection server (token_endpoint.Introspection), checked with a hand-made AUTH XOAUTH2
 (smtplib); and sluice's XOAUTH2 connector against it, its tokens from an HTTPS token endpoint on
 loopback (token_endpoint.py, its own CA as ca_file): the first delivery fetches a token, the next
 reuses it, a revoked token defers with Dovecot's 535 and the next try fetches a fresh one,
 invalid_client defers with Entra's text, and an endpoint that is down defers (the token source
 backing off) without bouncing anything."""
 import base64
-import http.server
 import json
 import os
 import re
@@ -21,14 +20,13 @@ import smtplib
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import unittest
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import dovecot_peer  # noqa: E402
 import harness  # noqa: E402
+import token_endpoint  # noqa: E402
 
 PASSWORD = "Corr3ct-h0rse"
 WRONG = "n0t-the-Passw0rd"
@@ -135,44 +133,6 @@ class SmtpAuthOutTest(unittest.TestCase):
         self.assertIn("535 5.7.8 Authentication failed.", log)
 
 
-class Introspection:
-    """An RFC 7662 token introspection endpoint over HTTP on loopback, as Dovecot's oauth2 passdb
-    asks it (introspection_mode = post: a form with `token`). `active` maps each token it knows to
-    the user it was issued for, or `user_of(token)` says it (None: inactive); any other token is
-    {"active": false}. `asked` lists the tokens it was asked about."""
-
-    def __init__(self, user_of=None):
-        self.active = {}
-        self.user_of = user_of or self.active.get
-        self.asked = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                token = urllib.parse.parse_qs(body).get("token", [""])[0]
-                outer.asked.append(token)
-                user = outer.user_of(token)
-                answer = {"active": "true", "username": user} if user else {"active": "false"}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", harness.free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/introspect"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def xoauth2(user, token):
     return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
 
@@ -185,7 +145,7 @@ class Xoauth2PeerTest(unittest.TestCase):
     def setUpClass(cls):
         if dovecot_peer.available():
             raise unittest.SkipTest(dovecot_peer.available())
-        cls.introspection = Introspection()
+        cls.introspection = token_endpoint.Introspection()
         cls.addClassCleanup(cls.introspection.stop)
         dovecot_peer.start_for_class(cls, oauth2_introspection_url=cls.introspection.url)
 
@@ -237,11 +197,10 @@ class Xoauth2DeliveryTest(unittest.TestCase):
     def setUpClass(cls):
         if dovecot_peer.available():
             raise unittest.SkipTest(dovecot_peer.available())
-        import token_endpoint
         cls.endpoint = token_endpoint.TokenEndpoint(CLIENT_ID, secret=CLIENT_SECRET)
         cls.addClassCleanup(cls.endpoint.stop)
         cls.revoked = set()
-        cls.introspection = Introspection(
+        cls.introspection = token_endpoint.Introspection(
             lambda token: MAILBOX if token in cls.endpoint.issued and token not in cls.revoked else None)
         cls.addClassCleanup(cls.introspection.stop)
         dovecot_peer.start_for_class(cls, oauth2_introspection_url=cls.introspection.url)

@@ -1,8 +1,10 @@
-"""An OAuth 2.0 token endpoint on loopback for the XOAUTH2 tests: HTTPS with its own CA (pass
+"""The OAuth 2.0 servers on loopback of the XOAUTH2 tests. TokenEndpoint: HTTPS with its own CA (pass
 `ca_file` to sluice), the client credentials grant of the Microsoft identity platform v2.0 with a
 client secret or a client assertion (RFC 7523, checked with openssl against the client
 certificate's public key and its x5t thumbprint), and Entra's error answers. It records each
-request's form, and hands out JWT-shaped access tokens with the claims Exchange Online looks at."""
+request's form, and hands out JWT-shaped access tokens with the claims Exchange Online looks at.
+Introspection: the RFC 7662 endpoint Dovecot's oauth2 passdb asks about those tokens
+(dovecot_peer's oauth2 mode)."""
 import base64
 import hashlib
 import http.server
@@ -58,6 +60,38 @@ def make_client_certificate(folder):
     return cert, key
 
 
+class JsonServer:
+    """An HTTP server on a free loopback port (HTTPS with an ssl `context`) answering each POST with
+    JSON: `answer(path, form)` returns (status, value), `form` the request's form fields with their
+    first value each."""
+
+    def __init__(self, answer, content_type="application/json", context=None):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+                status, value = answer(self.path, form)
+                body = json.dumps(value).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = harness.free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if context:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class TokenEndpoint:
     """POST /<tenant>/oauth2/v2.0/token. Accepts `client_id` with `secret`, or with a client
     assertion signed by `client_certificate`'s key; anything else gets Entra's invalid_client."""
@@ -70,36 +104,18 @@ class TokenEndpoint:
         self.client_certificate = client_certificate
         self.requests = []  # the form of each request, as a dict of single values
         self.issued = []  # access tokens handed out
-        self.port = harness.free_port()
-        self.url = f"https://127.0.0.1:{self.port}/contoso.onmicrosoft.com/oauth2/v2.0/token"
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(leaf, key)
-        endpoint = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
-                endpoint.requests.append(form)
-                status, answer = endpoint.answer(self.path, form)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = JsonServer(self.answer_recorded, "application/json; charset=utf-8", context)
+        self.port = self.server.port
+        self.url = f"https://127.0.0.1:{self.port}/contoso.onmicrosoft.com/oauth2/v2.0/token"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
+
+    def answer_recorded(self, path, form):
+        self.requests.append(form)
+        return self.answer(path, form)
 
     def answer(self, path, form):
         if path != urllib.parse.urlparse(self.url).path:
@@ -162,3 +178,26 @@ class TokenEndpoint:
         verified = subprocess.run(["openssl", "dgst", "-sha256", "-verify", paths["public.pem"], "-signature",
                                    paths["signature"], paths["input"]], capture_output=True, timeout=30)
         return None if verified.returncode == 0 else "AADSTS7000274: Invalid signature on the client assertion"
+
+
+class Introspection:
+    """An RFC 7662 token introspection endpoint over HTTP on loopback, as Dovecot's oauth2 passdb
+    asks it (introspection_mode = post: a form with `token`). `active` maps each token it knows to
+    the user it was issued for, or `user_of(token)` says it (None: inactive); any other token is
+    {"active": false}. `asked` lists the tokens it was asked about."""
+
+    def __init__(self, user_of=None):
+        self.active = {}
+        self.user_of = user_of or self.active.get
+        self.asked = []
+        self.server = JsonServer(self.answer)
+        self.url = f"http://127.0.0.1:{self.server.port}/introspect"
+
+    def stop(self):
+        self.server.stop()
+
+    def answer(self, path, form):
+        token = form.get("token", "")
+        self.asked.append(token)
+        user = self.user_of(token)
+        return 200, {"active": "true", "username": user} if user else {"active": "false"}
