@@ -22,7 +22,7 @@ import tempfile
 
 import harness
 from harness import free_port, listening, wait_until
-from smtp_sink import SmtpSink
+from smtp_sink import PostfixSmtpSink
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
@@ -144,7 +144,7 @@ def start_for_class(cls, **settings):
     reason = available()
     if reason:
         raise unittest.SkipTest(reason)
-    cls.sink = SmtpSink().start()
+    cls.sink = PostfixSmtpSink().start()
     cls.addClassCleanup(cls.sink.stop)
     cls.dovecot = DovecotPeer(relay_port=cls.sink.port, **settings).start()
     cls.addClassCleanup(cls.dovecot.stop)

@@ -2,7 +2,7 @@
 to a file of its own (with X-Mail-Args and X-Rcpt-Args headers: the MAIL FROM and RCPT TO it was
 given). Used by the Dovecot peer (dovecot_peer.py) and by tests that relay to it directly.
 
-    sink = SmtpSink().start()
+    sink = PostfixSmtpSink().start()
     ...
     sink.messages(count=1)   # bytes, once that many dumps are complete
     sink.stop()"""
@@ -34,7 +34,10 @@ def _has_user(name):
         return False
 
 
-class SmtpSink:
+class PostfixSmtpSink:
+    """Postfix's smtp-sink program (not test_crash_consistency.SmtpSink, a sink written in Python
+    that can drop or reset connections on purpose)."""
+
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="smtp-sink-e2e-")
         harness._made_dirs.append(self.dir)

@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from smtp_sink import SMTP_SINK, SmtpSink  # noqa: E402
+from smtp_sink import SMTP_SINK, PostfixSmtpSink  # noqa: E402
 
 REWRITES = {"*@printer.local": "scanner@contoso.test", "root@localhost": "alerts@contoso.test"}
 
@@ -33,7 +33,7 @@ def message_with_mail_from(dumps, mail_from_args):
 class SenderRewrite(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sink = SmtpSink().start()
+        cls.sink = PostfixSmtpSink().start()
         cls.addClassCleanup(cls.sink.stop)
         cls.sluice = harness.Sluice(connectors=[{"name": "Devices", "relay_from": ["127.0.0.0/8"],
                                                  "rewrite_senders": REWRITES}])
