@@ -27,11 +27,16 @@ from smtp_sink import PostfixSmtpSink
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
+def installed():
+    """True when Dovecot and its submission service are installed."""
+    return os.path.exists(DOVECOT) and os.path.exists("/usr/lib/dovecot/submission")
+
+
 def available():
     """Why a private Dovecot cannot run here, or None when it can."""
     if os.geteuid() != 0:
         return "a private Dovecot instance is started as root here (its login processes change user)"
-    if not os.path.exists(DOVECOT) or not os.path.exists("/usr/lib/dovecot/submission"):
+    if not installed():
         return "Dovecot's submission service is not installed (scripts/install-deps: dovecot-core, dovecot-submissiond)"
     return None
 

@@ -25,9 +25,8 @@ import dovecot_peer  # noqa: E402
 import harness  # noqa: E402
 
 # The demo runs Dovecot as root or as the user it runs as: it needs only the installed service.
-DOVECOT_MISSING = None if os.path.exists(dovecot_peer.DOVECOT) and os.path.exists("/usr/lib/dovecot/submission") \
-    else "Dovecot's submission service is not installed (scripts/install-deps installs dovecot-core and " \
-         "dovecot-submissiond)"
+DOVECOT_MISSING = None if dovecot_peer.installed() else \
+    "Dovecot's submission service is not installed (scripts/install-deps installs dovecot-core and dovecot-submissiond)"
 DEVICE_PASSWORD = "Print-2-Mail!"  # src/demo/printer_act.cc
 CLIENT_SECRET = "Qx8~demo.client-secret_value"
 
