@@ -96,7 +96,7 @@ sanitize-run:
 
 # Each libFuzzer target for FUZZ_SECONDS on a copy of its seed corpus (fuzz/run.sh).
 fuzz: deps
-	fuzz/run.sh $(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory fuzz-run
 
 fuzz-build: deps
 	@fuzz/run.sh --build-only
