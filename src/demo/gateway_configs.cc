@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "demo/toml_string.h"
+
 namespace sluice::demo {
 namespace {
-
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
 // The hybrid gateway's parts of onprem's configuration (OnpremPolicy::hybrid).
 constexpr const char* kOnpremInternalRelay = R"TOML([[accepted_domain]]
@@ -63,7 +63,7 @@ tls = "required"
 profile = "exchange-online"
 max_version = "1.2"
 )TOML",
-      fmt::arg("state", quoted(state.string())), fmt::arg("frontend", ports.cloud_frontend),
+      fmt::arg("state", toml_string(state.string())), fmt::arg("frontend", ports.cloud_frontend),
       fmt::arg("partner", ports.cloud_partner), fmt::arg("onprem_partner", ports.onprem_partner));
 }
 
@@ -95,8 +95,9 @@ fallback_to_plaintext = {fallback}
 profile = "{profile}"{profile_comment}
 max_version = "{max_version}"
 {hybrid})TOML",
-      fmt::arg("state", quoted(state.string())), fmt::arg("port", ports.onprem), fmt::arg("lifetime", policy.lifetime),
-      fmt::arg("partner", ports.cloud_partner), fmt::arg("fallback", policy.fallback ? "true" : "false"),
+      fmt::arg("state", toml_string(state.string())), fmt::arg("port", ports.onprem),
+      fmt::arg("lifetime", policy.lifetime), fmt::arg("partner", ports.cloud_partner),
+      fmt::arg("fallback", policy.fallback ? "true" : "false"),
       fmt::arg("profile", policy.legacy_tls ? "legacy" : "default"),
       fmt::arg("profile_comment", policy.legacy_tls ? "                  # TLS 1.0 at most: an old SCHANNEL"
                                                     : "                 # TLS 1.2 and 1.3"),
@@ -121,8 +122,8 @@ listen = ["127.0.0.1:{port}"]
 [recipient_validation]
 recipients_file = {recipients}   # its users; anyone else is refused at RCPT
 )TOML",
-      fmt::arg("state", quoted(state.string())), fmt::arg("port", ports.mailbox),
-      fmt::arg("recipients", quoted(recipients_file.string())));
+      fmt::arg("state", toml_string(state.string())), fmt::arg("port", ports.mailbox),
+      fmt::arg("recipients", toml_string(recipients_file.string())));
 }
 
 }  // namespace sluice::demo

@@ -40,12 +40,16 @@ asio::awaitable<void> IntrospectionEndpoint::serve(asio::ip::tcp::socket socket)
   try {
     co_await answer_one_request(socket, [&](const HttpRequest& request) {
       std::string token;
-      HttpReply reply = answer_introspection(request, owner_of_, token);
-      if (reply.json.find(R"("active":"true")") != std::string::npos) {
-        std::lock_guard lock(mutex_);
-        ++active_answers_;
-      }
-      return reply;
+      // Counted where the owner is looked up: a token with an owner is the active answer.
+      auto counting_owner_of = [this](const std::string& asked) {
+        auto owner = owner_of_(asked);
+        if (owner) {
+          std::lock_guard lock(mutex_);
+          ++active_answers_;
+        }
+        return owner;
+      };
+      return answer_introspection(request, counting_owner_of, token);
     });
     socket.shutdown(asio::ip::tcp::socket::shutdown_send);
   } catch (const std::exception&) {

@@ -2,12 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "demo/toml_string.h"
+
 namespace sluice::demo {
-namespace {
-
-std::string toml_string(const std::string& text) { return "\"" + text + "\""; }
-
-}  // namespace
 
 std::string relay_config(const fs::path& state, const fs::path& users_file, const PrinterPorts& ports,
                          const OAuthClient& client) {
