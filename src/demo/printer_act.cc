@@ -8,7 +8,6 @@
 
 #include <openssl/ssl.h>
 
-#include <algorithm>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <fstream>
@@ -21,6 +20,7 @@
 #include "demo/printer_configs.h"
 #include "demo/process.h"
 #include "demo/protocol_log_reader.h"
+#include "demo/server_watch.h"
 #include "demo/submitter.h"
 #include "demo/text.h"
 #include "demo/token_endpoint.h"
@@ -99,17 +99,11 @@ struct PrinterAct::State {
 
   void heading(std::string_view text) { out.heading(step++, text); }
 
+  /// The act's servers, in the order they stop (null until started).
+  Servers servers() const { return {relay.get(), dovecot.get(), mailbox.get()}; }
   /// wait_until, but a server that dies meanwhile ends the act at once, saying how.
   bool wait_for(const std::function<bool()>& ready, Millis timeout) {
-    return wait_until(
-        [&] {
-          if (ready()) return true;
-          for (auto* server : {relay.get(), dovecot.get(), mailbox.get()})
-            if (server && server->running() && !server->alive())
-              out.require(false, fmt::format("{} is running (it {})", server->name(), server->exit_description()));
-          return false;
-        },
-        timeout);
+    return wait_while_serving(out, servers(), ready, timeout);
   }
 
   void start_exchange_online();
@@ -327,13 +321,7 @@ void PrinterAct::State::show_delivery_to_exchange_online() {
 void PrinterAct::State::show_mailbox() {
   heading("The message in frank's mailbox, sent as scanner@contoso.test");
   auto maildir = mailbox_state() / "maildir" / "frank";
-  std::vector<fs::path> files;
-  wait_for(
-      [&] {
-        files = maildir_new(maildir);
-        return !files.empty();
-      },
-      Millis(15000));
+  std::vector<fs::path> files = wait_for_mail(out, servers(), maildir, Millis(15000));
   out.require(!files.empty(), "the message reached frank's mailbox (" + maildir.string() + ")");
   std::string message = read_file(files.front());
   std::string head = message.substr(0, message.find("\r\n\r\n"));
@@ -350,11 +338,7 @@ void PrinterAct::State::show_mailbox() {
 
 void PrinterAct::State::stop_all() {
   heading("Stop the second act's servers");
-  for (auto* server : {relay.get(), dovecot.get(), mailbox.get()}) {
-    out.command("kill -TERM " + std::to_string(server->pid()) + "   # stop " + server->name());
-    auto status = server->stop(Millis(30000));
-    out.check(status && *status == 0, server->name() + " stopped cleanly (exit status 0)");
-  }
+  stop_servers(out, servers(), /*quote_stopped_lines=*/false);
   work.reset();
   io.stop();
   thread.join();
@@ -364,12 +348,10 @@ void PrinterAct::State::stop_all() {
 PrinterAct::PrinterAct(Narrator& out, fs::path exe, const fs::path& work, int first_step)
     : state_(std::make_unique<State>(out, std::move(exe), work / "printer", first_step)) {
   auto& ports = state_->ports;
-  std::vector<std::uint16_t> taken;
-  for (auto* port : {&ports.devices, &ports.submission, &ports.mailbox}) {
-    do *port = free_port();
-    while (std::find(taken.begin(), taken.end(), *port) != taken.end());
-    taken.push_back(*port);
-  }
+  auto free = distinct_free_ports(3);
+  ports.devices = free[0];
+  ports.submission = free[1];
+  ports.mailbox = free[2];
 }
 
 PrinterAct::~PrinterAct() = default;

@@ -279,6 +279,15 @@ std::uint16_t free_port() {
   return ntohs(address.sin_port);
 }
 
+std::vector<std::uint16_t> distinct_free_ports(std::size_t count) {
+  std::vector<std::uint16_t> ports;
+  while (ports.size() < count) {
+    std::uint16_t port = free_port();
+    if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+  }
+  return ports;
+}
+
 bool accepts_connections(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;

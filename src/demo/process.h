@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -78,6 +79,9 @@ class ServeProcess {
 /// A loopback TCP port that nobody listens on right now (bound to port 0, then released), for a
 /// gateway to listen on.
 std::uint16_t free_port();
+/// `count` free_port()s, all different: each is released before the next is picked, so the kernel
+/// may hand out the same one again (asked again until it is new).
+std::vector<std::uint16_t> distinct_free_ports(std::size_t count);
 /// Whether something accepts TCP connections on 127.0.0.1:`port` now (connects and closes).
 bool accepts_connections(std::uint16_t port);
 

@@ -14,6 +14,7 @@
 #include "demo/printer_act.h"
 #include "demo/process.h"
 #include "demo/protocol_log_reader.h"
+#include "demo/server_watch.h"
 #include "demo/submitter.h"
 #include "demo/text.h"
 
@@ -63,14 +64,16 @@ class Scenario {
   /// Runs `sluice queue list` until its output contains `needle` (or the timeout passes); shows the last output.
   std::string queue_list_until(const std::string& needle, Millis timeout);
   void require(bool ok, std::string_view what);
+  /// The gateways of the first act (null until prepared).
+  Servers servers() const { return {cloud_.get(), onprem_.get(), mailbox_.get()}; }
   /// wait_until, but a gateway that dies meanwhile (a crash) ends the demo at once, saying how.
-  bool wait_for(const std::function<bool()>& ready, Millis timeout, Millis poll = Millis(100));
+  bool wait_for(const std::function<bool()>& ready, Millis timeout, Millis poll = Millis(100)) {
+    return wait_while_serving(out_, servers(), ready, timeout, poll);
+  }
   /// The lines of `log` (only those after its mark when `only_new`) that contain `needle`, once
   /// there are any; none after `timeout`.
   std::vector<std::string> wait_for_log(const LogCursor& log, const std::string& needle, Millis timeout,
                                         bool only_new = false);
-  /// The messages in the Maildir's new/, once there is one; none after `timeout`.
-  std::vector<fs::path> wait_for_mail(const fs::path& maildir, Millis timeout);
   void diagnostics();
 
   Options options_;
@@ -103,18 +106,6 @@ void Scenario::write_onprem(const OnpremPolicy& policy) {
 
 void Scenario::require(bool ok, std::string_view what) { out_.require(ok, what); }
 
-bool Scenario::wait_for(const std::function<bool()>& ready, Millis timeout, Millis poll) {
-  return wait_until(
-      [&] {
-        if (ready()) return true;
-        for (auto* server : {cloud_.get(), onprem_.get(), mailbox_.get()})
-          if (server && server->running() && !server->alive())
-            require(false, fmt::format("{} is running (it {})", server->name(), server->exit_description()));
-        return false;
-      },
-      timeout, poll);
-}
-
 std::vector<std::string> Scenario::wait_for_log(const LogCursor& log, const std::string& needle, Millis timeout,
                                                 bool only_new) {
   std::vector<std::string> found;
@@ -125,17 +116,6 @@ std::vector<std::string> Scenario::wait_for_log(const LogCursor& log, const std:
       },
       timeout);
   return found;
-}
-
-std::vector<fs::path> Scenario::wait_for_mail(const fs::path& maildir, Millis timeout) {
-  std::vector<fs::path> files;
-  wait_for(
-      [&] {
-        files = maildir_new(maildir);
-        return !files.empty();
-      },
-      timeout);
-  return files;
 }
 
 void Scenario::diagnostics() {
@@ -170,14 +150,12 @@ void Scenario::prepare() {
   fs::create_directories(work_ / "cloud");
   fs::create_directories(work_ / "onprem");
   fs::create_directories(work_ / "mailbox");
-  // Distinct free ports (each is released before the next is picked, so ask until distinct).
-  std::vector<std::uint16_t> taken;
-  for (auto* port :
-       {&ports_.cloud_frontend, &ports_.cloud_partner, &ports_.onprem, &ports_.onprem_partner, &ports_.mailbox}) {
-    do *port = free_port();
-    while (std::find(taken.begin(), taken.end(), *port) != taken.end());
-    taken.push_back(*port);
-  }
+  auto free = distinct_free_ports(5);
+  ports_.cloud_frontend = free[0];
+  ports_.cloud_partner = free[1];
+  ports_.onprem = free[2];
+  ports_.onprem_partner = free[3];
+  ports_.mailbox = free[4];
 
   std::ofstream(work_ / "cloud" / "sluice.toml") << cloud_config(cloud_state(), ports_);
   write_onprem(OnpremPolicy{});
@@ -404,7 +382,7 @@ void Scenario::show_ndr() {
   auto left = std::chrono::duration_cast<seconds>(expiry_ - steady_clock::now()).count();
   out_.say(fmt::format("Waiting for the lifetime to end (about {} s) and the NDR to land in {}/new ...",
                        std::max<long long>(left, 0), mailbox.string()));
-  auto files = wait_for_mail(mailbox, Millis(std::max<long long>(left, 0) * 1000 + 30000));
+  auto files = wait_for_mail(out_, servers(), mailbox, Millis(std::max<long long>(left, 0) * 1000 + 30000));
   bool arrived = !files.empty();
   if (!arrived) {
     queue_command({"list", "--state-dir", onprem_state().string()});
@@ -474,7 +452,7 @@ void Scenario::apply_fix() {
              "sluice queue retry made the message due now (or it had gone already)");
 
   auto mailbox = cloud_state() / "maildir" / "bob";
-  auto files = wait_for_mail(mailbox, Millis(20000));
+  auto files = wait_for_mail(out_, servers(), mailbox, Millis(20000));
   bool delivered = !files.empty();
   if (!delivered) queue_command({"list", "--state-dir", onprem_state().string()});
   require(delivered, "the message reached bob's mailbox at cloud");
@@ -552,7 +530,7 @@ void Scenario::show_hybrid_inbound() {
 
   out_.say("\nbob writes to alice; cloud's send connector for onprem.test requires TLS 1.2:");
   submit_from_bob(3, "alice@onprem.test", "Re: Quarterly figures");
-  auto files = wait_for_mail(mailbox_state() / "maildir" / "alice", Millis(20000));
+  auto files = wait_for_mail(out_, servers(), mailbox_state() / "maildir" / "alice", Millis(20000));
   require(!files.empty(), "the message reached alice's mailbox at \"mailbox\"");
   std::string message = read_file(files.front());
   auto received = field_lines(message.substr(0, message.find("\r\n\r\n")), "Received");
@@ -606,12 +584,7 @@ void Scenario::show_hybrid_inbound() {
 
 void Scenario::stop_gateways() {
   out_.heading(9, "Stop the gateways and the mailbox server");
-  for (auto* server : {onprem_.get(), cloud_.get(), mailbox_.get()}) {
-    out_.command("kill -TERM " + std::to_string(server->pid()) + "   # stop " + server->name());
-    auto status = server->stop(Millis(30000));
-    out_.quote(grep(lines_of(server->log_of_this_run()), "stopped"));
-    out_.check(status && *status == 0, server->name() + " stopped cleanly (exit status 0)");
-  }
+  stop_servers(out_, {onprem_.get(), cloud_.get(), mailbox_.get()}, /*quote_stopped_lines=*/true);
 }
 
 void Scenario::run_printer_act() {
