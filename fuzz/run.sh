@@ -29,10 +29,11 @@ flags=(-std=c++20 -O1 -gline-tables-only -fsanitize=fuzzer,address,undefined -fn
 
 # The library sources a target links are found from its includes, not kept by hand (hand-kept
 # lists broke CI twice when a source gained a dependency): starting at the harness, every quoted
-# include that names a header under src/ brings in the sources that implement it (its own .cc,
+# include, resolved as the compiler does (the including file's folder, then -Isrc, then -Ifuzz),
+# is visited, and a header under src/ brings in the sources that implement it (its own .cc,
 # and any other .cc of its folder whose first quoted include it is, as config/send_connector.cc
-# is config.h's),
-# and their includes in turn.
+# is config.h's), and their includes in turn. Every src .cc with a header of its own name
+# includes it first, so that rule finds the header's own .cc too.
 declare -A implemented_by
 for source in src/*/*.cc; do
   [[ $source == *_test.cc ]] && continue
@@ -41,24 +42,36 @@ for source in src/*/*.cc; do
   # not implements.
   [[ "${header%/*}" == "$(basename "$(dirname "$source")")" ]] && implemented_by[$header]+=" $source"
 done
-sources_of() {
+# The file a quoted include in `from` names, where the compiler would find it; nothing if none.
+resolve_include() {
+  local from=$1 include=$2 dir
+  for dir in "$(dirname "$from")" src fuzz; do
+    [[ -f "$dir/$include" ]] && { echo "$dir/$include"; return; }
+  done
+}
+# Sets sources[target] (the library sources it links) and headers[target] (every other file the
+# discovery read: the harness, the headers it reached), the latter for the staleness check.
+declare -A sources headers
+discover() {
+  local t=$1
   local -A seen=()
-  local -a queue=("$1") found=()
-  local file include
+  local -a queue=("fuzz/${t}_fuzz.cc") found=() read=()
+  local file include path
   while [[ ${#queue[@]} -gt 0 ]]; do
     file=${queue[0]}
     queue=("${queue[@]:1}")
     [[ -n "${seen[$file]:-}" ]] && continue
     seen[$file]=1
-    [[ $file == src/*.cc ]] && found+=("$file")
+    if [[ $file == src/*.cc ]]; then found+=("$file"); else read+=("$file"); fi
     for include in $(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$file"); do
-      [[ -f "src/$include" ]] || continue
-      queue+=("src/$include")
-      [[ "src/$include" == *.h && -f "src/${include%.h}.cc" ]] && queue+=("src/${include%.h}.cc")
-      queue+=(${implemented_by[$include]:-})
+      path=$(resolve_include "$file" "$include")
+      [[ -n $path ]] || continue
+      queue+=("$path")
+      [[ $path == src/* ]] && queue+=(${implemented_by[${path#src/}]:-})
     done
   done
-  printf '%s\n' "${found[@]}" | sort -u | tr '\n' ' '
+  sources[$t]=$(printf '%s\n' "${found[@]}" | sort -u | tr '\n' ' ')
+  headers[$t]=$(printf '%s\n' "${read[@]}" | sort -u | tr '\n' ' ')
 }
 
 # Every target links the libraries any library source may need (unused ones cost nothing), so
@@ -76,8 +89,7 @@ for harness in fuzz/*_fuzz.cc; do
   name=$(basename "$harness" _fuzz.cc)
   all_targets+=("$name")
 done
-declare -A sources
-for t in "${all_targets[@]}"; do sources[$t]=$(sources_of "fuzz/${t}_fuzz.cc"); done
+for t in "${all_targets[@]}"; do discover "$t"; done
 
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
@@ -92,13 +104,12 @@ fi
 
 mkdir -p "$out/logs" "$out/artifacts" "$out/work"
 
-# Everything a target's binary depends on: this script (its flags), its own file, fuzz/*.h, its
-# sources, and the headers beside them and in src/base (a coarse but safe reading of "its sources").
+# Everything of this repository a target's binary depends on: this script (its flags), its
+# sources, and the harness and headers their discovery read. The headers a source includes are read
+# when the source is (its own discovery visits them), so none is missed.
 inputs_of() {
-  local t=$1 dirs
-  echo fuzz/run.sh "fuzz/${t}_fuzz.cc" fuzz/*.h ${sources[$t]}
-  dirs=$(for s in ${sources[$t]}; do dirname "$s"; done | sort -u)
-  for d in $dirs src/base; do ls "$d"/*.h 2>/dev/null; done
+  local t=$1
+  echo fuzz/run.sh ${sources[$t]} ${headers[$t]}
 }
 
 build() {
