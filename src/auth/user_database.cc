@@ -109,8 +109,7 @@ Result<void> check_user(const User& user) {
   for (const auto& pattern : user.allowed_senders)
     if (auto ok = check_sender_pattern(pattern); !ok) return fail(user.name + ": " + ok.error().message);
   for (const auto& rewrite : user.rewrite_senders)
-    if (auto ok = parse_rewrite(rewrite.pattern + ">" + rewrite.replacement, '>'); !ok)
-      return fail(user.name + ": " + ok.error().message);
+    if (auto ok = check_rewrite(rewrite); !ok) return fail(user.name + ": " + ok.error().message);
   if (user.rate && (user.rate->messages == 0 || user.rate->per.count() <= 0))
     return fail(user.name + ": the rate needs at least 1 message per at least 1 second");
   return {};

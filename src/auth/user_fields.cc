@@ -110,16 +110,21 @@ std::string format_rate(const RateLimit& rate) {
   return fmt::format("{}/{}s", rate.messages, seconds);  // unreachable: every count divides by 1 s
 }
 
+Result<void> check_rewrite(const SenderRewrite& rewrite) {
+  if (auto ok = check_sender_pattern(rewrite.pattern); !ok) return fail(fmt::format("rewrite: {}", ok.error().message));
+  if (auto ok = check_address_text(rewrite.replacement, "rewrite address"); !ok) return fail(ok.error());
+  if (rewrite.replacement.find('*') != std::string::npos)
+    return fail(fmt::format("rewrite address \"{}\" must be one address, without '*'", rewrite.replacement));
+  return {};
+}
+
 Result<SenderRewrite> parse_rewrite(std::string_view text, char separator) {
   auto split = text.find(separator);
   if (split == std::string_view::npos)
     return fail(fmt::format("rewrite \"{}\" is not <pattern>{}<address> such as *@printer.local{}scanner@contoso.com",
                             text, separator, separator));
   SenderRewrite rewrite{std::string(text.substr(0, split)), std::string(text.substr(split + 1))};
-  if (auto ok = check_sender_pattern(rewrite.pattern); !ok) return fail(fmt::format("rewrite: {}", ok.error().message));
-  if (auto ok = check_address_text(rewrite.replacement, "rewrite address"); !ok) return fail(ok.error());
-  if (rewrite.replacement.find('*') != std::string::npos)
-    return fail(fmt::format("rewrite address \"{}\" must be one address, without '*'", rewrite.replacement));
+  if (auto ok = check_rewrite(rewrite); !ok) return fail(ok.error());
   return rewrite;
 }
 

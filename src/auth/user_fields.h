@@ -22,8 +22,10 @@ Result<void> check_sender_pattern(std::string_view pattern);
 Result<RateLimit> parse_rate(std::string_view text);
 /// The shortest form parse_rate reads back ("100/1h", "5/90m").
 std::string format_rate(const RateLimit& rate);
-/// "<pattern><separator><address>": the pattern as check_sender_pattern, the address exact (no
-/// '*'). The file uses '>', `sluice user add --rewrite` '='; split at the first separator.
+/// A rewrite's pattern as check_sender_pattern, its replacement one exact address (no '*').
+Result<void> check_rewrite(const SenderRewrite& rewrite);
+/// "<pattern><separator><address>", checked by check_rewrite. The file uses '>', `sluice user add
+/// --rewrite` '='; split at the first separator.
 Result<SenderRewrite> parse_rewrite(std::string_view text, char separator);
 
 }  // namespace sluice::auth

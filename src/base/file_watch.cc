@@ -8,9 +8,7 @@
 namespace sluice {
 
 FileWatch::FileWatch(std::filesystem::path path, Clock clock, std::chrono::steady_clock::duration check_interval)
-    : path_(std::move(path)), clock_(std::move(clock)), interval_(check_interval) {
-  if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
-}
+    : path_(std::move(path)), clock_(steady_clock_if_empty(std::move(clock))), interval_(check_interval) {}
 
 Result<FileWatch::Stamp> FileWatch::stamp_of(const std::filesystem::path& path) {
   struct stat st {};

@@ -8,16 +8,16 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <string>
 
 #include "base/result.h"
+#include "base/steady_clock.h"
 
 namespace sluice {
 
 class FileWatch {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  using Clock = SteadyClock;
 
   /// `clock` empty: the steady clock.
   FileWatch(std::filesystem::path path, Clock clock, std::chrono::steady_clock::duration check_interval);

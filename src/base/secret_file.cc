@@ -1,6 +1,7 @@
 #include "base/secret_file.h"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -30,6 +31,11 @@ Result<std::string> read_secret_file(const std::filesystem::path& file, std::str
   if (line.empty())
     return fail(fmt::format("{} {} has an empty first line (it must hold the secret)", setting, file.string()));
   return line;
+}
+
+void wipe_secret(std::string& secret) {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
 }
 
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // Files that hold credentials (a password, an OAuth client secret, a private key): refused when
 // their group or other users have any access, so that a secret cannot leak through a careless
 // chmod unnoticed. The one check, used both when the configuration is read (config/send_auth.cc)
-// and when the file is read for use (outbound/).
+// and when the file is read for use (outbound/). And wiping a secret once it has been used, the
+// same way wherever one is read (the AUTH exchange, `sluice user`'s password prompt).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -20,5 +21,9 @@ Result<void> check_private_file(const std::filesystem::path& file);
 /// an error. Errors are "<setting> <file> <reason>": "password_file /etc/sluice/relay.password has
 /// mode 0644: ...". Neither the error nor anything else here shows the file's content.
 Result<std::string> read_secret_file(const std::filesystem::path& file, std::string_view setting);
+
+/// Overwrites `secret`'s bytes (in a way the compiler keeps) and empties it, so that a password
+/// does not linger in memory given back once it has been used.
+void wipe_secret(std::string& secret);
 
 }  // namespace sluice

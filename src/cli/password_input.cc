@@ -1,7 +1,6 @@
 #include "cli/password_input.h"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,6 +9,8 @@
 #include <csignal>
 #include <cstring>
 #include <string_view>
+
+#include "base/secret_file.h"
 
 namespace sluice::cli {
 namespace {
@@ -54,7 +55,7 @@ Result<std::string> read_line(int fd) {
     }
     if (c == '\n') break;
     if (line.size() >= kMaxPasswordRead) {
-      wipe_password(line);
+      wipe_secret(line);
       return fail("the password is too long");
     }
     line.push_back(c);
@@ -101,11 +102,6 @@ Result<std::string> ask(int fd, std::string_view prompt) {
 
 }  // namespace
 
-void wipe_password(std::string& password) {
-  if (!password.empty()) OPENSSL_cleanse(password.data(), password.size());
-  password.clear();
-}
-
 Result<std::string> read_new_password_from_terminal(const std::string& user) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return fail("no terminal to ask for the password on: give it with --password-stdin");
@@ -125,13 +121,13 @@ Result<std::string> read_new_password_from_terminal(const std::string& user) {
   g_terminal_fd = -1;
   if (!first) return first;
   if (!second) {
-    wipe_password(*first);
+    wipe_secret(*first);
     return second;
   }
   bool same = *first == *second;
-  wipe_password(*second);
+  wipe_secret(*second);
   if (!same) {
-    wipe_password(*first);
+    wipe_secret(*first);
     return fail("the two passwords differ; nothing changed");
   }
   return first;

@@ -13,7 +13,5 @@ namespace sluice::cli {
 Result<std::string> read_new_password_from_terminal(const std::string& user);
 /// The first line of stdin, without its line end; fails when stdin is empty.
 Result<std::string> read_password_from_stdin();
-/// Overwrites the password's bytes before the string goes away.
-void wipe_password(std::string& password);
 
 }  // namespace sluice::cli

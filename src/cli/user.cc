@@ -12,6 +12,7 @@
 
 #include "auth/user_database.h"
 #include "auth/user_fields.h"
+#include "base/secret_file.h"
 #include "cli/command_line.h"
 #include "cli/password_input.h"
 #include "cli/subcommand.h"
@@ -83,7 +84,7 @@ std::string new_password_hash(const UserOptions& options) {
   if (!password) throw UserFailure{kFailed, password.error().message};
   if (password->empty()) throw UserFailure{kFailed, "an empty password is refused; nothing changed"};
   auto hash = auth::hash_password(*password);
-  wipe_password(*password);
+  wipe_secret(*password);
   if (!hash) throw UserFailure{kFailed, hash.error().message};
   return std::move(*hash);
 }

@@ -48,7 +48,8 @@ enum class AcceptedDomainSenders {
 
 /// The SASL mechanisms a receive connector can offer (RFC 4954 SMTP AUTH).
 enum class ReceiveAuthMechanism { Plain, Login };
-std::string_view receive_auth_mechanism_name(ReceiveAuthMechanism mechanism);  ///< "PLAIN", "LOGIN" (as in EHLO)
+/// "plain", "login": lower case as in the configuration (EHLO and AUTH replies upper-case them).
+std::string_view receive_auth_mechanism_name(ReceiveAuthMechanism mechanism);
 
 struct ReceiveConnector {
   std::string name;

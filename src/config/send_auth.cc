@@ -11,11 +11,21 @@
 #include "base/secret_file.h"
 #include "config/config.h"
 
-namespace sluice::config::detail {
+namespace sluice::config {
+namespace {
+// What `mechanism` may say. Not "none": that is a connector without an auth table, not a value.
+constexpr Named<SendAuthMechanism> kSendAuthMechanismNames[] = {
+    {SendAuthMechanism::Plain, "plain"}, {SendAuthMechanism::Login, "login"}, {SendAuthMechanism::XOAuth2, "xoauth2"}};
+}  // namespace
+
+std::string_view send_auth_mechanism_name(SendAuthMechanism mechanism) {
+  if (mechanism == SendAuthMechanism::None) return "none";
+  return name_of(kSendAuthMechanismNames, mechanism).value_or("unknown");
+}
+
+namespace detail {
 namespace {
 
-constexpr Named<SendAuthMechanism> kMechanismNames[] = {
-    {SendAuthMechanism::Plain, "plain"}, {SendAuthMechanism::Login, "login"}, {SendAuthMechanism::XOAuth2, "xoauth2"}};
 constexpr std::string_view kPasswordKeys[] = {"mechanism", "username", "password_file"};
 constexpr std::string_view kOAuthKeys[] = {
     "mechanism",          "username",           "token_endpoint", "tenant", "client_id",
@@ -30,7 +40,7 @@ class SendAuthReader {
     const toml::node* mechanism = t_.get("mechanism");
     if (!mechanism) r_.fail(t_, path_, "missing key 'mechanism' (\"plain\", \"login\" or \"xoauth2\")");
     SendAuth auth;
-    auth.mechanism = r_.one_of(*mechanism, key("mechanism"), kMechanismNames);
+    auth.mechanism = r_.one_of(*mechanism, key("mechanism"), kSendAuthMechanismNames);
     const bool oauth = auth.mechanism == SendAuthMechanism::XOAuth2;
     check_keys(oauth ? std::span<const std::string_view>(kOAuthKeys) : kPasswordKeys, auth.mechanism);
     if (connector.tls == OutboundTls::None)
@@ -149,4 +159,5 @@ void read_send_auth(const TomlReader& reader, const toml::table& table, const st
   connector.auth = SendAuthReader(reader, table, path).read(connector);
 }
 
-}  // namespace sluice::config::detail
+}  // namespace detail
+}  // namespace sluice::config

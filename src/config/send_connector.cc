@@ -32,10 +32,6 @@ constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic,
                                                     {OutboundTls::Required, "required"},
                                                     {OutboundTls::Verify, "verify"},
                                                     {OutboundTls::None, "none"}};
-constexpr Named<SendAuthMechanism> kSendAuthMechanismNames[] = {{SendAuthMechanism::None, "none"},
-                                                                {SendAuthMechanism::Plain, "plain"},
-                                                                {SendAuthMechanism::Login, "login"},
-                                                                {SendAuthMechanism::XOAuth2, "xoauth2"}};
 
 /// "1h30m", "45s", "0s": a duration as an administrator would write it, for error messages.
 std::string duration_text(Seconds value) {
@@ -367,10 +363,6 @@ Result<SmartHost> parse_smart_host(std::string_view text) {
   }
   result.host = name;
   return result;
-}
-
-std::string_view send_auth_mechanism_name(SendAuthMechanism mechanism) {
-  return name_of(kSendAuthMechanismNames, mechanism).value_or("unknown");
 }
 
 std::string_view outbound_tls_name(OutboundTls mode) { return name_of(kOutboundTlsNames, mode).value_or("unknown"); }

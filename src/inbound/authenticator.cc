@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
+#include "base/steady_clock.h"
+
 namespace sluice::inbound {
 namespace {
-
-std::function<std::chrono::steady_clock::time_point()> steady_if_empty(
-    std::function<std::chrono::steady_clock::time_point()> clock) {
-  if (clock) return clock;
-  return [] { return std::chrono::steady_clock::now(); };
-}
 
 /// Beyond this many addresses, those whose memory has passed are dropped at the next failure: a
 /// spray of guesses from many addresses must not grow the table without end.
@@ -18,7 +14,7 @@ constexpr std::size_t kPenaltyPruneSize = 4096;
 }  // namespace
 
 AuthPenalty::AuthPenalty(Schedule schedule, Clock clock)
-    : schedule_(schedule), clock_(steady_if_empty(std::move(clock))) {}
+    : schedule_(schedule), clock_(steady_clock_if_empty(std::move(clock))) {}
 
 void AuthPenalty::forget_old(std::chrono::steady_clock::time_point now) {
   std::erase_if(failures_, [&](const auto& item) { return now - item.second.last >= schedule_.memory; });
@@ -37,7 +33,7 @@ std::chrono::milliseconds AuthPenalty::failed(const asio::ip::address& client) {
   return std::min(delay, schedule_.max);
 }
 
-UserRates::UserRates(Clock clock) : clock_(steady_if_empty(std::move(clock))) {}
+UserRates::UserRates(Clock clock) : clock_(steady_clock_if_empty(std::move(clock))) {}
 
 std::deque<std::chrono::steady_clock::time_point>& UserRates::window(const auth::User& user) {
   auto& times = sent_[user.name];

@@ -28,11 +28,13 @@ bool may_send_as(const auth::User& user, std::string_view address) {
 
 Result<void, smtp::Reply> check_sender(const config::Config& config, const config::ReceiveConnector& connector,
                                        const asio::ip::address& client, const auth::User* user,
-                                       const smtp::Mailbox* sender) {
+                                       const smtp::Mailbox* sender, const std::optional<std::string>& rewritten) {
   const smtp::Reply refused = smtp::make_reply(550, "5.7.1", "Client does not have permissions to send as this sender");
   if (user != nullptr) {
     // An authenticated user's entry is the whole answer: it says which senders the device owns.
-    if (sender == nullptr || may_send_as(*user, sender->str())) return {};
+    // A sender that a rewrite turns into one of those is also the user's: what the mail leaves as.
+    if (sender == nullptr || may_send_as(*user, sender->str()) || (rewritten && may_send_as(*user, *rewritten)))
+      return {};
     return fail(refused);
   }
   if (sender == nullptr || sender->domain_is_literal()) return {};

@@ -3,6 +3,8 @@
 // and which senders it may claim (spoof protection for the accepted domains).
 #pragma once
 #include <asio/ip/address.hpp>
+#include <optional>
+#include <string>
 
 #include "auth/user_database.h"
 #include "base/result.h"
@@ -30,12 +32,13 @@ bool may_send_as(const auth::User& user, std::string_view address);
 
 /// MAIL FROM `sender` (null: the null sender <>), refused with
 /// "550 5.7.1 Client does not have permissions to send as this sender" (Exchange's reply):
-/// from an authenticated `user`, a sender it may not send as (may_send_as; <> is always allowed);
-/// from anyone else, a sender in an accepted domain when the connector lets only relay clients
-/// use those and `client` is not one.
+/// from an authenticated `user`, a sender it may not send as (may_send_as; <> is always allowed),
+/// unless `rewritten` (what a sender rewrite turns `sender` into, if any) is one it may send as:
+/// that is what the mail leaves as; from anyone else, a sender in an accepted domain when the
+/// connector lets only relay clients use those and `client` is not one.
 Result<void, smtp::Reply> check_sender(const config::Config& config, const config::ReceiveConnector& connector,
                                        const asio::ip::address& client, const auth::User* user,
-                                       const smtp::Mailbox* sender);
+                                       const smtp::Mailbox* sender, const std::optional<std::string>& rewritten);
 
 /// RCPT's decision for `mailbox` (routing characters already refused) from `client` (`user`: who
 /// it authenticated as, or null): its destination, or the reply that refuses it

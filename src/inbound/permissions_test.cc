@@ -102,19 +102,32 @@ TEST(Permissions, AuthenticatedUsersSendOnlyAsTheirAllowedSenders) {
   const smtp::Mailbox listed = mailbox("alerts", "remote.example");
   const smtp::Mailbox other = mailbox("ceo", "remote.example");
   // Its entry decides, even for an accepted domain on a connector that keeps those for relay clients.
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &ours)), "accepted");
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &listed)), "accepted");
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &other)), kSpoof);
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, nullptr)), "accepted");  // <>
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &ours, std::nullopt)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &listed, std::nullopt)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &other, std::nullopt)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, nullptr, std::nullopt)), "accepted");  // <>
   // No allowed_senders: only the user's own name, when it is an address.
   const auth::User mailbox_user = user_relaying("App@Example.org", true);
   const smtp::Mailbox itself = mailbox("app", "example.org");
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &itself)), "accepted");
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &ours)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &itself, std::nullopt)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &mailbox_user, &ours, std::nullopt)), kSpoof);
   const auth::User plain_name = user_relaying("printer", true);
-  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &plain_name, &listed)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &plain_name, &listed, std::nullopt)), kSpoof);
   EXPECT_TRUE(may_send_as(scanner, "SCAN@EXAMPLE.ORG"));
   EXPECT_FALSE(may_send_as(scanner, "scan@sub.example.org"));
+}
+
+TEST(Permissions, AUserMaySendAsASenderThatARewriteTurnsIntoOneOfItsOwn) {
+  const config::Config org = organisation();
+  config::ReceiveConnector devices;
+  devices.relay = RelayPermission::Authenticated;
+  const auth::User scanner = user_relaying("scanner", false, {"*@example.org"});
+  const smtp::Mailbox device_sender = mailbox("scanner", "device.local");
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &device_sender, "scan@example.org")),
+            "accepted");
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &device_sender, "scan@remote.example")),
+            kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, devices, ip("192.0.2.1"), &scanner, &device_sender, std::nullopt)), kSpoof);
 }
 
 TEST(Permissions, RecipientsInAcceptedDomainsFromAnyoneOthersOnlyFromRelayClients) {
@@ -150,15 +163,17 @@ TEST(Permissions, SendersInAcceptedDomainsOnlyFromRelayClientsUnlessTheConnector
   const smtp::Mailbox ours = mailbox("ceo", "EXAMPLE.org");
   const smtp::Mailbox internal_domain = mailbox("ceo", "corp.example");
   const smtp::Mailbox theirs = mailbox("alice", "remote.example");
-  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &ours)), kSpoof);
-  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &internal_domain)), kSpoof);
-  EXPECT_EQ(refusal(check_sender(org, internal(), ip("10.2.0.1"), nullptr, &ours)), kSpoof);
-  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &theirs)), "accepted");
-  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, nullptr)), "accepted");  // <>
-  EXPECT_EQ(refusal(check_sender(org, partner(), ip("40.92.1.1"), nullptr, &ours)), "accepted");
-  EXPECT_EQ(refusal(check_sender(org, internal(), ip("10.1.0.1"), nullptr, &internal_domain)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &ours, std::nullopt)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &internal_domain, std::nullopt)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, internal(), ip("10.2.0.1"), nullptr, &ours, std::nullopt)), kSpoof);
+  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &theirs, std::nullopt)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, nullptr, std::nullopt)),
+            "accepted");  // <>
+  EXPECT_EQ(refusal(check_sender(org, partner(), ip("40.92.1.1"), nullptr, &ours, std::nullopt)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, internal(), ip("10.1.0.1"), nullptr, &internal_domain, std::nullopt)),
+            "accepted");
   const smtp::Mailbox subdomain = mailbox("ceo", "mail.example.org");  // not covered by "example.org"
-  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &subdomain)), "accepted");
+  EXPECT_EQ(refusal(check_sender(org, anonymous(), ip("192.0.2.1"), nullptr, &subdomain, std::nullopt)), "accepted");
 }
 
 }  // namespace

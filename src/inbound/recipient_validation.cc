@@ -6,6 +6,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "base/steady_clock.h"
 #include "base/text.h"
 
 namespace sluice::inbound {
@@ -30,7 +31,7 @@ RecipientValidator::RecipientValidator(asio::any_io_executor executor, const con
       config_(config),
       file_(std::move(file)),
       probe_(std::move(probe)),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      clock_(steady_clock_if_empty(std::move(clock))),
       cache_(config.recipient_validation.callout_positive_lifetime,
              config.recipient_validation.callout_negative_lifetime, config.recipient_validation.callout_cache_size) {}
 

@@ -4,10 +4,9 @@
 #pragma once
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <memory>
 
-#include "base/file_watch.h"
+#include "base/reloading_file.h"
 #include "base/result.h"
 #include "config/recipient_validation.h"
 
@@ -15,7 +14,7 @@ namespace sluice::inbound {
 
 class RecipientsFile {
  public:
-  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  using Clock = SteadyClock;
 
   /// Loads `path`; the error (unreadable, or a bad line: "path: line N: ...") is a start-up error.
   /// `clock` empty: the steady clock.
@@ -24,19 +23,16 @@ class RecipientsFile {
       std::chrono::steady_clock::duration check_interval = std::chrono::seconds(1));
 
   /// The current list; first reloaded when the file changed since it was last looked at (at most
-  /// one stat() per check interval). A reload that fails keeps the list as it was.
+  /// one stat() per check interval). A reload that fails keeps the list as it was. The reference is
+  /// good until the next call.
   const config::RecipientList& list();
   /// Successful loads so far (1 after open()): for tests and the log.
-  std::size_t loads() const { return loads_; }
+  std::size_t loads() const { return file_.loads(); }
 
  private:
-  RecipientsFile(std::filesystem::path path, Clock clock, std::chrono::steady_clock::duration interval)
-      : watch_(std::move(path), std::move(clock), interval) {}
-  void reload_if_changed();
+  explicit RecipientsFile(ReloadingFile<config::RecipientList> file) : file_(std::move(file)) {}
 
-  FileWatch watch_;
-  config::RecipientList list_;
-  std::size_t loads_ = 0;
+  ReloadingFile<config::RecipientList> file_;
 };
 
 }  // namespace sluice::inbound

@@ -331,11 +331,9 @@ void Session::on_mail(const Command& command) {
     return;
   }
   const std::optional<std::string> rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address);
-  // A user may also give a sender that a rewrite turns into one of its own: what the mail leaves as.
-  const bool rewritten_to_own = user_ && rewritten && may_send_as(*user_, *rewritten);
-  if (auto allowed =
-          check_sender(*services_.config, connector_, client_, user_.get(), path.null_path ? nullptr : &path.mailbox);
-      !allowed && !rewritten_to_own) {
+  if (auto allowed = check_sender(*services_.config, connector_, client_, user_.get(),
+                                  path.null_path ? nullptr : &path.mailbox, rewritten);
+      !allowed) {
     reply(allowed.error());
     return;
   }

@@ -2,7 +2,6 @@
 // speak it): the exchange, its replies, and what is logged of it, which is never a secret
 // (docs/security.md, docs/relay-for-devices.md).
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -10,6 +9,7 @@
 #include <algorithm>
 
 #include "base/logging.h"
+#include "base/secret_file.h"
 #include "base/text.h"
 #include "inbound/sasl_responses.h"
 #include "inbound/session.h"
@@ -50,12 +50,6 @@ std::string mechanism_list(const std::vector<config::ReceiveAuthMechanism>& mech
     out += ascii_upper(config::receive_auth_mechanism_name(m));
   }
   return out;
-}
-
-/// Overwrites a secret before its memory is given back.
-void wipe(std::string& secret) {
-  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
-  secret.clear();
 }
 
 }  // namespace
@@ -114,7 +108,7 @@ awaitable<void> Session::on_auth(const Command& command) {
     auto message = co_await first_auth_response(has_initial ? &initial : nullptr, "");
     if (!message) co_return;
     auto credentials = parse_plain(*message);
-    wipe(*message);
+    wipe_secret(*message);
     if (!credentials) {
       reply(credentials.error());
       co_return;
@@ -123,7 +117,7 @@ awaitable<void> Session::on_auth(const Command& command) {
     password = std::move(credentials->password);
     // Acting as someone else (an authorization identity of another user) is not offered.
     if (!credentials->authorization.empty() && credentials->authorization != user) {
-      wipe(password);
+      wipe_secret(password);
       co_await auth_failed(mechanism, user);
       co_return;
     }
@@ -138,7 +132,7 @@ awaitable<void> Session::on_auth(const Command& command) {
 
   std::shared_ptr<const auth::User> found;
   if (services_.authenticator) found = co_await services_.authenticator->verify(user, password, services_.disk);
-  wipe(password);
+  wipe_secret(password);
   if (!found) {
     co_await auth_failed(mechanism, user);
     co_return;

@@ -2,19 +2,21 @@
 
 #include <openssl/rand.h>
 
+#include <fmt/format.h>
+
 #include "base/blocking.h"
-#include "base/logging.h"
 
 namespace sluice::inbound {
 
 Result<std::unique_ptr<UsersFile>> UsersFile::open(const std::filesystem::path& path, FileWatch::Clock clock,
                                                    std::chrono::steady_clock::duration check_interval) {
-  std::unique_ptr<UsersFile> file(new UsersFile(path, std::move(clock), check_interval));
-  if (auto marked = file->watch_.mark(); !marked) return fail(marked.error());
-  auto loaded = auth::UserDatabase::load(path);
+  auto loaded = ReloadingFile<auth::UserDatabase>::open(
+      path, &auth::UserDatabase::load,
+      {"users file", [](const auth::UserDatabase& db) { return fmt::format("{} users", db.users().size()); },
+       [](const auth::UserDatabase& db) { return fmt::format("users ({})", db.users().size()); }},
+      std::move(clock), check_interval);
   if (!loaded) return fail(loaded.error());
-  file->database_ = std::make_shared<const auth::UserDatabase>(std::move(*loaded));
-  file->loads_ = 1;
+  std::unique_ptr<UsersFile> file(new UsersFile(std::move(*loaded)));
   // A password nobody knows: random bytes, hashed as the users' passwords are.
   unsigned char secret[18];
   if (RAND_bytes(secret, sizeof secret) == 1) {
@@ -24,24 +26,7 @@ Result<std::unique_ptr<UsersFile>> UsersFile::open(const std::filesystem::path& 
   return file;
 }
 
-std::shared_ptr<const auth::UserDatabase> UsersFile::users() {
-  auto changed = watch_.changed();
-  if (!changed) {
-    log_warning("users file {}: {}; keeping the previous users ({})", watch_.path().string(), changed.error().message,
-                database_->users().size());
-  } else if (*changed) {
-    auto loaded = auth::UserDatabase::load(watch_.path());
-    if (!loaded) {
-      log_warning("users file not reloaded: {}; keeping the previous users ({})", loaded.error().message,
-                  database_->users().size());
-    } else {
-      database_ = std::make_shared<const auth::UserDatabase>(std::move(*loaded));
-      ++loads_;
-      log_info("users file {} reloaded: {} users", watch_.path().string(), database_->users().size());
-    }
-  }
-  return database_;
-}
+std::shared_ptr<const auth::UserDatabase> UsersFile::users() { return file_.current(); }
 
 asio::awaitable<std::shared_ptr<const auth::User>> UsersFile::verify(const std::string& name,
                                                                      const std::string& password,

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "auth/user_database.h"
-#include "base/file_watch.h"
+#include "base/reloading_file.h"
 #include "base/result.h"
 #include "inbound/authenticator.h"
 
@@ -29,18 +29,15 @@ class UsersFile : public Authenticator {
   /// The users now, first reloaded when the file changed (at most one stat() per check interval).
   std::shared_ptr<const auth::UserDatabase> users();
   /// Successful loads so far (1 after open()).
-  std::size_t loads() const { return loads_; }
+  std::size_t loads() const { return file_.loads(); }
 
  private:
-  UsersFile(const std::filesystem::path& path, FileWatch::Clock clock, std::chrono::steady_clock::duration interval)
-      : watch_(path, std::move(clock), interval) {}
+  explicit UsersFile(ReloadingFile<auth::UserDatabase> file) : file_(std::move(file)) {}
 
-  FileWatch watch_;
-  std::shared_ptr<const auth::UserDatabase> database_;
+  ReloadingFile<auth::UserDatabase> file_;
   /// Checked in place of an unknown user's hash, so that its answer takes as long as a known
   /// user's with a wrong password (no telling user names apart by the time).
   std::string unknown_user_hash_;
-  std::size_t loads_ = 0;
 };
 
 }  // namespace sluice::inbound

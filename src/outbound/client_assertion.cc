@@ -7,8 +7,9 @@
 #include <openssl/x509.h>
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
 #include "base/secret_file.h"
-#include "outbound/jwt.h"
+#include "tls/server_context.h"
 
 namespace sluice::outbound {
 namespace {
@@ -39,14 +40,6 @@ std::string random_jti() {
   return fmt::format("{:02x}", fmt::join(bytes, ""));
 }
 
-std::string openssl_reason() {
-  unsigned long code = ERR_peek_last_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  const char* reason = ERR_reason_error_string(code);
-  return reason ? reason : "unknown OpenSSL error";
-}
-
 }  // namespace
 
 Result<ClientCertificate> ClientCertificate::load(const std::filesystem::path& certificate,
@@ -63,7 +56,8 @@ Result<ClientCertificate> ClientCertificate::load(const std::filesystem::path& c
   if (!key_bio) return fail(fmt::format("client_key {}: cannot be read", key.string()));
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, no_pass_phrase, nullptr);
   if (!pkey)
-    return fail(fmt::format("client_key {}: not an unencrypted PEM private key ({})", key.string(), openssl_reason()));
+    return fail(
+        fmt::format("client_key {}: not an unencrypted PEM private key ({})", key.string(), tls::openssl_error_text()));
   ClientCertificate loaded;
   loaded.key_.reset(pkey, EVP_PKEY_free);
   if (!EVP_PKEY_is_a(pkey, "RSA"))
@@ -99,11 +93,11 @@ Result<std::string> ClientCertificate::assertion(std::string_view client_id, std
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length, reinterpret_cast<const unsigned char*>(signing_input.data()),
                      signing_input.size()) != 1)
-    return fail("could not sign the client assertion: " + openssl_reason());
+    return fail("could not sign the client assertion: " + tls::openssl_error_text());
   std::string signature(length, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
                      reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) != 1)
-    return fail("could not sign the client assertion: " + openssl_reason());
+    return fail("could not sign the client assertion: " + tls::openssl_error_text());
   signature.resize(length);
   return signing_input + "." + base64url_encode(signature);
 }

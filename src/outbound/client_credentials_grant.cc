@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "base/secret_file.h"
+#include "base/text.h"
 
 namespace sluice::outbound {
 namespace {
@@ -65,14 +66,6 @@ std::optional<long long> seconds_field(const nlohmann::json& value) {
   return std::nullopt;
 }
 
-bool is_bearer(std::string_view type) {
-  constexpr std::string_view kBearer = "bearer";
-  if (type.size() != kBearer.size()) return false;
-  for (std::size_t i = 0; i < type.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(type[i])) != kBearer[i]) return false;
-  return true;
-}
-
 /// RFC 6749 says expires_in is RECOMMENDED; without it, assume the common hour.
 constexpr std::chrono::seconds kAssumedLifetime{3600};
 /// Ten years: an expires_in past this is nonsense, and would overflow the clock.
@@ -115,7 +108,7 @@ Result<TokenGrant> parse_token_response(const HttpResponse& response, std::chron
   TokenGrant grant;
   grant.token_type = "Bearer";
   if (auto type = json.find("token_type"); type != json.end()) {
-    if (!type->is_string() || !is_bearer(type->get_ref<const std::string&>()))
+    if (!type->is_string() || ascii_lower(type->get_ref<const std::string&>()) != "bearer")
       return fail(
           fmt::format("answered token_type {}, not Bearer (XOAUTH2 sends bearer tokens)", one_line(type->dump())));
     grant.token_type = type->get<std::string>();

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/base64.h"
 #include "outbound/jwt.h"
 #include "outbound/oauth_test_util.h"
 #include "tls/certificates.h"

@@ -1,5 +1,7 @@
 #include "outbound/jwt.h"
 
+#include "base/base64.h"
+
 namespace sluice::outbound {
 namespace {
 

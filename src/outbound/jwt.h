@@ -1,14 +1,11 @@
-// The JSON Web Token pieces the OAuth client needs (RFC 7515, 7519): base64url (base/base64), and reading the
-// claims of a token the endpoint issued (for `sluice oauth-token`, which shows who the token is
-// for without printing it).
+// The JSON Web Token piece the OAuth client needs (RFC 7515, 7519): reading the claims of a token
+// the endpoint issued (for `sluice oauth-token`, which shows who the token is for without printing it).
 #pragma once
 #include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "base/base64.h"
 
 namespace sluice::outbound {
 

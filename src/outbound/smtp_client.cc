@@ -430,8 +430,7 @@ class Client : public std::enable_shared_from_this<Client> {
           fmt::format("no TLS ({}), and the send connector sends credentials only inside TLS", without_tls_));
     }
     if (!capabilities_.offers_auth(mechanism)) {
-      std::string offered;
-      for (const auto& m : capabilities_.auth_mechanisms) offered += (offered.empty() ? "" : " ") + m;
+      const std::string offered = fmt::format("{}", fmt::join(capabilities_.auth_mechanisms, " "));
       log_->info(fmt::format("Remote does not offer AUTH {}; not sending", mechanism));
       co_return cannot_authenticate(fmt::format("it does not offer AUTH {} ({})", mechanism,
                                                 offered.empty() ? "no AUTH at all" : "it offers " + offered));

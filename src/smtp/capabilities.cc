@@ -37,7 +37,8 @@ Capabilities parse_capabilities(const Reply& ehlo) {
         const auto end = list.find(' ');
         if (end != 0) {
           const std::string mechanism = ascii_upper(list.substr(0, end));
-          if (!caps.offers_auth(mechanism)) caps.auth_mechanisms.push_back(mechanism);
+          auto& offered = caps.auth_mechanisms;
+          if (std::find(offered.begin(), offered.end(), mechanism) == offered.end()) offered.push_back(mechanism);
         }
         list = end == std::string_view::npos ? std::string_view() : list.substr(end + 1);
       }
