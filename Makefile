@@ -25,32 +25,41 @@ deps:
 # (inbound/session.cc: 5.0 s of CPU at -g, 3.9 s at -g1). Not a unity build (the ASan tree is one):
 # a fresh clone's whole make test gained about 40 s from it, and `make check` after a one-file
 # change would recompile that file's batch of 8.
+UNIT_TESTS ?= ON
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=OFF \
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=OFF -DSLUICE_UNIT_TESTS=$(UNIT_TESTS) \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >$(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The README's test command: the whole ctest suite (unit, loadgen, e2e) on the release build,
-# the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then every libFuzzer
-# target for FUZZ_SECONDS. Each step stops the run when it fails.
+# The README's test command: the ctest suite without the unit tests (e2e, loadgen, fuzz seeds, tree
+# checks) on the release build, the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and every libFuzzer target for FUZZ_SECONDS. The unit tests run once, with the sanitizers: they test
+# the library, and compiling them for the release tree as well took longer than anything they could
+# find there. Each step stops the run when it fails.
 #
 # The suites mostly wait on timers and sockets, so the ASan tree and the fuzz targets are built
 # while the release suite runs, at nice 19: they take the CPU the tests leave idle and give it
 # back the moment a test wants it (CFS weighs nice 19 at 15 against 1024), which shortens a fresh
 # clone's run without making the tests' timing any tighter. The background build's output goes
-# to $(BACKGROUND_LOG), printed when it fails.
+# to $(BACKGROUND_LOG), printed when it fails. The fuzzers run the same way beside the ASan suite:
+# libFuzzer's -max_total_time is wall-clock time, so a fuzzer left with little CPU runs fewer inputs,
+# not longer; their output goes to $(FUZZ_LOG), printed when one fails.
 BACKGROUND_LOG = $(ASAN_BUILD).background.log
+FUZZ_LOG = build-fuzz.log
 test: deps
 	@t0=$$(date +%s); \
-	$(MAKE) --no-print-directory build || exit 1; t1=$$(date +%s); \
+	$(MAKE) --no-print-directory build UNIT_TESTS=OFF || exit 1; t1=$$(date +%s); \
 	setsid nice -n 19 $(MAKE) --no-print-directory sanitize-build fuzz-build >$(BACKGROUND_LOG) 2>&1 & background=$$!; \
 	if ! $(MAKE) --no-print-directory suite-run; then kill -- -$$background 2>/dev/null; wait; exit 1; fi; t2=$$(date +%s); \
 	wait $$background || { cat $(BACKGROUND_LOG); echo "make test: building the ASan tree or the fuzz targets failed"; exit 1; }; \
 	t3=$$(date +%s); \
-	$(MAKE) --no-print-directory sanitize-run && t4=$$(date +%s) && \
-	$(MAKE) --no-print-directory fuzz-run && t5=$$(date +%s) && \
+	setsid nice -n 19 $(MAKE) --no-print-directory fuzz-run >$(FUZZ_LOG) 2>&1 & fuzzers=$$!; \
+	if ! $(MAKE) --no-print-directory sanitize-run; then kill -- -$$fuzzers 2>/dev/null; wait; exit 1; fi; t4=$$(date +%s); \
+	wait $$fuzzers || { cat $(FUZZ_LOG); echo "make test: a fuzzer failed"; exit 1; }; t5=$$(date +%s); \
+	tail -n 1 $(FUZZ_LOG); \
 	echo "make test: passed in $$((t5 - t0)) s (release build $$((t1 - t0)) s, release suite $$((t2 - t1)) s," \
-	  "rest of the ASan and fuzz builds $$((t3 - t2)) s, ASan+UBSan suite $$((t4 - t3)) s, fuzzers $$((t5 - t4)) s)"
+	  "rest of the ASan and fuzz builds $$((t3 - t2)) s, ASan+UBSan suite with the fuzzers beside it $$((t4 - t3)) s," \
+	  "fuzzers after it $$((t5 - t4)) s)"
 
 # The whole ctest suite on the release build.
 suite: build
@@ -116,4 +125,4 @@ tidy: build
 	@scripts/tidy
 
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(BACKGROUND_LOG) build-fuzz
+	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(BACKGROUND_LOG) build-fuzz $(FUZZ_LOG)
