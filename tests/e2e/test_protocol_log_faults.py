@@ -1,4 +1,4 @@
-"""Promise 13 of docs/security.md: the protocol log never stops or slows mail, and what clients send
+"""Promises 10 and 11 of docs/security.md: the protocol log never stops or slows mail, and what clients send
 reaches it only as printable text.
 
 - A full log file system: <state>/logs/ProtocolLog alone on a small tmpfs, filled while sluice runs.
