@@ -51,7 +51,7 @@ struct Line {
 };
 
 /// CSV per RFC 4180: a field containing a comma or a quote is quoted, quotes doubled. Control
-/// characters and bytes that are not UTF-8 are escaped first (escape_control_bytes), so a line
+/// characters and bytes that are not UTF-8 are escaped first (escape_control_characters, base/utf8.h), so a line
 /// holds no CR or LF of its own. Time as "2023-01-11T16:00:01.010Z". Ends with CRLF, as
 /// Exchange's files do.
 std::string format_line(const Line& line);
@@ -129,7 +129,7 @@ class Writer {
   mutable std::mutex mutex_;
   int fd_ = -1;  ///< O_APPEND: one write(2) per line keeps lines whole
   std::filesystem::path path_;
-  std::string hour_;    ///< yyyymmddhh of the last file opened
+  std::string hour_;    ///< yyyymmddhh of the last file opened or tried
   int next_index_ = 1;  ///< where the search for a free <n> of hour_ starts
   std::uint64_t bytes_ = 0;
   std::uint64_t header_bytes_ = 0;
