@@ -1,8 +1,9 @@
 // The protocol log format (src/protocol_log/protocol_log.h), the contract between the gateway's writer
 // and logscan. Text mode: each line of the input (and the whole input, for records with quoted
-// line breaks) is parsed; what parses must format and parse back to the same line, and the
-// formatted text is a fixed point. Structured mode (first byte 0x01): a Line is built from the
-// input, formatted, and must parse back to itself.
+// line breaks) is parsed; what parses must format and parse back to the same line (with control
+// characters and bytes that are not UTF-8 escaped, as the writer does), the formatted text must be
+// one line of printable UTF-8, and it is a fixed point. Structured mode (first byte 0x01): a Line
+// is built from the input, formatted, and must parse back to itself, escaped.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/utf8.h"
 #include "fuzz_check.h"
 #include "protocol_log/protocol_log.h"
 
@@ -24,13 +26,27 @@ bool same(const Line& a, const Line& b) {
          a.data == b.data && a.context == b.context;
 }
 
+// What the writer makes of a line's text fields.
+Line escaped(Line line) {
+  for (std::string* field :
+       {&line.connector, &line.session_id, &line.local_endpoint, &line.remote_endpoint, &line.data, &line.context})
+    *field = sluice::escape_control_characters(*field);
+  return line;
+}
+
 void check_round_trip(const Line& line) {
   const std::string text = format_line(line);
   FUZZ_CHECK(text.ends_with("\r\n"));
+  FUZZ_CHECK(sluice::is_valid_utf8(text));
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    FUZZ_CHECK(byte >= 0x20 && byte != 0x7f);
+  }
   auto back = parse_line(text);
-  if (!back || !same(*back, line)) std::fprintf(stderr, "formatted: %s\n", text.c_str());
+  const Line expected = escaped(line);
+  if (!back || !same(*back, expected)) std::fprintf(stderr, "formatted: %s\n", text.c_str());
   FUZZ_CHECK(back.has_value());
-  FUZZ_CHECK(same(*back, line));
+  FUZZ_CHECK(same(*back, expected));
   FUZZ_CHECK(format_line(*back) == text);
 }
 

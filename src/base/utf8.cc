@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include <fmt/format.h>
+
 namespace sluice {
 namespace {
 
@@ -69,6 +71,31 @@ std::optional<std::u32string> decode_utf8(std::string_view text) {
     if (n == 0) return std::nullopt;
     out.push_back(point);
     i += n;
+  }
+  return out;
+}
+
+std::string escape_control_characters(std::string_view text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f;
+  });
+  if (plain) return std::string(text);  // the common case: printable ASCII
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (std::size_t i = 0; i < text.size();) {
+    char32_t point;
+    const std::size_t n = decode_one(text, i, point);
+    if (n == 0 || point < 0x20 || point == 0x7f) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned char>(text[i]));
+      ++i;
+    } else if (point >= 0x80 && point <= 0x9f) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(point));
+      i += n;
+    } else {
+      out.append(text, i, n);
+      i += n;
+    }
   }
   return out;
 }

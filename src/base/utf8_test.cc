@@ -71,5 +71,41 @@ TEST(Utf8, EncodesEveryLengthAndReplacesWhatHasNoForm) {
   EXPECT_EQ(out, "\xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD twice
 }
 
+TEST(EscapeControlCharacters, PrintableTextAndUtf8StayAsTheyAre) {
+  for (std::string_view text : {"", "EHLO client.example", "CONTOSO\\scanner", "组织内 SMTP 发送连接器",
+                                "caf\xc3\xa9 \xf0\x9f\x93\xa7", "\xc2\xa0no-break space (U+00A0) is not a control"}) {
+    EXPECT_EQ(escape_control_characters(text), text);
+  }
+}
+
+TEST(EscapeControlCharacters, ControlsAndBytesThatAreNotUtf8) {
+  using namespace std::string_literals;
+  EXPECT_EQ(escape_control_characters("EHLO a\0b"s), "EHLO a\\x00b");
+  EXPECT_EQ(escape_control_characters("\x1b[2J\x1b]0;title\x07"), "\\x1B[2J\\x1B]0;title\\x07");
+  EXPECT_EQ(escape_control_characters("tab\there\r\nnext\x7f"), "tab\\x09here\\x0D\\x0Anext\\x7F");
+  // C1 controls in UTF-8 (U+009B is CSI for some terminals), and the raw bytes of Latin-1's C1.
+  EXPECT_EQ(escape_control_characters("\xc2\x9b"
+                                      "31m \xc2\x85"),
+            "\\u009B31m \\u0085");
+  EXPECT_EQ(escape_control_characters("\x9b"
+                                      "31m"),
+            "\\x9B31m");
+  // Not UTF-8: a stray continuation byte, a truncated sequence, an overlong NUL, a surrogate.
+  EXPECT_EQ(escape_control_characters("a\x80z \xe6\x97 \xc0\x80 \xed\xa0\x80"),
+            "a\\x80z \\xE6\\x97 \\xC0\\x80 \\xED\\xA0\\x80");
+}
+
+TEST(EscapeControlCharacters, ResultIsPrintableUtf8) {
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b) every_byte += static_cast<char>(b);
+  std::string out = escape_control_characters(every_byte + "\xc2\x80\xc2\x9f");
+  EXPECT_TRUE(is_valid_utf8(out));
+  for (char c : out) {
+    auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 && byte != 0x7f) << int(byte);
+  }
+  EXPECT_EQ(out.find("\xc2\x80"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -13,6 +13,7 @@
 
 #include "base/csv.h"
 #include "base/logging.h"
+#include "base/utf8.h"
 
 namespace sluice::protocol_log {
 namespace {
@@ -96,24 +97,27 @@ std::optional<system_clock::time_point> parse_time(std::string_view s) {
   return t;
 }
 
+namespace {
+// A client controls most of a line (commands, EHLO names, certificate subjects, the peer's replies
+// on SEND lines): what it sent must not reach a terminal or grep raw, nor break the line.
+void append_log_field(std::string& out, std::string_view field) {
+  out += ',';
+  append_csv_field(out, escape_control_characters(field));
+}
+}  // namespace
+
 std::string format_line(const Line& line) {
   std::string out = format_time(line.time);
-  for (std::string_view field : {std::string_view(line.connector), std::string_view(line.session_id)}) {
-    out += ',';
-    append_csv_field(out, field);
-  }
+  append_log_field(out, line.connector);
+  append_log_field(out, line.session_id);
   out += ',';
   out += std::to_string(line.sequence);
-  for (std::string_view field : {std::string_view(line.local_endpoint), std::string_view(line.remote_endpoint)}) {
-    out += ',';
-    append_csv_field(out, field);
-  }
+  append_log_field(out, line.local_endpoint);
+  append_log_field(out, line.remote_endpoint);
   out += ',';
   out += static_cast<char>(line.event);
-  out += ',';
-  append_csv_field(out, line.data);
-  out += ',';
-  append_csv_field(out, line.context);
+  append_log_field(out, line.data);
+  append_log_field(out, line.context);
   out += "\r\n";
   return out;
 }
@@ -179,27 +183,45 @@ std::string file_name(Direction direction, system_clock::time_point hour, int in
   return file_name(file_kind(direction), hour, index);
 }
 
+namespace {
+WriterOptions writer_options(std::uint64_t max_file_bytes) {
+  WriterOptions options;
+  options.max_file_bytes = max_file_bytes;
+  return options;
+}
+}  // namespace
+
 Writer::Writer(std::filesystem::path dir, Direction direction, std::uint64_t max_file_bytes)
     : Writer(std::move(dir), file_kind(direction), max_file_bytes) {}
 
 Writer::Writer(std::filesystem::path dir, FileKind kind, std::uint64_t max_file_bytes)
-    : dir_(std::move(dir)), kind_(std::move(kind)), max_file_bytes_(max_file_bytes) {}
+    : Writer(std::move(dir), std::move(kind), writer_options(max_file_bytes)) {}
+
+Writer::Writer(std::filesystem::path dir, FileKind kind, WriterOptions options)
+    : dir_(std::move(dir)), kind_(std::move(kind)), options_(std::move(options)) {
+  options_.clock = steady_clock_if_empty(std::move(options_.clock));
+  if (!options_.write_call)
+    options_.write_call = [](int fd, const void* data, std::size_t size) { return ::write(fd, data, size); };
+}
 
 Writer::~Writer() { close_file(); }
 
 void Writer::close_file() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  path_.clear();
 }
 
-namespace {
-
 // One write(2) per line; loops only for the rare short write or EINTR.
-bool write_all(int fd, std::string_view data) {
+bool Writer::write_bytes(int fd, std::string_view data) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = options_.write_call(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) {
+      errno = EIO;  // a write that makes no progress would loop for ever
       return false;
     }
     data.remove_prefix(static_cast<size_t>(n));
@@ -207,64 +229,99 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-}  // namespace
-
 bool Writer::open_for(system_clock::time_point now) {
   close_file();
   std::string hour = hour_key(now);
   if (hour < hour_) hour = hour_;  // never step back to a finished hour
-  int index = hour == hour_ ? index_ + 1 : 1;
+  if (hour != hour_) next_index_ = 1;
+  hour_ = hour;
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
+  // Names taken by a previous run (or anything else) are skipped once: next_index_ remembers where
+  // the search ended, so the next file, or the next try after a failure, starts there.
   // A bounded search: thousands of files in one hour means something else is wrong.
-  for (int tries = 0; tries < 10000; ++tries, ++index) {
-    std::filesystem::path path = dir_ / name_for(kind_, hour, index);
+  for (int tries = 0; tries < 10000; ++tries, ++next_index_) {
+    std::filesystem::path path = dir_ / name_for(kind_, hour, next_index_);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
-      if (!failing_) log_warning("{}: cannot create {}: {}", kind_.label, path.string(), std::strerror(errno));
-      failing_ = true;
+      failure_ = fmt::format("cannot create {}: {}", path.string(), std::strerror(errno));
       return false;
     }
     std::string header = header_lines(kind_, now);
-    if (!write_all(fd, header)) {
-      if (!failing_) log_warning("{}: cannot write {}: {}", kind_.label, path.string(), std::strerror(errno));
-      failing_ = true;
+    if (!write_bytes(fd, header)) {
+      failure_ = fmt::format("cannot write {}: {}", path.string(), std::strerror(errno));
       ::close(fd);
+      ::unlink(path.c_str());  // no empty or partial file left behind; the name is tried again
       return false;
     }
     fd_ = fd;
     path_ = std::move(path);
-    hour_ = std::move(hour);
-    index_ = index;
+    ++next_index_;
     bytes_ = header_bytes_ = header.size();
     return true;
   }
-  if (!failing_) log_warning("{}: no free file name in {} for hour {}", kind_.label, dir_.string(), hour);
-  failing_ = true;
+  failure_ = fmt::format("no free file name in {} for hour {}", dir_.string(), hour);
   return false;
+}
+
+bool Writer::append(std::string_view text) {
+  if (write_bytes(fd_, text)) {
+    bytes_ += text.size();
+    return true;
+  }
+  failure_ = fmt::format("cannot write {}: {}", path_.string(), std::strerror(errno));
+  // Take back a partial line, so that the file ends with a whole one.
+  // If that fails too, the file keeps a broken last line; it is closed below and never appended to.
+  if (::ftruncate(fd_, static_cast<off_t>(bytes_)) != 0) errno = 0;
+  if (bytes_ == header_bytes_) {
+    ::unlink(path_.c_str());  // it holds no line: its name is used again
+    --next_index_;
+  }
+  close_file();
+  return false;
+}
+
+void Writer::drop(steady_clock::time_point now) {
+  ++dropped_;
+  ++unreported_;
+  if (!failing_) {
+    failing_ = true;
+    dropped_when_failing_began_ = dropped_ - 1;
+    log_warning("{}: {}; dropping lines until it can be written (trying again every {} ms)", kind_.label, failure_,
+                duration_cast<milliseconds>(options_.retry_interval).count());
+    report_at_ = now + options_.report_interval;
+  } else if (now >= report_at_) {
+    log_warning("{}: {} line(s) lost in the last {} s: {}", kind_.label, unreported_,
+                duration_cast<seconds>(options_.report_interval).count(), failure_);
+    unreported_ = 0;
+    report_at_ = now + options_.report_interval;
+  }
 }
 
 void Writer::write(const Line& line) { write_text(line.time, format_line(line)); }
 
 bool Writer::write_text(system_clock::time_point time, std::string_view text) {
   std::lock_guard lock(mutex_);
-  std::string hour = hour_key(time);
-  bool need_new = fd_ < 0 || hour > hour_ || (bytes_ + text.size() > max_file_bytes_ && bytes_ > header_bytes_);
-  if (need_new && !open_for(time)) {
-    ++dropped_;
+  const steady_clock::time_point now = options_.clock();
+  // While failing, a line costs a counter until the retry is due: no file system call at all.
+  if (failing_ && now < retry_at_) {
+    drop(now);
     return false;
   }
-  if (!write_all(fd_, text)) {
-    if (!failing_) log_warning("{}: cannot write {}: {}", kind_.label, path_.string(), std::strerror(errno));
-    failing_ = true;
-    ++dropped_;
-    close_file();  // the next line tries a fresh file
+  const bool need_new =
+      fd_ < 0 || hour_key(time) > hour_ || (bytes_ + text.size() > options_.max_file_bytes && bytes_ > header_bytes_);
+  if ((need_new && !open_for(time)) || !append(text)) {
+    retry_at_ = now + options_.retry_interval;
+    drop(now);
     return false;
   }
-  if (failing_) log_info("{}: writing {} again ({} line(s) lost so far)", kind_.label, path_.string(), dropped_);
-  failing_ = false;
-  bytes_ += text.size();
+  if (failing_) {
+    log_info("{}: writing {} again; {} line(s) were lost", kind_.label, path_.string(),
+             dropped_ - dropped_when_failing_began_);
+    failing_ = false;
+    unreported_ = 0;
+  }
   return true;
 }
 

@@ -1,9 +1,13 @@
 #include "protocol_log/protocol_log.h"
 #include "base/temp_dir_test_util.h"
+#include "base/utf8.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -187,7 +191,6 @@ TEST(FormatLine, RoundTripsTrickyData) {
       "\"\"",
       "a,b",
       "say \"hi\", then go",
-      "line\r\nbreak",
       "trailing comma,",
       ",leading",
       "  spaces  ",
@@ -215,6 +218,37 @@ TEST(FormatLine, RoundTripsTrickyData) {
       EXPECT_EQ(back->context, v);
     }
   }
+}
+
+// What a client sends (EHLO names, commands, a peer's replies) may hold NUL, ESC, CR, LF: the line
+// holds none of them raw, stays one line of valid UTF-8, and the reader still parses it.
+TEST(FormatLine, EscapesControlCharactersAndParsesBack) {
+  using namespace std::string_literals;
+  const std::string nasty = "EHLO \x1b]0;owned\x07\x1b[2J\0x\r\nQUIT\tDEL\x7f C1\xc2\x9b bad\xff, \"q\""s;
+  const std::string shown =
+      "EHLO \\x1B]0;owned\\x07\\x1B[2J\\x00x\\x0D\\x0AQUIT\\x09DEL\\x7F C1\\u009B bad\\xFF, \"q\"";
+  Line line{at(2026, 11, 27, 3, 4, 5, 6),
+            "Default",
+            "0123456789ABCDEF",
+            3,
+            "127.0.0.1:25",
+            "127.0.0.1:40000",
+            Event::Received,
+            nasty,
+            "context\x1b[31m"};
+  const std::string text = format_line(line);
+  ASSERT_EQ(text.substr(text.size() - 2), "\r\n");
+  const std::string body = text.substr(0, text.size() - 2);
+  for (char c : body) {
+    auto byte = static_cast<unsigned char>(c);
+    EXPECT_TRUE(byte >= 0x20 && byte != 0x7f) << "raw byte " << int(byte) << " in " << text;
+  }
+  EXPECT_TRUE(is_valid_utf8(text));
+  auto back = parse_line(text);
+  ASSERT_TRUE(back) << text;
+  EXPECT_EQ(back->data, shown);
+  EXPECT_EQ(back->context, "context\\x1B[31m");
+  EXPECT_EQ(back->sequence, 3);
 }
 
 TEST(HeaderLines, ExactText) {
@@ -412,6 +446,140 @@ TEST_F(WriterTest, SessionLogNumbersLinesFromZero) {
   EXPECT_EQ(lines[4].context, "Certificate thumbprint");
   EXPECT_EQ(lines[5].data, "");
   EXPECT_EQ(lines[5].context, "Remote");
+}
+
+// A file system that fills up and empties again, by hand: the writer's own files on a real
+// directory, with write(2) failing (ENOSPC) while `full`, and the steady clock moved by the test.
+class FailingDiskTest : public WriterTest {
+ protected:
+  WriterOptions options() {
+    WriterOptions o;
+    o.retry_interval = seconds(1);
+    o.report_interval = minutes(1);
+    o.clock = [this] { return now_; };
+    o.write_call = [this](int fd, const void* data, std::size_t size) -> ssize_t {
+      ++write_calls_;
+      if (partial_next_ && size > 1) {  // a short write, then the disk is full
+        partial_next_ = false;
+        full_ = true;
+        return ::write(fd, data, size / 2);
+      }
+      if (full_) {
+        errno = ENOSPC;
+        return -1;
+      }
+      return ::write(fd, data, size);
+    };
+    return o;
+  }
+  std::vector<std::string> log_files() const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(dir_)) out.push_back(entry.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::vector<std::string> stderr_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+  steady_clock::time_point now_{};
+  bool full_ = false;
+  bool partial_next_ = false;
+  int write_calls_ = 0;
+  const system_clock::time_point t_ = at(2023, 1, 11, 16, 0, 0, 0);
+};
+
+TEST_F(FailingDiskTest, FailureCostsOneWriteUntilTheRetryAndLeavesNoFiles) {
+  Writer w(dir_, file_kind(Direction::Receive), options());
+  ASSERT_TRUE(w.write_text(t_, format_line(line_at(t_, 0, "before"))));
+  full_ = true;
+  write_calls_ = 0;
+  for (int i = 1; i <= 1000; ++i) EXPECT_FALSE(w.write_text(t_, format_line(line_at(t_, i))));
+  EXPECT_EQ(write_calls_, 1) << "lines dropped while a retry is not due must not touch the disk";
+  EXPECT_EQ(w.dropped(), 1000u);
+  // Each retry (once a second) tries a fresh file and removes it when even its header fails.
+  for (int retry = 0; retry < 5; ++retry) {
+    now_ += seconds(1);
+    EXPECT_FALSE(w.write_text(t_, format_line(line_at(t_, 0))));
+    EXPECT_FALSE(w.write_text(t_, format_line(line_at(t_, 0))));
+  }
+  EXPECT_EQ(write_calls_, 1 + 5);
+  EXPECT_EQ(log_files(), std::vector<std::string>{"RECV2023011116-1.LOG"});
+  auto kept = read_log(dir_ / "RECV2023011116-1.LOG", Direction::Receive);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].context, "before");
+  // Space returns: lines are written again by themselves, in the next file, once the retry is due.
+  full_ = false;
+  EXPECT_FALSE(w.write_text(t_, format_line(line_at(t_, 0, "not yet"))));
+  now_ += seconds(1);
+  EXPECT_TRUE(w.write_text(t_, format_line(line_at(t_, 1, "after"))));
+  EXPECT_TRUE(w.write_text(t_, format_line(line_at(t_, 2, "after"))));
+  EXPECT_EQ(log_files(), (std::vector<std::string>{"RECV2023011116-1.LOG", "RECV2023011116-2.LOG"}));
+  EXPECT_EQ(read_log(dir_ / "RECV2023011116-2.LOG", Direction::Receive).size(), 2u);
+  EXPECT_EQ(w.dropped(), 1000u + 10u + 1u);
+}
+
+TEST_F(FailingDiskTest, AShortWriteIsTakenBackAndAFileWithoutLinesRemoved) {
+  Writer w(dir_, file_kind(Direction::Receive), options());
+  ASSERT_TRUE(w.write_text(t_, format_line(line_at(t_, 0, "whole"))));
+  partial_next_ = true;
+  EXPECT_FALSE(w.write_text(t_, format_line(line_at(t_, 1, std::string(200, 'p')))));
+  std::string text = slurp(dir_ / "RECV2023011116-1.LOG");
+  EXPECT_EQ(text, header_lines(Direction::Receive, t_) + format_line(line_at(t_, 0, "whole")));
+  // The header of a new file fits, its first line does not: the file goes, its name is reused.
+  full_ = false;
+  now_ += seconds(1);
+  partial_next_ = false;
+  WriterOptions o = options();
+  int calls = 0;
+  o.write_call = [&](int fd, const void* data, std::size_t size) -> ssize_t {
+    if (++calls == 2) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::write(fd, data, size);
+  };
+  Writer fresh(dir_ / "fresh", file_kind(Direction::Receive), o);
+  EXPECT_FALSE(fresh.write_text(t_, format_line(line_at(t_, 0))));
+  EXPECT_TRUE(fs::is_empty(dir_ / "fresh"));
+  now_ += seconds(1);
+  EXPECT_TRUE(fresh.write_text(t_, format_line(line_at(t_, 0, "first"))));
+  EXPECT_EQ(fresh.current_file(), dir_ / "fresh" / "RECV2023011116-1.LOG");
+}
+
+TEST_F(FailingDiskTest, ReportsOncePerIntervalWithTheCountAndWhenItWorksAgain) {
+  Writer w(dir_, file_kind(Direction::Receive), options());
+  full_ = true;
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 500; ++i) w.write_text(t_, format_line(line_at(t_, i)));
+  now_ += seconds(59);
+  for (int i = 0; i < 500; ++i) w.write_text(t_, format_line(line_at(t_, i)));
+  std::vector<std::string> first_minute = stderr_lines(::testing::internal::GetCapturedStderr());
+  ASSERT_EQ(first_minute.size(), 1u);
+  EXPECT_NE(first_minute[0].find("warning: protocol log: cannot "), std::string::npos) << first_minute[0];
+  EXPECT_NE(first_minute[0].find("No space left on device"), std::string::npos) << first_minute[0];
+
+  ::testing::internal::CaptureStderr();
+  now_ += seconds(1);
+  for (int i = 0; i < 7; ++i) w.write_text(t_, format_line(line_at(t_, i)));
+  std::vector<std::string> second = stderr_lines(::testing::internal::GetCapturedStderr());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].find("1001 line(s) lost in the last 60 s: cannot write "), std::string::npos) << second[0];
+  EXPECT_NE(second[0].find("No space left on device"), std::string::npos) << second[0];
+
+  ::testing::internal::CaptureStderr();
+  full_ = false;
+  now_ += seconds(1);
+  EXPECT_TRUE(w.write_text(t_, format_line(line_at(t_, 0))));
+  EXPECT_TRUE(w.write_text(t_, format_line(line_at(t_, 1))));
+  std::vector<std::string> recovered = stderr_lines(::testing::internal::GetCapturedStderr());
+  ASSERT_EQ(recovered.size(), 1u);
+  EXPECT_NE(recovered[0].find("writing " + (dir_ / "RECV2023011116-1.LOG").string() + " again; 1007 line(s) were lost"),
+            std::string::npos)
+      << recovered[0];
+  EXPECT_EQ(w.dropped(), 1007u);
 }
 
 TEST(SessionLog, NullWriterIsANoOp) {

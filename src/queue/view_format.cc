@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/utf8.h"
 #include "queue/envelope.h"
 
 namespace sluice::queue {
@@ -64,24 +65,7 @@ const std::string& string_at(const Json& object, const char* key) {
   return object.at(key).get_ref<const std::string&>();  // throws type_error when not a string
 }
 
-/// Control characters (C0, DEL, C1) as escapes: a peer's reply text must not reach the terminal raw.
-std::string printable(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02X}", c);
-    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-      out += fmt::format("\\u{:04X}", static_cast<unsigned char>(text[i + 1]));
-      ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
+std::string printable(std::string_view text) { return escape_control_characters(text); }
 
 /// Columns on a terminal: UTF-8 continuation bytes take none.
 std::size_t width(std::string_view text) {

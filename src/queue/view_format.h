@@ -43,7 +43,8 @@ std::optional<std::vector<Row>> rows_from_json(const nlohmann::json& rows, Read 
   return out;
 }
 
-/// Control characters (C0, DEL, C1) as escapes: a peer's reply text must not reach the terminal raw.
+/// Control characters (C0, DEL, C1) and bytes that are not UTF-8 as escapes (escape_control_characters): a
+/// peer's reply text must not reach the terminal raw.
 std::string printable(std::string_view text);
 /// Columns on a terminal: UTF-8 continuation bytes take none.
 std::size_t width(std::string_view text);

@@ -1,6 +1,7 @@
 #include "tracking/record.h"
 
 #include "base/csv.h"
+#include "base/utf8.h"
 #include "protocol_log/message_tracking_fields.h"
 
 namespace sluice::tracking {
@@ -10,11 +11,13 @@ namespace {
 constexpr const auto& kFieldNames = protocol_log::kMessageTrackingFields;
 static_assert(kFieldNames.size() == kFieldCount, "tracking::Field names every column");
 
+// A record is one line: C0 controls and DEL (a CR or LF in a peer's reply) become spaces; what a
+// terminal or grep would still trip on (C1 controls, bytes that are not UTF-8) is escaped.
 std::string one_line_value(std::string_view value) {
   std::string out(value);
   for (char& c : out)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  return out;
+  return escape_control_characters(out);
 }
 
 }  // namespace

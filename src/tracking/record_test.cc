@@ -69,6 +69,16 @@ TEST(TrackingRecord, QuotesCommasAndQuotesAndFlattensLineBreaks) {
   EXPECT_EQ((*back)[kInternalMessageId], "0123456789ABCDEF");
 }
 
+TEST(TrackingRecord, EscapesC1ControlsAndBytesThatAreNotUtf8) {
+  Record r = sample(at(11, 0, 1, 10));
+  r[kMessageSubject] =
+      "\x1b[2Jhi \xc2\x9b"
+      "31m \xff caf\xc3\xa9";
+  auto back = ColumnMap().parse(format_record(r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ((*back)[kMessageSubject], " [2Jhi \\u009B31m \\xFF caf\xc3\xa9");
+}
+
 TEST(TrackingRecord, CustomDataPairs) {
   Record r;
   r.add_custom("version", "TLS1_2");
