@@ -395,6 +395,11 @@ std::size_t DeliveryEngine::retry(const std::vector<std::string>& ids, const que
       hops.insert(std::move(hop));
       touched = true;
     }
+    // A notice the spool could not take is tried again now too.
+    if (!envelope.pending_notices.empty() && !filter.selects_recipients()) {
+      flush_notices(envelope, false);
+      touched = true;
+    }
     if (!touched) continue;
     ++retried;
     scheduler_.upsert(envelope);

@@ -459,6 +459,21 @@ TEST_F(DeliveryEngineTest, RemovalWithoutBounceDropsAPendingNotice) {
   EXPECT_TRUE(notifications().empty());
 }
 
+TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerQueuesAPendingBounceAtOnce) {
+  transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
+  start();
+  auto id = queue_message({"nobody@remote.test"});
+  disk_full_ = true;
+  settle();
+  ASSERT_NE(engine_->find(id), nullptr);
+  disk_full_ = false;
+  EXPECT_EQ(engine_->control({{"command", "retry"}, {"id", id}})["retried"], 1);
+  settle();
+  EXPECT_EQ(notifications().size(), 1u) << "the clock did not move: the retry queued it";
+  EXPECT_EQ(engine_->find(id), nullptr);
+  EXPECT_EQ(transport_.calls.size(), 2u);
+}
+
 TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerTriesAtOnce) {
   transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
   start();

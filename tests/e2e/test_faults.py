@@ -17,7 +17,7 @@
   (`421 4.4.2 Connection dropped due to SocketError`), no bounce, retried, and delivered exactly
   once when the remote behaves.
 
-Promise 13 (a bounce is never lost): with the spool full when a message's lifetime runs out, when a
+Promise 10 (a bounce is never lost): with the spool full when a message's lifetime runs out, when a
 remote answers 5xx, or when its delay warning is due, the message stays in the spool with the
 notice pending ("BouncePending"), nothing is delivered again, the notice is retried, and once space
 returns exactly one DSN reaches the sender and the spool empties."""
