@@ -198,6 +198,18 @@ class DeliveryEngineTest : public ::testing::Test {
     return e.id;
   }
 
+  /// Starts the engine; queues a message whose recipient is refused (550) while no DSN can be
+  /// stored; frees the disk. Returns its id: the message is kept, its bounce pending.
+  std::string refused_while_the_disk_is_full() {
+    transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
+    start();
+    auto id = queue_message({"nobody@remote.test"});
+    disk_full_ = true;
+    settle();
+    disk_full_ = false;
+    return id;
+  }
+
   /// The notifications sent to alice (delivered through the transport).
   std::vector<FakeTransport::Call> notifications() const {
     std::vector<FakeTransport::Call> out;
@@ -444,13 +456,8 @@ TEST_F(DeliveryEngineTest, ADelayWarningThatCannotBeQueuedIsRetriedAndSentOnce) 
 }
 
 TEST_F(DeliveryEngineTest, RemovalWithoutBounceDropsAPendingNotice) {
-  transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
-  start();
-  auto id = queue_message({"nobody@remote.test"});
-  disk_full_ = true;
-  settle();
+  auto id = refused_while_the_disk_is_full();
   ASSERT_NE(engine_->find(id), nullptr);
-  disk_full_ = false;
   EXPECT_TRUE(engine_->control({{"command", "remove"}, {"id", id}})["ok"].get<bool>());
   settle();
   EXPECT_EQ(engine_->find(id), nullptr);
@@ -460,13 +467,8 @@ TEST_F(DeliveryEngineTest, RemovalWithoutBounceDropsAPendingNotice) {
 }
 
 TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerQueuesAPendingBounceAtOnce) {
-  transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
-  start();
-  auto id = queue_message({"nobody@remote.test"});
-  disk_full_ = true;
-  settle();
+  auto id = refused_while_the_disk_is_full();
   ASSERT_NE(engine_->find(id), nullptr);
-  disk_full_ = false;
   EXPECT_EQ(engine_->control({{"command", "retry"}, {"id", id}})["retried"], 1);
   settle();
   EXPECT_EQ(notifications().size(), 1u) << "the clock did not move: the retry queued it";

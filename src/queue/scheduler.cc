@@ -449,34 +449,29 @@ std::vector<Scheduler::Expired> Scheduler::take_expired() {
   return out;
 }
 
-std::vector<std::string> Scheduler::take_delay_warnings() {
+std::vector<std::string> Scheduler::take_due_timers(std::set<std::pair<TimePoint, std::string>>& timers,
+                                                    std::optional<TimePoint> Message::*armed) {
   const auto now = clock_();
   std::vector<std::string> out;
-  while (!warnings_.empty() && warnings_.begin()->first <= now) {
-    std::string id = warnings_.begin()->second;
-    warnings_.erase(warnings_.begin());
+  while (!timers.empty() && timers.begin()->first <= now) {
+    std::string id = timers.begin()->second;
+    timers.erase(timers.begin());
     auto it = messages_.find(id);
     if (it == messages_.end()) continue;
-    it->second->warning_armed.reset();
-    it->second->warned = true;
+    ((*it->second).*armed).reset();
     out.push_back(std::move(id));
   }
   return out;
 }
 
-std::vector<std::string> Scheduler::take_notice_retries() {
-  const auto now = clock_();
-  std::vector<std::string> out;
-  while (!notices_.empty() && notices_.begin()->first <= now) {
-    std::string id = notices_.begin()->second;
-    notices_.erase(notices_.begin());
-    auto it = messages_.find(id);
-    if (it == messages_.end()) continue;
-    it->second->notices_armed.reset();  // upsert() arms it again while notices stay pending
-    out.push_back(std::move(id));
-  }
-  return out;
+std::vector<std::string> Scheduler::take_delay_warnings() {
+  auto ids = take_due_timers(warnings_, &Message::warning_armed);
+  for (const auto& id : ids) messages_.at(id)->warned = true;
+  return ids;
 }
+
+// upsert() arms the timer again while notices stay pending.
+std::vector<std::string> Scheduler::take_notice_retries() { return take_due_timers(notices_, &Message::notices_armed); }
 
 std::optional<TimePoint> Scheduler::reschedule(const Envelope& envelope, const Recipient& recipient) {
   const auto now = clock_();

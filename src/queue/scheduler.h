@@ -167,6 +167,9 @@ class Scheduler {
   void disarm(std::set<std::pair<TimePoint, std::string>>& timers, std::optional<TimePoint>& armed,
               const std::string& message_id);
   Job start(Hop& hop, TimePoint now);
+  /// Takes the due entries out of `timers` and clears their messages' `armed`: the ids, in time order.
+  std::vector<std::string> take_due_timers(std::set<std::pair<TimePoint, std::string>>& timers,
+                                           std::optional<TimePoint> Message::*armed);
   std::size_t effective_limit(const Hop& hop) const;
   TimePoint expiry_of(TimePoint received) const;
 

@@ -114,18 +114,25 @@ def fill(path, leave_bytes):
     return filler
 
 
+def start_on_tmpfs(test, sluice, folder="queue", size="2m"):
+    """Starts `sluice` with <state>/`folder` (the spool, or the Maildirs) on a small tmpfs; skips
+    `test` when it cannot mount one. Returns the folder's path; both are undone at cleanup."""
+    path = os.path.join(sluice.state, folder)
+    why = mount_tmpfs(path, size)
+    if why:
+        test.skipTest(why)
+    test.addCleanup(umount, path)
+    sluice.start()
+    test.addCleanup(sluice.stop)
+    return path
+
+
 class FullOrReadOnlySpool(unittest.TestCase):
     """The spool on a 2 MiB tmpfs; the Maildirs on the ordinary disk."""
 
     def setUp(self):
         self.sluice = harness.Sluice(connectors=NO_TLS, hostname=HOST, local_domains=("sluice.test",))
-        self.queue = os.path.join(self.sluice.state, "queue")
-        why = mount_tmpfs(self.queue, "2m")
-        if why:
-            self.skipTest(why)
-        self.addCleanup(umount, self.queue)
-        self.sluice.start()
-        self.addCleanup(self.sluice.stop)
+        self.queue = start_on_tmpfs(self, self.sluice)
 
     def assert_refused_cleanly(self, reply, mailbox):
         self.assertEqual(reply, WRITE_FAILED)
@@ -179,13 +186,7 @@ class FullMaildir(unittest.TestCase):
             retry_min = "1s"
             retry_max = "1s"
             """)
-        maildir = os.path.join(sluice.state, "maildir")
-        why = mount_tmpfs(maildir, "1m")
-        if why:
-            self.skipTest(why)
-        self.addCleanup(umount, maildir)
-        sluice.start()
-        self.addCleanup(sluice.stop)
+        maildir = start_on_tmpfs(self, sluice, "maildir", "1m")
         filler = fill(maildir, 32 * 1024)
         queue_id = queue_id_of(submit(sluice.port, "dave@sluice.test", "maildir full", size=200_000))
         r = first_recipient_after(sluice, queue_id, 2, timeout=20)
@@ -229,13 +230,7 @@ class BounceOnFullSpool(unittest.TestCase):
                                      extra='relay_from = ["127.0.0.1"]')
         harness.append_config(self.sluice, harness.queue_table(retry_max="1s", hop_backoff_max="1s", **queue) +
                               harness.smart_host_connector("Smart host", ["remote.test"], self.sink_port))
-        self.queue = os.path.join(self.sluice.state, "queue")
-        why = mount_tmpfs(self.queue, "2m")
-        if why:
-            self.skipTest(why)
-        self.addCleanup(umount, self.queue)
-        self.sluice.start()
-        self.addCleanup(self.sluice.stop)
+        self.queue = start_on_tmpfs(self, self.sluice)
 
     def fill_spool(self):
         self.filler = fill(self.queue, 4096)
