@@ -11,7 +11,6 @@
 #include <set>
 
 #include "base/blocking.h"
-#include "base/ids.h"
 #include "base/logging.h"
 #include "outbound/bounce.h"
 #include "outbound/local_delivery.h"
@@ -134,52 +133,83 @@ void DeliveryEngine::adopt(Envelope envelope) {
   }
   if (!failed.empty()) {
     commit(std::move(envelope), failed, "");
-  } else {
-    scheduler_.upsert(envelope);
-    messages_[envelope.id] = std::move(envelope);
+    return;
   }
+  scheduler_.upsert(envelope);
+  // Reloaded owing notices (the spool was full when they were decided): queue them now.
+  if (!envelope.pending_notices.empty()) flush_notices(envelope, false);
+  messages_[envelope.id] = std::move(envelope);
 }
 
 void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& newly_failed,
                             const std::string& remote_host, const std::optional<tracking::Hop>& hop) {
   if (services_.tracking) services_.tracking->changed(find(envelope.id), envelope, newly_failed, hop ? &*hop : nullptr);
-  if (!newly_failed.empty() && queue::should_bounce(envelope)) bounce(envelope, newly_failed, remote_host, false);
+  if (!newly_failed.empty() && queue::should_bounce(envelope))
+    envelope.pending_notices.push_back(decide_notice(envelope, newly_failed, remote_host, false));
   bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
                           [](const queue::Recipient& r) { return r.waiting(); });
-  if (open) {
+  const bool owes = !envelope.pending_notices.empty();
+  if (open || owes) {
     scheduler_.upsert(envelope);
     messages_[envelope.id] = envelope;
-    writer_.update(std::move(envelope));
   } else {
     scheduler_.remove(envelope.id);
     messages_.erase(envelope.id);
-    writer_.remove(envelope.id);
   }
+  // A message that owes a notice leaves the spool only after the notice is in it.
+  if (owes)
+    flush_notices(std::move(envelope), true);
+  else if (open)
+    writer_.update(std::move(envelope));
+  else
+    writer_.remove(envelope.id);
 }
 
-void DeliveryEngine::bounce(const Envelope& original, const std::vector<std::size_t>& recipients,
-                            const std::string& remote_host, bool delay_warning) {
-  Notification n;
-  n.id = new_hex_id();
-  n.rows = dsn_rows(original, recipients, remote_host, delay_warning);
-  n.reporting_mta = services_.config->hostname;
-  n.delay_warning = delay_warning;
-  n.retry_until = original.received + services_.config->queue.lifetime;
+void DeliveryEngine::flush_notices(Envelope envelope, bool envelope_changed) {
+  NoticeSettings settings;
+  settings.reporting_mta = services_.config->hostname;
+  settings.lifetime = services_.config->queue.lifetime;
   auto* spool = services_.spool;
   // In order with the envelope writes: the original is still there to be read.
-  writer_.run([this, spool, original, n = std::move(n)]() mutable {
-    n.original = &original;
-    n.now = now();
-    const char* what = n.delay_warning ? "delay warning" : "bounce";
-    auto envelope = store_notification(*spool, n);
-    if (!envelope) {
-      log_error("queue {}: {} for <{}>: {}", original.id, what, original.mail_from, envelope.error().message);
-      return;
-    }
-    log_info("queue {}: {} {} queued for <{}>", original.id, what, n.id, original.mail_from);
-    if (services_.tracking) services_.tracking->notified(original, *envelope, n.rows, n.delay_warning);
-    asio::post(io_, [this, envelope = std::move(*envelope)] { message_queued(envelope); });
+  writer_.run(
+      [this, spool, envelope = std::move(envelope), envelope_changed, settings = std::move(settings)]() mutable {
+        const Envelope* original = &envelope;
+        settings.now = now();
+        if (services_.tracking)
+          settings.on_queued = [this, original](const Envelope& dsn, const auto& rows, bool delay_warning) {
+            services_.tracking->notified(*original, dsn, rows, delay_warning);
+          };
+        const std::string id = envelope.id;
+        auto outcome = queue_pending_notices(*spool, envelope, envelope_changed, settings, queued_notices_);
+        asio::post(io_, [this, id, outcome = std::move(outcome)] { notices_flushed(id, outcome); });
+      });
+}
+
+void DeliveryEngine::notices_flushed(const std::string& id, const NoticesOutcome& outcome) {
+  for (const auto& dsn : outcome.queued) message_queued(dsn);
+  // Every envelope copy that still lists these notices was handed to the writer before now: once
+  // the writer is past them, it need not remember them.
+  if (!outcome.queued.empty())
+    writer_.run([this, resolved = outcome.resolved] {
+      for (const auto& notice : resolved) queued_notices_.erase(notice);
+    });
+  auto it = messages_.find(id);
+  if (it == messages_.end()) return;
+  Envelope& envelope = it->second;
+  std::erase_if(envelope.pending_notices, [&](const queue::PendingNotice& notice) {
+    return std::find(outcome.resolved.begin(), outcome.resolved.end(), notice.id) != outcome.resolved.end();
   });
+  const bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                                [](const queue::Recipient& r) { return r.waiting(); });
+  if (open || !envelope.pending_notices.empty()) {
+    scheduler_.upsert(envelope);  // arms the next retry while notices stay pending
+    wake();                       // the loop's timer must learn of it
+    return;
+  }
+  scheduler_.remove(id);
+  messages_.erase(it);
+  // A later write of the writer removes it when this one did not (it saw a recipient waiting).
+  if (!outcome.removed) writer_.remove(id);
 }
 
 void DeliveryEngine::send_delay_warning(const std::string& message_id) {
@@ -190,7 +220,7 @@ void DeliveryEngine::send_delay_warning(const std::string& message_id) {
   for (std::size_t i = 0; i < envelope.recipients.size(); ++i)
     if (envelope.recipients[i].waiting()) open.push_back(i);
   if (open.empty()) return;
-  bounce(envelope, open, "", true);
+  envelope.pending_notices.push_back(decide_notice(envelope, open, "", true));
   envelope.delay_warning_sent = true;
   commit(std::move(envelope), {}, "");
 }
@@ -228,6 +258,9 @@ awaitable<void> DeliveryEngine::loop() {
     // After take_due: a recipient due at its expiry time gets its last try first.
     for (const auto& expired : scheduler_.take_expired()) expire(expired);
     for (const auto& id : scheduler_.take_delay_warnings()) send_delay_warning(id);
+    for (const auto& id : scheduler_.take_notice_retries())
+      if (const auto* envelope = find(id); envelope && !envelope->pending_notices.empty())
+        flush_notices(*envelope, false);
     std::chrono::steady_clock::duration wait = kIdleWakeup;
     if (auto next = scheduler_.next_wakeup())
       wait = std::min(wait, std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - now()));
@@ -362,6 +395,11 @@ std::size_t DeliveryEngine::retry(const std::vector<std::string>& ids, const que
       hops.insert(std::move(hop));
       touched = true;
     }
+    // A notice the spool could not take is tried again now too.
+    if (!envelope.pending_notices.empty() && !filter.selects_recipients()) {
+      flush_notices(envelope, false);
+      touched = true;
+    }
     if (!touched) continue;
     ++retried;
     scheduler_.upsert(envelope);
@@ -379,6 +417,8 @@ void DeliveryEngine::remove(const std::string& id, bool bounce_it) {
   if (!current) return;
   Envelope envelope = *current;
   auto failed = remove_recipients(envelope);
+  // Removed without a bounce: the notices it still owes go with it.
+  if (!bounce_it) envelope.pending_notices.clear();
   commit(std::move(envelope), bounce_it ? failed : std::vector<std::size_t>{}, "");
 }
 

@@ -18,11 +18,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "config/config.h"
 #include "net/dns.h"
 #include "outbound/attempt.h"
+#include "outbound/bounce.h"
 #include "outbound/route.h"
 #include "outbound/smtp_client.h"
 #include "protocol_log/protocol_log.h"
@@ -90,12 +92,16 @@ class DeliveryEngine : private queue::QueueControl {
   void expire(const queue::Scheduler::Expired& expired);
   void adopt(queue::Envelope envelope);
   /// Records a changed envelope: in memory, in the scheduler, and on disk (in order, per message);
-  /// removes it everywhere once no recipient is left pending or deferred; bounces new failures.
-  /// What changed goes to the tracking log, with `hop` when an attempt made the change.
+  /// removes it everywhere once no recipient is left pending or deferred and it owes no notice.
+  /// `newly_failed` (recipients failed by this change, their reply in last_reply) are bounced:
+  /// this is how anything in the engine bounces recipients. What changed goes to the tracking
+  /// log, with `hop` when an attempt made the change.
   void commit(queue::Envelope envelope, const std::vector<std::size_t>& newly_failed, const std::string& remote_host,
               const std::optional<tracking::Hop>& hop = std::nullopt);
-  void bounce(const queue::Envelope& original, const std::vector<std::size_t>& recipients,
-              const std::string& remote_host, bool delay_warning);
+  /// Queues the envelope's pending notices on the disk executor, then records or removes it there
+  /// (queue_pending_notices); notices_flushed() applies the outcome here.
+  void flush_notices(queue::Envelope envelope, bool envelope_changed);
+  void notices_flushed(const std::string& id, const NoticesOutcome& outcome);
   void send_delay_warning(const std::string& message_id);
 
   // queue::QueueControl
@@ -115,6 +121,9 @@ class DeliveryEngine : private queue::QueueControl {
   queue::Scheduler scheduler_;
   std::map<std::string, queue::Envelope> messages_;  ///< every queued envelope, held once
   queue::EnvelopeWriter writer_;
+  /// Ids of notices queued whose outcome notices_flushed() has not applied yet (so envelope
+  /// copies written meanwhile do not queue them again). Touched only by writer_'s tasks.
+  std::set<std::string> queued_notices_;
   asio::steady_timer wakeup_;
   std::size_t running_ = 0;     ///< jobs in progress, outbound and local, and the spool loader
   std::size_t load_total_ = 0;  ///< envelopes the loader has to read; 0 once it is done

@@ -4,11 +4,13 @@
 // io_context, so every write has happened when the engine is idle.
 #include "outbound/delivery_engine.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -196,6 +198,18 @@ class DeliveryEngineTest : public ::testing::Test {
     return e.id;
   }
 
+  /// Starts the engine; queues a message whose recipient is refused (550) while no DSN can be
+  /// stored; frees the disk. Returns its id: the message is kept, its bounce pending.
+  std::string refused_while_the_disk_is_full() {
+    transport_.answer = only("mx.remote.test", reply(550, "5.1.1", "No such user"));
+    start();
+    auto id = queue_message({"nobody@remote.test"});
+    disk_full_ = true;
+    settle();
+    disk_full_ = false;
+    return id;
+  }
+
   /// The notifications sent to alice (delivered through the transport).
   std::vector<FakeTransport::Call> notifications() const {
     std::vector<FakeTransport::Call> out;
@@ -206,7 +220,12 @@ class DeliveryEngineTest : public ::testing::Test {
 
   TempDir dir_{"sluice-engine"};
   config::Config cfg_;
-  queue::Spool spool_{dir_.path() / "queue"};
+  /// While set, every file the spool creates is /dev/full: writes fail with ENOSPC, as on a full disk.
+  std::atomic<bool> disk_full_{false};
+  queue::Spool spool_{dir_.path() / "queue", [this](const std::filesystem::path& path) {
+                        return disk_full_ ? ::open("/dev/full", O_WRONLY | O_CLOEXEC)
+                                          : ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+                      }};
   queue::MaildirStore maildirs_{dir_.path() / "maildir"};
   asio::io_context io_;
   FakeDns dns_;
@@ -362,6 +381,99 @@ TEST_F(DeliveryEngineTest, ADelayWarningGoesOutOnceWhileMailWaits) {
   EXPECT_TRUE(engine_->find(id)->delay_warning_sent);
   advance(10min);
   EXPECT_EQ(notifications().size(), 1u) << "a second delay warning";
+}
+
+// Issue 23: a bounce the spool cannot take keeps the original, with the notice pending; a later pass
+// queues it, without another delivery attempt, and only then does the original leave.
+TEST_F(DeliveryEngineTest, ABounceThatCannotBeQueuedKeepsTheOriginalUntilItIs) {
+  // The first recipient is refused, the second deferred: no data goes.
+  transport_.answer = [](const Target&, const Transaction& tx) {
+    AttemptResult r = answered(tx, reply(451, "4.2.0", "Mailbox busy"));
+    r.recipients[0] = reply(550, "5.1.1", "No such user");
+    return r;
+  };
+  start();
+  auto id = queue_message({"nobody@remote.test", "bob@remote.test"});
+  disk_full_ = true;
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  const auto* kept = engine_->find(id);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->recipients[0].state, State::Failed);
+  ASSERT_EQ(kept->pending_notices.size(), 1u);
+  EXPECT_EQ(kept->pending_notices[0].rows.size(), 1u);
+  EXPECT_EQ(kept->pending_notices[0].rows[0].diagnostic, "550 5.1.1 No such user");
+  EXPECT_TRUE(spool_.load_message(id));
+  EXPECT_TRUE(notifications().empty());
+
+  // The other recipient is delivered meanwhile; the disk is still full at the notice's retry.
+  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(250, "2.1.5", "OK")); };
+  advance(61s + 12s);  // retry_min plus its jitter
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[1].recipients, std::vector<std::string>{"bob@remote.test"});
+  ASSERT_NE(engine_->find(id), nullptr) << "left before its bounce was queued";
+  EXPECT_EQ(engine_->find(id)->pending_notices.size(), 1u);
+  EXPECT_TRUE(spool_.load_message(id));
+
+  disk_full_ = false;
+  advance(61s);
+  EXPECT_EQ(engine_->find(id), nullptr);
+  EXPECT_FALSE(spool_.load_envelope(id));
+  auto sent = notifications();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].message.find("550 5.1.1 No such user"), std::string::npos) << sent[0].message;
+  EXPECT_EQ(sent[0].message.find("bob@remote.test"), std::string::npos) << "bob was delivered";
+  advance(1h);
+  EXPECT_EQ(notifications().size(), 1u);
+  EXPECT_EQ(transport_.calls.size(), 3u) << "nothing delivered again";
+}
+
+TEST_F(DeliveryEngineTest, ADelayWarningThatCannotBeQueuedIsRetriedAndSentOnce) {
+  cfg_.queue.delay_warning = 5min;
+  transport_.answer = only("mx.remote.test", reply(451, "4.2.0", "Mailbox busy"));
+  start();
+  auto id = queue_message({"bob@remote.test"});
+  settle();
+  disk_full_ = true;
+  advance(6min);
+  EXPECT_TRUE(notifications().empty());
+  ASSERT_NE(engine_->find(id), nullptr);
+  ASSERT_EQ(engine_->find(id)->pending_notices.size(), 1u);
+  EXPECT_TRUE(engine_->find(id)->pending_notices[0].delay_warning);
+  disk_full_ = false;
+  advance(2min);
+  auto sent = notifications();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].message.find("Action: delayed"), std::string::npos) << sent[0].message;
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_TRUE(engine_->find(id)->pending_notices.empty());
+  auto stored = spool_.load_envelope(id);
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->delay_warning_sent);
+  EXPECT_TRUE(stored->pending_notices.empty());
+  advance(30min);
+  EXPECT_EQ(notifications().size(), 1u) << "a second delay warning";
+}
+
+TEST_F(DeliveryEngineTest, RemovalWithoutBounceDropsAPendingNotice) {
+  auto id = refused_while_the_disk_is_full();
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_TRUE(engine_->control({{"command", "remove"}, {"id", id}})["ok"].get<bool>());
+  settle();
+  EXPECT_EQ(engine_->find(id), nullptr);
+  EXPECT_FALSE(spool_.load_envelope(id));
+  advance(1h);
+  EXPECT_TRUE(notifications().empty());
+}
+
+TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerQueuesAPendingBounceAtOnce) {
+  auto id = refused_while_the_disk_is_full();
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_EQ(engine_->control({{"command", "retry"}, {"id", id}})["retried"], 1);
+  settle();
+  EXPECT_EQ(notifications().size(), 1u) << "the clock did not move: the retry queued it";
+  EXPECT_EQ(engine_->find(id), nullptr);
+  EXPECT_EQ(transport_.calls.size(), 2u);
 }
 
 TEST_F(DeliveryEngineTest, RetryFromTheQueueViewerTriesAtOnce) {

@@ -95,6 +95,42 @@ std::optional<Recipient> recipient_from_json(const OrderedJson& object) {
   return recipient;
 }
 
+OrderedJson notice_to_json(const PendingNotice& notice) {
+  OrderedJson rows = OrderedJson::array();
+  for (const auto& row : notice.rows)
+    rows.push_back({{"recipient", row.recipient},
+                    {"status", row.status},
+                    {"diagnostic", row.diagnostic},
+                    {"remote_mta", row.remote_mta},
+                    {"last_attempt", time_or_null(row.last_attempt)}});
+  return {{"id", notice.id}, {"type", notice.delay_warning ? "delay" : "bounce"}, {"recipients", std::move(rows)}};
+}
+
+std::optional<PendingNotice> notice_from_json(const OrderedJson& object, std::size_t recipient_count) {
+  if (!object.is_object()) return std::nullopt;
+  PendingNotice notice;
+  std::string type;
+  if (!read_string(object, "id", notice.id) || !valid_queue_id(notice.id) || !read_string(object, "type", type) ||
+      (type != "bounce" && type != "delay"))
+    return std::nullopt;
+  notice.delay_warning = type == "delay";
+  auto rows = object.find("recipients");
+  if (rows == object.end() || !rows->is_array() || rows->empty()) return std::nullopt;
+  for (const auto& item : *rows) {
+    PendingNotice::Row row;
+    if (!item.is_object()) return std::nullopt;
+    auto index = item.find("recipient");
+    if (index == item.end() || !index->is_number_unsigned() || index->get<std::uint64_t>() >= recipient_count)
+      return std::nullopt;
+    row.recipient = index->get<std::size_t>();
+    if (!read_string(item, "status", row.status) || !read_string(item, "diagnostic", row.diagnostic) ||
+        !read_string(item, "remote_mta", row.remote_mta) || !read_time(item, "last_attempt", true, row.last_attempt))
+      return std::nullopt;
+    notice.rows.push_back(std::move(row));
+  }
+  return notice;
+}
+
 }  // namespace
 
 std::string recipient_hop(const Recipient& recipient) {
@@ -200,6 +236,12 @@ std::string envelope_to_json(const Envelope& envelope) {
   };
   // Only when there was a rewrite: most envelopes have none, and older files lack the key.
   if (!envelope.original_mail_from.empty()) object["original_mail_from"] = envelope.original_mail_from;
+  // The same: only a message that owes its sender a DSN has them.
+  if (!envelope.pending_notices.empty()) {
+    OrderedJson notices = OrderedJson::array();
+    for (const auto& notice : envelope.pending_notices) notices.push_back(notice_to_json(notice));
+    object["pending_notices"] = std::move(notices);
+  }
   // replace: a stray 8-bit byte in a HELO name must not make the message unstorable.
   return object.dump(2, ' ', false, OrderedJson::error_handler_t::replace) + "\n";
 }
@@ -246,6 +288,14 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
       auto recipient = recipient_from_json(item);
       if (!recipient) return std::nullopt;
       envelope.recipients.push_back(std::move(*recipient));
+    }
+    if (auto notices = object.find("pending_notices"); notices != object.end()) {
+      if (!notices->is_array()) return std::nullopt;
+      for (const auto& item : *notices) {
+        auto notice = notice_from_json(item, envelope.recipients.size());
+        if (!notice) return std::nullopt;
+        envelope.pending_notices.push_back(std::move(*notice));
+      }
     }
     return envelope;
   } catch (const std::exception&) {

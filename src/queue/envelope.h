@@ -1,6 +1,7 @@
 // A message's envelope and per-recipient delivery state, as kept in the spool.
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,26 @@ struct Recipient {
   bool waiting() const { return state == State::Pending || state == State::Deferred; }
 };
 
+/// A delivery status notification decided for a message but not yet in the spool (the spool was
+/// full, say): the message stays until it is queued, and the DSN then reports what was decided
+/// (docs/queue.md, "Pending notices"). For a bounce, one row per failed recipient; for a delay
+/// warning, one per recipient that was waiting (rows whose recipient is no longer waiting when it
+/// is finally queued are left out: it would report a delay that is over).
+struct PendingNotice {
+  struct Row {
+    std::size_t recipient = 0;  ///< index into Envelope::recipients
+    std::string status;         ///< the DSN's Status: "5.1.1", "4.4.7"
+    std::string diagnostic;     ///< the reply as one line, for Diagnostic-Code
+    std::string remote_mta;     ///< the host that answered; may be empty
+    std::chrono::system_clock::time_point last_attempt{};
+  };
+  /// The notice's own queue id, chosen when it is decided: however often queuing it is retried,
+  /// it is one message, and a DSN already queued is never queued again under another id.
+  std::string id;
+  bool delay_warning = false;  ///< a "delayed" notice; else a bounce ("failed")
+  std::vector<Row> rows;
+};
+
 struct Envelope {
   std::string id;         ///< queue id (16 hex digits)
   std::string mail_from;  ///< "" for the null reverse-path
@@ -47,6 +68,8 @@ struct Envelope {
   std::string tls_cipher;           ///< "TLS_AES_256_GCM_SHA384"
   bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
   std::string message_id;           ///< the Message-ID header's value ("<x@y>"), for the tracking log; may be empty
+  /// DSNs owed to the sender that could not be queued yet; the message is kept until they are.
+  std::vector<PendingNotice> pending_notices;
 };
 
 /// Splits a stored address "local@domain" at the last '@' (a quoted local part may contain '@');
@@ -79,8 +102,9 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
 std::string envelope_to_json(const Envelope& envelope);
 /// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
 /// never throws. Exception: "next_hop", "last_attempt" and "delay_warning_sent" were added
-/// later and may be absent (they then keep their defaults), as is "message_id", so older spool files still load;
-/// when present they must have the right type.
+/// later and may be absent (they then keep their defaults), as are "message_id" and "pending_notices", so older
+/// spool files still load; when present they must have the right type (a pending notice's rows must name
+/// recipients of the envelope).
 std::optional<Envelope> envelope_from_json(std::string_view text);
 
 }  // namespace sluice::queue

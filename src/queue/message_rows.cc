@@ -51,6 +51,10 @@ std::vector<MessageMatch> matching_messages(const std::vector<const Envelope*>& 
       if (!matches_recipient(filter, r, hop)) continue;
       combine(standing, recipient_standing(*envelope, r, hop, live, now));
     }
+    // Nothing waits, but the message is kept for the notice it owes: listed when no recipient
+    // test (nor a status) asks for waiting recipients.
+    if (standing.status.empty() && !envelope->pending_notices.empty() && !filter.selects_recipients())
+      standing.status = kBouncePending;
     if (standing.status.empty()) continue;  // no recipient waiting, or none selected
     if (!filter.status.empty() && standing.status != filter.status) continue;
     out.push_back({envelope, standing});

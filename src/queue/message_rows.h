@@ -31,7 +31,7 @@ struct MessageRow {
   std::chrono::system_clock::time_point received{};
   std::uint64_t size = 0;
   std::string from;    ///< "" for the null sender
-  std::string status;  ///< of the recipients the filter selects (all waiting ones without one)
+  std::string status;  ///< of the recipients the filter selects (all waiting ones without one), or BouncePending
   std::optional<std::chrono::system_clock::time_point> next_retry;  ///< exactly when status is "Retry"
   std::vector<std::string> next_hops;                               ///< of its waiting recipients, sorted, each once
   std::vector<RecipientRow> recipients;
@@ -45,7 +45,8 @@ struct MessageMatch {
 
 /// The messages `filter` selects, in no order: a message matches when its message-level tests pass,
 /// at least one waiting recipient passes the recipient-level ones, and the status of those
-/// recipients is the filter's status. A message with no recipient waiting is not queued mail.
+/// recipients is the filter's status. A message with no recipient waiting is not queued mail,
+/// unless it owes a notice (status kBouncePending; matched by message-level tests only).
 std::vector<MessageMatch> matching_messages(const std::vector<const Envelope*>& envelopes, const QueueFilter& filter,
                                             const LiveHops& live, std::chrono::system_clock::time_point now);
 /// The listing order, oldest first: received (to the microsecond, as in JSON), then id.

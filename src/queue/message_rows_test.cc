@@ -44,6 +44,34 @@ TEST(MessageRows, JsonRoundTripsAndRefusesOtherShapes) {
   EXPECT_FALSE(message_rows_from_json(nlohmann::json::object()));
 }
 
+TEST(MessageRows, AMessageKeptOnlyForItsBounceIsBouncePending) {
+  Envelope e;
+  e.id = "A1";
+  e.mail_from = "alice@example.org";
+  e.received = kViewTestNow - 1h;
+  Recipient failed;
+  failed.address = "b@y.example";
+  failed.state = Recipient::State::Failed;
+  e.recipients = {failed};
+  EXPECT_TRUE(matching_messages({&e}, {}, {}, kViewTestNow).empty()) << "nothing waits, nothing owed";
+  e.pending_notices.push_back({"N1", false, {{0, "5.1.1", "550 5.1.1 No such user", "", {}}}});
+  auto matches = matching_messages({&e}, {}, {}, kViewTestNow);
+  ASSERT_EQ(matches.size(), 1u);
+  auto row = message_row(matches[0], {}, kViewTestNow);
+  EXPECT_EQ(row.status, "BouncePending");
+  EXPECT_EQ(row.next_retry, std::nullopt);
+  EXPECT_TRUE(row.next_hops.empty());
+  ASSERT_EQ(row.recipients.size(), 1u);
+  EXPECT_EQ(row.recipients[0].status, "Failed");
+  // Message-level filters select it; recipient-level ones ask for waiting recipients.
+  QueueFilter by_sender;
+  by_sender.sender = "alice@*";
+  EXPECT_EQ(matching_messages({&e}, by_sender, {}, kViewTestNow).size(), 1u);
+  QueueFilter by_domain;
+  by_domain.domain = "y.example";
+  EXPECT_TRUE(matching_messages({&e}, by_domain, {}, kViewTestNow).empty());
+}
+
 TEST(MessageRows, RowOfAMatchKeepsEveryRecipientAndTheHopsOfThoseWaiting) {
   Envelope e;
   e.id = "A1";

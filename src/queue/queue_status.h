@@ -29,6 +29,9 @@ using LiveHops = std::map<std::string, HopLive>;
 inline constexpr std::string_view kActive = "Active";
 inline constexpr std::string_view kReady = "Ready";
 inline constexpr std::string_view kRetry = "Retry";
+/// A message none of whose recipients waits, kept because a notice to its sender (a bounce)
+/// could not be queued yet (Envelope::pending_notices); no next retry of its own.
+inline constexpr std::string_view kBouncePending = "BouncePending";
 
 struct Standing {
   std::string_view status;  ///< kActive, kReady or kRetry; "" before anything was combined

@@ -62,6 +62,7 @@ struct Scheduler::Message {
   std::vector<std::unique_ptr<Item>> items;  ///< one per next hop
   std::optional<TimePoint> expiry_armed;     ///< its entry in expiries_
   std::optional<TimePoint> warning_armed;    ///< its entry in warnings_
+  std::optional<TimePoint> notices_armed;    ///< its entry in notices_: retry its pending notices
   bool expired = false;                      ///< take_expired() listed it
   bool expire_after_running = false;         ///< ... while a job ran: list the rest when it ends
   bool warned = false;                       ///< take_delay_warnings() listed it
@@ -176,9 +177,9 @@ void Scheduler::drop_item(Message& message, std::size_t position) {
   forget_if_idle(hop);
 }
 
-void Scheduler::disarm(std::set<std::pair<TimePoint, std::string>>& timers, Message& message, bool expiry) {
-  auto& armed = expiry ? message.expiry_armed : message.warning_armed;
-  if (armed) timers.erase({*armed, message.id});
+void Scheduler::disarm(std::set<std::pair<TimePoint, std::string>>& timers, std::optional<TimePoint>& armed,
+                       const std::string& message_id) {
+  if (armed) timers.erase({*armed, message_id});
   armed.reset();
 }
 
@@ -187,8 +188,9 @@ void Scheduler::drop_message(const std::string& message_id) {
   if (it == messages_.end()) return;
   Message& message = *it->second;
   while (!message.items.empty()) drop_item(message, message.items.size() - 1);
-  disarm(expiries_, message, true);
-  disarm(warnings_, message, false);
+  disarm(expiries_, message.expiry_armed, message.id);
+  disarm(warnings_, message.warning_armed, message.id);
+  disarm(notices_, message.notices_armed, message.id);
   messages_.erase(it);
 }
 
@@ -207,7 +209,8 @@ void Scheduler::upsert(const Envelope& envelope) {
       group = groups.emplace(groups.end(), std::move(hop), std::vector<std::pair<std::size_t, TimePoint>>{});
     group->second.emplace_back(i, r.next_attempt);
   }
-  if (groups.empty()) {
+  // A message that still owes its sender a notice stays, without items, for its notice timer.
+  if (groups.empty() && envelope.pending_notices.empty()) {
     drop_message(envelope.id);
     return;
   }
@@ -222,8 +225,8 @@ void Scheduler::upsert(const Envelope& envelope) {
     // The received time orders every index the items are in: take them out before it changes.
     for (auto& item : message.items) unindex(*item);
     message.received = envelope.received;
-    disarm(expiries_, message, true);
-    disarm(warnings_, message, false);
+    disarm(expiries_, message.expiry_armed, message.id);
+    disarm(warnings_, message.warning_armed, message.id);
     message.expired = message.warned = false;
   }
   for (std::size_t i = message.items.size(); i-- > 0;) {
@@ -254,12 +257,24 @@ void Scheduler::upsert(const Envelope& envelope) {
     index(*item, now);
   }
 
+  if (envelope.pending_notices.empty()) {
+    disarm(notices_, message.notices_armed, message.id);
+  } else if (!message.notices_armed) {
+    // The spool could not take them (full, read-only): look again after retry_min.
+    message.notices_armed = add(now, std::max(settings_.retry_min, std::chrono::seconds{1}));
+    notices_.insert({*message.notices_armed, message.id});
+  }
+  if (groups.empty()) {
+    disarm(expiries_, message.expiry_armed, message.id);
+    disarm(warnings_, message.warning_armed, message.id);
+    return;
+  }
   if (!message.expiry_armed && !message.expired) {
     message.expiry_armed = expiry_of(message.received);
     expiries_.insert({*message.expiry_armed, message.id});
   }
   if (envelope.delay_warning_sent) {
-    disarm(warnings_, message, false);
+    disarm(warnings_, message.warning_armed, message.id);
     message.warned = true;
   } else if (settings_.delay_warning > std::chrono::seconds{0} && !message.warning_armed && !message.warned) {
     message.warning_armed = add(message.received, settings_.delay_warning);
@@ -343,7 +358,7 @@ void Scheduler::finished(const Job& job, bool hop_failed, const smtp::Reply& err
         })) {
       message.expire_after_running = false;
       message.expired = false;
-      disarm(expiries_, message, true);
+      disarm(expiries_, message.expiry_armed, message.id);
       message.expiry_armed = now;
       expiries_.insert({now, message.id});
     }
@@ -360,6 +375,7 @@ std::optional<TimePoint> Scheduler::next_wakeup() const {
   };
   if (!expiries_.empty()) consider(expiries_.begin()->first);
   if (!warnings_.empty()) consider(warnings_.begin()->first);
+  if (!notices_.empty()) consider(notices_.begin()->first);
   if (auto local = hops_.find(kLocalHop); local != hops_.end()) {
     const Hop& hop = local->second;
     if (!hop.queue.empty() && hop.running < hop.limit) consider(std::max(now, hop.blocked_until));
@@ -433,20 +449,29 @@ std::vector<Scheduler::Expired> Scheduler::take_expired() {
   return out;
 }
 
-std::vector<std::string> Scheduler::take_delay_warnings() {
+std::vector<std::string> Scheduler::take_due_timers(std::set<std::pair<TimePoint, std::string>>& timers,
+                                                    std::optional<TimePoint> Message::*armed) {
   const auto now = clock_();
   std::vector<std::string> out;
-  while (!warnings_.empty() && warnings_.begin()->first <= now) {
-    std::string id = warnings_.begin()->second;
-    warnings_.erase(warnings_.begin());
+  while (!timers.empty() && timers.begin()->first <= now) {
+    std::string id = timers.begin()->second;
+    timers.erase(timers.begin());
     auto it = messages_.find(id);
     if (it == messages_.end()) continue;
-    it->second->warning_armed.reset();
-    it->second->warned = true;
+    ((*it->second).*armed).reset();
     out.push_back(std::move(id));
   }
   return out;
 }
+
+std::vector<std::string> Scheduler::take_delay_warnings() {
+  auto ids = take_due_timers(warnings_, &Message::warning_armed);
+  for (const auto& id : ids) messages_.at(id)->warned = true;
+  return ids;
+}
+
+// upsert() arms the timer again while notices stay pending.
+std::vector<std::string> Scheduler::take_notice_retries() { return take_due_timers(notices_, &Message::notices_armed); }
 
 std::optional<TimePoint> Scheduler::reschedule(const Envelope& envelope, const Recipient& recipient) {
   const auto now = clock_();

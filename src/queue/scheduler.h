@@ -75,7 +75,8 @@ class Scheduler {
 
   /// Adds or replaces a message (after it was spooled, after an outcome was recorded, or reloaded
   /// after a restart). Cost: O(recipients * log n). A message with nothing pending or deferred is
-  /// forgotten.
+  /// forgotten, unless it has pending notices (Envelope::pending_notices): then it stays for
+  /// take_notice_retries().
   void upsert(const Envelope& envelope);
   void remove(const std::string& message_id);
   std::size_t size() const { return messages_.size(); }
@@ -126,6 +127,10 @@ class Scheduler {
   /// Messages whose delay-warning time has come (delay_warning enabled, no warning sent yet,
   /// something still waiting); each message once.
   std::vector<std::string> take_delay_warnings();
+  /// Messages whose pending notices are to be queued again: retry_min (at least 1 s) after the
+  /// upsert() that first showed them pending, each message once; the next upsert() that still
+  /// shows some arms the timer again, and one without any disarms it.
+  std::vector<std::string> take_notice_retries();
 
   /// What the envelope should say after a failed attempt for one recipient: its next attempt time
   /// (attempts counted in the recipient), or nullopt when its lifetime has run out (bounce it).
@@ -159,8 +164,12 @@ class Scheduler {
   void refresh(Hop& hop, TimePoint now);
   void drop_item(Message& message, std::size_t position);
   void drop_message(const std::string& message_id);
-  void disarm(std::set<std::pair<TimePoint, std::string>>& timers, Message& message, bool expiry);
+  void disarm(std::set<std::pair<TimePoint, std::string>>& timers, std::optional<TimePoint>& armed,
+              const std::string& message_id);
   Job start(Hop& hop, TimePoint now);
+  /// Takes the due entries out of `timers` and clears their messages' `armed`: the ids, in time order.
+  std::vector<std::string> take_due_timers(std::set<std::pair<TimePoint, std::string>>& timers,
+                                           std::optional<TimePoint> Message::*armed);
   std::size_t effective_limit(const Hop& hop) const;
   TimePoint expiry_of(TimePoint received) const;
 
@@ -175,6 +184,7 @@ class Scheduler {
   std::set<std::pair<TimePoint, std::string>> blocked_;  ///< hops in backoff that mail waits for
   std::set<std::pair<TimePoint, std::string>> expiries_;
   std::set<std::pair<TimePoint, std::string>> warnings_;
+  std::set<std::pair<TimePoint, std::string>> notices_;    ///< when to retry messages' pending notices
   std::set<std::pair<std::string, std::string>> running_;  ///< (message id, next hop)
   std::size_t running_total_ = 0;                          ///< outbound only
   std::uint64_t serve_sequence_ = 0;

@@ -660,5 +660,56 @@ TEST_F(SchedulerTest, AHundredThousandEntriesAtAFakeClock) {
   EXPECT_GT(scheduler.hop("h7.example")->ready, 900u);
 }
 
+// A bounce the spool could not take yet keeps its message: nothing of it is delivered again, and
+// the engine is asked to queue the notice again after retry_min, until an upsert shows none left.
+TEST_F(SchedulerTest, AMessageOwingANoticeStaysAndItsNoticeIsRetried) {
+  auto scheduler = make();
+  Envelope owing = message("M1", {recipient("x@one.example", Recipient::State::Failed)});
+  owing.pending_notices.push_back({"N1", false, {{0, "5.1.1", "550 5.1.1 No such user", "mx.one.example", {}}}});
+  scheduler.upsert(owing);
+  EXPECT_EQ(scheduler.size(), 1u);
+  EXPECT_TRUE(scheduler.take_due().empty());
+  EXPECT_EQ(scheduler.next_wakeup(), now_ + 60s);
+  now_ += 59s;
+  EXPECT_TRUE(scheduler.take_notice_retries().empty());
+  EXPECT_TRUE(scheduler.take_expired().empty());
+  now_ += 1s;
+  EXPECT_EQ(scheduler.take_notice_retries(), (std::vector<std::string>{"M1"}));
+  EXPECT_TRUE(scheduler.take_notice_retries().empty());  // once per arming
+  EXPECT_EQ(scheduler.next_wakeup(), std::nullopt);
+  // Queuing failed again: the engine's upsert arms the next retry.
+  scheduler.upsert(owing);
+  now_ += 60s;
+  EXPECT_EQ(scheduler.take_notice_retries(), (std::vector<std::string>{"M1"}));
+  // Queued: the message is done.
+  owing.pending_notices.clear();
+  scheduler.upsert(owing);
+  EXPECT_EQ(scheduler.size(), 0u);
+  now_ += 1h;
+  EXPECT_TRUE(scheduler.take_notice_retries().empty());
+}
+
+TEST_F(SchedulerTest, APendingNoticeDoesNotHoldUpTheRecipientsThatStillWait) {
+  auto scheduler = make();
+  Envelope e = message("M1", {recipient("x@one.example", Recipient::State::Failed), recipient("y@two.example")});
+  e.pending_notices.push_back({"N1", false, {{0, "5.1.1", "550 5.1.1 No such user", "", {}}}});
+  scheduler.upsert(e);
+  auto jobs = scheduler.take_due();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].next_hop, "two.example");
+  EXPECT_EQ(jobs[0].recipients, (std::vector<std::size_t>{1}));
+  scheduler.finished(jobs[0], false);
+  // Delivered, with the notice still pending: kept for the notice alone.
+  e.recipients[1].state = Recipient::State::Delivered;
+  scheduler.upsert(e);
+  EXPECT_EQ(scheduler.size(), 1u);
+  now_ += 60s;
+  EXPECT_TRUE(scheduler.take_due().empty());
+  EXPECT_EQ(scheduler.take_notice_retries(), (std::vector<std::string>{"M1"}));
+  scheduler.remove("M1");
+  EXPECT_EQ(scheduler.size(), 0u);
+  EXPECT_EQ(scheduler.next_wakeup(), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sluice::queue

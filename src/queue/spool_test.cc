@@ -215,6 +215,56 @@ TEST(EnvelopeJson, KeepsTheSenderBeforeRewriteOnlyWhenThereWasOne) {
   EXPECT_EQ(envelope_to_json(sample_envelope()).find("original_mail_from"), std::string::npos);
 }
 
+Envelope with_pending_notices() {
+  Envelope e = sample_envelope();
+  PendingNotice bounce{"620F428A22FE0001", false, {}};
+  bounce.rows.push_back({1, "4.4.7", "421 4.4.2 Connection dropped due to SocketError", "mx.example.com",
+                         *parse_utc_time("2024-05-01T12:40:00Z")});
+  PendingNotice warning{"620F428A22FE0002", true, {}};
+  warning.rows.push_back({0, "4.0.0", "", "", {}});
+  e.pending_notices = {bounce, warning};
+  return e;
+}
+
+TEST(EnvelopeJson, KeepsPendingNoticesOnlyWhenThereAreSome) {
+  const Envelope e = with_pending_notices();
+  const std::string json = envelope_to_json(e);
+  EXPECT_NE(json.find("\"pending_notices\""), std::string::npos) << json;
+  auto parsed = envelope_from_json(json);
+  ASSERT_TRUE(parsed.has_value());
+  ASSERT_EQ(parsed->pending_notices.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto &got = parsed->pending_notices[i], &want = e.pending_notices[i];
+    EXPECT_EQ(got.id, want.id);
+    EXPECT_EQ(got.delay_warning, want.delay_warning);
+    ASSERT_EQ(got.rows.size(), 1u);
+    EXPECT_EQ(got.rows[0].recipient, want.rows[0].recipient);
+    EXPECT_EQ(got.rows[0].status, want.rows[0].status);
+    EXPECT_EQ(got.rows[0].diagnostic, want.rows[0].diagnostic);
+    EXPECT_EQ(got.rows[0].remote_mta, want.rows[0].remote_mta);
+    EXPECT_EQ(got.rows[0].last_attempt, want.rows[0].last_attempt);
+  }
+  EXPECT_EQ(envelope_to_json(sample_envelope()).find("pending_notices"), std::string::npos);
+  EXPECT_TRUE(envelope_from_json(kSampleJson)->pending_notices.empty());
+}
+
+TEST(EnvelopeJson, APendingNoticeMustNameARecipientOfTheMessage) {
+  const auto good = nlohmann::json::parse(envelope_to_json(with_pending_notices()));
+  ASSERT_TRUE(envelope_from_json(good.dump()));
+  auto with = [&good](auto change) {
+    auto json = good;
+    change(json["pending_notices"]);
+    return envelope_from_json(json.dump());
+  };
+  EXPECT_FALSE(with([](auto& n) { n[0]["recipients"][0]["recipient"] = 2; }));  // two recipients
+  EXPECT_FALSE(with([](auto& n) { n[0]["recipients"][0]["recipient"] = -1; }));
+  EXPECT_FALSE(with([](auto& n) { n[0]["recipients"] = nlohmann::json::array(); }));
+  EXPECT_FALSE(with([](auto& n) { n[0]["type"] = "success"; }));
+  EXPECT_FALSE(with([](auto& n) { n[0]["id"] = "../x"; }));
+  EXPECT_FALSE(with([](auto& n) { n[0]["recipients"][0].erase("diagnostic"); }));
+  EXPECT_FALSE(with([](auto& n) { n = "bounce"; }));
+}
+
 TEST(EnvelopeJson, ParsesTheDocumentedExample) {
   auto parsed = envelope_from_json(kSampleJson);
   ASSERT_TRUE(parsed.has_value());

@@ -44,8 +44,9 @@ class PostfixSmtpSink:
         self.port = harness.free_port()
         self.proc = None
 
-    def start(self):
-        args = [SMTP_SINK, "-d", os.path.join(self.dir, "msg.")]
+    def start(self, *options):
+        """Starts it; `options` are smtp-sink's, e.g. "-f", "RCPT" to refuse every RCPT with a 5xx."""
+        args = [SMTP_SINK, *options, "-d", os.path.join(self.dir, "msg.")]
         if os.geteuid() == 0:
             # smtp-sink refuses to run as root; its dumps are written as the user it becomes.
             user = "postfix" if _has_user("postfix") else "nobody"

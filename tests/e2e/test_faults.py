@@ -15,7 +15,12 @@
   several destinations at once does not hold up receiving mail.
 - A remote server that resets the connection in the middle of DATA: the message is deferred
   (`421 4.4.2 Connection dropped due to SocketError`), no bounce, retried, and delivered exactly
-  once when the remote behaves."""
+  once when the remote behaves.
+
+Promise 10 (a bounce is never lost): with the spool full when a message's lifetime runs out, when a
+remote answers 5xx, or when its delay warning is due, the message stays in the spool with the
+notice pending ("BouncePending"), nothing is delivered again, the notice is retried, and once space
+returns exactly one DSN reaches the sender and the spool empties."""
 import glob
 import json
 import os
@@ -32,6 +37,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from dns_server import DnsServer  # noqa: E402
+from smtp_sink import PostfixSmtpSink  # noqa: E402
+from smtp_sink import available as smtp_sink_available  # noqa: E402
 from test_crash_consistency import SmtpSink  # noqa: E402
 
 HOST = "mx.sluice.test"
@@ -107,18 +114,25 @@ def fill(path, leave_bytes):
     return filler
 
 
+def start_on_tmpfs(test, sluice, folder="queue", size="2m"):
+    """Starts `sluice` with <state>/`folder` (the spool, or the Maildirs) on a small tmpfs; skips
+    `test` when it cannot mount one. Returns the folder's path; both are undone at cleanup."""
+    path = os.path.join(sluice.state, folder)
+    why = mount_tmpfs(path, size)
+    if why:
+        test.skipTest(why)
+    test.addCleanup(umount, path)
+    sluice.start()
+    test.addCleanup(sluice.stop)
+    return path
+
+
 class FullOrReadOnlySpool(unittest.TestCase):
     """The spool on a 2 MiB tmpfs; the Maildirs on the ordinary disk."""
 
     def setUp(self):
         self.sluice = harness.Sluice(connectors=NO_TLS, hostname=HOST, local_domains=("sluice.test",))
-        self.queue = os.path.join(self.sluice.state, "queue")
-        why = mount_tmpfs(self.queue, "2m")
-        if why:
-            self.skipTest(why)
-        self.addCleanup(umount, self.queue)
-        self.sluice.start()
-        self.addCleanup(self.sluice.stop)
+        self.queue = start_on_tmpfs(self, self.sluice)
 
     def assert_refused_cleanly(self, reply, mailbox):
         self.assertEqual(reply, WRITE_FAILED)
@@ -172,13 +186,7 @@ class FullMaildir(unittest.TestCase):
             retry_min = "1s"
             retry_max = "1s"
             """)
-        maildir = os.path.join(sluice.state, "maildir")
-        why = mount_tmpfs(maildir, "1m")
-        if why:
-            self.skipTest(why)
-        self.addCleanup(umount, maildir)
-        sluice.start()
-        self.addCleanup(sluice.stop)
+        maildir = start_on_tmpfs(self, sluice, "maildir", "1m")
         filler = fill(maildir, 32 * 1024)
         queue_id = queue_id_of(submit(sluice.port, "dave@sluice.test", "maildir full", size=200_000))
         r = first_recipient_after(sluice, queue_id, 2, timeout=20)
@@ -196,6 +204,109 @@ class FullMaildir(unittest.TestCase):
         harness.wait_for("the spool to empty", lambda: harness.spool_files(sluice) == [], timeout=10)
         self.assertEqual(len(sluice.maildir("dave", timeout=0)), 1)
         self.assertEqual(sluice.maildir("alice", timeout=0), [])
+
+
+def dsn_fields(dsn):
+    """The per-recipient fields of a DSN's delivery-status part."""
+    return dict(re.findall(rb"^(Action|Status|Diagnostic-Code): *(.*?)\r?$", dsn, re.M))
+
+
+class BounceOnFullSpool(unittest.TestCase):
+    """The spool on a 2 MiB tmpfs filled to its last page (room for an envelope rewrite, not for
+    a DSN's two files) while notices fall due; mail for the smart host at `self.sink_port`, where
+    nothing listens until a test starts Postfix's smtp-sink there. The sender alice@sluice.test is
+    local: her DSNs land in her Maildir, on the ordinary disk."""
+
+    CANNOT = "{what} for <alice@sluice.test>: cannot queue it: No space left on device"
+
+    def start(self, **queue):
+        why = smtp_sink_available()
+        if why:
+            self.skipTest(why)
+        self.sink = PostfixSmtpSink()
+        self.sink_port = self.sink.port
+        self.addCleanup(self.sink.stop)
+        self.sluice = harness.Sluice(connectors=NO_TLS, hostname=HOST, local_domains=("sluice.test",),
+                                     extra='relay_from = ["127.0.0.1"]')
+        harness.append_config(self.sluice, harness.queue_table(retry_max="1s", hop_backoff_max="1s", **queue) +
+                              harness.smart_host_connector("Smart host", ["remote.test"], self.sink_port))
+        self.queue = start_on_tmpfs(self, self.sluice)
+
+    def fill_spool(self):
+        self.filler = fill(self.queue, 4096)
+
+    def wait_for_failures(self, what, count=2):
+        """Waits until queuing `what` failed `count` times (the first try, then later passes)."""
+        line = self.CANNOT.format(what=what)
+        harness.wait_for(f"{count} failures to queue the {what}",
+                         lambda: self.sluice.server_log().count(line) >= count, timeout=20)
+
+    def free_and_expect_one(self, queue_id, action):
+        os.unlink(self.filler)
+        (dsn,) = self.sluice.maildir("alice", timeout=15)
+        self.assertEqual(dsn_fields(dsn)[b"Action"], action)
+        self.assertIn(b"X-Fault-Test: ", dsn)
+        return dsn
+
+    def assert_kept_pending(self, queue_id, status=None):
+        """The original is still spooled and says which notice it owes; the queue viewer shows it."""
+        e = envelope(self.sluice, queue_id)
+        self.assertIsNotNone(e, "the original left the spool before its notice was queued")
+        self.assertTrue(os.path.exists(os.path.join(self.queue, queue_id + ".eml")))
+        self.assertEqual(self.sluice.maildir("alice", timeout=0), [])
+        listing = harness.queue_cli(self.sluice, "list", "--messages")
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        row = next((l for l in listing.stdout.splitlines() if l.startswith(queue_id)), "")
+        self.assertIn(status or queue_id, row, listing.stdout)
+        return e
+
+    def test_lifetime_over_while_full(self):
+        self.start(lifetime="3s")
+        queue_id = queue_id_of(submit(self.sluice.port, "bob@remote.test", "lifetime over while full"))
+        self.fill_spool()
+        self.wait_for_failures("bounce")
+        e = self.assert_kept_pending(queue_id, "BouncePending")
+        self.assertEqual(e["recipients"][0]["state"], "failed")
+        (notice,) = e["pending_notices"]
+        self.assertEqual(notice["type"], "bounce")
+        self.assertEqual([r["recipient"] for r in notice["recipients"]], [0])
+        self.assertEqual(notice["recipients"][0]["status"], "4.4.7")
+        dsn = self.free_and_expect_one(queue_id, b"failed")
+        self.assertEqual(dsn_fields(dsn)[b"Status"], b"4.4.7")
+        harness.wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
+        self.assertEqual(len(self.sluice.maildir("alice", timeout=0)), 1)
+
+    def test_remote_5xx_while_full(self):
+        self.start()
+        queue_id = queue_id_of(submit(self.sluice.port, "bob@remote.test", "remote 5xx while full"))
+        first_recipient_after(self.sluice, queue_id, 1)  # refused: nothing listens yet
+        self.fill_spool()
+        self.sink.start("-f", "RCPT")  # every RCPT gets "500 5.3.0 Error: command failed"
+        self.wait_for_failures("bounce")
+        e = self.assert_kept_pending(queue_id, "BouncePending")
+        r = e["recipients"][0]
+        self.assertEqual((r["state"], r["last_reply"]), ("failed", "500 5.3.0 Error: command failed"))
+        # Later passes retry the bounce only: no delivery attempt after the 5xx.
+        self.wait_for_failures("bounce", count=4)
+        self.assertEqual(envelope(self.sluice, queue_id)["recipients"][0], r)
+        dsn = self.free_and_expect_one(queue_id, b"failed")
+        self.assertEqual(dsn_fields(dsn)[b"Diagnostic-Code"], b"smtp; 500 5.3.0 Error: command failed")
+        harness.wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
+        self.assertEqual(len(self.sluice.maildir("alice", timeout=0)), 1)
+
+    def test_delay_warning_while_full(self):
+        self.start(lifetime="1h", delay_warning="2s")
+        queue_id = queue_id_of(submit(self.sluice.port, "bob@remote.test", "delay warning while full"))
+        self.fill_spool()
+        self.wait_for_failures("delay warning")
+        e = self.assert_kept_pending(queue_id, None)  # its recipient still waits: Retry, Ready or Active
+        self.assertEqual([n["type"] for n in e["pending_notices"]], ["delay"])
+        self.assertEqual(e["recipients"][0]["state"], "deferred")
+        self.free_and_expect_one(queue_id, b"delayed")
+        self.sink.start()
+        self.assertEqual(len(self.sink.messages(count=1)), 1)
+        harness.wait_for("the spool to empty", lambda: harness.spool_files(self.sluice) == [], timeout=10)
+        self.assertEqual(len(self.sluice.maildir("alice", timeout=0)), 1, "the delay warning went out twice")
 
 
 class Certificates(unittest.TestCase):
