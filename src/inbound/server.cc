@@ -10,6 +10,7 @@
 
 #include <stdexcept>
 
+#include "base/heap_trim.h"
 #include "base/logging.h"
 
 namespace sluice::inbound {
@@ -21,11 +22,18 @@ namespace {
 // bench/README.md) completes fsyncs several times faster in parallel than one at a time; beyond
 // about this many the gain stops.
 constexpr std::size_t kCommitFsyncThreads = 32;
+// Sessions that must have ended before their memory is handed back (base/heap_trim.h): about
+// 5 MiB of TLS sessions, so that ordinary coming and going never pays for a malloc_trim.
+constexpr std::size_t kHeapTrimMinSessions = 64;
 }  // namespace
 
 Server::Server(asio::io_context& io, SessionServices services,
                std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts)
-    : io_(io), services_(std::move(services)), tls_contexts_(std::move(tls_contexts)), grace_timer_(io) {
+    : io_(io),
+      services_(std::move(services)),
+      tls_contexts_(std::move(tls_contexts)),
+      heap_trim_(kHeapTrimMinSessions),
+      grace_timer_(io) {
   if (!services_.committer && services_.spool) {
     committer_ = std::make_unique<queue::GroupCommitter>(*services_.spool, kCommitFsyncThreads);
     services_.committer = committer_.get();
@@ -120,6 +128,7 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
   auto key = next_session_++;
   sessions_[key] = session;
   ++per_ip_[client];
+  heap_trim_.sessions_now(sessions_.size());
   asio::co_spawn(io_, session->run(), [this, key, client](const std::exception_ptr& e) {
     if (e) {
       try {
@@ -130,6 +139,7 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
     }
     sessions_.erase(key);
     if (--per_ip_[client] == 0) per_ip_.erase(client);
+    if (heap_trim_.sessions_now(sessions_.size())) return_free_heap();
     maybe_stopped();
   });
 }

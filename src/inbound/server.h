@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/heap_trim.h"
 #include "inbound/session.h"
 
 namespace sluice::inbound {
@@ -49,6 +50,7 @@ class Server {
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::map<asio::ip::address, std::size_t> per_ip_;
   std::uint64_t next_session_ = 0;
+  HeapTrimPolicy heap_trim_;
   bool stopping_ = false;
   asio::steady_timer grace_timer_;
   std::function<void()> on_stopped_;

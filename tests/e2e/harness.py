@@ -587,3 +587,12 @@ def crypt_hash(password):
     """A SHA-512-crypt hash as `openssl passwd -6` makes it: a users file line written by hand."""
     return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True,
                           check=True, timeout=30).stdout.strip()
+
+
+# ---- Process resources (added for test_abuse.py / test_memory_return.py / test_descriptor_limit.py) ----
+
+
+def rss_kib(pid):
+    """The resident memory (VmRSS) of process `pid`, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
