@@ -145,12 +145,13 @@ class Sluice:
     def port(self):
         return next(iter(self.ports.values()))
 
-    def start(self, *args):
+    def start(self, *args, preexec_fn=None):
         """Starts the gateway and waits until it listens and, when its spool holds messages, until
-        it has read them (it serves while it reads: docs/queue.md, "Startup")."""
+        it has read them (it serves while it reads: docs/queue.md, "Startup"). `preexec_fn` runs in
+        the child before sluice (e.g. to set a resource limit)."""
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen([SLUICE, "serve", "--config", self.config, *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr, preexec_fn=preexec_fn)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
