@@ -1,4 +1,4 @@
-"""End-to-end: a gateway that runs short of file descriptors (docs/security.md, promise 5). Before
+"""End-to-end: a gateway that runs short of file descriptors (docs/security.md, promise 10). Before
 this, a process at its open-file limit gave clients no banner at all while stderr repeated
 `accept failed: Too many open files` for every try. Now sluice raises its soft limit to the hard
 limit, warns when that leaves room for fewer sessions than max_connections, answers the

@@ -1,4 +1,4 @@
-"""End-to-end: TLS 1.3 KeyUpdate floods (docs/security.md, promise 5). OpenSSL answers every
+"""End-to-end: TLS 1.3 KeyUpdate floods (docs/security.md, promise 10). OpenSSL answers every
 KeyUpdate a peer sends; four clients doing nothing else raised a normal session's reply time from
 5 ms to 0.8 s. sluice closes the connection of a client that sends more than 10 within a minute
 (no reply: the TLS stream is abandoned at once) with a protocol log line, while other sessions go on.
