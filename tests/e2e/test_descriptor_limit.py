@@ -97,5 +97,38 @@ class ShortOfDescriptors(unittest.TestCase):
         self.assertLessEqual(self.sluice.server_log().count("accept failed"), 1, self.sluice.server_log())
 
 
+    def test_accept_failing_for_want_of_descriptors_still_answers_421(self):
+        # Descriptors taken by something other than sessions: the soft limit lowered under the
+        # running gateway to a few more than it has open, so accept() itself fails with EMFILE.
+        pid = self.sluice.proc.pid
+        open_now = len(os.listdir(f"/proc/{pid}/fd"))
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_now + 5, HARD))
+        clients, greeted, refused = [], 0, 0
+        try:
+            for _ in range(40):
+                raw = harness.Raw(self.sluice.port, timeout=5)
+                clients.append(raw)
+                code, text = raw.reply()  # a timeout here: no banner at all
+                if code == 220:
+                    greeted += 1
+                else:
+                    self.assertEqual(text, REFUSAL)
+                    refused += 1
+            self.assertGreater(refused, 30)
+            self.assertLessEqual(greeted, 5)
+        finally:
+            for raw in clients:
+                raw.close()
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (HARD, HARD))
+        raw = harness.Raw(self.sluice.port, timeout=5)
+        try:
+            self.assertEqual(raw.reply()[0], 220)
+        finally:
+            raw.close()
+        # One warning, not a line per refused connection.
+        self.assertEqual(self.sluice.server_log().count("accept failed: Too many open files"), 1,
+                         self.sluice.server_log())
+
+
 if __name__ == "__main__":
     unittest.main()
