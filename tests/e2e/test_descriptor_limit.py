@@ -48,6 +48,23 @@ class ShortOfDescriptors(unittest.TestCase):
         self.sluice.start(preexec_fn=low_descriptor_limit)
         self.addCleanup(self.sluice.stop)
 
+    def connect_all(self, count, clients):
+        """Opens `count` connections one after another, each kept open in `clients`, and reads
+        each one's first reply: a banner, or the refusal followed by the close (a timeout: no
+        reply at all). Returns (banners, refusals)."""
+        greeted = refused = 0
+        for _ in range(count):
+            raw = harness.Raw(self.sluice.port, timeout=5)
+            clients.append(raw)
+            code, text = raw.reply()
+            if code == 220:
+                greeted += 1
+            else:
+                self.assertEqual(text, REFUSAL)
+                self.assertTrue(raw.closed())
+                refused += 1
+        return greeted, refused
+
     def test_connections_beyond_the_descriptors_get_421_and_service_recovers(self):
         self.assertEqual(open_files_limits(self.sluice.proc.pid), (HARD, HARD))
         warning = WARNING.search(self.sluice.server_log())
@@ -56,18 +73,9 @@ class ShortOfDescriptors(unittest.TestCase):
         room = int(warning.group(4))
         self.assertTrue(0 < room < HARD, room)
 
-        clients, greeted, refused = [], 0, 0
+        clients = []
         try:
-            for _ in range(CONNECTIONS):
-                raw = harness.Raw(self.sluice.port, timeout=5)
-                clients.append(raw)
-                code, text = raw.reply()  # a timeout here: no banner at all
-                if code == 220:
-                    greeted += 1
-                else:
-                    self.assertEqual(text, REFUSAL)
-                    self.assertTrue(raw.closed())
-                    refused += 1
+            greeted, refused = self.connect_all(CONNECTIONS, clients)
             self.assertEqual((greeted, refused), (room, CONNECTIONS - room))
             # The sessions that were let in work normally.
             self.assertEqual(clients[0].cmd("EHLO client.test")[0], 250)
@@ -103,17 +111,9 @@ class ShortOfDescriptors(unittest.TestCase):
         pid = self.sluice.proc.pid
         open_now = len(os.listdir(f"/proc/{pid}/fd"))
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_now + 5, HARD))
-        clients, greeted, refused = [], 0, 0
+        clients = []
         try:
-            for _ in range(40):
-                raw = harness.Raw(self.sluice.port, timeout=5)
-                clients.append(raw)
-                code, text = raw.reply()  # a timeout here: no banner at all
-                if code == 220:
-                    greeted += 1
-                else:
-                    self.assertEqual(text, REFUSAL)
-                    refused += 1
+            greeted, refused = self.connect_all(40, clients)
             self.assertGreater(refused, 30)
             self.assertLessEqual(greeted, 5)
         finally:
