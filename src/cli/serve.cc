@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/logging.h"
+#include "base/open_files.h"
 #include "cli/command_line.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
@@ -141,14 +142,22 @@ bool validates_recipients(const config::Config& cfg) {
   return cfg.recipient_validation.verify != config::RecipientCheck::None || !cfg.recipient_validation.domains.empty();
 }
 
-/// Raises the open-file limit to the hard limit: each session is a descriptor, and the usual soft
-/// limit of 1024 would cap a gateway far below what one event loop can serve.
-void raise_file_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
+/// Tells the server how many sessions the open-file limit leaves room for (with everything else
+/// open by now), and warns when that is fewer than max_connections.
+void fit_sessions_to_descriptors(inbound::Server& server, const config::Config& cfg, const OpenFileLimit& files) {
+  if (files.soft == 0 || files.soft == RLIM_INFINITY) return;
+  const std::size_t open_now = open_descriptors();
+  const std::size_t sessions = sessions_within(files.soft, open_now, cfg.queue.max_deliveries);
+  server.set_session_capacity(sessions);
+  if (sessions >= cfg.limits.max_connections) return;
+  const std::uint64_t needed =
+      cfg.limits.max_connections + open_now + cfg.queue.max_deliveries + kDescriptorsBesidesSessions;
+  log_warning(
+      "the open-file limit is {} (hard limit {}{}): room for {} sessions, fewer than max_connections = {}; "
+      "connections beyond {} get 421 4.3.2. Raise the hard limit to at least {} (systemd: LimitNOFILE=, shell: "
+      "ulimit -Hn) or lower max_connections",
+      files.soft, files.hard, files.soft_before < files.soft ? fmt::format(", raised from {}", files.soft_before) : "",
+      sessions, cfg.limits.max_connections, sessions, needed);
 }
 
 int serve(const ServeOptions& options) {
@@ -227,7 +236,7 @@ int serve(const ServeOptions& options) {
     tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
     net::Resolver resolver(cfg.dns_servers);
 
-    raise_file_limit();
+    const OpenFileLimit files = raise_open_file_limit();
     asio::io_context io(1);
     // Maildir deliveries and the engine's envelope writes block: they run here, never on the
     // network thread. Spool stores have their own committer (queue/group_commit) and DNS its own
@@ -285,6 +294,7 @@ int serve(const ServeOptions& options) {
     engine.start();
     log_info("state directory {}", cfg.state_dir.string());
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
+    fit_sessions_to_descriptors(server, cfg, files);
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
 
     bool stopping = false;

@@ -8,8 +8,14 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <stdexcept>
 
+#include "base/heap_trim.h"
 #include "base/logging.h"
 
 namespace sluice::inbound {
@@ -21,18 +27,38 @@ namespace {
 // bench/README.md) completes fsyncs several times faster in parallel than one at a time; beyond
 // about this many the gain stops.
 constexpr std::size_t kCommitFsyncThreads = 32;
+// Sessions that must have ended before their memory is handed back (base/heap_trim.h): about
+// 5 MiB of TLS sessions, so that ordinary coming and going never pays for a malloc_trim.
+constexpr std::size_t kHeapTrimMinSessions = 64;
+
+smtp::Reply too_many_connections() { return smtp::make_reply(421, "4.3.2", "Too many connections, try again later"); }
+
+int open_reserve_descriptor() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+bool is_out_of_descriptors(const std::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == std::error_code(ENFILE, std::system_category());
+}
 }  // namespace
 
 Server::Server(asio::io_context& io, SessionServices services,
                std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts)
-    : io_(io), services_(std::move(services)), tls_contexts_(std::move(tls_contexts)), grace_timer_(io) {
+    : io_(io),
+      services_(std::move(services)),
+      tls_contexts_(std::move(tls_contexts)),
+      heap_trim_(kHeapTrimMinSessions),
+      grace_timer_(io) {
   if (!services_.committer && services_.spool) {
     committer_ = std::make_unique<queue::GroupCommitter>(*services_.spool, kCommitFsyncThreads);
     services_.committer = committer_.get();
   }
 }
 
+Server::~Server() {
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
+}
+
 void Server::start() {
+  if (reserve_fd_ < 0) reserve_fd_ = open_reserve_descriptor();
   // Connectors that share a listen address share one socket; the client's address then picks
   // the connector (config::select_connector).
   std::map<std::string, std::vector<const config::ReceiveConnector*>> by_address;
@@ -80,8 +106,13 @@ awaitable<void> Server::accept_loop(Listener& listener) {
     auto socket = co_await listener.acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) co_return;
-      // EMFILE and friends: pause briefly rather than spin.
-      log_warning("accept failed: {}", ec.message());
+      if (is_out_of_descriptors(ec)) {
+        warn_out_of_descriptors(ec);
+        if (refuse_with_reserve_descriptor(listener)) continue;
+      } else {
+        log_warning("accept failed: {}", ec.message());
+      }
+      // Pause briefly rather than spin on an error that the next accept would repeat.
       asio::steady_timer pause(io_, std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -105,8 +136,8 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
     // is still in a protocol log.
     connector = listener.connectors.front();
     refusal = smtp::make_reply(554, "5.7.1", "No receive connector accepts connections from your address");
-  } else if (sessions_.size() >= limits.max_connections) {
-    refusal = smtp::make_reply(421, "4.3.2", "Too many connections, try again later");
+  } else if (sessions_.size() >= std::min(limits.max_connections, session_capacity_)) {
+    refusal = too_many_connections();
   } else if (per_ip_[client] >= limits.max_connections_per_ip) {
     refusal = smtp::make_reply(421, "4.7.0", "Too many connections from your address, try again later");
   }
@@ -120,6 +151,7 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
   auto key = next_session_++;
   sessions_[key] = session;
   ++per_ip_[client];
+  heap_trim_.sessions_now(sessions_.size());
   asio::co_spawn(io_, session->run(), [this, key, client](const std::exception_ptr& e) {
     if (e) {
       try {
@@ -130,8 +162,42 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
     }
     sessions_.erase(key);
     if (--per_ip_[client] == 0) per_ip_.erase(client);
+    if (heap_trim_.sessions_now(sessions_.size())) return_free_heap();
     maybe_stopped();
   });
+}
+
+bool Server::refuse_with_reserve_descriptor(Listener& listener) {
+  if (reserve_fd_ < 0) reserve_fd_ = open_reserve_descriptor();
+  if (reserve_fd_ < 0) return false;
+  ::close(reserve_fd_);
+  // The listening socket is non-blocking (Asio made it so for async_accept): no connection
+  // waiting is EAGAIN, not a wait.
+  int fd = ::accept4(listener.acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    const std::string reply = too_many_connections().wire();
+    // A best effort: the socket buffer of a new connection takes the line at once, or the client is gone.
+    [[maybe_unused]] auto sent = ::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+    ++refused_without_descriptors_;
+  }
+  reserve_fd_ = open_reserve_descriptor();
+  return fd >= 0;
+}
+
+void Server::warn_out_of_descriptors(const std::error_code& ec) {
+  auto now = std::chrono::steady_clock::now();
+  if (last_descriptor_warning_ && now - *last_descriptor_warning_ < std::chrono::minutes(1)) return;
+  if (last_descriptor_warning_)
+    log_warning("accept failed: {}; {} connection(s) answered 421 4.3.2 for want of descriptors in the last minute",
+                ec.message(), refused_without_descriptors_);
+  else
+    log_warning(
+        "accept failed: {}; connections are answered 421 4.3.2 while descriptors are short (this warning "
+        "comes at most once a minute)",
+        ec.message());
+  last_descriptor_warning_ = now;
+  refused_without_descriptors_ = 0;
 }
 
 void Server::stop() {

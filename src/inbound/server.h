@@ -5,12 +5,16 @@
 #include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "base/heap_trim.h"
 #include "inbound/session.h"
 
 namespace sluice::inbound {
@@ -21,8 +25,13 @@ class Server {
   Server(asio::io_context& io, SessionServices services,
          std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts);
 
+  ~Server();
+
   /// Binds every listen address; throws std::runtime_error "cannot listen on ADDR: reason".
   void start();
+  /// Sessions the open-file limit leaves room for (base/open_files.h): beyond them, and beyond
+  /// max_connections, a connection gets 421 4.3.2.
+  void set_session_capacity(std::size_t sessions) { session_capacity_ = sessions; }
   /// Stops accepting, asks sessions to end (those in DATA finish first), and after the grace
   /// period closes what is left. run() on the io_context returns once everything has ended.
   void stop();
@@ -38,6 +47,12 @@ class Server {
   };
   asio::awaitable<void> accept_loop(Listener& listener);
   void admit(asio::ip::tcp::socket socket, Listener& listener);
+  /// accept() failed for want of descriptors: frees the reserve descriptor, accepts one waiting
+  /// connection, answers it 421 4.3.2, closes it and takes the reserve again. False when there
+  /// was no reserve or no connection waiting.
+  bool refuse_with_reserve_descriptor(Listener& listener);
+  /// One warning a minute at most while descriptors are short, with the number refused.
+  void warn_out_of_descriptors(const std::error_code& ec);
 
   asio::io_context& io_;
   /// The group commit for spool stores when the caller gave none; destroyed (after finishing
@@ -49,6 +64,13 @@ class Server {
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::map<asio::ip::address, std::size_t> per_ip_;
   std::uint64_t next_session_ = 0;
+  HeapTrimPolicy heap_trim_;
+  std::size_t session_capacity_ = SIZE_MAX;
+  /// An open /dev/null kept so that a connection can still be accepted and refused when every
+  /// other descriptor is taken (-1: none).
+  int reserve_fd_ = -1;
+  std::size_t refused_without_descriptors_ = 0;  ///< since the last warning
+  std::optional<std::chrono::steady_clock::time_point> last_descriptor_warning_;
   bool stopping_ = false;
   asio::steady_timer grace_timer_;
   std::function<void()> on_stopped_;

@@ -164,17 +164,8 @@ awaitable<void> Session::run() {
     auto line = co_await connection_.read_line(command_line_limit());
     interruptible_ = false;
     if (!line) {
-      const net::Interrupt why = line.error().interrupt;
-      connection_.clear_interrupt();
-      if (why == net::Interrupt::Timeout) {
-        log_.info("Timeout waiting for a command");
-        reply_and_close(smtp::make_reply(421, "4.4.2", services_.config->hostname + " Error: timeout exceeded"));
-      } else if (why == net::Interrupt::Shutdown) {
-        reply_and_close(
-            smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service shutting down, try again later"));
-      } else {
-        co_return co_await finish("Remote");
-      }
+      if (line.error().interrupt == net::Interrupt::None) co_return co_await finish("Remote");
+      end_interrupted_exchange(line.error().interrupt, "Timeout waiting for a command", "");
       break;
     }
     Command command;
@@ -515,6 +506,11 @@ void Session::end_interrupted_exchange(net::Interrupt why, std::string_view time
     reply_and_close(smtp::make_reply(421, "4.4.2", hostname + " Error: timeout exceeded"));
   } else if (why == net::Interrupt::Shutdown) {
     reply_and_close(smtp::make_reply(421, "4.3.2", hostname + " Service shutting down, try again later"));
+  } else if (why == net::Interrupt::KeyUpdateFlood) {
+    // The TLS stream was abandoned mid-record (net/connection.h): no reply can be sent.
+    log_.info(fmt::format("Client sent more than {} TLS KeyUpdate messages within a minute; closing the connection",
+                          net::kMaxKeyUpdatesPerMinute));
+    closing_ = true;
   } else {
     log_.info(lost_note);
     closing_ = true;

@@ -157,8 +157,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string auth_ehlo_keyword() const;
   /// The longest command line read: AUTH with an initial response may be longer than the rest.
   std::size_t command_line_limit() const;
-  /// A read in the middle of DATA or AUTH ended without its data: 421 for a timeout (logging
-  /// `timeout_note`) or a stop; a client that is gone ends the session (logging `lost_note`).
+  /// A read ended without its data: 421 for a timeout (logging `timeout_note`) or a stop; a TLS
+  /// KeyUpdate flood (logged) or a client that is gone in DATA or AUTH (logging `lost_note`) ends
+  /// the session.
   void end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note);
   void log_tls_success();
   void log_tls_failure(const net::IoError& failure);

@@ -56,7 +56,7 @@ awaitable<void> Connection::watchdog(std::shared_ptr<void> owner) {
   // deadline that passes between operations still fails the next one (read_some checks).
   while (!closed_) {
     if (deadline_.expiry() <= asio::steady_timer::clock_type::now()) {
-      interrupt_ = Interrupt::Timeout;
+      interrupt_ = key_update_flood_ ? Interrupt::KeyUpdateFlood : Interrupt::Timeout;
       std::error_code ignored;
       socket().cancel(ignored);
       deadline_.expires_at(asio::steady_timer::time_point::max());
@@ -82,6 +82,12 @@ awaitable<std::size_t> Connection::read_some(asio::mutable_buffer buffer) {
   std::error_code ec;
   std::size_t n = tls_ ? co_await tls_->async_read_some(buffer, redirect_error(use_awaitable, ec))
                        : co_await plain_->async_read_some(buffer, redirect_error(use_awaitable, ec));
+  if (key_update_flood_) {
+    // Whatever this read returned or failed with, the stream was abandoned (on_tls_message).
+    error_ = asio::error::operation_aborted;
+    interrupt_ = Interrupt::KeyUpdateFlood;
+    co_return 0;
+  }
   if (ec) {
     error_ = ec;
     peer_closed_ = is_peer_close(ec);
@@ -164,6 +170,8 @@ awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshak
                                                 asio::ssl::context& context, std::function<void(SSL*)> prepare) {
   tls_.emplace(std::move(*plain_), context);
   plain_.reset();
+  SSL_set_msg_callback(tls_->native_handle(), &Connection::on_tls_message);
+  SSL_set_msg_callback_arg(tls_->native_handle(), this);
   if (prepare) prepare(tls_->native_handle());
   std::error_code ec;
   co_await tls_->async_handshake(side, redirect_error(use_awaitable, ec));
@@ -173,6 +181,26 @@ awaitable<IoResult<void>> Connection::handshake(asio::ssl::stream_base::handshak
     co_return fail(failure());
   }
   co_return IoResult<void>{};
+}
+
+void Connection::on_tls_message(int write_p, int, int content_type, const void* buf, std::size_t len, SSL* ssl,
+                                void* arg) {
+  auto* self = static_cast<Connection*>(arg);
+  if (!self->key_update_flood_) {
+    if (!is_received_key_update(write_p, content_type, buf, len) || self->key_updates_.received()) return;
+    self->key_update_flood_ = true;
+    // The watchdog, woken now, cancels the socket read that OpenSSL's next want of input starts;
+    // the read fails with Interrupt::KeyUpdateFlood.
+    self->deadline_.expires_at(asio::steady_timer::time_point::min());
+  }
+  if (write_p) return;
+  // OpenSSL would go on reading every record already received in this read (up to 17 KiB, some
+  // 600 KeyUpdates); dropping them stops the work here. The stream is then out of step (the next
+  // bytes may be the middle of a record), so nothing more is read or written: the connection ends
+  // without a reply.
+  char sink[4096];
+  while (BIO_read(SSL_get_rbio(ssl), sink, sizeof sink) > 0) {
+  }
 }
 
 awaitable<void> Connection::close() {

@@ -16,11 +16,14 @@
 #include <system_error>
 
 #include "base/result.h"
+#include "net/key_update_limit.h"
 
 namespace sluice::net {
 
-/// Why a connection's pending operation was interrupted.
-enum class Interrupt { None, Timeout, Shutdown };
+/// Why a connection's pending operation was interrupted. KeyUpdateFlood: the TLS peer sent more
+/// than kMaxKeyUpdatesPerMinute KeyUpdate messages (net/key_update_limit.h); the TLS stream was
+/// abandoned, so the connection can only be closed (nothing can be written to it any more).
+enum class Interrupt { None, Timeout, Shutdown, KeyUpdateFlood };
 
 /// Why an operation on a connection failed, handed back with its result.
 struct IoError {
@@ -97,6 +100,9 @@ class Connection {
                                             std::function<void(SSL*)> prepare);
   /// The state of the failure that just happened.
   IoError failure() const { return {error_, interrupt_, peer_closed_}; }
+  /// OpenSSL's message callback: counts the peer's KeyUpdates (`arg` is the Connection).
+  static void on_tls_message(int write_p, int version, int content_type, const void* buf, std::size_t len, SSL* ssl,
+                             void* arg);
 
   std::optional<asio::ip::tcp::socket> plain_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
@@ -110,6 +116,8 @@ class Connection {
   bool closed_ = false;
   bool watching_ = false;
   Interrupt interrupt_ = Interrupt::None;
+  KeyUpdateLimit key_updates_;
+  bool key_update_flood_ = false;  ///< the watchdog turns it into Interrupt::KeyUpdateFlood
 };
 
 /// "127.0.0.1:2525" or "[::1]:2525"; IPv4-mapped IPv6 addresses are shown as IPv4.

@@ -192,6 +192,11 @@ class Client : public std::enable_shared_from_this<Client> {
 
   /// Classifies a failed read or write and ends the session.
   State lost(std::string_view during, const net::IoError& error) {
+    if (error.interrupt == net::Interrupt::KeyUpdateFlood) {
+      log_->info(fmt::format("Remote sent more than {} TLS KeyUpdate messages within a minute {}",
+                             net::kMaxKeyUpdatesPerMinute, during));
+      return fail(Failure::SocketError, failure_reply(Failure::SocketError, endpoint_, ""));
+    }
     if (error.timed_out()) {
       log_->info(fmt::format("Timed out {}", during));
       disconnect_reason_ = "Timeout";

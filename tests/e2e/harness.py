@@ -145,12 +145,13 @@ class Sluice:
     def port(self):
         return next(iter(self.ports.values()))
 
-    def start(self, *args):
+    def start(self, *args, preexec_fn=None):
         """Starts the gateway and waits until it listens and, when its spool holds messages, until
-        it has read them (it serves while it reads: docs/queue.md, "Startup")."""
+        it has read them (it serves while it reads: docs/queue.md, "Startup"). `preexec_fn` runs in
+        the child before sluice (e.g. to set a resource limit)."""
         self.stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen([SLUICE, "serve", "--config", self.config, *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr, preexec_fn=preexec_fn)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -587,3 +588,12 @@ def crypt_hash(password):
     """A SHA-512-crypt hash as `openssl passwd -6` makes it: a users file line written by hand."""
     return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, capture_output=True, text=True,
                           check=True, timeout=30).stdout.strip()
+
+
+# ---- Process resources (added for test_abuse.py / test_memory_return.py / test_descriptor_limit.py) ----
+
+
+def rss_kib(pid):
+    """The resident memory (VmRSS) of process `pid`, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))

@@ -52,9 +52,7 @@ ATTACK_CEILING_MIB = 48 * MEMORY_FACTOR
 GOOD_SESSION_MAX_SECONDS = 10
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+rss_kib = harness.rss_kib
 
 
 class RssSampler:
