@@ -526,21 +526,29 @@ bool Session::too_many_junk_commands(const Command& command) {
   // Postfix's smtpd_junk_command_limit: commands that move no mail toward delivery are counted,
   // so that a client cannot keep a session (and its protocol log) growing for ever with them
   // (docs/security.md, promise 11). Each message accepted starts the count again.
+  bool ends_transaction = false;
   switch (command.verb) {
     case Verb::Noop:
-    case Verb::Rset:
     case Verb::Vrfy:
     case Verb::Expn:
     case Verb::Help:
       break;
+    case Verb::Rset:
+      ends_transaction = true;
+      break;
     case Verb::Ehlo:
     case Verb::Helo:
       if (!greeted_) return false;  // the first greeting, and the one after STARTTLS, are needed
+      ends_transaction = true;
       break;
     default:
       return false;
   }
-  if (++junk_commands_ <= services_.config->limits.max_junk_commands) return false;
+  // A transaction given up advanced nothing either: its MAIL and its recipients count too, or
+  // MAIL, many RCPT and RSET in turn would go on max_recipients times longer
+  // (docs/protocol-log.md, "How much a session can log").
+  junk_commands_ += 1 + (ends_transaction && transaction_ ? 1 + transaction_->recipients.size() : 0);
+  if (junk_commands_ <= services_.config->limits.max_junk_commands) return false;
   reply_and_close(smtp::make_reply(421, "4.7.0",
                                    services_.config->hostname + " Error: too many junk commands, closing connection"));
   return true;

@@ -2,7 +2,8 @@
 
 Commands that do not advance a transaction (NOOP, RSET, VRFY, EXPN, HELP, and EHLO or HELO once
 the session is greeted) count against `[limits] max_junk_commands` (default 100, Postfix's
-smtpd_junk_command_limit); the one past the limit is answered `421 4.7.0 <host> Error: too many
+smtpd_junk_command_limit), and so do the MAIL and RCPT commands of a transaction given up with
+RSET or a new greeting; the one past the limit is answered `421 4.7.0 <host> Error: too many
 junk commands, closing connection` and the connection is closed, so a session's protocol log
 holds a bounded number of lines. A delivered message starts the count again."""
 import os
@@ -70,6 +71,17 @@ class JunkCommands(unittest.TestCase):
         self.assertNotIn(JUNK_REPLY, last_lines[:-1])
         self.assertEqual(last_lines[-1], JUNK_REPLY)
         self.assertEqual(len(self.sluice.maildir("bob")), 1)
+
+    def test_a_transaction_given_up_counts_its_mail_and_recipients(self):
+        # MAIL, 60 RCPT, RSET: 62 junk commands each round; the second RSET is one too many.
+        raw = self.greeted()
+        transaction = "MAIL FROM:<alice@example.org>\r\n" + "".join(f"RCPT TO:<r{n}@localhost>\r\n" for n in range(60))
+        raw.send(transaction + "RSET\r\n" + transaction + "RSET\r\nNOOP\r\n")
+        lines = harness.replies_until_close(raw, timeout=10)
+        raw.close()
+        self.assertEqual(lines[-1], JUNK_REPLY)
+        self.assertEqual(len(lines), 2 * 62)  # every command answered up to the second RSET, which gets the 421
+        self.assertEqual(lines[61], "250 2.0.0 Resetting")
 
 
 if __name__ == "__main__":
