@@ -1,6 +1,7 @@
 #include "queue/hop_count.h"
 
 #include "base/text.h"
+#include "queue/message_headers.h"
 
 namespace sluice::queue {
 
@@ -26,13 +27,8 @@ bool is_hop_field(std::string_view name, std::string_view wanted) {
 int count_hop_fields(std::string_view message, bool delivered_to) {
   int hops = 0;
   std::size_t pos = 0;
-  while (pos < message.size()) {
-    std::size_t end = message.find('\n', pos);
-    if (end == std::string_view::npos) end = message.size();
-    std::string_view line = message.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;                          // the end of the header section
+  while (auto next = next_header_line(message, pos)) {
+    std::string_view line = *next;
     if (line[0] == ' ' || line[0] == '\t') continue;  // a folded line of the field before
     std::string_view name = header_field_name(line);
     if (name.empty()) break;  // not a header field: the body starts here

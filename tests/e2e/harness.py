@@ -440,6 +440,16 @@ def queued_envelopes(sluice):
     return sorted(glob.glob(os.path.join(sluice.state, "queue", "*.json")))
 
 
+def greeted(port):
+    """A Raw conversation with 127.0.0.1:`port` past its banner and an EHLO (both must be 2xx)."""
+    raw = Raw(port)
+    code, text = raw.reply()
+    assert code == 220, text
+    code, text = raw.cmd("EHLO client.test")
+    assert code == 250, text
+    return raw
+
+
 def replies_until_close(raw, timeout=15):
     """Every reply line the server sends until it closes the connection."""
     raw.sock.settimeout(timeout)

@@ -28,14 +28,8 @@ class JunkCommands(unittest.TestCase):
         cls.sluice = harness.Sluice(connectors=[{"name": "Default", "starttls": False}], hostname=HOST).start()
         cls.addClassCleanup(harness.stop_and_check, cls.sluice)
 
-    def greeted(self):
-        raw = harness.Raw(self.sluice.port)
-        self.assertEqual(raw.reply()[0], 220)
-        self.assertEqual(raw.cmd("EHLO client.test")[0], 250)
-        return raw
-
     def test_pipelined_noop_flood_is_cut_and_its_log_bounded(self):
-        raw = self.greeted()
+        raw = harness.greeted(self.sluice.port)
         client_port = raw.sock.getsockname()[1]
         raw.send(b"NOOP\r\n" * 20_000)
         lines = harness.replies_until_close(raw, timeout=10)
@@ -50,7 +44,7 @@ class JunkCommands(unittest.TestCase):
                          [(">", JUNK_REPLY, ""), ("-", "", "Local")])
 
     def test_every_kind_counts_and_a_delivered_message_resets_the_count(self):
-        raw = self.greeted()
+        raw = harness.greeted(self.sluice.port)
         junk = ["NOOP", "RSET", "VRFY postmaster", "EXPN staff", "HELP", "EHLO again.test", "HELO again.test"]
         commands = [junk[n % len(junk)] for n in range(MAX_JUNK)]
         raw.send("".join(c + "\r\n" for c in commands))
@@ -74,7 +68,7 @@ class JunkCommands(unittest.TestCase):
 
     def test_a_transaction_given_up_counts_its_mail_and_recipients(self):
         # MAIL, 60 RCPT, RSET: 62 junk commands each round; the second RSET is one too many.
-        raw = self.greeted()
+        raw = harness.greeted(self.sluice.port)
         transaction = "MAIL FROM:<alice@example.org>\r\n" + "".join(f"RCPT TO:<r{n}@localhost>\r\n" for n in range(60))
         raw.send(transaction + "RSET\r\n" + transaction + "RSET\r\nNOOP\r\n")
         lines = harness.replies_until_close(raw, timeout=10)

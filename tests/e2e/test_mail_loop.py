@@ -50,12 +50,6 @@ class MailLoop(unittest.TestCase):
         cls.b.start()
         cls.addClassCleanup(harness.stop_and_check, cls.b)
 
-    def session(self):
-        raw = harness.Raw(self.a.port)
-        self.assertEqual(raw.reply()[0], 220)
-        self.assertEqual(raw.cmd("EHLO client.test")[0], 250)
-        return raw
-
     def send(self, raw, sender, recipient, content):
         """One transaction; returns the final reply's (code, text)."""
         self.assertEqual(raw.cmd(f"MAIL FROM:<{sender}>")[0], 250)
@@ -64,7 +58,7 @@ class MailLoop(unittest.TestCase):
         return raw.cmd(content + ".")
 
     def test_loop_between_two_gateways_ends_with_one_bounce(self):
-        raw = self.session()
+        raw = harness.greeted(self.a.port)
         began = time.monotonic()
         code, text = self.send(raw, "looper@sender.test", "nobody@loop.test",
                                "From: looper@sender.test\r\nSubject: round and round\r\n\r\nhello\r\n")
@@ -98,7 +92,7 @@ class MailLoop(unittest.TestCase):
               file=sys.stderr)
 
     def test_more_received_fields_than_the_limit_is_refused_at_data(self):
-        raw = self.session()
+        raw = harness.greeted(self.a.port)
         too_many = trace_fields(MAX_HOPS + 1) + "Subject: too many hops\r\n\r\nbody\r\n"
         self.assertEqual(self.send(raw, "someone@example.org", "inbox@sender.test", too_many), (554, LOOP_REPLY))
         # Body lines that look like Received: fields do not count; exactly the limit is accepted.
@@ -114,7 +108,7 @@ class MailLoop(unittest.TestCase):
                       f"({MAX_HOPS}); possible mail loop", [r.context for r in harness.protocol_log_records(self.a)])
 
     def test_local_delivery_counts_delivered_to(self):
-        raw = self.session()
+        raw = harness.greeted(self.a.port)
         # Accepted at DATA (45 Received: fields), but with six Delivered-To: fields the local
         # delivery count is 51: bounced to the sender, not put in the mailbox.
         looping = trace_fields(45) + trace_fields(6, "Delivered-To") + "Subject: forwarded in circles\r\n\r\nx\r\n"
