@@ -31,10 +31,10 @@ constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
                                          "message_tracking",  "recipient_validation",
                                          "users_file"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
-constexpr std::string_view kLimitKeys[] = {"max_message_size",      "max_recipients",         "max_errors",
-                                           "max_connections",       "max_connections_per_ip", "max_command_line",
-                                           "max_text_line",         "command_timeout",        "data_timeout",
-                                           "tls_handshake_timeout", "shutdown_grace"};
+constexpr std::string_view kLimitKeys[] = {
+    "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
+    "max_command_line", "max_text_line",     "command_timeout", "data_timeout",    "tls_handshake_timeout",
+    "shutdown_grace",   "max_junk_commands", "max_hop_count"};
 constexpr std::string_view kConnectorKeys[] = {"name",
                                                "listen",
                                                "remote_ranges",
@@ -125,9 +125,10 @@ class Reader : public TomlReader {
       limits.max_message_size = static_cast<std::uint64_t>(positive(*n, "limits.max_message_size"));
     }
     const std::pair<std::string_view, std::size_t Limits::*> counts[] = {
-        {"max_recipients", &Limits::max_recipients},     {"max_errors", &Limits::max_errors},
-        {"max_connections", &Limits::max_connections},   {"max_connections_per_ip", &Limits::max_connections_per_ip},
-        {"max_command_line", &Limits::max_command_line}, {"max_text_line", &Limits::max_text_line}};
+        {"max_recipients", &Limits::max_recipients},       {"max_errors", &Limits::max_errors},
+        {"max_connections", &Limits::max_connections},     {"max_connections_per_ip", &Limits::max_connections_per_ip},
+        {"max_command_line", &Limits::max_command_line},   {"max_text_line", &Limits::max_text_line},
+        {"max_junk_commands", &Limits::max_junk_commands}, {"max_hop_count", &Limits::max_hop_count}};
     for (const auto& [key, field] : counts) {
       if (const toml::node* n = t.get(key)) limits.*field = static_cast<std::size_t>(positive(*n, join("limits", key)));
     }

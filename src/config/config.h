@@ -92,7 +92,13 @@ struct Limits {
   std::uint64_t max_message_size = 36700160;  ///< SIZE, bytes (Exchange's 35 MiB default)
   std::size_t max_recipients = 200;           ///< per message
   std::size_t max_errors = 20;                ///< 4xx/5xx replies without a delivered message before 421
-  std::size_t max_connections = 10000;        ///< overall
+  /// Commands that do not advance a transaction (NOOP, RSET, VRFY, EXPN, HELP, EHLO, HELO) without a
+  /// delivered message before 421 (Postfix's smtpd_junk_command_limit).
+  std::size_t max_junk_commands = 100;
+  /// Received: fields a message may arrive with (Delivered-To: too for local delivery); more is
+  /// a mail loop (RFC 5321 6.3; Postfix's hopcount_limit, Exchange's MaxHopCount).
+  std::size_t max_hop_count = 50;
+  std::size_t max_connections = 10000;  ///< overall
   std::size_t max_connections_per_ip = 50;
   std::size_t max_command_line = 512;  ///< octets incl. CRLF (RFC 5321 4.5.3.1.4)
   std::size_t max_text_line = 1000;    ///< octets incl. CRLF (RFC 5321 4.5.3.1.6)

@@ -97,6 +97,8 @@ relay_from = ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]
 max_message_size = 10485760
 max_recipients = 50
 max_errors = 3
+max_junk_commands = 30
+max_hop_count = 25
 max_connections = 500
 max_connections_per_ip = 5
 max_command_line = 1024
@@ -160,6 +162,8 @@ min_version = "1.0"
   EXPECT_EQ(c.limits.max_message_size, 10485760u);
   EXPECT_EQ(c.limits.max_recipients, 50u);
   EXPECT_EQ(c.limits.max_errors, 3u);
+  EXPECT_EQ(c.limits.max_junk_commands, 30u);
+  EXPECT_EQ(c.limits.max_hop_count, 25u);
   EXPECT_EQ(c.limits.max_connections, 500u);
   EXPECT_EQ(c.limits.max_connections_per_ip, 5u);
   EXPECT_EQ(c.limits.max_command_line, 1024u);
@@ -350,7 +354,7 @@ TEST(ParseConfig, MaxMessageSizeAtTopOrInLimits) {
 
 TEST(ConfigErrors, EveryCountLimitMustBePositive) {
   for (const char* key : {"max_recipients", "max_errors", "max_connections", "max_connections_per_ip",
-                          "max_command_line", "max_text_line"}) {
+                          "max_command_line", "max_text_line", "max_junk_commands", "max_hop_count"}) {
     EXPECT_CONFIG_ERROR(std::string("[limits]\n") + key + " = 0\n",
                         std::string("line 2: limits.") + key + ": must be greater than 0, got 0");
   }

@@ -13,6 +13,7 @@
 #include "base/ids.h"
 #include "inbound/permissions.h"
 #include "inbound/received_header.h"
+#include "queue/hop_count.h"
 #include "queue/message_headers.h"
 #include "smtp/data_decoder.h"
 #include "tls/client_hello.h"
@@ -177,7 +178,7 @@ awaitable<void> Session::run() {
     } else {
       // AUTH carries secrets: only its mechanism reaches the log.
       log_.received(command.verb == Verb::Auth ? std::string_view(auth_log_text(command)) : line->text);
-      co_await dispatch(command);
+      if (!too_many_junk_commands(command)) co_await dispatch(command);
     }
     if (!closing_ && errors_ >= limits.max_errors) {
       reply_and_close(
@@ -435,6 +436,7 @@ awaitable<void> Session::on_data(const Command&) {
             fmt::format("Message size exceeds fixed maximum message size ({} octets)", config.limits.max_message_size));
       co_return;
   }
+  if (refuse_looping_message(decoder.content())) co_return;  // stores nothing
 
   queue::Envelope envelope;
   envelope.id = new_hex_id();
@@ -494,8 +496,53 @@ awaitable<void> Session::on_data(const Command&) {
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.
   errors_ = 0;
+  junk_commands_ = 0;
   if (user_ && services_.user_rates) services_.user_rates->queued(*user_);
   if (services_.queued) services_.queued(envelope);
+}
+
+bool Session::refuse_looping_message(std::string_view message_or_header_section) {
+  // Counted on the message as it came, before our own Received: is added (as Exchange's
+  // MaxHopCount): a loop between gateways ends here at the latest, and stores nothing.
+  const std::size_t limit = services_.config->limits.max_hop_count;
+  const int hops = queue::count_hops(message_or_header_section);
+  if (!queue::exceeds_hop_limit(hops, limit)) return false;
+  log_.info(fmt::format("Message refused: {} Received: header fields, more than max_hop_count ({}); possible mail loop",
+                        hops, limit));
+  reply(queue::hop_count_exceeded_reply());
+  return true;
+}
+
+bool Session::too_many_junk_commands(const Command& command) {
+  // Postfix's smtpd_junk_command_limit: commands that move no mail toward delivery are counted,
+  // so that a client cannot keep a session (and its protocol log) growing for ever with them
+  // (docs/security.md, promise 15). Each message accepted starts the count again.
+  bool ends_transaction = false;
+  switch (command.verb) {
+    case Verb::Noop:
+    case Verb::Vrfy:
+    case Verb::Expn:
+    case Verb::Help:
+      break;
+    case Verb::Rset:
+      ends_transaction = true;
+      break;
+    case Verb::Ehlo:
+    case Verb::Helo:
+      if (!greeted_) return false;  // the first greeting, and the one after STARTTLS, are needed
+      ends_transaction = true;
+      break;
+    default:
+      return false;
+  }
+  // A transaction given up advanced nothing either: its MAIL and its recipients count too, or
+  // MAIL, many RCPT and RSET in turn would go on max_recipients times longer
+  // (docs/protocol-log.md, "How much a session can log").
+  junk_commands_ += 1 + (ends_transaction && transaction_ ? 1 + transaction_->recipients.size() : 0);
+  if (junk_commands_ <= services_.config->limits.max_junk_commands) return false;
+  reply_and_close(smtp::make_reply(421, "4.7.0",
+                                   services_.config->hostname + " Error: too many junk commands, closing connection"));
+  return true;
 }
 
 void Session::end_interrupted_exchange(net::Interrupt why, std::string_view timeout_note, std::string_view lost_note) {

@@ -170,6 +170,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// client certificate and the session has no acceptable one.
   bool refuse_without_client_certificate();
   void reset_transaction() { transaction_.reset(); }
+  /// True (and DATA answered 554 5.4.14, logged) when the message, as it arrived, has more
+  /// Received: fields than max_hop_count: a mail loop (queue/hop_count.h).
+  bool refuse_looping_message(std::string_view message_or_header_section);
+  /// True (and 421 queued, session closing) when `command` is one junk command too many.
+  bool too_many_junk_commands(const smtp::Command& command);
   /// The rewrite_senders tables that apply to this session (inbound/sender_rewrite.h).
   SenderRewriter sender_rewriter() const;
 
@@ -192,6 +197,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Who the client authenticated as (its users-file entry, as it was then); null: nobody.
   std::shared_ptr<const auth::User> user_;
   std::size_t auth_failures_ = 0;  ///< failed AUTH attempts in this session
+  /// Commands that advance no transaction (too_many_junk_commands) since the last message accepted.
+  std::size_t junk_commands_ = 0;
 };
 
 }  // namespace sluice::inbound

@@ -15,6 +15,7 @@
 #include "outbound/bounce.h"
 #include "outbound/local_delivery.h"
 #include "outbound/record_outcome.h"
+#include "queue/hop_count.h"
 
 namespace sluice::outbound {
 
@@ -278,11 +279,12 @@ awaitable<void> DeliveryEngine::run_local(queue::Job job) {
     for (auto i : job.recipients) addresses.push_back(envelope->recipients[i].address);
   const bool discard = services_.config->local_delivery == config::LocalDelivery::Discard;
   // Maildir writes fsync: they run on the disk executor.
-  std::vector<Result<void>> results(addresses.size());
+  std::vector<Result<void, smtp::Reply>> results(addresses.size());
   const auto* id = &job.message_id;
+  const std::size_t max_hops = services_.config->limits.max_hop_count;
   if (!discard)
-    results = co_await run_blocking(services_.disk, [spool, maildirs, id, &addresses] {
-      return deliver_locally(*spool, *maildirs, *id, addresses);
+    results = co_await run_blocking(services_.disk, [spool, maildirs, id, &addresses, max_hops] {
+      return deliver_locally(*spool, *maildirs, *id, addresses, max_hops);
     });
   scheduler_.finished(job, false);
   if (const auto* current = find(job.message_id)) {
@@ -304,6 +306,22 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   const auto* connector = config::select_send_connector(cfg, domain);
   if (!connector) co_return internal_error(job.message_id, "no send connector for " + domain);
 
+  auto* spool = services_.spool;
+  const auto* id = &envelope.id;
+  auto message = co_await run_blocking(services_.disk, [spool, id] { return spool->load_message(*id); });
+  if (!message) co_return internal_error(job.message_id, "message content missing from the spool");
+  // A mail loop: the next hop would count more Received: fields than max_hop_count (ours
+  // included) and refuse it; the sender learns it from our bounce instead, and nothing is sent.
+  if (const int hops = queue::count_hops(*message); queue::exceeds_hop_limit(hops, cfg.limits.max_hop_count)) {
+    log_warning("queue {}: {} Received: header fields, more than max_hop_count ({}): not sent (possible mail loop)",
+                job.message_id, hops, cfg.limits.max_hop_count);
+    TargetsAttempt out;
+    out.result.failure = Failure::RemotePermanent;
+    out.result.reply = queue::hop_count_exceeded_reply();
+    out.connector = connector->name;
+    co_return out;
+  }
+
   // DNS blocks: it runs on the engine's DNS threads.
   const auto* dns = services_.resolver;
   const auto* domain_p = &domain;
@@ -315,11 +333,6 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
     out.result.reply = targets.error();
     co_return out;
   }
-
-  auto* spool = services_.spool;
-  const auto* id = &envelope.id;
-  auto message = co_await run_blocking(services_.disk, [spool, id] { return spool->load_message(*id); });
-  if (!message) co_return internal_error(job.message_id, "message content missing from the spool");
   Transaction tx;
   tx.mail_from = envelope.mail_from;
   for (auto i : job.recipients) tx.recipients.push_back(envelope.recipients[i].address);

@@ -108,5 +108,27 @@ TEST(AuthenticationFailed, DefersWithTheServersReplyQuotedEvenForA535) {
   EXPECT_EQ(envelope.recipients[0].last_reply, reply);
 }
 
+TEST(RecordLocal, A5xxFailsTheRecipientAndAnythingElseDefersIt) {
+  queue::Envelope envelope;
+  for (const char* address : {"a@local.test", "b@local.test", "c@local.test"})
+    envelope.recipients.push_back({.address = address});
+  const auto now = std::chrono::system_clock::now();
+  const smtp::Reply loop = smtp::make_reply(554, "5.4.14", "Hop count exceeded - possible mail loop");
+  const smtp::Reply full = smtp::make_reply(451, "4.3.0", "Local delivery failed: No space left on device");
+  std::vector<Result<void, smtp::Reply>> results;
+  results.emplace_back();
+  results.push_back(fail(loop));
+  results.push_back(fail(full));
+  auto failed =
+      record_local(envelope, {0, 1, 2}, results, false, now,
+                   [&](const queue::Envelope&, const queue::Recipient&) { return now + std::chrono::minutes(1); });
+  EXPECT_EQ(failed, std::vector<std::size_t>{1});
+  EXPECT_EQ(envelope.recipients[0].state, queue::Recipient::State::Delivered);
+  EXPECT_EQ(envelope.recipients[1].state, queue::Recipient::State::Failed);
+  EXPECT_EQ(envelope.recipients[1].last_reply, loop);
+  EXPECT_EQ(envelope.recipients[2].state, queue::Recipient::State::Deferred);
+  EXPECT_EQ(envelope.recipients[2].last_reply, full);
+}
+
 }  // namespace
 }  // namespace sluice::outbound

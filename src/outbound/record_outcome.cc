@@ -65,8 +65,8 @@ std::vector<std::size_t> record_attempt(Envelope& envelope, const std::vector<st
 }
 
 std::vector<std::size_t> record_local(Envelope& envelope, const std::vector<std::size_t>& recipients,
-                                      const std::vector<Result<void>>& results, bool discard, TimePoint now,
-                                      const RetryTime& retry) {
+                                      const std::vector<Result<void, smtp::Reply>>& results, bool discard,
+                                      TimePoint now, const RetryTime& retry) {
   std::vector<std::size_t> failed;
   for (std::size_t k = 0; k < recipients.size() && k < results.size(); ++k) {
     auto& r = envelope.recipients[recipients[k]];
@@ -78,9 +78,14 @@ std::vector<std::size_t> record_local(Envelope& envelope, const std::vector<std:
           250, "2.0.0", discard ? "Discarded (local_delivery = \"discard\")" : "Delivered to the local mailbox");
       continue;
     }
-    r.last_reply = smtp::make_reply(451, "4.3.0", "Local delivery failed: " + results[k].error().message);
-    log_warning("queue {}: local delivery to <{}> failed: {}", envelope.id, r.address, results[k].error().message);
-    if (defer_or_fail(envelope, r, retry)) failed.push_back(recipients[k]);
+    r.last_reply = results[k].error();
+    log_warning("queue {}: local delivery to <{}> failed: {}", envelope.id, r.address, r.last_reply.one_line());
+    if (r.last_reply.permanent()) {
+      r.state = State::Failed;
+      failed.push_back(recipients[k]);
+    } else if (defer_or_fail(envelope, r, retry)) {
+      failed.push_back(recipients[k]);
+    }
   }
   return failed;
 }

@@ -35,11 +35,12 @@ smtp::Reply last_error(const AttemptResult& result, const smtp::Reply& reply);
 std::vector<std::size_t> record_attempt(queue::Envelope& envelope, const std::vector<std::size_t>& recipients,
                                         const AttemptResult& result, TimePoint now, const RetryTime& retry);
 
-/// The same for local delivery: one result per recipient; a failure defers (or fails) it.
-/// `discard`: the configuration drops local mail, recorded as delivered.
+/// The same for local delivery: one result per recipient; a failure is its reply: a 5xx fails
+/// it, anything else defers (or fails) it. `discard`: the configuration drops local mail,
+/// recorded as delivered.
 std::vector<std::size_t> record_local(queue::Envelope& envelope, const std::vector<std::size_t>& recipients,
-                                      const std::vector<Result<void>>& results, bool discard, TimePoint now,
-                                      const RetryTime& retry);
+                                      const std::vector<Result<void, smtp::Reply>>& results, bool discard,
+                                      TimePoint now, const RetryTime& retry);
 
 /// Fails the open recipients among `recipients` whose lifetime ran out while they waited. One
 /// without a reply of its own gets `hop_error` (its hop's last error: what the sender needs to

@@ -4,17 +4,23 @@
 
 namespace sluice::queue {
 
+std::optional<std::string_view> next_header_line(std::string_view message, std::size_t& pos) {
+  if (pos >= message.size()) return std::nullopt;
+  std::size_t end = message.find('\n', pos);
+  if (end == std::string_view::npos) end = message.size();
+  std::string_view line = message.substr(pos, end - pos);
+  pos = end + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return std::nullopt;  // the end of the header block
+  return line;
+}
+
 std::string header_value(std::string_view message, std::string_view name) {
   std::string value;
   bool inside = false;
   std::size_t pos = 0;
-  while (pos < message.size()) {
-    std::size_t end = message.find('\n', pos);
-    if (end == std::string_view::npos) end = message.size();
-    std::string_view line = message.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;  // end of the header block
+  while (auto next = next_header_line(message, pos)) {
+    std::string_view line = *next;
     const bool continuation = line[0] == ' ' || line[0] == '\t';
     if (inside && continuation) {
       value += line;

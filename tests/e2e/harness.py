@@ -441,6 +441,31 @@ def queued_envelopes(sluice):
     return sorted(glob.glob(os.path.join(sluice.state, "queue", "*.json")))
 
 
+def greeted(port):
+    """A Raw conversation with 127.0.0.1:`port` past its banner and an EHLO (both must be 2xx)."""
+    raw = Raw(port)
+    code, text = raw.reply()
+    assert code == 220, text
+    code, text = raw.cmd("EHLO client.test")
+    assert code == 250, text
+    return raw
+
+
+def replies_until_close(raw, timeout=15):
+    """Every reply line the server sends until it closes the connection."""
+    raw.sock.settimeout(timeout)
+    data = raw.buf
+    while True:
+        try:
+            chunk = raw.sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return [l.decode("utf-8", "replace") for l in data.split(b"\r\n") if l]
+
+
 def spool_files(sluice):
     """Names of the files in the spool of `sluice`, without the recycled files of removed
     messages (".free.*", docs/queue.md), which are no mail."""

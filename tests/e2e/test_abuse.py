@@ -23,6 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+from harness import replies_until_close  # noqa: E402
 
 # Keeps a core busy: ctest counts each of its cases as two slots (tests/e2e/ctest_cases.py).
 CTEST_PROCESSORS = 2
@@ -82,21 +83,6 @@ class RssSampler:
     def stop(self):
         self._stop.set()
         self._thread.join()
-
-
-def replies_until_close(raw, timeout=15):
-    """Every reply line the server sends until it closes the connection."""
-    raw.sock.settimeout(timeout)
-    data = raw.buf
-    while True:
-        try:
-            chunk = raw.sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return [l.decode("utf-8", "replace") for l in data.split(b"\r\n") if l]
 
 
 def send_ignoring_reset(sock, data):
