@@ -55,7 +55,8 @@ class FullLogDisk(unittest.TestCase):
     """The protocol log directory on a 512 KiB tmpfs; the spool on the ordinary disk."""
 
     def setUp(self):
-        self.sluice = harness.Sluice(connectors=NO_TLS)
+        # Many log lines from few sessions: the junk-command limit (promise 15) would end them first.
+        self.sluice = harness.Sluice(connectors=NO_TLS, limits="max_junk_commands = 1000")
         self.logs = os.path.join(self.sluice.state, "logs", "ProtocolLog")
         why = mount_tmpfs(self.logs, "512k")
         if why:
