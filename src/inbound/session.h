@@ -121,6 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_mail(const smtp::Command&);
   asio::awaitable<void> on_rcpt(const smtp::Command&);
   asio::awaitable<void> on_data(const smtp::Command&);
+  /// DATA's envelope for the current transaction: a new id, the time now, the session's facts.
+  queue::Envelope new_envelope() const;
+  /// Our Received: header for `envelope` (inbound/received_header.h).
+  std::string received_header_for(const queue::Envelope& envelope) const;
   void on_rset(const smtp::Command&);
   void on_noop(const smtp::Command&);
   void on_quit(const smtp::Command&);
