@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/blocking.h"
 #include "base/temp_dir_test_util.h"
 
 namespace sluice::queue {
@@ -139,6 +140,32 @@ TEST_F(GroupCommitTest, AsyncStoreResumesTheCoroutineWithTheResult) {
   EXPECT_TRUE(good_result);
   EXPECT_EQ(bad_result.error(), std::errc::invalid_argument);
   EXPECT_EQ(spool.load_message("ASYNC1"), "hello\r\n");
+}
+
+// The session's streaming path: pieces appended on the committer's writer threads while the
+// message arrives, then the rest and the commit through the group commit.
+TEST_F(GroupCommitTest, AStreamedDraftIsCommittedWithItsRest) {
+  Spool spool(dir_);
+  GroupCommitter committer(spool, 2);
+  asio::io_context io;
+  Result<void, std::error_code> appended = fail(std::make_error_code(std::errc::io_error));
+  Result<void, std::error_code> stored = fail(std::make_error_code(std::errc::io_error));
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        Envelope e = envelope("STREAM1");
+        MessageDraft draft = spool.draft(e.id);
+        const std::string_view piece = "Subject: streamed\r\n\r\n";
+        auto* to = &draft;
+        const auto* bytes = &piece;
+        appended = co_await run_blocking(committer.writer(), [to, bytes] { return to->append(*bytes); });
+        stored = co_await async_store(committer, e, "body\r\n", &draft);
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(appended);
+  EXPECT_TRUE(stored);
+  EXPECT_EQ(spool.load_message("STREAM1"), "Subject: streamed\r\n\r\nbody\r\n");
 }
 
 }  // namespace
