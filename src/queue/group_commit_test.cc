@@ -19,6 +19,7 @@
 
 #include "base/blocking.h"
 #include "base/temp_dir_test_util.h"
+#include "queue/envelope_test_util.h"
 
 namespace sluice::queue {
 namespace {
@@ -27,14 +28,7 @@ namespace fs = std::filesystem;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
-  static Envelope envelope(std::string id) {
-    Envelope e;
-    e.id = std::move(id);
-    e.mail_from = "alice@example.org";
-    e.recipients.emplace_back().address = "bob@example.org";
-    e.received = std::chrono::system_clock::now();
-    return e;
-  }
+  static Envelope envelope(std::string id) { return test_util::minimal_envelope(std::move(id)); }
 
   sluice::test_util::TempDir temp_{"sluice-commit"};
   fs::path dir_ = temp_.path();

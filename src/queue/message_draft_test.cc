@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/temp_dir_test_util.h"
+#include "queue/envelope_test_util.h"
 #include "queue/spool.h"
 
 namespace sluice::queue {
@@ -16,14 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Envelope draft_envelope(std::string id) {
-  Envelope e;
-  e.id = std::move(id);
-  e.mail_from = "alice@example.org";
-  e.recipients.emplace_back().address = "bob@localhost";
-  e.received = std::chrono::system_clock::now();
-  return e;
-}
+Envelope draft_envelope(std::string id) { return test_util::minimal_envelope(std::move(id), "bob@localhost"); }
 
 class MessageDraftTest : public ::testing::Test {
  protected:
