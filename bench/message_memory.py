@@ -7,7 +7,7 @@ that nothing but the receiving side is measured. Printed: the RSS before, the pe
 (sampled every 20 ms; for sluice also the kernel's VmHWM), and the time until the last 250.
 
     python3 bench/message_memory.py                         # sluice from build/ (SLUICE_BIN)
-    python3 bench/message_memory.py --sluice /work/main/build/sluice --sluice build/sluice
+    python3 bench/message_memory.py --sluice /tmp/sluice-before --sluice build/sluice
     python3 bench/message_memory.py --postfix                # also Postfix 3.7 (run as root)
 
 Postfix is the gateway of bench/backlog.py (same configuration), with message_size_limit raised;

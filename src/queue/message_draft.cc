@@ -27,6 +27,7 @@ MessageDraft& MessageDraft::operator=(MessageDraft&& other) noexcept {
   open_new_ = std::move(other.open_new_);
   fd_ = std::exchange(other.fd_, -1);
   path_ = std::exchange(other.path_, {});
+  from_pool_ = other.from_pool_;
   size_ = std::exchange(other.size_, 0);
   error_ = std::exchange(other.error_, {});
   return *this;
@@ -40,6 +41,7 @@ std::error_code MessageDraft::open() {
       fd_ = ::open(reused->c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
       if (fd_ >= 0) {
         path_ = std::move(*reused);
+        from_pool_ = true;
         return {};
       }
       std::error_code ec = errno_code();
@@ -52,6 +54,7 @@ std::error_code MessageDraft::open() {
   if (!file) return file.error();
   fd_ = file->fd;
   path_ = std::move(file->path);
+  from_pool_ = false;
   return {};
 }
 
@@ -95,9 +98,10 @@ void MessageDraft::close_file() {
 void MessageDraft::discard() {
   close_file();
   if (!path_.empty()) {
-    // recycle() renames a small file into the pool and unlinks a large one; without a pool, or
-    // when that fails, the file goes.
-    if (!pool_ || !pool_->recycle(path_)) ::unlink(path_.c_str());
+    // A recycled file goes back to the pool (adopt() refuses a large one). A file created for
+    // this draft, or one a write failed on (a full disk), is unlinked: its blocks are freed, and
+    // a refused message costs no more disk afterwards than before it came.
+    if (!from_pool_ || error_ || !pool_->adopt(path_)) ::unlink(path_.c_str());
     path_.clear();
   }
   size_ = 0;

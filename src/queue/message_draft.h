@@ -17,8 +17,8 @@ namespace sluice::queue {
 /// FilePool (written over) or a new temporary file ".tmp.<id>.eml.<random>", opened by the first
 /// append(). It never carries the message's final name until Spool::store_batch seals it, renames
 /// it and commits the envelope; a crash before that leaves only a name recover() cleans up.
-/// Whatever is not committed is removed when the draft is discarded or destroyed: a pool file
-/// goes back to the pool when it is small, anything else is unlinked.
+/// Whatever is not committed is removed when the draft is discarded or destroyed: a recycled file
+/// goes back to the pool when it is small and no write to it failed, anything else is unlinked.
 /// Not thread-safe: one caller at a time (the session awaits each append before the next).
 class MessageDraft {
  public:
@@ -60,6 +60,7 @@ class MessageDraft {
   FileOpener open_new_;
   int fd_ = -1;
   std::filesystem::path path_;
+  bool from_pool_ = false;  ///< path_ was taken from pool_
   std::uint64_t size_ = 0;
   std::error_code error_;
 };

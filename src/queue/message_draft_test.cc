@@ -63,16 +63,25 @@ TEST_F(MessageDraftTest, ADraftNotCommittedLeavesNoFile) {
   Spool spool(dir_);
   {
     MessageDraft draft = spool.draft("GONE1");
-    ASSERT_TRUE(draft.append(std::string(FilePool::kMaxKeptSize + 1, 'x')));
-  }  // destroyed (the session ended, or refused the message): a large file is unlinked
+    ASSERT_TRUE(draft.append(std::string(100, 'x')));
+  }  // destroyed (the session ended, or refused the message): its file is unlinked
   EXPECT_TRUE(files().empty());
   EXPECT_EQ(pooled_files(), 0u);
+  // A recycled file it was written into goes back to the pool, unless it grew too large for it.
+  ASSERT_TRUE(spool.store(draft_envelope("OLD1"), "old"));
+  ASSERT_TRUE(spool.remove("OLD1"));
+  ASSERT_EQ(pooled_files(), 2u);
   MessageDraft small = spool.draft("GONE2");
   ASSERT_TRUE(small.append("small"));
-  small.discard();  // a small one is kept for the next message instead of a new inode
+  small.discard();
   EXPECT_TRUE(files().empty());
-  EXPECT_EQ(pooled_files(), 1u);
+  EXPECT_EQ(pooled_files(), 2u);
   small.discard();  // again: nothing happens
+  EXPECT_EQ(pooled_files(), 2u);
+  MessageDraft large = spool.draft("GONE3");
+  ASSERT_TRUE(large.append(std::string(FilePool::kMaxKeptSize + 1, 'x')));
+  large.discard();
+  EXPECT_TRUE(files().empty());
   EXPECT_EQ(pooled_files(), 1u);
 }
 
