@@ -33,18 +33,6 @@ std::string random_suffix() {
   return buffer;
 }
 
-std::error_code write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 // Writes all of `data` to `fd`, fsyncs and closes it, checking all three.
 std::error_code fill_synced_and_close(int fd, std::string_view data) {
   std::error_code ec = write_all(fd, data);
@@ -56,6 +44,18 @@ std::error_code fill_synced_and_close(int fd, std::string_view data) {
 }
 
 }  // namespace
+
+std::error_code write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
 
 std::error_code write_new_file_synced(const std::filesystem::path& file, std::string_view data,
                                       const FileOpener& open_new) {
@@ -87,17 +87,26 @@ std::error_code write_file_durably(const std::filesystem::path& dir, std::string
   return write_file_durably(dir, name, data, FileOpener{});
 }
 
-std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name, std::string_view data,
-                                       const FileOpener& open_new, std::filesystem::path* temp) {
-  if (dir.empty() || !is_plain_name(name)) return std::make_error_code(std::errc::invalid_argument);
-  std::error_code ec;
+Result<OpenFile, std::error_code> create_temp_file(const std::filesystem::path& dir, std::string_view name,
+                                                   const FileOpener& open_new) {
+  if (dir.empty() || !is_plain_name(name)) return fail(std::make_error_code(std::errc::invalid_argument));
   // A name clash with a leftover temporary file is astronomically unlikely but harmless to
   // retry; any other error is final.
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    *temp = dir / (".tmp." + std::string(name) + "." + random_suffix());
-    ec = write_new_file_synced(*temp, data, open_new);
-    if (ec != std::errc::file_exists) break;
+  for (int attempt = 0;; ++attempt) {
+    OpenFile file{-1, dir / (".tmp." + std::string(name) + "." + random_suffix())};
+    file.fd = open_new ? open_new(file.path) : default_open(file.path);
+    if (file.fd >= 0) return file;
+    if (errno != EEXIST || attempt == 3) return fail(last_error());
   }
+}
+
+std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name, std::string_view data,
+                                       const FileOpener& open_new, std::filesystem::path* temp) {
+  auto file = create_temp_file(dir, name, open_new);
+  if (!file) return file.error();
+  *temp = file->path;
+  std::error_code ec = fill_synced_and_close(file->fd, data);
+  if (ec) ::unlink(temp->c_str());
   return ec;
 }
 

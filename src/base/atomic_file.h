@@ -11,6 +11,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "base/result.h"
+
 namespace sluice {
 
 /// Opens a new file for writing and returns its descriptor, or -1 with errno set. The default
@@ -45,6 +47,21 @@ std::error_code write_new_file_synced(const std::filesystem::path& file, std::st
 /// is left behind. Same argument checks as write_file_durably.
 std::error_code write_temp_file_synced(const std::filesystem::path& dir, std::string_view name, std::string_view data,
                                        const FileOpener& open_new, std::filesystem::path* temp);
+
+/// A new file open for writing, and where it is.
+struct OpenFile {
+  int fd = -1;
+  std::filesystem::path path;
+};
+
+/// Step 1 of write_temp_file_synced alone: creates "<dir>/.tmp.<name>.<random>" (O_EXCL, through
+/// `open_new`; empty: the default) and returns it open, for a caller that writes it in pieces
+/// (queue/message_draft.h) and owns the descriptor from then on. Same argument checks.
+Result<OpenFile, std::error_code> create_temp_file(const std::filesystem::path& dir, std::string_view name,
+                                                   const FileOpener& open_new);
+
+/// Writes all of `data` to `fd` (short writes and EINTR retried); errno's error on failure.
+std::error_code write_all(int fd, std::string_view data);
 
 /// Replaces the content of the existing regular file `file` with `data` (written over from the
 /// start, cut to its length, fdatasync, close), allocating no inode: for files recycled from

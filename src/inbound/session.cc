@@ -11,6 +11,7 @@
 
 #include "base/blocking.h"
 #include "base/ids.h"
+#include "inbound/incoming_message.h"
 #include "inbound/permissions.h"
 #include "inbound/received_header.h"
 #include "queue/hop_count.h"
@@ -32,6 +33,9 @@ using smtp::Verb;
 namespace {
 
 constexpr auto kFinalWriteTimeout = std::chrono::seconds(10);
+// The client's header section kept in memory for sender rewriting and the checks after DATA
+// (IncomingMessage): Postfix's header_size_limit. Beyond it the rest is body.
+constexpr std::size_t kMaxHeaderSection = 100 * 1024;
 
 bool has_non_ascii(std::string_view text) {
   for (unsigned char c : text)
@@ -390,6 +394,45 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
 }
 
+queue::Envelope Session::new_envelope() const {
+  queue::Envelope envelope;
+  envelope.id = new_hex_id();
+  envelope.mail_from = transaction_->mail_from;
+  envelope.original_mail_from = transaction_->original_mail_from;
+  envelope.body_type = transaction_->body_type;
+  envelope.smtputf8 = transaction_->smtputf8;
+  envelope.received = std::chrono::system_clock::now();
+  envelope.client_address = client_.to_string();
+  envelope.client_helo = helo_;
+  envelope.connector = connector_.name;
+  envelope.tls_version = tls_version_;
+  envelope.tls_cipher = tls_cipher_;
+  for (const auto& accepted : transaction_->recipients) {
+    auto& recipient = envelope.recipients.emplace_back();
+    recipient.address = accepted.address;
+    // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
+    // change and need not rewrite the envelope before delivering.
+    if (accepted.local) recipient.next_hop = "local";
+  }
+  return envelope;
+}
+
+std::string Session::received_header_for(const queue::Envelope& envelope) const {
+  return received_header(
+      {.helo = helo_,
+       .client_address = envelope.client_address,
+       .hostname = services_.config->hostname,
+       .connector = connector_.name,
+       .esmtp = esmtp_,
+       .smtputf8 = envelope.smtputf8,
+       .authenticated_user = user_ ? user_->name : std::string(),
+       .tls_version = tls_version_,
+       .tls_cipher = tls_cipher_,
+       .queue_id = envelope.id,
+       .single_recipient = envelope.recipients.size() == 1 ? envelope.recipients.front().address : "",
+       .time = envelope.received});
+}
+
 awaitable<void> Session::on_data(const Command&) {
   const auto& config = *services_.config;
   // 354 is an intermediate reply: enhanced status codes exist only for classes 2, 4 and 5.
@@ -399,6 +442,20 @@ awaitable<void> Session::on_data(const Command&) {
     closing_ = true;
     co_return;
   }
+  // The message goes to the spool as it arrives (docs/smtp.md, "Message data"): our Received:
+  // header first, the client's header section once it is complete (after sender rewriting), the
+  // body in pieces of IncomingMessage::kWriteChunk. What stays in memory is the header section
+  // and one piece, whatever the message's size. A message refused or cut off discards its draft
+  // (its destructor), so nothing of it stays in the spool.
+  queue::Envelope envelope = new_envelope();
+  std::vector<HeaderRewrite> rewrites;
+  const SenderRewriter rewriter = sender_rewriter();
+  IncomingMessage message(
+      received_header_for(envelope), kMaxHeaderSection,
+      [&rewrites, &rewriter](std::string& header) { rewrites = rewrite_sender_headers(header, rewriter); });
+  queue::MessageDraft draft = services_.spool->draft(envelope.id);
+  Result<void, std::error_code> written;  // the first write error, reported after the end of data
+  const asio::any_io_executor writer = services_.committer ? services_.committer->writer() : services_.disk;
   smtp::DataDecoder decoder(config.limits.max_message_size, config.limits.max_text_line);
   // data_timeout runs per line, not per read (as Postfix's smtpd_per_record_deadline): a client
   // that trickles a byte at a time without ever ending a line would otherwise hold the session
@@ -406,8 +463,22 @@ awaitable<void> Session::on_data(const Command&) {
   bool line_ended = true;
   for (;;) {
     auto pending = connection_.buffered();
-    if (!pending.empty()) connection_.consume(decoder.feed(pending));
+    if (!pending.empty()) {
+      connection_.consume(decoder.feed(pending));
+      message.add(decoder.content());
+      decoder.clear_content();
+    }
     if (decoder.done()) break;
+    if (message.ready()) {
+      // A message with a defect is refused at its end: what it sends meanwhile is only counted.
+      if (written && decoder.defect() == smtp::DataDecoder::Defect::None) {
+        const std::string_view piece = message.pending();
+        auto* to = &draft;
+        const auto* bytes = &piece;
+        written = co_await run_blocking(writer, [to, bytes] { return to->append(*bytes); });
+      }
+      message.taken();
+    }
     if (line_ended) connection_.set_timeout(config.limits.data_timeout);
     const std::size_t kept = connection_.buffered().size();
     auto filled = co_await connection_.fill();
@@ -418,7 +489,7 @@ awaitable<void> Session::on_data(const Command&) {
       co_return;
     }
   }
-  Transaction t = std::move(*transaction_);
+  message.finish();
   reset_transaction();
   switch (decoder.defect()) {
     case smtp::DataDecoder::Defect::None:
@@ -436,55 +507,33 @@ awaitable<void> Session::on_data(const Command&) {
             fmt::format("Message size exceeds fixed maximum message size ({} octets)", config.limits.max_message_size));
       co_return;
   }
-  if (refuse_looping_message(decoder.content())) co_return;  // stores nothing
+  // Checks of the header section that refuse a message after its end go here: a reply and
+  // co_return, and the draft is discarded.
+  if (refuse_looping_message(message.client_header_section())) co_return;  // stores nothing
 
-  queue::Envelope envelope;
-  envelope.id = new_hex_id();
-  envelope.mail_from = t.mail_from;
-  envelope.original_mail_from = t.original_mail_from;
-  envelope.body_type = t.body_type;
-  envelope.smtputf8 = t.smtputf8;
-  envelope.received = std::chrono::system_clock::now();
-  envelope.client_address = client_.to_string();
-  envelope.client_helo = helo_;
-  envelope.connector = connector_.name;
-  envelope.tls_version = tls_version_;
-  envelope.tls_cipher = tls_cipher_;
-  for (const auto& accepted : t.recipients) {
-    auto& recipient = envelope.recipients.emplace_back();
-    recipient.address = accepted.address;
-    // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
-    // change and need not rewrite the envelope before delivering.
-    if (accepted.local) recipient.next_hop = "local";
-  }
-  std::string message = decoder.take_content();
-  for (const HeaderRewrite& change : rewrite_sender_headers(message, sender_rewriter()))
+  for (const HeaderRewrite& change : rewrites)
     log_.info(fmt::format("{}: header rewritten: {} -> {}", change.field, change.original, change.replacement));
-  message.insert(0, received_header({.helo = helo_,
-                                     .client_address = envelope.client_address,
-                                     .hostname = config.hostname,
-                                     .connector = connector_.name,
-                                     .esmtp = esmtp_,
-                                     .smtputf8 = t.smtputf8,
-                                     .authenticated_user = user_ ? user_->name : std::string(),
-                                     .tls_version = tls_version_,
-                                     .tls_cipher = tls_cipher_,
-                                     .queue_id = envelope.id,
-                                     .single_recipient = t.recipients.size() == 1 ? t.recipients.front().address : "",
-                                     .time = envelope.received}));
   envelope.size = message.size();
-  envelope.message_id = queue::header_value(message, "Message-ID");
+  envelope.message_id = queue::header_value(message.header_section(), "Message-ID");
+  if (!written) {
+    log_.info(fmt::format("Queue write failed: {}", written.error().message()));
+    reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
+    co_return;
+  }
 
-  // Durable before the 250: the write and its fsyncs run off the network thread (group commit,
-  // shared with the other sessions ending DATA now), and this session resumes only when they are
-  // done.
+  // Durable before the 250: the rest of the message, the fsyncs and the renames run off the
+  // network thread (group commit, shared with the other sessions ending DATA now), and this
+  // session resumes only when they are done.
+  const std::string_view rest = message.pending();
   Result<void, std::error_code> stored;
   if (services_.committer) {
-    stored = co_await queue::async_store(*services_.committer, envelope, message);
+    stored = co_await queue::async_store(*services_.committer, envelope, rest, &draft);
   } else {
     auto* spool = services_.spool;
-    stored =
-        co_await run_blocking(services_.disk, [spool, &envelope, &message] { return spool->store(envelope, message); });
+    auto* draft_p = &draft;
+    const auto* rest_p = &rest;
+    stored = co_await run_blocking(
+        services_.disk, [spool, &envelope, rest_p, draft_p] { return spool->store(envelope, *rest_p, draft_p); });
   }
   if (!stored) {
     log_.info(fmt::format("Queue write failed: {}", stored.error().message()));
@@ -501,11 +550,11 @@ awaitable<void> Session::on_data(const Command&) {
   if (services_.queued) services_.queued(envelope);
 }
 
-bool Session::refuse_looping_message(std::string_view message_or_header_section) {
+bool Session::refuse_looping_message(std::string_view client_header_section) {
   // Counted on the message as it came, before our own Received: is added (as Exchange's
   // MaxHopCount): a loop between gateways ends here at the latest, and stores nothing.
   const std::size_t limit = services_.config->limits.max_hop_count;
-  const int hops = queue::count_hops(message_or_header_section);
+  const int hops = queue::count_hops(client_header_section);
   if (!queue::exceeds_hop_limit(hops, limit)) return false;
   log_.info(fmt::format("Message refused: {} Received: header fields, more than max_hop_count ({}); possible mail loop",
                         hops, limit));

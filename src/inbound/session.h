@@ -121,6 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_mail(const smtp::Command&);
   asio::awaitable<void> on_rcpt(const smtp::Command&);
   asio::awaitable<void> on_data(const smtp::Command&);
+  /// DATA's envelope for the current transaction: a new id, the time now, the session's facts.
+  queue::Envelope new_envelope() const;
+  /// Our Received: header for `envelope` (inbound/received_header.h).
+  std::string received_header_for(const queue::Envelope& envelope) const;
   void on_rset(const smtp::Command&);
   void on_noop(const smtp::Command&);
   void on_quit(const smtp::Command&);
@@ -172,7 +176,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void reset_transaction() { transaction_.reset(); }
   /// True (and DATA answered 554 5.4.14, logged) when the message, as it arrived, has more
   /// Received: fields than max_hop_count: a mail loop (queue/hop_count.h).
-  bool refuse_looping_message(std::string_view message_or_header_section);
+  bool refuse_looping_message(std::string_view client_header_section);
   /// True (and 421 queued, session closing) when `command` is one junk command too many.
   bool too_many_junk_commands(const smtp::Command& command);
   /// The rewrite_senders tables that apply to this session (inbound/sender_rewrite.h).

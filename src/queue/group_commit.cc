@@ -26,10 +26,10 @@ GroupCommitter::~GroupCommitter() {
   fsync_pool_.join();
 }
 
-void GroupCommitter::submit(const Envelope* envelope, std::string_view message, Done done) {
+void GroupCommitter::submit(const Envelope* envelope, std::string_view message, MessageDraft* draft, Done done) {
   {
     std::lock_guard lock(mutex_);
-    pending_.push_back({envelope, message, std::move(done)});
+    pending_.push_back({envelope, message, draft, std::move(done)});
   }
   wake_.notify_one();
 }
@@ -67,7 +67,7 @@ void GroupCommitter::run() {
     }
     std::vector<StoreRequest> requests;
     requests.reserve(batch.size());
-    for (const auto& r : batch) requests.push_back({r.envelope, r.message, {}});
+    for (const auto& r : batch) requests.push_back({r.envelope, r.message, {}, r.draft});
     spool_.store_batch(
         requests, [this](std::size_t count, const std::function<void(std::size_t)>& task) { parallel(count, task); });
     ++batches_;

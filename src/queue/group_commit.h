@@ -43,7 +43,15 @@ class GroupCommitter {
   /// Queues a store; `done` runs on the committer's thread with Spool::store's result, once the
   /// message is durable (or nothing of it is left). `envelope` and `message` must stay valid
   /// until then.
-  void submit(const Envelope* envelope, std::string_view message, Done done);
+  void submit(const Envelope* envelope, std::string_view message, Done done) {
+    submit(envelope, message, nullptr, std::move(done));
+  }
+  /// The same for a message streamed into `draft` (StoreRequest): `message` is its rest.
+  void submit(const Envelope* envelope, std::string_view message, MessageDraft* draft, Done done);
+
+  /// Where sessions run their draft appends (MessageDraft::append): the committer's own threads,
+  /// so that neither the network thread nor a busy disk pool (Maildir deliveries) waits on them.
+  asio::any_io_executor writer() { return fsync_pool_.get_executor(); }
 
   /// Batches stored so far and messages in them (for tests and the benchmark notes; atomic, so
   /// no lock).
@@ -54,6 +62,7 @@ class GroupCommitter {
   struct Request {
     const Envelope* envelope;
     std::string_view message;
+    MessageDraft* draft;
     Done done;
   };
   void run();
@@ -71,16 +80,17 @@ class GroupCommitter {
 
 /// `auto stored = co_await async_store(committer, envelope, message);` (Spool::store's result) resumes the
 /// awaiting coroutine on its own executor. The initiation captures only pointers and a view
-/// (g++ 12 PR 99576, see base/blocking.h); envelope and message must be locals of the awaiting
-/// coroutine or otherwise outlive the wait.
-inline auto async_store(GroupCommitter& committer, const Envelope& envelope, std::string_view message) {
+/// (g++ 12 PR 99576, see base/blocking.h); envelope, message and draft must be locals of the
+/// awaiting coroutine or otherwise outlive the wait. With a `draft`, `message` is its rest.
+inline auto async_store(GroupCommitter& committer, const Envelope& envelope, std::string_view message,
+                        MessageDraft* draft = nullptr) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result<void, std::error_code>)>(
-      [committer = &committer, envelope = &envelope, message](auto handler) {
+      [committer = &committer, envelope = &envelope, message, draft](auto handler) {
         auto executor = asio::get_associated_executor(handler);
         // Keeps the caller's io_context running until the result is delivered.
         auto work = std::make_shared<asio::executor_work_guard<decltype(executor)>>(executor);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        committer->submit(envelope, message, [shared, work](Result<void, std::error_code> stored) {
+        committer->submit(envelope, message, draft, [shared, work](Result<void, std::error_code> stored) {
           asio::dispatch(work->get_executor(), [shared, work, stored]() mutable {
             std::move (*shared)(std::exception_ptr{}, stored);
             work->reset();

@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "base/blocking.h"
 #include "base/temp_dir_test_util.h"
+#include "queue/envelope_test_util.h"
 
 namespace sluice::queue {
 namespace {
@@ -26,14 +28,7 @@ namespace fs = std::filesystem;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
-  static Envelope envelope(std::string id) {
-    Envelope e;
-    e.id = std::move(id);
-    e.mail_from = "alice@example.org";
-    e.recipients.emplace_back().address = "bob@example.org";
-    e.received = std::chrono::system_clock::now();
-    return e;
-  }
+  static Envelope envelope(std::string id) { return test_util::minimal_envelope(std::move(id)); }
 
   sluice::test_util::TempDir temp_{"sluice-commit"};
   fs::path dir_ = temp_.path();
@@ -139,6 +134,32 @@ TEST_F(GroupCommitTest, AsyncStoreResumesTheCoroutineWithTheResult) {
   EXPECT_TRUE(good_result);
   EXPECT_EQ(bad_result.error(), std::errc::invalid_argument);
   EXPECT_EQ(spool.load_message("ASYNC1"), "hello\r\n");
+}
+
+// The session's streaming path: pieces appended on the committer's writer threads while the
+// message arrives, then the rest and the commit through the group commit.
+TEST_F(GroupCommitTest, AStreamedDraftIsCommittedWithItsRest) {
+  Spool spool(dir_);
+  GroupCommitter committer(spool, 2);
+  asio::io_context io;
+  Result<void, std::error_code> appended = fail(std::make_error_code(std::errc::io_error));
+  Result<void, std::error_code> stored = fail(std::make_error_code(std::errc::io_error));
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        Envelope e = envelope("STREAM1");
+        MessageDraft draft = spool.draft(e.id);
+        const std::string_view piece = "Subject: streamed\r\n\r\n";
+        auto* to = &draft;
+        const auto* bytes = &piece;
+        appended = co_await run_blocking(committer.writer(), [to, bytes] { return to->append(*bytes); });
+        stored = co_await async_store(committer, e, "body\r\n", &draft);
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(appended);
+  EXPECT_TRUE(stored);
+  EXPECT_EQ(spool.load_message("STREAM1"), "Subject: streamed\r\n\r\nbody\r\n");
 }
 
 }  // namespace

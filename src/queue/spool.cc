@@ -91,10 +91,15 @@ Result<fs::path, std::error_code> Spool::write_synced(std::string_view name, std
   return file;
 }
 
-Result<void, std::error_code> Spool::store(const Envelope& envelope, std::string_view message) {
-  StoreRequest request{&envelope, message, {}};
+Result<void, std::error_code> Spool::store(const Envelope& envelope, std::string_view message, MessageDraft* draft) {
+  StoreRequest request{&envelope, message, {}, draft};
   store_batch(std::span<StoreRequest>(&request, 1));
   return request.result;
+}
+
+MessageDraft Spool::draft(std::string_view id) {
+  // A test FileOpener must see every file created, so no pool then (as write_synced).
+  return MessageDraft(dir_, std::string(id), open_new_ ? nullptr : pool_.get(), open_new_);
 }
 
 void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& run) {
@@ -112,7 +117,9 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
     auto& r = requests[k / 2];
     if (failed[k / 2]) return;
     try {
-      if (k % 2 == 0) {
+      if (k % 2 == 0 && r.draft) {
+        temps[k] = r.draft->seal(r.message);
+      } else if (k % 2 == 0) {
         temps[k] = write_synced(message_name(r.envelope->id), r.message);
       } else {
         temps[k] = write_synced(envelope_name(r.envelope->id), json[k / 2]);
@@ -127,8 +134,9 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
   } else {
     for (std::size_t k = 0; k < 2 * n; ++k) write_one(k);
   }
+  // A draft's file is the draft's to remove (it may go back to the pool): see the end.
   auto drop_temps = [&](std::size_t i) {
-    for (std::size_t k = 2 * i; k < 2 * i + 2; ++k)
+    for (std::size_t k = requests[i].draft ? 2 * i + 1 : 2 * i; k < 2 * i + 2; ++k)
       if (temps[k] && !temps[k]->empty()) unlink_file(*temps[k]);
   };
   // Both names into place, content first, then one directory fsync for the whole batch: it
@@ -151,6 +159,7 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
       drop_temps(i);
       continue;
     }
+    if (r.draft) r.draft->release();
     if (::rename(temps[2 * i + 1]->c_str(), (dir_ / envelope_name(r.envelope->id)).c_str()) != 0) {
       failed[i] = {errno, std::system_category()};
       unlink_file(*temps[2 * i + 1]);
@@ -169,7 +178,10 @@ void Spool::store_batch(std::span<StoreRequest> requests, const ParallelRunner& 
     }
     dir_sync_->sync();  // best effort
   }
-  for (std::size_t i = 0; i < n; ++i) requests[i].result = as_result(failed[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (failed[i] && requests[i].draft) requests[i].draft->discard();
+    requests[i].result = as_result(failed[i]);
+  }
 }
 
 Result<void, std::error_code> Spool::update(const Envelope& envelope) {

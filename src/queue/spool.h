@@ -15,14 +15,19 @@
 #include "base/result.h"
 #include "queue/envelope.h"
 #include "queue/file_pool.h"
+#include "queue/message_draft.h"
 
 namespace sluice::queue {
 
 /// One message is to be stored by store_batch(); `result` is its outcome.
 struct StoreRequest {
   const Envelope* envelope = nullptr;
+  /// The content; with a draft, what comes after what the draft holds already.
   std::string_view message;
   Result<void, std::error_code> result;
+  /// The content written so far (a message streamed in by a session); null: all of it is in
+  /// `message`. The store commits its file or, on failure, discards it.
+  MessageDraft* draft = nullptr;
 };
 
 /// Runs task(0) ... task(count - 1), possibly at the same time, and returns when all have
@@ -47,9 +52,15 @@ class Spool {
   /// error is errno's (callers compare it with std::errc): std::errc::invalid_argument for a bad id,
   /// std::errc::illegal_byte_sequence when the reverse-path or a recipient is not valid UTF-8 (JSON cannot hold it
   /// unaltered). The id must be new: an existing message with the same id is overwritten.
-  Result<void, std::error_code> store(const Envelope& envelope, std::string_view message);
+  /// With a `draft` (see StoreRequest), `message` is the rest of the content after the draft's.
+  Result<void, std::error_code> store(const Envelope& envelope, std::string_view message,
+                                      MessageDraft* draft = nullptr);
+  /// A draft for message `id`'s content, to be written while it arrives and then passed to
+  /// store() or store_batch() (queue/message_draft.h). No file exists until its first append.
+  MessageDraft draft(std::string_view id);
   /// Stores several messages with one directory fsync for all of them (group commit): every
-  /// file is written to a temporary name and fsynced (the 2N writes through `run`), each
+  /// file is written to a temporary name (or a draft's file completed) and fsynced (the 2N
+  /// writes through `run`), each
   /// message's content then envelope is renamed into place, and one fsync of the directory makes
   /// all the renames durable.
   /// Each request's `result` is what store() would have returned for it alone; a message whose

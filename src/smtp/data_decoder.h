@@ -18,8 +18,8 @@ class DataDecoder {
  public:
   enum class Defect { None, BareLf, BareCr, LineTooLong, TooBig };
 
-  /// `max_size`: content bytes kept (after unstuffing); beyond that the content is counted, not
-  /// stored, and the defect is TooBig. `max_line_length`: octets of a line including CRLF
+  /// `max_size`: content bytes passed on (after unstuffing); beyond that the content is counted,
+  /// not kept, and the defect is TooBig. `max_line_length`: octets of a line including CRLF
   /// (RFC 5321 4.5.3.1.6: 1000), counted after unstuffing so that a 998-octet line that begins
   /// with "." is not refused for the dot its sender added.
   DataDecoder(std::size_t max_size, std::size_t max_line_length = 1000);
@@ -32,10 +32,13 @@ class DataDecoder {
   bool done() const { return done_; }
   /// The first defect seen (None if the content is clean).
   Defect defect() const { return defect_; }
-  /// The content, unstuffed, CRLF line endings, without the terminating ".\r\n". Complete only
-  /// once done() and !truncated(). Bare CR and LF are kept as received.
+  /// The content decoded since the last clear_content() (all of it when never cleared), unstuffed,
+  /// CRLF line endings, without the terminating ".\r\n". Complete only once done() and
+  /// !truncated(). Bare CR and LF are kept as received.
   const std::string& content() const { return content_; }
-  std::string take_content() { return std::move(content_); }
+  /// Forgets content() (keeping its capacity): a caller that passes the content on after each
+  /// feed() (the session streams it to the spool) holds at most one feed's worth in memory.
+  void clear_content() { content_.clear(); }
   /// Content octets seen (after unstuffing), including those not kept.
   std::size_t size() const { return size_; }
   /// True when content() lost octets beyond max_size. Differs from defect() == TooBig when an

@@ -25,7 +25,8 @@ std::ostream& operator<<(std::ostream& os, const Outcome& o) {
             << " size=" << o.size << " content=" << testing::PrintToString(o.content) << "}";
 }
 
-/// Feeds `chunks` in order the way a session would: stop at the end of data, keep the rest.
+/// Feeds `chunks` in order the way a session would: stop at the end of data, keep the rest, and
+/// take the content decoded so far after each feed (clear_content), as the session streams it.
 Outcome decode(const std::vector<std::string_view>& chunks, std::size_t max_size = 1 << 20,
                std::size_t max_line = 1000) {
   DataDecoder d(max_size, max_line);
@@ -34,12 +35,14 @@ Outcome decode(const std::vector<std::string_view>& chunks, std::size_t max_size
     const std::size_t n = d.feed(chunk);
     EXPECT_LE(n, chunk.size());
     o.consumed += n;
+    o.content += d.content();
+    d.clear_content();
     if (d.done()) break;
     EXPECT_EQ(n, chunk.size()) << "stopped early without finding the end";
   }
   o.done = d.done();
   o.defect = d.defect();
-  o.content = d.content();
+  EXPECT_EQ(d.content(), "");
   o.size = d.size();
   return o;
 }
@@ -126,7 +129,9 @@ TEST(DataDecoderTest, CrAtChunkEndWaitsForNextByte) {
   EXPECT_EQ(d.feed("\nNEXT"), 1u);
   EXPECT_TRUE(d.done());
   EXPECT_EQ(d.defect(), Defect::None);
-  EXPECT_EQ(d.take_content(), "a\r\n");
+  EXPECT_EQ(d.content(), "a\r\n");
+  d.clear_content();
+  EXPECT_EQ(d.content(), "");
 
   DataDecoder bare(1000);
   EXPECT_EQ(bare.feed("a\r"), 2u);

@@ -36,7 +36,7 @@ TEST(DotStuff, TheReceivingDecoderGetsTheMessageBack) {
   EXPECT_EQ(decoder.feed(wire), wire.size());
   ASSERT_TRUE(decoder.done());
   EXPECT_EQ(decoder.defect(), DataDecoder::Defect::None);
-  EXPECT_EQ(decoder.take_content(), message);
+  EXPECT_EQ(decoder.content(), message);
 }
 
 }  // namespace
