@@ -33,7 +33,7 @@ std::size_t sessions_within(std::uint64_t soft_limit, std::size_t open_now, std:
   if (soft_limit <= open_now) return 1;
   const std::uint64_t free = soft_limit - open_now;
   const std::uint64_t besides = std::min<std::uint64_t>(max_deliveries + kDescriptorsBesidesSessions, free / 2);
-  return static_cast<std::size_t>(std::max<std::uint64_t>(1, free - besides));
+  return static_cast<std::size_t>(std::max<std::uint64_t>(1, (free - besides) / kDescriptorsPerSession));
 }
 
 }  // namespace sluice

@@ -1,5 +1,5 @@
 // The process's open-file limit (RLIMIT_NOFILE) and how many sessions it leaves room for. Every
-// session is a descriptor; when they run out, accept() fails with EMFILE and a client gets no
+// session is a descriptor (two while its message streams to the spool); when they run out, accept() fails with EMFILE and a client gets no
 // banner at all, so the gateway refuses sessions while it still has descriptors to answer with.
 #pragma once
 #include <cstddef>
@@ -25,9 +25,13 @@ std::size_t open_descriptors();
 /// and a directory each), protocol and tracking logs, DNS sockets, control clients, refusals in flight.
 inline constexpr std::size_t kDescriptorsBesidesSessions = 128;
 
+/// A receive session's socket, and in DATA the spool file its message streams into (queue/message_draft.h).
+inline constexpr std::size_t kDescriptorsPerSession = 2;
+
 /// How many receive sessions fit under `soft_limit` when `open_now` descriptors are open and the
-/// rest of the gateway needs `max_deliveries` + kDescriptorsBesidesSessions; at least half of what
-/// is free goes to sessions when the limit is too low for that (at least 1).
+/// rest of the gateway needs `max_deliveries` + kDescriptorsBesidesSessions, each session taking
+/// kDescriptorsPerSession; at least half of what is free goes to sessions when the limit is too low
+/// for that (at least 1).
 std::size_t sessions_within(std::uint64_t soft_limit, std::size_t open_now, std::size_t max_deliveries);
 
 }  // namespace sluice
