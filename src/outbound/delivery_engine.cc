@@ -306,22 +306,6 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   const auto* connector = config::select_send_connector(cfg, domain);
   if (!connector) co_return internal_error(job.message_id, "no send connector for " + domain);
 
-  auto* spool = services_.spool;
-  const auto* id = &envelope.id;
-  auto message = co_await run_blocking(services_.disk, [spool, id] { return spool->load_message(*id); });
-  if (!message) co_return internal_error(job.message_id, "message content missing from the spool");
-  // A mail loop: the next hop would count more Received: fields than max_hop_count (ours
-  // included) and refuse it; the sender learns it from our bounce instead, and nothing is sent.
-  if (const int hops = queue::count_hops(*message); queue::exceeds_hop_limit(hops, cfg.limits.max_hop_count)) {
-    log_warning("queue {}: {} Received: header fields, more than max_hop_count ({}): not sent (possible mail loop)",
-                job.message_id, hops, cfg.limits.max_hop_count);
-    TargetsAttempt out;
-    out.result.failure = Failure::RemotePermanent;
-    out.result.reply = queue::hop_count_exceeded_reply();
-    out.connector = connector->name;
-    co_return out;
-  }
-
   // DNS blocks: it runs on the engine's DNS threads.
   const auto* dns = services_.resolver;
   const auto* domain_p = &domain;
@@ -333,6 +317,24 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
     out.result.reply = targets.error();
     co_return out;
   }
+  auto* spool = services_.spool;
+  const auto* id = &envelope.id;
+  auto message = co_await run_blocking(services_.disk, [spool, id] { return spool->load_message(*id); });
+  if (!message) co_return internal_error(job.message_id, "message content missing from the spool");
+  // Loaded only once there is somewhere to send it: while its next hop cannot be found, a large
+  // message waits in the spool, not in memory. A mail loop: the next hop would count more
+  // Received: fields than max_hop_count (ours included) and refuse it; the sender learns it from
+  // our bounce instead, and nothing is sent.
+  if (const int hops = queue::count_hops(*message); queue::exceeds_hop_limit(hops, cfg.limits.max_hop_count)) {
+    log_warning("queue {}: {} Received: header fields, more than max_hop_count ({}): not sent (possible mail loop)",
+                job.message_id, hops, cfg.limits.max_hop_count);
+    TargetsAttempt out;
+    out.result.failure = Failure::RemotePermanent;
+    out.result.reply = queue::hop_count_exceeded_reply();
+    out.connector = connector->name;
+    co_return out;
+  }
+
   Transaction tx;
   tx.mail_from = envelope.mail_from;
   for (auto i : job.recipients) tx.recipients.push_back(envelope.recipients[i].address);
