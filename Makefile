@@ -37,29 +37,29 @@ build: deps
 # the library, and compiling them for the release tree as well took longer than anything they could
 # find there. Each step stops the run when it fails.
 #
-# The suites mostly wait on timers and sockets, so the ASan tree and the fuzz targets are built
-# while the release suite runs, at nice 19: they take the CPU the tests leave idle and give it
+# The suites mostly wait on timers and sockets, so the ASan tree is built while the release suite
+# runs, at nice 19: they take the CPU the tests leave idle and give it
 # back the moment a test wants it (CFS weighs nice 19 at 15 against 1024), which shortens a fresh
 # clone's run without making the tests' timing any tighter. The background build's output goes
-# to $(BACKGROUND_LOG), printed when it fails. The fuzzers run the same way beside the ASan suite:
-# libFuzzer's -max_total_time is wall-clock time, so a fuzzer left with little CPU runs fewer inputs,
-# not longer; their output goes to $(FUZZ_LOG), printed when one fails.
+# to $(BACKGROUND_LOG), printed when it fails. The fuzz targets are built and run the same way beside
+# the ASan suite: libFuzzer's -max_total_time is wall-clock time, so a fuzzer left with little CPU
+# runs fewer inputs, not longer; their output goes to $(FUZZ_LOG), printed when one fails.
 BACKGROUND_LOG = $(ASAN_BUILD).background.log
 FUZZ_LOG = build-fuzz.log
 test: deps
 	@t0=$$(date +%s); \
 	$(MAKE) --no-print-directory build UNIT_TESTS=OFF || exit 1; t1=$$(date +%s); \
-	setsid nice -n 19 $(MAKE) --no-print-directory sanitize-build fuzz-build >$(BACKGROUND_LOG) 2>&1 & background=$$!; \
+	setsid nice -n 19 $(MAKE) --no-print-directory sanitize-build >$(BACKGROUND_LOG) 2>&1 & background=$$!; \
 	if ! $(MAKE) --no-print-directory suite-run; then kill -- -$$background 2>/dev/null; wait; exit 1; fi; t2=$$(date +%s); \
-	wait $$background || { cat $(BACKGROUND_LOG); echo "make test: building the ASan tree or the fuzz targets failed"; exit 1; }; \
+	wait $$background || { cat $(BACKGROUND_LOG); echo "make test: building the ASan tree failed"; exit 1; }; \
 	t3=$$(date +%s); \
-	setsid nice -n 19 $(MAKE) --no-print-directory fuzz-run >$(FUZZ_LOG) 2>&1 & fuzzers=$$!; \
+	setsid nice -n 19 $(MAKE) --no-print-directory fuzz-build fuzz-run >$(FUZZ_LOG) 2>&1 & fuzzers=$$!; \
 	if ! $(MAKE) --no-print-directory sanitize-run; then kill -- -$$fuzzers 2>/dev/null; wait; exit 1; fi; t4=$$(date +%s); \
-	wait $$fuzzers || { cat $(FUZZ_LOG); echo "make test: a fuzzer failed"; exit 1; }; t5=$$(date +%s); \
-	tail -n 1 $(FUZZ_LOG); \
+	wait $$fuzzers || { cat $(FUZZ_LOG); echo "make test: building or running a fuzzer failed"; exit 1; }; t5=$$(date +%s); \
+	grep '^fuzz:' $(FUZZ_LOG); \
 	echo "make test: passed in $$((t5 - t0)) s (release build $$((t1 - t0)) s, release suite $$((t2 - t1)) s," \
-	  "rest of the ASan and fuzz builds $$((t3 - t2)) s, ASan+UBSan suite with the fuzzers beside it $$((t4 - t3)) s," \
-	  "fuzzers after it $$((t5 - t4)) s)"
+	  "rest of the ASan build $$((t3 - t2)) s, ASan+UBSan suite with the fuzz targets built and run beside it $$((t4 - t3)) s," \
+	  "fuzz targets after it $$((t5 - t4)) s)"
 
 # The whole ctest suite on the release build.
 suite: build
