@@ -36,4 +36,8 @@ std::size_t sessions_within(std::uint64_t soft_limit, std::size_t open_now, std:
   return static_cast<std::size_t>(std::max<std::uint64_t>(1, (free - besides) / kDescriptorsPerSession));
 }
 
+std::uint64_t descriptors_for(std::size_t sessions, std::size_t open_now, std::size_t max_deliveries) {
+  return std::uint64_t{sessions} * kDescriptorsPerSession + open_now + max_deliveries + kDescriptorsBesidesSessions;
+}
+
 }  // namespace sluice

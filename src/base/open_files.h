@@ -1,6 +1,7 @@
 // The process's open-file limit (RLIMIT_NOFILE) and how many sessions it leaves room for. Every
-// session is a descriptor (two while its message streams to the spool); when they run out, accept() fails with EMFILE and a client gets no
-// banner at all, so the gateway refuses sessions while it still has descriptors to answer with.
+// session is a descriptor (two while its message streams to the spool); when they run out,
+// accept() fails with EMFILE and a client gets no banner at all, so the gateway refuses sessions
+// while it still has descriptors to answer with.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -33,5 +34,9 @@ inline constexpr std::size_t kDescriptorsPerSession = 2;
 /// kDescriptorsPerSession; at least half of what is free goes to sessions when the limit is too low
 /// for that (at least 1).
 std::size_t sessions_within(std::uint64_t soft_limit, std::size_t open_now, std::size_t max_deliveries);
+
+/// The open-file limit that leaves room for `sessions` (the inverse of sessions_within): what to
+/// tell an administrator whose limit holds fewer than max_connections.
+std::uint64_t descriptors_for(std::size_t sessions, std::size_t open_now, std::size_t max_deliveries);
 
 }  // namespace sluice

@@ -19,6 +19,12 @@ TEST(SessionsWithin, ALowLimitStillGivesHalfOfWhatIsFreeToSessions) {
   EXPECT_EQ(sessions_within(10, 40, 100), 1u);
 }
 
+TEST(SessionsWithin, DescriptorsForIsItsInverse) {
+  // The hard limit the start-up warning asks for holds max_connections sessions, two descriptors each.
+  EXPECT_EQ(descriptors_for(10000, 30, 100), 2u * 10000 + 30 + 100 + kDescriptorsBesidesSessions);
+  EXPECT_EQ(sessions_within(descriptors_for(10000, 30, 100), 30, 100), 10000u);
+}
+
 TEST(OpenDescriptors, CountsADescriptorOpenedAndClosed) {
   std::size_t before = open_descriptors();
   ASSERT_GT(before, 2u);  // at least stdin, stdout and stderr

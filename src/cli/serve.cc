@@ -150,8 +150,7 @@ void fit_sessions_to_descriptors(inbound::Server& server, const config::Config& 
   const std::size_t sessions = sessions_within(files.soft, open_now, cfg.queue.max_deliveries);
   server.set_session_capacity(sessions);
   if (sessions >= cfg.limits.max_connections) return;
-  const std::uint64_t needed =
-      cfg.limits.max_connections + open_now + cfg.queue.max_deliveries + kDescriptorsBesidesSessions;
+  const std::uint64_t needed = descriptors_for(cfg.limits.max_connections, open_now, cfg.queue.max_deliveries);
   log_warning(
       "the open-file limit is {} (hard limit {}{}): room for {} sessions, fewer than max_connections = {}; "
       "connections beyond {} get 421 4.3.2. Raise the hard limit to at least {} (systemd: LimitNOFILE=, shell: "

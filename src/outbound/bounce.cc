@@ -1,6 +1,5 @@
 #include "outbound/bounce.h"
 
-#include <algorithm>
 #include <exception>
 #include <string_view>
 
@@ -115,9 +114,7 @@ NoticesOutcome queue_pending_notices(queue::Spool& spool, queue::Envelope envelo
       still_pending.push_back(std::move(notice));
   }
   envelope.pending_notices = std::move(still_pending);
-  const bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                                [](const queue::Recipient& r) { return r.waiting(); });
-  if (!open && envelope.pending_notices.empty()) {
+  if (!envelope.any_waiting() && envelope.pending_notices.empty()) {
     auto removed = spool.remove(envelope.id);
     // Gone already: an earlier call removed it, and this one had only notices it had queued.
     if (!removed && removed.error() != std::errc::no_such_file_or_directory)

@@ -147,8 +147,7 @@ void DeliveryEngine::commit(Envelope envelope, const std::vector<std::size_t>& n
   if (services_.tracking) services_.tracking->changed(find(envelope.id), envelope, newly_failed, hop ? &*hop : nullptr);
   if (!newly_failed.empty() && queue::should_bounce(envelope))
     envelope.pending_notices.push_back(decide_notice(envelope, newly_failed, remote_host, false));
-  bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                          [](const queue::Recipient& r) { return r.waiting(); });
+  const bool open = envelope.any_waiting();
   const bool owes = !envelope.pending_notices.empty();
   if (open || owes) {
     scheduler_.upsert(envelope);
@@ -200,8 +199,7 @@ void DeliveryEngine::notices_flushed(const std::string& id, const NoticesOutcome
   std::erase_if(envelope.pending_notices, [&](const queue::PendingNotice& notice) {
     return std::find(outcome.resolved.begin(), outcome.resolved.end(), notice.id) != outcome.resolved.end();
   });
-  const bool open = std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
-                                [](const queue::Recipient& r) { return r.waiting(); });
+  const bool open = envelope.any_waiting();
   if (open || !envelope.pending_notices.empty()) {
     scheduler_.upsert(envelope);  // arms the next retry while notices stay pending
     wake();                       // the loop's timer must learn of it

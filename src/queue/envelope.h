@@ -70,6 +70,13 @@ struct Envelope {
   std::string message_id;           ///< the Message-ID header's value ("<x@y>"), for the tracking log; may be empty
   /// DSNs owed to the sender that could not be queued yet; the message is kept until they are.
   std::vector<PendingNotice> pending_notices;
+
+  /// True while a recipient is still to be delivered (Pending or Deferred).
+  bool any_waiting() const {
+    for (const auto& r : recipients)
+      if (r.waiting()) return true;
+    return false;
+  }
 };
 
 /// Splits a stored address "local@domain" at the last '@' (a quoted local part may contain '@');
