@@ -12,6 +12,7 @@
 
 #include "base/logging.h"
 #include "base/open_files.h"
+#include "base/service_manager.h"
 #include "cli/command_line.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
@@ -295,6 +296,7 @@ int serve(const ServeOptions& options) {
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
     fit_sessions_to_descriptors(server, cfg, files);
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
+    notify_ready();
 
     bool stopping = false;
     signals.start(io.get_executor(), [&](int number) {
@@ -304,6 +306,7 @@ int serve(const ServeOptions& options) {
         return;
       }
       stopping = true;
+      notify_stopping();
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
       // Inbound first (nothing new arrives), then outbound, then the control socket.
       server.on_stopped([&] { engine.stop([&] { control.stop(); }); });
