@@ -74,7 +74,8 @@ check: build
 
 unit: check
 
-# The whole ctest suite (unit, e2e, loadgen) against a Debug build with AddressSanitizer (leaks
+# The whole ctest suite (unit, e2e, loadgen; not the fuzz seed replays, which fuzz/run.sh runs under
+# the same sanitizers) against a Debug build with AddressSanitizer (leaks
 # included) and UndefinedBehaviorSanitizer. It is the longest step of `make test`: -Og -g1 (reports
 # need file and line, not variables) compiles in 0.35 of the time of -O1 -g (inbound/session.cc:
 # 10.8 s against 30.9 s), and the suite is bound by timers and sockets, not by the CPU. It is a
@@ -89,7 +90,7 @@ sanitize: sanitize-build
 	@$(MAKE) --no-print-directory sanitize-run
 
 sanitize-build: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_UNITY_BUILD=ON -DSLUICE_UNIT_TEST_SHARDS=8 \
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_UNITY_BUILD=ON -DSLUICE_UNIT_TEST_SHARDS=8 -DSLUICE_FUZZ_REPLAY=OFF \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -Og" \
 	  >$(ASAN_BUILD).configure.log 2>&1 || { cat $(ASAN_BUILD).configure.log; exit 1; }
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)

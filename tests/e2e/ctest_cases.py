@@ -1,11 +1,14 @@
-"""Lists the ctest cases of the end-to-end scripts, one line each: `name|script|argument|processors`.
+"""Lists the ctest cases of the end-to-end scripts, one line each: `name|script|argument|processors|seconds`.
 
 CMake reads this at configure time (CMakeLists.txt). A test class that shares a fixture between its
 tests (it has a setUpClass) is one case; a class whose tests each set up their own is split into
 one case per test, so that ctest can run them side by side: most of these tests wait on timers
 (command timeouts, retries, DNS timeouts), not on the processor. A script may set
 CTEST_PROCESSORS = 2 at module level when its tests keep a core busy (TLS scans, load): ctest then
-counts them as two of its -j slots. Reads the scripts with ast: nothing is imported or run."""
+counts them as two of its -j slots. A test class that takes long sets CTEST_SECONDS = N in its body (its
+rough duration under the sanitizers): ctest starts the longest cases first (COST), so that a fresh
+clone, which has no timings of an earlier run, does not end its suite waiting on one of them started
+last. Reads the scripts with ast: nothing is imported or run."""
 import ast
 import pathlib
 import sys
@@ -28,27 +31,33 @@ def test_classes(tree):
     return [node for name, node in bases_of.items() if is_test_case(name)]
 
 
-def processors(tree):
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CTEST_PROCESSORS" for t in node.targets):
+def assigned(body, name, default):
+    """The value of a constant assignment `name = ...` among the statements of `body`."""
+    for node in body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == name for t in node.targets):
             return int(ast.literal_eval(node.value))
-    return 1
+    return default
+
+
+# Most cases take a few seconds.
+DEFAULT_SECONDS = 5
 
 
 def main(directory):
     for script in sorted(pathlib.Path(directory).glob("test_*.py")):
         tree = ast.parse(script.read_text(), str(script))
-        cpus = processors(tree)
+        cpus = assigned(tree.body, "CTEST_PROCESSORS", 1)
         for cls in test_classes(tree):
+            seconds = assigned(cls.body, "CTEST_SECONDS", DEFAULT_SECONDS)
             methods = [n.name for n in cls.body if isinstance(n, ast.FunctionDef)]
             tests = [m for m in methods if m.startswith("test")]
             if not tests:
                 continue
             if "setUpClass" in methods or len(tests) == 1:
-                print(f"{script.stem}.{cls.name}|{script}|{cls.name}|{cpus}")
+                print(f"{script.stem}.{cls.name}|{script}|{cls.name}|{cpus}|{seconds}")
             else:
                 for t in tests:
-                    print(f"{script.stem}.{cls.name}.{t}|{script}|{cls.name}.{t}|{cpus}")
+                    print(f"{script.stem}.{cls.name}.{t}|{script}|{cls.name}.{t}|{cpus}|{seconds}")
 
 
 if __name__ == "__main__":

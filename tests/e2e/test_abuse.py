@@ -1,6 +1,6 @@
 """Promise 5 of docs/security.md: bounded resources under abuse.
 
-One `sluice serve` with short limits faces, one after the other: slowloris clients (a byte at a
+Two `sluice serve`s with short limits face, each one attack after the other: slowloris clients (a byte at a
 time, in a command and in DATA), about two thousand idle connections from fifty client addresses,
 very long and endless command lines, endless DATA, recipient floods, command floods with errors,
 TLS handshakes that never finish, and garbage TLS records (instead of a ClientHello, inside a
@@ -93,9 +93,12 @@ def send_ignoring_reset(sock, data):
         return False
 
 
-class Abuse(unittest.TestCase):
+class AbuseGateway:
+    """The gateway under attack and the well-behaved client. Two gateways (the classes below) take
+    the attacks, so that ctest runs the halves side by side: most attacks wait out a timeout."""
+
     @classmethod
-    def setUpClass(cls):
+    def start_gateway(cls):
         if os.environ.get("SLUICE_SANITIZER"):
             # ASan's quarantine (256 MiB by default) keeps freed memory resident, so over this class's
             # attacks RSS climbs toward that size whatever the gateway still holds; with a small one
@@ -195,6 +198,66 @@ class Abuse(unittest.TestCase):
 
     # ---- slowloris ----
 
+    # ---- idle connections ----
+
+    # ---- long lines, endless DATA, floods ----
+
+    # ---- TLS ----
+
+    def starttls(self, source=None):
+        raw = self.greeted(source)
+        self.assertEqual(raw.cmd("STARTTLS"), (220, "220 2.0.0 SMTP server ready"))
+        return raw
+
+    def assert_tls_failures_logged(self, reason, count):
+        """`count` sessions whose protocol log says the handshake failed for `reason`."""
+        deadline = time.time() + 10
+        while True:
+            found = [recs for recs in harness.log_sessions(self.sluice).values()
+                     if any(r.context == f"TLS negotiation failed with error {reason}" for r in recs)
+                     and recs[-1].event == "-"]
+            if len(found) >= count or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertGreaterEqual(len(found), count, reason)
+
+    def count_tls_failures(self, reason):
+        return sum(1 for r in harness.protocol_log_records(self.sluice)
+                   if r.context == f"TLS negotiation failed with error {reason}")
+
+
+class TlsOverRaw:
+    """A client TLS handshake over an existing socket through memory BIOs, so that the test can
+    write raw bytes to the socket afterwards (an ssl.SSLSocket would not let it)."""
+
+    def __init__(self, sock, ctx):
+        self.sock = sock
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=False)
+
+    def handshake(self):
+        self.sock.settimeout(10)
+        while True:
+            try:
+                self.obj.do_handshake()
+                self.sock.sendall(self.outgoing.read())
+                return
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self.outgoing.read())
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("closed during the handshake")
+                self.incoming.write(data)
+
+
+class TimeoutAbuse(AbuseGateway, unittest.TestCase):
+    """Attacks that end when a limit's timer fires: slowloris, endless lines and DATA, stuck handshakes."""
+    CTEST_SECONDS = 25  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
     def test_slowloris_command(self):
         def attack():
             raw = self.greeted()
@@ -246,75 +309,6 @@ class Abuse(unittest.TestCase):
         self.assertLess(seconds, DATA_TIMEOUT + 3, "a byte at a time must not keep a DATA session alive")
         self.assertEqual(self.sluice.maildir("slow", timeout=0), [])
 
-    def test_many_slowloris(self):
-        """A hundred trickling sessions from twenty addresses, all cut at command_timeout."""
-        def attack():
-            socks = [self.greeted(f"127.0.2.{1 + n % 20}") for n in range(100)]
-            began = time.monotonic()
-            while time.monotonic() - began < COMMAND_TIMEOUT + 2:
-                for raw in socks:
-                    send_ignoring_reset(raw.sock, b"N")
-                time.sleep(1.0)
-            results = [replies_until_close(raw, timeout=5) for raw in socks]
-            for raw in socks:
-                raw.close()
-            return results
-        results = self.during("100 slowloris sessions", attack, good_after=2)
-        self.assertEqual([r for r in results if r != [TIMEOUT_REPLY]], [])
-
-    # ---- idle connections ----
-
-    def test_thousands_of_idle_connections(self):
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        count = min(2000, soft - 200)
-        if count < 500:
-            self.skipTest(f"open-file limit {soft} is too low for this test")
-        # max_connections_per_ip (50) applies: spread them over 50 loopback addresses.
-        sources = [f"127.0.1.{n}" for n in range(1, 51)]
-
-        def attack():
-            idle = []
-            for n in range(count):
-                raw = harness.RawFrom(self.sluice.port, sources[n % len(sources)], timeout=20)
-                idle.append(raw)
-            opened = time.monotonic()
-            banners = [raw.reply()[1] for raw in idle]
-            return idle, banners, opened
-        idle, banners, opened = self.during(f"{count} idle connections", attack, ceiling_mib=IDLE_CEILING_MIB,
-                                            good_after=1.0)
-        self.assertEqual([b for b in banners if b != f"220 {HOST} ESMTP sluice ready"], [])
-        # While they are all held, a good client still gets through (and memory is within bounds).
-        self.rss.reset()
-        seconds = self.good_session("while-idle-held")
-        self.figures.append((f"  ... all {count} held", self.rss.peak(), seconds))
-        self.assertLess(self.rss.peak() - self.baseline_kib, IDLE_CEILING_MIB * 1024)
-        # Then each is cut at command_timeout with the documented reply.
-        time.sleep(max(0.0, opened + COMMAND_TIMEOUT + 1 - time.monotonic()))
-        endings = [replies_until_close(raw, timeout=10) for raw in idle]
-        for raw in idle:
-            raw.close()
-        self.assertEqual(len(endings), count)
-        self.assertEqual([e for e in endings if e != [TIMEOUT_REPLY]], [])
-
-    # ---- long lines, endless DATA, floods ----
-
-    def test_very_long_command_lines(self):
-        def attack():
-            raw = self.greeted()
-            replies = []
-            for _ in range(MAX_ERRORS - 1):
-                raw.send(b"MAIL FROM:<" + b"a" * 100_000 + b"@example.org>\r\n")
-                replies.append(raw.reply()[1])
-            still = raw.cmd("NOOP")[1]
-            raw.send(b"RCPT TO:<" + b"b" * 1_000_000 + b">\r\n")
-            replies += replies_until_close(raw)
-            raw.close()
-            return replies, still
-        replies, still = self.during("very long command lines", attack)
-        # Each too-long line is one error; the session stays in step; max_errors ends it.
-        self.assertEqual(replies, [TOO_LONG] * MAX_ERRORS + [ERRORS_REPLY])
-        self.assertEqual(still, "250 2.0.0 OK")
-
     def test_endless_command_line(self):
         def attack():
             raw = self.greeted()
@@ -356,6 +350,100 @@ class Abuse(unittest.TestCase):
         self.assertEqual(after, "250 2.0.0 OK")
         self.assertEqual(self.sluice.maildir("flood", timeout=0), [])
 
+    def test_handshake_never_finishes(self):
+        before = self.count_tls_failures("Timeout")
+
+        def attack():
+            stalled = [self.starttls(f"127.0.3.{1 + n % 20}") for n in range(200)]
+            # Half say nothing at all, half send the first bytes of a ClientHello and stop.
+            for raw in stalled[::2]:
+                raw.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+            began = time.monotonic()
+            endings = [replies_until_close(raw, timeout=HANDSHAKE_TIMEOUT + 10) for raw in stalled]
+            seconds = time.monotonic() - began
+            for raw in stalled:
+                raw.close()
+            return endings, seconds
+        endings, seconds = self.during("200 TLS handshakes that never finish", attack)
+        # Inside the handshake there is no way to send an SMTP reply: the connection is closed.
+        self.assertEqual([e for e in endings if e], [])
+        self.assertLess(seconds, HANDSHAKE_TIMEOUT + 4)
+        self.assert_tls_failures_logged("Timeout", before + 200)
+
+
+class VolumeAbuse(AbuseGateway, unittest.TestCase):
+    """Attacks by numbers: thousands of connections, floods of commands, recipients and garbage."""
+    CTEST_SECONDS = 22  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
+    def test_many_slowloris(self):
+        """A hundred trickling sessions from twenty addresses, all cut at command_timeout."""
+        def attack():
+            socks = [self.greeted(f"127.0.2.{1 + n % 20}") for n in range(100)]
+            began = time.monotonic()
+            while time.monotonic() - began < COMMAND_TIMEOUT + 2:
+                for raw in socks:
+                    send_ignoring_reset(raw.sock, b"N")
+                time.sleep(1.0)
+            results = [replies_until_close(raw, timeout=5) for raw in socks]
+            for raw in socks:
+                raw.close()
+            return results
+        results = self.during("100 slowloris sessions", attack, good_after=2)
+        self.assertEqual([r for r in results if r != [TIMEOUT_REPLY]], [])
+
+    def test_thousands_of_idle_connections(self):
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        count = min(2000, soft - 200)
+        if count < 500:
+            self.skipTest(f"open-file limit {soft} is too low for this test")
+        # max_connections_per_ip (50) applies: spread them over 50 loopback addresses.
+        sources = [f"127.0.1.{n}" for n in range(1, 51)]
+
+        def attack():
+            idle = []
+            for n in range(count):
+                raw = harness.RawFrom(self.sluice.port, sources[n % len(sources)], timeout=20)
+                idle.append(raw)
+            opened = time.monotonic()
+            banners = [raw.reply()[1] for raw in idle]
+            return idle, banners, opened
+        idle, banners, opened = self.during(f"{count} idle connections", attack, ceiling_mib=IDLE_CEILING_MIB,
+                                            good_after=1.0)
+        self.assertEqual([b for b in banners if b != f"220 {HOST} ESMTP sluice ready"], [])
+        # While they are all held, a good client still gets through (and memory is within bounds).
+        self.rss.reset()
+        seconds = self.good_session("while-idle-held")
+        self.figures.append((f"  ... all {count} held", self.rss.peak(), seconds))
+        self.assertLess(self.rss.peak() - self.baseline_kib, IDLE_CEILING_MIB * 1024)
+        # Then each is cut at command_timeout with the documented reply.
+        time.sleep(max(0.0, opened + COMMAND_TIMEOUT + 1 - time.monotonic()))
+        endings = [replies_until_close(raw, timeout=10) for raw in idle]
+        for raw in idle:
+            raw.close()
+        self.assertEqual(len(endings), count)
+        self.assertEqual([e for e in endings if e != [TIMEOUT_REPLY]], [])
+
+    def test_very_long_command_lines(self):
+        def attack():
+            raw = self.greeted()
+            replies = []
+            for _ in range(MAX_ERRORS - 1):
+                raw.send(b"MAIL FROM:<" + b"a" * 100_000 + b"@example.org>\r\n")
+                replies.append(raw.reply()[1])
+            still = raw.cmd("NOOP")[1]
+            raw.send(b"RCPT TO:<" + b"b" * 1_000_000 + b">\r\n")
+            replies += replies_until_close(raw)
+            raw.close()
+            return replies, still
+        replies, still = self.during("very long command lines", attack)
+        # Each too-long line is one error; the session stays in step; max_errors ends it.
+        self.assertEqual(replies, [TOO_LONG] * MAX_ERRORS + [ERRORS_REPLY])
+        self.assertEqual(still, "250 2.0.0 OK")
+
     def test_recipient_flood(self):
         def attack():
             raw = self.greeted()
@@ -378,49 +466,6 @@ class Abuse(unittest.TestCase):
             return lines
         lines = self.during("command flood with errors", attack)
         self.assertEqual(lines, [UNRECOGNIZED] * MAX_ERRORS + [ERRORS_REPLY])
-
-    # ---- TLS ----
-
-    def starttls(self, source=None):
-        raw = self.greeted(source)
-        self.assertEqual(raw.cmd("STARTTLS"), (220, "220 2.0.0 SMTP server ready"))
-        return raw
-
-    def assert_tls_failures_logged(self, reason, count):
-        """`count` sessions whose protocol log says the handshake failed for `reason`."""
-        deadline = time.time() + 10
-        while True:
-            found = [recs for recs in harness.log_sessions(self.sluice).values()
-                     if any(r.context == f"TLS negotiation failed with error {reason}" for r in recs)
-                     and recs[-1].event == "-"]
-            if len(found) >= count or time.time() > deadline:
-                break
-            time.sleep(0.1)
-        self.assertGreaterEqual(len(found), count, reason)
-
-    def test_handshake_never_finishes(self):
-        before = self.count_tls_failures("Timeout")
-
-        def attack():
-            stalled = [self.starttls(f"127.0.3.{1 + n % 20}") for n in range(200)]
-            # Half say nothing at all, half send the first bytes of a ClientHello and stop.
-            for raw in stalled[::2]:
-                raw.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
-            began = time.monotonic()
-            endings = [replies_until_close(raw, timeout=HANDSHAKE_TIMEOUT + 10) for raw in stalled]
-            seconds = time.monotonic() - began
-            for raw in stalled:
-                raw.close()
-            return endings, seconds
-        endings, seconds = self.during("200 TLS handshakes that never finish", attack)
-        # Inside the handshake there is no way to send an SMTP reply: the connection is closed.
-        self.assertEqual([e for e in endings if e], [])
-        self.assertLess(seconds, HANDSHAKE_TIMEOUT + 4)
-        self.assert_tls_failures_logged("Timeout", before + 200)
-
-    def count_tls_failures(self, reason):
-        return sum(1 for r in harness.protocol_log_records(self.sluice)
-                   if r.context == f"TLS negotiation failed with error {reason}")
 
     def test_garbage_tls_records(self):
         before = self.count_tls_failures("ProtocolError")
@@ -463,30 +508,6 @@ class Abuse(unittest.TestCase):
         endings = self.during("garbage records inside TLS", attack)
         # Closed at once (an alert or a plain close), not left to a timeout.
         self.assertLess(max(endings), 2, endings)
-
-
-class TlsOverRaw:
-    """A client TLS handshake over an existing socket through memory BIOs, so that the test can
-    write raw bytes to the socket afterwards (an ssl.SSLSocket would not let it)."""
-
-    def __init__(self, sock, ctx):
-        self.sock = sock
-        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=False)
-
-    def handshake(self):
-        self.sock.settimeout(10)
-        while True:
-            try:
-                self.obj.do_handshake()
-                self.sock.sendall(self.outgoing.read())
-                return
-            except ssl.SSLWantReadError:
-                self.sock.sendall(self.outgoing.read())
-                data = self.sock.recv(65536)
-                if not data:
-                    raise ConnectionError("closed during the handshake")
-                self.incoming.write(data)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ def submit(port, count, mail_from="alice@sluice.test"):
 
 
 class DownHop(unittest.TestCase):
+    CTEST_SECONDS = 8  # its rough duration: ctest starts the longest first
+
     def start(self, **queue_settings):
         self.sink = SmtpSink()
         self.sink.refuse = True

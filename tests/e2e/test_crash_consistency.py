@@ -328,6 +328,8 @@ class Clients:
 
 
 class CrashConsistency(unittest.TestCase):
+    CTEST_SECONDS = 40  # its rough duration: ctest starts the longest first
+
     def test_sigkill_loses_nothing_acknowledged(self):
         began = time.time()
         sink = SmtpSink(drop_every=5 if os.environ.get("SLUICE_CRASH_BREAK") == "drop" else 0).start()

@@ -399,6 +399,7 @@ class Certificates(unittest.TestCase):
 
 class FaultyNextHops(unittest.TestCase):
     """A relay (for 127.0.0.1) with a loopback DNS server and a loopback sink as next hops."""
+    CTEST_SECONDS = 12  # its rough duration: ctest starts the longest first
 
     def setUp(self):
         self.dns = DnsServer({"slow.test": "DROP", "broken.test": "SERVFAIL"}).start()

@@ -312,6 +312,8 @@ class SendConnectorTest(unittest.TestCase):
 
 
 class PostfixLogTest(unittest.TestCase):
+    CTEST_SECONDS = 8  # its rough duration: ctest starts the longest first
+
     def setUp(self):
         reason = postfix_peer.available()
         if reason:

@@ -88,6 +88,8 @@ def events_of(records, queue_id):
 
 
 class MessageTracking(unittest.TestCase):
+    CTEST_SECONDS = 8  # its rough duration: ctest starts the longest first
+
     @classmethod
     def setUpClass(cls):
         cls.sink = Sink()

@@ -71,6 +71,8 @@ def postfix_sessions(peer):
 
 
 class OutboundPostfixTest(unittest.TestCase):
+    CTEST_SECONDS = 8  # its rough duration: ctest starts the longest first
+
     def setUp(self):
         self._problems_at_start = self._problems()
         reason = postfix_peer.available()

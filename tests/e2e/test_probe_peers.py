@@ -75,6 +75,8 @@ def testssl_versions(path):
 @unittest.skipIf(postfix_peer.available(), postfix_peer.available())
 @unittest.skipUnless(SSLSCAN and TESTSSL, "sslscan and testssl.sh are installed by scripts/install-deps")
 class ProbeAgainstPeers(unittest.TestCase):
+    CTEST_SECONDS = 35  # its rough duration: ctest starts the longest first
+
     @classmethod
     def setUpClass(cls):
         cls.ports = {}

@@ -108,6 +108,8 @@ class FakeGateway:
 
 
 class WithoutGateway(unittest.TestCase):
+    CTEST_SECONDS = 12  # its rough duration: ctest starts the longest first
+
     @classmethod
     def setUpClass(cls):
         cls.q = QueueDir()

@@ -39,6 +39,8 @@ def auth_connector(name, domain, port, mechanism, password_path, user="scanner")
 
 
 class SmtpAuthOutTest(unittest.TestCase):
+    CTEST_SECONDS = 14  # its rough duration: ctest starts the longest first
+
     @classmethod
     def setUpClass(cls):
         dovecot_peer.start_for_class(cls, users={"scanner": PASSWORD})
@@ -187,14 +189,15 @@ CLIENT_SECRET = "app-secret~value"
 MAILBOX = "app@contoso.test"
 
 
-class Xoauth2DeliveryTest(unittest.TestCase):
+class Xoauth2Gateway:
     """sluice's XOAUTH2 connector end to end: tokens from an HTTPS token endpoint on loopback (its
     own CA as ca_file, token_endpoint.py), Dovecot checking each with the introspection server,
-    which knows the tokens the endpoint issued and which of them were revoked. One gateway; the
-    tests run in order (a token revoked in one is gone for the next)."""
+    which knows the tokens the endpoint issued and which of them were revoked. Each test class below
+    has a gateway of its own, so that ctest runs them side by side: most of their time is waiting
+    for retries and the token source's backoff."""
 
     @classmethod
-    def setUpClass(cls):
+    def start_gateway(cls):
         if dovecot_peer.available():
             raise unittest.SkipTest(dovecot_peer.available())
         cls.endpoint = token_endpoint.TokenEndpoint(CLIENT_ID, secret=CLIENT_SECRET)
@@ -239,6 +242,15 @@ class Xoauth2DeliveryTest(unittest.TestCase):
     def send_log(self):
         return "\n".join(",".join(r) for r in harness.send_log_records(self.sluice))
 
+
+class Xoauth2DeliveryTest(Xoauth2Gateway, unittest.TestCase):
+    """In order: the token fetched by the first test is revoked by the second."""
+    CTEST_SECONDS = 16  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
     def test_1_the_first_delivery_fetches_a_token_and_later_ones_reuse_it(self):
         self.submit("xoauth2 first")
         self.delivered("xoauth2 first")
@@ -266,7 +278,15 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         self.assertEqual(len(self.endpoint.requests), requests + 1)
         self.assertNotIn(self.endpoint.issued[-1], self.revoked)
 
-    def test_2b_a_token_close_to_expiry_is_refreshed_before_use(self):
+
+class Xoauth2ShortLivedTokenTest(Xoauth2Gateway, unittest.TestCase):
+    CTEST_SECONDS = 11  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
+    def test_a_token_close_to_expiry_is_refreshed_before_use(self):
         # The source refreshes a token with 15 minutes left (Exchange Online refuses tokens within 10
         # minutes of expiry), or, one that lives less than twice that, at half its life: a token of
         # 8 s is refreshed after 4 s, while Dovecot would still take it.
@@ -285,7 +305,15 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         self.assertNotIn(short, self.revoked)
         self.assertEqual(self.introspection.asked.count(short), 1)
 
-    def test_3_invalid_client_defers_with_the_endpoints_text(self):
+
+class Xoauth2InvalidClientTest(Xoauth2Gateway, unittest.TestCase):
+    CTEST_SECONDS = 18  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
+    def test_invalid_client_defers_with_the_endpoints_text(self):
         self.endpoint.secret = "a-rotated-secret"  # the app's secret was replaced in Entra ID
         self.revoked.update(self.endpoint.issued)
         self.submit("xoauth2 invalid client")
@@ -295,7 +323,15 @@ class Xoauth2DeliveryTest(unittest.TestCase):
         self.endpoint.secret = CLIENT_SECRET  # fixed: delivered after the source's backoff (10 s)
         self.delivered("xoauth2 invalid client", timeout=40)
 
-    def test_4_an_endpoint_that_is_down_defers_backs_off_and_bounces_nothing(self):
+
+class Xoauth2EndpointDownTest(Xoauth2Gateway, unittest.TestCase):
+    CTEST_SECONDS = 10  # its rough duration: ctest starts the longest first
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_gateway()
+
+    def test_an_endpoint_that_is_down_defers_backs_off_and_bounces_nothing(self):
         self.revoked.update(self.endpoint.issued)
         self.endpoint.stop()
         self.submit("xoauth2 endpoint down")
