@@ -1,5 +1,6 @@
 #include "tls/certificates.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 
 #include "base/atomic_file.h"
+#include "tls/server_context.h"
 
 namespace sluice::tls {
 namespace {
@@ -118,6 +120,21 @@ std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& st
     out.push_back(files);
   }
   return out;
+}
+
+void use_certificate_files(SSL_CTX* ctx, const CertificateFiles& files) {
+  const auto& chain = files.chain;
+  const auto& key = files.key;
+  if (SSL_CTX_use_certificate_chain_file(ctx, chain.c_str()) != 1) throw_openssl_error("certificate " + chain.string());
+  // OpenSSL compares the key with the certificate while loading it; its "key values mismatch"
+  // alone would not say which two files disagree.
+  const std::string mismatch = "key " + key.string() + " does not match certificate " + chain.string();
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const unsigned long last = ERR_peek_last_error();
+    const bool mismatched = ERR_GET_LIB(last) == ERR_LIB_X509 && ERR_GET_REASON(last) == X509_R_KEY_VALUES_MISMATCH;
+    throw_openssl_error(mismatched ? mismatch : "key " + key.string());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) throw_openssl_error(mismatch);
 }
 
 }  // namespace sluice::tls

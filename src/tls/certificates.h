@@ -1,5 +1,7 @@
 // The server's certificates: configured files, or a self-signed pair made on first start.
 #pragma once
+#include <openssl/ssl.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +13,11 @@ struct CertificateFiles {
   std::filesystem::path chain;
   std::filesystem::path key;
 };
+
+/// Loads the chain and its key into `ctx` (a server's certificate, or the client certificate a send
+/// connector presents); throws std::runtime_error naming the file that failed, or both files when
+/// the key does not belong to the certificate.
+void use_certificate_files(SSL_CTX* ctx, const CertificateFiles& files);
 
 /// Returns the two generated pairs under <state_dir>/tls/ (ECDSA P-256 first for modern clients,
 /// then RSA-2048 for old ones that offer no ECDSA suite), creating any that are missing or

@@ -94,19 +94,6 @@ std::vector<std::string> certificate_identities(X509* cert) {
   return names;
 }
 
-void use_client_certificate(SSL_CTX* ctx, const std::filesystem::path& chain, const std::filesystem::path& key) {
-  if (SSL_CTX_use_certificate_chain_file(ctx, chain.c_str()) != 1) throw_openssl_error("certificate " + chain.string());
-  // OpenSSL compares the key with the certificate while loading it; its "key values mismatch"
-  // alone would not say which two files disagree.
-  const std::string mismatch = "key " + key.string() + " does not match certificate " + chain.string();
-  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    const unsigned long last = ERR_peek_last_error();
-    const bool mismatched = ERR_GET_LIB(last) == ERR_LIB_X509 && ERR_GET_REASON(last) == X509_R_KEY_VALUES_MISMATCH;
-    throw_openssl_error(mismatched ? mismatch : "key " + key.string());
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) throw_openssl_error(mismatch);
-}
-
 void record_certificate_requests(SSL_CTX* ctx) { SSL_CTX_set_cert_cb(ctx, note_certificate_request, nullptr); }
 
 bool server_requested_certificate(SSL* ssl) {

@@ -23,10 +23,6 @@ std::vector<std::string> certificate_dns_names(X509* cert);
 /// common name (RFC 6125 6.4.4: the CN is only a fallback).
 std::vector<std::string> certificate_identities(X509* cert);
 
-/// Loads a client certificate chain (leaf first) and its key into a client context, so the
-/// client presents it when a server asks. Throws std::runtime_error naming the file:
-/// "certificate <file>: ...", "key <file>: ...", "key <file> does not match certificate <file>".
-void use_client_certificate(SSL_CTX* ctx, const std::filesystem::path& chain, const std::filesystem::path& key);
 /// Makes a client context note when a server asks for a certificate (server_requested_certificate).
 void record_certificate_requests(SSL_CTX* ctx);
 /// True when the server asked this client connection for a certificate (CertificateRequest);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "tls/certificates.h"
 #include "tls/client_certificates.h"
 #include "tls/server_context.h"
 #include "tls/version.h"
@@ -37,7 +38,7 @@ std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bo
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* ctx = context->native_handle();
   apply_policy(ctx, policy, "tls_policy.");
-  if (!policy.certificate.empty()) use_client_certificate(ctx, policy.certificate, policy.key);
+  if (!policy.certificate.empty()) use_certificate_files(ctx, {policy.certificate, policy.key});
   record_certificate_requests(ctx);  // for the send protocol log
   if (verify_peer) {
     if (!ca_file.empty()) {

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "tls/certificates.h"
 #include "tls/context_policy.h"
 
 namespace sluice::tls {
@@ -51,14 +52,7 @@ std::shared_ptr<asio::ssl::context> make_server_context(const Policy& policy,
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   static const unsigned char session_context[] = "sluice";
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  for (const auto& files : certificates) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, files.chain.c_str()) != 1)
-      throw_openssl_error("certificate " + files.chain.string());
-    if (SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) != 1)
-      throw_openssl_error("key " + files.key.string());
-    if (SSL_CTX_check_private_key(ctx) != 1)
-      throw_openssl_error("key " + files.key.string() + " does not match " + files.chain.string());
-  }
+  for (const auto& files : certificates) use_certificate_files(ctx, files);
   // The chain sent is what the certificate file holds. Left to itself, OpenSSL would try to
   // build one from this context's store at every handshake of a leaf-only file; the store is
   // empty here (no client certificates are verified), so that search only cost time.
