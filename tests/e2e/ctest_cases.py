@@ -1,11 +1,13 @@
-"""Lists the ctest cases of the end-to-end scripts, one line each: `name|script|argument|processors`.
+"""Lists the ctest cases of the end-to-end scripts, one line each: `name|script|argument|processors|lock`.
 
 CMake reads this at configure time (CMakeLists.txt). A test class that shares a fixture between its
 tests (it has a setUpClass) is one case; a class whose tests each set up their own is split into
 one case per test, so that ctest can run them side by side: most of these tests wait on timers
 (command timeouts, retries, DNS timeouts), not on the processor. A script may set
 CTEST_PROCESSORS = 2 at module level when its tests keep a core busy (TLS scans, load): ctest then
-counts them as two of its -j slots. Reads the scripts with ast: nothing is imported or run."""
+counts them as two of its -j slots. A script may set CTEST_RESOURCE_LOCK = "name" when its tests
+change something of the machine that another script also changes (the `sluice` system user, an
+installed package): ctest then never runs two cases holding the same lock at once. Reads the scripts with ast: nothing is imported or run."""
 import ast
 import pathlib
 import sys
@@ -35,20 +37,28 @@ def processors(tree):
     return 1
 
 
+def resource_lock(tree):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CTEST_RESOURCE_LOCK" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    return ""
+
+
 def main(directory):
     for script in sorted(pathlib.Path(directory).glob("test_*.py")):
         tree = ast.parse(script.read_text(), str(script))
         cpus = processors(tree)
+        lock = resource_lock(tree)
         for cls in test_classes(tree):
             methods = [n.name for n in cls.body if isinstance(n, ast.FunctionDef)]
             tests = [m for m in methods if m.startswith("test")]
             if not tests:
                 continue
             if "setUpClass" in methods or len(tests) == 1:
-                print(f"{script.stem}.{cls.name}|{script}|{cls.name}|{cpus}")
+                print(f"{script.stem}.{cls.name}|{script}|{cls.name}|{cpus}|{lock}")
             else:
                 for t in tests:
-                    print(f"{script.stem}.{cls.name}.{t}|{script}|{cls.name}.{t}|{cpus}")
+                    print(f"{script.stem}.{cls.name}.{t}|{script}|{cls.name}.{t}|{cpus}|{lock}")
 
 
 if __name__ == "__main__":
