@@ -6,13 +6,14 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include <cstdint>
 #include <ctime>
 #include <string>
 
 namespace sluice {
 namespace {
 
-void notify(const std::string& state) { sd_notify(0, state.c_str()); }
+void send_to_service_manager(const std::string& state) { sd_notify(0, state.c_str()); }
 
 std::uint64_t monotonic_microseconds() {
   timespec now{};
@@ -22,21 +23,23 @@ std::uint64_t monotonic_microseconds() {
 
 }  // namespace
 
-void notify_ready() { notify("READY=1"); }
+void notify_ready() { send_to_service_manager("READY=1"); }
 
 // systemd's reload protocol: RELOADING=1 with the CLOCK_MONOTONIC time it was sent, which
 // Type=notify-reload (systemd 253 and later) requires to tell this reload from an earlier one;
 // systemd 252 (Debian 12) reads RELOADING=1 and ignores the rest.
-void notify_reloading() { notify(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_microseconds())); }
+void notify_reloading() {
+  send_to_service_manager(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", monotonic_microseconds()));
+}
 
-void notify_stopping() { notify("STOPPING=1"); }
+void notify_stopping() { send_to_service_manager("STOPPING=1"); }
 
 // One line: a newline would start another assignment in the datagram.
 void notify_status(std::string_view status) {
   std::string line(status);
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
-  notify("STATUS=" + line);
+  send_to_service_manager("STATUS=" + line);
 }
 
 std::chrono::microseconds watchdog_interval() {
@@ -46,6 +49,6 @@ std::chrono::microseconds watchdog_interval() {
   return std::chrono::microseconds(usec);
 }
 
-void notify_watchdog() { notify("WATCHDOG=1"); }
+void notify_watchdog() { send_to_service_manager("WATCHDOG=1"); }
 
 }  // namespace sluice

@@ -63,6 +63,8 @@ def group_exists(name):
 def why_not_here():
     if os.geteuid() != 0:
         return "needs root (dpkg -i, adduser)"
+    if os.environ.get("SLUICE_SANITIZER"):
+        return "the package is made from the release build (make deb), not from a sanitizer tree"
     for tool in ("cpack", "dpkg", "setpriv", "adduser"):
         if not shutil.which(tool):
             return f"{tool} is not installed"
