@@ -5,6 +5,11 @@ starts it (its ExecStart, user, capabilities, no-new-privileges and umask; syste
 PID 1) on a free privileged port, and delivers a message; `dpkg --purge` then leaves nothing:
 no user or group, no /etc/sluice, no /var/lib/sluice, no file of the package, no unit state.
 
+Where systemd-nspawn is installed, the package is also installed in a container that boots
+systemd (a copy-on-write overlay of this machine's root, its own loopback-only network): there
+the real unit runs with all its hardening, on port 25, and must report READY and STATUS, deliver,
+stop cleanly and purge cleanly.
+
 Root only (dpkg, adduser). Skipped where systemd runs the machine (dpkg -i would start the real
 service on port 25) and where a sluice package or user already exists (they are not the test's)."""
 import glob
@@ -92,6 +97,93 @@ def free_privileged_port():
         except OSError:
             continue
     raise AssertionError("no free port below 1024")
+
+
+class BootedContainer:
+    """systemd booted in a container: this machine's root file system under a writable overlay
+    kept in a tmpfs (nothing reaches the real disk), a private network with loopback only, and
+    `binds` (host path -> container path, read-only)."""
+
+    def __init__(self, binds):
+        self.base = tempfile.mkdtemp(prefix="sluice-nspawn-", dir="/run")
+        self.merged = os.path.join(self.base, "merged")
+        self.mounts = []
+        self.proc = None
+        self.leader = None
+        try:
+            self._mount("tmpfs", self.base, "-t", "tmpfs", "-o", "size=512m")
+            for d in ("upper", "work", "merged"):
+                os.mkdir(os.path.join(self.base, d))
+            self._mount("overlay", self.merged, "-t", "overlay", "-o",
+                        f"lowerdir=/,upperdir={self.base}/upper,workdir={self.base}/work")
+            self.log = open(os.path.join(self.base, "nspawn.log"), "w")
+            self.proc = subprocess.Popen(
+                ["systemd-nspawn", "--quiet", "-D", self.merged, "--private-network", "--register=no",
+                 "--keep-unit", *[f"--bind-ro={h}:{c}" for h, c in binds.items()], "--boot", "--console=pipe",
+                 # basic.target, not the default: none of this machine's own services (its MTAs,
+                 # databases) is started; the test starts sluice.service itself.
+                 "systemd.unit=basic.target"],
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+            self.leader = harness.wait_for("the container's init", self._init_pid, timeout=30)
+            # systemctl answers once systemd has its private bus; then it waits for the boot to
+            # finish (every unit started or failed: they are this machine's, not the test's).
+            harness.wait_for("systemd in the container", lambda: self.run("systemctl", "is-system-running").stdout)
+            p = self.run("systemctl", "is-system-running", "--wait", timeout=120)
+            if p.stdout.strip() not in ("running", "degraded"):
+                raise AssertionError(f"the container's systemd: {p.stdout} {p.stderr}")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _mount(self, source, target, *options):
+        subprocess.run(["mount", *options, source, target], check=True, capture_output=True, timeout=30)
+        self.mounts.append(target)
+
+    def _init_pid(self):
+        """The container's PID 1 (systemd), a descendant of systemd-nspawn's own children."""
+        if self.proc.poll() is not None:
+            raise AssertionError(f"systemd-nspawn exited with {self.proc.returncode}")
+        pending = [self.proc.pid]
+        while pending:
+            pid = pending.pop(0)
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() == "systemd":
+                        return pid
+                with open(f"/proc/{pid}/task/{pid}/children") as f:
+                    pending += [int(child) for child in f.read().split()]
+            except OSError:
+                continue
+        return None
+
+    def run(self, *command, timeout=60):
+        """`command` inside the container (all its namespaces)."""
+        return subprocess.run(["nsenter", "-t", str(self.leader), "-a", *command], capture_output=True,
+                              text=True, timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            if self.leader:
+                self.run("systemctl", "poweroff", "--no-block")
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+        for target in reversed(self.mounts):
+            subprocess.run(["umount", "--lazy", target], capture_output=True, timeout=30)
+        self.mounts = []
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def container_unavailable():
+    if not shutil.which("systemd-nspawn") or not shutil.which("nsenter"):
+        return "systemd-nspawn is not installed (Debian: systemd-container)"
+    if not os.path.isdir("/sys/fs/cgroup"):
+        return "no cgroup file system for a container's systemd"
+    return None
 
 
 def unit_settings(path):
@@ -266,6 +358,67 @@ class DebPackage(unittest.TestCase):
         left += glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/*/sluice.service")
         left += glob.glob("/var/lib/systemd/deb-systemd-helper-masked/sluice.service")
         self.assertEqual(left, [])
+
+    def test_under_systemd_the_hardened_unit_starts_reports_delivers_and_stops(self):
+        if container_unavailable():
+            self.skipTest(container_unavailable())
+        container = BootedContainer({self.dir: "/pkg"})
+        self.addCleanup(container.stop)
+        deb = "/pkg/" + os.path.basename(self.deb)
+        p = container.run("dpkg", "-i", deb, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(container.run("systemctl", "is-enabled", "sluice").stdout.strip(), "enabled")
+        # postinst started it, unless a policy-rc.d forbids starts (as in many images): then now.
+        # Type=notify: start returns once READY=1 came, or fails.
+        p = container.run("systemctl", "start", "sluice")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + container.run(
+            "journalctl", "-u", "sluice", "--no-pager", "-o", "cat").stdout)
+
+        def show(*properties):
+            out = container.run("systemctl", "show", "sluice", *[f"--property={p}" for p in properties]).stdout
+            return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+        state = show("ActiveState", "SubState", "StatusText", "MainPID", "WatchdogUSec")
+        self.assertEqual((state["ActiveState"], state["SubState"]), ("active", "running"))
+        self.assertEqual(state["StatusText"], "0 sessions, 0 messages queued")
+        self.assertEqual(state["WatchdogUSec"], "1min")
+        pid = state["MainPID"]
+        status = container.run("cat", f"/proc/{pid}/status").stdout
+        uid = container.run("id", "-u", "sluice").stdout.strip()
+        self.assertEqual(set(re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()), {uid})
+        self.assertEqual(int(re.search(r"^CapEff:\s+(\w+)", status, re.M).group(1), 16), CAP_NET_BIND_SERVICE)
+        self.assertEqual(re.search(r"^NoNewPrivs:\s+(\d)", status, re.M).group(1), "1")
+        self.assertEqual(re.search(r"^Seccomp:\s+(\d)", status, re.M).group(1), "2", "the system call filter")
+
+        # Port 25, as installed, through the container's loopback; STARTTLS with the certificate
+        # sluice made in its StateDirectory under ProtectSystem=strict.
+        client = ("import smtplib\n"
+                  "with smtplib.SMTP('127.0.0.1', 25, timeout=30) as c:\n"
+                  "    c.starttls()\n"
+                  "    c.sendmail('alice@example.org', ['bob@localhost'], b'Subject: unit\\r\\n\\r\\nunder systemd\\r\\n')\n")
+        p = container.run("python3", "-c", client)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        delivered = harness.wait_until(lambda: container.run(
+            "sh", "-c", "cat /var/lib/sluice/maildir/bob/new/*").stdout, timeout=30)
+        self.assertIn("under systemd", delivered or "")
+        p = container.run("sluice", "queue", "list")  # the control socket in the state directory
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        p = container.run("systemctl", "stop", "sluice", timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        stopped = show("ActiveState", "Result", "ExecMainStatus")
+        self.assertEqual((stopped["ActiveState"], stopped["Result"], stopped["ExecMainStatus"]),
+                         ("inactive", "success", "0"))
+        journal = container.run("journalctl", "-u", "sluice", "--no-pager", "-o", "cat").stdout
+        self.assertIn("listening on 127.0.0.1:25 (Default)", journal)
+        self.assertIn("stopped", journal)
+
+        p = container.run("dpkg", "--purge", "sluice", timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = container.run("sh", "-c", "getent passwd sluice; getent group sluice; "
+                                      "ls -d /etc/sluice /var/lib/sluice /lib/systemd/system/sluice.service "
+                                      "2>/dev/null; find /etc/systemd /var/lib/systemd -name '*sluice*'")
+        self.assertEqual(p.stdout, "")
 
 
 if __name__ == "__main__":
