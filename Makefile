@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 15
 # reports go to the process's stderr, and halt_on_error makes the process fail.
 SANITIZER_LOGS = $(CURDIR)/$(ASAN_BUILD)/sanitizer-logs
 
-.PHONY: all deps build test suite suite-run check unit e2e demo clean sanitize sanitize-build sanitize-run fuzz fuzz-build fuzz-run tidy
+.PHONY: all deps build test suite suite-run check unit e2e demo clean sanitize sanitize-build sanitize-run fuzz fuzz-build fuzz-run tidy deb
 
 all: build
 
@@ -120,6 +120,13 @@ e2e: build
 # The scenario of the README, narrated and self-checking (src/cli/demo.cc): exit 0 only if every step passed.
 demo: build
 	@$(BUILD)/sluice demo
+
+# The Debian package of the release build (docs/production.md): $(BUILD)/sluice_<version>-1_<arch>.deb,
+# made by CPack (the CPack section of CMakeLists.txt); lintian then checks it when it is installed.
+deb: build
+	@cmake --build $(BUILD) --target package_inputs
+	@rm -f $(BUILD)/sluice_*.deb && cd $(BUILD) && cpack -G DEB
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(BUILD)/sluice_*.deb; fi
 
 # clang-tidy with .clang-tidy over src/ (scripts/tidy): minutes, so not part of `make test`.
 tidy: build

@@ -14,6 +14,7 @@
 #include "base/open_files.h"
 #include "base/service_manager.h"
 #include "cli/command_line.h"
+#include "cli/service_status.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
@@ -297,6 +298,8 @@ int serve(const ServeOptions& options) {
     fit_sessions_to_descriptors(server, cfg, files);
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
     notify_ready();
+    ServiceStatus status(io, [&] { return service_status_line(server.sessions(), engine.queued()); });
+    status.start();
 
     bool stopping = false;
     signals.start(io.get_executor(), [&](int number) {
@@ -307,6 +310,7 @@ int serve(const ServeOptions& options) {
       }
       stopping = true;
       notify_stopping();
+      status.stop();
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
       // Inbound first (nothing new arrives), then outbound, then the control socket.
       server.on_stopped([&] { engine.stop([&] { control.stop(); }); });

@@ -39,6 +39,8 @@ class Server {
   void on_stopped(std::function<void()> callback) { on_stopped_ = std::move(callback); }
   /// Listening endpoints with the connector names bound to each, for the start-up line.
   std::vector<std::string> describe_listeners() const;
+  /// Sessions open now (for the service manager's status line).
+  std::size_t sessions() const { return sessions_.size(); }
 
  private:
   struct Listener {

@@ -79,6 +79,8 @@ class DeliveryEngine : private queue::QueueControl {
   const queue::Envelope* find(const std::string& id) const override;
   /// Deliveries in progress, outbound and local.
   std::size_t running() const { return running_; }
+  /// Messages in the queue (read from the spool so far, and taken over since).
+  std::size_t queued() const { return messages_.size(); }
 
  private:
   asio::awaitable<void> loop();

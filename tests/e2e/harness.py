@@ -622,3 +622,46 @@ def rss_kib(pid):
     """The resident memory (VmRSS) of process `pid`, in KiB."""
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+# ---- systemd's notification socket (test_service_notify.py, test_deb_package.py) ----
+
+
+class NotifySocket:
+    """An AF_UNIX datagram socket, as systemd's /run/systemd/notify."""
+
+    def __init__(self, open_to_all=False):
+        """`open_to_all`: any user may send (a gateway that runs as another user than the test's)."""
+        self.dir = tempfile.mkdtemp(prefix="sluice-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        if open_to_all:
+            os.chmod(self.dir, 0o755)
+            os.chmod(self.path, 0o666)
+        self.received = []
+
+    def next(self, timeout=10):
+        """The next datagram as text; AssertionError when none comes within `timeout` seconds."""
+        self.sock.settimeout(timeout)
+        try:
+            message = self.sock.recv(4096).decode()
+        except socket.timeout:
+            raise AssertionError(f"no notification within {timeout} s; received so far: {self.received}")
+        self.received.append(message)
+        return message
+
+    def wait_for(self, expected, timeout=10):
+        """Reads datagrams until one equals `expected`; returns those read before it."""
+        deadline = time.time() + timeout
+        before = []
+        while True:
+            message = self.next(max(0.01, deadline - time.time()))
+            if message == expected:
+                return before
+            before.append(message)
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.dir)
