@@ -1,18 +1,26 @@
 // sluice: an SMTP gateway and toolkit for mail flow that TLS policy broke.
 #include <fmt/core.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 
 #include <cstring>
 #include <string_view>
 
+#include "cli/build_info.h"
 #include "cli/subcommand.h"
 
 namespace {
 
+// Also the source of sluice(8) (help2man, scripts/make-man) and of the bash completion's command
+// list (scripts/make-bash-completion): keep the "Usage:" and "Commands:" shapes.
 void usage(std::FILE* out) {
   fmt::print(out,
-             "sluice: an SMTP gateway and toolkit for mail flow between servers that disagree on TLS\n\n"
-             "Usage: sluice <command> [options]\n       sluice <command> --help\n\nCommands:\n");
-  for (const auto& s : sluice::cli::subcommands()) fmt::print(out, "  {:<11} {}\n", s.name, s.summary);
+             "Usage: sluice <command> [options]\n"
+             "  or:  sluice <command> --help\n"
+             "  or:  sluice --version\n\n"
+             "An SMTP gateway and toolkit for mail flow between servers that disagree on TLS.\n\n"
+             "Commands:\n");
+  for (const auto& s : sluice::cli::subcommands()) fmt::print(out, "  {:<12} {}\n", s.name, s.summary);
 }
 
 }  // namespace
@@ -28,7 +36,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version") {
-    fmt::print("sluice 0.1.0\n");
+    fmt::print("{}", sluice::cli::version_text(sluice::cli::kBuildVersion, sluice::cli::kBuildRevision,
+                                               OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT));
     return 0;
   }
   for (const auto& s : sluice::cli::subcommands())

@@ -14,6 +14,7 @@
 #include "base/open_files.h"
 #include "base/service_manager.h"
 #include "cli/command_line.h"
+#include "cli/log_retention.h"
 #include "cli/service_status.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
@@ -229,12 +230,16 @@ int serve(const ServeOptions& options) {
     if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
     queue::MaildirStore maildirs(cfg.state_dir / "maildir");
     auto logs = cfg.state_dir / "logs" / "ProtocolLog";
-    protocol_log::Writer receive_log(logs / "SmtpReceive", protocol_log::Direction::Receive);
-    protocol_log::Writer send_log(logs / "SmtpSend", protocol_log::Direction::Send);
+    protocol_log::Writer receive_log(logs / "SmtpReceive", protocol_log::Direction::Receive,
+                                     cfg.protocol_log.receive.max_file_size);
+    protocol_log::Writer send_log(logs / "SmtpSend", protocol_log::Direction::Send,
+                                  cfg.protocol_log.send.max_file_size);
     std::optional<tracking::TrackingLog> tracking_log;
     if (cfg.message_tracking.enabled)
-      tracking_log.emplace(config::message_tracking_dir(cfg), cfg.hostname, cfg.message_tracking.max_file_size);
+      tracking_log.emplace(config::message_tracking_dir(cfg), cfg.hostname, cfg.message_tracking.limits.max_file_size);
     tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
+    protocol_log::RetentionJanitor log_retention;  // its thread stops before the logs close
+    start_log_retention(log_retention, cfg, receive_log, send_log, tracking);
     net::Resolver resolver(cfg.dns_servers);
 
     const OpenFileLimit files = raise_open_file_limit();

@@ -29,8 +29,8 @@ constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
                                          "receive_connector", "send_connector",
                                          "dns_servers",       "queue",
                                          "message_tracking",  "recipient_validation",
-                                         "users_file"};
-constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
+                                         "users_file",        "protocol_log"};
+constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size", "max_age", "max_directory_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
     "max_command_line", "max_text_line",     "command_timeout", "data_timeout",    "tls_handshake_timeout",
@@ -96,6 +96,7 @@ class Reader : public TomlReader {
     if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
     if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
     read_send_side(*this, root, config);
+    read_protocol_log(*this, root, config);
     if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
     check_internal_relay_routes(*this, config, domain_places);
     read_recipient_validation(*this, root, config);
@@ -107,8 +108,7 @@ class Reader : public TomlReader {
     check_keys(t, "message_tracking", kTrackingKeys);
     if (const toml::node* n = t.get("enabled")) tracking.enabled = boolean(*n, "message_tracking.enabled");
     if (const toml::node* n = t.get("dir")) tracking.dir = non_empty_string(*n, "message_tracking.dir");
-    if (const toml::node* n = t.get("max_file_size"))
-      tracking.max_file_size = static_cast<std::uint64_t>(positive(*n, "message_tracking.max_file_size"));
+    read_log_limits(*this, t, "message_tracking", tracking.limits);
   }
 
   void read_limits(const toml::table& root, Limits& limits) const {

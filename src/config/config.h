@@ -180,11 +180,25 @@ enum class LocalDelivery {
   Discard,  ///< dropped (recorded as delivered): a sink for tests and benchmarks, like Postfix's discard
 };
 
+/// How large a log's files grow and how long its directory keeps them (docs/protocol-log.md,
+/// Retention): Exchange's *LogMaxFileSize, *LogMaxAge and *LogMaxDirectorySize.
+struct LogLimits {
+  std::uint64_t max_file_size = 10ull << 20;        ///< a file past this starts the next <n> (10 MB)
+  Seconds max_age{30 * 24 * 3600};                  ///< older files are removed; 0: "unlimited"
+  std::uint64_t max_directory_size = 250ull << 20;  ///< the oldest files go beyond this; 0: "unlimited"
+};
+
+/// [protocol_log]: the receive (RECV*.LOG) and send (SEND*.LOG) directories, each its own limits.
+struct ProtocolLogSettings {
+  LogLimits receive;
+  LogLimits send;
+};
+
 /// The message tracking log (docs/message-tracking.md).
 struct MessageTracking {
   bool enabled = true;
-  std::filesystem::path dir;                  ///< empty: <state_dir>/logs/MessageTracking
-  std::uint64_t max_file_size = 10ull << 20;  ///< a file past this starts the next <n> (Exchange's 10 MB)
+  std::filesystem::path dir;                              ///< empty: <state_dir>/logs/MessageTracking
+  LogLimits limits{.max_directory_size = 1000ull << 20};  ///< Exchange's MessageTrackingLogMaxDirectorySize
 };
 
 struct Config {
@@ -198,6 +212,7 @@ struct Config {
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
   QueueSettings queue;
+  ProtocolLogSettings protocol_log;
   MessageTracking message_tracking;
   RecipientValidation recipient_validation;
   /// The SMTP AUTH users file (auth::UserDatabase), shared by every receive connector with auth;

@@ -794,7 +794,7 @@ namespace {
 TEST(ParseConfig, MessageTrackingDirectoryEnabledAndSize) {
   Config defaults = parse_config("state_dir = \"/var/lib/s\"\n", "sluice.toml");
   EXPECT_TRUE(defaults.message_tracking.enabled);
-  EXPECT_EQ(defaults.message_tracking.max_file_size, 10u << 20);
+  EXPECT_EQ(defaults.message_tracking.limits.max_file_size, 10u << 20);
   EXPECT_EQ(message_tracking_dir(defaults), "/var/lib/s/logs/MessageTracking");
 
   Config relative = parse_config(
@@ -802,7 +802,7 @@ TEST(ParseConfig, MessageTrackingDirectoryEnabledAndSize) {
       "sluice.toml");
   EXPECT_EQ(message_tracking_dir(relative), "/var/lib/s/trk");
   EXPECT_FALSE(relative.message_tracking.enabled);
-  EXPECT_EQ(relative.message_tracking.max_file_size, 4096u);
+  EXPECT_EQ(relative.message_tracking.limits.max_file_size, 4096u);
   Config absolute = parse_config("[message_tracking]\ndir = \"/srv/trk\"\n", "sluice.toml");
   EXPECT_EQ(message_tracking_dir(absolute), "/srv/trk");
 }

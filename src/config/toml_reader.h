@@ -153,6 +153,12 @@ void read_send_auth(const TomlReader& reader, const toml::table& table, const st
                     SendConnector& connector);
 /// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.
 void read_recipient_validation(const TomlReader& reader, const toml::table& root, Config& config);
+/// [protocol_log] with its receive and send tables (log_limits.cc).
+void read_protocol_log(const TomlReader& reader, const toml::table& root, Config& config);
+/// The keys of LogLimits in the table at `path` (max_file_size, max_age, max_directory_size): sizes
+/// in bytes or as "10MB", ages as "30d", both also "unlimited" (log_limits.cc).
+void read_log_limits(const TomlReader& reader, const toml::table& table, std::string_view path, LogLimits& limits);
+inline constexpr std::string_view kLogLimitKeys[] = {"max_file_size", "max_age", "max_directory_size"};
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

@@ -259,6 +259,7 @@ bool Writer::open_for(system_clock::time_point now) {
     path_ = std::move(path);
     ++next_index_;
     bytes_ = header_bytes_ = header.size();
+    if (new_file_hook_) new_file_hook_();
     return true;
   }
   failure_ = fmt::format("no free file name in {} for hour {}", dir_.string(), hour);
@@ -333,6 +334,11 @@ std::uint64_t Writer::dropped() const {
 std::filesystem::path Writer::current_file() const {
   std::lock_guard lock(mutex_);
   return path_;
+}
+
+void Writer::set_new_file_hook(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  new_file_hook_ = std::move(hook);
 }
 
 SessionLog::SessionLog(Writer* writer, std::string connector, std::string session_id, std::string local_endpoint,

@@ -112,6 +112,11 @@ class Writer {
   std::uint64_t dropped() const;
   /// Path of the file being written (empty before the first write, and while writing fails).
   std::filesystem::path current_file() const;
+  const std::filesystem::path& dir() const { return dir_; }
+  const FileKind& kind() const { return kind_; }
+  /// Called (on the writing thread, under the writer's lock: it must be quick and must not write)
+  /// each time a new file is started: how retention (retention.h) learns of a roll.
+  void set_new_file_hook(std::function<void()> hook);
 
  private:
   /// Opens the next free file for the hour of `now`; false (and `failure_` set) on failure.
@@ -141,6 +146,7 @@ class Writer {
   std::chrono::steady_clock::time_point report_at_{};
   std::uint64_t unreported_ = 0;
   std::uint64_t dropped_when_failing_began_ = 0;
+  std::function<void()> new_file_hook_;
 };
 
 /// Numbers the lines of one session (from 0, as Exchange does) and fills the fields that do not

@@ -37,6 +37,8 @@ class TrackingLog {
   /// Records dropped because they could not be written.
   std::uint64_t failed_writes() const { return writer_.dropped(); }
   const std::filesystem::path& dir() const { return dir_; }
+  /// For retention (protocol_log/retention.h), which keeps the tracking directory as the protocol logs'.
+  protocol_log::Writer& writer() { return writer_; }
 
  private:
   void write(const Record& record);
