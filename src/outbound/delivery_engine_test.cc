@@ -152,7 +152,7 @@ class DeliveryEngineTest : public ::testing::Test {
 
   void start() {
     EngineServices s;
-    s.config = &cfg_;
+    s.config = config::unowned_snapshot(cfg_);
     s.spool = &spool_;
     s.maildirs = &maildirs_;
     s.resolver = &dns_;
