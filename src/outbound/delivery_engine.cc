@@ -113,8 +113,15 @@ std::size_t DeliveryEngine::reconfigure(std::shared_ptr<const config::Config> co
   services_.credentials = std::move(credentials);
   router_ = Router(*services_.config);
   scheduler_.set_settings(services_.config->queue);
+  std::set<std::string> running;
+  for (const auto& [id, hop] : scheduler_.running_jobs()) running.insert(id);
   std::size_t moved = 0;
   for (auto& [id, envelope] : messages_) {
+    // A message in an attempt keeps its hops: with a new one the scheduler could start the same
+    // recipient again beside the running attempt. Its next attempts use the new connectors anyway
+    // (attempt() selects the connector then); only the hop's name, for the queue viewer and the
+    // concurrency, waits until the next reload or restart.
+    if (running.count(id)) continue;
     bool changed = false;
     for (auto& r : envelope.recipients) {
       if (!r.waiting()) continue;

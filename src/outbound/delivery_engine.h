@@ -75,7 +75,8 @@ class DeliveryEngine : private queue::QueueControl {
   void wake();
   /// A reload: the next attempts use `config` (its send connectors, queue settings, hostname),
   /// `tls_contexts` and `credentials`; attempts in progress finish with what they began with.
-  /// Waiting recipients move to the next hop the new send connectors give them; one that no
+  /// Waiting recipients of messages not in an attempt move to the next hop the new send
+  /// connectors give them; one that no
   /// connector serves any more keeps its hop and is deferred at its attempts (451 4.3.0) until a
   /// connector serves it again or its lifetime ends, as a configuration mistake should not bounce
   /// mail. Returns how many recipients changed next hop.

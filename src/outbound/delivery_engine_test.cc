@@ -150,9 +150,10 @@ class DeliveryEngineTest : public ::testing::Test {
     }
   }
 
-  void start() {
+  /// `snapshot` null: cfg_, which outlives the engine.
+  void start(std::shared_ptr<const config::Config> snapshot = nullptr) {
     EngineServices s;
-    s.config = config::unowned_snapshot(cfg_);
+    s.config = snapshot ? std::move(snapshot) : config::unowned_snapshot(cfg_);
     s.spool = &spool_;
     s.maildirs = &maildirs_;
     s.resolver = &dns_;
@@ -570,6 +571,54 @@ TEST_F(DeliveryEngineTest, ReadsTheSpoolAtStart) {
   ASSERT_EQ(transport_.calls.size(), 1u);
   EXPECT_EQ(transport_.calls[0].recipients, std::vector<std::string>{"bob@remote.test"});
   EXPECT_FALSE(spool_.load_envelope(e.id));
+}
+
+/// cfg_ with one send connector for everything, through `smart_host`, as a reload would bring it.
+std::shared_ptr<const config::Config> through_smart_host(config::Config cfg, const std::string& smart_host) {
+  config::SendConnector relay;
+  relay.name = "Relay " + smart_host;
+  relay.smart_hosts = {{smart_host, 25, true}};
+  cfg.send_connectors = {relay};
+  return std::make_shared<const config::Config>(std::move(cfg));
+}
+
+TEST_F(DeliveryEngineTest, AReloadMovesWaitingMailToTheNewSendConnector) {
+  transport_.answer = [](const Target&, const Transaction& tx) {
+    return answered(tx, reply(451, "4.2.0", "Mailbox busy"));
+  };
+  start();
+  auto id = queue_message({"bob@remote.test"});
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(transport_.calls[0].host, "mx.remote.test");
+
+  EXPECT_EQ(engine_->reconfigure(through_smart_host(cfg_, "relay.test"), {}, {}), 1u);
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_EQ(engine_->find(id)->recipients[0].next_hop, "[relay.test]:25");
+  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(250, "2.1.5", "OK")); };
+  advance(2h);
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[1].host, "relay.test");
+  EXPECT_EQ(engine_->find(id), nullptr);
+}
+
+TEST_F(DeliveryEngineTest, AnAttemptInProgressFinishesWithTheConfigurationItBeganWith) {
+  transport_.hold = true;
+  // Owned by the engine alone: after the reload, only the attempt in progress keeps it (a
+  // sanitizer run sees any use after it is gone).
+  start(through_smart_host(cfg_, "old.test"));
+  auto first = queue_message({"bob@remote.test"});
+  settle(1);
+  EXPECT_EQ(engine_->reconfigure(through_smart_host(cfg_, "new.test"), {}, {}), 0u);  // bob's hop is running
+  transport_.release();
+  settle();
+  auto second = queue_message({"carol@remote.test"});
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[0].host, "old.test");
+  EXPECT_EQ(transport_.calls[1].host, "new.test");
+  EXPECT_EQ(engine_->find(first), nullptr);
+  EXPECT_EQ(engine_->find(second), nullptr);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
+CTEST_PROCESSORS = 2  # the load generator and the gateway keep a core busy each
 LOADGEN = os.path.join(os.path.dirname(os.path.abspath(harness.SLUICE)), "bench", "sluice-loadgen")
 RELOADS = 10
 BROKEN = 5  # the reload whose configuration does not load
