@@ -1,7 +1,8 @@
 """End-to-end: SIGHUP reloads the configuration and every certificate of a running `sluice serve`
 without dropping a session or a message. Under a steady STARTTLS load from the project's load
 generator (bench/loadgen), ten reloads change connectors, a TLS policy and the certificate (renewed
-in place, as certbot and acme.sh do), one of them with a broken configuration: no session fails,
+in place, as certbot and acme.sh do), one of them with a broken configuration, while another client
+opens connection after connection: no session fails, no connection is refused,
 every message sent is delivered, a client sees the old certificate before each reload and the new
 one after it; the broken one is refused and the running configuration keeps serving. And a session
 that began before a reload finishes on its old connector, even one the reload removed."""
@@ -180,6 +181,28 @@ class Load(threading.Thread):
                 return
 
 
+class Knocker(threading.Thread):
+    """New plaintext connections to `port` one after another (banner, QUIT) until stopped: a
+    listening socket closed and reopened by a reload, however briefly, refuses or resets some."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.connections, self.failures, self.stop = port, 0, [], threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+                    f = s.makefile("rb")
+                    line = f.readline()
+                    s.sendall(b"QUIT\r\n")
+                    if not line.startswith(b"220 ") or not f.readline().startswith(b"221"):
+                        self.failures.append(line)
+            except OSError as e:
+                self.failures.append(repr(e))
+            self.connections += 1
+
+
 @unittest.skipUnless(os.path.exists(LOADGEN), f"{LOADGEN} is not built (bench/README.md)")
 class ReloadUnderLoad(unittest.TestCase):
     def test_ten_reloads_lose_no_session_and_no_message(self):
@@ -199,6 +222,9 @@ class ReloadUnderLoad(unittest.TestCase):
         load = Load(gw.load_port)
         load.start()
         self.addCleanup(load.stop.set)
+        knocker = Knocker(gw.load_port)
+        knocker.start()
+        self.addCleanup(knocker.stop.set)
         serving = 0  # the certificate served now
         for i in range(1, RELOADS + 1):
             # Mail flows between reloads: each one happens under load.
@@ -226,6 +252,9 @@ class ReloadUnderLoad(unittest.TestCase):
             self.assertIsNone(banner(extra), f"reload {i} left the old Extra connector listening")
             extra = new_extra
 
+        knocker.stop.set()
+        knocker.join(timeout=30)
+        self.assertEqual(knocker.failures, [])
         load.stop.set()
         load.join(timeout=180)
         self.assertFalse(load.is_alive())
@@ -242,8 +271,8 @@ class ReloadUnderLoad(unittest.TestCase):
         self.assertRegex(log, r'certificates loaded: (.*; )?"Load" SHA256 ')
         self.assertNotIn("take effect at the next restart", log)
         self.assertEqual(gw.sluice.stop(), 0)
-        print(f"\nreload under load: {load.sent} messages in {load.runs} load generator runs, "
-              f"{RELOADS} reloads (1 refused), all delivered")
+        print(f"\nreload under load: {load.sent} messages in {load.runs} load generator runs and "
+              f"{knocker.connections} more connections, {RELOADS} reloads (1 refused), all delivered")
 
 
 class SessionAcrossReload(unittest.TestCase):
