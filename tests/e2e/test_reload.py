@@ -322,5 +322,39 @@ class SessionAcrossReload(unittest.TestCase):
         self.assertEqual(connectors[f"127.0.0.1:{new.sock.getsockname()[1]}"], "After")
 
 
+class ReloadThatCannotBind(unittest.TestCase):
+    def test_an_address_in_use_refuses_the_whole_reload(self):
+        sluice = harness.Sluice(connectors=[{"name": "Kept"}])
+        self.addCleanup(sluice.remove)
+        sluice.start()
+        self.addCleanup(sluice.stop)
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        free = harness.free_port()
+        with open(sluice.config) as f:
+            text = f.read()
+        with open(sluice.config, "w") as f:
+            f.write(text.replace('name = "Kept"', 'name = "Renamed"') +
+                    f'\n[[receive_connector]]\nname = "Free"\nlisten = ["127.0.0.1:{free}"]\n'
+                    f'\n[[receive_connector]]\nname = "Busy"\nlisten = ["127.0.0.1:{busy}"]\n')
+        sluice.proc.send_signal(signal.SIGHUP)
+        harness.wait_for("the refusal", lambda: "reload refused" in sluice.server_log())
+        self.assertRegex(sluice.server_log(), rf"reload refused, the running configuration keeps serving: cannot listen "
+                                              rf"on 127\.0\.0\.1:{busy}: ")
+        # Nothing changed: the address opened for "Free" was closed again, and new sessions still
+        # get the old connector.
+        self.assertIsNone(banner(free))
+        raw = harness.Raw(sluice.port_of("Kept"))
+        self.addCleanup(raw.close)
+        self.assertEqual(raw.reply()[0], 220)
+        self.assertEqual(raw.cmd("QUIT")[0], 221)
+        sessions = harness.wait_for("the session logged", lambda: [
+            recs for recs in harness.log_sessions(sluice).values() if recs[-1].event == "-"])
+        self.assertEqual({recs[0].connector for recs in sessions}, {"Kept"})
+
+
 if __name__ == "__main__":
     unittest.main()
