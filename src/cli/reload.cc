@@ -12,7 +12,7 @@
 namespace sluice::cli {
 namespace {
 
-std::string quoted_list(const std::vector<std::string>& items) {
+std::string quoted_names(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "\"" : ", \"") + item + "\"";
   return out;
@@ -31,9 +31,9 @@ std::vector<std::string> changes_between(const GatewaySummary& before, const Gat
   std::vector<std::string> out;
   auto names = [&out](std::string_view what, const std::vector<std::string>& was, const std::vector<std::string>& is) {
     if (auto added = missing_from(was, is); !added.empty())
-      out.push_back(fmt::format("{} added: {}", what, quoted_list(added)));
+      out.push_back(fmt::format("{} added: {}", what, quoted_names(added)));
     if (auto removed = missing_from(is, was); !removed.empty())
-      out.push_back(fmt::format("{} removed: {}", what, quoted_list(removed)));
+      out.push_back(fmt::format("{} removed: {}", what, quoted_names(removed)));
   };
   names("receive connectors", before.receive_connectors, after.receive_connectors);
   names("send connectors", before.send_connectors, after.send_connectors);
@@ -135,8 +135,8 @@ Result<std::string> Reloader::apply(LoadedGateway gateway) {
 
   GatewaySummary summary = summarize(gateway);
   std::vector<std::string> clauses = changes_between(running_, summary);
-  if (!changes->opened.empty()) clauses.push_back("listening on " + quoted_list(changes->opened));
-  if (!changes->closed.empty()) clauses.push_back("stopped listening on " + quoted_list(changes->closed));
+  if (!changes->opened.empty()) clauses.push_back("listening on " + quoted_names(changes->opened));
+  if (!changes->closed.empty()) clauses.push_back("stopped listening on " + quoted_names(changes->closed));
   if (moved) clauses.push_back(fmt::format("{} queued recipient(s) moved to a new next hop", moved));
   if (summary.restart_settings != running_.restart_settings)
     clauses.push_back("state_dir, dns_servers and message_tracking changes take effect at the next restart");

@@ -1,11 +1,8 @@
 #include "tls/context_facts.h"
 
-#include <fmt/format.h>
-#include <openssl/asn1.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <ctime>
 #include <memory>
 
 #include "tls/context_policy.h"
@@ -28,22 +25,6 @@ std::vector<const SSL_CIPHER*> suites_for_version(SSL_CTX* ctx, int version) {
   if (!supported) return out;
   for (int i = 0; i < sk_SSL_CIPHER_num(supported); ++i) out.push_back(sk_SSL_CIPHER_value(supported, i));
   sk_SSL_CIPHER_free(supported);
-  return out;
-}
-
-std::string asn1_time_text(const ASN1_TIME* time) {
-  std::tm tm{};
-  if (!time || !ASN1_TIME_to_tm(time, &tm)) return {};
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-std::string sha256_fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!X509_digest(cert, EVP_sha256(), md, &n)) return {};
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) out += fmt::format("{}{:02X}", i ? ":" : "", md[i]);
   return out;
 }
 
@@ -76,7 +57,7 @@ std::vector<ServedCertificate> served_certificates(SSL_CTX* ctx) {
        more = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
     X509* cert = SSL_CTX_get0_certificate(ctx);
     if (!cert) continue;
-    out.push_back({certificate_subject(cert), sha256_fingerprint(cert), asn1_time_text(X509_get0_notAfter(cert))});
+    out.push_back({certificate_subject(cert), certificate_sha256(cert), iso_time(X509_get0_notAfter(cert))});
   }
   return out;
 }

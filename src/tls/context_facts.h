@@ -24,7 +24,7 @@ ContextFacts context_facts(SSL_CTX* ctx);
 struct ServedCertificate {
   std::string subject;             ///< "/CN=mx.example.org"
   std::string sha256_fingerprint;  ///< upper-case hex, colon-separated
-  std::string not_after;           ///< "2027-03-01 12:00:00 UTC"
+  std::string not_after;           ///< "2027-03-01T12:00:00Z"
 };
 /// Every certificate loaded into `ctx` (an ECDSA and an RSA one when both are configured).
 std::vector<ServedCertificate> served_certificates(SSL_CTX* ctx);
