@@ -73,18 +73,22 @@ class GoodConfiguration(unittest.TestCase):
 
 
 class EveryProblemIsReported(unittest.TestCase):
+    def assert_problems(self, p, sluice, *patterns):
+        """Exit status 2, each pattern on stderr, as many problems counted, and nothing made."""
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        for pattern in patterns:
+            self.assertRegex(p.stderr, pattern)
+        self.assertIn(f"sluice: {len(patterns)} problem(s) found", p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertFalse(os.path.exists(sluice.state))
+
     def test_three_mistakes_in_the_file_are_three_lines(self):
         sluice = harness.Sluice(connectors=[{"name": "A", "max_auth_failure": 5}], hostname="two words",
                                 limits="max_recipients = 0")
         self.addCleanup(sluice.remove)
-        p = check(sluice)
-        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-        self.assertRegex(p.stderr, r"hostname: \"two words\" contains a space")
-        self.assertRegex(p.stderr, r"limits\.max_recipients: ")
-        self.assertRegex(p.stderr, r"receive_connector\[0\]: unknown key 'max_auth_failure'.*max_auth_failures")
-        self.assertIn("sluice: 3 problem(s) found", p.stderr)
-        self.assertEqual(p.stdout, "")
-        self.assertFalse(os.path.exists(sluice.state))
+        self.assert_problems(check(sluice), sluice, r"hostname: \"two words\" contains a space",
+                             r"limits\.max_recipients: ",
+                             r"receive_connector\[0\]: unknown key 'max_auth_failure'.*max_auth_failures")
 
     def test_three_files_that_do_not_load_are_three_lines(self):
         cert, _ = make_certificate("/CN=one.test")
@@ -97,13 +101,8 @@ class EveryProblemIsReported(unittest.TestCase):
         with open(recipients, "w") as f:
             f.write("alice@sluice.test\nnot an address at all\n")
         harness.append_config(sluice, f'[recipient_validation]\nrecipients_file = "{recipients}"\n')
-        p = check(sluice)
-        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
-        self.assertRegex(p.stderr, r'receive connector "Mismatched": TLS: ')
-        self.assertRegex(p.stderr, r"users_file: .*missing-users")
-        self.assertRegex(p.stderr, rf"{re.escape(recipients)}: line 2")
-        self.assertIn("sluice: 3 problem(s) found", p.stderr)
-        self.assertFalse(os.path.exists(sluice.state))
+        self.assert_problems(check(sluice), sluice, r'receive connector "Mismatched": TLS: ',
+                             r"users_file: .*missing-users", rf"{re.escape(recipients)}: line 2")
 
 
 if __name__ == "__main__":
