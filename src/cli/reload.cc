@@ -94,8 +94,7 @@ void Reloader::request() {
 void Reloader::start_load() {
   loading_ = true;
   again_ = false;
-  notify_reloading();
-  log_info("reload: loading {}", source_.config_file.empty() ? "the built-in configuration" : source_.config_file);
+  notify_reloading();  // one log line per reload: its outcome, in finish()
   // The load touches nothing of this object: serve may end while it runs (the pool is joined
   // before the io_context goes away, and a handler posted to a stopped io_context never runs).
   asio::post(loader_, [this, source = source_, token_requests = token_requests_, &io = io_] {
