@@ -1,5 +1,5 @@
-// `sluice serve`: load the configuration, prepare TLS and the state directory, run the gateway
-// until SIGTERM/SIGINT.
+// `sluice serve`: load everything (cli/gateway_load), prepare the state directory, run the
+// gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration (cli/reload).
 #include <fmt/format.h>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
@@ -7,14 +7,18 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
 #include <iostream>
 #include <optional>
 
 #include "base/logging.h"
 #include "base/open_files.h"
 #include "base/service_manager.h"
+#include "cli/check.h"
 #include "cli/command_line.h"
+#include "cli/gateway_load.h"
 #include "cli/log_retention.h"
+#include "cli/reload.h"
 #include "cli/service_status.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
@@ -22,18 +26,12 @@
 #include "control/control_socket.h"
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
-#include "inbound/users_file.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
-#include "outbound/send_credentials.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/maildir.h"
 #include "queue/spool.h"
-#include "tls/certificates.h"
-#include "tls/client_certificates.h"
-#include "tls/client_context.h"
-#include "tls/server_context.h"
 #include "tracking/tracking_log.h"
 
 namespace sluice::cli {
@@ -43,103 +41,9 @@ constexpr int kConfigError = 2;
 constexpr int kRuntimeError = 1;
 
 struct ServeOptions {
-  std::string config_file;
-  std::vector<std::string> listen;
-  std::string state_dir;
-  std::string hostname;
+  ConfigSource source;
   bool check = false;
 };
-
-/// The configuration with command-line overrides applied; throws ConfigError.
-config::Config load(const ServeOptions& options) {
-  config::Config cfg =
-      options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
-  if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
-  if (!options.hostname.empty()) cfg.hostname = options.hostname;
-  if (!options.listen.empty()) {
-    std::vector<config::ListenAddress> addresses;
-    for (const auto& text : options.listen) {
-      auto address = config::parse_listen_address(text);
-      if (!address)
-        throw config::ConfigError(
-            fmt::format("--listen: \"{}\" is not ADDRESS:PORT (e.g. 127.0.0.1:2525 or [::1]:2525)", text));
-      addresses.push_back(*address);
-    }
-    cfg.receive_connectors.front().listen = addresses;
-  }
-  return cfg;
-}
-
-/// One TLS context per connector; the generated certificates serve connectors without their own.
-std::map<std::string, std::shared_ptr<asio::ssl::context>> make_tls_contexts(const config::Config& cfg) {
-  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
-  std::vector<tls::CertificateFiles> generated;
-  for (const auto& connector : cfg.receive_connectors) {
-    if (!connector.starttls) continue;
-    std::vector<tls::CertificateFiles> certificates;
-    if (!connector.tls.certificate.empty()) {
-      certificates.push_back({connector.tls.certificate, connector.tls.key});
-    } else {
-      if (generated.empty()) generated = tls::ensure_self_signed(cfg.state_dir, cfg.hostname);
-      certificates = generated;
-    }
-    try {
-      contexts[connector.name] = tls::make_server_context(connector.tls, certificates);
-      if (connector.require_client_certificate)
-        tls::request_client_certificates(contexts[connector.name]->native_handle(), connector.client_ca_file);
-    } catch (const std::exception& e) {
-      throw config::ConfigError(fmt::format("receive connector \"{}\": TLS: {}", connector.name, e.what()));
-    }
-    if (connector.tls.allows_legacy_versions())
-      log_warning(
-          "receive connector \"{}\" accepts TLS {} (profile \"{}\", OpenSSL security level {}): "
-          "TLS 1.0/1.1 are obsolete (RFC 8996); use this only to emulate old peers",
-          connector.name, tls::config_name(connector.tls.min_version), connector.tls.profile,
-          connector.tls.security_level);
-  }
-  return contexts;
-}
-
-/// The recipients file of [recipient_validation], loaded (a bad line is a configuration error);
-/// null when none is configured. Warns about a domain checked against the file that it never names:
-/// every recipient there would be refused.
-std::unique_ptr<inbound::RecipientsFile> load_recipients_file(const config::Config& cfg) {
-  const auto& rv = cfg.recipient_validation;
-  if (rv.recipients_file.empty()) return nullptr;
-  auto file = inbound::RecipientsFile::open(rv.recipients_file);
-  if (!file) throw config::ConfigError(file.error().message);
-  const auto& list = (*file)->list();
-  std::vector<std::string> domains;
-  for (const auto& accepted : cfg.accepted_domains) domains.push_back(accepted.pattern);
-  for (const auto& entry : rv.domains) domains.push_back(entry.first);
-  for (std::string domain : domains) {
-    if (domain.rfind("*.", 0) == 0) domain.erase(0, 2);
-    if (config::recipient_check_for(cfg, domain) == config::RecipientCheck::File && !list.domains.count(domain))
-      log_warning("recipients file {} has no address in {}: every recipient there will be refused",
-                  rv.recipients_file.string(), domain);
-  }
-  return std::move(*file);
-}
-
-/// The users file when a receive connector authenticates (a bad or unreadable file is a
-/// configuration error naming it); null otherwise. Warns about each connector that takes
-/// passwords in plaintext.
-std::unique_ptr<inbound::UsersFile> load_users_file(const config::Config& cfg) {
-  bool needed = false;
-  for (const auto& connector : cfg.receive_connectors) {
-    needed |= connector.auth;
-    if (connector.allow_plaintext_auth)
-      log_warning(
-          "receive connector \"{}\" accepts AUTH without TLS (allow_plaintext_auth): passwords cross the network "
-          "in the clear; use this only for devices that cannot do TLS 1.2, on networks you control",
-          connector.name);
-  }
-  if (cfg.users_file.empty()) return nullptr;
-  auto file = inbound::UsersFile::open(cfg.users_file);
-  if (!file) throw config::ConfigError("users_file: " + file.error().message);
-  if (!needed) log_info("users file {} is loaded, but no receive connector has auth = true", cfg.users_file.string());
-  return std::move(*file);
-}
 
 bool validates_recipients(const config::Config& cfg) {
   return cfg.recipient_validation.verify != config::RecipientCheck::None || !cfg.recipient_validation.domains.empty();
@@ -163,69 +67,27 @@ void fit_sessions_to_descriptors(inbound::Server& server, const config::Config& 
 }
 
 int serve(const ServeOptions& options) {
-  config::Config cfg;
-  try {
-    cfg = load(options);
-  } catch (const config::ConfigError& e) {
-    fmt::print(stderr, "sluice: {}\n", e.what());
+  StopSignals signals;  // before any thread starts
+  // XOAUTH2 token requests block for as long as the endpoint takes: their own threads, so that a
+  // slow endpoint holds up neither the network thread nor Maildir and envelope writes. Reloads
+  // load here too, off the network thread.
+  asio::thread_pool token_requests(2);
+  auto loaded = load_gateway(options.source, LoadPurpose::Serve, token_requests.get_executor());
+  if (!loaded) {
+    for (const auto& problem : loaded.error()) fmt::print(stderr, "sluice: {}\n", problem);
     return kConfigError;
   }
-  for (const auto& note : cfg.notes) log_warning("{}", note);
+  LoadedGateway& gateway = *loaded;
+  const config::Config& cfg = *gateway.config;  // the configuration started with: what a reload cannot change
+  for (const auto& warning : gateway.warnings) log_warning("{}", warning);
   std::error_code ec;
   std::filesystem::create_directories(cfg.state_dir, ec);
   if (ec) {
     fmt::print(stderr, "sluice: cannot create state directory {}: {}\n", cfg.state_dir.string(), ec.message());
     return kRuntimeError;
   }
-  std::map<std::string, std::shared_ptr<asio::ssl::context>> contexts;
-  try {
-    contexts = make_tls_contexts(cfg);
-  } catch (const config::ConfigError& e) {
-    fmt::print(stderr, "sluice: {}\n", e.what());
-    return kConfigError;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "sluice: {}\n", e.what());
-    return kRuntimeError;
-  }
-  std::map<std::string, std::shared_ptr<asio::ssl::context>> send_contexts;
-  for (const auto& connector : cfg.send_connectors) {
-    if (connector.tls == config::OutboundTls::None) continue;
-    try {
-      const bool verify = connector.tls == config::OutboundTls::Verify;
-      send_contexts[connector.name] = tls::make_client_context(connector.tls_policy, verify, connector.ca_file);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "sluice: send connector \"{}\": TLS: {}\n", connector.name, e.what());
-      return kConfigError;
-    }
-    if (connector.tls_policy.allows_legacy_versions())
-      log_warning(
-          "send connector \"{}\" may use TLS {} (profile \"{}\"): TLS 1.0/1.1 are obsolete (RFC 8996); "
-          "use this only to emulate an old sender",
-          connector.name, tls::config_name(connector.tls_policy.min_version), connector.tls_policy.profile);
-  }
-  std::unique_ptr<inbound::RecipientsFile> recipients_file;
-  std::unique_ptr<inbound::UsersFile> users_file;
-  try {
-    recipients_file = load_recipients_file(cfg);
-    users_file = load_users_file(cfg);
-  } catch (const config::ConfigError& e) {
-    fmt::print(stderr, "sluice: {}\n", e.what());
-    return kConfigError;
-  }
-  if (options.check) {
-    // The token sources are created (their secret or key read) but never asked for a token, so
-    // an executor without threads does.
-    asio::io_context unused;
-    if (auto credentials = outbound::load_send_credentials(cfg, unused.get_executor()); !credentials) {
-      fmt::print(stderr, "sluice: {}\n", credentials.error().message);
-      return kConfigError;
-    }
-    fmt::print("sluice: configuration OK\n");
-    return 0;
-  }
 
   try {
-    StopSignals signals;  // before any thread starts
     queue::Spool spool(cfg.state_dir / "queue");
     if (auto removed = spool.recover()) log_info("removed {} incomplete queue file(s) left by a crash", removed);
     queue::MaildirStore maildirs(cfg.state_dir / "maildir");
@@ -248,53 +110,51 @@ int serve(const ServeOptions& options) {
     // network thread. Spool stores have their own committer (queue/group_commit) and DNS its own
     // threads in the delivery engine, so neither a busy disk pool nor a slow resolver holds up a 250.
     asio::thread_pool disk(4);
-    // XOAUTH2 token requests block for as long as the endpoint takes: their own threads, so that a
-    // slow endpoint holds up neither the network thread nor Maildir and envelope writes.
-    asio::thread_pool token_requests(2);
-    auto credentials = outbound::load_send_credentials(cfg, token_requests.get_executor());
-    if (!credentials) {
-      fmt::print(stderr, "sluice: {}\n", credentials.error().message);
-      return kConfigError;
-    }
 
     outbound::EngineServices engine_services;
-    engine_services.config = &cfg;
+    engine_services.config = gateway.config;
     engine_services.spool = &spool;
     engine_services.maildirs = &maildirs;
     engine_services.send_log = &send_log;
     engine_services.resolver = &resolver;
     engine_services.disk = disk.get_executor();
-    engine_services.tls_contexts = send_contexts;
-    engine_services.credentials = *credentials;
+    engine_services.tls_contexts = gateway.send_tls;
+    engine_services.credentials = gateway.credentials;
     engine_services.tracking = tracking;
     outbound::DeliveryEngine engine(io, engine_services);
 
-    outbound::CalloutProber prober(io.get_executor(), {.config = &cfg,
+    outbound::CalloutProber prober(io.get_executor(), {.config = gateway.config,
                                                        .resolver = &resolver,
-                                                       .tls_contexts = send_contexts,
+                                                       .tls_contexts = gateway.send_tls,
                                                        .send_log = &send_log,
                                                        .transport = nullptr,
-                                                       .credentials = *credentials});
-    inbound::RecipientValidator recipients(io.get_executor(), cfg, std::move(recipients_file),
+                                                       .credentials = gateway.credentials});
+    inbound::RecipientValidator recipients(io.get_executor(), gateway.config, std::move(gateway.recipients_file),
                                            [&prober](std::string address) { return prober.probe(std::move(address)); });
 
-    inbound::SessionServices services;
-    services.config = &cfg;
-    services.protocol_log = &receive_log;
-    services.spool = &spool;
-    services.disk = disk.get_executor();
-    services.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
-    services.tracking = tracking;
-    if (validates_recipients(cfg)) services.recipients = &recipients;
+    // What sessions share whatever the configuration; the rest comes from each load.
+    inbound::SessionServices shared;
+    shared.protocol_log = &receive_log;
+    shared.spool = &spool;
+    shared.disk = disk.get_executor();
+    shared.queued = [&engine](const queue::Envelope& envelope) { engine.message_queued(envelope); };
+    shared.tracking = tracking;
     inbound::AuthPenalty auth_penalty;
     inbound::UserRates user_rates;
-    services.authenticator = users_file.get();
-    services.auth_penalty = &auth_penalty;
-    services.user_rates = &user_rates;
+    shared.auth_penalty = &auth_penalty;
+    shared.user_rates = &user_rates;
+    auto session_services = [&shared, &recipients](const LoadedGateway& loaded) {
+      inbound::SessionServices services = shared;
+      services.config = loaded.config;
+      services.authenticator = loaded.users_file.get();
+      services.resources = loaded.users_file;
+      if (validates_recipients(*loaded.config)) services.recipients = &recipients;
+      return services;
+    };
 
     control::ControlServer control(io, cfg.state_dir / "control.sock",
                                    [&engine](const nlohmann::json& request) { return engine.control(request); });
-    inbound::Server server(io, services, contexts);
+    inbound::Server server(io, session_services(gateway), gateway.receive_tls);
     server.start();
     control.start();
     engine.start();
@@ -302,18 +162,30 @@ int serve(const ServeOptions& options) {
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
     fit_sessions_to_descriptors(server, cfg, files);
     for (const auto& line : server.describe_listeners()) log_info("listening on {}", line);
+    Reloader reloader(io, token_requests.get_executor(), token_requests.get_executor(), options.source,
+                      {.server = &server,
+                       .engine = &engine,
+                       .prober = &prober,
+                       .recipients = &recipients,
+                       .session_services = session_services},
+                      summarize(gateway));
     notify_ready();
     ServiceStatus status(io, [&] { return service_status_line(server.sessions(), engine.queued()); });
     status.start();
 
     bool stopping = false;
     signals.start(io.get_executor(), [&](int number) {
+      if (number == SIGHUP) {
+        if (!stopping) reloader.request();
+        return;
+      }
       if (stopping) {
         log_warning("second signal: closing all sessions now");
         io.stop();
         return;
       }
       stopping = true;
+      reloader.stop();
       notify_stopping();
       status.stop();
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
@@ -324,6 +196,7 @@ int serve(const ServeOptions& options) {
     io.run();
     signals.stop();
     disk.join();
+    token_requests.join();
     if (tracking && tracking->failed_writes() > 0)
       log_warning("message tracking log: {} record(s) could not be written to {}", tracking->failed_writes(),
                   tracking->dir().string());
@@ -343,19 +216,22 @@ int run_serve(int argc, char** argv) {
       "mail for 'localhost' into Maildirs under the state directory, relays nothing, and offers STARTTLS\n"
       "(TLS 1.2 and 1.3) with a self-signed ECDSA and RSA certificate made on first start.\n"
       "Stops on SIGTERM or SIGINT: sessions waiting for a command get 421, those in DATA finish first.\n"
+      "SIGHUP reloads the configuration and certificates without dropping a session (docs/configuration.md).\n"
       "Exit status: 0 after a clean stop, 2 for a bad configuration, 1 for other start-up failures.",
       "sluice serve"};
   ServeOptions options;
-  app.add_option("-c,--config", options.config_file, "TOML configuration file (docs/configuration.md)");
-  app.add_option("-l,--listen", options.listen,
+  app.add_option("-c,--config", options.source.config_file, "TOML configuration file (docs/configuration.md)");
+  app.add_option("-l,--listen", options.source.listen,
                  "ADDRESS:PORT to listen on, repeatable; replaces the first receive connector's listen list "
                  "(e.g. 127.0.0.1:2525, [::1]:2525)");
-  app.add_option("-s,--state-dir", options.state_dir,
+  app.add_option("-s,--state-dir", options.source.state_dir,
                  "directory for the queue, Maildirs, certificates and protocol logs (overrides state_dir)");
-  app.add_option("--hostname", options.hostname, "name in the banner, EHLO reply and Received headers");
-  app.add_flag("--check-config", options.check, "validate the configuration and certificates, then exit");
+  app.add_option("--hostname", options.source.hostname, "name in the banner, EHLO reply and Received headers");
+  app.add_flag("--check-config", options.check,
+               "the same as 'sluice check': show the effective configuration, then exit");
   // A bad command line is one line, like every other start-up error.
   if (auto stop = parse_command_line(app, "serve", argc, argv, kConfigError)) return *stop;
+  if (options.check) return check_configuration(options.source);
   return serve(options);
 }
 

@@ -1,7 +1,7 @@
-// SIGINT and SIGTERM for `sluice serve`, taken by one thread with sigwait() instead of
+// SIGINT and SIGTERM (stop) and SIGHUP (reload) for `sluice serve`, taken by one thread with sigwait() instead of
 // asio::signal_set. The set restores the default action when it is destroyed, so a signal
 // repeated while the process tore down after a clean stop killed it (exit by signal 15 instead
-// of 0, seen in CI). Here both stay blocked in every thread for the whole run: one that arrives
+// of 0, seen in CI). Here they stay blocked in every thread for the whole run: one that arrives
 // after the stop is decided stays pending and goes away with the process.
 #pragma once
 #include <asio/any_io_executor.hpp>
@@ -14,7 +14,7 @@ namespace sluice::cli {
 
 class StopSignals {
  public:
-  /// Blocks SIGINT and SIGTERM in the calling thread, hence in every thread it starts later:
+  /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, hence in every thread it starts later:
   /// construct before any other thread exists.
   StopSignals();
   /// Calls stop().

@@ -8,6 +8,10 @@ std::span<const Subcommand> subcommands() {
        "run the mail gateway: receive connectors with explicit TLS policy, durable spool, "
        "local delivery, Exchange-format protocol log",
        run_serve},
+      {"check",
+       "load the configuration, certificates and secrets as serve would, change nothing, show the effective "
+       "connectors and TLS, or every problem",
+       run_check},
       {"queue", "show the outbound queue by next hop (as Exchange's Queue Viewer), retry or remove messages",
        run_queue},
       {"probe",

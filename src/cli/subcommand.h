@@ -16,6 +16,8 @@ struct Subcommand {
 std::span<const Subcommand> subcommands();
 
 int run_serve(int argc, char** argv);
+/// `sluice check`: the configuration check (src/cli/check.cc).
+int run_check(int argc, char** argv);
 int run_demo(int argc, char** argv);
 /// `sluice queue`: the queue viewer (src/cli/queue.cc).
 int run_queue(int argc, char** argv);

@@ -72,34 +72,64 @@ struct ConnectorSource {
   bool sets_relay = false;  ///< relay or relay_from given: the top-level relay_from does not apply
 };
 
-/// Reads one TOML document into a Config, throwing ConfigError at the first problem.
+/// Reads one TOML document into a Config. A problem ends the section it is in (a top-level key,
+/// one connector, a table), not the whole read: every section is read, and the ConfigError thrown
+/// at the end lists each problem (`sluice check` shows them all, as nginx -t and postfix check do).
+/// Checks across sections run only when the sections read cleanly, so that one mistake is not
+/// reported again as its consequences.
 class Reader : public TomlReader {
  public:
   using TomlReader::TomlReader;
 
   void read(const toml::table& root, Config& config) const {
-    check_keys(root, "", kTopKeys);
-    if (const toml::node* n = root.get("state_dir")) config.state_dir = non_empty_string(*n, "state_dir");
-    if (const toml::node* n = root.get("hostname")) {
-      config.hostname = string(*n, "hostname");
-      if (auto checked = check_hostname(config.hostname); !checked) fail(*n, "hostname", checked.error().message);
-    }
-    const std::vector<KeyPlace> domain_places = read_accepted_domains(*this, root, config);
-    if (const toml::node* n = root.get("local_delivery")) {
-      static constexpr Named<LocalDelivery> kNames[] = {{LocalDelivery::Maildir, "maildir"},
-                                                        {LocalDelivery::Discard, "discard"}};
-      config.local_delivery = one_of(*n, "local_delivery", kNames);
-    }
-    read_limits(root, config.limits);
-    if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
+    std::vector<std::string> problems;
+    auto section = [&problems](auto&& read_section) {
+      try {
+        read_section();
+      } catch (const ConfigError& e) {
+        problems.push_back(e.what());
+      }
+    };
+    section([&] { check_keys(root, "", kTopKeys); });
+    section([&] {
+      if (const toml::node* n = root.get("state_dir")) config.state_dir = non_empty_string(*n, "state_dir");
+    });
+    section([&] {
+      if (const toml::node* n = root.get("hostname")) {
+        config.hostname = string(*n, "hostname");
+        if (auto checked = check_hostname(config.hostname); !checked) fail(*n, "hostname", checked.error().message);
+      }
+    });
+    std::vector<KeyPlace> domain_places;
+    section([&] { domain_places = read_accepted_domains(*this, root, config); });
+    section([&] {
+      if (const toml::node* n = root.get("local_delivery")) {
+        static constexpr Named<LocalDelivery> kNames[] = {{LocalDelivery::Maildir, "maildir"},
+                                                          {LocalDelivery::Discard, "discard"}};
+        config.local_delivery = one_of(*n, "local_delivery", kNames);
+      }
+    });
+    section([&] { read_limits(root, config.limits); });
+    section([&] {
+      if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
+    });
+    const std::size_t before_connectors = problems.size();
     std::vector<bool> sets_relay;  // none for the default connector
-    if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
-    if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
-    read_send_side(*this, root, config);
-    read_protocol_log(*this, root, config);
-    if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
-    check_internal_relay_routes(*this, config, domain_places);
-    read_recipient_validation(*this, root, config);
+    if (const toml::node* n = root.get("receive_connector"))
+      section([&] { sets_relay = read_connectors(*n, config, problems); });
+    if (const toml::node* n = root.get("relay_from"); n && problems.size() == before_connectors)
+      section([&] { apply_global_relay_from(*this, *n, config, sets_relay); });
+    section([&] { read_send_side(*this, root, config); });
+    section([&] { read_protocol_log(*this, root, config); });
+    section([&] {
+      if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
+    });
+    if (problems.empty()) section([&] { check_internal_relay_routes(*this, config, domain_places); });
+    section([&] { read_recipient_validation(*this, root, config); });
+    if (problems.empty()) return;
+    ConfigError error(problems.front());
+    error.problems = std::move(problems);
+    throw error;
   }
 
  private:
@@ -140,16 +170,24 @@ class Reader : public TomlReader {
               limits);
   }
 
-  /// Returns, per connector, whether it sets its own relay permission.
-  std::vector<bool> read_connectors(const toml::node& node, Config& config) const {
+  /// Returns, per connector, whether it sets its own relay permission. Each connector's first
+  /// problem goes to `problems`; the checks between connectors run only when all of them read.
+  std::vector<bool> read_connectors(const toml::node& node, Config& config, std::vector<std::string>& problems) const {
     const toml::array& items = array_of_tables(node, "receive_connector", "accept no client");
     std::vector<ReceiveConnector> connectors;
     std::vector<ConnectorSource> sources;
+    const std::size_t before = problems.size();
     for (std::size_t i = 0; i < items.size(); ++i) {
       ConnectorSource source;
-      connectors.push_back(read_connector(*items.get(i)->as_table(), fmt::format("receive_connector[{}]", i), source));
-      sources.push_back(source);
+      try {
+        connectors.push_back(
+            read_connector(*items.get(i)->as_table(), fmt::format("receive_connector[{}]", i), source));
+        sources.push_back(source);
+      } catch (const ConfigError& e) {
+        problems.push_back(e.what());
+      }
     }
+    if (problems.size() != before) return {};
     check_connectors(connectors, sources);
     for (std::size_t i = 0; i < connectors.size(); ++i)
       check_receive_auth(*this, *items.get(i)->as_table(), fmt::format("receive_connector[{}]", i), connectors[i],
@@ -362,6 +400,11 @@ Config parse_config(std::string_view toml_text, std::string_view source_name) {
   Config config = default_config();
   Reader(source_name).read(root, config);
   return config;
+}
+
+std::vector<std::string> problems_of(const ConfigError& error) {
+  if (!error.problems.empty()) return error.problems;
+  return {error.what()};
 }
 
 Config load_config(const std::filesystem::path& path) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -223,14 +224,26 @@ struct Config {
   std::vector<std::string> notes;
 };
 
+/// A snapshot pointer that does not own `config`: for a Config the caller keeps alive longer than
+/// every user (tests). The gateway's snapshots own theirs (a reload replaces them, and a session
+/// keeps the one it started with).
+inline std::shared_ptr<const Config> unowned_snapshot(const Config& config) {
+  return std::shared_ptr<const Config>(std::shared_ptr<const Config>(), &config);
+}
+
 /// Where the message tracking log is: message_tracking.dir, else <state_dir>/logs/MessageTracking.
 std::filesystem::path message_tracking_dir(const Config& config);
 
 /// A bad configuration. what() is one line: "<file>: <key>: <problem>", e.g.
 /// "/etc/sluice.toml: receive_connector[1].tls.min_version: \"1.5\" is not one of 1.0, 1.1, 1.2, 1.3".
+/// When the reader went on past the first problem (parse_config reads every section), `problems`
+/// lists each one, the first being what(); empty when what() is the only one.
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  std::vector<std::string> problems;
 };
+/// Every problem of `error`, one line each: its problems, or what() alone.
+std::vector<std::string> problems_of(const ConfigError& error);
 
 /// The zero-configuration gateway: hostname from the system, "localhost" authoritative, one
 /// connector "Default" on 127.0.0.1:2525 and [::1]:2525 for every client, TLS "default" profile,

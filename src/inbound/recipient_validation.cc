@@ -25,20 +25,35 @@ smtp::Reply recipient_not_found_reply() {
   return smtp::make_reply(550, "5.1.10", "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup");
 }
 
-RecipientValidator::RecipientValidator(asio::any_io_executor executor, const config::Config& config,
+RecipientValidator::RecipientValidator(asio::any_io_executor executor, std::shared_ptr<const config::Config> config,
                                        std::unique_ptr<RecipientsFile> file, CalloutProbe probe, Clock clock)
     : executor_(std::move(executor)),
-      config_(config),
+      config_(std::move(config)),
       file_(std::move(file)),
       probe_(std::move(probe)),
       clock_(steady_clock_if_empty(std::move(clock))),
-      cache_(config.recipient_validation.callout_positive_lifetime,
-             config.recipient_validation.callout_negative_lifetime, config.recipient_validation.callout_cache_size) {}
+      cache_(config_->recipient_validation.callout_positive_lifetime,
+             config_->recipient_validation.callout_negative_lifetime,
+             config_->recipient_validation.callout_cache_size) {}
+
+void RecipientValidator::reconfigure(std::shared_ptr<const config::Config> config,
+                                     std::unique_ptr<RecipientsFile> file) {
+  const auto& before = config_->recipient_validation;
+  const auto& after = config->recipient_validation;
+  // Answers cached under other lifetimes (or another next hop) are not kept.
+  if (before.callout_positive_lifetime != after.callout_positive_lifetime ||
+      before.callout_negative_lifetime != after.callout_negative_lifetime ||
+      before.callout_cache_size != after.callout_cache_size || before.verify != after.verify ||
+      before.domains != after.domains)
+    cache_ = VerifyCache(after.callout_positive_lifetime, after.callout_negative_lifetime, after.callout_cache_size);
+  config_ = std::move(config);
+  file_ = std::move(file);
+}
 
 asio::awaitable<RecipientVerdict> RecipientValidator::check(smtp::Mailbox mailbox) {
   const std::string domain = mailbox.domain_key();
   if (mailbox.domain_is_literal() || ascii_lower(mailbox.local_part) == "postmaster") co_return RecipientVerdict{};
-  switch (config::recipient_check_for(config_, domain)) {
+  switch (config::recipient_check_for(*config_, domain)) {
     case config::RecipientCheck::None:
       co_return RecipientVerdict{};
     case config::RecipientCheck::File: {
@@ -62,6 +77,7 @@ RecipientVerdict RecipientValidator::verdict_of(AddressStatus status, const std:
 
 asio::awaitable<RecipientVerdict> RecipientValidator::callout(std::string address) {
   const std::string key = ascii_lower(address);
+  const auto timeout = config_->recipient_validation.callout_timeout;  // as when the callout began
   if (auto known = cache_.find(key, clock_())) co_return verdict_of(*known, address, true);
   if (!probe_) co_return RecipientVerdict{false, verification_unavailable("no callout is configured"), {}};
   std::shared_ptr<Pending> pending;
@@ -69,7 +85,7 @@ asio::awaitable<RecipientVerdict> RecipientValidator::callout(std::string addres
     pending = running->second;
   } else {
     pending = std::make_shared<Pending>(executor_);
-    pending->done.expires_after(config_.recipient_validation.callout_timeout);
+    pending->done.expires_after(timeout);
     pending_.emplace(key, pending);
     ++probes_started_;
     asio::co_spawn(executor_, run_probe(key, address, pending), asio::detached);
@@ -81,7 +97,7 @@ asio::awaitable<RecipientVerdict> RecipientValidator::callout(std::string addres
     co_return RecipientVerdict{
         false, verification_unavailable("the internal mail server has not answered yet"),
         fmt::format("Recipient <{}>: no answer from the internal mail server within {}s (callout still running)",
-                    address, config_.recipient_validation.callout_timeout.count())};
+                    address, timeout.count())};
   }
   const smtp::Reply& answer = *pending->answer;
   if (answer.code / 100 == 2) co_return verdict_of(AddressStatus::Exists, address, false);

@@ -42,8 +42,12 @@ class RecipientValidator {
 
   /// `file` is null when no recipients file is configured; `probe` may be empty when no domain
   /// uses callouts. `clock` empty: the steady clock (the cache's lifetimes run on it).
-  RecipientValidator(asio::any_io_executor executor, const config::Config& config, std::unique_ptr<RecipientsFile> file,
-                     CalloutProbe probe, Clock clock = {});
+  RecipientValidator(asio::any_io_executor executor, std::shared_ptr<const config::Config> config,
+                     std::unique_ptr<RecipientsFile> file, CalloutProbe probe, Clock clock = {});
+
+  /// A reload: RCPTs from now on are checked against `config` and `file`; callouts in progress
+  /// finish. The cache is emptied when the callout settings changed.
+  void reconfigure(std::shared_ptr<const config::Config> config, std::unique_ptr<RecipientsFile> file);
 
   /// The verdict for one RCPT (`mailbox` with a domain). Domains without validation, and
   /// postmaster (RFC 5321 4.5.1), are accepted at once.
@@ -64,7 +68,7 @@ class RecipientValidator {
   RecipientVerdict verdict_of(AddressStatus status, const std::string& address, bool cached) const;
 
   asio::any_io_executor executor_;
-  const config::Config& config_;
+  std::shared_ptr<const config::Config> config_;
   std::unique_ptr<RecipientsFile> file_;
   CalloutProbe probe_;
   Clock clock_;

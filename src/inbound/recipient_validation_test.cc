@@ -33,7 +33,7 @@ class RecipientValidatorTest : public ::testing::Test {
       auto file = RecipientsFile::open(dir.path() / "recipients");
       EXPECT_TRUE(file);
       validator_.emplace(
-          io.get_executor(), config, file ? std::move(*file) : nullptr,
+          io.get_executor(), config::unowned_snapshot(config), file ? std::move(*file) : nullptr,
           [this](std::string address) -> asio::awaitable<smtp::Reply> {
             asked.push_back(address);
             if (answer_delay.count() > 0) {

@@ -57,40 +57,87 @@ Server::~Server() {
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
-void Server::start() {
-  if (reserve_fd_ < 0) reserve_fd_ = open_reserve_descriptor();
+std::map<std::string, Server::Binding> Server::bindings_of(const config::Config& config) {
   // Connectors that share a listen address share one socket; the client's address then picks
   // the connector (config::select_connector).
-  std::map<std::string, std::vector<const config::ReceiveConnector*>> by_address;
-  std::map<std::string, config::ListenAddress> addresses;
-  for (const auto& connector : services_.config->receive_connectors) {
+  std::map<std::string, Binding> out;
+  for (const auto& connector : config.receive_connectors) {
     for (const auto& listen : connector.listen) {
-      by_address[listen.str()].push_back(&connector);
-      addresses[listen.str()] = listen;
+      auto& binding = out[listen.str()];
+      binding.address = listen;
+      binding.connectors.push_back(&connector);
     }
   }
-  for (auto& [text, connectors] : by_address) {
-    const auto& listen = addresses[text];
-    std::error_code ec;
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address(listen.host, ec), listen.port);
-    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}: {}", text, ec.message()));
-    auto listener = std::make_unique<Listener>(Listener{asio::ip::tcp::acceptor(io_), connectors});
-    auto& acceptor = listener->acceptor;
-    acceptor.open(endpoint.protocol(), ec);
-    // IPv6 sockets take only IPv6, so "0.0.0.0:25" and "[::]:25" can both be configured.
-    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}: {}", text, ec.message()));
-    listeners_.push_back(std::move(listener));
+  return out;
+}
+
+Result<std::shared_ptr<Server::Listener>> Server::open_listener(const std::string& text,
+                                                                const config::ListenAddress& listen) {
+  std::error_code ec;
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(listen.host, ec), listen.port);
+  if (ec) return fail(fmt::format("cannot listen on {}: {}", text, ec.message()));
+  auto listener = std::make_shared<Listener>(Listener{asio::ip::tcp::acceptor(io_), {}});
+  auto& acceptor = listener->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  // IPv6 sockets take only IPv6, so "0.0.0.0:25" and "[::]:25" can both be configured.
+  if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(fmt::format("cannot listen on {}: {}", text, ec.message()));
+  return listener;
+}
+
+void Server::start() {
+  if (reserve_fd_ < 0) reserve_fd_ = open_reserve_descriptor();
+  for (auto& [text, binding] : bindings_of(*services_.config)) {
+    auto listener = open_listener(text, binding.address);
+    if (!listener) throw std::runtime_error(listener.error().message);
+    (*listener)->connectors = binding.connectors;
+    listeners_[text] = *listener;
   }
-  for (auto& listener : listeners_) asio::co_spawn(io_, accept_loop(*listener), asio::detached);
+  for (auto& [text, listener] : listeners_) asio::co_spawn(io_, accept_loop(listener), asio::detached);
+}
+
+Result<Server::ListenerChanges> Server::reconfigure(
+    SessionServices services, std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts) {
+  auto bindings = bindings_of(*services.config);
+  // Every new socket first: when one cannot be bound, the others are closed again (by going out
+  // of scope) and the running configuration is left as it was.
+  std::map<std::string, std::shared_ptr<Listener>> opened;
+  for (auto& [text, binding] : bindings) {
+    if (listeners_.count(text)) continue;
+    auto listener = open_listener(text, binding.address);
+    if (!listener) return fail(listener.error().message);
+    opened[text] = *listener;
+  }
+  ListenerChanges changes;
+  if (!services.committer) services.committer = services_.committer;
+  services_ = std::move(services);
+  tls_contexts_ = std::move(tls_contexts);
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (bindings.count(it->first)) {
+      ++it;
+      continue;
+    }
+    changes.closed.push_back(it->first);
+    it->second->closed = true;
+    std::error_code ignored;
+    it->second->acceptor.close(ignored);
+    it = listeners_.erase(it);
+  }
+  for (auto& [text, listener] : opened) {
+    changes.opened.push_back(text);
+    listeners_[text] = listener;
+    if (!stopping_) asio::co_spawn(io_, accept_loop(listener), asio::detached);
+  }
+  for (auto& [text, binding] : bindings) listeners_[text]->connectors = binding.connectors;
+  return changes;
 }
 
 std::vector<std::string> Server::describe_listeners() const {
   std::vector<std::string> out;
-  for (const auto& listener : listeners_) {
+  for (const auto& [text, listener] : listeners_) {
     std::string names;
     for (const auto* c : listener->connectors) names += (names.empty() ? "" : ", ") + c->name;
     std::error_code ec;
@@ -100,12 +147,13 @@ std::vector<std::string> Server::describe_listeners() const {
   return out;
 }
 
-awaitable<void> Server::accept_loop(Listener& listener) {
-  while (!stopping_) {
+awaitable<void> Server::accept_loop(std::shared_ptr<Listener> shared) {
+  Listener& listener = *shared;  // kept alive by `shared` after a reload removed it
+  while (!stopping_ && !listener.closed) {
     std::error_code ec;
     auto socket = co_await listener.acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      if (stopping_ || listener.closed || ec == asio::error::operation_aborted) co_return;
       if (is_out_of_descriptors(ec)) {
         warn_out_of_descriptors(ec);
         if (refuse_with_reserve_descriptor(listener)) continue;
@@ -122,6 +170,8 @@ awaitable<void> Server::accept_loop(Listener& listener) {
 }
 
 void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
+  // Accepted just as a reload closed the address: its connectors belong to the old configuration.
+  if (listener.closed) return;
   std::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already gone
@@ -203,7 +253,7 @@ void Server::warn_out_of_descriptors(const std::error_code& ec) {
 void Server::stop() {
   if (stopping_) return;
   stopping_ = true;
-  for (auto& listener : listeners_) {
+  for (auto& [text, listener] : listeners_) {
     std::error_code ignored;
     listener->acceptor.close(ignored);
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/heap_trim.h"
+#include "base/result.h"
 #include "inbound/session.h"
 
 namespace sluice::inbound {
@@ -42,12 +43,33 @@ class Server {
   /// Sessions open now (for the service manager's status line).
   std::size_t sessions() const { return sessions_.size(); }
 
+  /// What a reload did to the listening sockets ("127.0.0.1:2525"), for its log line.
+  struct ListenerChanges {
+    std::vector<std::string> opened, closed;
+  };
+  /// A reload (docs/configuration.md, "Reload"): connections accepted from now on get `services`
+  /// (its configuration and connectors) and `tls_contexts`; sessions in progress keep theirs.
+  /// Addresses the new configuration no longer lists are closed, new ones opened, and the others
+  /// keep their socket, so no connection is refused meanwhile. When a new address cannot be
+  /// bound, nothing changes and the error says which ("cannot listen on ADDR: reason").
+  Result<ListenerChanges> reconfigure(SessionServices services,
+                                      std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts);
+
  private:
   struct Listener {
     asio::ip::tcp::acceptor acceptor;
     std::vector<const config::ReceiveConnector*> connectors;
+    bool closed = false;  ///< a reload removed its address: the accept loop ends
   };
-  asio::awaitable<void> accept_loop(Listener& listener);
+  /// Each listen address of `config` ("127.0.0.1:2525") with the connectors on it.
+  struct Binding {
+    config::ListenAddress address;
+    std::vector<const config::ReceiveConnector*> connectors;
+  };
+  static std::map<std::string, Binding> bindings_of(const config::Config& config);
+  /// A bound, listening socket for `address`; the error is "cannot listen on ADDR: reason".
+  Result<std::shared_ptr<Listener>> open_listener(const std::string& text, const config::ListenAddress& address);
+  asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
   void admit(asio::ip::tcp::socket socket, Listener& listener);
   /// accept() failed for want of descriptors: frees the reserve descriptor, accepts one waiting
   /// connection, answers it 421 4.3.2, closes it and takes the reserve again. False when there
@@ -62,7 +84,7 @@ class Server {
   std::unique_ptr<queue::GroupCommitter> committer_;
   SessionServices services_;
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts_;  ///< by connector name
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::map<std::string, std::shared_ptr<Listener>> listeners_;               ///< by listen address text
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::map<asio::ip::address, std::size_t> per_ip_;
   std::uint64_t next_session_ = 0;

@@ -32,7 +32,12 @@ namespace sluice::inbound {
 
 /// What a session needs from the rest of the gateway. Owned by the server; outlives sessions.
 struct SessionServices {
-  const config::Config* config = nullptr;
+  /// The configuration snapshot: a session keeps the one it started with (and its connector in
+  /// it) when a reload replaces the server's.
+  std::shared_ptr<const config::Config> config;
+  /// Keeps alive what the raw pointers below point into when a reload may replace it (the users
+  /// file behind `authenticator`); null when they outlive every session anyway.
+  std::shared_ptr<const void> resources;
   protocol_log::Writer* protocol_log = nullptr;
   queue::Spool* spool = nullptr;
   asio::any_io_executor disk;  ///< where spool writes run, off the network thread, when there is no committer

@@ -180,7 +180,7 @@ class SessionHarness {
     asio::ip::tcp::socket socket = acceptor.accept();
     if (server_send_buffer > 0) socket.set_option(asio::socket_base::send_buffer_size(server_send_buffer));
     SessionServices services;
-    services.config = &config;
+    services.config = config::unowned_snapshot(config);
     services.protocol_log = writer_.get();
     services.spool = spool.get();
     services.disk = disk_.get_executor();

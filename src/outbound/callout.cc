@@ -21,8 +21,21 @@ CalloutProber::CalloutProber(asio::any_io_executor executor, CalloutServices ser
   transport_ = services_.transport ? services_.transport : own_transport_.get();
 }
 
+void CalloutProber::reconfigure(std::shared_ptr<const config::Config> config,
+                                std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+                                CredentialsByConnector credentials) {
+  services_.config = std::move(config);
+  services_.tls_contexts = std::move(tls_contexts);
+  services_.credentials = std::move(credentials);
+}
+
 asio::awaitable<smtp::Reply> CalloutProber::probe(std::string address) {
-  const auto& cfg = *services_.config;
+  // This probe's snapshot: a reload meanwhile leaves it alive (the connector, its TLS context and
+  // credentials are pointed to, not copied, by the settings below) until the probe ends.
+  const auto config = services_.config;
+  const auto tls_contexts = services_.tls_contexts;
+  const auto credentials = services_.credentials;
+  const auto& cfg = *config;
   const std::string domain = domain_of(address);
   const auto* connector = config::select_send_connector(cfg, domain);
   if (!connector) co_return could_not_ask(fmt::format("no send connector serves {}", domain));
@@ -38,8 +51,8 @@ asio::awaitable<smtp::Reply> CalloutProber::probe(std::string address) {
   probe.recipients = {address};
   probe.rcpt_only = true;
   const auto step = cfg.recipient_validation.callout_timeout;
-  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.credentials,
-                                         services_.send_log, {step, step, step, step, step, step, step});
+  ClientSettings settings = settings_for(cfg, *connector, tls_contexts, credentials, services_.send_log,
+                                         {step, step, step, step, step, step, step});
   const std::string what = "recipient verification of " + address;
   auto attempted = co_await attempt_targets(*transport_, settings, *targets, probe, what);
   const AttemptResult& result = attempted.result;

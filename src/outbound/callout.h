@@ -21,7 +21,7 @@
 namespace sluice::outbound {
 
 struct CalloutServices {
-  const config::Config* config = nullptr;
+  std::shared_ptr<const config::Config> config;  ///< a probe in progress keeps the snapshot it started with
   const net::MailLookups* resolver = nullptr;
   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts;  ///< by send connector name
   protocol_log::Writer* send_log = nullptr;
@@ -39,6 +39,10 @@ class CalloutProber {
   /// with a 5xx: only a reply to RCPT says anything about the recipient). Every step of the
   /// session is held to `[recipient_validation] callout_timeout`.
   asio::awaitable<smtp::Reply> probe(std::string address);
+  /// A reload: probes from now on use these; those in progress finish with what they began with.
+  void reconfigure(std::shared_ptr<const config::Config> config,
+                   std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+                   CredentialsByConnector credentials);
 
  private:
   asio::any_io_executor executor_;

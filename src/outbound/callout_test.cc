@@ -41,7 +41,7 @@ class CalloutProberTest : public ::testing::Test {
     config.recipient_validation.callout_timeout = 7s;
   }
   smtp::Reply probe(const std::string& address) {
-    CalloutProber prober(io.get_executor(), {&config, &dns, {}, nullptr, &transport});
+    CalloutProber prober(io.get_executor(), {config::unowned_snapshot(config), &dns, {}, nullptr, &transport});
     smtp::Reply out;
     asio::co_spawn(io, prober.probe(address), [&](std::exception_ptr e, smtp::Reply r) {
       EXPECT_FALSE(e);

@@ -105,6 +105,39 @@ void DeliveryEngine::stop(std::function<void()> done) {
 
 void DeliveryEngine::wake() { wakeup_.cancel(); }
 
+std::size_t DeliveryEngine::reconfigure(std::shared_ptr<const config::Config> config,
+                                        std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+                                        CredentialsByConnector credentials) {
+  services_.config = std::move(config);
+  services_.tls_contexts = std::move(tls_contexts);
+  services_.credentials = std::move(credentials);
+  router_ = Router(*services_.config);
+  scheduler_.set_settings(services_.config->queue);
+  std::set<std::string> running;
+  for (const auto& [id, hop] : scheduler_.running_jobs()) running.insert(id);
+  std::size_t moved = 0;
+  for (auto& [id, envelope] : messages_) {
+    // A message in an attempt keeps its hops: with a new one the scheduler could start the same
+    // recipient again beside the running attempt. Its next attempts use the new connectors anyway
+    // (attempt() selects the connector then); only the hop's name, for the queue viewer and the
+    // concurrency, waits until the next reload or restart.
+    if (running.count(id)) continue;
+    bool changed = false;
+    for (auto& r : envelope.recipients) {
+      if (!r.waiting()) continue;
+      std::string hop = router_.next_hop_of(r.address);
+      if (hop == kUnroutable || hop == r.next_hop) continue;
+      r.next_hop = std::move(hop);
+      changed = true;
+      ++moved;
+    }
+    // In memory only, as adopt() does: the spool gets the new hop with the next change of state.
+    if (changed) scheduler_.upsert(envelope);
+  }
+  wake();
+  return moved;
+}
+
 const Envelope* DeliveryEngine::find(const std::string& id) const {
   auto it = messages_.find(id);
   return it == messages_.end() ? nullptr : &it->second;
@@ -295,7 +328,12 @@ awaitable<void> DeliveryEngine::run_local(queue::Job job) {
 }
 
 awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
-  const auto& cfg = *services_.config;
+  // This attempt's snapshot: a reload meanwhile leaves it alive (the settings below point into the
+  // connector, the TLS contexts and the credentials) until the attempt ends.
+  const auto config = services_.config;
+  const auto tls_contexts = services_.tls_contexts;
+  const auto credentials = services_.credentials;
+  const auto& cfg = *config;
   const auto* current = find(job.message_id);
   if (!current || job.recipients.empty()) co_return internal_error(job.message_id, "message vanished");
   // A copy: other jobs (other next hops of the same message) may change it while this one runs.
@@ -339,8 +377,8 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   tx.message = &*message;
   tx.eight_bit = envelope.body_type == "8BITMIME";
   tx.smtputf8 = envelope.smtputf8;
-  ClientSettings settings = settings_for(cfg, *connector, services_.tls_contexts, services_.credentials,
-                                         services_.send_log, services_.timeouts);
+  ClientSettings settings =
+      settings_for(cfg, *connector, tls_contexts, credentials, services_.send_log, services_.timeouts);
   co_return co_await attempt_targets(*transport_, settings, *targets, tx, envelope.id);
 }
 

@@ -38,7 +38,9 @@
 namespace sluice::outbound {
 
 struct EngineServices {
-  const config::Config* config = nullptr;
+  /// The configuration snapshot; reconfigure() replaces it, and an attempt in progress keeps the
+  /// one it started with.
+  std::shared_ptr<const config::Config> config;
   queue::Spool* spool = nullptr;
   queue::MaildirStore* maildirs = nullptr;
   protocol_log::Writer* send_log = nullptr;
@@ -71,6 +73,16 @@ class DeliveryEngine : private queue::QueueControl {
   void message_queued(const queue::Envelope& envelope);
   /// Looks at the queue now (the clock moved): what is due starts, what expired fails.
   void wake();
+  /// A reload: the next attempts use `config` (its send connectors, queue settings, hostname),
+  /// `tls_contexts` and `credentials`; attempts in progress finish with what they began with.
+  /// Waiting recipients of messages not in an attempt move to the next hop the new send
+  /// connectors give them; one that no
+  /// connector serves any more keeps its hop and is deferred at its attempts (451 4.3.0) until a
+  /// connector serves it again or its lifetime ends, as a configuration mistake should not bounce
+  /// mail. Returns how many recipients changed next hop.
+  std::size_t reconfigure(std::shared_ptr<const config::Config> config,
+                          std::map<std::string, std::shared_ptr<asio::ssl::context>> tls_contexts,
+                          CredentialsByConnector credentials);
 
   /// Queue viewer requests (docs/queue.md, "control socket").
   nlohmann::json control(const nlohmann::json& request) { return queue::control_answer(request, *this); }

@@ -72,6 +72,11 @@ std::function<AttemptResult(const Target&, const Transaction&)> only(const std::
   };
 }
 
+/// `rcpt` for every recipient of every session.
+std::function<AttemptResult(const Target&, const Transaction&)> everyone(const smtp::Reply& rcpt) {
+  return [rcpt](const Target&, const Transaction& tx) { return answered(tx, rcpt); };
+}
+
 AttemptResult connect_failed(const Transaction& tx) {
   AttemptResult r;
   r.failure = Failure::ConnectFailed;
@@ -150,9 +155,10 @@ class DeliveryEngineTest : public ::testing::Test {
     }
   }
 
-  void start() {
+  /// `snapshot` null: cfg_, which outlives the engine.
+  void start(std::shared_ptr<const config::Config> snapshot = nullptr) {
     EngineServices s;
-    s.config = &cfg_;
+    s.config = snapshot ? std::move(snapshot) : config::unowned_snapshot(cfg_);
     s.spool = &spool_;
     s.maildirs = &maildirs_;
     s.resolver = &dns_;
@@ -248,9 +254,7 @@ TEST_F(DeliveryEngineTest, DeliversToTheMxAndRemovesTheMessage) {
 }
 
 TEST_F(DeliveryEngineTest, DefersATransientReplyAndRetriesAtItsTime) {
-  transport_.answer = [](const Target&, const Transaction& tx) {
-    return answered(tx, reply(451, "4.2.0", "Mailbox busy"));
-  };
+  transport_.answer = everyone(reply(451, "4.2.0", "Mailbox busy"));
   start();
   auto id = queue_message({"bob@remote.test"});
   settle();
@@ -276,7 +280,7 @@ TEST_F(DeliveryEngineTest, DefersATransientReplyAndRetriesAtItsTime) {
   auto retry_at = r.next_attempt;
   advance(30s);
   EXPECT_EQ(transport_.calls.size(), 1u) << "retried before its time";
-  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(250, "2.1.5", "OK")); };
+  transport_.answer = everyone(reply(250, "2.1.5", "OK"));
   advance(retry_at - now_);
   EXPECT_EQ(transport_.calls.size(), 2u);
   EXPECT_EQ(engine_->find(id), nullptr);
@@ -299,7 +303,7 @@ TEST_F(DeliveryEngineTest, BouncesAPermanentFailureToTheSender) {
 }
 
 TEST_F(DeliveryEngineTest, NoBounceForANotification) {
-  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(550, "5.1.1", "No")); };
+  transport_.answer = everyone(reply(550, "5.1.1", "No"));
   start();
   auto id = queue_message({"nobody@remote.test"}, "");
   settle();
@@ -338,7 +342,7 @@ TEST_F(DeliveryEngineTest, AHopThatIsDownHoldsItsMailUntilAProbeSucceeds) {
   EXPECT_NE(list["hops"][0]["last_error"].get<std::string>().find("Unable to connect"), std::string::npos);
 
   // The hop's first backoff is hop_backoff-capped retry_min (60 s +- 20 %): then one probe.
-  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(250, "2.1.5", "OK")); };
+  transport_.answer = everyone(reply(250, "2.1.5", "OK"));
   advance(73s);
   EXPECT_EQ(transport_.calls.size(), 3u) << "the probe, then the rest at once";
   EXPECT_EQ(engine_->find(first), nullptr);
@@ -407,7 +411,7 @@ TEST_F(DeliveryEngineTest, ABounceThatCannotBeQueuedKeepsTheOriginalUntilItIs) {
   EXPECT_TRUE(notifications().empty());
 
   // The other recipient is delivered meanwhile; the disk is still full at the notice's retry.
-  transport_.answer = [](const Target&, const Transaction& tx) { return answered(tx, reply(250, "2.1.5", "OK")); };
+  transport_.answer = everyone(reply(250, "2.1.5", "OK"));
   advance(61s + 12s);  // retry_min plus its jitter
   ASSERT_EQ(transport_.calls.size(), 2u);
   EXPECT_EQ(transport_.calls[1].recipients, std::vector<std::string>{"bob@remote.test"});
@@ -570,6 +574,52 @@ TEST_F(DeliveryEngineTest, ReadsTheSpoolAtStart) {
   ASSERT_EQ(transport_.calls.size(), 1u);
   EXPECT_EQ(transport_.calls[0].recipients, std::vector<std::string>{"bob@remote.test"});
   EXPECT_FALSE(spool_.load_envelope(e.id));
+}
+
+/// cfg_ with one send connector for everything, through `smart_host`, as a reload would bring it.
+std::shared_ptr<const config::Config> through_smart_host(config::Config cfg, const std::string& smart_host) {
+  config::SendConnector relay;
+  relay.name = "Relay " + smart_host;
+  relay.smart_hosts = {{smart_host, 25, true}};
+  cfg.send_connectors = {relay};
+  return std::make_shared<const config::Config>(std::move(cfg));
+}
+
+TEST_F(DeliveryEngineTest, AReloadMovesWaitingMailToTheNewSendConnector) {
+  transport_.answer = everyone(reply(451, "4.2.0", "Mailbox busy"));
+  start();
+  auto id = queue_message({"bob@remote.test"});
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 1u);
+  EXPECT_EQ(transport_.calls[0].host, "mx.remote.test");
+
+  EXPECT_EQ(engine_->reconfigure(through_smart_host(cfg_, "relay.test"), {}, {}), 1u);
+  ASSERT_NE(engine_->find(id), nullptr);
+  EXPECT_EQ(engine_->find(id)->recipients[0].next_hop, "[relay.test]:25");
+  transport_.answer = everyone(reply(250, "2.1.5", "OK"));
+  advance(2h);
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[1].host, "relay.test");
+  EXPECT_EQ(engine_->find(id), nullptr);
+}
+
+TEST_F(DeliveryEngineTest, AnAttemptInProgressFinishesWithTheConfigurationItBeganWith) {
+  transport_.hold = true;
+  // Owned by the engine alone: after the reload, only the attempt in progress keeps it (a
+  // sanitizer run sees any use after it is gone).
+  start(through_smart_host(cfg_, "old.test"));
+  auto first = queue_message({"bob@remote.test"});
+  settle(1);
+  EXPECT_EQ(engine_->reconfigure(through_smart_host(cfg_, "new.test"), {}, {}), 0u);  // bob's hop is running
+  transport_.release();
+  settle();
+  auto second = queue_message({"carol@remote.test"});
+  settle();
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_EQ(transport_.calls[0].host, "old.test");
+  EXPECT_EQ(transport_.calls[1].host, "new.test");
+  EXPECT_EQ(engine_->find(first), nullptr);
+  EXPECT_EQ(engine_->find(second), nullptr);
 }
 
 }  // namespace

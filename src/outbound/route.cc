@@ -31,13 +31,13 @@ std::string domain_of(const std::string& address) { return ascii_lower(queue::sp
 
 bool Router::is_local(const std::string& address) const {
   std::string domain = domain_of(address);
-  return domain.empty() || config::is_local_domain(config_, domain);
+  return domain.empty() || config::is_local_domain(*config_, domain);
 }
 
 std::string Router::next_hop_of(const std::string& address) const {
   if (is_local(address)) return std::string(queue::kLocalHop);
   std::string domain = domain_of(address);
-  const auto* connector = config::select_send_connector(config_, domain);
+  const auto* connector = config::select_send_connector(*config_, domain);
   if (!connector) return std::string(kUnroutable);
   if (connector->smart_hosts.empty()) return domain;
   return smart_host_hop(*connector);
@@ -47,10 +47,10 @@ std::size_t Router::hop_limit(const std::string& next_hop) const {
   if (next_hop == queue::kLocalHop) return kLocalConcurrency;
   // Each connector's own limit: a smart-host hop is its connector's host list, an MX hop the
   // domain its connector was chosen for.
-  for (const auto& connector : config_.send_connectors)
+  for (const auto& connector : config_->send_connectors)
     if (!connector.smart_hosts.empty() && smart_host_hop(connector) == next_hop)
       return connector.max_connections_per_host;
-  if (const auto* connector = config::select_send_connector(config_, next_hop))
+  if (const auto* connector = config::select_send_connector(*config_, next_hop))
     return connector->max_connections_per_host;
   return config::SendConnector{}.max_connections_per_host;
 }

@@ -25,7 +25,7 @@ std::string domain_of(const std::string& address);
 
 class Router {
  public:
-  explicit Router(const config::Config& config) : config_(config) {}
+  explicit Router(const config::Config& config) : config_(&config) {}
 
   /// Local domains (and addresses without a domain) are delivered here.
   bool is_local(const std::string& address) const;
@@ -37,7 +37,7 @@ class Router {
   std::size_t hop_limit(const std::string& next_hop) const;
 
  private:
-  const config::Config& config_;
+  const config::Config* config_;  ///< a pointer so that a reload can give the engine a new Router
 };
 
 /// The targets of an attempt for `domain` through `connector`: its smart hosts in order, or the

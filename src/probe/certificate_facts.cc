@@ -16,13 +16,6 @@
 namespace sluice::probe {
 namespace {
 
-std::string iso_time(const ASN1_TIME* t) {
-  struct tm tm = {};
-  if (!t || !ASN1_TIME_to_tm(t, &tm)) return "";
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
-}
-
 long days_until(const ASN1_TIME* t, std::chrono::system_clock::time_point now) {
   time_t now_t = std::chrono::system_clock::to_time_t(now);
   ASN1_TIME* now_asn1 = ASN1_TIME_set(nullptr, now_t);
@@ -32,15 +25,6 @@ long days_until(const ASN1_TIME* t, std::chrono::system_clock::time_point now) {
   // Whole days left, rounding towards "less time": a certificate ending in 5 hours has 0 days.
   if (seconds < 0 && days <= 0) return days - 1;
   return days;
-}
-
-std::string fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  X509_digest(cert, EVP_sha256(), md, &len);
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += fmt::format("{}{:02X}", i ? ":" : "", md[i]);
-  return out;
 }
 
 std::string ip_text(const ASN1_OCTET_STRING* ip) {
@@ -99,8 +83,8 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
     }
     GENERAL_NAMES_free(names);
   }
-  f.not_before = iso_time(X509_get0_notBefore(cert));
-  f.not_after = iso_time(X509_get0_notAfter(cert));
+  f.not_before = tls::iso_time(X509_get0_notBefore(cert));
+  f.not_after = tls::iso_time(X509_get0_notAfter(cert));
   f.days_left = days_until(X509_get0_notAfter(cert), now);
   if (EVP_PKEY* key = X509_get0_pubkey(cert)) {
     f.key_bits = EVP_PKEY_get_bits(key);
@@ -133,7 +117,7 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
   int digest_nid = NID_undef;
   if (X509_get_signature_info(cert, &digest_nid, nullptr, nullptr, nullptr)) f.sha1_signed = digest_nid == NID_sha1;
   f.self_signed = X509_check_issued(cert, cert) == X509_V_OK;
-  f.sha256_fingerprint = fingerprint(cert);
+  f.sha256_fingerprint = tls::certificate_sha256(cert);
   return f;
 }
 

@@ -96,6 +96,11 @@ Scheduler::~Scheduler() = default;
 
 double Scheduler::random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
+void Scheduler::set_settings(config::QueueSettings settings) {
+  settings_ = settings;
+  settings_.max_deliveries = std::max<std::size_t>(settings_.max_deliveries, 1);
+}
+
 TimePoint Scheduler::expiry_of(TimePoint received) const { return add(received, settings_.lifetime); }
 
 Scheduler::Hop& Scheduler::hop_for(const std::string& name) {

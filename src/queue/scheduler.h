@@ -79,6 +79,10 @@ class Scheduler {
   /// take_notice_retries().
   void upsert(const Envelope& envelope);
   void remove(const std::string& message_id);
+  /// A reload: decisions from now on use `settings` (retry times, lifetime, delay warnings,
+  /// max_deliveries). Times already set (a message's next attempt, an armed warning) stand; a
+  /// hop keeps the concurrency it was given when first seen until it is idle and forgotten.
+  void set_settings(config::QueueSettings settings);
   std::size_t size() const { return messages_.size(); }
 
   /// Jobs that are due now, within the overall and per-hop concurrency limits and outside any hop

@@ -104,6 +104,19 @@ void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::p
 
 }  // namespace
 
+SelfSignedState inspect_self_signed(const std::filesystem::path& state_dir) {
+  SelfSignedState state;
+  for (const char* stem : {"ecdsa", "rsa"}) {
+    const auto dir = state_dir / "tls";
+    CertificateFiles files{dir / (std::string(stem) + ".crt"), dir / (std::string(stem) + ".key")};
+    if (still_good(files.chain, files.key))
+      state.usable.push_back(files);
+    else
+      state.to_make.push_back(files.chain);
+  }
+  return state;
+}
+
 std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir, const std::string& hostname) {
   auto dir = state_dir / "tls";
   std::error_code ec;

@@ -26,4 +26,12 @@ void use_certificate_files(SSL_CTX* ctx, const CertificateFiles& files);
 /// with a clear message if they cannot be written.
 std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir, const std::string& hostname);
 
+/// What ensure_self_signed would find, without making or changing anything (`sluice check`):
+/// the pairs it would use as they are, and the certificate files it would (re)make.
+struct SelfSignedState {
+  std::vector<CertificateFiles> usable;
+  std::vector<std::filesystem::path> to_make;
+};
+SelfSignedState inspect_self_signed(const std::filesystem::path& state_dir);
+
 }  // namespace sluice::tls

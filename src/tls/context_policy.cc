@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <ctime>
 #include <stdexcept>
 
 #include "tls/server_context.h"
@@ -42,6 +43,22 @@ std::string certificate_thumbprint(X509* cert) {
   if (!X509_digest(cert, EVP_sha1(), md, &n)) return {};
   std::string out;
   for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02X}", md[i]);
+  return out;
+}
+
+std::string iso_time(const ASN1_TIME* time) {
+  struct tm tm = {};
+  if (!time || !ASN1_TIME_to_tm(time, &tm)) return "";
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+}
+
+std::string certificate_sha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!X509_digest(cert, EVP_sha256(), md, &n)) return {};
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) out += fmt::format("{}{:02X}", i ? ":" : "", md[i]);
   return out;
 }
 

@@ -21,5 +21,10 @@ void apply_policy(SSL_CTX* ctx, const Policy& policy, std::string_view key_prefi
 std::string certificate_subject(X509* cert);
 /// SHA-1 thumbprint in upper-case hex, as Exchange's "Certificate thumbprint" lines show it.
 std::string certificate_thumbprint(X509* cert);
+/// SHA-256 fingerprint in upper-case hex pairs separated by colons, as `openssl x509 -fingerprint
+/// -sha256` shows it.
+std::string certificate_sha256(X509* cert);
+/// An ASN.1 time (a certificate's notAfter) as "2027-03-01T12:00:00Z"; "" when it cannot be read.
+std::string iso_time(const ASN1_TIME* time);
 
 }  // namespace sluice::tls
