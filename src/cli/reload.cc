@@ -67,9 +67,14 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
       summary.certificates[name].push_back("SHA256 " + cert.sha256_fingerprint);
   std::string dns;
   for (const auto& server : cfg.dns_servers) dns += server + " ";
+  // The logs' sizes and retention are read once, when their writers and janitor start.
+  const auto limits = [](const config::LogLimits& l) {
+    return fmt::format("{}/{}/{}", l.max_file_size, l.max_age.count(), l.max_directory_size);
+  };
   summary.restart_settings =
-      fmt::format("{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.message_tracking.enabled,
-                  config::message_tracking_dir(cfg).string(), cfg.message_tracking.max_file_size);
+      fmt::format("{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.message_tracking.enabled,
+                  config::message_tracking_dir(cfg).string(), limits(cfg.message_tracking.limits),
+                  limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send));
   return summary;
 }
 
