@@ -14,6 +14,7 @@
 #include "base/open_files.h"
 #include "base/service_manager.h"
 #include "cli/command_line.h"
+#include "cli/service_user.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
@@ -45,6 +46,7 @@ struct ServeOptions {
   std::vector<std::string> listen;
   std::string state_dir;
   std::string hostname;
+  std::string user;
   bool check = false;
 };
 
@@ -54,6 +56,11 @@ config::Config load(const ServeOptions& options) {
       options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
   if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
   if (!options.hostname.empty()) cfg.hostname = options.hostname;
+  if (!options.user.empty()) {
+    if (auto name = check_account_name(options.user); !name)
+      throw config::ConfigError("--user: " + name.error().message);
+    cfg.user = options.user;
+  }
   if (!options.listen.empty()) {
     std::vector<config::ListenAddress> addresses;
     for (const auto& text : options.listen) {
@@ -169,6 +176,11 @@ int serve(const ServeOptions& options) {
     return kConfigError;
   }
   for (const auto& note : cfg.notes) log_warning("{}", note);
+  const auto account = service_account(cfg);  // before anything is made, for root or for the account
+  if (!account) {
+    fmt::print(stderr, "sluice: {}\n", account.error().message);
+    return kConfigError;
+  }
   std::error_code ec;
   std::filesystem::create_directories(cfg.state_dir, ec);
   if (ec) {
@@ -208,6 +220,18 @@ int serve(const ServeOptions& options) {
     users_file = load_users_file(cfg);
   } catch (const config::ConfigError& e) {
     fmt::print(stderr, "sluice: {}\n", e.what());
+    return kConfigError;
+  }
+  if (!options.check && *account) {  // least privilege: the last step before any thread starts
+    if (auto dropped = become_service_account(cfg, **account); !dropped) {
+      fmt::print(stderr, "sluice: {}\n", dropped.error().message);
+      return kRuntimeError;
+    }
+  }
+  // As the user that reads them from now on (a configuration check asks a child that became it).
+  auto readable = check_files_in_use(cfg, options.config_file, options.check ? *account : std::nullopt);
+  if (!readable) {
+    for (const auto& line : readable.error()) fmt::print(stderr, "sluice: {}\n", line);
     return kConfigError;
   }
   if (options.check) {
@@ -344,6 +368,8 @@ int run_serve(int argc, char** argv) {
   app.add_option("-s,--state-dir", options.state_dir,
                  "directory for the queue, Maildirs, certificates and protocol logs (overrides state_dir)");
   app.add_option("--hostname", options.hostname, "name in the banner, EHLO reply and Received headers");
+  app.add_option("-u,--user", options.user,
+                 "account to run as when started as root (overrides user; default sluice; root keeps root)");
   app.add_flag("--check-config", options.check, "validate the configuration and certificates, then exit");
   // A bad command line is one line, like every other start-up error.
   if (auto stop = parse_command_line(app, "serve", argc, argv, kConfigError)) return *stop;

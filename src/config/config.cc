@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/account.h"
 #include "config/toml_reader.h"
 
 namespace sluice::config {
@@ -29,7 +30,7 @@ constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
                                          "receive_connector", "send_connector",
                                          "dns_servers",       "queue",
                                          "message_tracking",  "recipient_validation",
-                                         "users_file"};
+                                         "users_file",        "user"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
@@ -92,6 +93,10 @@ class Reader : public TomlReader {
     }
     read_limits(root, config.limits);
     if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
+    if (const toml::node* n = root.get("user")) {
+      config.user = string(*n, "user");
+      if (auto checked = check_account_name(*config.user); !checked) fail(*n, "user", checked.error().message);
+    }
     std::vector<bool> sets_relay;  // none for the default connector
     if (const toml::node* n = root.get("receive_connector")) sets_relay = read_connectors(*n, config);
     if (const toml::node* n = root.get("relay_from")) apply_global_relay_from(*this, *n, config, sets_relay);
