@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace sluice {
 
@@ -30,9 +31,9 @@ Result<Account> find_account(const std::string& name) {
   if (!found)
     return fail(fmt::format(
         "user \"{0}\" does not exist; create it with `useradd --system --user-group --home-dir /var/lib/sluice "
-        "--shell /usr/sbin/nologin {0}`, or name another one in the configuration's `user` key",
+        "--shell /usr/sbin/nologin {0}`",
         name));
-  Account account{name, entry.pw_uid, entry.pw_gid, {}, entry.pw_dir ? entry.pw_dir : ""};
+  Account account{name, entry.pw_uid, entry.pw_gid, {}};
   int count = 32;
   for (int tries = 0; tries < 4; ++tries) {
     account.groups.resize(count);
@@ -46,9 +47,14 @@ Result<Account> find_account(const std::string& name) {
   return fail(fmt::format("cannot list the groups of user \"{}\"", name));
 }
 
-std::string effective_user_name() {
-  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return fmt::format("uid {}", ::geteuid());
+std::string user_name_of(uid_t uid) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found) return found->pw_name;
+  return fmt::format("uid {}", uid);
 }
+
+std::string effective_user_name() { return user_name_of(::geteuid()); }
 
 }  // namespace sluice

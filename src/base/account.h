@@ -3,7 +3,6 @@
 #pragma once
 #include <sys/types.h>
 
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +16,6 @@ struct Account {
   uid_t uid = 0;
   gid_t gid = 0;              ///< the primary group
   std::vector<gid_t> groups;  ///< supplementary groups, the primary one included (getgrouplist)
-  std::filesystem::path home;
 };
 
 /// Fails unless `name` could be a user name: 1 to 32 characters of letters, digits, '_', '-' and
@@ -28,6 +26,8 @@ Result<void> check_account_name(std::string_view name);
 /// that makes a system account for sluice (useradd --system ...); so does a lookup that fails.
 Result<Account> find_account(const std::string& name);
 
+/// The name of user `uid`, or "uid N" when it has none.
+std::string user_name_of(uid_t uid);
 /// The name of the effective user of this process, or "uid N" when it has none.
 std::string effective_user_name();
 

@@ -222,8 +222,8 @@ int serve(const ServeOptions& options) {
     fmt::print(stderr, "sluice: {}\n", e.what());
     return kConfigError;
   }
-  if (!options.check && *account) {  // least privilege: the last step before any thread starts
-    if (auto dropped = become_service_account(cfg, **account); !dropped) {
+  if (!options.check) {  // least privilege: the last step before any thread starts
+    if (auto dropped = become_service_account(cfg, *account); !dropped) {
       fmt::print(stderr, "sluice: {}\n", dropped.error().message);
       return kRuntimeError;
     }

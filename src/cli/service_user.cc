@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,14 +31,6 @@ constexpr const char* kStateEntries[] = {"queue", "logs", "maildir", "tls", "con
 
 using Ours = std::function<bool(const std::string& name)>;
 
-std::string owner_name(uid_t uid) {
-  std::vector<char> buffer(16384);
-  passwd entry{};
-  passwd* found = nullptr;
-  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found) return found->pw_name;
-  return fmt::format("uid {}", uid);
-}
-
 /// Gives `dir` itself and the entries of it that `ours` accepts (with everything below them) to
 /// `account`. A directory that is not the account's yet is given only when everything in it is
 /// sluice's: never a whole /var because state_dir says so by mistake.
@@ -59,7 +50,7 @@ Result<void> give_directory(const fs::path& dir, const char* setting, const Acco
         return fail(fmt::format(
             "{} {} belongs to {} and holds \"{}\", which sluice did not make, so sluice will not give it to user "
             "{}: if the directory is sluice's alone, run `chown -R {}: {}`; else choose a directory of its own",
-            setting, dir.string(), owner_name(info.st_uid), name, account.name, account.name, dir.string()));
+            setting, dir.string(), user_name_of(info.st_uid), name, account.name, account.name, dir.string()));
     if (::chown(dir.c_str(), account.uid, account.gid) != 0)
       return fail(
           fmt::format("cannot give {} {} to user {}: {}", setting, dir.string(), account.name, std::strerror(errno)));
@@ -150,26 +141,28 @@ Result<void, std::vector<std::string>> check_files_in_child(const Account& accou
 }  // namespace
 
 Result<std::optional<Account>> service_account(const config::Config& cfg) {
-  const std::string name = cfg.user.value_or(kDefaultServiceUser);
-  if (::geteuid() != 0) {
-    const std::string self = effective_user_name();
-    if (cfg.user && *cfg.user != self)
-      log_warning("user = \"{}\" is ignored: sluice was not started as root, so it runs as {}", *cfg.user, self);
-    return std::optional<Account>();
-  }
-  auto account = find_account(name);
-  if (!account) return fail(account.error().message);
-  if (account->uid == 0) {
-    log_warning(
-        "user = \"{}\": sessions run as root, with every privilege; name an unprivileged account (the default is "
-        "\"sluice\") so that a flaw in sluice does not give away the machine",
-        name);
-    return std::optional<Account>();
-  }
+  if (::geteuid() != 0) return std::optional<Account>();
+  auto account = find_account(cfg.user.value_or(kDefaultServiceUser));
+  if (!account)
+    return fail(account.error().message +
+                ", or name another account in the `user` key or with serve --user (\"root\" keeps root)");
+  if (account->uid == 0) return std::optional<Account>();
   return std::optional<Account>(std::move(*account));
 }
 
-Result<void> become_service_account(const config::Config& cfg, const Account& account) {
+Result<void> become_service_account(const config::Config& cfg, const std::optional<Account>& service) {
+  if (!service) {
+    const std::string self = effective_user_name();
+    if (::geteuid() == 0)
+      log_warning(
+          "user = \"{}\": sessions run as root, with every privilege; name an unprivileged account (the default is "
+          "\"sluice\") so that a flaw in sluice does not give away the machine",
+          cfg.user.value_or(self));
+    else if (cfg.user && *cfg.user != self)
+      log_warning("user = \"{}\" is ignored: sluice was not started as root, so it runs as {}", *cfg.user, self);
+    return {};
+  }
+  const Account& account = *service;
   std::vector<std::string> state_entries(std::begin(kStateEntries), std::end(kStateEntries));
   if (cfg.message_tracking.enabled) {
     const fs::path tracking = config::message_tracking_dir(cfg);
@@ -187,7 +180,9 @@ Result<void> become_service_account(const config::Config& cfg, const Account& ac
     }
   }
   auto given = give_directory(cfg.state_dir, "state_dir", account, [&](const std::string& name) {
-    return std::find(state_entries.begin(), state_entries.end(), name) != state_entries.end();
+    // ".ctlXXXXXX": where the control socket is bound before it is renamed into place, left by a crash.
+    return std::find(state_entries.begin(), state_entries.end(), name) != state_entries.end() ||
+           name.rfind(".ctl", 0) == 0;
   });
   if (!given) return given;
   if (auto dropped = drop_privileges(account); !dropped)

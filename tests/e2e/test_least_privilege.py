@@ -11,12 +11,14 @@ Needs root; skipped otherwise, saying why."""
 import glob
 import os
 import pwd
+import random
 import secrets
 import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -26,18 +28,41 @@ from postfix_peer import make_certificate  # noqa: E402
 CAP_NET_BIND_SERVICE = 1 << 10
 
 
+def account_command(*args):
+    """useradd/userdel/groupdel, retried while another one (a parallel test) holds the lock on /etc/passwd."""
+    for _ in range(100):
+        p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        if p.returncode == 0 or "lock" not in p.stderr:
+            return p
+        time.sleep(0.1)
+    return p
+
+
 def make_account():
     """A new system account and its group; returns its name (removed by remove_account)."""
     name = "sluicet" + secrets.token_hex(4)
-    subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True, timeout=30)
+    p = account_command("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", name)
+    if p.returncode != 0:
+        raise RuntimeError(f"useradd {name} failed: {p.stderr}")
     return name
 
 
 def remove_account(name):
-    subprocess.run(["userdel", name], capture_output=True, timeout=30)
+    account_command("userdel", name)
     if subprocess.run(["getent", "group", name], capture_output=True).returncode == 0:
-        subprocess.run(["groupdel", name], capture_output=True, timeout=30)
+        account_command("groupdel", name)
+    assert subprocess.run(["getent", "passwd", name], capture_output=True).returncode != 0, f"{name} is left"
+
+
+def class_account(cls):
+    """A new account for the test class `cls`, removed once the class is done; skips the class
+    unless the test runs as root."""
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("needs root: the test starts sluice as root and makes a system account")
+    name = make_account()
+    cls.addClassCleanup(remove_account, name)
+    return name
 
 
 def thread_status(pid):
@@ -55,7 +80,9 @@ def thread_status(pid):
 
 def free_low_port():
     """A port in 600-1000 that nothing on 127.0.0.1 uses now (the test runs as root, so it can bind)."""
-    for port in range(600, 1000):
+    ports = list(range(600, 1000))
+    random.shuffle(ports)  # two runs of the test at once rarely try the same one
+    for port in ports:
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -79,10 +106,7 @@ class Dropped(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("needs root: the test starts sluice as root and makes a system account")
-        cls.user = make_account()
-        cls.addClassCleanup(remove_account, cls.user)
+        cls.user = class_account(cls)
         cls.pw = pwd.getpwnam(cls.user)
         # A directory only root may enter, outside the state directory: what a delivery must not reach.
         cls.forbidden = tempfile.mkdtemp(prefix="sluice-forbidden-")
@@ -158,10 +182,7 @@ class StartErrors(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("needs root: the test starts sluice as root and makes a system account")
-        cls.user = make_account()
-        cls.addClassCleanup(remove_account, cls.user)
+        cls.user = class_account(cls)
 
     def run_sluice(self, sluice, *args):
         return subprocess.run([harness.SLUICE, "serve", "--config", sluice.config, *args], capture_output=True,
@@ -197,6 +218,7 @@ class StartErrors(unittest.TestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertRegex(p.stderr, r'^sluice: user "sluice-no-such-account" does not exist; create it with '
                                    r"`useradd --system .*sluice-no-such-account`")
+        self.assertIn('("root" keeps root)', p.stderr)
         self.assertFalse(os.path.exists(sluice.state))  # nothing made
 
     def test_a_state_directory_with_foreign_files_is_not_given_away(self):
@@ -215,11 +237,12 @@ class StartErrors(unittest.TestCase):
 class Unprivileged(unittest.TestCase):
     """Started by an unprivileged user, sluice runs as that user, as before."""
 
+    @classmethod
+    def setUpClass(cls):
+        cls.user = class_account(cls)
+
     def test_runs_as_the_user_that_started_it(self):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("needs root to make the account that starts sluice")
-        user = make_account()
-        self.addCleanup(remove_account, user)
+        user = self.user
         pw = pwd.getpwnam(user)
         sluice = harness.Sluice(extra=f'user = "{user}"')
         self.addCleanup(sluice.remove)
