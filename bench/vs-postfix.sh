@@ -120,7 +120,8 @@ listen = ["127.0.0.1:$SLUICE_PORT"]
 EOF
 # Both servers get the descriptor limit's maximum (each session is a socket).
 ulimit -n "$(ulimit -Hn)"
-"$SLUICE_BIN" serve --config "$WORK/sluice.toml" > "$WORK/sluice.log" 2>&1 &
+# As whoever runs the bench (root: no service account to drop to, a warning at start).
+"$SLUICE_BIN" serve --config "$WORK/sluice.toml" --user "$(id -un)" > "$WORK/sluice.log" 2>&1 &
 SLUICE_PID=$!
 wait_for_port "$SLUICE_PORT" "sluice" "$WORK/sluice.log"
 for f in ecdsa.crt ecdsa.key rsa.crt rsa.key; do

@@ -2,20 +2,16 @@
 
 #include <fmt/format.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <iterator>
 
+#include "base/account.h"
+
 namespace sluice {
 namespace {
-
-std::string user_name(uid_t uid) {
-  if (const passwd* pw = ::getpwuid(uid)) return pw->pw_name;
-  return fmt::format("uid {}", uid);
-}
 
 std::string group_name(gid_t gid) {
   if (const group* gr = ::getgrgid(gid)) return gr->gr_name;
@@ -26,7 +22,7 @@ std::string refusal(const std::filesystem::path& path, const char* verb) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return {};
   return fmt::format("{} is mode {:04o}, owner {}, group {}: user {} may not {} it", path.string(),
-                     info.st_mode & 07777, user_name(info.st_uid), group_name(info.st_gid), user_name(::geteuid()),
+                     info.st_mode & 07777, user_name_of(info.st_uid), group_name(info.st_gid), effective_user_name(),
                      verb);
 }
 

@@ -11,6 +11,7 @@
 #include "cli/check.h"
 #include "cli/command_line.h"
 #include "cli/gateway_load.h"
+#include "cli/service_user.h"
 #include "cli/subcommand.h"
 #include "tls/context_facts.h"
 
@@ -98,10 +99,23 @@ int check_configuration(const ConfigSource& source) {
   // Token sources are created (their secret or key read) but never asked for a token: an
   // executor without threads does.
   asio::io_context unused;
-  auto loaded = load_gateway(source, LoadPurpose::Check, unused.get_executor());
-  if (!loaded) {
-    for (const auto& problem : loaded.error()) fmt::print(stderr, "sluice: {}\n", problem);
-    fmt::print(stderr, "sluice: {} problem(s) found; the configuration was not loaded\n", loaded.error().size());
+  std::optional<Account> account;  // the one serve would drop to, looked up as serve does
+  auto loaded = load_gateway(source, LoadPurpose::Check, unused.get_executor(),
+                             [&account](const config::Config& cfg) -> Result<void> {
+                               auto found = service_account(cfg);
+                               if (!found) return fail(found.error().message);
+                               account = *found;
+                               return {};
+                             });
+  std::vector<std::string> problems = loaded ? std::vector<std::string>{} : loaded.error();
+  // The files the running gateway reads again, as its account (a child process becomes it).
+  if (loaded) {
+    if (auto readable = check_files_in_use(*loaded->config, source.config_file, account); !readable)
+      problems = readable.error();
+  }
+  if (!problems.empty()) {
+    for (const auto& problem : problems) fmt::print(stderr, "sluice: {}\n", problem);
+    fmt::print(stderr, "sluice: {} problem(s) found; the configuration was not loaded\n", problems.size());
     return kCheckFailed;
   }
   const config::Config& cfg = *loaded->config;
@@ -131,6 +145,7 @@ int run_check(int argc, char** argv) {
   app.add_option("-l,--listen", source.listen, "as for serve: replaces the first receive connector's listen list");
   app.add_option("-s,--state-dir", source.state_dir, "as for serve: overrides state_dir");
   app.add_option("--hostname", source.hostname, "as for serve: overrides hostname");
+  app.add_option("-u,--user", source.user, "as for serve: the account whose access to the files is checked");
   if (auto stop = parse_command_line(app, "check", argc, argv, kCheckFailed)) return *stop;
   return check_configuration(source);
 }

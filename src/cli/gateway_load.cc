@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/account.h"
 #include "config/recipient_validation.h"
 #include "tls/certificates.h"
 #include "tls/client_certificates.h"
@@ -24,6 +25,11 @@ Result<config::Config, Problems> configuration_of(const ConfigSource& source) {
   }
   if (!source.state_dir.empty()) cfg.state_dir = source.state_dir;
   if (!source.hostname.empty()) cfg.hostname = source.hostname;
+  if (!source.user.empty()) {
+    if (auto name = check_account_name(source.user); !name)
+      return Failed<Problems>{Problems{"--user: " + name.error().message}};
+    cfg.user = source.user;
+  }
   if (!source.listen.empty()) {
     Problems problems;
     std::vector<config::ListenAddress> addresses;
@@ -145,10 +151,14 @@ void load_users_file(const config::Config& cfg, LoadedGateway& out, Problems& pr
 
 }  // namespace
 
-Result<LoadedGateway, std::vector<std::string>> load_gateway(const ConfigSource& source, LoadPurpose purpose,
-                                                             asio::any_io_executor token_requests) {
+Result<LoadedGateway, std::vector<std::string>> load_gateway(
+    const ConfigSource& source, LoadPurpose purpose, asio::any_io_executor token_requests,
+    const std::function<Result<void>(const config::Config&)>& vet) {
   auto cfg = configuration_of(source);
   if (!cfg) return Failed<Problems>{std::move(cfg.error())};
+  if (vet) {
+    if (auto vetted = vet(*cfg); !vetted) return Failed<Problems>{Problems{vetted.error().message}};
+  }
   LoadedGateway out;
   out.warnings = cfg->notes;
   Problems problems;

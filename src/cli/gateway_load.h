@@ -6,6 +6,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/ssl/context.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,7 @@ struct ConfigSource {
   std::vector<std::string> listen;
   std::string state_dir;
   std::string hostname;
+  std::string user;  ///< --user: the account serve drops to when started as root
 };
 
 enum class LoadPurpose {
@@ -50,8 +52,10 @@ struct LoadedGateway {
 /// Loads everything, collecting every problem (one line each, without "sluice: ") instead of
 /// stopping at the first: a configuration file that does not parse ends the load there, but
 /// certificates, keys, files and secrets are each tried. XOAUTH2 token sources are created with
-/// `token_requests` (never asked for a token here).
-Result<LoadedGateway, std::vector<std::string>> load_gateway(const ConfigSource& source, LoadPurpose purpose,
-                                                             asio::any_io_executor token_requests);
+/// `token_requests` (never asked for a token here). `vet`, when given, sees the configuration
+/// before anything is made (a certificate, a directory): its failure is the load's only problem.
+Result<LoadedGateway, std::vector<std::string>> load_gateway(
+    const ConfigSource& source, LoadPurpose purpose, asio::any_io_executor token_requests,
+    const std::function<Result<void>(const config::Config&)>& vet = {});
 
 }  // namespace sluice::cli

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "base/deferred_thread_pool.h"
 #include "base/logging.h"
 #include "base/open_files.h"
 #include "base/service_manager.h"
@@ -20,6 +21,7 @@
 #include "cli/log_retention.h"
 #include "cli/reload.h"
 #include "cli/service_status.h"
+#include "cli/service_user.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
@@ -71,8 +73,18 @@ int serve(const ServeOptions& options) {
   // XOAUTH2 token requests block for as long as the endpoint takes: their own threads, so that a
   // slow endpoint holds up neither the network thread nor Maildir and envelope writes. Reloads
   // load here too, off the network thread.
-  asio::thread_pool token_requests(2);
-  auto loaded = load_gateway(options.source, LoadPurpose::Serve, token_requests.get_executor());
+  // Its threads start after the drop to the service account (a thread keeps the credentials it
+  // started with); the configuration is loaded as root before that.
+  DeferredThreadPool token_requests(2);
+  // The account is looked up before anything is made: a missing one is the only line.
+  std::optional<Account> account;
+  auto loaded = load_gateway(options.source, LoadPurpose::Serve, token_requests.get_executor(),
+                             [&account](const config::Config& cfg) -> Result<void> {
+                               auto found = service_account(cfg);
+                               if (!found) return fail(found.error().message);
+                               account = *found;
+                               return {};
+                             });
   if (!loaded) {
     for (const auto& problem : loaded.error()) fmt::print(stderr, "sluice: {}\n", problem);
     return kConfigError;
@@ -86,6 +98,17 @@ int serve(const ServeOptions& options) {
     fmt::print(stderr, "sluice: cannot create state directory {}: {}\n", cfg.state_dir.string(), ec.message());
     return kRuntimeError;
   }
+  // Least privilege: the last step before any thread starts.
+  if (auto dropped = become_service_account(cfg, account); !dropped) {
+    fmt::print(stderr, "sluice: {}\n", dropped.error().message);
+    return kRuntimeError;
+  }
+  // As the user that reads them from now on: a key a reload could not read fails now, not then.
+  if (auto readable = check_files_in_use(cfg, options.source.config_file); !readable) {
+    for (const auto& line : readable.error()) fmt::print(stderr, "sluice: {}\n", line);
+    return kConfigError;
+  }
+  token_requests.start();
 
   try {
     queue::Spool spool(cfg.state_dir / "queue");
@@ -227,6 +250,8 @@ int run_serve(int argc, char** argv) {
   app.add_option("-s,--state-dir", options.source.state_dir,
                  "directory for the queue, Maildirs, certificates and protocol logs (overrides state_dir)");
   app.add_option("--hostname", options.source.hostname, "name in the banner, EHLO reply and Received headers");
+  app.add_option("-u,--user", options.source.user,
+                 "account to run as when started as root (overrides user; default sluice; root keeps root)");
   app.add_flag("--check-config", options.check,
                "the same as 'sluice check': show the effective configuration, then exit");
   // A bad command line is one line, like every other start-up error.

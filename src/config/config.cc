@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/account.h"
 #include "config/toml_reader.h"
 
 namespace sluice::config {
@@ -22,14 +23,23 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
-                                         "local_domains",     "accepted_domain",
-                                         "local_delivery",    "relay_from",
-                                         "max_message_size",  "limits",
-                                         "receive_connector", "send_connector",
-                                         "dns_servers",       "queue",
-                                         "message_tracking",  "recipient_validation",
-                                         "users_file",        "protocol_log"};
+constexpr std::string_view kTopKeys[] = {"state_dir",
+                                         "hostname",
+                                         "local_domains",
+                                         "accepted_domain",
+                                         "local_delivery",
+                                         "relay_from",
+                                         "max_message_size",
+                                         "limits",
+                                         "receive_connector",
+                                         "send_connector",
+                                         "dns_servers",
+                                         "queue",
+                                         "message_tracking",
+                                         "recipient_validation",
+                                         "users_file",
+                                         "protocol_log",
+                                         "user"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size", "max_age", "max_directory_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
@@ -112,6 +122,12 @@ class Reader : public TomlReader {
     section([&] { read_limits(root, config.limits); });
     section([&] {
       if (const toml::node* n = root.get("users_file")) config.users_file = non_empty_string(*n, "users_file");
+    });
+    section([&] {
+      if (const toml::node* n = root.get("user")) {
+        config.user = string(*n, "user");
+        if (auto checked = check_account_name(*config.user); !checked) fail(*n, "user", checked.error().message);
+      }
     });
     const std::size_t before_connectors = problems.size();
     std::vector<bool> sets_relay;  // none for the default connector

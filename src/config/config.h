@@ -219,6 +219,9 @@ struct Config {
   /// The SMTP AUTH users file (auth::UserDatabase), shared by every receive connector with auth;
   /// unset, no connector may enable auth.
   std::filesystem::path users_file;
+  /// The account `sluice serve` runs as when started as root (docs/security.md, "Least privilege");
+  /// unset: "sluice". Ignored when not started as root.
+  std::optional<std::string> user;
   /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
   /// warnings at start, never errors.
   std::vector<std::string> notes;

@@ -739,6 +739,7 @@ TEST(ExampleFile, Parses) {
   EXPECT_TRUE(c.receive_connectors[3].tls.allows_legacy_versions());
   // Devices that authenticate, relaying per their users-file entry.
   EXPECT_EQ(c.users_file, "/etc/sluice/users");
+  EXPECT_EQ(c.user, "sluice");
   EXPECT_TRUE(c.receive_connectors[4].auth);
   EXPECT_EQ(c.receive_connectors[4].relay, RelayPermission::Authenticated);
   EXPECT_FALSE(c.receive_connectors[4].allow_plaintext_auth);
@@ -814,6 +815,14 @@ TEST(ConfigErrors, MessageTracking) {
   EXPECT_CONFIG_ERROR("[message_tracking]\nenabled = \"yes\"\n", "message_tracking.enabled: expected a boolean");
   EXPECT_CONFIG_ERROR("[message_tracking]\ndir = \"\"\n", "message_tracking.dir");
   EXPECT_CONFIG_ERROR("message_tracking = 1\n", "message_tracking: expected a table");
+}
+
+TEST(ParseConfig, UserIsUnsetUnlessGivenAndMustBeAUserName) {
+  EXPECT_FALSE(parse_config("", "x.toml").user);
+  EXPECT_EQ(parse_config("user = \"_sluice\"\n", "x.toml").user, "_sluice");
+  EXPECT_CONFIG_ERROR("user = \"\"\n", "line 1: user: a user name has 1 to 32 characters");
+  EXPECT_CONFIG_ERROR("user = \"mail gw\"\n", "user: a user name has only letters, digits");
+  EXPECT_CONFIG_ERROR("user = 0\n", "user: expected a string");
 }
 
 }  // namespace

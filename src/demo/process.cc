@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "base/account.h"
 #include "demo/files.h"
 
 namespace sluice::demo {
@@ -139,7 +140,9 @@ ServeProcess::ServeProcess(std::string name, fs::path exe, fs::path config, fs::
       exe_(std::move(exe)),
       config_(std::move(config)),
       log_file_(std::move(log_file)),
-      argv_{"sluice", "serve", "--config", config_.string()} {}
+      // The demo's gateways run as whoever runs the demo, root included (no service account to
+      // drop to: everything they use is in the demo's own directory).
+      argv_{"sluice", "serve", "--config", config_.string(), "--user", effective_user_name()} {}
 
 std::unique_ptr<ServeProcess> ServeProcess::other(std::string name, fs::path program, std::vector<std::string> args,
                                                   fs::path log_file) {

@@ -5,6 +5,7 @@ import glob
 import shutil
 import os
 import random
+import re
 import select
 import signal
 import socket
@@ -115,6 +116,9 @@ class Sluice:
             # Tests never query DNS off this machine: by default a loopback port where nothing
             # answers, so any MX lookup is a quick temporary failure.
             lines.insert(3, f'dns_servers = ["127.0.0.1:{free_port()}"]')
+        if os.geteuid() == 0 and not re.search(r"^user\s*=", extra, re.M):
+            # Tests run as root keep root (a warning at start); test_least_privilege drops.
+            lines.insert(3, 'user = "root"')
         if limits:
             lines += ["[limits]", textwrap.dedent(limits), ""]
         for c in connectors or [{"name": "Default"}]:

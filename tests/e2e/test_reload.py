@@ -105,7 +105,9 @@ class Gateway:
 
     def write(self, extra_port, profile="default", broken=False):
         s = self.sluice
+        keep_root = 'user = "root"' if os.geteuid() == 0 else ""  # as harness.Sluice: tests keep root
         text = f'''state_dir = "{s.state}"
+{keep_root}
 hostname = "mx.reload.test"
 local_domains = ["sluice.test"]
 dns_servers = ["127.0.0.1:{self.dns_port}"]

@@ -17,6 +17,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
+# Run as root (CI), these tests keep root (a warning at start): test_least_privilege drops.
+KEEP_ROOT = ("--user", "root") if os.geteuid() == 0 else ()
 QUEUED = re.compile(r"^250 2\.6\.0 [0-9A-F]{16} Queued mail for delivery$")
 
 
@@ -32,7 +34,7 @@ class Serve:
     def start(self, *wait_for, timeout=30):
         """Starts, then waits until every text in `wait_for` is in stderr."""
         with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen([harness.SLUICE, "serve", *self.args], stdout=subprocess.DEVNULL, stderr=err)
+            self.proc = subprocess.Popen([harness.SLUICE, "serve", *KEEP_ROOT, *self.args], stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.time() + timeout
         while not all(w in self.log() for w in wait_for):
             if self.proc.poll() is not None:
@@ -68,6 +70,8 @@ class Serve:
 
 
 def run(*args, timeout=30):
+    if args[:1] == ("serve",):
+        args = ("serve", *KEEP_ROOT, *args[1:])
     return subprocess.run([harness.SLUICE, *args], capture_output=True, text=True, timeout=timeout)
 
 
