@@ -22,14 +22,15 @@ using namespace detail;
 
 constexpr std::string_view kDefaultRequireTlsReply = "451 5.7.3 Must issue a STARTTLS command first";
 
-constexpr std::string_view kTopKeys[] = {"state_dir",         "hostname",
-                                         "local_domains",     "accepted_domain",
-                                         "local_delivery",    "relay_from",
-                                         "max_message_size",  "limits",
-                                         "receive_connector", "send_connector",
-                                         "dns_servers",       "queue",
-                                         "message_tracking",  "recipient_validation",
-                                         "users_file"};
+constexpr std::string_view kTopKeys[] = {"state_dir",          "hostname",
+                                         "local_domains",      "accepted_domain",
+                                         "local_delivery",     "relay_from",
+                                         "max_message_size",   "limits",
+                                         "receive_connector",  "send_connector",
+                                         "dns_servers",        "queue",
+                                         "message_tracking",   "recipient_validation",
+                                         "users_file",         "admin_listen",
+                                         "admin_listen_public"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
@@ -99,6 +100,7 @@ class Reader : public TomlReader {
     if (const toml::node* n = root.get("message_tracking")) read_tracking(*n, config.message_tracking);
     check_internal_relay_routes(*this, config, domain_places);
     read_recipient_validation(*this, root, config);
+    read_admin_listen(*this, root, config);
   }
 
  private:

@@ -153,6 +153,8 @@ void read_send_auth(const TomlReader& reader, const toml::table& table, const st
                     SendConnector& connector);
 /// [recipient_validation] (recipient_validation.cc); after the accepted domains are read.
 void read_recipient_validation(const TomlReader& reader, const toml::table& root, Config& config);
+/// admin_listen and admin_listen_public (admin_listen.cc).
+void read_admin_listen(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

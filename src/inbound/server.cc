@@ -17,6 +17,7 @@
 
 #include "base/heap_trim.h"
 #include "base/logging.h"
+#include "metrics/gateway_metrics.h"
 
 namespace sluice::inbound {
 
@@ -64,6 +65,7 @@ void Server::start() {
   std::map<std::string, std::vector<const config::ReceiveConnector*>> by_address;
   std::map<std::string, config::ListenAddress> addresses;
   for (const auto& connector : services_.config->receive_connectors) {
+    metrics::declare_receive_connector(connector.name);
     for (const auto& listen : connector.listen) {
       by_address[listen.str()].push_back(&connector);
       addresses[listen.str()] = listen;
