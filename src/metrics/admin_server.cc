@@ -13,7 +13,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "base/logging.h"
+#include "base/accept_loop.h"
 #include "metrics/text_format.h"
 
 namespace sluice::metrics {
@@ -127,44 +127,26 @@ void AdminServer::start() {
 void AdminServer::stop() {
   if (stopped_) return;
   stopped_ = true;
-  std::error_code ignored;
-  acceptor_.close(ignored);
-  for (const auto& socket : connections_) socket->close(ignored);
-  connections_.clear();
+  close_acceptor_and_connections(acceptor_, connections_);
 }
 
 asio::awaitable<void> AdminServer::accept_loop() {
-  while (!stopped_) {
-    std::error_code ec;
-    Socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (stopped_ || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      log_warning("admin listener: accept failed: {}", ec.message());
-      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
+  co_await accept_until_stopped(acceptor_, stopped_, "admin listener", [this](Socket socket) {
     // Beyond the limit a connection is closed unanswered: a scraper opens one at a time.
     if (connections_.size() >= kMaxAdminConnections) {
-      socket.close(ec);
-      continue;
+      std::error_code ignored;
+      socket.close(ignored);
+      return;
     }
     auto shared = std::make_shared<Socket>(std::move(socket));
     connections_.insert(shared);
     asio::co_spawn(io_, serve(shared), asio::detached);
-  }
+  });
 }
 
 asio::awaitable<void> AdminServer::serve(std::shared_ptr<Socket> socket) {
-  // One deadline for the whole exchange: a client that neither sends nor reads is cut off.
   asio::steady_timer deadline(io_, exchange_timeout);
-  deadline.async_wait([weak = std::weak_ptr<Socket>(socket)](std::error_code ec) {
-    if (ec) return;
-    if (auto s = weak.lock()) {
-      std::error_code ignored;
-      s->close(ignored);
-    }
-  });
+  close_at_deadline(deadline, socket);
   std::string buffer;
   std::error_code ec;
   const std::size_t length = co_await asio::async_read_until(*socket, asio::dynamic_buffer(buffer, kMaxRequestHead),

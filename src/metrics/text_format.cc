@@ -8,35 +8,30 @@
 
 namespace sluice::metrics {
 
-std::string escape_label_value(std::string_view value) {
+namespace {
+
+/// Backslash and line feed escaped, and double quotes too when `quotes`.
+std::string prometheus_escaped(std::string_view text, bool quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || (quotes && c == '"')) {
+      out += '\\';
       out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
   }
   return out;
 }
 
-std::string escape_help(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
+}  // namespace
+
+std::string escape_label_value(std::string_view value) { return prometheus_escaped(value, true); }
+
+std::string escape_help(std::string_view help) { return prometheus_escaped(help, false); }
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
