@@ -9,8 +9,10 @@
 #include <asio/post.hpp>
 
 #include <atomic>
+#include <future>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace sluice::metrics {
 namespace {
@@ -92,6 +94,15 @@ class AdminServerTest : public ::testing::Test {
     return answer;
   }
 
+  /// Scrapes until one is answered (closed idle connections are forgotten as the server reads their EOF).
+  bool wait_for_scrape() {
+    for (int i = 0; i < 200; ++i) {
+      if (exchange("GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0) == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
   asio::io_context io_;
   std::optional<AdminServer> server_;
   std::atomic<int> scrapes_{0};
@@ -125,6 +136,30 @@ TEST_F(AdminServerTest, AClientThatSendsNothingIsCutOffAtTheDeadline) {
   const auto waited = std::chrono::steady_clock::now() - started;
   EXPECT_GE(waited, std::chrono::milliseconds(250));
   EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST_F(AdminServerTest, ConnectionsBeyondTheLimitAreClosedAtOnceAndTheListenerServesAgainAfter) {
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> idle;
+  asio::io_context client;
+  // The fixture's deadline (300 ms) would close these: make it long enough that only the limit can.
+  std::promise<void> longer;
+  asio::post(io_, [&] {
+    server_->exchange_timeout = std::chrono::seconds(30);
+    longer.set_value();
+  });
+  longer.get_future().wait();
+  for (std::size_t i = 0; i < kMaxAdminConnections; ++i) {
+    idle.push_back(std::make_unique<asio::ip::tcp::socket>(client));
+    idle.back()->connect({asio::ip::make_address("127.0.0.1"), port_});
+  }
+  // accept() takes connections in the order they were made: the idle ones fill the limit, and the
+  // one too many is closed unanswered at once, not after the 30 s deadline.
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(exchange("GET /metrics HTTP/1.1\r\n\r\n"), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(scrapes_.load(), 0);
+  idle.clear();  // the server sees them end (EOF) and forgets them
+  EXPECT_TRUE(wait_for_scrape());
 }
 
 TEST(AdminServer, AnAddressInUseIsAClearError) {
