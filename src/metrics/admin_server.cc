@@ -19,7 +19,7 @@
 namespace sluice::metrics {
 namespace {
 
-HttpResponse plain_response(int status, std::string reason) {
+HttpResponse http_status_response(int status, std::string reason) {
   HttpResponse response;
   response.status = status;
   response.body = reason + "\n";
@@ -62,21 +62,21 @@ HttpResponse admin_answer(std::string_view head, const std::function<std::string
   const std::size_t line_end = head.find('\n');
   const std::string_view line = trim_http_whitespace(head.substr(0, line_end));
   const std::size_t first = line.find(' '), second = line.rfind(' ');
-  if (first == std::string_view::npos || second == first) return plain_response(400, "Bad Request");
+  if (first == std::string_view::npos || second == first) return http_status_response(400, "Bad Request");
   const std::string_view method = line.substr(0, first), version = line.substr(second + 1);
   std::string_view target = line.substr(first + 1, second - first - 1);
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return plain_response(400, "Bad Request");
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") return http_status_response(400, "Bad Request");
   if (line_end != std::string_view::npos && announces_body(head.substr(line_end + 1)))
-    return plain_response(413, "Content Too Large");
+    return http_status_response(413, "Content Too Large");
   if (const std::size_t query = target.find('?'); query != std::string_view::npos) target = target.substr(0, query);
-  if (target != "/metrics" && target != "/healthz") return plain_response(404, "Not Found");
+  if (target != "/metrics" && target != "/healthz") return http_status_response(404, "Not Found");
   if (method != "GET" && method != "HEAD") {
-    HttpResponse response = plain_response(405, "Method Not Allowed");
+    HttpResponse response = http_status_response(405, "Method Not Allowed");
     response.allow = "GET, HEAD";
     return response;
   }
   if (target == "/healthz") {
-    HttpResponse ok = plain_response(200, "OK");
+    HttpResponse ok = http_status_response(200, "OK");
     ok.body = "ok\n";
     return ok;
   }
@@ -157,7 +157,7 @@ asio::awaitable<void> AdminServer::serve(std::shared_ptr<Socket> socket) {
     const bool head_only = head.rfind("HEAD ", 0) == 0;
     response = serialize(admin_answer(head, metrics_text_), !head_only);
   } else if (ec == asio::error::not_found) {
-    response = serialize(plain_response(431, "Request Header Fields Too Large"), true);
+    response = serialize(http_status_response(431, "Request Header Fields Too Large"), true);
   }
   if (!response.empty()) {
     co_await asio::async_write(*socket, asio::buffer(response), asio::redirect_error(asio::use_awaitable, ec));
