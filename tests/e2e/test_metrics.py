@@ -16,6 +16,7 @@ import harness
 from harness import run_s_client, run_swaks
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"  # the same package
 SECLEVEL0 = ("-cipher", "DEFAULT@SECLEVEL=0")
 LEGACY_CLIENTS = 3  # TLS 1.0-only clients, refused by the default profile
 GOOD_SESSIONS = 2  # one TLS 1.2 handshake (s_client), one TLS 1.3 delivery (swaks)
@@ -150,6 +151,14 @@ class PrometheusScrapeTest(unittest.TestCase):
         targets = self.prometheus.api("targets")["activeTargets"]
         self.assertEqual(len(targets), 1)
         self.assertEqual((targets[0]["health"], targets[0]["lastError"]), ("up", ""))
+
+    def test_promtool_finds_nothing_to_lint(self):
+        status, text = http_get(f"http://127.0.0.1:{self.admin_port}/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn('sluice_tls_handshakes_total{direction="inbound",connector="Default",version="TLS1_0",'
+                      f'result="refused"}} {LEGACY_CLIENTS}\n', text)
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+        self.assertEqual((p.returncode, p.stdout + p.stderr), (0, ""))
 
     def test_refused_tls10_handshakes_are_counted_exactly_with_the_version_offered(self):
         self.assertEqual(
