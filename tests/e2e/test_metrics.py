@@ -49,6 +49,8 @@ class Prometheus:
             [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={os.path.join(self.dir, 'data')}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
             stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self):
         harness.wait_for("Prometheus to be ready", self.ready, timeout=30)
 
     def ready(self):
@@ -115,6 +117,7 @@ class PrometheusScrapeTest(unittest.TestCase):
                          f"{cls.admin_port}" in cls.sluice.server_log())
         cls.prometheus = Prometheus(cls.sluice.dir, f"127.0.0.1:{cls.admin_port}")
         cls.addClassCleanup(cls.prometheus.stop)
+        cls.prometheus.wait_ready()
         # A scrape before the traffic: the counters are there at 0, so that increase() sees the change.
         started = time.time()
         harness.wait_for("a scrape before the traffic", lambda: cls.prometheus.scraped_after(started))
