@@ -72,7 +72,8 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
     return fmt::format("{}/{}/{}", l.max_file_size, l.max_age.count(), l.max_directory_size);
   };
   summary.restart_settings =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
+                  cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
                   cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(),
                   limits(cfg.message_tracking.limits), limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send));
   return summary;

@@ -28,9 +28,11 @@
 #include "control/control_socket.h"
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
+#include "metrics/admin_server.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
+#include "outbound/engine_metrics.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/maildir.h"
 #include "queue/spool.h"
@@ -178,9 +180,14 @@ int serve(const ServeOptions& options) {
     control::ControlServer control(io, cfg.state_dir / "control.sock",
                                    [&engine](const nlohmann::json& request) { return engine.control(request); });
     inbound::Server server(io, session_services(gateway), gateway.receive_tls);
+    std::optional<metrics::AdminServer> admin;
+    if (cfg.admin_listen)
+      admin.emplace(io, cfg.admin_listen->host, cfg.admin_listen->port,
+                    [&engine] { return outbound::metrics_text(engine, std::chrono::system_clock::now()); });
     server.start();
     control.start();
     engine.start();
+    if (admin) admin->start();
     log_info("state directory {}", cfg.state_dir.string());
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
     fit_sessions_to_descriptors(server, cfg, files);
@@ -192,6 +199,7 @@ int serve(const ServeOptions& options) {
                        .recipients = &recipients,
                        .session_services = session_services},
                       summarize(gateway));
+    if (admin) log_info("admin listener (GET /metrics, /healthz) on {}", cfg.admin_listen->str());
     notify_ready();
     ServiceStatus status(io, [&] { return service_status_line(server.sessions(), engine.queued()); });
     status.start();
@@ -214,6 +222,7 @@ int serve(const ServeOptions& options) {
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
       // Inbound first (nothing new arrives), then outbound, then the control socket.
       server.on_stopped([&] { engine.stop([&] { control.stop(); }); });
+      if (admin) admin->stop();
       server.stop();
     });
     io.run();

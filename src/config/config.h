@@ -222,8 +222,12 @@ struct Config {
   /// The account `sluice serve` runs as when started as root (docs/security.md, "Least privilege");
   /// unset: "sluice". Ignored when not started as root.
   std::optional<std::string> user;
-  /// Deprecated keys the file used, one line each ("<file>: line N: <key>: ..."): logged as
-  /// warnings at start, never errors.
+  /// Where GET /metrics and /healthz are served (docs/metrics.md); unset: nowhere. Loopback only
+  /// unless admin_listen_public.
+  std::optional<ListenAddress> admin_listen;
+  bool admin_listen_public = false;
+  /// Deprecated keys the file used, and settings to be careful with (a public admin_listen), one
+  /// line each ("<file>: line N: <key>: ..."): logged as warnings at start, never errors.
   std::vector<std::string> notes;
 };
 

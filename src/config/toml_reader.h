@@ -159,6 +159,8 @@ void read_protocol_log(const TomlReader& reader, const toml::table& root, Config
 /// in bytes or as "10MB", ages as "30d", both also "unlimited" (log_limits.cc).
 void read_log_limits(const TomlReader& reader, const toml::table& table, std::string_view path, LogLimits& limits);
 inline constexpr std::string_view kLogLimitKeys[] = {"max_file_size", "max_age", "max_directory_size"};
+/// admin_listen and admin_listen_public (admin_listen.cc).
+void read_admin_listen(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

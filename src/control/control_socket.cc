@@ -21,6 +21,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/accept_loop.h"
 #include "base/access_problem.h"
 #include "base/logging.h"
 
@@ -151,42 +152,23 @@ void ControlServer::start() {
 void ControlServer::stop() {
   if (stopped_) return;
   stopped_ = true;
-  std::error_code ignored;
-  acceptor_.close(ignored);
-  for (const auto& socket : connections_) socket->close(ignored);
-  connections_.clear();
+  close_acceptor_and_connections(acceptor_, connections_);
   // Only our own socket: after a takeover the path may belong to another gateway.
   struct stat info {};
   if (::lstat(path_.c_str(), &info) == 0 && info.st_dev == device_ && info.st_ino == inode_) ::unlink(path_.c_str());
 }
 
 awaitable<void> ControlServer::accept_loop() {
-  while (!stopped_) {
-    std::error_code ec;
-    Socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (stopped_ || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      log_warning("control socket: accept failed: {}", ec.message());
-      asio::steady_timer pause(io_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
+  co_await accept_until_stopped(acceptor_, stopped_, "control socket", [this](Socket socket) {
     auto shared = std::make_shared<Socket>(std::move(socket));
     connections_.insert(shared);
     asio::co_spawn(io_, serve(shared), asio::detached);
-  }
+  });
 }
 
 awaitable<void> ControlServer::serve(std::shared_ptr<Socket> socket) {
-  // One deadline for the whole exchange: a client that neither sends nor reads is cut off.
   asio::steady_timer deadline(io_, idle_timeout);
-  deadline.async_wait([weak = std::weak_ptr<Socket>(socket)](std::error_code ec) {
-    if (ec) return;
-    if (auto s = weak.lock()) {
-      std::error_code ignored;
-      s->close(ignored);
-    }
-  });
+  close_at_deadline(deadline, socket);
   std::string buffer;
   std::error_code ec;
   std::size_t length = co_await asio::async_read_until(*socket, asio::dynamic_buffer(buffer, kMaxRequestBytes + 1),

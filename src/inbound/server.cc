@@ -17,6 +17,7 @@
 
 #include "base/heap_trim.h"
 #include "base/logging.h"
+#include "metrics/gateway_metrics.h"
 
 namespace sluice::inbound {
 
@@ -62,6 +63,7 @@ std::map<std::string, Server::Binding> Server::bindings_of(const config::Config&
   // the connector (config::select_connector).
   std::map<std::string, Binding> out;
   for (const auto& connector : config.receive_connectors) {
+    metrics::declare_receive_connector(connector.name);  // its series exist from the start (or reload)
     for (const auto& listen : connector.listen) {
       auto& binding = out[listen.str()];
       binding.address = listen;

@@ -92,7 +92,8 @@ Session::Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& c
       services_(services),
       log_(services.protocol_log, connector.name, new_hex_id(), net::endpoint_text(connection_.local_endpoint()),
            net::endpoint_text(connection_.remote_endpoint())),
-      client_(net::plain_address(connection_.remote_endpoint().address())) {}
+      client_(net::plain_address(connection_.remote_endpoint().address())),
+      counted_(connector.name) {}
 
 void Session::reply(const Reply& r) {
   if (r.code >= 400) ++errors_;
@@ -526,6 +527,7 @@ awaitable<void> Session::on_data(const Command&) {
   // session resumes only when they are done.
   const std::string_view rest = message.pending();
   Result<void, std::error_code> stored;
+  const auto store_started = std::chrono::steady_clock::now();
   if (services_.committer) {
     stored = co_await queue::async_store(*services_.committer, envelope, rest, &draft);
   } else {
@@ -535,6 +537,7 @@ awaitable<void> Session::on_data(const Command&) {
     stored = co_await run_blocking(
         services_.disk, [spool, &envelope, rest_p, draft_p] { return spool->store(envelope, *rest_p, draft_p); });
   }
+  metrics::spool_write(std::chrono::steady_clock::now() - store_started);
   if (!stored) {
     log_.info(fmt::format("Queue write failed: {}", stored.error().message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");
@@ -548,6 +551,7 @@ awaitable<void> Session::on_data(const Command&) {
   junk_commands_ = 0;
   if (user_ && services_.user_rates) services_.user_rates->queued(*user_);
   if (services_.queued) services_.queued(envelope);
+  metrics::message_received(connector_.name);
 }
 
 bool Session::refuse_looping_message(std::string_view client_header_section) {
@@ -668,7 +672,7 @@ awaitable<void> Session::on_starttls(const Command&) {
   auto handshake = co_await connection_.start_tls_server(*tls_context_);
   interruptible_ = false;
   if (!handshake) {
-    log_tls_failure(handshake.error());
+    log_tls_failure(handshake.error());  // counted there, with the version the client offered
     connection_.clear_interrupt();
     closing_ = true;
     co_return;
@@ -695,6 +699,7 @@ void Session::log_tls_success() {
   }
   tls_version_ = std::string(tls::header_name(version));
   tls_cipher_ = SSL_CIPHER_standard_name(cipher);
+  metrics::tls_handshake_ok(metrics::Direction::Inbound, connector_.name, tls_version_);
 }
 
 void Session::log_tls_failure(const net::IoError& failure) {
@@ -704,6 +709,8 @@ void Session::log_tls_failure(const net::IoError& failure) {
   auto reason = tls::handshake_failure_reason(openssl_error, failure.peer_closed, failure.timed_out());
   log_.info(fmt::format("TLS negotiation failed with error {}", reason));
   const auto& hello = tls::client_hello_of(connection_.ssl());
+  metrics::tls_handshake_failed(metrics::Direction::Inbound, connector_.name,
+                                hello.offered.empty() ? "unknown" : tls::header_name(hello.offered.front()), reason);
   if (hello.seen) {
     log_.info(fmt::format("Client offered {}; connector accepts {} to {}", tls::describe_offered(hello),
                           tls::header_name(connector_.tls.min_version), tls::header_name(connector_.tls.max_version)));

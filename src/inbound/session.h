@@ -19,6 +19,7 @@
 #include "inbound/authenticator.h"
 #include "inbound/recipient_validation.h"
 #include "inbound/sender_rewrite.h"
+#include "metrics/gateway_metrics.h"
 #include "net/connection.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
@@ -202,7 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool interruptible_ = false;  ///< waiting for a command or a handshake: shutdown may cut in
   bool shutdown_requested_ = false;
   std::string tls_version_, tls_cipher_;
-  std::optional<tls::ClientCertificateCheck> client_certificate_;  ///< set after STARTTLS on connectors that ask
+  std::optional<tls::ClientCertificateCheck> client_certificate_;
+  metrics::SessionCount
+      counted_;  ///< sluice_sessions while the session lives  ///< set after STARTTLS on connectors that ask
   /// Who the client authenticated as (its users-file entry, as it was then); null: nobody.
   std::shared_ptr<const auth::User> user_;
   std::size_t auth_failures_ = 0;  ///< failed AUTH attempts in this session

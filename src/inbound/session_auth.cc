@@ -189,6 +189,7 @@ awaitable<std::optional<std::string>> Session::auth_response(std::string_view ch
 
 awaitable<void> Session::auth_failed(std::string_view mechanism, const std::string& user) {
   ++auth_failures_;
+  metrics::auth_failure(connector_.name, mechanism);
   const std::string shown_user = loggable_user(user);
   // One line per failure, in a fixed form fail2ban can match (docs/relay-for-devices.md): the
   // address first, so that nothing the client chose can come before it.

@@ -10,6 +10,7 @@
 #include "base/base64.h"
 #include "inbound/session.h"
 #include "inbound/session_test_util.h"
+#include "metrics/metrics_test_util.h"
 #include "tls/handshake_test_util.h"
 
 namespace sluice::inbound {
@@ -275,6 +276,9 @@ TEST(SessionAuth, ConnectorWithoutAuthAnswers502) {
 
 TEST(SessionAuth, WrongCredentialsGet535ThenTheSessionCloses) {
   AuthHarness a;
+  const std::string failures =
+      "sluice_auth_failures_total{connector=\"" + a.h.connector().name + "\",mechanism=\"PLAIN\"}";
+  const double failures_before = metrics::test_util::series_value(failures);
   Client& c = a.start();
   a.ehlo(c);
   EXPECT_EQ(c.command("AUTH PLAIN " + plain("scanner", "wrong")), kInvalid);
@@ -289,6 +293,7 @@ TEST(SessionAuth, WrongCredentialsGet535ThenTheSessionCloses) {
   EXPECT_NE(log.find(",*,nobody,Inbound AUTH PLAIN failed because of LogonDenied"), std::string::npos) << log;
   EXPECT_EQ(log.find("wrong"), std::string::npos) << log;
   EXPECT_EQ(log.find(kPassword), std::string::npos) << log;
+  EXPECT_EQ(metrics::test_util::series_value(failures) - failures_before, 3);
 }
 
 TEST(SessionAuth, MaxAuthFailuresIsTheConnectors) {

@@ -12,7 +12,9 @@
 
 #include "base/blocking.h"
 #include "base/logging.h"
+#include "metrics/gateway_metrics.h"
 #include "outbound/bounce.h"
+#include "outbound/engine_metrics.h"
 #include "outbound/local_delivery.h"
 #include "outbound/record_outcome.h"
 #include "queue/hop_count.h"
@@ -166,6 +168,7 @@ void DeliveryEngine::adopt(Envelope envelope) {
     }
   }
   if (!failed.empty()) {
+    metrics::delivery("bounced", "Unroutable", failed.size());
     commit(std::move(envelope), failed, "");
     return;
   }
@@ -268,6 +271,7 @@ void DeliveryEngine::expire(const queue::Scheduler::Expired& expired) {
     return hop ? hop->last_error : smtp::Reply();
   });
   if (!failed.empty()) log_info("queue {}: lifetime over; {} recipient(s) failed", envelope.id, failed.size());
+  metrics::delivery("bounced", "Expired", failed.size());
   commit(std::move(envelope), failed, "");
 }
 
@@ -320,8 +324,10 @@ awaitable<void> DeliveryEngine::run_local(queue::Job job) {
   scheduler_.finished(job, false);
   if (const auto* current = find(job.message_id)) {
     Envelope envelope = *current;
+    const auto before = states_of(envelope, job.recipients);
     auto failed = record_local(envelope, job.recipients, results, discard, now(),
                                [this](const Envelope& e, const Recipient& r) { return scheduler_.reschedule(e, r); });
+    count_outcomes(before, envelope, job.recipients, "LocalDelivery");
     commit(std::move(envelope), failed, "", tracking::Hop{.local = true});
   }
   job_ended();
@@ -406,7 +412,9 @@ awaitable<void> DeliveryEngine::run_job(queue::Job job) {
     auto retry = [this, whole_hop, hop](const Envelope& e, const Recipient& r) {
       return whole_hop ? scheduler_.hop_retry_time(e, *hop) : scheduler_.reschedule(e, r);
     };
+    const auto before = states_of(envelope, job.recipients);
     auto failed = record_attempt(envelope, job.recipients, result, now(), retry);
+    count_outcomes(before, envelope, job.recipients, error_class_of(result));
     commit(std::move(envelope), failed, outcome.remote_host, outcome.hop());
   }
   job_ended();
@@ -468,6 +476,7 @@ void DeliveryEngine::remove(const std::string& id, bool bounce_it) {
   if (!current) return;
   Envelope envelope = *current;
   auto failed = remove_recipients(envelope);
+  metrics::delivery("bounced", "Removed", failed.size());
   // Removed without a bounce: the notices it still owes go with it.
   if (!bounce_it) envelope.pending_notices.clear();
   commit(std::move(envelope), bounce_it ? failed : std::vector<std::size_t>{}, "");

@@ -91,8 +91,9 @@ class DeliveryEngine : private queue::QueueControl {
   const queue::Envelope* find(const std::string& id) const override;
   /// Deliveries in progress, outbound and local.
   std::size_t running() const { return running_; }
-  /// Messages in the queue (read from the spool so far, and taken over since).
+  /// Messages in the queue, and each next hop's share (cheap: for every metrics scrape).
   std::size_t queued() const { return messages_.size(); }
+  std::vector<queue::HopBacklog> backlog() const { return scheduler_.backlog(); }
 
  private:
   asio::awaitable<void> loop();

@@ -18,6 +18,8 @@
 
 #include "base/ids.h"
 #include "base/temp_dir_test_util.h"
+#include "metrics/metrics_test_util.h"
+#include "outbound/engine_metrics.h"
 #include "outbound/outcome.h"
 
 namespace sluice::outbound {
@@ -285,6 +287,35 @@ TEST_F(DeliveryEngineTest, DefersATransientReplyAndRetriesAtItsTime) {
   EXPECT_EQ(transport_.calls.size(), 2u);
   EXPECT_EQ(engine_->find(id), nullptr);
   EXPECT_FALSE(spool_.load_envelope(id));
+}
+
+TEST_F(DeliveryEngineTest, TheScrapeShowsTheQueueByNextHopWithTheOldestAge) {
+  transport_.answer = [](const Target&, const Transaction& tx) {
+    return answered(tx, reply(451, "4.2.0", "Mailbox busy"));
+  };
+  start();
+  const double deferred_before = metrics::test_util::series_value(
+      "sluice_deliveries_total{outcome=\"deferred\",error_class=\"RecipientRejected\"}");
+  queue_message({"bob@remote.test"});
+  now_ += 100s;
+  queue_message({"carol@remote.test", "dave@other.test"});
+  settle();
+  const std::string text = metrics_text(*engine_, now_ + 20s);
+  EXPECT_NE(text.find("# TYPE sluice_queue_messages gauge\nsluice_queue_messages 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sluice_queue_next_hop_messages{next_hop=\"other.test\"} 1\n"
+                      "sluice_queue_next_hop_messages{next_hop=\"remote.test\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sluice_queue_next_hop_oldest_message_age_seconds{next_hop=\"other.test\"} 20\n"
+                      "sluice_queue_next_hop_oldest_message_age_seconds{next_hop=\"remote.test\"} 120\n"),
+            std::string::npos)
+      << text;
+  // The registry's families come first, each once.
+  EXPECT_EQ(text.find("# TYPE sluice_deliveries_total counter"), text.rfind("# TYPE sluice_deliveries_total counter"));
+  EXPECT_EQ(metrics::test_util::series_value(
+                "sluice_deliveries_total{outcome=\"deferred\",error_class=\"RecipientRejected\"}") -
+                deferred_before,
+            3);
 }
 
 TEST_F(DeliveryEngineTest, BouncesAPermanentFailureToTheSender) {

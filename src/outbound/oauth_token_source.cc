@@ -10,6 +10,7 @@
 
 #include "base/blocking.h"
 #include "base/logging.h"
+#include "metrics/gateway_metrics.h"
 
 namespace sluice::outbound {
 namespace {
@@ -79,12 +80,14 @@ class OAuthTokenSource final : public AccessTokenSource {
       backoff_ = seconds(0);
       retry_at_ = {};
       last_error_.clear();
+      metrics::token_refresh(true);
       log_info("token endpoint {}: token acquired, valid for {} s", grant_->endpoint(), fetched->lifetime.count());
       return *cached_;
     }
     backoff_ = backoff_.count() == 0 ? kFirstFetchBackoff : std::min(backoff_ * 2, kMaxFetchBackoff);
     retry_at_ = now + backoff_;
     last_error_ = fetched.error().message;
+    metrics::token_refresh(false);
     if (still_usable(now)) {
       log_warning("{} (next try in {} s; the current token, valid for {} s more, is used meanwhile)", last_error_,
                   backoff_.count(), std::chrono::duration_cast<seconds>(cached_->expires_at - now).count());

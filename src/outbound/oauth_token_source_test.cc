@@ -4,6 +4,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 
+#include "metrics/metrics_test_util.h"
 #include "outbound/oauth_test_util.h"
 
 namespace sluice::outbound {
@@ -97,6 +98,10 @@ TEST_F(OAuthTokenSourceTest, BacksOffAfterFailuresAndRecovers) {
                       token_answer("token-1", 3599)};
   const std::string endpoint_text =
       "token endpoint https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token: ";
+  const std::string ok = "sluice_oauth_token_refreshes_total{result=\"ok\"}",
+                    failed = "sluice_oauth_token_refreshes_total{result=\"failed\"}";
+  const double ok_before = metrics::test_util::series_value(ok),
+               failed_before = metrics::test_util::series_value(failed);
   EXPECT_EQ(value_of(token()), "error: " + endpoint_text + "could not connect: Connection refused (next try in 10 s)");
   clock.now += 4s;
   EXPECT_EQ(value_of(token()), "error: " + endpoint_text + "could not connect: Connection refused (next try in 6 s)");
@@ -110,6 +115,9 @@ TEST_F(OAuthTokenSourceTest, BacksOffAfterFailuresAndRecovers) {
   clock.now += 1s;
   EXPECT_EQ(value_of(token()), "token-1");
   EXPECT_EQ(endpoint.requests.size(), 3u);
+  // Requests made, not calls answered from the backoff.
+  EXPECT_EQ(metrics::test_util::series_value(failed) - failed_before, 2);
+  EXPECT_EQ(metrics::test_util::series_value(ok) - ok_before, 1);
 }
 
 TEST_F(OAuthTokenSourceTest, BackoffDoublesUpToTenMinutes) {

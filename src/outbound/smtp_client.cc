@@ -17,6 +17,7 @@
 #include "base/base64.h"
 #include "base/ids.h"
 #include "base/text.h"
+#include "metrics/gateway_metrics.h"
 #include "net/connect.h"
 #include "net/connection.h"
 #include "smtp/capabilities.h"
@@ -358,6 +359,12 @@ class Client : public std::enable_shared_from_this<Client> {
     co_return co_await handshake();
   }
 
+  /// The send connector's name for the metrics ("" for a session without one).
+  std::string_view connector_name() const {
+    if (settings_.connector) return settings_.connector->name;
+    return {};
+  }
+
   awaitable<State> handshake() {
     // RFC 3207 4.2 and the STARTTLS injection class: nothing the server sent before the
     // handshake may be read as a reply inside TLS.
@@ -375,6 +382,7 @@ class Client : public std::enable_shared_from_this<Client> {
           ec.category() == asio::error::get_ssl_category() ? static_cast<unsigned long>(ec.value()) : 0;
       const bool timed_out = started.error().timed_out(), peer_closed = started.error().peer_closed;
       auto reason = tls::handshake_failure_reason(openssl_error, peer_closed, timed_out);
+      metrics::tls_handshake_failed(metrics::Direction::Outbound, connector_name(), "unknown", reason);
       // Exchange's send side reports every failed handshake as SocketError; the precise cause
       // follows on its own line.
       log_->info("TLS negotiation failed with error SocketError");
@@ -408,6 +416,7 @@ class Client : public std::enable_shared_from_this<Client> {
     log_client_certificate(ssl);
     result_.tls = true;
     result_.tls_version = std::string(tls::header_name(version));
+    metrics::tls_handshake_ok(metrics::Direction::Outbound, connector_name(), result_.tls_version);
     if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) result_.tls_cipher = SSL_CIPHER_standard_name(cipher);
     // RFC 3207 4.2: forget everything learned before TLS and greet again.
     capabilities_ = {};

@@ -18,6 +18,7 @@
 
 #include "base/base64.h"
 #include "base/temp_dir_test_util.h"
+#include "metrics/metrics_test_util.h"
 #include "net/connection.h"
 #include "smtp/sasl.h"
 #include "tls/certificates.h"
@@ -729,12 +730,17 @@ TEST_F(SmtpClientTest, TlsDeliveryLogsTheExchangeLines) {
   r.ehlo_after_tls = kEhloNoStartTls;
   r.tls = server_ctx->native_handle();
   FakeServer server([&](Peer& p) { serve(p, r); });
+  const std::string handshakes =
+      "sluice_tls_handshakes_total{direction=\"outbound\",connector=\"Outbound to test\",version=\"TLS1_2\","
+      "result=\"ok\"}";
+  const double handshakes_before = metrics::test_util::series_value(handshakes);
   auto result = attempt(server);
   EXPECT_TRUE(r.tls_ok);
   EXPECT_EQ(result.failure, Failure::None);
   EXPECT_TRUE(result.data_accepted);
   EXPECT_TRUE(result.tls);
   EXPECT_EQ(result.tls_version, "TLS1_2");
+  EXPECT_EQ(metrics::test_util::series_value(handshakes) - handshakes_before, 1);
   EXPECT_FALSE(result.tls_cipher.empty());
   // EHLO again inside TLS (RFC 3207 4.2).
   EXPECT_EQ(server.transcript().rfind("EHLO onprem.test\r\nSTARTTLS\r\nEHLO onprem.test\r\nMAIL FROM:", 0), 0u);
@@ -785,9 +791,14 @@ TEST_F(SmtpClientTest, LegacyClientAgainstModernServerIsSocketErrorWithFallback)
   r.ehlo = kEhloStartTls;
   r.tls = server_ctx->native_handle();
   FakeServer server([&](Peer& p) { serve(p, r); });
+  const std::string refused =
+      "sluice_tls_handshakes_total{direction=\"outbound\",connector=\"Outbound to test\",version=\"unknown\","
+      "result=\"refused\"}";
+  const double refused_before = metrics::test_util::series_value(refused);
   auto result = attempt(server);
   server.join();  // the server records its failed handshake after the client has seen it
   EXPECT_TRUE(r.tls_failed);
+  EXPECT_EQ(metrics::test_util::series_value(refused) - refused_before, 1);
   EXPECT_EQ(result.failure, Failure::SocketError);
   EXPECT_EQ(result.reply.one_line(), "421 4.4.2 Connection dropped due to SocketError");
   EXPECT_EQ(queue_last_error(result.failure, result.reply, result.endpoint),

@@ -70,8 +70,9 @@ struct Scheduler::Message {
 
 struct Scheduler::Hop : HopState {
   std::string name;
-  std::set<Item*, ByAge> queue;  ///< its items that are due, oldest message first
-  std::size_t items = 0;         ///< its items anywhere (timed, ready, running)
+  std::set<Item*, ByAge> queue;   ///< its items that are due, oldest message first
+  std::size_t items = 0;          ///< its items anywhere (timed, ready, running)
+  std::set<Item*, ByAge> by_age;  ///< the same items, oldest message first (for backlog())
   std::uint64_t last_served = 0;
   std::optional<EligibleKey> eligible;  ///< its entry in eligible_
   std::optional<TimePoint> blocked;     ///< its entry in blocked_
@@ -178,6 +179,7 @@ void Scheduler::drop_item(Message& message, std::size_t position) {
   unindex(item);
   Hop& hop = *item.hop;
   --hop.items;
+  hop.by_age.erase(&item);
   message.items.erase(message.items.begin() + static_cast<std::ptrdiff_t>(position));
   forget_if_idle(hop);
 }
@@ -228,8 +230,12 @@ void Scheduler::upsert(const Envelope& envelope) {
   Message& message = *slot;
   if (message.received != envelope.received) {
     // The received time orders every index the items are in: take them out before it changes.
-    for (auto& item : message.items) unindex(*item);
+    for (auto& item : message.items) {
+      unindex(*item);
+      item->hop->by_age.erase(item.get());
+    }
     message.received = envelope.received;
+    for (auto& item : message.items) item->hop->by_age.insert(item.get());
     disarm(expiries_, message.expiry_armed, message.id);
     disarm(warnings_, message.warning_armed, message.id);
     message.expired = message.warned = false;
@@ -252,6 +258,7 @@ void Scheduler::upsert(const Envelope& envelope) {
       fresh->message = &message;
       fresh->hop = &hop_for(name);
       ++fresh->hop->items;
+      fresh->hop->by_age.insert(fresh.get());
       // Its (message, hop) may still be running from before the message was last forgotten:
       // finished() files it then.
       if (running_.count({message.id, name})) fresh->where = Item::Where::Running;
@@ -426,6 +433,13 @@ std::vector<std::pair<std::string, HopState>> Scheduler::hop_states() const {
   std::vector<std::pair<std::string, HopState>> out;
   out.reserve(hops_.size());
   for (const auto& [name, hop] : hops_) out.emplace_back(name, static_cast<const HopState&>(hop));
+  return out;
+}
+
+std::vector<HopBacklog> Scheduler::backlog() const {
+  std::vector<HopBacklog> out;
+  for (const auto& [name, hop] : hops_)
+    if (!hop.by_age.empty()) out.push_back({name, hop.by_age.size(), (*hop.by_age.begin())->message->received});
   return out;
 }
 

@@ -61,6 +61,13 @@ struct HopState {
   smtp::Reply last_error;  ///< the reply or error of its last failed attempt
 };
 
+/// A next hop's share of the queue, for the metrics.
+struct HopBacklog {
+  std::string hop;
+  std::size_t messages = 0;                        ///< messages with a recipient waiting for it
+  std::chrono::system_clock::time_point oldest{};  ///< the earliest Envelope::received among them
+};
+
 class Scheduler {
  public:
   /// The concurrency of a next hop, asked once when the hop is first seen (0 counts as 1).
@@ -116,6 +123,9 @@ class Scheduler {
   const HopState* hop(const std::string& next_hop) const;
   /// Every hop that has mail, a running job or a failure, sorted by name.
   std::vector<std::pair<std::string, HopState>> hop_states() const;
+  /// Every next hop with mail, sorted by name: O(hops), not O(messages), so that a scrape of a large
+  /// queue costs nothing.
+  std::vector<HopBacklog> backlog() const;
   /// The jobs running now, as (message id, next hop): the queue viewer's "Active" messages.
   const std::set<std::pair<std::string, std::string>>& running_jobs() const { return running_; }
 

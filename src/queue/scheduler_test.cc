@@ -139,6 +139,37 @@ TEST_F(SchedulerTest, GroupsRecipientsOfAMessageByHop) {
   EXPECT_EQ(jobs[2].recipients, (std::vector<std::size_t>{1}));
 }
 
+TEST_F(SchedulerTest, BacklogCountsMessagesPerHopWithTheOldestAge) {
+  auto scheduler = make();
+  scheduler.upsert(message("M1", {recipient("a@one.example"), recipient("b@two.example")}, 300s));
+  scheduler.upsert(message("M2", {recipient("c@one.example"), recipient("d@one.example")}, 60s));
+  scheduler.upsert(message("M3", {recipient("e@two.example")}, 900s));
+  auto backlog = scheduler.backlog();
+  ASSERT_EQ(backlog.size(), 2u);
+  EXPECT_EQ(backlog[0].hop, "one.example");
+  EXPECT_EQ(backlog[0].messages, 2u);  // M2's two recipients are one message
+  EXPECT_EQ(backlog[0].oldest, now_ - 300s);
+  EXPECT_EQ(backlog[1].hop, "two.example");
+  EXPECT_EQ(backlog[1].messages, 2u);
+  EXPECT_EQ(backlog[1].oldest, now_ - 900s);
+
+  // Running jobs still count; a delivered recipient leaves its hop, a message's new received time
+  // moves it.
+  scheduler.take_due();
+  scheduler.upsert(
+      message("M1", {recipient("a@one.example", Recipient::State::Delivered), recipient("b@two.example")}, 30s));
+  scheduler.remove("M3");
+  backlog = scheduler.backlog();
+  ASSERT_EQ(backlog.size(), 2u);
+  EXPECT_EQ(backlog[0].messages, 1u);
+  EXPECT_EQ(backlog[0].oldest, now_ - 60s);
+  EXPECT_EQ(backlog[1].messages, 1u);
+  EXPECT_EQ(backlog[1].oldest, now_ - 30s);
+  scheduler.remove("M1");
+  scheduler.remove("M2");
+  EXPECT_TRUE(scheduler.backlog().empty());
+}
+
 TEST_F(SchedulerTest, OnlyPendingOrDeferredRecipientsThatAreDue) {
   auto scheduler = make();
   auto later = recipient("later@one.example", Recipient::State::Deferred);

@@ -1,0 +1,34 @@
+// admin_listen and admin_listen_public: where the metrics and health endpoint listens
+// (docs/metrics.md). Off unless given; loopback unless admin_listen_public says otherwise, since
+// the metrics name connectors, next hops and traffic an outsider should not see.
+#include <fmt/format.h>
+#include <asio/ip/address.hpp>
+
+#include "config/toml_reader.h"
+
+namespace sluice::config::detail {
+
+void read_admin_listen(const TomlReader& reader, const toml::table& root, Config& config) {
+  if (const toml::node* n = root.get("admin_listen_public"))
+    config.admin_listen_public = reader.boolean(*n, "admin_listen_public");
+  const toml::node* n = root.get("admin_listen");
+  if (!n) return;
+  auto address = parse_listen_address(reader.string(*n, "admin_listen"));
+  if (!address) reader.fail(*n, "admin_listen", address.error().message);
+  std::error_code ec;
+  const auto ip = asio::ip::make_address(address->host, ec);
+  if (!ec && !ip.is_loopback() && !config.admin_listen_public)
+    reader.fail(*n, "admin_listen",
+                fmt::format("{} is not a loopback address: the metrics would be open to the network; set "
+                            "admin_listen_public = true to allow it (and restrict access with a firewall)",
+                            address->str()));
+  if (!ec && !ip.is_loopback())
+    config.notes.push_back(
+        reader.located(&n->source(), "admin_listen",
+                       fmt::format("{} is not a loopback address (admin_listen_public = true): anyone who reaches it "
+                                   "reads the metrics; restrict it with a firewall",
+                                   address->str())));
+  config.admin_listen = *address;
+}
+
+}  // namespace sluice::config::detail
