@@ -9,7 +9,8 @@ ASAN_BUILD ?= build-asan
 FUZZ_SECONDS ?= 15
 # AddressSanitizer and leak reports of every instrumented process (unit tests, and the sluice
 # processes the e2e scripts start, whose stderr they may keep to themselves) land here; any file
-# fails the run. UndefinedBehaviorSanitizer ignores log_path when linked with ASan (g++ 12): its
+# fails the run. Writable by all (sticky): a gateway that dropped root to its service account
+# writes its reports here too. UndefinedBehaviorSanitizer ignores log_path when linked with ASan (g++ 12): its
 # reports go to the process's stderr, and halt_on_error makes the process fail.
 SANITIZER_LOGS = $(CURDIR)/$(ASAN_BUILD)/sanitizer-logs
 
@@ -97,7 +98,7 @@ sanitize-build: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 sanitize-run:
-	@rm -rf $(SANITIZER_LOGS) && mkdir -p $(SANITIZER_LOGS)
+	@rm -rf $(SANITIZER_LOGS) && mkdir -p $(SANITIZER_LOGS) && chmod 1777 $(SANITIZER_LOGS)
 	@status=0; cd $(ASAN_BUILD) && SLUICE_SANITIZER=address,undefined \
 	  ASAN_OPTIONS=detect_leaks=1:log_path=$(SANITIZER_LOGS)/asan \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
