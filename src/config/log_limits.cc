@@ -2,13 +2,14 @@
 // log files grow and how long their directories keep them, written as an Exchange administrator
 // writes ReceiveProtocolLogMaxFileSize 10MB or MessageTrackingLogMaxAge 30.00:00:00: sizes in
 // bytes or "10MB" (binary units, as Exchange's), ages as "30d", and "unlimited".
+#include "config/toml_reader.h"  // first: what this file implements (fuzz/run.sh finds it so)
+
 #include <fmt/core.h>
 
 #include <limits>
 
 #include "base/text.h"
 #include "base/unit_duration.h"
-#include "config/toml_reader.h"
 
 namespace sluice::config::detail {
 namespace {
