@@ -207,6 +207,8 @@ class Knocker(threading.Thread):
 
 @unittest.skipUnless(os.path.exists(LOADGEN), f"{LOADGEN} is not built (bench/README.md)")
 class ReloadUnderLoad(unittest.TestCase):
+    CTEST_SECONDS = 18  # its rough duration: ctest starts the longest first
+
     def test_ten_reloads_lose_no_session_and_no_message(self):
         d = tempfile.mkdtemp(prefix="reload-certs-")
         harness._made_dirs.append(d)
