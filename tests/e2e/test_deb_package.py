@@ -133,9 +133,11 @@ class BootedContainer:
                  "systemd.unit=basic.target"],
                 stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
             self.leader = harness.wait_for("the container's init", self._init_pid, timeout=30)
-            # systemctl answers once systemd has its private bus; then it waits for the boot to
+            # systemctl answers once systemd has its private bus ("offline" until then, also with
+            # --wait: a loaded machine boots the container slowly); then it waits for the boot to
             # finish (every unit started or failed: they are this machine's, not the test's).
-            harness.wait_for("systemd in the container", lambda: self.run("systemctl", "is-system-running").stdout)
+            harness.wait_for("systemd in the container", lambda: (lambda state: state not in ("", "offline"))(
+                self.run("systemctl", "is-system-running").stdout.strip()), timeout=60)
             p = self.run("systemctl", "is-system-running", "--wait", timeout=120)
             if p.stdout.strip() not in ("running", "degraded"):
                 raise AssertionError(f"the container's systemd: {p.stdout} {p.stderr}")
