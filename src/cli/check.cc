@@ -101,12 +101,7 @@ int check_configuration(const ConfigSource& source) {
   asio::io_context unused;
   std::optional<Account> account;  // the one serve would drop to, looked up as serve does
   auto loaded = load_gateway(source, LoadPurpose::Check, unused.get_executor(),
-                             [&account](const config::Config& cfg) -> Result<void> {
-                               auto found = service_account(cfg);
-                               if (!found) return fail(found.error().message);
-                               account = *found;
-                               return {};
-                             });
+                             [&account](const config::Config& cfg) { return look_up_service_account(cfg, account); });
   std::vector<std::string> problems = loaded ? std::vector<std::string>{} : loaded.error();
   // The files the running gateway reads again, as its account (a child process becomes it).
   if (loaded) {

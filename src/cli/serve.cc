@@ -81,12 +81,7 @@ int serve(const ServeOptions& options) {
   // The account is looked up before anything is made: a missing one is the only line.
   std::optional<Account> account;
   auto loaded = load_gateway(options.source, LoadPurpose::Serve, token_requests.get_executor(),
-                             [&account](const config::Config& cfg) -> Result<void> {
-                               auto found = service_account(cfg);
-                               if (!found) return fail(found.error().message);
-                               account = *found;
-                               return {};
-                             });
+                             [&account](const config::Config& cfg) { return look_up_service_account(cfg, account); });
   if (!loaded) {
     for (const auto& problem : loaded.error()) fmt::print(stderr, "sluice: {}\n", problem);
     return kConfigError;

@@ -198,4 +198,11 @@ Result<void, std::vector<std::string>> check_files_in_use(const config::Config& 
   return check_files_here(cfg, config_file);
 }
 
+Result<void> look_up_service_account(const config::Config& cfg, std::optional<Account>& account) {
+  auto found = service_account(cfg);
+  if (!found) return fail(found.error().message);
+  account = *found;
+  return {};
+}
+
 }  // namespace sluice::cli

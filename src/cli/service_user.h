@@ -19,6 +19,8 @@ namespace sluice::cli {
 /// the account does not exist, saying how to create it. Called first, so that this error comes
 /// before anything is made.
 Result<std::optional<Account>> service_account(const config::Config& cfg);
+/// service_account() for load_gateway's vet step (before anything is made): the account into `account`.
+Result<void> look_up_service_account(const config::Config& cfg, std::optional<Account>& account);
 
 /// With an account: gives the state directory, what sluice keeps in it (queue, logs, maildir, tls,
 /// control.sock) and a message tracking directory elsewhere to it, then drops to it
