@@ -120,14 +120,29 @@ struct SmartHost {
 /// Fails with a one-line reason and the forms that are accepted.
 Result<SmartHost> parse_smart_host(std::string_view text);
 
-/// How a send connector uses TLS (chasquid-style ordered levels: each one is stricter).
+/// How a send connector uses TLS, by default and per destination in its policy table (docs/outbound.md,
+/// "TLS policy"). None..Verify are chasquid-style ordered levels; Dane, DaneOnly and MtaSts ask DNS
+/// and the destination's published policy which of them applies.
 enum class OutboundTls {
   None,           ///< never STARTTLS
   Opportunistic,  ///< STARTTLS when offered; plaintext when not (and, with fallback, after a failed handshake)
   Required,       ///< STARTTLS must succeed, certificate not checked; never plaintext
   Verify,         ///< Required plus chain validation (system trust store or ca_file) and name match
+  Dane,           ///< DANE where DNSSEC gives usable TLSA records; else MTA-STS when published; else opportunistic
+  DaneOnly,       ///< DANE or nothing: no usable DNSSEC-validated TLSA records defers the mail
+  MtaSts,         ///< MTA-STS when the domain publishes a policy; else opportunistic
 };
-std::string_view outbound_tls_name(OutboundTls mode);  ///< "none", "opportunistic", "required", "verify"
+/// "none", "opportunistic", "required", "verify", "dane", "dane-only", "mta-sts"
+std::string_view outbound_tls_name(OutboundTls mode);
+
+/// One entry of a send connector's TLS policy table ([send_connector.tls_destinations]; the idea of
+/// Postfix's smtp_tls_policy_maps).
+struct TlsDestination {
+  std::string domain;  ///< "example.org" (that domain), "*.example.org" (its subdomains, not itself)
+  OutboundTls mode = OutboundTls::Opportunistic;
+  std::vector<std::string> match;          ///< Verify: names the certificate must carry; empty: the host
+  std::optional<tls::Version> min_version;  ///< raises the connector's tls_policy.min_version
+};
 
 /// How a send connector authenticates to its smart host ([send_connector.auth], docs/relay-for-devices.md).
 /// Always inside TLS: a connector never sends credentials in plaintext, whatever its `tls`.
@@ -157,6 +172,8 @@ struct SendConnector {
   std::vector<SmartHost> smart_hosts;  ///< empty: MX lookup of the recipient domain
   std::uint16_t port = 25;             ///< port for MX-routed delivery (tests use unprivileged ones)
   OutboundTls tls = OutboundTls::Opportunistic;
+  /// Per destination, most specific first when looked up (outbound/destination_policy).
+  std::vector<TlsDestination> tls_destinations;
   bool fallback_to_plaintext = true;  ///< Opportunistic only: retry without TLS after a failed handshake
   tls::Policy tls_policy;             ///< [send_connector.tls_policy]; certificate/key: the client certificate
   std::filesystem::path ca_file;      ///< Verify: trust these CAs instead of the system store

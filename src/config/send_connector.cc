@@ -31,7 +31,10 @@ constexpr std::string_view kSendKeys[] = {
 constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic, "opportunistic"},
                                                     {OutboundTls::Required, "required"},
                                                     {OutboundTls::Verify, "verify"},
-                                                    {OutboundTls::None, "none"}};
+                                                    {OutboundTls::None, "none"},
+                                                    {OutboundTls::Dane, "dane"},
+                                                    {OutboundTls::DaneOnly, "dane-only"},
+                                                    {OutboundTls::MtaSts, "mta-sts"}};
 
 /// "1h30m", "45s", "0s": a duration as an administrator would write it, for error messages.
 std::string duration_text(Seconds value) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tls/tlsa.h"
+
 namespace sluice::net {
 
 struct MxHost {
@@ -28,6 +30,18 @@ struct DnsAnswer {
   std::string error;          ///< human text for logs and last-error, e.g. "SERVFAIL from 127.0.0.1:5353"
   std::vector<MxHost> hosts;  ///< MX: by preference, equal preferences shuffled
   std::vector<asio::ip::address> addresses;  ///< A/AAAA: IPv6 first as returned, then IPv4
+  /// The answer was validated by DNSSEC: the AD bit came from a resolver whose AD bit is trusted
+  /// (docs/outbound.md, "DNSSEC"). For MX this decides whether DANE applies (RFC 7672 2.2).
+  bool secure = false;
+};
+
+/// TXT and TLSA answers (MTA-STS, TLS-RPT, DANE).
+struct DnsRecords {
+  DnsAnswer::Status status = DnsAnswer::Status::TempFail;  ///< Ok, NxDomain, NoData or TempFail
+  std::string error;
+  bool secure = false;                  ///< as DnsAnswer::secure
+  std::vector<std::string> txt;         ///< TXT: each record's character-strings joined, in answer order
+  std::vector<tls::TlsaRecord> tlsa;    ///< TLSA records as published (usable or not: the caller decides)
 };
 
 /// The lookups mail routing needs, as an interface so that the delivery engine can be tested
@@ -37,6 +51,14 @@ class MailLookups {
   virtual ~MailLookups() = default;
   virtual DnsAnswer mx(const std::string& domain) const = 0;
   virtual DnsAnswer addresses(const std::string& host) const = 0;
+  /// TXT records of a name ("_mta-sts.example.org", "_smtp._tls.example.org").
+  virtual DnsRecords txt(const std::string& name) const {
+    return DnsRecords{DnsAnswer::Status::TempFail, "TXT lookups are not available for " + name, false, {}, {}};
+  }
+  /// TLSA records of a name ("_25._tcp.mx.example.org").
+  virtual DnsRecords tlsa(const std::string& name) const {
+    return DnsRecords{DnsAnswer::Status::TempFail, "TLSA lookups are not available for " + name, false, {}, {}};
+  }
 };
 
 class Resolver : public MailLookups {

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "outbound/access_token.h"
 #include "outbound/outcome.h"
+#include "outbound/tls_requirement.h"
 #include "protocol_log/protocol_log.h"
 #include "smtp/reply.h"
 
@@ -47,6 +48,7 @@ struct Transaction {
 struct Target {
   std::string host;  ///< the MX or smart host name (for SNI and verify), or the literal
   asio::ip::tcp::endpoint endpoint;
+  TlsRequirement tls;  ///< what this session must achieve (outbound/destination_policy decides)
 };
 
 enum class TlsAttempt { Policy, Plaintext };  ///< Plaintext: the fallback retry after a failed handshake
