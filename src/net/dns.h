@@ -80,7 +80,8 @@ class Resolver : public MailLookups {
   /// MX hosts for a domain. No MX but the domain has A/AAAA: one implicit host (the domain).
   /// A domain literal ("[192.0.2.1]") is its own implicit host, without a query. A syntactically
   /// impossible name is NxDomain ("invalid domain name ..."). A server answering SERVFAIL or
-  /// REFUSED is passed over for the next configured one while time is left.
+  /// REFUSED, or not at all, is passed over for the next configured one while time is left, except
+  /// that after a trusted resolver's SERVFAIL untrusted ones are not asked (it may mean "bogus").
   /// Thread-safe (each call uses its own c-ares channel).
   DnsAnswer mx(const std::string& domain) const override;
   /// A and AAAA records of a host; an IP literal ("192.0.2.1", "::1", "[::1]", "[IPv6:...]") is

@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include "tls/server_context.h"
+
 namespace sluice::tls {
 namespace {
 
@@ -22,15 +24,6 @@ std::string records_text(const std::vector<TlsaRecord>& tlsa) {
   std::string out;
   for (const auto& r : tlsa) out += (out.empty() ? "" : ", ") + tlsa_text(r);
   return out;
-}
-
-std::string last_openssl_error() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no OpenSSL error recorded";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
 }
 
 }  // namespace
@@ -68,7 +61,7 @@ std::string tlsa_text(const TlsaRecord& r) {
 
 Result<void> enable_dane(SSL_CTX* ctx) {
   // Repeated calls return 1 without changing anything (OpenSSL keeps its digest table).
-  if (SSL_CTX_dane_enable(ctx) <= 0) return fail("cannot enable DANE on the TLS context: " + last_openssl_error());
+  if (SSL_CTX_dane_enable(ctx) <= 0) return fail("cannot enable DANE on the TLS context: " + openssl_error_text());
   return {};
 }
 
@@ -79,17 +72,17 @@ Result<void> set_dane_peer(SSL* ssl, const std::vector<std::string>& names, cons
   if (auto enabled = enable_dane(SSL_get_SSL_CTX(ssl)); !enabled) return enabled;
   // Also the SNI name (RFC 7672 8.1) and the first reference identifier.
   if (SSL_dane_enable(ssl, names[0].c_str()) <= 0)
-    return fail("cannot enable DANE for " + names[0] + ": " + last_openssl_error());
+    return fail("cannot enable DANE for " + names[0] + ": " + openssl_error_text());
   for (std::size_t i = 1; i < names.size(); ++i) {
     if (names[i].empty() || names[i] == names[0]) continue;
     if (SSL_add1_host(ssl, names[i].c_str()) != 1)
-      return fail("cannot add the reference name " + names[i] + ": " + last_openssl_error());
+      return fail("cannot add the reference name " + names[i] + ": " + openssl_error_text());
   }
   SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
   for (const auto& r : usable) {
     // Returns 0 for a record OpenSSL finds unusable, which usable_tlsa() has already left out.
     if (SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.matching, r.data.data(), r.data.size()) <= 0)
-      return fail("OpenSSL refused TLSA " + tlsa_text(r) + ": " + last_openssl_error());
+      return fail("OpenSSL refused TLSA " + tlsa_text(r) + ": " + openssl_error_text());
   }
   SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
   return {};

@@ -95,38 +95,11 @@ DaneRun dane_handshake(const Credentials& server, const std::vector<std::string>
   if (chain_extra != nullptr) SSL_CTX_add1_chain_cert(server_ctx.get(), chain_extra);
   CtxPtr client_ctx = make_ctx(false);
   DaneRun run;
-  // As test_util::handshake(), but DANE must be set up on the client SSL before it starts.
-  run.connection.client.reset(SSL_new(client_ctx.get()));
-  run.setup = set_dane_peer(run.connection.client.get(), names, tlsa);
+  // DANE must be set up on the client SSL before its handshake starts.
+  SslPtr client(SSL_new(client_ctx.get()));
+  run.setup = set_dane_peer(client.get(), names, tlsa);
   if (!run.setup) return run;
-  run.connection.server.reset(SSL_new(server_ctx.get()));
-  BIO* client_bio = nullptr;
-  BIO* server_bio = nullptr;
-  BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
-  SSL* c = run.connection.client.get();
-  SSL* s = run.connection.server.get();
-  SSL_set_bio(c, client_bio, client_bio);
-  SSL_set_bio(s, server_bio, server_bio);
-  SSL_set_connect_state(c);
-  SSL_set_accept_state(s);
-  bool client_failed = false, server_failed = false;
-  for (int round = 0; round < 50; ++round) {
-    if (!run.connection.client_ok && !client_failed) {
-      int r = SSL_do_handshake(c);
-      if (r == 1)
-        run.connection.client_ok = true;
-      else if (SSL_get_error(c, r) != SSL_ERROR_WANT_READ)
-        client_failed = true;
-    }
-    if (!run.connection.server_ok && !server_failed) {
-      int r = SSL_do_handshake(s);
-      if (r == 1)
-        run.connection.server_ok = true;
-      else if (SSL_get_error(s, r) != SSL_ERROR_WANT_READ)
-        server_failed = true;
-    }
-    if ((run.connection.client_ok || client_failed) && (run.connection.server_ok || server_failed)) break;
-  }
+  run.connection = handshake(std::move(client), SslPtr(SSL_new(server_ctx.get())));
   ERR_clear_error();
   return run;
 }
