@@ -86,18 +86,18 @@ Result<std::string> parse_txt_record(const std::string& record) {
   return *id;
 }
 
-Result<std::string> parse_txt_records(const std::vector<std::string>& records) {
+Result<std::optional<std::string>> parse_txt_records(const std::vector<std::string>& records) {
   const std::string* sts = nullptr;
   for (const auto& record : records) {
     if (!starts_as_sts_record(record)) continue;
     if (sts) return fail("more than one \"v=STSv1\" TXT record");
     sts = &record;
   }
-  if (!sts) return fail("no \"v=STSv1\" TXT record");
+  if (!sts) return std::optional<std::string>();
   auto id = parse_txt_record(*sts);
   if (!id)
     return fail(fmt::format("malformed TXT record \"{}\": {}", escape_control_characters(*sts), id.error().message));
-  return id;
+  return std::optional<std::string>(std::move(*id));
 }
 
 }  // namespace sluice::mta_sts
