@@ -140,7 +140,7 @@ std::string_view outbound_tls_name(OutboundTls mode);
 struct TlsDestination {
   std::string domain;  ///< "example.org" (that domain), "*.example.org" (its subdomains, not itself)
   OutboundTls mode = OutboundTls::Opportunistic;
-  std::vector<std::string> match;          ///< Verify: names the certificate must carry; empty: the host
+  std::vector<std::string> match;           ///< Verify: names the certificate must carry; empty: the host
   std::optional<tls::Version> min_version;  ///< raises the connector's tls_policy.min_version
 };
 
@@ -219,6 +219,17 @@ struct MessageTracking {
   LogLimits limits{.max_directory_size = 1000ull << 20};  ///< Exchange's MessageTrackingLogMaxDirectorySize
 };
 
+/// [tls_reporting]: TLS-RPT reports about our outbound sessions (RFC 8460; docs/outbound.md).
+struct TlsReporting {
+  bool enabled = false;
+  std::string organization;       ///< organization-name; default: the hostname
+  std::string contact;            ///< contact-info; default: postmaster@<hostname>
+  std::string submitter;          ///< TLS-Report-Submitter; default: the hostname
+  std::string from;               ///< the report mail's sender; default: tlsrpt-noreply@<hostname>
+  Seconds interval{86400};        ///< the reporting period (aligned to UTC midnight for whole days)
+  std::filesystem::path ca_file;  ///< CAs for https: rua POSTs; empty: the system store
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
@@ -243,6 +254,7 @@ struct Config {
   /// unless admin_listen_public.
   std::optional<ListenAddress> admin_listen;
   bool admin_listen_public = false;
+  TlsReporting tls_reporting;
   /// Deprecated keys the file used, and settings to be careful with (a public admin_listen), one
   /// line each ("<file>: line N: <key>: ..."): logged as warnings at start, never errors.
   std::vector<std::string> notes;
