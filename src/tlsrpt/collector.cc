@@ -41,7 +41,10 @@ void add_session(std::vector<PolicyResult>& policies, const Session& session) {
   }
 }
 
-Collector::Collector(std::filesystem::path dir, std::chrono::seconds period) : dir_(std::move(dir)), period_(period) {
+Collector::Collector(std::filesystem::path dir, std::chrono::seconds period, Clock clock)
+    : dir_(std::move(dir)),
+      period_(period),
+      clock_(clock ? std::move(clock) : Clock([] { return system_clock::now(); })) {
   std::filesystem::create_directories(dir_);
   load();
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -33,13 +34,16 @@ struct Period {
 /// share their failure-details entry).
 void add_session(std::vector<PolicyResult>& policies, const Session& session);
 
+/// The time; tests pass a fake one.
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
 /// Thread-safe: sessions are recorded on the network thread, flushes and reports run elsewhere.
 class Collector {
  public:
   /// Periods of `period` length aligned to the Unix epoch (1 day: UTC midnight to midnight).
   /// Reads the periods a previous run left in `dir` (files <start>.json); a file that cannot be
   /// read is logged and left for inspection. Creates `dir` when needed (throws if it cannot).
-  Collector(std::filesystem::path dir, std::chrono::seconds period);
+  Collector(std::filesystem::path dir, std::chrono::seconds period, Clock clock = {});
 
   /// Memory only (cheap, never blocks on the disk).
   void record(const Session& session);
@@ -51,6 +55,8 @@ class Collector {
   /// The period's reports went out (or were dropped): its file is removed.
   void finished(const Period& period);
 
+  /// The collector's clock (sessions are stamped with it).
+  std::chrono::system_clock::time_point now() const { return clock_(); }
   std::chrono::system_clock::time_point period_start(std::chrono::system_clock::time_point t) const;
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -60,6 +66,7 @@ class Collector {
 
   std::filesystem::path dir_;
   std::chrono::seconds period_;
+  Clock clock_;
   std::mutex mutex_;
   std::map<std::chrono::system_clock::time_point, Period> periods_;
   std::set<std::chrono::system_clock::time_point> dirty_;
