@@ -38,6 +38,7 @@ import postfix_peer  # noqa: E402
 import smtp_sink  # noqa: E402
 from dns_server import DnsServer  # noqa: E402
 from postfix_peer import PostfixPeer  # noqa: E402
+from test_tls_policy import make_ca_and_leaf  # noqa: E402  (the test CA and a leaf for one name)
 
 SENDER = "alice@sluice.test"
 RESULT_TYPES = {"starttls-not-supported", "certificate-host-mismatch", "certificate-expired",
@@ -91,26 +92,6 @@ def schema_problems(r):
     return problems
 
 
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
-
-
-def make_ca_and_leaf(folder, names):
-    """A test CA and one leaf for every name in `names`: (ca.pem, leaf.pem, leaf.key)."""
-    ca, ca_key = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
-    leaf, key, csr, ext = (os.path.join(folder, f"leaf.{x}") for x in ("pem", "key", "csr", "cnf"))
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=TLS-RPT Test CA", "-keyout", ca_key, "-out", ca)
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={names[0]}",
-            "-keyout", key, "-out", csr)
-    with open(ext, "w") as f:
-        f.write("subjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
-            "-extfile", ext, "-out", leaf)
-    os.chmod(key, 0o644)  # read by Postfix's smtpd (user postfix)
-    return ca, leaf, key
-
-
 class ReportReceiver(http.server.BaseHTTPRequestHandler):
     """An https: rua: keeps every POST (content type and body)."""
     posts = []
@@ -146,7 +127,7 @@ class TlsReportingTest(unittest.TestCase):
             raise unittest.SkipTest(reason)
         cls.folder = tempfile.mkdtemp(prefix="tlsrpt-e2e-")
         os.chmod(cls.folder, 0o755)
-        cls.ca, cert, key = make_ca_and_leaf(cls.folder, ["mx.pf.test", "rua.reports.test"])
+        cls.ca, cert, key = make_ca_and_leaf(cls.folder, "mx.pf.test")
         cls.sink = smtp_sink.PostfixSmtpSink().start()
         # Postfix takes the report mails over TLS (so that their sessions would be counted if
         # sluice did not leave them out) and relays them to the sink, where the test reads them.
@@ -161,11 +142,11 @@ class TlsReportingTest(unittest.TestCase):
         context.load_cert_chain(cert, key)
         cls.https.socket = context.wrap_socket(cls.https.socket, server_side=True)
         threading.Thread(target=cls.https.serve_forever, daemon=True).start()
-        cls.rua_url = f"https://rua.reports.test:{cls.https.server_address[1]}/tlsrpt"
+        # The https: rua runs on the MX's host name: the one name the test certificate has.
+        cls.rua_url = f"https://mx.pf.test:{cls.https.server_address[1]}/tlsrpt"
         cls.dns = DnsServer({
             "mx.pf.test": {"A": ["127.0.0.1"]},
             "mx.sink.test": {"A": ["127.0.0.1"]},
-            "rua.reports.test": {"A": ["127.0.0.1"]},
             "good.test": {"MX": [(10, "mx.pf.test")]},
             "badcert.test": {"MX": [(10, "mx.pf.test")]},
             "plain.test": {"MX": [(10, "mx.sink.test")]},
