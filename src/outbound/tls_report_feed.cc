@@ -21,6 +21,20 @@ std::string tlsa_presentation(const tls::TlsaRecord& r) {
   return fmt::format("{} {} {} {}", r.usage, r.selector, r.matching, hex);
 }
 
+/// RFC 8460 4.4: an STS policy-string is the policy's lines (CRLF or LF), empty ones left out.
+std::vector<std::string> sts_policy_lines_of(std::string_view text) {
+  std::vector<std::string> lines;
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) lines.emplace_back(line);
+    if (eol == std::string_view::npos) break;
+    text.remove_prefix(eol + 1);
+  }
+  return lines;
+}
+
 }  // namespace
 
 std::string tls_result_type_of(long x509_error) {
@@ -51,6 +65,8 @@ tlsrpt::Policy tls_report_policy(const Target& target) {
       break;
     case PolicySource::MtaSts:
       policy.type = std::string(tlsrpt::kPolicySts);
+      policy.strings = sts_policy_lines_of(target.tls.sts_policy_text);
+      policy.mx_hosts = target.tls.sts_mx_patterns;
       break;
     default:
       policy.type = std::string(tlsrpt::kNoPolicyFound);

@@ -43,7 +43,14 @@ TEST(TlsReportFeed, PolicyTypeFollowsTheSourceOfTheRequirement) {
   EXPECT_EQ(tlsa.type, "tlsa");
   EXPECT_EQ(tlsa.strings, std::vector<std::string>{"3 1 1 ab01"});
   EXPECT_EQ(tlsa.domain, "example.org");
-  EXPECT_EQ(tls_report_policy(target_with(PolicySource::MtaSts, TlsLevel::Verify)).type, "sts");
+  auto sts_target = target_with(PolicySource::MtaSts, TlsLevel::Verify);
+  sts_target.tls.sts_policy_text = "version: STSv1\r\nmode: enforce\r\nmx: *.example.org\r\nmax_age: 86400\r\n";
+  sts_target.tls.sts_mx_patterns = {"*.example.org"};
+  const auto sts = tls_report_policy(sts_target);
+  EXPECT_EQ(sts.type, "sts");
+  EXPECT_EQ(sts.strings,
+            (std::vector<std::string>{"version: STSv1", "mode: enforce", "mx: *.example.org", "max_age: 86400"}));
+  EXPECT_EQ(sts.mx_hosts, std::vector<std::string>{"*.example.org"});
   EXPECT_EQ(tls_report_policy(target_with(PolicySource::Table, TlsLevel::Encrypt)).type, "no-policy-found");
   EXPECT_EQ(tls_report_policy(target_with(PolicySource::Connector, TlsLevel::May)).type, "no-policy-found");
 }
