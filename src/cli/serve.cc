@@ -24,6 +24,7 @@
 #include "cli/service_user.h"
 #include "cli/stop_signals.h"
 #include "cli/subcommand.h"
+#include "cli/tls_reporting.h"
 #include "config/config.h"
 #include "control/control_socket.h"
 #include "inbound/recipient_validation.h"
@@ -159,6 +160,8 @@ int serve(const ServeOptions& options) {
     engine_services.tls_contexts = gateway.send_tls;
     engine_services.credentials = gateway.credentials;
     engine_services.tracking = tracking;
+    auto tls_counts = make_tls_report_collector(cfg);
+    engine_services.tls_reports = tls_counts.get();
     outbound::DeliveryEngine engine(io, engine_services);
 
     outbound::CalloutProber prober(io.get_executor(), {.config = gateway.config,
@@ -200,6 +203,7 @@ int serve(const ServeOptions& options) {
     server.start();
     control.start();
     engine.start();
+    auto tls_reports = start_tls_report_sender(io, cfg, tls_counts.get(), spool, resolver, engine);
     if (admin) admin->start();
     log_info("state directory {}", cfg.state_dir.string());
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
@@ -232,6 +236,7 @@ int serve(const ServeOptions& options) {
       reloader.stop();
       notify_stopping();
       status.stop();
+      if (tls_reports) tls_reports->stop();
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
       // Inbound first (nothing new arrives), then outbound, then the control socket.
       server.on_stopped([&] { engine.stop([&] { control.stop(); }); });

@@ -20,6 +20,8 @@ std::span<const Subcommand> subcommands() {
        run_probe},
       {"track", "where is the message from X to Y: search the message tracking log", run_track},
       {"logscan", "find peers still on TLS 1.0/1.1 and TLS failures in Exchange, Postfix and sluice logs", run_logscan},
+      {"tlsrpt", "summarise the TLS-RPT reports other senders mailed us: who fails to reach us by TLS, and why",
+       run_tlsrpt},
       {"schannel", "audit a Windows registry export for TLS 1.2 with Exchange Online, and write the fix", run_schannel},
       {"user", "maintain the SMTP AUTH users file: add, passwd, remove, list (passwords stored as crypt hashes)",
        run_user},

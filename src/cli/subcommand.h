@@ -27,6 +27,8 @@ int run_probe(int argc, char** argv);
 int run_logscan(int argc, char** argv);
 /// `sluice track`: search the message tracking log (src/cli/track.cc).
 int run_track(int argc, char** argv);
+/// `sluice tlsrpt`: summarise TLS-RPT reports other senders mailed us (src/cli/tlsrpt.cc).
+int run_tlsrpt(int argc, char** argv);
 /// `sluice schannel`: audit a registry export for TLS 1.2 with Exchange Online, write the fix (src/cli/schannel.cc).
 int run_schannel(int argc, char** argv);
 /// `sluice user`: the SMTP AUTH users file: add, passwd, remove, list (src/cli/user.cc).

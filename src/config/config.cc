@@ -43,7 +43,8 @@ constexpr std::string_view kTopKeys[] = {"state_dir",
                                          "user",
                                          "admin_listen",
                                          "admin_listen_public",
-                                         "mta_sts"};
+                                         "mta_sts",
+                                         "tls_reporting"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size", "max_age", "max_directory_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
@@ -148,6 +149,7 @@ class Reader : public TomlReader {
     section([&] { read_recipient_validation(*this, root, config); });
     section([&] { read_admin_listen(*this, root, config); });
     section([&] { read_mta_sts(*this, root, config); });
+    section([&] { read_tls_reporting(*this, root, config); });
     if (problems.empty()) return;
     ConfigError error(problems.front());
     error.problems = std::move(problems);

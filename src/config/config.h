@@ -225,6 +225,15 @@ struct MtaStsSettings {
   std::uint16_t https_port = 443;  ///< a testing aid: where policy hosts listen (443 on the Internet)
   Seconds connect_timeout{10};     ///< RFC 8461 3.3 suggests a minute at most for a fetch
   Seconds fetch_timeout{30};       ///< the whole fetch
+/// [tls_reporting]: TLS-RPT reports about our outbound sessions (RFC 8460; docs/outbound.md).
+struct TlsReporting {
+  bool enabled = false;
+  std::string organization;       ///< organization-name; default: the hostname
+  std::string contact;            ///< contact-info; default: postmaster@<hostname>
+  std::string submitter;          ///< TLS-Report-Submitter; default: the hostname
+  std::string from;               ///< the report mail's sender; default: tlsrpt-noreply@<hostname>
+  Seconds interval{86400};        ///< the reporting period (aligned to UTC midnight for whole days)
+  std::filesystem::path ca_file;  ///< CAs for https: rua POSTs; empty: the system store
 };
 
 struct Config {
@@ -255,6 +264,7 @@ struct Config {
   /// unless admin_listen_public.
   std::optional<ListenAddress> admin_listen;
   bool admin_listen_public = false;
+  TlsReporting tls_reporting;
   /// Deprecated keys the file used, and settings to be careful with (a public admin_listen), one
   /// line each ("<file>: line N: <key>: ..."): logged as warnings at start, never errors.
   std::vector<std::string> notes;

@@ -23,6 +23,13 @@ TEST(FilesInUse, TheZeroConfigurationReadsNothingButItsOwnState) {
             std::vector<std::string>{"the configuration file /etc/sluice/sluice.toml"});
 }
 
+TEST(FilesInUse, TheTlsReportingCaFileOnlyWhenReportingIsOn) {
+  const auto on = parse_config("[tls_reporting]\nenabled = true\nca_file = \"/etc/ca.pem\"\n", "x.toml");
+  EXPECT_EQ(described(files_in_use(on, "")), std::vector<std::string>{"tls_reporting.ca_file /etc/ca.pem"});
+  const auto off = parse_config("[tls_reporting]\nca_file = \"/etc/ca.pem\"\n", "x.toml");
+  EXPECT_TRUE(files_in_use(off, "").empty());
+}
+
 TEST(FilesInUse, NamesEveryFileReadAgainWithItsSetting) {
   test_util::TempDir dir("sluice-files-in-use");
   // The configuration checks that some of them exist, and that a secret is open to nobody else.

@@ -168,6 +168,8 @@ inline constexpr std::string_view kLogLimitKeys[] = {"max_file_size", "max_age",
 void read_admin_listen(const TomlReader& reader, const toml::table& root, Config& config);
 /// [mta_sts] (mta_sts.cc).
 void read_mta_sts(const TomlReader& reader, const toml::table& root, Config& config);
+/// [tls_reporting] (tls_reporting.cc); its defaults come from config.hostname.
+void read_tls_reporting(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

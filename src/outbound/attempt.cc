@@ -1,6 +1,7 @@
 #include "outbound/attempt.h"
 
 #include "base/logging.h"
+#include "outbound/tls_report_feed.h"
 
 namespace sluice::outbound {
 
@@ -48,12 +49,14 @@ asio::awaitable<TargetsAttempt> attempt_targets(Transport& transport, const Clie
   for (const auto& target : targets) {
     out.remote_host = target.host;
     out.result = co_await transport.deliver(settings, target, transaction, TlsAttempt::Policy);
+    count_tls_session(settings.tls_reports, target, out.result);
     if (out.result.may_fall_back) {
       // The downgrade is the connector's explicit choice (fallback_to_plaintext); the client
       // logs it in the send protocol log, and this says it to the operator too.
       log_warning("queue {}: TLS with {} failed; retrying without TLS (connector \"{}\" has fallback_to_plaintext)",
                   message_id, out.result.endpoint, settings.connector->name);
       out.result = co_await transport.deliver(settings, target, transaction, TlsAttempt::Plaintext);
+      count_tls_session(settings.tls_reports, target, out.result);
     }
     const auto& r = out.result;
     if (r.failure == Failure::None || r.transaction_started || r.failure == Failure::RemotePermanent) break;

@@ -18,6 +18,7 @@
 #include "outbound/local_delivery.h"
 #include "outbound/record_outcome.h"
 #include "queue/hop_count.h"
+#include "tlsrpt/report_mail.h"
 
 namespace sluice::outbound {
 
@@ -52,6 +53,11 @@ DeliveryEngine::DeliveryEngine(asio::io_context& io, EngineServices services)
       scheduler_(services_.config->queue, clock_, [this](const std::string& hop) { return router_.hop_limit(hop); }),
       writer_(*services_.spool, services_.disk),
       wakeup_(io) {}
+
+tlsrpt::Collector* DeliveryEngine::tls_reports_for(const Envelope& envelope) const {
+  // RFC 8460 5.3: the sessions that deliver reports are not reported on (no report loops).
+  return envelope.connector == tlsrpt::kReportConnector ? nullptr : services_.tls_reports;
+}
 
 void DeliveryEngine::start() {
   // Only the names here (one directory read); the envelopes follow in load().
@@ -389,6 +395,7 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   tx.smtputf8 = envelope.smtputf8;
   ClientSettings settings =
       settings_for(cfg, *connector, tls_contexts, credentials, services_.send_log, services_.timeouts);
+  settings.tls_reports = tls_reports_for(envelope);
   co_return co_await attempt_targets(*transport_, settings, *targets, tx, envelope.id);
 }
 

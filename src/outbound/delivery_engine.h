@@ -61,6 +61,8 @@ struct EngineServices {
   DaneLookup dane;
   /// The message tracking log; null: not written.
   tracking::TrackingLog* tracking = nullptr;
+  /// TLS-RPT's counts of each session's TLS outcome; null: [tls_reporting] is off.
+  tlsrpt::Collector* tls_reports = nullptr;
 };
 
 class DeliveryEngine : private queue::QueueControl {
@@ -108,6 +110,8 @@ class DeliveryEngine : private queue::QueueControl {
   asio::awaitable<TargetsAttempt> attempt(const queue::Job& job);
   asio::awaitable<void> run_local(queue::Job job);
   void job_ended();
+  /// Where the sessions of `envelope` are counted for TLS-RPT (null: not counted).
+  tlsrpt::Collector* tls_reports_for(const queue::Envelope& envelope) const;
   /// Fails the recipients whose lifetime ran out while they waited, and bounces them.
   void expire(const queue::Scheduler::Expired& expired);
   void adopt(queue::Envelope envelope);

@@ -154,6 +154,8 @@ class Resolution {
     if (mode.entry) raise_min_version(r, mode.entry->min_version);
     r.testing = testing;
     r.fallback_to_plaintext = testing && connector_.fallback_to_plaintext;
+    r.sts_policy_text = policy.text;  // TLS-RPT reports the policy it applied
+    r.sts_mx_patterns = policy.mx;
     r.decided_by = fmt::format("{}; MTA-STS policy of {} (id {}, mode {}{}, mx: {}{}){}", so_far, domain_, policy.id,
                                testing ? "testing" : "enforce", sts_->from_cache ? ", cached" : "", joined(policy.mx),
                                listed ? "" : fmt::format("; {} is not listed", host.name),

@@ -21,6 +21,7 @@
 #include "net/connect.h"
 #include "net/connection.h"
 #include "outbound/destination_policy.h"
+#include "outbound/tls_report_feed.h"
 #include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
 #include "smtp/read_reply.h"
@@ -358,6 +359,7 @@ class Client : public std::enable_shared_from_this<Client> {
         co_return State::Auth;
       }
       log_->info(fmt::format("Remote does not offer STARTTLS; not sending ({})", mode_name));
+      result_.tls_result_type = kStarttlsNotSupported;
       co_return tls_unavailable("");
     }
     auto reply = co_await command("STARTTLS", settings_.timeouts.command);
@@ -371,6 +373,7 @@ class Client : public std::enable_shared_from_this<Client> {
         co_return State::Auth;
       }
       log_->info(fmt::format("Remote refused STARTTLS; not sending ({})", mode_name));
+      result_.tls_result_type = kStarttlsNotSupported;
       co_return tls_unavailable(reply->one_line());
     }
     co_return co_await handshake();
@@ -406,6 +409,8 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info(fmt::format("TLS handshake failed: {} ({})", reason, detail));
       disconnect_reason_ = timed_out ? "Timeout" : peer_closed ? "Remote" : "Local";
       long verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+      // Only a verified session's verify result says why: otherwise the chain was not checked.
+      result_.tls_result_type = verify ? tls_result_type_of(verify_result) : std::string(kValidationFailure);
       if (tls_.level == TlsLevel::Dane && (verify_result != X509_V_OK || !dane_setup_error_.empty()))
         co_return dane_rejected(ssl);
       if (verify && verify_result != X509_V_OK) {
@@ -434,6 +439,8 @@ class Client : public std::enable_shared_from_this<Client> {
     if (verify) log_->info_value(peer_name_, "Validated received certificate");
     if (tls_.level == TlsLevel::Dane && !dane_accepted(ssl)) co_return dane_rejected(ssl);
     if (tls_.testing) log_testing_verdict(ssl);
+    if (tls_.testing && SSL_get_verify_result(ssl) != X509_V_OK)
+      result_.tls_result_type = tls_result_type_of(SSL_get_verify_result(ssl));  // testing: reported (RFC 8461 5)
     log_client_certificate(ssl);
     result_.tls = true;
     result_.tls_version = std::string(tls::header_name(version));

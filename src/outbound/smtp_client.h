@@ -21,6 +21,10 @@
 #include "protocol_log/protocol_log.h"
 #include "smtp/reply.h"
 
+namespace sluice::tlsrpt {
+class Collector;
+}
+
 namespace sluice::outbound {
 
 /// RFC 5321 4.5.3.2 client timeouts; tests shorten them.
@@ -68,6 +72,10 @@ struct AttemptResult {
   bool may_fall_back = false;           ///< handshake failed on an opportunistic connector with fallback
   std::string endpoint;                 ///< "127.0.0.1:25"
   std::string local_endpoint;           ///< our side, once connected
+  /// The RFC 8460 4.3 result type of a TLS failure under the session's policy
+  /// ("starttls-not-supported", "certificate-expired", ...); empty: TLS succeeded or was not
+  /// tried. What TLS-RPT counts (outbound/tls_report_feed).
+  std::string tls_result_type;
   /// The session's TLS requirement as describe() writes it; a refusal before any session (no
   /// host allowed by the policy) says so too.
   std::string tls_policy;
@@ -84,6 +92,9 @@ struct ClientSettings {
   /// (then an auth connector defers, saying so).
   const std::string* password = nullptr;
   AccessTokenSource* token_source = nullptr;
+  /// Where each session's TLS outcome is counted for TLS-RPT; null: not counted (reporting off,
+  /// a callout, or the message is a TLS report itself: RFC 8460 5.3 wants no reports on those).
+  tlsrpt::Collector* tls_reports = nullptr;
 };
 
 /// Runs one attempt. Never throws for network or protocol trouble: it is all in the result.

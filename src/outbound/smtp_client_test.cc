@@ -696,6 +696,7 @@ TEST_F(SmtpClientTest, RequiredWithoutStartTlsIsTlsUnavailable) {
             "450 4.4.317 Cannot connect to remote server: " + net::endpoint_text(server.endpoint()) +
                 " does not offer STARTTLS and the send connector requires TLS");
   EXPECT_FALSE(result.may_fall_back);
+  EXPECT_EQ(result.tls_result_type, "starttls-not-supported");  // what TLS-RPT reports
   EXPECT_EQ(server.transcript(), "EHLO onprem.test\r\nQUIT\r\n");
 }
 
@@ -720,6 +721,7 @@ TEST_F(SmtpClientTest, StartTlsRefusedRequiredIsTlsUnavailable) {
   auto result = attempt(server);
   EXPECT_EQ(result.failure, Failure::TlsUnavailable);
   EXPECT_NE(result.reply.one_line().find("refused STARTTLS (454 4.7.0 TLS not available)"), std::string::npos);
+  EXPECT_EQ(result.tls_result_type, "starttls-not-supported");
   EXPECT_EQ(server.transcript().find("MAIL"), std::string::npos);
 }
 
@@ -878,6 +880,7 @@ TEST_F(SmtpClientTest, VerifyAcceptsTrustedMatchingCertificate) {
   EXPECT_EQ(result.failure, Failure::None) << result.reply.one_line();
   EXPECT_TRUE(result.data_accepted);
   EXPECT_NE(send_log().find("localhost,Validated received certificate"), std::string::npos);
+  EXPECT_EQ(result.tls_result_type, "");
 }
 
 TEST_F(SmtpClientTest, VerifyRejectsWrongName) {
@@ -893,6 +896,7 @@ TEST_F(SmtpClientTest, VerifyRejectsWrongName) {
   EXPECT_EQ(result.reply.one_line(),
             "450 4.4.317 Cannot connect to remote server: certificate of mx.wrong.example rejected: hostname mismatch");
   EXPECT_FALSE(result.may_fall_back);
+  EXPECT_EQ(result.tls_result_type, "certificate-host-mismatch");
 }
 
 TEST_F(SmtpClientTest, VerifyRejectsUntrustedCertificate) {
@@ -907,6 +911,7 @@ TEST_F(SmtpClientTest, VerifyRejectsUntrustedCertificate) {
   EXPECT_NE(result.reply.one_line().find("certificate of localhost rejected: self-signed certificate"),
             std::string::npos)
       << result.reply.one_line();
+  EXPECT_EQ(result.tls_result_type, "certificate-not-trusted");
 }
 
 /// DANE-EE SPKI records (3 1 1) of the generated server certificates (read from `certificates`).

@@ -43,6 +43,9 @@ struct TlsRequirement {
   /// May only: a failed handshake may be retried in plaintext (the connector's fallback_to_plaintext;
   /// never when a policy source other than the connector decided).
   bool fallback_to_plaintext = false;
+  /// MTA-STS: the policy as fetched, for TLS-RPT's policy-string and mx-host (RFC 8460 4.4).
+  std::string sts_policy_text;
+  std::vector<std::string> sts_mx_patterns;
 
   /// The certificate is authenticated (Verify or Dane, not testing): what REQUIRETLS needs.
   bool authenticated() const { return (level == TlsLevel::Verify || level == TlsLevel::Dane) && !testing; }
