@@ -225,6 +225,8 @@ struct MtaStsSettings {
   std::uint16_t https_port = 443;  ///< a testing aid: where policy hosts listen (443 on the Internet)
   Seconds connect_timeout{10};     ///< RFC 8461 3.3 suggests a minute at most for a fetch
   Seconds fetch_timeout{30};       ///< the whole fetch
+};
+
 /// [tls_reporting]: TLS-RPT reports about our outbound sessions (RFC 8460; docs/outbound.md).
 struct TlsReporting {
   bool enabled = false;
