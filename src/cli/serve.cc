@@ -122,7 +122,7 @@ int serve(const ServeOptions& options) {
     tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
     protocol_log::RetentionJanitor log_retention;  // its thread stops before the logs close
     start_log_retention(log_retention, cfg, receive_log, send_log, tracking);
-    net::Resolver resolver(cfg.dns_servers);
+    net::Resolver resolver(cfg.dns_servers, cfg.dnssec_trusted_resolvers);
 
     const OpenFileLimit files = raise_open_file_limit();
     asio::io_context io(1);

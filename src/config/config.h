@@ -140,7 +140,7 @@ std::string_view outbound_tls_name(OutboundTls mode);
 struct TlsDestination {
   std::string domain;  ///< "example.org" (that domain), "*.example.org" (its subdomains, not itself)
   OutboundTls mode = OutboundTls::Opportunistic;
-  std::vector<std::string> match;          ///< Verify: names the certificate must carry; empty: the host
+  std::vector<std::string> match;           ///< Verify: names the certificate must carry; empty: the host
   std::optional<tls::Version> min_version;  ///< raises the connector's tls_policy.min_version
 };
 
@@ -229,6 +229,9 @@ struct Config {
   std::vector<ReceiveConnector> receive_connectors;
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
+  /// Validating resolvers whose AD bit is trusted (DANE); unset: the loopback ones among the
+  /// DNS servers (docs/outbound.md, "DANE").
+  std::optional<std::vector<std::string>> dnssec_trusted_resolvers;
   QueueSettings queue;
   ProtocolLogSettings protocol_log;
   MessageTracking message_tracking;

@@ -12,6 +12,16 @@ struct TableLookups : MailLookups {
   std::map<std::string, DnsAnswer> mx_answers, address_answers;
   DnsAnswer mx(const std::string& domain) const override { return find(mx_answers, domain); }
   DnsAnswer addresses(const std::string& host) const override { return find(address_answers, host); }
+  std::map<std::string, DnsRecords> txt_answers, tlsa_answers;
+  DnsRecords txt(const std::string& name) const override { return find_records(txt_answers, name); }
+  DnsRecords tlsa(const std::string& name) const override { return find_records(tlsa_answers, name); }
+  static DnsRecords find_records(const std::map<std::string, DnsRecords>& table, const std::string& name) {
+    auto it = table.find(name);
+    if (it != table.end()) return it->second;
+    DnsRecords r;
+    r.error = "SERVFAIL for " + name;
+    return r;
+  }
   static DnsAnswer find(const std::map<std::string, DnsAnswer>& table, const std::string& name) {
     auto it = table.find(name);
     if (it != table.end()) return it->second;
