@@ -71,11 +71,15 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
   const auto limits = [](const config::LogLimits& l) {
     return fmt::format("{}/{}/{}", l.max_file_size, l.max_age.count(), l.max_directory_size);
   };
-  summary.restart_settings =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
-                  cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
-                  cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(),
-                  limits(cfg.message_tracking.limits), limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send));
+  // The MTA-STS policy store is made once, at start, with [mta_sts]'s fetch settings.
+  const auto& sts = cfg.mta_sts;
+  const std::string mta_sts = fmt::format("{}/{}/{}/{}", sts.ca_file.string(), sts.https_port,
+                                          sts.connect_timeout.count(), sts.fetch_timeout.count());
+  summary.restart_settings = fmt::format(
+      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
+      cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
+      cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(), limits(cfg.message_tracking.limits),
+      limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send), mta_sts);
   return summary;
 }
 

@@ -219,6 +219,14 @@ struct MessageTracking {
   LogLimits limits{.max_directory_size = 1000ull << 20};  ///< Exchange's MessageTrackingLogMaxDirectorySize
 };
 
+/// [mta_sts]: how the sending side fetches MTA-STS policies (docs/outbound.md, "MTA-STS").
+struct MtaStsSettings {
+  std::filesystem::path ca_file;   ///< trust for the policy hosts' certificates; empty: the system store
+  std::uint16_t https_port = 443;  ///< a testing aid: where policy hosts listen (443 on the Internet)
+  Seconds connect_timeout{10};     ///< RFC 8461 3.3 suggests a minute at most for a fetch
+  Seconds fetch_timeout{30};       ///< the whole fetch
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
@@ -235,6 +243,7 @@ struct Config {
   QueueSettings queue;
   ProtocolLogSettings protocol_log;
   MessageTracking message_tracking;
+  MtaStsSettings mta_sts;
   RecipientValidation recipient_validation;
   /// The SMTP AUTH users file (auth::UserDatabase), shared by every receive connector with auth;
   /// unset, no connector may enable auth.
