@@ -29,6 +29,7 @@
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
 #include "metrics/admin_server.h"
+#include "mta_sts/policy_store.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
 #include "outbound/delivery_engine.h"
@@ -40,6 +41,13 @@
 
 namespace sluice::cli {
 namespace {
+
+mta_sts::FetchSettings policy_fetch_settings(const config::MtaStsSettings& settings) {
+  return {.ca_file = settings.ca_file,
+          .port = settings.https_port,
+          .connect_timeout = settings.connect_timeout,
+          .total_timeout = settings.fetch_timeout};
+}
 
 constexpr int kConfigError = 2;
 constexpr int kRuntimeError = 1;
@@ -123,6 +131,10 @@ int serve(const ServeOptions& options) {
     protocol_log::RetentionJanitor log_retention;  // its thread stops before the logs close
     start_log_retention(log_retention, cfg, receive_log, send_log, tracking);
     net::Resolver resolver(cfg.dns_servers, cfg.dnssec_trusted_resolvers);
+    // MTA-STS policies, fetched on the engine's DNS threads and kept across restarts (RFC 8461 5.1).
+    mta_sts::PolicyStore mta_sts_policies(resolver,
+                                          mta_sts::https_policy_fetcher(resolver, policy_fetch_settings(cfg.mta_sts)),
+                                          {.cache_dir = cfg.state_dir / "mta-sts"});
 
     const OpenFileLimit files = raise_open_file_limit();
     asio::io_context io(1);
@@ -137,6 +149,7 @@ int serve(const ServeOptions& options) {
     engine_services.maildirs = &maildirs;
     engine_services.send_log = &send_log;
     engine_services.resolver = &resolver;
+    engine_services.mta_sts = &mta_sts_policies;
     engine_services.disk = disk.get_executor();
     engine_services.tls_contexts = gateway.send_tls;
     engine_services.credentials = gateway.credentials;
