@@ -112,11 +112,14 @@ class ProbePoliciesTest(unittest.TestCase):
         # A validating resolver's AD bit on every answer: the zones count as DNSSEC-signed.
         cls.dns = DnsServer(zone, ad=True).start()
         cls.addClassCleanup(cls.dns.stop)
+        # The same zone from a server that sets no AD bit: nothing is DNSSEC-signed.
+        cls.unsigned_dns = DnsServer(zone).start()
+        cls.addClassCleanup(cls.unsigned_dns.stop)
 
-    def probe(self, *args):
+    def probe(self, *args, dns=None):
         return subprocess.run(
             [harness.SLUICE, "probe", "--colour", "never", "--no-ciphers", "--profile", "modern", "--retries", "0", "--port", str(self.port),
-             "--dns-server", self.dns.address, "--ca-file", self.certs["ca.pem"], "--mta-sts-port",
+             "--dns-server", (dns or self.dns).address, "--ca-file", self.certs["ca.pem"], "--mta-sts-port",
              str(self.https.server_address[1]), *args],
             capture_output=True, text=True, timeout=120)
 
@@ -195,6 +198,16 @@ class ProbePoliciesTest(unittest.TestCase):
         # CSV carries the same verdicts, one row each.
         csv = self.probe("--csv", "--mx", "notinpolicy.test").stdout
         self.assertIn(",policy,problem,MTA-STS enforce, but mx2.notinpolicy.test".replace(",MTA", ",\"MTA"), csv)
+
+    def test_tlsa_without_a_signed_mx_answer_does_not_apply(self):
+        p = self.probe("--json", "--mx", "mismatch.test", dns=self.unsigned_dns)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)  # the mismatching TLSA of mx2 binds no sender
+        [domain] = json.loads(p.stdout)["domains"]
+        self.assertFalse(domain["mx"]["dnssec"])
+        warnings = [v["text"] for v in domain["verdicts"] if v["level"] == "warning"]
+        self.assertIn(f"TLSA records at _{self.port}._tcp.mx2.mismatch.test but the MX answer is not DNSSEC-signed: "
+                      "DANE does not apply", warnings)
+        self.assertEqual([v for v in domain["verdicts"] if v["level"] == "problem"], [])
 
     def test_no_policy_skips_the_checks(self):
         p = self.probe("--json", "--no-policy", "--mx", "nofetch.test")
