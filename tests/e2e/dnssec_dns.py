@@ -150,8 +150,8 @@ remote-control:
 """)
             for zone, path in self.zones.items():
                 f.write(f"zone:\n  name: \"{zone}\"\n  zonefile: \"{path}\"\n")
-        self.nsd = subprocess.Popen([NSD, "-c", conf, "-d"], stdout=subprocess.DEVNULL,
-                                    stderr=open(os.path.join(self.dir, "nsd.stderr"), "w"))
+        with open(os.path.join(self.dir, "nsd.stderr"), "w") as stderr:
+            self.nsd = subprocess.Popen([NSD, "-c", conf, "-d"], stdout=subprocess.DEVNULL, stderr=stderr)
         self._wait_answering(self.nsd_port, next(iter(self.zones)), self.nsd, "nsd.log")
 
     def _start_unbound(self):
@@ -191,8 +191,8 @@ remote-control:
             for zone in self.zones:
                 f.write(f"stub-zone:\n  name: \"{zone}\"\n  stub-addr: 127.0.0.1@{self.nsd_port}\n")
         self.unbound_conf = conf
-        self.unbound = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL,
-                                        stderr=open(os.path.join(self.dir, "unbound.stderr"), "w"))
+        with open(os.path.join(self.dir, "unbound.stderr"), "w") as stderr:
+            self.unbound = subprocess.Popen([UNBOUND, "-d", "-c", conf], stdout=subprocess.DEVNULL, stderr=stderr)
         self._wait_answering(self.unbound_port, next(iter(self.zones)), self.unbound, "unbound.log")
 
     def _wait_answering(self, port, zone, proc, log):
