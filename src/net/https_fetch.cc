@@ -86,7 +86,7 @@ struct SlistDeleter {
 };
 
 /// "host:port:addr1,[v6addr]" for CURLOPT_RESOLVE; empty when the URL has no host.
-std::string resolve_entry(CURL* curl, const HttpsRequest& request) {
+std::string resolve_entry(const HttpsRequest& request) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), curl_url_cleanup);
   if (!url || curl_url_set(url.get(), CURLUPART_URL, request.url.c_str(), 0) != CURLUE_OK) return "";
   char* host = nullptr;
@@ -102,7 +102,6 @@ std::string resolve_entry(CURL* curl, const HttpsRequest& request) {
   }
   curl_free(host);
   curl_free(port);
-  (void)curl;
   return entry;
 }
 
@@ -128,7 +127,7 @@ Result<HttpsResponse, HttpsFailure> https_request(const HttpsRequest& request) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
   if (!request.addresses.empty()) {
-    const std::string entry = resolve_entry(c, request);
+    const std::string entry = resolve_entry(request);
     if (entry.empty()) return fail(HttpsFailure{HttpsFailure::Kind::NotHttps, "malformed URL " + request.url});
     resolve.reset(curl_slist_append(nullptr, entry.c_str()));
     curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
