@@ -240,6 +240,18 @@ TEST_F(DomainPolicyTest, TlsaButNoCertificateSeenIsAProblem) {
             "assessed: connection refused): DANE senders defer mail to it");
 }
 
+TEST_F(DomainPolicyTest, LookupsThatTimeOutAreSaidSo) {
+  dns.txt_answers.erase("_mta-sts.example.org");  // the table answers SERVFAIL
+  dns.txt_answers.erase("_smtp._tls.example.org");
+  auto d = judged();
+  EXPECT_EQ(fetches, 0);
+  EXPECT_EQ(at(d, Level::Problem), std::vector<std::string>{"MTA-STS could not be checked: the _mta-sts.example.org "
+                                                            "TXT lookup failed (SERVFAIL for _mta-sts.example.org)"});
+  EXPECT_EQ(at(d, Level::Warning),
+            std::vector<std::string>{"TLS-RPT could not be checked: the _smtp._tls.example.org TXT lookup failed "
+                                     "(SERVFAIL for _smtp._tls.example.org)"});
+}
+
 TEST_F(DomainPolicyTest, TlsRptMissingIsAWarningAndMalformedAProblem) {
   dns.txt_answers["_smtp._tls.example.org"] = txt({"v=spf1 -all"});
   auto d = judged();
