@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "mta_sts/policy_file.h"
 #include "mta_sts/txt_record.h"
