@@ -46,6 +46,7 @@ struct ProbeOptions {
   std::string colour = "auto";
   bool no_policy = false;
   std::uint16_t mta_sts_port = 443;
+  std::vector<std::string> dnssec_trusted;
 };
 
 int probe_usage_error(std::string_view message) { return cli::usage_error("probe", message); }
@@ -86,7 +87,9 @@ std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(s
 class DomainPolicyChecks {
  public:
   DomainPolicyChecks(const ProbeOptions& o, const probe::RunSettings& settings)
-      : dns_(settings.dns_servers, settings.dns_timeout),
+      : dns_(settings.dns_servers,
+             o.dnssec_trusted.empty() ? std::nullopt : std::optional<std::vector<std::string>>(o.dnssec_trusted),
+             settings.dns_timeout),
         fetch_(mta_sts::https_policy_fetcher(dns_, {.ca_file = o.ca_file, .port = o.mta_sts_port})),
         port_(o.port),
         https_port_(o.mta_sts_port) {}
@@ -166,6 +169,8 @@ int run_probe(int argc, char** argv) {
   app.add_flag("--no-ciphers", o.no_ciphers, "skip the cipher suite enumeration (versions and certificates only)");
   app.add_option("--colour,--color", o.colour, "auto (default: when stdout is a terminal), always, never");
   app.add_flag("--no-policy", o.no_policy, "with --mx: skip the MTA-STS, DANE and TLS-RPT checks");
+  app.add_option("--dnssec-trusted", o.dnssec_trusted,
+                 "resolver whose AD bit counts as DNSSEC-validated (repeatable; default: loopback --dns-server)");
   app.add_option("--mta-sts-port", o.mta_sts_port, "port of the MTA-STS policy hosts (default 443; for tests)")
       ->check(CLI::Range(1, 65535));
 

@@ -196,6 +196,17 @@ class ProbePoliciesTest(unittest.TestCase):
                       "DANE does not apply", warnings)
         self.assertEqual([v for v in domain["verdicts"] if v["level"] == "problem"], [])
 
+    def test_ad_bit_of_a_resolver_not_trusted_is_ignored(self):
+        p = self.probe("--json", "--mx", "mismatch.test", "--dnssec-trusted", f"127.0.0.1:{harness.free_port()}")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        [domain] = json.loads(p.stdout)["domains"]
+        self.assertEqual((domain["mx"]["dnssec"], domain["hosts"][1]["tlsa_dnssec"]), (False, False))
+        self.assertEqual([v for v in domain["verdicts"] if v["level"] == "problem"], [])
+        # Trusted by name, the same server's AD bit counts again.
+        p = self.probe("--json", "--mx", "mismatch.test", "--dnssec-trusted", self.dns.address)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertTrue(json.loads(p.stdout)["domains"][0]["mx"]["dnssec"])
+
     def test_no_policy_skips_the_checks(self):
         p = self.probe("--json", "--no-policy", "--mx", "nofetch.test")
         self.assertEqual(p.returncode, 0, p.stderr)
