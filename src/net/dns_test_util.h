@@ -13,19 +13,14 @@ struct TableLookups : MailLookups {
   DnsAnswer mx(const std::string& domain) const override { return find(mx_answers, domain); }
   DnsAnswer addresses(const std::string& host) const override { return find(address_answers, host); }
   std::map<std::string, DnsRecords> txt_answers, tlsa_answers;
-  DnsRecords txt(const std::string& name) const override { return find_records(txt_answers, name); }
-  DnsRecords tlsa(const std::string& name) const override { return find_records(tlsa_answers, name); }
-  static DnsRecords find_records(const std::map<std::string, DnsRecords>& table, const std::string& name) {
+  DnsRecords txt(const std::string& name) const override { return find(txt_answers, name); }
+  DnsRecords tlsa(const std::string& name) const override { return find(tlsa_answers, name); }
+  /// The entry for `name`; a missing one is TempFail (the default status of both answer types).
+  template <typename Answer>
+  static Answer find(const std::map<std::string, Answer>& table, const std::string& name) {
     auto it = table.find(name);
     if (it != table.end()) return it->second;
-    DnsRecords r;
-    r.error = "SERVFAIL for " + name;
-    return r;
-  }
-  static DnsAnswer find(const std::map<std::string, DnsAnswer>& table, const std::string& name) {
-    auto it = table.find(name);
-    if (it != table.end()) return it->second;
-    DnsAnswer a;
+    Answer a;
     a.error = "SERVFAIL for " + name;
     return a;
   }

@@ -10,7 +10,8 @@ case; each case is its own domain:
 - bogus.test: MX signed, the TLSA RRset's signatures expired: Unbound answers SERVFAIL, deferred
   (4.7.5 "DNSSEC validation failed or DNS error"), never plaintext.
 - plain.test: unsigned zone whose (wrong) TLSA is therefore ignored: delivered opportunistically.
-- rollover.test: two TLSA records, the old key's and the new key's; Postfix has the new key: delivered."""
+- rollover.test: two TLSA records, the old key's and the new key's; Postfix has the new key: delivered.
+- a second sluice trusting another resolver's AD bit only: good.test's MX counts as insecure, no DANE."""
 import hashlib
 import json
 import os
@@ -155,6 +156,25 @@ class DaneTest(unittest.TestCase):
         self.assertRegex(sessions[-1], r"TLS policy: may \(connector\): connector DANE: dane, but the MX records are "
                                        r"not DNSSEC-validated for mx\.plain\.test")
         self.assertIn("Received certificate", sessions[-1])  # still over TLS
+
+    def test_ad_bit_of_a_resolver_that_is_not_trusted_is_ignored(self):
+        # The same validating Unbound, but sluice is told to trust another resolver: its AD bit
+        # counts for nothing, so good.test's signed MX is insecure and DANE does not apply.
+        other = harness.Sluice(extra=f'relay_from = ["127.0.0.0/8"]\ndns_servers = ["{self.dns.resolver}"]\n'
+                                     'dnssec_trusted_resolvers = ["127.0.0.2:53"]')
+        harness.append_config(other, harness.queue_table() + harness.toml_table(
+            "[[send_connector]]", {"name": "DANE", "address_spaces": ["*"], "port": self.peer.port, "tls": "dane"}))
+        self.addCleanup(harness.stop_and_check, other)
+        other.start()
+        with smtplib.SMTP("127.0.0.1", other.port, timeout=30) as s:
+            self.assertEqual(s.sendmail(SENDER, ["other@good.test"], "Subject: untrusted\r\n\r\nhi\r\n"), {})
+        harness.wait_for("delivery of other@good.test",
+                         lambda: re.search(r"to=<other@good\.test>.*status=sent", self.peer.log()))
+        sessions = harness.wait_for("the send session", lambda: [
+            "\n".join(f"{r.data} {r.context}" for r in recs)
+            for recs in harness.send_log_sessions(other).values() if any(r.event == "-" for r in recs)])
+        self.assertIn("dane, but the MX records are not DNSSEC-validated for mx.good.test", sessions[-1])
+        self.assertNotIn("DANE: certificate matched", sessions[-1])
 
     def test_rollover_with_two_records_matches_the_new_key(self):
         self.submit("rollover.test")
