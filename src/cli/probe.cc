@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 
 #include "cli/command_line.h"
 #include "cli/subcommand.h"
+#include "mta_sts/policy_fetch.h"
+#include "net/dns.h"
 #include "probe/report.h"
 #include "probe/runner.h"
 #include "probe/verdict.h"
@@ -40,6 +44,9 @@ struct ProbeOptions {
   std::string helo = "probe.sluice.invalid";
   bool no_ciphers = false;
   std::string colour = "auto";
+  bool no_policy = false;
+  std::uint16_t mta_sts_port = 443;
+  std::vector<std::string> dnssec_trusted;
 };
 
 int probe_usage_error(std::string_view message) { return cli::usage_error("probe", message); }
@@ -75,6 +82,40 @@ class ProbeProgress {
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
 
+/// The --mx domains' MTA-STS, DANE and TLS-RPT, looked up on their own threads while the hosts are
+/// probed (a policy fetch can take as long as a probe), then matched against what the hosts presented.
+class DomainPolicyChecks {
+ public:
+  DomainPolicyChecks(const ProbeOptions& o, const probe::RunSettings& settings)
+      : dns_(settings.dns_servers,
+             o.dnssec_trusted.empty() ? std::nullopt : std::optional<std::vector<std::string>>(o.dnssec_trusted),
+             settings.dns_timeout),
+        fetch_(mta_sts::https_policy_fetcher(dns_, {.ca_file = o.ca_file, .port = o.mta_sts_port})),
+        port_(o.port),
+        https_port_(o.mta_sts_port) {}
+  void start(const std::string& domain) {
+    pending_.push_back(std::async(std::launch::async, [this, domain] {
+      return probe::look_up_domain_policy(domain, port_, dns_, fetch_, https_port_);
+    }));
+  }
+  std::vector<probe::DomainPolicy> finish(const std::vector<probe::Assessment>& results) {
+    std::vector<probe::DomainPolicy> out;
+    for (auto& p : pending_) {
+      out.push_back(p.get());
+      probe::note_presented_certificates(out.back(), results);
+      probe::judge_domain_policy(out.back());
+    }
+    pending_.clear();
+    return out;
+  }
+
+ private:
+  net::Resolver dns_;
+  mta_sts::PolicyFetcher fetch_;
+  std::uint16_t port_, https_port_;
+  std::vector<std::future<probe::DomainPolicy>> pending_;
+};
+
 }  // namespace
 
 int run_probe(int argc, char** argv) {
@@ -92,7 +133,11 @@ int run_probe(int argc, char** argv) {
       "and whose order counts, the certificates (names, dates, keys, signatures, trust, name match), and\n"
       "verdicts against the profiles exchange-online and modern (RFC 8996), with reasons.\n"
       "\n"
-      "Exit status: 0 every target passes --profile, 1 one does not (or could not be assessed), 2 usage.",
+      "With --mx also each domain's MTA-STS (TXT record, policy, MX hosts in it), DANE (DNSSEC of the MX\n"
+      "answer, TLSA records of each host against the certificate it presents) and TLS-RPT, with verdicts.\n"
+      "\n"
+      "Exit status: 0 every target passes --profile and no --mx domain has a policy problem, 1 otherwise\n"
+      "(or a target could not be assessed), 2 usage.",
       "sluice probe"};
   ProbeOptions o;
   app.add_option("targets", o.targets, "servers to probe");
@@ -123,6 +168,11 @@ int run_probe(int argc, char** argv) {
   app.add_option("--helo", o.helo, "name sent with EHLO (default probe.sluice.invalid)");
   app.add_flag("--no-ciphers", o.no_ciphers, "skip the cipher suite enumeration (versions and certificates only)");
   app.add_option("--colour,--color", o.colour, "auto (default: when stdout is a terminal), always, never");
+  app.add_flag("--no-policy", o.no_policy, "with --mx: skip the MTA-STS, DANE and TLS-RPT checks");
+  app.add_option("--dnssec-trusted", o.dnssec_trusted,
+                 "resolver whose AD bit counts as DNSSEC-validated (repeatable; default: loopback --dns-server)");
+  app.add_option("--mta-sts-port", o.mta_sts_port, "port of the MTA-STS policy hosts (default 443; for tests)")
+      ->check(CLI::Range(1, 65535));
 
   if (auto stop = parse_command_line(app, "probe", argc, argv)) return *stop;
   if (o.json && o.csv) return probe_usage_error("--json and --csv exclude each other");
@@ -167,10 +217,13 @@ int run_probe(int argc, char** argv) {
   }
   int exit_status = kPass;
   try {
+    std::optional<DomainPolicyChecks> policies;
+    if (!o.no_policy && !o.mx_domains.empty()) policies.emplace(o, settings);
     for (const auto& domain : o.mx_domains) {
       auto hosts = probe::expand_mx(domain, o.port, o.implicit_tls, settings);
       if (hosts) {
         targets.insert(targets.end(), hosts->begin(), hosts->end());
+        if (policies) policies->start(domain);
       } else {
         fmt::print(stderr, "sluice probe: {}\n", hosts.error().message);
         exit_status = kFail;
@@ -199,13 +252,22 @@ int run_probe(int argc, char** argv) {
       const auto* v = probe::verdict_for(a, o.profile);
       if (!v || !v->pass) exit_status = kFail;
     }
-    if (o.json)
-      fmt::print("{}\n",
-                 probe::json_report(results, o.profile).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-    else if (o.csv)
-      fmt::print("{}", probe::csv_report(results));
-    else
+    auto domains = policies ? policies->finish(results) : std::vector<probe::DomainPolicy>{};
+    // A published policy that makes senders refuse or defer mail fails the run like a failing
+    // target: `--mx` is how monitoring watches a domain, and that is what it must hear of.
+    bool policies_pass = std::all_of(domains.begin(), domains.end(), [](const auto& d) { return d.pass(); });
+    if (!policies_pass) exit_status = kFail;
+    if (o.json) {
+      auto report = probe::json_report(results, o.profile);
+      report["domains"] = probe::domains_json(domains);
+      report["policy_pass"] = policies_pass;
+      fmt::print("{}\n", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else if (o.csv) {
+      fmt::print("{}{}", probe::csv_report(results), probe::domain_csv_rows(domains));
+    } else {
       fmt::print("\n{}", probe::text_report(results, o.profile, colour));
+      if (!domains.empty()) fmt::print("\n{}", probe::domain_text_report(domains, colour));
+    }
   } catch (const std::exception& e) {
     return probe_usage_error(e.what());
   }

@@ -101,7 +101,7 @@ class Planner {
     for (const auto& known : chains)
       if (X509_cmp(known.front().get(), chain.front().get()) == 0) return;
     chains.push_back(chain);
-    known_leaves_.push_back(der_of(chain.front().get()));
+    known_leaves_.push_back(certificate_der(chain.front().get()));
   }
 
   /// A hello_only step's certificates: almost always the leaf already seen, so they are compared
@@ -120,14 +120,6 @@ class Planner {
     }
     if (parsed.empty()) known_leaves_.push_back(der.front());  // unparsable: do not try again
     note_chain(parsed);
-  }
-
-  static std::string der_of(X509* cert) {
-    unsigned char* out = nullptr;
-    int n = i2d_X509(cert, &out);
-    std::string der = n > 0 ? std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)) : std::string();
-    OPENSSL_free(out);
-    return der;
   }
 
   static void offer(AttemptSpec& spec, tls::Version v, const std::vector<const CipherSuite*>& suites) {

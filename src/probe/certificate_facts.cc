@@ -121,6 +121,14 @@ CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::tim
   return f;
 }
 
+std::string certificate_der(X509* cert) {
+  unsigned char* out = nullptr;
+  int n = i2d_X509(cert, &out);
+  std::string der = n > 0 ? std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)) : std::string();
+  OPENSSL_free(out);
+  return der;
+}
+
 ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::string& expected_name, X509_STORE* trust,
                          std::chrono::system_clock::time_point now) {
   ChainFacts facts;
@@ -131,6 +139,7 @@ ChainFacts analyse_chain(const std::vector<CertificatePtr>& chain, const std::st
   }
   for (const auto& cert : chain) {
     facts.certificates.push_back(describe_certificate(cert.get(), now));
+    facts.der.push_back(certificate_der(cert.get()));
     const auto& c = facts.certificates.back();
     // A trust anchor's own signature is never checked, so its digest does not matter.
     if (c.sha1_signed && !c.self_signed) facts.has_sha1_signature = true;

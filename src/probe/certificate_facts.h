@@ -38,11 +38,16 @@ struct ChainFacts {
   bool name_matches = false;
   /// A certificate other than a self-signed root is signed with SHA-1 (Exchange Online refuses them).
   bool has_sha1_signature = false;
+  /// The chain's certificates in DER, as sent: what TLSA records are matched against.
+  std::vector<std::string> der;
 };
 
 /// A trust store: the system's (OpenSSL's default paths) or, when `ca_file` is set, only that
 /// PEM file. Throws std::runtime_error naming the file when it cannot be read.
 std::shared_ptr<X509_STORE> make_trust_store(const std::string& ca_file);
+
+/// The DER encoding of a certificate (empty if it cannot be encoded).
+std::string certificate_der(X509* cert);
 
 /// Facts about one certificate at time `now`.
 CertificateFacts describe_certificate(X509* cert, std::chrono::system_clock::time_point now);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "probe/assessment.h"
+#include "probe/domain_policy.h"
 
 namespace sluice::probe {
 
@@ -22,5 +23,15 @@ nlohmann::json json_report(const std::vector<Assessment>& results, std::string_v
 
 /// Header "target,address,port,category,item,value,detail" and one row per finding.
 std::string csv_report(const std::vector<Assessment>& results);
+
+/// The `--mx` domains' MTA-STS, DANE and TLS-RPT findings and verdicts, one block per domain.
+std::string domain_text_report(const std::vector<DomainPolicy>& domains, bool colour);
+
+/// The `domains` array of sluice-probe/1 (docs/probe.md).
+nlohmann::json domains_json(const std::vector<DomainPolicy>& domains);
+
+/// CSV rows (no header) with the domain as target, category `policy`, the level as item and the
+/// verdict as value.
+std::string domain_csv_rows(const std::vector<DomainPolicy>& domains);
 
 }  // namespace sluice::probe
