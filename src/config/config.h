@@ -81,6 +81,9 @@ struct ReceiveConnector {
   /// certificate's SAN DNS names, or its subject CN when it has none.
   std::vector<std::string> client_certificate_names;
   std::filesystem::path client_ca_file;  ///< PEM CA certificates that client certificates must chain to
+  /// RFC 8689: EHLO offers REQUIRETLS inside TLS, and MAIL FROM:<...> REQUIRETLS is taken there. Off:
+  /// neither (the parameter gets 555 as any unknown one).
+  bool requiretls = true;
 };
 
 using Seconds = std::chrono::seconds;
@@ -140,7 +143,7 @@ std::string_view outbound_tls_name(OutboundTls mode);
 struct TlsDestination {
   std::string domain;  ///< "example.org" (that domain), "*.example.org" (its subdomains, not itself)
   OutboundTls mode = OutboundTls::Opportunistic;
-  std::vector<std::string> match;          ///< Verify: names the certificate must carry; empty: the host
+  std::vector<std::string> match;           ///< Verify: names the certificate must carry; empty: the host
   std::optional<tls::Version> min_version;  ///< raises the connector's tls_policy.min_version
 };
 
