@@ -84,11 +84,17 @@ void print_send_connector(const config::SendConnector& c, const LoadedGateway& g
   const bool fallback = c.tls == config::OutboundTls::Opportunistic && c.fallback_to_plaintext;
   fmt::print("  tls              {}{}\n", config::outbound_tls_name(c.tls),
              fallback ? " (plaintext after a failed handshake)" : "");
+  for (const auto& d : c.tls_destinations) {
+    std::string extra;
+    if (!d.match.empty()) extra += ", match " + list_text(d.match);
+    if (d.min_version) extra += fmt::format(", TLS {} or later", tls::config_name(*d.min_version));
+    fmt::print("  tls for {:<9}{}{}\n", d.domain + " ", config::outbound_tls_name(d.mode), extra);
+  }
   fmt::print("  auth             {}\n",
              c.auth.mechanism == config::SendAuthMechanism::None
                  ? std::string("none")
                  : fmt::format("{} as {}", config::send_auth_mechanism_name(c.auth.mechanism), c.auth.username));
-  if (c.tls == config::OutboundTls::None) return;
+  if (c.tls == config::OutboundTls::None && c.tls_destinations.empty()) return;
   auto context = gateway.send_tls.find(c.name);
   print_tls(context == gateway.send_tls.end() ? nullptr : context->second.get(), c.tls_policy);
 }

@@ -86,9 +86,11 @@ void make_receive_contexts(const config::Config& cfg, LoadPurpose purpose, Loade
 
 void make_send_contexts(const config::Config& cfg, LoadedGateway& out, Problems& problems) {
   for (const auto& connector : cfg.send_connectors) {
-    if (connector.tls == config::OutboundTls::None) continue;
+    if (connector.tls == config::OutboundTls::None && connector.tls_destinations.empty()) continue;
     try {
-      const bool verify = connector.tls == config::OutboundTls::Verify;
+      // The trust store is loaded for every connector that may verify (its mode or a table entry,
+      // MTA-STS, DANE-TA); each session sets whether it verifies (outbound/smtp_client).
+      const bool verify = connector.tls != config::OutboundTls::Opportunistic || !connector.tls_destinations.empty();
       out.send_tls[connector.name] = tls::make_client_context(connector.tls_policy, verify, connector.ca_file);
     } catch (const std::exception& e) {
       problems.push_back(fmt::format("send connector \"{}\": TLS: {}", connector.name, e.what()));

@@ -24,9 +24,18 @@ using namespace detail;
 
 constexpr std::string_view kQueueKeys[] = {"retry_min",     "retry_max",      "lifetime",
                                            "delay_warning", "max_deliveries", "hop_backoff_max"};
-constexpr std::string_view kSendKeys[] = {
-    "name", "address_spaces",           "smart_hosts", "port", "tls", "fallback_to_plaintext", "ca_file",
-    "helo", "max_connections_per_host", "tls_policy",  "auth"};
+constexpr std::string_view kSendKeys[] = {"name",
+                                          "address_spaces",
+                                          "smart_hosts",
+                                          "port",
+                                          "tls",
+                                          "fallback_to_plaintext",
+                                          "ca_file",
+                                          "helo",
+                                          "max_connections_per_host",
+                                          "tls_policy",
+                                          "auth",
+                                          "tls_destinations"};
 
 constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic, "opportunistic"},
                                                     {OutboundTls::Required, "required"},
@@ -34,7 +43,10 @@ constexpr Named<OutboundTls> kOutboundTlsNames[] = {{OutboundTls::Opportunistic,
                                                     {OutboundTls::None, "none"},
                                                     {OutboundTls::Dane, "dane"},
                                                     {OutboundTls::DaneOnly, "dane-only"},
-                                                    {OutboundTls::MtaSts, "mta-sts"}};
+                                                    {OutboundTls::MtaSts, "mta-sts"},
+                                                    // Postfix's names for the same levels.
+                                                    {OutboundTls::Opportunistic, "may"},
+                                                    {OutboundTls::Required, "encrypt"}};
 
 /// "1h30m", "45s", "0s": a duration as an administrator would write it, for error messages.
 std::string duration_text(Seconds value) {
@@ -171,17 +183,25 @@ class SendReader {
     }
 
     if (const toml::node* n = t.get("tls")) {
-      c.tls = r_.one_of(*n, join(path, "tls"), kOutboundTlsNames);
+      c.tls = read_outbound_tls(r_, *n, join(path, "tls"));
     }
+    if (const toml::node* n = t.get("tls_destinations"))
+      read_tls_destinations(r_, r_.table(*n, join(path, "tls_destinations")), join(path, "tls_destinations"), c);
     if (const toml::node* n = t.get("fallback_to_plaintext"))
       c.fallback_to_plaintext = r_.boolean(*n, join(path, "fallback_to_plaintext"));
 
     if (const toml::node* n = t.get("ca_file")) {
       const std::string key_path = join(path, "ca_file");
       const std::string file = r_.non_empty_string(*n, key_path);
-      if (c.tls != OutboundTls::Verify)
+      // Verification also happens for table entries, MTA-STS and DANE-TA: only a connector that
+      // can never verify has no use for it.
+      const bool plain =
+          c.tls == OutboundTls::None || c.tls == OutboundTls::Opportunistic || c.tls == OutboundTls::Required;
+      if (plain && c.tls_destinations.empty())
         r_.fail(*n, key_path,
-                fmt::format("ca_file is used only with tls = \"verify\" (this connector has tls = \"{}\")",
+                fmt::format("ca_file is used only when certificates are verified (tls = \"verify\", \"dane\", "
+                            "\"dane-only\" or \"mta-sts\", or entries in tls_destinations); this connector has "
+                            "tls = \"{}\"",
                             outbound_tls_name(c.tls)));
       r_.check_readable_file(*n, key_path, file, "a PEM file of CA certificates");
       c.ca_file = file;
@@ -284,6 +304,10 @@ SendConnector default_send_connector() {
 
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config) {
   SendReader(reader).read(root, config);
+}
+
+OutboundTls read_outbound_tls(const TomlReader& reader, const toml::node& node, std::string_view path) {
+  return reader.one_of(node, path, kOutboundTlsNames);
 }
 
 }  // namespace detail

@@ -337,11 +337,63 @@ TEST_F(CaFile, OnlyWithVerify) {
   // Key order does not matter: tls may come after ca_file.
   EXPECT_EQ(parse_config(send(key(file_) + "tls = \"verify\"\n"), "x").send_connectors[0].ca_file, file_);
   EXPECT_CONFIG_ERROR(send("tls = \"required\"\n" + key(file_)),
-                      "line 4: send_connector[0].ca_file: ca_file is used only with tls = \"verify\" (this "
-                      "connector has tls = \"required\")");
-  EXPECT_CONFIG_ERROR(send(key(file_)),
-                      "ca_file is used only with tls = \"verify\" (this connector has tls = "
-                      "\"opportunistic\")");
+                      "line 4: send_connector[0].ca_file: ca_file is used only when certificates are verified "
+                      "(tls = \"verify\", \"dane\", \"dane-only\" or \"mta-sts\", or entries in tls_destinations); "
+                      "this connector has tls = \"required\"");
+  EXPECT_CONFIG_ERROR(send(key(file_)), "this connector has tls = \"opportunistic\"");
+  EXPECT_EQ(parse_config(send("tls = \"mta-sts\"\n" + key(file_)), "x").send_connectors[0].ca_file, file_);
+  EXPECT_EQ(parse_config(send(key(file_) + "[send_connector.tls_destinations]\n\"example.org\" = \"verify\"\n"), "x")
+                .send_connectors[0]
+                .ca_file,
+            file_);
+}
+
+// ---- tls_destinations (the policy table) ------------------------------------------------------
+
+TEST(TlsDestinations, ModesAndTablesAreRead) {
+  const Config c = parse_config(R"(
+[[send_connector]]
+name = "Internet"
+tls = "dane"
+[send_connector.tls_destinations]
+"Example.ORG" = "dane-only"
+"*.example.net" = { mode = "verify", match = ["mx.example.net", "*.mail.example.net"], min_version = "1.3" }
+"legacy.example" = "encrypt"
+"printers.example" = "may"
+)",
+                                "x");
+  const auto& d = c.send_connectors[0].tls_destinations;
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(c.send_connectors[0].tls, OutboundTls::Dane);
+  auto find = [&](const std::string& name) {
+    for (const auto& e : d)
+      if (e.domain == name) return e;
+    ADD_FAILURE() << name;
+    return TlsDestination{};
+  };
+  EXPECT_EQ(find("example.org").mode, OutboundTls::DaneOnly);
+  const auto net = find("*.example.net");
+  EXPECT_EQ(net.mode, OutboundTls::Verify);
+  EXPECT_EQ(net.match, (std::vector<std::string>{"mx.example.net", "*.mail.example.net"}));
+  EXPECT_EQ(net.min_version, tls::Version::Tls1_3);
+  EXPECT_EQ(find("legacy.example").mode, OutboundTls::Required);
+  EXPECT_EQ(find("printers.example").mode, OutboundTls::Opportunistic);
+}
+
+TEST(TlsDestinations, BadEntriesAreNamed) {
+  auto table = [](const std::string& body) {
+    return "[[send_connector]]\nname = \"I\"\n[send_connector.tls_destinations]\n" + body;
+  };
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = \"strict\"\n"),
+                      "send_connector[0].tls_destinations.\"example.org\": \"strict\" is not one of");
+  EXPECT_CONFIG_ERROR(table("\"exa mple.org\" = \"verify\"\n"), "tls_destinations.\"exa mple.org\"");
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = { mode = \"dane\", match = [\"mx.example.org\"] }\n"),
+                      "match names the certificate's names for mode = \"verify\"; this entry has mode = \"dane\"");
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = { mode = \"verify\", min_version = \"1.4\" }\n"),
+                      "min_version: \"1.4\" is not one of 1.0, 1.1, 1.2, 1.3");
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = { match = [\"mx.example.org\"] }\n"), "missing key 'mode'");
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = { mode = \"verify\", names = [] }\n"), "names");
+  EXPECT_CONFIG_ERROR(table("\"example.org\" = 3\n"), "must be a mode");
 }
 
 TEST_F(CaFile, MustBeAReadableFile) {

@@ -148,6 +148,11 @@ void read_client_certificate_settings(const TomlReader& reader, const toml::tabl
                                       ReceiveConnector& connector);
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
+/// A send connector's TLS mode (`tls`, or a mode in its policy table), Postfix's names accepted.
+OutboundTls read_outbound_tls(const TomlReader& reader, const toml::node& node, std::string_view path);
+/// [send_connector.tls_destinations] (tls_destinations.cc), the connector's TLS policy table.
+void read_tls_destinations(const TomlReader& reader, const toml::table& table, const std::string& path,
+                           SendConnector& connector);
 /// [send_connector.auth] (send_auth.cc) of `connector`, whose tls is already read.
 void read_send_auth(const TomlReader& reader, const toml::table& table, const std::string& path,
                     SendConnector& connector);

@@ -349,14 +349,18 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   if (!connector) co_return internal_error(job.message_id, "no send connector for " + domain);
 
   // DNS blocks: it runs on the engine's DNS threads.
-  const auto* dns = services_.resolver;
+  PolicyLookups lookups{services_.resolver, services_.mta_sts, services_.dane};
   const auto* domain_p = &domain;
-  auto targets = co_await run_blocking(
-      dns_.get_executor(), [dns, connector, domain_p] { return resolve_targets(*connector, *domain_p, *dns); });
+  const auto* lookups_p = &lookups;
+  auto targets = co_await run_blocking(dns_.get_executor(), [lookups_p, connector, domain_p] {
+    return resolve_with_policy(*connector, *domain_p, *lookups_p);
+  });
   if (!targets) {
     TargetsAttempt out;
     out.result.failure = targets.error().permanent() ? Failure::RemotePermanent : Failure::ConnectFailed;
     out.result.reply = targets.error();
+    out.connector = connector->name;
+    if (targets.error().enhanced.starts_with("4.7.")) out.result.tls_policy = "no host allowed by the TLS policy";
     co_return out;
   }
   auto* spool = services_.spool;

@@ -25,6 +25,7 @@
 #include "net/dns.h"
 #include "outbound/attempt.h"
 #include "outbound/bounce.h"
+#include "outbound/destination_policy.h"
 #include "outbound/route.h"
 #include "outbound/smtp_client.h"
 #include "protocol_log/protocol_log.h"
@@ -54,6 +55,10 @@ struct EngineServices {
   /// The time; empty: the system clock. With a test clock, the engine's timer never decides
   /// anything: the test moves its clock and calls wake().
   queue::Clock clock;
+  /// MTA-STS policies (mta_sts::PolicyStore); null: a mode asking for MTA-STS is opportunistic.
+  mta_sts::PolicySource* mta_sts = nullptr;
+  /// DANE per host (outbound/dane_policy); empty: dane-only defers, dane is opportunistic.
+  DaneLookup dane;
   /// The message tracking log; null: not written.
   tracking::TrackingLog* tracking = nullptr;
 };

@@ -46,6 +46,7 @@ std::vector<std::size_t> record_attempt(Envelope& envelope, const std::vector<st
     if (!r.waiting()) continue;
     ++r.attempts;
     r.last_attempt = now;
+    if (!result.tls_policy.empty()) r.tls_policy = result.tls_policy;
     const smtp::Reply& reply = k < result.recipients.size() ? result.recipients[k] : result.reply;
     if (k < result.recipients.size() && reply.positive() && result.data_accepted) {
       r.state = State::Delivered;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/text.h"
+#include "outbound/destination_policy.h"
 #include "queue/envelope.h"
 #include "queue/scheduler.h"
 
@@ -55,40 +56,53 @@ std::size_t Router::hop_limit(const std::string& next_hop) const {
   return config::SendConnector{}.max_connections_per_host;
 }
 
-Result<std::vector<Target>, smtp::Reply> resolve_targets(const config::SendConnector& connector,
-                                                         const std::string& domain, const net::MailLookups& dns) {
-  struct Lookup {
-    std::string host;
-    std::uint16_t port;
-  };
-  std::vector<Lookup> hosts;
+Result<NextHosts, smtp::Reply> resolve_hosts(const config::SendConnector& connector, const std::string& domain,
+                                             const net::MailLookups& dns) {
+  NextHosts out;
   if (!connector.smart_hosts.empty()) {
-    for (const auto& sh : connector.smart_hosts) hosts.push_back({sh.host, sh.port});
-  } else {
-    auto answer = dns.mx(domain);
-    using S = net::DnsAnswer::Status;
-    if (answer.status == S::NxDomain)
-      return fail(smtp::make_reply(550, "5.4.310", fmt::format("DNS domain {} does not exist", domain)));
-    if (answer.status == S::NullMx)
-      return fail(
-          smtp::make_reply(556, "5.1.10", fmt::format("Domain {} does not accept mail (null MX, RFC 7505)", domain)));
-    if (answer.status != S::Ok) return fail(dns_failed(answer.error));
-    for (const auto& mx : answer.hosts) hosts.push_back({mx.name, connector.port});
+    // Configured names: as trustworthy as the configuration (RFC 7672 2.2.1 treats them so).
+    out.secure = true;
+    for (const auto& sh : connector.smart_hosts) out.hosts.push_back({sh.host, sh.port});
+    return out;
   }
+  auto answer = dns.mx(domain);
+  using S = net::DnsAnswer::Status;
+  if (answer.status == S::NxDomain)
+    return fail(smtp::make_reply(550, "5.4.310", fmt::format("DNS domain {} does not exist", domain)));
+  if (answer.status == S::NullMx)
+    return fail(
+        smtp::make_reply(556, "5.1.10", fmt::format("Domain {} does not accept mail (null MX, RFC 7505)", domain)));
+  if (answer.status != S::Ok) return fail(dns_failed(answer.error));
+  out.secure = answer.secure;
+  for (const auto& mx : answer.hosts) out.hosts.push_back({mx.name, connector.port});
+  return out;
+}
+
+Result<std::vector<Target>, smtp::Reply> host_targets(const std::vector<HostTls>& hosts, const net::MailLookups& dns,
+                                                      std::string errors) {
   std::vector<Target> targets;
-  std::string dns_errors;
-  for (const auto& host : hosts) {
+  for (const auto& [host, tls] : hosts) {
     if (targets.size() >= kMaxTargets) break;
-    auto answer = dns.addresses(host.host);
+    auto answer = dns.addresses(host.name);
     if (answer.status != net::DnsAnswer::Status::Ok) {
-      dns_errors += (dns_errors.empty() ? "" : "; ") + host.host + ": " + answer.error;
+      errors += (errors.empty() ? "" : "; ") + host.name + ": " + answer.error;
       continue;
     }
     for (const auto& address : answer.addresses)
-      if (targets.size() < kMaxTargets) targets.push_back({host.host, asio::ip::tcp::endpoint(address, host.port)});
+      if (targets.size() < kMaxTargets)
+        targets.push_back({host.name, asio::ip::tcp::endpoint(address, host.port), tls});
   }
-  if (targets.empty()) return fail(dns_failed(dns_errors.empty() ? "no address for any host" : dns_errors));
+  if (targets.empty()) return fail(dns_failed(errors.empty() ? "no address for any host" : errors));
   return targets;
+}
+
+Result<std::vector<Target>, smtp::Reply> resolve_targets(const config::SendConnector& connector,
+                                                         const std::string& domain, const net::MailLookups& dns) {
+  auto hosts = resolve_hosts(connector, domain, dns);
+  if (!hosts) return fail(hosts.error());
+  std::vector<HostTls> with_tls;
+  for (const auto& host : hosts->hosts) with_tls.push_back({host, connector_requirement(connector, host.name)});
+  return host_targets(with_tls, dns, "");
 }
 
 }  // namespace sluice::outbound

@@ -3,6 +3,7 @@
 // net::MailLookups, so tests route with answers from a table.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,28 @@ class Router {
   const config::Config* config_;  ///< a pointer so that a reload can give the engine a new Router
 };
 
+/// The hosts mail for a domain goes to, before their addresses are looked up.
+struct NextHost {
+  std::string name;
+  std::uint16_t port = 25;
+};
+struct NextHosts {
+  std::vector<NextHost> hosts;  ///< smart hosts in order, or MX hosts by preference
+  bool secure = false;          ///< DNSSEC-validated MX answer (smart hosts: configured, so true)
+};
+/// A host and what TLS a session with it must achieve.
+struct HostTls {
+  NextHost host;
+  TlsRequirement tls;
+};
+
+/// The smart hosts of `connector`, or the MX hosts of `domain`. Errors as resolve_targets.
+Result<NextHosts, smtp::Reply> resolve_hosts(const config::SendConnector& connector, const std::string& domain,
+                                             const net::MailLookups& dns);
+/// The addresses of each host, in order, at most kMaxTargets; `errors` says why hosts were left
+/// out before (it becomes part of the reply when no target is left).
+Result<std::vector<Target>, smtp::Reply> host_targets(const std::vector<HostTls>& hosts, const net::MailLookups& dns,
+                                                      std::string errors);
 /// The targets of an attempt for `domain` through `connector`: its smart hosts in order, or the
 /// domain's MX hosts by preference, each host's addresses, at most kMaxTargets. Blocking (DNS).
 /// The error is the reply the recipients get: 550 5.4.310 (no such domain), 556 5.1.10 (null

@@ -20,6 +20,7 @@
 #include "metrics/gateway_metrics.h"
 #include "net/connect.h"
 #include "net/connection.h"
+#include "outbound/destination_policy.h"
 #include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
 #include "smtp/read_reply.h"
@@ -76,10 +77,11 @@ class Client : public std::enable_shared_from_this<Client> {
         endpoint_(net::endpoint_text(target.endpoint)) {
     result_.endpoint = endpoint_;
     result_.recipients.resize(transaction.recipients.size());
-    if (settings.connector) {
-      connector_name_ = settings.connector->name;
-      mode_ = settings.connector->tls;
-    }
+    if (settings.connector) connector_name_ = settings.connector->name;
+    tls_ = target.tls;
+    // A target made without a policy decision (tests, tools) gets its connector's own mode.
+    if (tls_.decided_by.empty() && settings.connector) tls_ = connector_requirement(*settings.connector, target.host);
+    result_.tls_policy = describe(tls_);
     helo_ = settings.helo;
     if (helo_.empty() && settings.connector) helo_ = settings.connector->helo;
     if (helo_.empty()) helo_ = "localhost";
@@ -173,19 +175,21 @@ class Client : public std::enable_shared_from_this<Client> {
                  net::endpoint_text(connection_->remote_endpoint()));
     log_->connect();
     log_plan();
+    log_->info("TLS policy: " + result_.tls_policy);
     co_return true;
   }
 
   void log_plan() {
     if (attempt_ == TlsAttempt::Plaintext) {
-      if (mode_ == config::OutboundTls::Required || mode_ == config::OutboundTls::Verify) {
-        log_->info(fmt::format("Plaintext retry refused: send connector requires TLS (tls = {})",
-                               config::outbound_tls_name(mode_)));
+      if (tls_.level >= TlsLevel::Encrypt) {
+        const bool own = tls_.source == PolicySource::Connector && settings_.connector;
+        log_->info(fmt::format("Plaintext retry refused: {} ({} = {})", requires_tls_text(), own ? "tls" : "level",
+                               own ? config::outbound_tls_name(settings_.connector->tls) : tls_level_name(tls_.level)));
       } else {
         log_->info(
             "Plaintext retry after a failed TLS handshake: STARTTLS will not be used (downgrade allowed by "
             "fallback_to_plaintext)");
-        mode_ = config::OutboundTls::None;
+        tls_.level = TlsLevel::None;
         downgrade_ = true;
       }
     }
@@ -300,7 +304,15 @@ class Client : public std::enable_shared_from_this<Client> {
     co_return connection_->tls_active() ? State::Auth : State::StartTls;
   }
 
-  bool opportunistic() const { return mode_ == config::OutboundTls::Opportunistic; }
+  bool opportunistic() const { return tls_.level == TlsLevel::May; }
+  /// How the log names the policy: as before for the connector's own mode, else by its source.
+  std::string opportunistic_text() const {
+    return tls_.source == PolicySource::Connector ? "connector is opportunistic" : "TLS policy is opportunistic";
+  }
+  std::string requires_tls_text() const {
+    if (tls_.source == PolicySource::Connector) return "send connector requires TLS";
+    return fmt::format("the TLS policy ({}) requires TLS", policy_source_name(tls_.source));
+  }
 
   /// Whether the server asked for a client certificate, and what was sent: the first thing to check
   /// when a smart host (an Exchange Online connector by certificate) does not recognise sluice.
@@ -321,13 +333,17 @@ class Client : public std::enable_shared_from_this<Client> {
   }
 
   awaitable<State> on_starttls() {
-    if (mode_ == config::OutboundTls::None) {
+    if (tls_.level == TlsLevel::None) {
       if (!downgrade_) log_->info("STARTTLS not attempted: send connector has tls = none");
       without_tls_ =
           downgrade_ ? "this is the plaintext retry after a failed TLS handshake" : "the connector has tls = none";
       co_return State::Auth;
     }
-    const char* mode_name = opportunistic() ? "connector is opportunistic" : "connector requires TLS";
+    const std::string mode_name =
+        opportunistic() ? opportunistic_text()
+        : tls_.source == PolicySource::Connector
+            ? std::string("connector requires TLS")
+            : fmt::format("the TLS policy ({}) requires TLS", policy_source_name(tls_.source));
     if (settings_.tls_context == nullptr) {
       log_->info(fmt::format("No client TLS context configured ({})", mode_name));
       without_tls_ = "no client TLS context is configured";
@@ -336,7 +352,7 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (!capabilities_.starttls) {
       if (opportunistic()) {
-        log_->info("Remote does not offer STARTTLS; sending in plaintext (connector is opportunistic)");
+        log_->info(fmt::format("Remote does not offer STARTTLS; sending in plaintext ({})", opportunistic_text()));
         without_tls_ = "the server does not offer STARTTLS";
         co_return State::Auth;
       }
@@ -348,8 +364,8 @@ class Client : public std::enable_shared_from_this<Client> {
     if (reply->code != 220) {
       if (reply->code == 421) co_return fail_remote(*reply);
       if (opportunistic()) {
-        log_->info(fmt::format("Remote refused STARTTLS ({}); sending in plaintext (connector is opportunistic)",
-                               reply->one_line()));
+        log_->info(fmt::format("Remote refused STARTTLS ({}); sending in plaintext ({})", reply->one_line(),
+                               opportunistic_text()));
         without_tls_ = fmt::format("the server refused STARTTLS ({})", reply->one_line());
         co_return State::Auth;
       }
@@ -371,10 +387,9 @@ class Client : public std::enable_shared_from_this<Client> {
     if (std::size_t dropped = connection_->discard_buffered())
       log_->info(
           fmt::format("Discarded {} bytes received after the STARTTLS reply, before the TLS handshake", dropped));
-    const bool verify = mode_ == config::OutboundTls::Verify;
+    const bool verify = tls_.level == TlsLevel::Verify && !tls_.testing;
     connection_->set_timeout(settings_.timeouts.tls_handshake);
-    auto started = co_await connection_->start_tls_client(
-        *settings_.tls_context, [&](SSL* ssl) { tls::set_client_peer(ssl, peer_name_, verify); });
+    auto started = co_await connection_->start_tls_client(*settings_.tls_context, [&](SSL* ssl) { prepare(ssl); });
     SSL* ssl = connection_->ssl();
     if (!started) {
       const auto& ec = started.error().code;
@@ -392,11 +407,12 @@ class Client : public std::enable_shared_from_this<Client> {
       long verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
       if (verify && verify_result != X509_V_OK) {
         std::string why = X509_verify_cert_error_string(verify_result);
+        if (tls_.source != PolicySource::Connector)
+          why += fmt::format(" ({} policy of {})", policy_source_name(tls_.source), tls_.policy_domain);
         log_->info(fmt::format("Certificate of {} rejected: {}", peer_name_, why));
         co_return fail(Failure::CertificateInvalid, failure_reply(Failure::CertificateInvalid, peer_name_, why));
       }
-      result_.may_fall_back = opportunistic() && settings_.connector != nullptr &&
-                              settings_.connector->fallback_to_plaintext && attempt_ == TlsAttempt::Policy;
+      result_.may_fall_back = opportunistic() && tls_.fallback_to_plaintext && attempt_ == TlsAttempt::Policy;
       if (result_.may_fall_back && authenticates()) {
         // Credentials go only inside TLS: a plaintext retry could not authenticate anyway.
         log_->info("No plaintext retry: the connector authenticates, and credentials are sent only inside TLS");
@@ -413,6 +429,7 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info_value(tls::certificate_thumbprint(cert), "Certificate thumbprint");
     }
     if (verify) log_->info_value(peer_name_, "Validated received certificate");
+    if (tls_.testing) log_testing_verdict(ssl);
     log_client_certificate(ssl);
     result_.tls = true;
     result_.tls_version = std::string(tls::header_name(version));
@@ -421,6 +438,34 @@ class Client : public std::enable_shared_from_this<Client> {
     // RFC 3207 4.2: forget everything learned before TLS and greet again.
     capabilities_ = {};
     co_return State::Ehlo;
+  }
+
+  /// Per-session TLS settings of the requirement: SNI, the names and chain to verify, a raised
+  /// minimum version.
+  void prepare(SSL* ssl) {
+    tls::set_client_peer(ssl, peer_name_, false);
+    if (tls_.level == TlsLevel::Verify) {
+      const auto& names = tls_.match_names.empty() ? std::vector<std::string>{peer_name_} : tls_.match_names;
+      tls::set_client_verification(ssl, names, !tls_.testing);
+    } else {
+      SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+    }
+    if (tls_.min_version) {
+      const int wanted = tls::wire_value(*tls_.min_version);
+      if (SSL_get_min_proto_version(ssl) < wanted) SSL_set_min_proto_version(ssl, wanted);
+    }
+  }
+
+  /// MTA-STS testing: the checks ran without stopping the handshake; say what enforce would do.
+  void log_testing_verdict(SSL* ssl) {
+    const long verdict = SSL_get_verify_result(ssl);
+    if (verdict == X509_V_OK) {
+      log_->info_value(peer_name_, "Validated received certificate (policy in testing mode)");
+      return;
+    }
+    log_->info(fmt::format("Certificate of {} would be rejected: {} ({} policy of {} is in testing mode: delivering)",
+                           peer_name_, X509_verify_cert_error_string(verdict), policy_source_name(tls_.source),
+                           tls_.policy_domain));
   }
 
   bool authenticates() const {
@@ -653,7 +698,7 @@ class Client : public std::enable_shared_from_this<Client> {
   TlsAttempt attempt_;
   std::string endpoint_;
   std::string connector_name_;
-  config::OutboundTls mode_ = config::OutboundTls::Opportunistic;
+  TlsRequirement tls_;
   bool downgrade_ = false;
   std::string without_tls_ = "STARTTLS was not attempted";  ///< why the session is in plaintext, for AUTH's refusal
   std::string helo_;

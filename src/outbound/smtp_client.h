@@ -68,6 +68,9 @@ struct AttemptResult {
   bool may_fall_back = false;           ///< handshake failed on an opportunistic connector with fallback
   std::string endpoint;                 ///< "127.0.0.1:25"
   std::string local_endpoint;           ///< our side, once connected
+  /// The session's TLS requirement as describe() writes it; a refusal before any session (no
+  /// host allowed by the policy) says so too.
+  std::string tls_policy;
 };
 
 struct ClientSettings {

@@ -35,7 +35,7 @@ struct TlsRequirement {
   /// Verify: names the certificate must carry (empty: the target host). Dane: the reference
   /// identifiers of RFC 7672 3.2.2 (the MX host name, then the domain).
   std::vector<std::string> match_names;
-  std::vector<tls::TlsaRecord> tlsa;       ///< Dane: the usable DANE-TA/DANE-EE records of the host
+  std::vector<tls::TlsaRecord> tlsa;        ///< Dane: the usable DANE-TA/DANE-EE records of the host
   std::optional<tls::Version> min_version;  ///< raises the connector's tls_policy.min_version
   /// MTA-STS `mode: testing`: a failed check is logged and reported (TLS-RPT), and the session
   /// goes on as May.
@@ -48,7 +48,7 @@ struct TlsRequirement {
   bool authenticated() const { return (level == TlsLevel::Verify || level == TlsLevel::Dane) && !testing; }
 };
 
-std::string_view tls_level_name(TlsLevel level);       ///< "none", "may", "encrypt", "verify", "dane"
+std::string_view tls_level_name(TlsLevel level);      ///< "none", "may", "encrypt", "verify", "dane"
 std::string_view policy_source_name(PolicySource s);  ///< "connector", "table", "dane", "mta-sts"
 
 }  // namespace sluice::outbound

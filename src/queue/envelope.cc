@@ -101,6 +101,7 @@ std::optional<Recipient> recipient_from_json(const OrderedJson& object) {
   if (object.contains("last_attempt") && !read_time(object, "last_attempt", true, recipient.last_attempt)) {
     return std::nullopt;
   }
+  if (object.contains("tls_policy") && !read_string(object, "tls_policy", recipient.tls_policy)) return std::nullopt;
   return recipient;
 }
 
@@ -225,6 +226,7 @@ std::string envelope_to_json(const Envelope& envelope) {
         {"next_hop", r.next_hop},
         {"last_attempt", time_or_null(r.last_attempt)},
     });
+    if (!r.tls_policy.empty()) recipients.back()["tls_policy"] = r.tls_policy;
   }
   OrderedJson object = {
       {"format", kFormatVersion},

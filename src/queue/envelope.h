@@ -25,6 +25,9 @@ struct Recipient {
   std::chrono::system_clock::time_point next_attempt{};
   std::string next_hop;  ///< where it goes: recipient domain (MX), smart host, or "local"; set when routed
   std::chrono::system_clock::time_point last_attempt{};
+  /// The TLS policy of the last attempt and what decided it (outbound/destination_policy's
+  /// describe()), e.g. "dane (dane): connector Internet: dane: ..."; empty before one.
+  std::string tls_policy;
 
   /// Not delivered and not failed: a delivery attempt is still to come.
   bool waiting() const { return state == State::Pending || state == State::Deferred; }

@@ -88,6 +88,7 @@ Json message_json(const Envelope& envelope) {
                           {"last_reply", r.last_reply.one_line()},
                           {"next_attempt", time_json(r.next_attempt)},
                           {"last_attempt", time_json(r.last_attempt)}});
+    if (!r.tls_policy.empty()) recipients.back()["tls_policy"] = r.tls_policy;
   }
   Json tls = envelope.tls_version.empty() && envelope.tls_cipher.empty()
                  ? Json(nullptr)
@@ -159,6 +160,7 @@ std::optional<Envelope> message_from_json(const Json& message) {
       r.attempts = attempts.get<int>();
       r.next_hop = string_at(item, "next_hop");
       r.last_reply = smtp::parse_reply_text(string_at(item, "last_reply"));
+      if (item.contains("tls_policy")) r.tls_policy = string_at(item, "tls_policy");
       if (!time_from_json(item.at("next_attempt"), r.next_attempt) ||
           !time_from_json(item.at("last_attempt"), r.last_attempt))
         return std::nullopt;
@@ -224,6 +226,7 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
     if (r.waiting()) next = r.next_attempt > now ? time_with_relative(r.next_attempt, now) : "now";
     field("Next try", next, 4);
     field("Last reply", r.last_reply.empty() ? "-" : printable(r.last_reply.one_line()), 4);
+    if (!r.tls_policy.empty()) field("TLS policy", printable(r.tls_policy), 4);
   }
   return out;
 }

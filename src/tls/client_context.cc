@@ -76,4 +76,32 @@ void set_client_peer(SSL* ssl, const std::string& host, bool verify) {
   }
 }
 
+void set_client_verification(SSL* ssl, const std::vector<std::string>& names, bool enforce) {
+  if (ssl == nullptr) return;
+  SSL_set_verify(ssl, enforce ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  if (names.size() == 1 && is_ip_literal(names.front())) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, literal_text(names.front()).c_str());
+    return;
+  }
+  bool first = true;
+  for (std::string name : names) {
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    if (name.empty()) continue;
+    // A pattern "*.example.org" accepts any certificate name one label below example.org: OpenSSL
+    // takes a leading "." as "this domain's subdomains".
+    if (name.starts_with("*.")) name.erase(0, 1);
+    if (first)
+      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+    else
+      X509_VERIFY_PARAM_add1_host(param, name.c_str(), name.size());
+    first = false;
+  }
+  if (first) {
+    static const char kNoName[] = "no host name given";
+    X509_VERIFY_PARAM_set1_host(param, kNoName, sizeof kNoName - 1);
+  }
+}
+
 }  // namespace sluice::tls

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tls/policy.h"
 
@@ -25,6 +26,12 @@ std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bo
 /// ("[192.0.2.1]", "[IPv6:2001:db8::1]"). With `verify` and an empty host no certificate can
 /// match, so verification fails rather than accepting any name.
 void set_client_peer(SSL* ssl, const std::string& host, bool verify);
+
+/// The certificate checks of one client session, whatever the context's default: the chain against
+/// the context's trust and one of `names` (host names, "*.example.org" patterns matching one label,
+/// or one IP literal). `enforce`: a failure ends the handshake; otherwise it is only recorded
+/// (SSL_get_verify_result), for a policy in testing mode.
+void set_client_verification(SSL* ssl, const std::vector<std::string>& names, bool enforce);
 
 /// True when `host` is an IP literal (plain or bracketed), which gets no SNI (RFC 6066 3).
 bool is_ip_literal(const std::string& host);
