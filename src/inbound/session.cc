@@ -270,10 +270,10 @@ void Session::on_ehlo(const Command& command) {
   r.lines.push_back("8BITMIME");
   r.lines.push_back("ENHANCEDSTATUSCODES");
   r.lines.push_back("SMTPUTF8");
-  if (offers_auth()) r.lines.push_back(auth_ehlo_keyword());
-  if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   // RFC 8689 2: only after STARTTLS, where a MAIL with it can be taken.
   if (connector_.requiretls && connection_.tls_active()) r.lines.push_back("REQUIRETLS");
+  if (offers_auth()) r.lines.push_back(auth_ehlo_keyword());
+  if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   reply(r);
 }
 
