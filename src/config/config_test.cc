@@ -775,7 +775,8 @@ TEST(ExampleFile, Parses) {
   ASSERT_NE(internet, nullptr);
   EXPECT_EQ(internet->name, "Internet");
   EXPECT_TRUE(internet->smart_hosts.empty());
-  EXPECT_EQ(internet->tls, OutboundTls::Opportunistic);
+  EXPECT_EQ(internet->tls, OutboundTls::Dane);
+  EXPECT_EQ(internet->tls_destinations.size(), 2u);
   EXPECT_FALSE(internet->tls_policy.allows_legacy_versions());
   const SendConnector* o365 = select_send_connector(c, "sales.contoso.com");
   ASSERT_NE(o365, nullptr);
