@@ -93,18 +93,20 @@ Json message_json(const Envelope& envelope) {
   Json tls = envelope.tls_version.empty() && envelope.tls_cipher.empty()
                  ? Json(nullptr)
                  : Json{{"version", envelope.tls_version}, {"cipher", envelope.tls_cipher}};
-  return {{"id", envelope.id},
-          {"from", envelope.mail_from},
-          {"received", format_utc_time(envelope.received)},
-          {"size", envelope.size},
-          {"body_type", envelope.body_type},
-          {"smtputf8", envelope.smtputf8},
-          {"requiretls", envelope.requiretls},
-          {"tls_required_no", envelope.tls_required_no},
-          {"connector", envelope.connector},
-          {"client", {{"address", envelope.client_address}, {"helo", envelope.client_helo}}},
-          {"tls", std::move(tls)},
-          {"recipients", std::move(recipients)}};
+  Json out = {{"id", envelope.id},
+              {"from", envelope.mail_from},
+              {"received", format_utc_time(envelope.received)},
+              {"size", envelope.size},
+              {"body_type", envelope.body_type},
+              {"smtputf8", envelope.smtputf8},
+              {"connector", envelope.connector},
+              {"client", {{"address", envelope.client_address}, {"helo", envelope.client_helo}}},
+              {"tls", std::move(tls)},
+              {"recipients", std::move(recipients)}};
+  // RFC 8689's flags only when set, as in the spool: an answer without them reads as before.
+  if (envelope.requiretls) out["requiretls"] = true;
+  if (envelope.tls_required_no) out["tls_required_no"] = true;
+  return out;
 }
 
 std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
