@@ -67,15 +67,24 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
       summary.certificates[name].push_back("SHA256 " + cert.sha256_fingerprint);
   std::string dns;
   for (const auto& server : cfg.dns_servers) dns += server + " ";
+  // The resolver (and whose AD bit it trusts) is made once, at start.
+  if (cfg.dnssec_trusted_resolvers) {
+    dns += "trusted:";
+    for (const auto& server : *cfg.dnssec_trusted_resolvers) dns += " " + server;
+  }
   // The logs' sizes and retention are read once, when their writers and janitor start.
   const auto limits = [](const config::LogLimits& l) {
     return fmt::format("{}/{}/{}", l.max_file_size, l.max_age.count(), l.max_directory_size);
   };
-  summary.restart_settings =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
-                  cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
-                  cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(),
-                  limits(cfg.message_tracking.limits), limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send));
+  // The MTA-STS policy store is made once, at start, with [mta_sts]'s fetch settings.
+  const auto& sts = cfg.mta_sts;
+  const std::string mta_sts = fmt::format("{}/{}/{}/{}", sts.ca_file.string(), sts.https_port,
+                                          sts.connect_timeout.count(), sts.fetch_timeout.count());
+  summary.restart_settings = fmt::format(
+      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", cfg.state_dir.string(), dns, cfg.user.value_or(""),
+      cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
+      cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(), limits(cfg.message_tracking.limits),
+      limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send), mta_sts);
   return summary;
 }
 
@@ -144,7 +153,9 @@ Result<std::string> Reloader::apply(LoadedGateway gateway) {
   if (!changes->closed.empty()) clauses.push_back("stopped listening on " + quoted_names(changes->closed));
   if (moved) clauses.push_back(fmt::format("{} queued recipient(s) moved to a new next hop", moved));
   if (summary.restart_settings != running_.restart_settings)
-    clauses.push_back("state_dir, dns_servers and message_tracking changes take effect at the next restart");
+    clauses.push_back(
+        "state_dir, dns_servers, dnssec_trusted_resolvers and message_tracking changes take effect at the next "
+        "restart");
   summary.restart_settings = running_.restart_settings;  // still what the gateway runs with
   running_ = std::move(summary);
   std::string line = "configuration reloaded";

@@ -29,8 +29,10 @@
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
 #include "metrics/admin_server.h"
+#include "mta_sts/policy_store.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
+#include "outbound/dane_policy.h"
 #include "outbound/delivery_engine.h"
 #include "outbound/engine_metrics.h"
 #include "protocol_log/protocol_log.h"
@@ -40,6 +42,13 @@
 
 namespace sluice::cli {
 namespace {
+
+mta_sts::FetchSettings policy_fetch_settings(const config::MtaStsSettings& settings) {
+  return {.ca_file = settings.ca_file,
+          .port = settings.https_port,
+          .connect_timeout = settings.connect_timeout,
+          .total_timeout = settings.fetch_timeout};
+}
 
 constexpr int kConfigError = 2;
 constexpr int kRuntimeError = 1;
@@ -122,7 +131,11 @@ int serve(const ServeOptions& options) {
     tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
     protocol_log::RetentionJanitor log_retention;  // its thread stops before the logs close
     start_log_retention(log_retention, cfg, receive_log, send_log, tracking);
-    net::Resolver resolver(cfg.dns_servers);
+    net::Resolver resolver(cfg.dns_servers, cfg.dnssec_trusted_resolvers);
+    // MTA-STS policies, fetched on the engine's DNS threads and kept across restarts (RFC 8461 5.1).
+    mta_sts::PolicyStore mta_sts_policies(resolver,
+                                          mta_sts::https_policy_fetcher(resolver, policy_fetch_settings(cfg.mta_sts)),
+                                          {.cache_dir = cfg.state_dir / "mta-sts"});
 
     const OpenFileLimit files = raise_open_file_limit();
     asio::io_context io(1);
@@ -137,6 +150,11 @@ int serve(const ServeOptions& options) {
     engine_services.maildirs = &maildirs;
     engine_services.send_log = &send_log;
     engine_services.resolver = &resolver;
+    engine_services.dane = [&resolver](const std::string& host, bool mx_secure, std::uint16_t port,
+                                       const std::string& domain) {
+      return outbound::dane_requirement(host, mx_secure, port, domain, resolver);
+    };
+    engine_services.mta_sts = &mta_sts_policies;
     engine_services.disk = disk.get_executor();
     engine_services.tls_contexts = gateway.send_tls;
     engine_services.credentials = gateway.credentials;

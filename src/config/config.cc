@@ -34,6 +34,7 @@ constexpr std::string_view kTopKeys[] = {"state_dir",
                                          "receive_connector",
                                          "send_connector",
                                          "dns_servers",
+                                         "dnssec_trusted_resolvers",
                                          "queue",
                                          "message_tracking",
                                          "recipient_validation",
@@ -41,7 +42,8 @@ constexpr std::string_view kTopKeys[] = {"state_dir",
                                          "protocol_log",
                                          "user",
                                          "admin_listen",
-                                         "admin_listen_public"};
+                                         "admin_listen_public",
+                                         "mta_sts"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size", "max_age", "max_directory_size"};
 constexpr std::string_view kLimitKeys[] = {
     "max_message_size", "max_recipients",    "max_errors",      "max_connections", "max_connections_per_ip",
@@ -146,6 +148,7 @@ class Reader : public TomlReader {
     if (problems.empty()) section([&] { check_internal_relay_routes(*this, config, domain_places); });
     section([&] { read_recipient_validation(*this, root, config); });
     section([&] { read_admin_listen(*this, root, config); });
+    section([&] { read_mta_sts(*this, root, config); });
     if (problems.empty()) return;
     ConfigError error(problems.front());
     error.problems = std::move(problems);

@@ -222,6 +222,14 @@ struct MessageTracking {
   LogLimits limits{.max_directory_size = 1000ull << 20};  ///< Exchange's MessageTrackingLogMaxDirectorySize
 };
 
+/// [mta_sts]: how the sending side fetches MTA-STS policies (docs/outbound.md, "MTA-STS").
+struct MtaStsSettings {
+  std::filesystem::path ca_file;   ///< trust for the policy hosts' certificates; empty: the system store
+  std::uint16_t https_port = 443;  ///< a testing aid: where policy hosts listen (443 on the Internet)
+  Seconds connect_timeout{10};     ///< RFC 8461 3.3 suggests a minute at most for a fetch
+  Seconds fetch_timeout{30};       ///< the whole fetch
+};
+
 struct Config {
   std::filesystem::path state_dir;
   std::string hostname;
@@ -232,9 +240,13 @@ struct Config {
   std::vector<ReceiveConnector> receive_connectors;
   std::vector<SendConnector> send_connectors;  ///< default: one "Default Outbound" for "*"
   std::vector<std::string> dns_servers;        ///< "127.0.0.1:5353"; empty: the system's resolv.conf
+  /// Validating resolvers whose AD bit is trusted (DANE); unset: the loopback ones among the
+  /// DNS servers (docs/outbound.md, "DANE").
+  std::optional<std::vector<std::string>> dnssec_trusted_resolvers;
   QueueSettings queue;
   ProtocolLogSettings protocol_log;
   MessageTracking message_tracking;
+  MtaStsSettings mta_sts;
   RecipientValidation recipient_validation;
   /// The SMTP AUTH users file (auth::UserDatabase), shared by every receive connector with auth;
   /// unset, no connector may enable auth.

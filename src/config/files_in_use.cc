@@ -16,6 +16,7 @@ std::vector<FileInUse> files_in_use(const Config& config, const std::filesystem:
   add(files, "the configuration file", config_file);
   add(files, "users_file", config.users_file);
   add(files, "recipient_validation.recipients_file", config.recipient_validation.recipients_file);
+  add(files, "mta_sts.ca_file", config.mta_sts.ca_file);
   for (const auto& c : config.receive_connectors) {
     const std::string where = fmt::format("receive_connector \"{}\": ", c.name);
     add(files, where + "tls.certificate", c.tls.certificate);

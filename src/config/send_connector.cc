@@ -87,17 +87,20 @@ class SendReader {
   explicit SendReader(const TomlReader& reader) : r_(reader) {}
 
   void read(const toml::table& root, Config& config) const {
-    if (const toml::node* n = root.get("dns_servers")) read_dns_servers(*n, config);
+    if (const toml::node* n = root.get("dns_servers")) config.dns_servers = read_dns_servers(*n, "dns_servers");
+    if (const toml::node* n = root.get("dnssec_trusted_resolvers"))
+      config.dnssec_trusted_resolvers = read_dns_servers(*n, "dnssec_trusted_resolvers");
     if (const toml::node* n = root.get("queue")) read_queue(r_.table(*n, "queue"), config.queue);
     if (const toml::node* n = root.get("send_connector")) read_connectors(*n, config);
   }
 
  private:
-  void read_dns_servers(const toml::node& node, Config& config) const {
-    const toml::array& items = r_.array(node, "dns_servers");
+  /// dns_servers or dnssec_trusted_resolvers: DNS server addresses, each once.
+  std::vector<std::string> read_dns_servers(const toml::node& node, std::string_view key) const {
+    const toml::array& items = r_.array(node, key);
     std::vector<std::string> servers;
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::string path = fmt::format("dns_servers[{}]", i);
+      const std::string path = fmt::format("{}[{}]", key, i);
       const std::string text = r_.string(*items.get(i), path);
       auto server = parse_dns_server(text);
       if (!server)
@@ -110,7 +113,7 @@ class SendReader {
         r_.fail(*items.get(i), path, fmt::format("{} is listed twice", *server));
       servers.push_back(*server);
     }
-    config.dns_servers = std::move(servers);
+    return servers;
   }
 
   void read_queue(const toml::table& t, QueueSettings& queue) const {

@@ -173,6 +173,16 @@ TEST(DnsServers, Errors) {
                       "dns_servers[1]: 127.0.0.1:53 is listed twice");
 }
 
+TEST(DnssecTrustedResolvers, LeftOutMeansTheDefaultAndAListIsNormalised) {
+  EXPECT_FALSE(parse_config("dns_servers = [\"127.0.0.1:5353\"]\n", "x").dnssec_trusted_resolvers.has_value());
+  const Config c = parse_config("dnssec_trusted_resolvers = [\"127.0.0.1\", \"[::1]:5300\"]\n", "x");
+  EXPECT_EQ(c.dnssec_trusted_resolvers, (std::vector<std::string>{"127.0.0.1:53", "[::1]:5300"}));
+  EXPECT_EQ(parse_config("dnssec_trusted_resolvers = []\n", "x").dnssec_trusted_resolvers,
+            std::vector<std::string>{});  // trust no AD bit: DANE never applies
+  EXPECT_CONFIG_ERROR("dnssec_trusted_resolvers = [\"resolver.example\"]\n",
+                      "dnssec_trusted_resolvers[0]: \"resolver.example\" is not a DNS server address");
+}
+
 // ---- [queue] --------------------------------------------------------------------------------
 
 TEST(QueueSettingsConfig, ShortLifetimeAndZeroDelayWarning) {

@@ -166,6 +166,8 @@ void read_log_limits(const TomlReader& reader, const toml::table& table, std::st
 inline constexpr std::string_view kLogLimitKeys[] = {"max_file_size", "max_age", "max_directory_size"};
 /// admin_listen and admin_listen_public (admin_listen.cc).
 void read_admin_listen(const TomlReader& reader, const toml::table& root, Config& config);
+/// [mta_sts] (mta_sts.cc).
+void read_mta_sts(const TomlReader& reader, const toml::table& root, Config& config);
 /// The connector a configuration without [[send_connector]] has.
 SendConnector default_send_connector();
 

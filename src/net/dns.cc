@@ -15,6 +15,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "net/dns_wire.h"
+
 namespace sluice::net {
 namespace {
 
@@ -252,19 +254,49 @@ class Channel {
   ares_channel channel_ = nullptr;
 };
 
-/// The outcome of one query: its status, on success the raw answer, and for error messages the
-/// server(s) it came from.
+/// The outcome of one query: its status, the raw answer (also of NXDOMAIN and NODATA, whose AD bit
+/// matters), for error messages the server(s) it came from, and whether a trusted resolver
+/// vouched for it with the AD bit.
 struct RawResult {
   int status = ARES_ETIMEOUT;
   std::vector<unsigned char> answer;
   std::string servers;
+  bool secure = false;
 };
 
 void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int alen) {
   auto* result = static_cast<RawResult*>(arg);
+  // ares_send hands over every answer as a success (NOCHECKRESP): the rcode decides here.
+  if (status == ARES_SUCCESS) status = dns_wire::answer_status(abuf, alen);
   result->status = status;
-  if (status == ARES_SUCCESS && abuf != nullptr && alen > 0) result->answer.assign(abuf, abuf + alen);
+  if (abuf != nullptr && alen > 0) result->answer.assign(abuf, abuf + alen);
 }
+
+/// Sends one query with the AD bit set: RFC 6840 5.7, a validating resolver then reports in its
+/// answer's AD bit whether it validated the data (without EDNS DO, so no RRSIGs to carry).
+void send_query(ares_channel channel, const std::string& name, int type, RawResult& result) {
+  unsigned char* query = nullptr;
+  int length = 0;
+  int status = ares_create_query(name.c_str(), ns_c_in, type, 0, 1, &query, &length, 0);
+  if (status != ARES_SUCCESS) {
+    result.status = status;
+    return;
+  }
+  query[3] |= 0x20;  // AD
+  ares_send(channel, query, length, on_answer, &result);
+  ares_free_string(query);
+}
+
+/// The resolvers whose AD bit counts (docs/outbound.md, "DANE"): a list, or by default every
+/// loopback address (a validating resolver on this host).
+struct TrustedResolvers {
+  std::optional<std::vector<ServerSpec>> list;
+  bool contains(const ServerSpec& server) const {
+    if (!list) return server.address.is_loopback();
+    return std::any_of(list->begin(), list->end(),
+                       [&](const ServerSpec& s) { return s.address == server.address && s.port == server.port; });
+  }
+};
 
 const char* type_name(int type) {
   switch (type) {
@@ -274,6 +306,10 @@ const char* type_name(int type) {
       return "A";
     case ns_t_aaaa:
       return "AAAA";
+    case dns_wire::kTypeTxt:
+      return "TXT";
+    case dns_wire::kTypeTlsa:
+      return "TLSA";
     default:
       return "?";
   }
@@ -315,39 +351,57 @@ DnsAnswer failure(int status, int type, const std::string& name, const std::stri
   return answer;
 }
 
-/// Runs the queries for one name in parallel within the overall timeout. A server answering
-/// SERVFAIL or REFUSED is passed over for the next one, as a stub resolver does.
-std::vector<RawResult> query_all(std::vector<ServerSpec> servers, const std::string& name,
-                                 const std::vector<int>& types, std::chrono::milliseconds timeout) {
+bool worth_another_server(int status) {
+  return status == ARES_ESERVFAIL || status == ARES_EREFUSED || status == ARES_ETIMEOUT ||
+         status == ARES_ECONNREFUSED || status == ARES_ECANCELLED;
+}
+
+/// Runs the queries for one name in parallel within the overall timeout, one server at a time so
+/// that the server behind each answer is known (its AD bit counts only if it is trusted). A server
+/// answering SERVFAIL or REFUSED, or not at all, is passed over for the next one, as a stub
+/// resolver does; but after a trusted resolver's SERVFAIL (which may mean DNSSEC validation
+/// failed) untrusted ones are not asked, since their insecure answer would strip DANE.
+std::vector<RawResult> query_all(std::vector<ServerSpec> servers, const TrustedResolvers& trusted,
+                                 const std::string& name, const std::vector<int>& types,
+                                 std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   if (servers.empty()) servers = Channel({}, timeout).servers();
   std::vector<RawResult> results(types.size());
-  std::vector<std::string> refused_by(types.size());  // servers that said SERVFAIL/REFUSED so far
+  std::vector<std::string> tried(types.size());  // servers asked so far, for the error text
+  std::vector<bool> validator_failed(types.size(), false);
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < types.size(); ++i) todo.push_back(i);
   // With an empty list (system servers unreadable) the one channel below uses the system config.
-  for (std::size_t first = 0; first < std::max<std::size_t>(servers.size(), 1) && !todo.empty(); ++first) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
-    std::vector<ServerSpec> rest(servers.begin() + static_cast<long>(std::min(first, servers.size())), servers.end());
-    Channel channel(rest, left);
+  const std::size_t rounds = std::max<std::size_t>(servers.size(), 1);
+  for (std::size_t round = 0; round < rounds && !todo.empty(); ++round) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    // The time left is shared by the servers still to ask.
+    auto until = now + (deadline - now) / static_cast<long>(rounds - round);
+    std::vector<ServerSpec> one;
+    if (round < servers.size()) one.push_back(servers[round]);
+    bool is_trusted = !one.empty() && trusted.contains(one[0]);
+    Channel channel(one, std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+    std::vector<std::size_t> asked;
     for (auto i : todo) {
+      if (validator_failed[i] && !is_trusted) continue;
       results[i] = RawResult{};
-      ares_query(channel.get(), name.c_str(), ns_c_in, types[i], on_answer, &results[i]);
+      send_query(channel.get(), name, types[i], results[i]);
+      asked.push_back(i);
     }
-    bool finished = channel.run(deadline);
+    bool finished = channel.run(until);
     std::vector<std::size_t> again;
     for (auto i : todo) {
+      if (std::find(asked.begin(), asked.end(), i) == asked.end()) continue;
       auto& r = results[i];
       if (!finished && r.status == ARES_ECANCELLED) r.status = ARES_ETIMEOUT;
-      std::string prefix = refused_by[i].empty() ? "" : refused_by[i] + ", then ";
-      if ((r.status == ARES_ESERVFAIL || r.status == ARES_EREFUSED) && !rest.empty()) {
-        // Most likely the first server of the list answered (unless it timed out first).
-        refused_by[i] = prefix + describe(rest[0].address, rest[0].port);
-        r.servers = refused_by[i];
+      r.servers = (tried[i].empty() ? "" : tried[i] + ", then ") + describe(one);
+      bool answered = r.status == ARES_SUCCESS || r.status == ARES_ENODATA || r.status == ARES_ENOTFOUND;
+      r.secure = answered && is_trusted && dns_wire::authenticated_data(r.answer);
+      if (r.status == ARES_ESERVFAIL && is_trusted) validator_failed[i] = true;
+      if (worth_another_server(r.status) && round + 1 < rounds) {
+        tried[i] = r.servers;
         again.push_back(i);
-      } else {
-        r.servers = prefix + describe(rest);
       }
     }
     todo = std::move(again);
@@ -420,6 +474,31 @@ std::vector<ServerSpec> parse_servers(const std::vector<std::string>& servers) {
   return specs;
 }
 
+TrustedResolvers trusted_resolvers(const std::optional<std::vector<std::string>>& trusted) {
+  TrustedResolvers out;
+  if (trusted) out.list = parse_servers(*trusted);
+  return out;
+}
+
+/// TXT or TLSA records from a successful answer; a malformed one fails the whole lookup.
+Result<DnsRecords> parse_records(const RawResult& raw, int type) {
+  auto rdatas = dns_wire::answer_rdata(raw.answer, type);
+  if (!rdatas) return fail(rdatas.error());
+  DnsRecords out;
+  for (const auto& rdata : *rdatas) {
+    if (type == dns_wire::kTypeTxt) {
+      auto text = dns_wire::txt_text(rdata);
+      if (!text) return fail(text.error());
+      out.txt.push_back(std::move(*text));
+    } else {
+      auto record = dns_wire::tlsa_record(rdata);
+      if (!record) return fail(record.error());
+      out.tlsa.push_back(std::move(*record));
+    }
+  }
+  return out;
+}
+
 DnsAnswer invalid_name(const std::string& name, const std::string& why) {
   DnsAnswer answer;
   // A name that cannot exist will not exist on a retry either.
@@ -431,9 +510,14 @@ DnsAnswer invalid_name(const std::string& name, const std::string& why) {
 }  // namespace
 
 Resolver::Resolver(std::vector<std::string> servers, std::chrono::milliseconds timeout)
-    : servers_(std::move(servers)), timeout_(timeout) {
+    : Resolver(std::move(servers), std::nullopt, timeout) {}
+
+Resolver::Resolver(std::vector<std::string> servers, std::optional<std::vector<std::string>> trusted,
+                   std::chrono::milliseconds timeout)
+    : servers_(std::move(servers)), trusted_(std::move(trusted)), timeout_(timeout) {
   if (timeout_.count() <= 0) throw std::runtime_error("DNS timeout must be positive");
   parse_servers(servers_);  // validates now so that a bad configuration fails at startup
+  if (trusted_) parse_servers(*trusted_);
   init_library();
 }
 
@@ -448,20 +532,26 @@ DnsAnswer Resolver::addresses(const std::string& host_in) const {
   }
   std::string host = strip_trailing_dots(host_in);
   if (auto why = invalid_name_reason(host); !why.empty()) return invalid_name(host_in, why);
-  auto raw = query_all(parse_servers(servers_), host, {ns_t_aaaa, ns_t_a}, timeout_);
+  auto raw = query_all(parse_servers(servers_), trusted_resolvers(trusted_), host, {ns_t_aaaa, ns_t_a}, timeout_);
 
   DnsAnswer answer;
   std::vector<DnsAnswer> failures;
   const int types[] = {ns_t_aaaa, ns_t_a};
+  bool all_secure = true;  // every family that gave addresses was validated
   for (std::size_t i = 0; i < raw.size(); ++i) {
     int status = raw[i].status;
     if (status == ARES_SUCCESS) status = parse_addresses(raw[i], types[i], answer.addresses);
-    if (status != ARES_SUCCESS) failures.push_back(failure(status, types[i], host, raw[i].servers, timeout_));
+    if (status == ARES_SUCCESS) all_secure = all_secure && raw[i].secure;
+    if (status != ARES_SUCCESS) {
+      failures.push_back(failure(status, types[i], host, raw[i].servers, timeout_));
+      failures.back().secure = raw[i].secure;
+    }
   }
   // One family is enough to deliver: a server that fails or drops AAAA queries (still common)
   // must not hold up mail that has a usable A record.
   if (!answer.addresses.empty()) {
     answer.status = Status::Ok;
+    answer.secure = all_secure;
     return answer;
   }
   // Otherwise the most telling failure wins: the name does not exist, then a temporary error
@@ -489,9 +579,10 @@ DnsAnswer Resolver::mx(const std::string& domain_in) const {
   }
   std::string domain = strip_trailing_dots(domain_in);
   if (auto why = invalid_name_reason(domain); !why.empty()) return invalid_name(domain_in, why);
-  auto raw = query_all(parse_servers(servers_), domain, {ns_t_mx}, timeout_);
+  auto raw = query_all(parse_servers(servers_), trusted_resolvers(trusted_), domain, {ns_t_mx}, timeout_);
   DnsAnswer answer = raw[0].status == ARES_SUCCESS ? parse_mx(raw[0], domain)
                                                    : failure(raw[0].status, ns_t_mx, domain, raw[0].servers, timeout_);
+  answer.secure = raw[0].secure;
   if (answer.status != Status::NoData) return answer;
 
   // RFC 5321 5.1: without MX records the domain itself is the host, if it has an address.
@@ -503,7 +594,46 @@ DnsAnswer Resolver::mx(const std::string& domain_in) const {
   answer.status = Status::Ok;
   answer.error.clear();
   answer.hosts.push_back(MxHost{domain, 0, true});
+  // RFC 7672 2.2.1: the implicit MX is as secure as the denial of the MX and the address records.
+  answer.secure = answer.secure && implicit.secure;
   return answer;
+}
+
+DnsRecords Resolver::txt(const std::string& name) const { return records(name, dns_wire::kTypeTxt); }
+
+DnsRecords Resolver::tlsa(const std::string& name) const { return records(name, dns_wire::kTypeTlsa); }
+
+DnsRecords Resolver::records(const std::string& name_in, int type) const {
+  std::string name = strip_trailing_dots(name_in);
+  DnsRecords out;
+  if (auto why = invalid_name_reason(name); !why.empty()) {
+    auto invalid = invalid_name(name_in, why);
+    out.status = invalid.status;
+    out.error = invalid.error;
+    return out;
+  }
+  auto raw = query_all(parse_servers(servers_), trusted_resolvers(trusted_), name, {type}, timeout_);
+  int status = raw[0].status;
+  if (status == ARES_SUCCESS) {
+    auto parsed = parse_records(raw[0], type);
+    if (!parsed) {
+      out.status = Status::TempFail;
+      out.error = parsed.error().message + " for " + name + " from " + raw[0].servers;
+      return out;
+    }
+    out = std::move(*parsed);
+    if (!out.txt.empty() || !out.tlsa.empty()) {
+      out.status = Status::Ok;
+      out.secure = raw[0].secure;
+      return out;
+    }
+    status = ARES_ENODATA;  // e.g. only a CNAME pointing to a name without such records
+  }
+  auto failed = failure(status, type, name, raw[0].servers, timeout_);
+  out.status = failed.status;
+  out.error = failed.error;
+  out.secure = raw[0].secure;
+  return out;
 }
 
 }  // namespace sluice::net

@@ -5,6 +5,7 @@
 #include <asio/ip/address.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,9 @@ struct DnsAnswer {
 struct DnsRecords {
   DnsAnswer::Status status = DnsAnswer::Status::TempFail;  ///< Ok, NxDomain, NoData or TempFail
   std::string error;
-  bool secure = false;                  ///< as DnsAnswer::secure
-  std::vector<std::string> txt;         ///< TXT: each record's character-strings joined, in answer order
-  std::vector<tls::TlsaRecord> tlsa;    ///< TLSA records as published (usable or not: the caller decides)
+  bool secure = false;                ///< as DnsAnswer::secure
+  std::vector<std::string> txt;       ///< TXT: each record's character-strings joined, in answer order
+  std::vector<tls::TlsaRecord> tlsa;  ///< TLSA records as published (usable or not: the caller decides)
 };
 
 /// The lookups mail routing needs, as an interface so that the delivery engine can be tested
@@ -67,6 +68,11 @@ class Resolver : public MailLookups {
   /// `timeout`: per query overall (c-ares retries within it). Throws std::runtime_error when a
   /// server string is malformed or c-ares cannot start.
   explicit Resolver(std::vector<std::string> servers, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// `trusted`: the validating resolvers whose AD bit makes an answer `secure` (same forms as
+  /// `servers`); std::nullopt: every loopback address among the servers queried. An AD bit from
+  /// any other server is ignored (docs/outbound.md, "DANE").
+  Resolver(std::vector<std::string> servers, std::optional<std::vector<std::string>> trusted,
+           std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
@@ -74,15 +80,22 @@ class Resolver : public MailLookups {
   /// MX hosts for a domain. No MX but the domain has A/AAAA: one implicit host (the domain).
   /// A domain literal ("[192.0.2.1]") is its own implicit host, without a query. A syntactically
   /// impossible name is NxDomain ("invalid domain name ..."). A server answering SERVFAIL or
-  /// REFUSED is passed over for the next configured one while time is left.
+  /// REFUSED, or not at all, is passed over for the next configured one while time is left, except
+  /// that after a trusted resolver's SERVFAIL untrusted ones are not asked (it may mean "bogus").
   /// Thread-safe (each call uses its own c-ares channel).
   DnsAnswer mx(const std::string& domain) const override;
   /// A and AAAA records of a host; an IP literal ("192.0.2.1", "::1", "[::1]", "[IPv6:...]") is
   /// returned as is without a query. One family answering is enough for Ok.
   DnsAnswer addresses(const std::string& host) const override;
+  /// TXT and TLSA records; a malformed record is TempFail ("malformed TLSA record ...").
+  DnsRecords txt(const std::string& name) const override;
+  DnsRecords tlsa(const std::string& name) const override;
 
  private:
+  DnsRecords records(const std::string& name, int type) const;
+
   std::vector<std::string> servers_;
+  std::optional<std::vector<std::string>> trusted_;
   std::chrono::milliseconds timeout_;
 };
 

@@ -128,8 +128,10 @@ class Resolution {
     if (!lookups_.mta_sts) return opportunistic("MTA-STS is not configured: opportunistic");
     if (!sts_) sts_ = lookups_.mta_sts->lookup(domain_);
     using S = mta_sts::Lookup::Status;
+    // The store's reason (a malformed TXT record, a failed lookup or refresh) goes into the log line.
+    const std::string store_note = sts_->error.empty() ? "" : fmt::format(" ({})", sts_->error);
     if (sts_->status == S::NoPolicy)
-      return opportunistic(fmt::format("no MTA-STS policy for {}: opportunistic", domain_));
+      return opportunistic(fmt::format("no MTA-STS policy for {}{}: opportunistic", domain_, store_note));
     if (sts_->status == S::Failed || !sts_->policy)
       return opportunistic(fmt::format(
           "MTA-STS policy of {} unavailable ({}): delivered as without a policy (RFC 8461 5.1)", domain_, sts_->error));
@@ -152,9 +154,10 @@ class Resolution {
     if (mode.entry) raise_min_version(r, mode.entry->min_version);
     r.testing = testing;
     r.fallback_to_plaintext = testing && connector_.fallback_to_plaintext;
-    r.decided_by = fmt::format("{}; MTA-STS policy of {} (id {}, mode {}{}, mx: {}{})", so_far, domain_, policy.id,
+    r.decided_by = fmt::format("{}; MTA-STS policy of {} (id {}, mode {}{}, mx: {}{}){}", so_far, domain_, policy.id,
                                testing ? "testing" : "enforce", sts_->from_cache ? ", cached" : "", joined(policy.mx),
-                               listed ? "" : fmt::format("; {} is not listed", host.name));
+                               listed ? "" : fmt::format("; {} is not listed", host.name),
+                               sts_->error.empty() ? "" : fmt::format("; kept from the cache: {}", sts_->error));
     return r;
   }
 

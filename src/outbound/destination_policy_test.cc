@@ -145,6 +145,28 @@ TEST_F(DestinationPolicy, NoMtaStsPolicyOrAFailedFetchIsOpportunistic) {
   EXPECT_NE(failed->front().tls.decided_by.find("HTTP 404"), std::string::npos);
 }
 
+TEST_F(DestinationPolicy, TheStoresReasonIsInTheDecision) {
+  connector.tls = OutboundTls::MtaSts;
+  policies.outcome = found(mta_sts::Mode::Enforce, {"*.example.org"});
+  policies.outcome.from_cache = true;
+  policies.outcome.error = "https://mta-sts.example.org/.well-known/mta-sts.txt: timed out";
+  auto kept = resolve_with_policy(connector, "example.org", lookups);
+  ASSERT_TRUE(kept);
+  EXPECT_NE(kept->front().tls.decided_by.find("(id 20261208, mode enforce, cached, mx: *.example.org); kept from the "
+                                              "cache: https://mta-sts.example.org/.well-known/mta-sts.txt: timed out"),
+            std::string::npos)
+      << kept->front().tls.decided_by;
+
+  policies.outcome = mta_sts::Lookup{};
+  policies.outcome.error = "_mta-sts.example.org: more than one \"v=STSv1\" TXT record";
+  auto none = resolve_with_policy(connector, "example.org", lookups);
+  ASSERT_TRUE(none);
+  EXPECT_NE(none->front().tls.decided_by.find("no MTA-STS policy for example.org (_mta-sts.example.org: more than one "
+                                              "\"v=STSv1\" TXT record): opportunistic"),
+            std::string::npos)
+      << none->front().tls.decided_by;
+}
+
 TEST_F(DestinationPolicy, DaneFirstThenMtaStsWhereDaneDoesNotApply) {
   connector.tls = OutboundTls::Dane;
   policies.outcome = found(mta_sts::Mode::Enforce, {"mx1.example.org", "mx2.other.net"});

@@ -31,7 +31,7 @@ struct HttpResponse {
 /// contains the form's values.
 using HttpPost = std::function<Result<HttpResponse>(const HttpRequest&)>;
 
-/// The real one: libcurl, HTTPS only, the peer's certificate and name verified, no redirects.
+/// The real one: net::https_request (libcurl, HTTPS only, the peer's certificate and name verified, no redirects).
 Result<HttpResponse> curl_http_post(const HttpRequest& request);
 
 }  // namespace sluice::outbound

@@ -28,6 +28,7 @@
 #include "smtp/sasl.h"
 #include "tls/client_certificates.h"
 #include "tls/client_context.h"
+#include "tls/dane.h"
 #include "tls/exchange_names.h"
 #include "tls/failure_reason.h"
 #include "tls/version.h"
@@ -406,6 +407,8 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info(fmt::format("TLS handshake failed: {} ({})", reason, detail));
       disconnect_reason_ = timed_out ? "Timeout" : peer_closed ? "Remote" : "Local";
       long verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+      if (tls_.level == TlsLevel::Dane && (verify_result != X509_V_OK || !dane_setup_error_.empty()))
+        co_return dane_rejected(ssl);
       if (verify && verify_result != X509_V_OK) {
         std::string why = X509_verify_cert_error_string(verify_result);
         if (tls_.source != PolicySource::Connector)
@@ -430,6 +433,7 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info_value(tls::certificate_thumbprint(cert), "Certificate thumbprint");
     }
     if (verify) log_->info_value(peer_name_, "Validated received certificate");
+    if (tls_.level == TlsLevel::Dane && !dane_accepted(ssl)) co_return dane_rejected(ssl);
     if (tls_.testing) log_testing_verdict(ssl);
     log_client_certificate(ssl);
     result_.tls = true;
@@ -448,6 +452,8 @@ class Client : public std::enable_shared_from_this<Client> {
     if (tls_.level == TlsLevel::Verify) {
       const auto& names = tls_.match_names.empty() ? std::vector<std::string>{peer_name_} : tls_.match_names;
       tls::set_client_verification(ssl, names, !tls_.testing);
+    } else if (tls_.level == TlsLevel::Dane) {
+      prepare_dane(ssl);
     } else {
       SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
     }
@@ -455,6 +461,34 @@ class Client : public std::enable_shared_from_this<Client> {
       const int wanted = tls::wire_value(*tls_.min_version);
       if (SSL_get_min_proto_version(ssl) < wanted) SSL_set_min_proto_version(ssl, wanted);
     }
+  }
+
+  /// The TLSA base domain: the MX host name (RFC 7672 2.2.3).
+  const std::string& dane_host() const { return tls_.match_names.empty() ? peer_name_ : tls_.match_names.front(); }
+
+  /// DANE (RFC 7672) on this session: the usable TLSA records and the reference names. A setup
+  /// OpenSSL refuses is remembered and fails the session after the handshake (never unchecked TLS).
+  void prepare_dane(SSL* ssl) {
+    const auto& names = tls_.match_names.empty() ? std::vector<std::string>{peer_name_} : tls_.match_names;
+    auto set = tls::set_dane_peer(ssl, names, tls_.tlsa);
+    if (!set) dane_setup_error_ = set.error().message;
+  }
+
+  /// After a completed handshake: logs which TLSA record matched; false when none did.
+  bool dane_accepted(SSL* ssl) {
+    if (!dane_setup_error_.empty()) return false;
+    auto match = tls::dane_match(ssl, dane_host());
+    if (!match) return false;
+    log_->info("DANE: " + *match);
+    return true;
+  }
+
+  /// Defers the message: the certificate chain matched no TLSA record (or DANE could not be set up).
+  State dane_rejected(SSL* ssl) {
+    std::string why = !dane_setup_error_.empty() ? "DANE could not be set up: " + dane_setup_error_
+                                                 : tls::dane_failure(ssl, dane_host(), tls_.tlsa);
+    log_->info("DANE: " + why);
+    return fail(Failure::CertificateInvalid, failure_reply(Failure::CertificateInvalid, peer_name_, why));
   }
 
   /// MTA-STS testing: the checks ran without stopping the handshake; say what enforce would do.
@@ -713,6 +747,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string without_tls_ = "STARTTLS was not attempted";  ///< why the session is in plaintext, for AUTH's refusal
   std::string helo_;
   std::string peer_name_;
+  std::string dane_setup_error_;  ///< why prepare_dane failed, if it did
   std::optional<net::Connection> connection_;
   std::optional<protocol_log::SessionLog> log_;
   smtp::Capabilities capabilities_;

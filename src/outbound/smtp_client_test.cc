@@ -1,6 +1,8 @@
 #include "outbound/smtp_client.h"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -905,6 +907,70 @@ TEST_F(SmtpClientTest, VerifyRejectsUntrustedCertificate) {
   EXPECT_NE(result.reply.one_line().find("certificate of localhost rejected: self-signed certificate"),
             std::string::npos)
       << result.reply.one_line();
+}
+
+/// DANE-EE SPKI records (3 1 1) of the generated server certificates (read from `certificates`).
+std::vector<tls::TlsaRecord> spki_tlsa_of(const std::vector<tls::CertificateFiles>& certificates) {
+  std::vector<tls::TlsaRecord> out;
+  for (const auto& files : certificates) {
+    std::FILE* f = std::fopen(files.chain.c_str(), "r");
+    X509* cert = f ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
+    if (f) std::fclose(f);
+    if (cert == nullptr) continue;
+    unsigned char* der = nullptr;
+    int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    std::vector<unsigned char> digest(32);
+    SHA256(der, static_cast<std::size_t>(len), digest.data());
+    OPENSSL_free(der);
+    X509_free(cert);
+    out.push_back({3, 1, 1, digest});
+  }
+  return out;
+}
+
+TlsRequirement dane_requirement_with(std::vector<tls::TlsaRecord> tlsa) {
+  TlsRequirement r;
+  r.level = TlsLevel::Dane;
+  r.source = PolicySource::Dane;
+  r.policy_domain = "example.test";
+  r.match_names = {"mx.example.test", "example.test"};
+  r.tlsa = std::move(tlsa);
+  r.decided_by = "DANE: DNSSEC-validated TLSA records for _25._tcp.mx.example.test";
+  return r;
+}
+
+TEST_F(SmtpClientTest, DaneDeliversWhenATlsaRecordMatchesAndLogsWhichOne) {
+  auto server_ctx = server_tls(*tls::named_policy("default"));
+  target.tls = dane_requirement_with(spki_tlsa_of(certificates));
+  ASSERT_EQ(target.tls.tlsa.size(), 2u);
+  Responder r;
+  r.ehlo = kEhloStartTls;
+  r.ehlo_after_tls = kEhloNoStartTls;
+  r.tls = server_ctx->native_handle();
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  auto result = attempt(server, TlsAttempt::Policy, "mx.example.test");
+  EXPECT_EQ(result.failure, Failure::None) << result.reply.one_line();
+  EXPECT_TRUE(result.data_accepted);
+  EXPECT_NE(send_log().find("DANE: certificate matched TLSA 3 1 1 "), std::string::npos) << send_log();
+  EXPECT_NE(send_log().find(" of mx.example.test (depth 0)"), std::string::npos) << send_log();
+}
+
+TEST_F(SmtpClientTest, DaneMismatchDefersAsCertificateInvalid) {
+  auto server_ctx = server_tls(*tls::named_policy("default"));
+  tls::TlsaRecord wrong{3, 1, 1, std::vector<unsigned char>(32, 0xab)};
+  target.tls = dane_requirement_with({wrong});
+  Responder r;
+  r.ehlo = kEhloStartTls;
+  r.tls = server_ctx->native_handle();
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  auto result = attempt(server, TlsAttempt::Policy, "mx.example.test");
+  EXPECT_EQ(result.failure, Failure::CertificateInvalid);
+  EXPECT_EQ(result.reply.one_line(),
+            "450 4.4.317 Cannot connect to remote server: certificate of mx.example.test rejected: TLSA mismatch: no "
+            "TLSA record of mx.example.test matches its certificate chain (3 1 1 abababababab...)");
+  EXPECT_FALSE(result.may_fall_back);
+  EXPECT_FALSE(result.data_accepted);
+  EXPECT_NE(send_log().find("DANE: TLSA mismatch"), std::string::npos) << send_log();
 }
 
 TEST_F(SmtpClientTest, ReplyTimeout) {

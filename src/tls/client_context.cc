@@ -40,6 +40,9 @@ std::shared_ptr<asio::ssl::context> make_client_context(const Policy& policy, bo
   apply_policy(ctx, policy, "tls_policy.");
   if (!policy.certificate.empty()) use_certificate_files(ctx, {policy.certificate, policy.key});
   record_certificate_requests(ctx);  // for the send protocol log
+  // Any session may need DANE (tls/dane.h); enabled here, once, so that sessions never change
+  // the shared context.
+  if (SSL_CTX_dane_enable(ctx) <= 0) throw_openssl_error("DANE support");
   if (verify_peer) {
     if (!ca_file.empty()) {
       if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1)

@@ -74,12 +74,12 @@ struct Connection {
   bool server_ok = false;
 };
 
-/// Runs a handshake between new SSL objects of the two contexts over a BIO pair; stops when
-/// both finished or neither can make progress.
-inline Connection handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
+/// Runs a handshake between two prepared SSL objects (a client and a server) over a BIO pair;
+/// stops when both finished or neither can make progress.
+inline Connection handshake(SslPtr client, SslPtr server) {
   Connection c;
-  c.client.reset(SSL_new(client_ctx));
-  c.server.reset(SSL_new(server_ctx));
+  c.client = std::move(client);
+  c.server = std::move(server);
   BIO* client_bio = nullptr;
   BIO* server_bio = nullptr;
   BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
@@ -106,6 +106,11 @@ inline Connection handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
     if ((c.client_ok || client_failed) && (c.server_ok || server_failed)) break;
   }
   return c;
+}
+
+/// A handshake between new SSL objects of the two contexts.
+inline Connection handshake(SSL_CTX* client_ctx, SSL_CTX* server_ctx) {
+  return handshake(SslPtr(SSL_new(client_ctx)), SslPtr(SSL_new(server_ctx)));
 }
 
 }  // namespace sluice::tls::test_util

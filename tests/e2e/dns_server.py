@@ -4,12 +4,23 @@ lookups (`dns_servers = ["127.0.0.1:<port>"]`) never leave the machine.
     zone = {
         "example.test": {"MX": [(10, "mx1.example.test")], "A": ["127.0.0.1"]},
         "mx1.example.test": {"A": ["127.0.0.1"], "AAAA": ["::1"]},
+        "_mta-sts.example.test": {"TXT": ["v=STSv1; id=20261208;"]},
+        "_smtp._tls.example.test": {"TXT": [["v=TLSRPTv1; ", "rua=mailto:tlsrpt@example.test"]]},
+        "_25._tcp.mx1.example.test": {"TLSA": [(3, 1, 1, "0123abcd")]},
         "nomail.test": {"MX": [(0, ".")]},      # null MX (RFC 7505)
         "broken.test": "SERVFAIL",              # every query for the name: SERVFAIL
         "slow.test": "DROP",                    # never answered: the resolver times out
     }
     with DnsServer(zone) as dns:
         ...  # dns.port, dns.address == "127.0.0.1:<port>"
+
+Record values: A and AAAA an address string; MX a (preference, exchange) pair; TXT a string (one
+record; over 255 bytes it is split into 255-byte character-strings, as one record) or a list of
+strings (one record made of those character-strings, in that order, each at most 255 bytes);
+TLSA a (usage, selector, matching type, certificate association data in hex) tuple.
+`DnsServer(zone, ad=True)` sets the AD (authenticated data) bit in every answer, as a validating
+resolver would for a secure zone; `dns.ad` may be changed while it runs. It signs nothing: it is
+for tests of a gateway that trusts the AD bit of its resolver.
 
 Names are case-insensitive, a trailing dot is ignored. A name not in the zone is NXDOMAIN; a name
 in the zone without the asked type gets NOERROR with no answers. A record dict may also say
@@ -26,7 +37,7 @@ import socket
 import struct
 import threading
 
-TYPES = {"A": 1, "MX": 15, "AAAA": 28}
+TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "TLSA": 52}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 NOERROR, SERVFAIL, NXDOMAIN, NOTIMP = 0, 2, 3, 4
 MARKERS = ("SERVFAIL", "DROP")
@@ -47,11 +58,40 @@ def encode_name(name):
     return out + b"\0"
 
 
+def _character_strings(value):
+    """TXT rdata: a str is one record cut into 255-byte pieces; a list gives the pieces itself."""
+    if isinstance(value, str):
+        raw = value.encode("utf-8")
+        pieces = [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
+    elif isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
+        pieces = [p.encode("utf-8") for p in value]
+    else:
+        raise ValueError(f"TXT: expected a string or a list of strings, not {value!r}")
+    out = b""
+    for piece in pieces:
+        if len(piece) > 255:
+            raise ValueError(f"TXT: a character-string is at most 255 bytes ({len(piece)} given)")
+        out += bytes([len(piece)]) + piece
+    return out
+
+
+def _tlsa_rdata(value):
+    usage, selector, matching, data = value
+    for field in (usage, selector, matching):
+        if not 0 <= int(field) <= 255:
+            raise ValueError(f"TLSA: field {field!r} is not one octet")
+    return bytes([int(usage), int(selector), int(matching)]) + bytes.fromhex(data)
+
+
 def _rdata(rtype, value):
     if rtype == "A":
         return ipaddress.IPv4Address(value).packed
     if rtype == "AAAA":
         return ipaddress.IPv6Address(value).packed
+    if rtype == "TXT":
+        return _character_strings(value)
+    if rtype == "TLSA":
+        return _tlsa_rdata(value)
     preference, exchange = value
     return struct.pack("!H", int(preference)) + encode_name(exchange)
 
@@ -79,7 +119,8 @@ def _check_zone(zone):
 
 
 class DnsServer:
-    def __init__(self, zone=None, port=0, host="127.0.0.1"):
+    def __init__(self, zone=None, port=0, host="127.0.0.1", ad=False):
+        self.ad = ad  # the AD bit in every answer
         self._zone = {}
         self._lock = threading.Lock()
         self.queries = []  # (name, type name) in arrival order, for assertions
@@ -186,8 +227,10 @@ class DnsServer:
             if marker == "SERVFAIL":
                 rcode = SERVFAIL
 
-        # QR, AA, RD echoed, RA; the answers point back at the question name (0xC00C).
-        header = struct.pack("!HHHHHH", qid, 0x8400 | (flags & 0x0100) | 0x0080 | rcode, 1, len(answers), 0, 0)
+        # QR, AA, RD echoed, RA, AD if asked for; the answers point back at the question name (0xC00C).
+        ad_bit = 0x0020 if self.ad else 0
+        header = struct.pack("!HHHHHH", qid, 0x8400 | (flags & 0x0100) | 0x0080 | ad_bit | rcode, 1, len(answers), 0,
+                             0)
         body = query[12:question_end]
         for rdata in answers:
             body += struct.pack("!HHHIH", 0xC00C, qtype, 1, 300, len(rdata)) + rdata
@@ -195,7 +238,7 @@ class DnsServer:
 
 
 def _zone_from_json(text):
-    """JSON has no tuples: MX records come as [preference, exchange] pairs."""
+    """JSON has no tuples: MX records come as [preference, exchange] pairs, TLSA as 4-element lists."""
     zone = json.loads(text)
     if not isinstance(zone, dict):
         raise ValueError("the zone must be a JSON object")
@@ -203,12 +246,13 @@ def _zone_from_json(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Answer MX/A/AAAA queries on 127.0.0.1 from a JSON zone.")
+    parser = argparse.ArgumentParser(description="Answer A/AAAA/MX/TXT/TLSA queries on 127.0.0.1 from a JSON zone.")
     parser.add_argument("--port", type=int, default=5353)
+    parser.add_argument("--ad", action="store_true", help="set the AD bit in every answer")
     parser.add_argument("--zone", required=True, help='e.g. \'{"example.test": {"MX": [[10, "mx.example.test"]]}}\'')
     args = parser.parse_args()
     try:
-        server = DnsServer(_zone_from_json(args.zone), port=args.port)
+        server = DnsServer(_zone_from_json(args.zone), port=args.port, ad=args.ad)
     except (ValueError, OSError) as e:
         parser.error(str(e))
     print(f"answering DNS on {server.address}; Ctrl-C stops", flush=True)

@@ -8,6 +8,7 @@ import random
 import re
 import select
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
@@ -601,6 +602,49 @@ def queue_cli(sluice, *args, timeout=20):
     """`sluice queue <args> --state-dir <sluice's>`, its CompletedProcess (text output)."""
     return subprocess.run([SLUICE, "queue", *args, "--state-dir", sluice.state], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def queue_show(sluice, queue_id):
+    """`sluice queue show <id> --json` of the running gateway, or None once the message is gone."""
+    p = queue_cli(sluice, "show", queue_id, "--json")
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def wait_deferred(sluice, queue_id, attempts=1, timeout=30):
+    """The first recipient of `queue_id` (queue show's JSON) once it is deferred after `attempts`."""
+    def deferred():
+        m = queue_show(sluice, queue_id)
+        r = m and m["recipients"][0]
+        return r if r and r["state"] == "deferred" and r["attempts"] >= attempts else None
+    return wait_for(f"{queue_id} deferred after {attempts} attempt(s)", deferred, timeout=timeout)
+
+
+def wait_gone(sluice, queue_id, timeout=30):
+    """Waits until `queue_id` has left the queue (delivered, or bounced)."""
+    wait_for(f"{queue_id} to leave the queue", lambda: queue_show(sluice, queue_id) is None, timeout=timeout)
+
+
+def send_sessions_naming(sluice, *needles):
+    """The send protocol log's sessions (each one text: its records' fields joined by commas, one
+    record a line) that contain any of `needles`."""
+    out = []
+    for recs in send_log_sessions(sluice).values():
+        text = "\n".join(",".join(r) for r in recs)
+        if any(n in text for n in needles):
+            out.append(text)
+    return out
+
+
+def submit_message(port, sender, rcpt, subject="test"):
+    """One message from `sender` to `rcpt` through the gateway on 127.0.0.1:`port`; its queue id."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.ehlo("submitter.test")
+        s.mail(sender)
+        code, text = s.rcpt(rcpt)
+        assert code == 250, (code, text)
+        code, text = s.data(f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\nhello\r\n")
+    assert code == 250, (code, text)
+    return re.search(rb"([0-9A-F]{16})", text).group(1).decode()
 
 
 def secret_file(directory, name, secret):

@@ -17,18 +17,16 @@ recorded and passed on; `sluice queue show` shows both."""
 import json
 import os
 import re
-import shutil
 import smtplib
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 import postfix_peer  # noqa: E402
 from dns_server import DnsServer  # noqa: E402
+from pki import Pki  # noqa: E402
 from postfix_peer import PostfixPeer  # noqa: E402
-from test_tls_policy import make_ca_and_leaf  # noqa: E402  (the function only: no test case comes with it)
 
 SENDER = "alice@a.test"
 MX = "mx.peer.test"
@@ -59,9 +57,9 @@ class RequireTlsTest(unittest.TestCase):
         reason = postfix_peer.available()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.folder = tempfile.mkdtemp(prefix="requiretls-e2e-")
-        os.chmod(cls.folder, 0o755)
-        cls.ca, cert, key = make_ca_and_leaf(cls.folder, MX)
+        pki = Pki(prefix="requiretls-e2e-")
+        cls.ca = pki.ca("RequireTlsTestCA")
+        cert, key = pki.leaf("mx", "RequireTlsTestCA", MX)
         cls.postfix = PostfixPeer({"mydestination": "pf.test", "smtpd_tls_security_level": "may",
                                    "smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key, "smtpd_tls_loglevel": "1"},
                                   hostname=MX)
@@ -97,7 +95,6 @@ class RequireTlsTest(unittest.TestCase):
         cls.dns.stop()
         cls.postfix.stop()
         cls.postfix.cleanup()
-        shutil.rmtree(cls.folder, ignore_errors=True)
 
     def bounce_for(self, subject):
         """The bounce in the sender's mailbox on A whose subject names `subject`."""

@@ -14,56 +14,24 @@ destination:
 
 Every session's send log names its policy and source; `sluice queue show` shows the deferred
 recipients' policy."""
-import json
 import os
 import re
-import shutil
-import smtplib
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 import postfix_peer  # noqa: E402
 from dns_server import DnsServer  # noqa: E402
+from pki import Pki  # noqa: E402
 from postfix_peer import PostfixPeer  # noqa: E402
 
 DOMAINS = ("ok.test", "wrongname.test", "new.test", "forced.test", "a.sub.test", "plain.test")
 SENDER = "alice@sluice.test"
 
 
-def openssl(*args):
-    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
-
-
-def make_ca_and_leaf(folder, dns_name):
-    """A test CA and a leaf for `dns_name` it signed: (ca.pem, leaf.pem, leaf.key)."""
-    ca, ca_key = os.path.join(folder, "ca.pem"), os.path.join(folder, "ca.key")
-    leaf, key, csr, ext = (os.path.join(folder, f"leaf.{x}") for x in ("pem", "key", "csr", "cnf"))
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=Policy Test CA", "-keyout", ca_key, "-out", ca)
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", f"/CN={dns_name}",
-            "-keyout", key, "-out", csr)
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName=DNS:{dns_name}\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
-            "-extfile", ext, "-out", leaf)
-    os.chmod(key, 0o644)  # read by Postfix's smtpd (user postfix)
-    return ca, leaf, key
-
-
 def submit(port, rcpt):
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
-        s.ehlo("submitter.test")
-        s.mail(SENDER)
-        code, text = s.rcpt(rcpt)
-        assert code == 250, (code, text)
-        code, text = s.data(f"From: {SENDER}\r\nTo: {rcpt}\r\nSubject: policy\r\n\r\nhello\r\n")
-    assert code == 250, (code, text)
-    return re.search(rb"([0-9A-F]{16})", text).group(1).decode()
+    return harness.submit_message(port, SENDER, rcpt, "policy")
 
 
 class TlsPolicyTableTest(unittest.TestCase):
@@ -74,9 +42,9 @@ class TlsPolicyTableTest(unittest.TestCase):
         reason = postfix_peer.available()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.folder = tempfile.mkdtemp(prefix="tls-policy-e2e-")
-        os.chmod(cls.folder, 0o755)
-        cls.ca, cert, key = make_ca_and_leaf(cls.folder, "mx.pf.test")
+        pki = Pki(prefix="tls-policy-e2e-")
+        cls.ca = pki.ca("PolicyTestCA")
+        cert, key = pki.leaf("mx", "PolicyTestCA", "mx.pf.test")
         cls.peer = PostfixPeer({"mydestination": ", ".join(DOMAINS), "smtpd_tls_security_level": "may",
                                 "smtpd_tls_cert_file": cert, "smtpd_tls_key_file": key, "smtpd_tls_loglevel": "1",
                                 "smtpd_tls_protocols": "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1, !TLSv1.3"},
@@ -112,30 +80,17 @@ ca_file = "{cls.ca}"
         cls.dns.stop()
         cls.peer.stop()
         cls.peer.cleanup()
-        shutil.rmtree(cls.folder, ignore_errors=True)
-
-    def queue_show(self, queue_id):
-        p = harness.queue_cli(self.sluice, "show", queue_id, "--json")
-        return json.loads(p.stdout) if p.returncode == 0 else None
 
     def wait_delivered(self, domain):
-        harness.wait_for(f"delivery to {domain}", lambda: self.queue_show(self.ids[domain]) is None, timeout=30)
+        harness.wait_gone(self.sluice, self.ids[domain])
         return self.peer.wait_for_log(rf"postfix/discard\[\d+\]: \w+: to=<user@{re.escape(domain)}>.*status=sent")
 
     def wait_deferred(self, domain):
-        def deferred():
-            m = self.queue_show(self.ids[domain])
-            return m and m["recipients"][0]["state"] == "deferred" and m["recipients"][0]["attempts"] >= 1 and m
-        return harness.wait_for(f"deferral of {domain}", deferred, timeout=30)["recipients"][0]
+        return harness.wait_deferred(self.sluice, self.ids[domain])
 
     def sessions_for(self, domain):
         """The send sessions that carried a RCPT TO for `domain`, or whose policy line names it."""
-        out = []
-        for recs in harness.send_log_sessions(self.sluice).values():
-            text = "\n".join(",".join(r) for r in recs)
-            if f"@{domain}>" in text or f"entry {domain}" in text:
-                out.append(text)
-        return out
+        return harness.send_sessions_naming(self.sluice, f"@{domain}>", f"entry {domain}")
 
     def test_verify_with_match_names_delivers_over_validated_tls(self):
         self.wait_delivered("ok.test")
