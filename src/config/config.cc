@@ -66,7 +66,8 @@ constexpr std::string_view kConnectorKeys[] = {"name",
                                                "client_ca_file",
                                                "auth",
                                                "allow_plaintext_auth",
-                                               "max_auth_failures"};
+                                               "max_auth_failures",
+                                               "requiretls"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -266,6 +267,12 @@ class Reader : public TomlReader {
     if (c.require_tls && !c.starttls)
       fail(*t.get("require_tls"), join(path, "require_tls"),
            "require_tls = true needs starttls = true (clients could never satisfy it)");
+    if (const toml::node* n = t.get("requiretls")) {
+      c.requiretls = boolean(*n, join(path, "requiretls"));
+      // RFC 8689 offers it only inside TLS: said outright without STARTTLS, it is a mistake.
+      if (c.requiretls && !c.starttls)
+        fail(*n, join(path, "requiretls"), "requiretls = true needs starttls = true (it is offered only inside TLS)");
+    }
     if (const toml::node* n = t.get("require_tls_reply")) {
       const std::string reply_path = join(path, "require_tls_reply");
       const std::string text = string(*n, reply_path);

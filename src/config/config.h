@@ -81,6 +81,9 @@ struct ReceiveConnector {
   /// certificate's SAN DNS names, or its subject CN when it has none.
   std::vector<std::string> client_certificate_names;
   std::filesystem::path client_ca_file;  ///< PEM CA certificates that client certificates must chain to
+  /// RFC 8689: EHLO offers REQUIRETLS inside TLS, and MAIL FROM:<...> REQUIRETLS is taken there. Off:
+  /// neither (the parameter gets 555 as any unknown one).
+  bool requiretls = true;
 };
 
 using Seconds = std::chrono::seconds;

@@ -14,6 +14,7 @@
 #include "inbound/incoming_message.h"
 #include "inbound/permissions.h"
 #include "inbound/received_header.h"
+#include "inbound/requiretls.h"
 #include "queue/hop_count.h"
 #include "queue/message_headers.h"
 #include "smtp/data_decoder.h"
@@ -269,6 +270,8 @@ void Session::on_ehlo(const Command& command) {
   r.lines.push_back("8BITMIME");
   r.lines.push_back("ENHANCEDSTATUSCODES");
   r.lines.push_back("SMTPUTF8");
+  // RFC 8689 2: only after STARTTLS, where a MAIL with it can be taken.
+  if (connector_.requiretls && connection_.tls_active()) r.lines.push_back("REQUIRETLS");
   if (offers_auth()) r.lines.push_back(auth_ehlo_keyword());
   if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   reply(r);
@@ -314,6 +317,12 @@ void Session::on_mail(const Command& command) {
       t.body_type = body == "7bit" ? "7BIT" : "8BITMIME";
     } else if (key == "SMTPUTF8" && value.empty()) {
       t.smtputf8 = true;
+    } else if (key == "REQUIRETLS" && connector_.requiretls) {
+      if (auto allowed = check_requiretls_parameter(value, connection_.tls_active()); !allowed) {
+        reply(allowed.error());
+        return;
+      }
+      t.requiretls = true;
     } else if (key == "AUTH" && connector_.auth && !value.empty()) {
       // RFC 4954 5: who first submitted the message, as a relaying client says; accepted and not
       // used (another server's word about authentication is not trusted here).
@@ -402,6 +411,7 @@ queue::Envelope Session::new_envelope() const {
   envelope.original_mail_from = transaction_->original_mail_from;
   envelope.body_type = transaction_->body_type;
   envelope.smtputf8 = transaction_->smtputf8;
+  envelope.requiretls = transaction_->requiretls;
   envelope.received = std::chrono::system_clock::now();
   envelope.client_address = client_.to_string();
   envelope.client_helo = helo_;
@@ -512,6 +522,7 @@ awaitable<void> Session::on_data(const Command&) {
   // co_return, and the draft is discarded.
   if (refuse_looping_message(message.client_header_section())) co_return;  // stores nothing
 
+  note_tls_request(envelope, message.client_header_section());
   for (const HeaderRewrite& change : rewrites)
     log_.info(fmt::format("{}: header rewritten: {} -> {}", change.field, change.original, change.replacement));
   envelope.size = message.size();
@@ -552,6 +563,20 @@ awaitable<void> Session::on_data(const Command&) {
   if (user_ && services_.user_rates) services_.user_rates->queued(*user_);
   if (services_.queued) services_.queued(envelope);
   metrics::message_received(connector_.name);
+}
+
+void Session::note_tls_request(queue::Envelope& envelope, std::string_view client_header_section) {
+  const bool header_says_no = says_tls_not_required(client_header_section);
+  if (envelope.requiretls) {
+    log_.info("Message has REQUIRETLS (RFC 8689): relayed only over TLS to an authenticated server that offers it");
+    // RFC 8689 4.1: with REQUIRETLS the header field is ignored (and passed on as it is).
+    if (header_says_no) log_.info("TLS-Required: No ignored: the message has REQUIRETLS");
+    return;
+  }
+  envelope.tls_required_no = header_says_no;
+  if (header_says_no)
+    log_.info(
+        "Message has TLS-Required: No (RFC 8689): recipient-domain TLS policies (DANE, MTA-STS) are not enforced");
 }
 
 bool Session::refuse_looping_message(std::string_view client_header_section) {

@@ -82,6 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::vector<Recipient> recipients;
     std::string body_type = "7BIT";
     bool smtputf8 = false;
+    bool requiretls = false;  ///< MAIL FROM had REQUIRETLS (RFC 8689)
     std::uint64_t declared_size = 0;
   };
 
@@ -180,6 +181,9 @@ class Session : public std::enable_shared_from_this<Session> {
   /// client certificate and the session has no acceptable one.
   bool refuse_without_client_certificate();
   void reset_transaction() { transaction_.reset(); }
+  /// RFC 8689 after the end of data: records "TLS-Required: No" in `envelope` unless it has
+  /// REQUIRETLS (which wins), and logs what the sender asked for.
+  void note_tls_request(queue::Envelope& envelope, std::string_view client_header_section);
   /// True (and DATA answered 554 5.4.14, logged) when the message, as it arrived, has more
   /// Received: fields than max_hop_count: a mail loop (queue/hop_count.h).
   bool refuse_looping_message(std::string_view client_header_section);

@@ -17,6 +17,7 @@
 #include "outbound/engine_metrics.h"
 #include "outbound/local_delivery.h"
 #include "outbound/record_outcome.h"
+#include "outbound/requiretls.h"
 #include "queue/hop_count.h"
 #include "tlsrpt/report_mail.h"
 
@@ -358,9 +359,12 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   PolicyLookups lookups{services_.resolver, services_.mta_sts, services_.dane};
   const auto* domain_p = &domain;
   const auto* lookups_p = &lookups;
-  auto targets = co_await run_blocking(dns_.get_executor(), [lookups_p, connector, domain_p] {
-    return resolve_with_policy(*connector, *domain_p, *lookups_p);
-  });
+  // RFC 8689: "TLS-Required: No" asks that DANE and MTA-STS do not hold the message; REQUIRETLS wins.
+  const bool ignore_recipient_policies = envelope.tls_required_no && !envelope.requiretls;
+  auto targets =
+      co_await run_blocking(dns_.get_executor(), [lookups_p, connector, domain_p, ignore_recipient_policies] {
+        return resolve_with_policy(*connector, *domain_p, *lookups_p, ignore_recipient_policies);
+      });
   if (!targets) {
     TargetsAttempt out;
     out.result.failure = targets.error().permanent() ? Failure::RemotePermanent : Failure::ConnectFailed;
@@ -393,10 +397,23 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   tx.message = &*message;
   tx.eight_bit = envelope.body_type == "8BITMIME";
   tx.smtputf8 = envelope.smtputf8;
+  tx.requiretls = envelope.requiretls;
+  tx.tls_required_no = ignore_recipient_policies;
+  auto allowed = requiretls_targets(tx, std::move(*targets), domain);
+  if (!allowed) {
+    log_warning("queue {}: {}", job.message_id, allowed.error().one_line());
+    TargetsAttempt out;
+    out.result.failure = Failure::RemotePermanent;
+    out.result.reply = allowed.error();
+    out.connector = connector->name;
+    co_return out;
+  }
   ClientSettings settings =
       settings_for(cfg, *connector, tls_contexts, credentials, services_.send_log, services_.timeouts);
   settings.tls_reports = tls_reports_for(envelope);
-  co_return co_await attempt_targets(*transport_, settings, *targets, tx, envelope.id);
+  TargetsAttempt out = co_await attempt_targets(*transport_, settings, *allowed, tx, envelope.id);
+  settle_requiretls(tx, out.result);
+  co_return out;
 }
 
 awaitable<void> DeliveryEngine::run_job(queue::Job job) {

@@ -97,6 +97,7 @@ class FakeTransport : public Transport {
     std::string mail_from;
     std::vector<std::string> recipients;
     std::string message;
+    bool requiretls = false;
   };
   std::vector<Call> calls;
   std::function<AttemptResult(const Target&, const Transaction&)> answer = [](const Target&, const Transaction& tx) {
@@ -107,7 +108,7 @@ class FakeTransport : public Transport {
 
   asio::awaitable<AttemptResult> deliver(const ClientSettings&, const Target& target, const Transaction& tx,
                                          TlsAttempt) override {
-    calls.push_back({target.host, tx.mail_from, tx.recipients, *tx.message});
+    calls.push_back({target.host, tx.mail_from, tx.recipients, *tx.message, tx.requiretls});
     if (hold) {
       auto n = ++in_flight[target.host];
       most_in_flight[target.host] = std::max(most_in_flight[target.host], n);
@@ -189,10 +190,12 @@ class DeliveryEngineTest : public ::testing::Test {
   }
 
   /// Spools a message (as the intake does) and hands it to the engine.
-  std::string queue_message(std::vector<std::string> to, std::string from = "alice@sender.test") {
+  std::string queue_message(std::vector<std::string> to, std::string from = "alice@sender.test",
+                            bool requiretls = false) {
     Envelope e;
     e.id = new_hex_id();
     e.mail_from = std::move(from);
+    e.requiretls = requiretls;
     for (auto& address : to) {
       e.recipients.emplace_back();
       e.recipients.back().address = std::move(address);
@@ -651,6 +654,50 @@ TEST_F(DeliveryEngineTest, AnAttemptInProgressFinishesWithTheConfigurationItBega
   EXPECT_EQ(transport_.calls[1].host, "new.test");
   EXPECT_EQ(engine_->find(first), nullptr);
   EXPECT_EQ(engine_->find(second), nullptr);
+}
+
+// ---- REQUIRETLS (RFC 8689; outbound/requiretls.h) ----
+
+TEST_F(DeliveryEngineTest, ARequireTlsMessageWithoutAnAuthenticatedTargetBouncesWithoutAnAttempt) {
+  start();  // the connector is opportunistic: no target is authenticated
+  auto id = queue_message({"bob@remote.test"}, "alice@sender.test", /*requiretls=*/true);
+  settle();
+  EXPECT_EQ(engine_->find(id), nullptr);
+  ASSERT_EQ(transport_.calls.size(), 1u);  // only the bounce went anywhere
+  const auto& bounce = transport_.calls[0];
+  EXPECT_EQ(bounce.mail_from, "");
+  EXPECT_TRUE(bounce.requiretls);  // RFC 8689 5: the notice carries it too
+  EXPECT_NE(bounce.message.find("Status: 5.7.10"), std::string::npos) << bounce.message;
+  EXPECT_NE(bounce.message.find("550 5.7.10 REQUIRETLS: no authenticated TLS to remote.test"), std::string::npos);
+}
+
+TEST_F(DeliveryEngineTest, ARequireTlsMessageNoServerCouldTakeFailsAtOnceWith5730) {
+  cfg_.send_connectors[0].tls = config::OutboundTls::Verify;
+  const auto refused = reply(550, "5.7.30", "REQUIRETLS support required: mx.remote.test does not offer REQUIRETLS");
+  transport_.answer = [refused](const Target& target, const Transaction& tx) {
+    if (target.host != "mx.remote.test" || !tx.requiretls) return answered(tx, reply(250, "2.1.5", "OK"));
+    AttemptResult r;  // what the client reports: no transaction, TlsUnavailable so that the next MX is tried
+    r.failure = Failure::TlsUnavailable;
+    r.endpoint = "127.0.0.1:25";
+    r.reply = refused;
+    r.recipients.assign(tx.recipients.size(), refused);
+    return r;
+  };
+  start();
+  auto id = queue_message({"bob@remote.test", "carol@remote.test"}, "alice@sender.test", /*requiretls=*/true);
+  settle();
+  EXPECT_EQ(engine_->find(id), nullptr);  // failed, not deferred: no retry
+  ASSERT_EQ(transport_.calls.size(), 2u);
+  EXPECT_TRUE(transport_.calls[0].requiretls);
+  auto sent = notifications();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].message.find("Status: 5.7.30"), std::string::npos) << sent[0].message;
+  EXPECT_NE(sent[0].message.find("carol@remote.test"), std::string::npos);
+  // The hop is well (the refusal was the message's, not the server's): other mail goes at once.
+  auto plain = queue_message({"dave@remote.test"});
+  settle();
+  EXPECT_EQ(engine_->find(plain), nullptr);
+  EXPECT_EQ(transport_.calls.back().recipients, std::vector<std::string>{"dave@remote.test"});
 }
 
 }  // namespace

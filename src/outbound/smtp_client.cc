@@ -22,6 +22,7 @@
 #include "net/connection.h"
 #include "outbound/destination_policy.h"
 #include "outbound/tls_report_feed.h"
+#include "outbound/requiretls.h"
 #include "smtp/capabilities.h"
 #include "smtp/dot_stuffing.h"
 #include "smtp/read_reply.h"
@@ -593,6 +594,10 @@ class Client : public std::enable_shared_from_this<Client> {
       log_->info("Sender address contains characters that cannot be sent; not sending");
       co_return fail(Failure::RemotePermanent, smtp::make_reply(501, "5.1.7", "Invalid sender address (not sent)"));
     }
+    if (auto refused = requiretls_refusal(t, tls_, peer_name_, connection_->tls_active(), capabilities_)) {
+      log_->info(fmt::format("Not sending the REQUIRETLS message (RFC 8689): {}", refused->one_line()));
+      co_return fail(Failure::TlsUnavailable, *refused);  // the next target may do; settle_requiretls() decides
+    }
     if (t.smtputf8 && !capabilities_.smtputf8) {
       log_->info("Remote does not offer SMTPUTF8 and the message needs it; not sending");
       co_return fail(
@@ -618,6 +623,11 @@ class Client : public std::enable_shared_from_this<Client> {
         log_->info("Remote does not offer 8BITMIME; sending the 8-bit message without BODY=8BITMIME");
     }
     if (t.smtputf8) mail += " SMTPUTF8";
+    if (sends_requiretls(t, connection_->tls_active(), capabilities_))
+      mail += " REQUIRETLS";
+    else if (t.requiretls)  // only a notice gets here (requiretls_refusal)
+      log_->info(
+          "Remote does not offer REQUIRETLS; sending the notice of a REQUIRETLS message without it (RFC 8689 5)");
 
     // Recipients that cannot be written safely are refused here and never sent.
     std::vector<std::size_t> sent;

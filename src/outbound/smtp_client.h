@@ -47,6 +47,13 @@ struct Transaction {
   /// A recipient verification probe (SMTP callout): MAIL and RCPT only, then QUIT; no message
   /// (`message` unused), no DATA. The recipients' replies are the answer.
   bool rcpt_only = false;
+  /// RFC 8689 REQUIRETLS (outbound/requiretls.h): sent only over authenticated TLS to a server that
+  /// offers REQUIRETLS, with REQUIRETLS on MAIL; with the null sender (a notice) only where offered.
+  bool requiretls = false;
+  /// The message has "TLS-Required: No" and no REQUIRETLS: its targets were decided without DANE
+  /// and MTA-STS (resolve_with_policy's ignore_recipient_policies). For the log; the client does
+  /// nothing else with it.
+  bool tls_required_no = false;
 };
 
 struct Target {

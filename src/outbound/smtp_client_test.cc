@@ -1269,5 +1269,90 @@ TEST_F(SmtpClientAuthTest, AFailedHandshakeIsNotRetriedInPlaintext) {
   EXPECT_NE(send_log().find("No plaintext retry: the connector authenticates"), std::string::npos);
 }
 
+// ---- REQUIRETLS (RFC 8689; outbound/requiretls.h) ----
+
+constexpr const char* kEhloRequireTls =
+    "250-fake.test Hello\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-8BITMIME\r\n250 REQUIRETLS\r\n";
+
+class SmtpClientRequireTlsTest : public SmtpClientTest {
+ protected:
+  SmtpClientRequireTlsTest() {
+    transaction.requiretls = true;
+    server_ctx = server_tls(*tls::named_policy("default"));
+    connector.tls = config::OutboundTls::Verify;  // an authenticated target
+    connector.ca_file = ca_file();
+    r.ehlo = kEhloStartTls;
+    r.tls = server_ctx->native_handle();
+  }
+  AttemptResult attempt_now() {
+    FakeServer server([&](Peer& p) { serve(p, r); });
+    auto result = attempt(server);
+    transcript = server.transcript();
+    return result;
+  }
+
+  Responder r;
+  std::shared_ptr<asio::ssl::context> server_ctx;
+  std::string transcript;
+};
+
+TEST_F(SmtpClientRequireTlsTest, AnAuthenticatedServerThatOffersItGetsRequireTlsOnMail) {
+  r.ehlo_after_tls = kEhloRequireTls;
+  auto result = attempt_now();
+  EXPECT_EQ(result.failure, Failure::None) << result.reply.one_line();
+  EXPECT_TRUE(result.data_accepted);
+  EXPECT_NE(transcript.find("MAIL FROM:<alice@onprem.test> SIZE=" + std::to_string(message.size()) + " REQUIRETLS\r\n"),
+            std::string::npos)
+      << transcript;
+}
+
+TEST_F(SmtpClientRequireTlsTest, AServerWithoutItNeverGetsTheMessage) {
+  r.ehlo_after_tls = kEhloNoStartTls;
+  auto result = attempt_now();
+  EXPECT_EQ(result.failure, Failure::TlsUnavailable);  // the next target may offer it
+  EXPECT_EQ(result.reply.one_line(), "550 5.7.30 REQUIRETLS support required: localhost does not offer REQUIRETLS");
+  EXPECT_FALSE(result.transaction_started);
+  ASSERT_EQ(result.recipients.size(), 2u);
+  EXPECT_EQ(result.recipients[0].enhanced, "5.7.30");
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos) << transcript;
+  EXPECT_NE(transcript.find("QUIT"), std::string::npos) << transcript;
+  EXPECT_NE(send_log().find("Not sending the REQUIRETLS message (RFC 8689): 550 5.7.30"), std::string::npos);
+}
+
+TEST_F(SmtpClientRequireTlsTest, REQUIRETLSOfferedBeforeStarttlsDoesNotCount) {
+  // Offered in the plaintext EHLO only: after STARTTLS everything learnt before is forgotten.
+  r.ehlo = "250-fake.test Hello\r\n250-REQUIRETLS\r\n250 STARTTLS\r\n";
+  r.ehlo_after_tls = kEhloNoStartTls;
+  auto result = attempt_now();
+  EXPECT_EQ(result.reply.enhanced, "5.7.30");
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos) << transcript;
+}
+
+TEST_F(SmtpClientRequireTlsTest, AnUnauthenticatedSessionIsRefusedEvenWhereTheServerOffersIt) {
+  connector.tls = config::OutboundTls::Required;  // encrypted, certificate not checked
+  r.ehlo_after_tls = kEhloRequireTls;
+  auto result = attempt_now();
+  EXPECT_EQ(result.reply.enhanced, "5.7.10") << result.reply.one_line();
+  EXPECT_EQ(transcript.find("MAIL FROM"), std::string::npos) << transcript;
+}
+
+TEST_F(SmtpClientRequireTlsTest, ANoticeGoesWithItWhereOfferedAndWithoutItElsewhere) {
+  transaction.mail_from = "";  // the bounce of a REQUIRETLS message
+  connector.tls = config::OutboundTls::Opportunistic;
+  r.ehlo_after_tls = kEhloRequireTls;
+  auto offered = attempt_now();
+  EXPECT_TRUE(offered.data_accepted) << offered.reply.one_line();
+  EXPECT_NE(transcript.find("MAIL FROM:<> SIZE=" + std::to_string(message.size()) + " REQUIRETLS\r\n"),
+            std::string::npos)
+      << transcript;
+
+  r = Responder{};
+  r.ehlo = kEhloNoStartTls;  // no TLS at all: RFC 8689 5, not held back
+  auto plain = attempt_now();
+  EXPECT_TRUE(plain.data_accepted) << plain.reply.one_line();
+  EXPECT_EQ(transcript.find("REQUIRETLS"), std::string::npos) << transcript;
+  EXPECT_NE(send_log().find("sending the notice of a REQUIRETLS message without it"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sluice::outbound

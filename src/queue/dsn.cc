@@ -148,6 +148,18 @@ constexpr std::string_view kTlsVersionMismatch =
     "\"1.2\".";
 
 constexpr Explanation kExplanations[] = {
+    // RFC 8689's two refusals (outbound/requiretls.h) first: their text may quote a TLS failure.
+    {"5.7.30",
+     "The message was sent with REQUIRETLS (RFC 8689): it may travel only to servers that "
+     "promise to keep that requirement on its way. The receiving server does not offer "
+     "REQUIRETLS, so the message was not sent to it. Send it again without REQUIRETLS, or "
+     "ask the recipient's administrator to support REQUIRETLS."},
+    {"5.7.10 REQUIRETLS",
+     "The message was sent with REQUIRETLS (RFC 8689): it may travel only over TLS to a "
+     "server whose certificate is authenticated (DANE, MTA-STS, or a send connector that "
+     "verifies certificates). No such connection to the recipient's server could be made, "
+     "so the message was not sent. Send it again without REQUIRETLS, or ask the recipient's "
+     "administrator to publish DANE or MTA-STS."},
     {"4.4.2 Connection dropped due to SocketError", kTlsVersionMismatch},
     {"TLS negotiation failed", kTlsVersionMismatch},
     // 451 5.7.3 (Exchange Online), 530 5.7.0 (RFC 3207, Postfix): the same refusal.
@@ -368,6 +380,10 @@ Envelope dsn_envelope(const std::string& id, const Envelope& original, std::uint
   envelope.recipients.push_back(std::move(recipient));
   envelope.body_type = "8BITMIME";
   envelope.smtputf8 = !is_ascii(original.mail_from);
+  // RFC 8689 5: the notice of a REQUIRETLS message is protected as the message was (it carries
+  // the message's headers); it goes with REQUIRETLS too, which its null sender lets it drop
+  // where the way back does not offer it.
+  envelope.requiretls = original.requiretls;
   envelope.size = size;
   envelope.received = now;
   envelope.connector = "DSN";

@@ -62,6 +62,15 @@ bool read_time(const OrderedJson& object, const char* key, bool nullable, system
   return true;
 }
 
+// A boolean added after the first release: absent reads as false; present, it must be a boolean.
+bool read_optional_flag(const OrderedJson& object, const char* key, bool& out) {
+  auto it = object.find(key);
+  if (it == object.end()) return true;
+  if (!it->is_boolean()) return false;
+  out = it->get<bool>();
+  return true;
+}
+
 // The epoch stands for "never" (or "as soon as possible"), which reads better as null.
 OrderedJson time_or_null(system_clock::time_point time) {
   return time == system_clock::time_point{} ? OrderedJson(nullptr) : OrderedJson(format_utc_time(time));
@@ -238,6 +247,9 @@ std::string envelope_to_json(const Envelope& envelope) {
   };
   // Only when there was a rewrite: most envelopes have none, and older files lack the key.
   if (!envelope.original_mail_from.empty()) object["original_mail_from"] = envelope.original_mail_from;
+  // RFC 8689's flags: written only when set, as most messages have neither.
+  if (envelope.requiretls) object["requiretls"] = true;
+  if (envelope.tls_required_no) object["tls_required_no"] = true;
   // The same: only a message that owes its sender a DSN has them.
   if (!envelope.pending_notices.empty()) {
     OrderedJson notices = OrderedJson::array();
@@ -281,6 +293,9 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
       envelope.delay_warning_sent = warned->get<bool>();
     }
     if (object.contains("message_id") && !read_string(object, "message_id", envelope.message_id)) return std::nullopt;
+    if (!read_optional_flag(object, "requiretls", envelope.requiretls) ||
+        !read_optional_flag(object, "tls_required_no", envelope.tls_required_no))
+      return std::nullopt;
     if (object.contains("original_mail_from") &&
         !read_string(object, "original_mail_from", envelope.original_mail_from))
       return std::nullopt;

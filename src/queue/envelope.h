@@ -61,6 +61,12 @@ struct Envelope {
   std::vector<Recipient> recipients;
   std::string body_type;  ///< "7BIT" or "8BITMIME"
   bool smtputf8 = false;
+  /// RFC 8689: MAIL FROM carried REQUIRETLS. Relayed only over authenticated TLS to a server that
+  /// offers REQUIRETLS, else bounced; its bounce carries it too (docs/outbound.md, "REQUIRETLS").
+  bool requiretls = false;
+  /// RFC 8689 5: the message has "TLS-Required: No" (and no REQUIRETLS, which wins): recipient-domain
+  /// TLS policies (DANE, MTA-STS) are not enforced for it.
+  bool tls_required_no = false;
   std::uint64_t size = 0;  ///< octets of the stored message
   std::chrono::system_clock::time_point received{};
   // Where it came from, for logs and the queue viewer.
@@ -112,7 +118,8 @@ std::optional<std::chrono::system_clock::time_point> parse_utc_time(std::string_
 std::string envelope_to_json(const Envelope& envelope);
 /// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
 /// never throws. Exception: "next_hop", "last_attempt" and "delay_warning_sent" were added
-/// later and may be absent (they then keep their defaults), as are "message_id" and "pending_notices", so older
+/// later and may be absent (they then keep their defaults), as are "message_id", "pending_notices",
+/// "requiretls" and "tls_required_no", so older
 /// spool files still load; when present they must have the right type (a pending notice's rows must name
 /// recipients of the envelope).
 std::optional<Envelope> envelope_from_json(std::string_view text);

@@ -93,16 +93,20 @@ Json message_json(const Envelope& envelope) {
   Json tls = envelope.tls_version.empty() && envelope.tls_cipher.empty()
                  ? Json(nullptr)
                  : Json{{"version", envelope.tls_version}, {"cipher", envelope.tls_cipher}};
-  return {{"id", envelope.id},
-          {"from", envelope.mail_from},
-          {"received", format_utc_time(envelope.received)},
-          {"size", envelope.size},
-          {"body_type", envelope.body_type},
-          {"smtputf8", envelope.smtputf8},
-          {"connector", envelope.connector},
-          {"client", {{"address", envelope.client_address}, {"helo", envelope.client_helo}}},
-          {"tls", std::move(tls)},
-          {"recipients", std::move(recipients)}};
+  Json out = {{"id", envelope.id},
+              {"from", envelope.mail_from},
+              {"received", format_utc_time(envelope.received)},
+              {"size", envelope.size},
+              {"body_type", envelope.body_type},
+              {"smtputf8", envelope.smtputf8},
+              {"connector", envelope.connector},
+              {"client", {{"address", envelope.client_address}, {"helo", envelope.client_helo}}},
+              {"tls", std::move(tls)},
+              {"recipients", std::move(recipients)}};
+  // RFC 8689's flags only when set, as in the spool: an answer without them reads as before.
+  if (envelope.requiretls) out["requiretls"] = true;
+  if (envelope.tls_required_no) out["tls_required_no"] = true;
+  return out;
 }
 
 std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
@@ -131,6 +135,9 @@ std::optional<Envelope> message_from_json(const Json& message) {
     const Json& smtputf8 = message.at("smtputf8");
     if (!smtputf8.is_boolean()) return std::nullopt;
     envelope.smtputf8 = smtputf8.get<bool>();
+    // RFC 8689's flags came later: a server without them answers without them.
+    envelope.requiretls = message.value("requiretls", false);
+    envelope.tls_required_no = message.value("tls_required_no", false);
     envelope.connector = string_at(message, "connector");
     const Json& client = message.at("client");
     envelope.client_address = string_at(client, "address");
@@ -208,6 +215,9 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
                       (envelope.client_helo.empty() ? "" : " (" + printable(envelope.client_helo) + ")"));
   field("TLS", envelope.tls_version.empty() ? "none (plaintext)"
                                             : printable(envelope.tls_version) + " " + printable(envelope.tls_cipher));
+  // What the sender asked of TLS on the way (RFC 8689), only when it asked something.
+  if (envelope.requiretls) field("REQUIRETLS", "yes: only over authenticated TLS to servers that offer REQUIRETLS");
+  if (envelope.tls_required_no) field("TLS-Required", "No: DANE and MTA-STS failures do not hold the message");
   out += fmt::format("Recipients ({}):\n", envelope.recipients.size());
   for (const auto& r : envelope.recipients) {
     out += fmt::format("  <{}>\n", printable(r.address));

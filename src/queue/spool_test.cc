@@ -120,6 +120,8 @@ void expect_same(const Envelope& a, const Envelope& b) {
   EXPECT_EQ(a.delay_warning_sent, b.delay_warning_sent);
   EXPECT_EQ(a.message_id, b.message_id);
   EXPECT_EQ(a.original_mail_from, b.original_mail_from);
+  EXPECT_EQ(a.requiretls, b.requiretls);
+  EXPECT_EQ(a.tls_required_no, b.tls_required_no);
 }
 
 // ---- times ----

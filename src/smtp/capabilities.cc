@@ -31,6 +31,8 @@ Capabilities parse_capabilities(const Reply& ehlo) {
       caps.eight_bit_mime = true;
     } else if (keyword == "smtputf8") {
       caps.smtputf8 = true;
+    } else if (keyword == "requiretls") {
+      caps.requiretls = true;
     } else if (keyword == "auth" || keyword.starts_with("auth=")) {
       std::string_view list = keyword == "auth" ? param : line.substr(5);
       while (!list.empty()) {

@@ -19,6 +19,7 @@ struct Capabilities {
   std::uint64_t size_limit = 0;  ///< its value; 0 when absent, unparsable, or "no limit"
   bool eight_bit_mime = false;
   bool smtputf8 = false;
+  bool requiretls = false;  ///< RFC 8689 (counts only when offered inside TLS: the caller checks)
   /// SASL mechanisms of the AUTH keyword (RFC 4954), upper-case; also the obsolete "AUTH=LOGIN PLAIN"
   /// form that old servers still send.
   std::vector<std::string> auth_mechanisms;

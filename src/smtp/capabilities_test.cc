@@ -17,6 +17,12 @@ TEST(ParseCapabilities, Keywords) {
   EXPECT_TRUE(caps.smtputf8);
 }
 
+TEST(ParseCapabilities, RequireTls) {
+  EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "requiretls"}}).requiretls);
+  EXPECT_FALSE(parse_capabilities(Reply{250, "", {"mx", "STARTTLS", "REQUIRETLS2"}}).requiretls);
+  EXPECT_FALSE(parse_capabilities(Reply{250, "", {"REQUIRETLS"}}).requiretls);  // the greeting line
+}
+
 TEST(ParseCapabilities, KeywordsIgnoreCaseButMustBeWhole) {
   EXPECT_TRUE(parse_capabilities(Reply{250, "", {"mx", "StartTLS"}}).starttls);
   EXPECT_FALSE(parse_capabilities(Reply{250, "", {"mx", "STARTTLSX", "X-STARTTLS", " STARTTLS"}}).starttls);

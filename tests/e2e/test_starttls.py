@@ -188,8 +188,11 @@ class ResetTest(ServerTest):
         code, after = r.cmd("EHLO y")
         self.assertEqual(code, 250)
         self.assertNotIn("STARTTLS", after)
+        # The same extensions, and REQUIRETLS, which only a TLS session is offered (RFC 8689).
+        self.assertNotIn("REQUIRETLS", before)
         self.assertEqual([l[4:] for l in before.splitlines()[1:] if l[4:] != "STARTTLS"],
-                         [l[4:] for l in after.splitlines()[1:]])
+                         [l[4:] for l in after.splitlines()[1:] if l[4:] != "REQUIRETLS"])
+        self.assertIn("REQUIRETLS", [l[4:] for l in after.splitlines()[1:]])
 
     def test_second_starttls_refused(self):
         r = self.raw()
