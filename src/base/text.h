@@ -35,6 +35,15 @@ inline bool starts_with_ascii_nocase(std::string_view text, std::string_view pre
   return true;
 }
 
+/// Space or horizontal tab: the WSP of RFC 5234, which DNS TXT grammars (MTA-STS, TLS-RPT) and
+/// policy files allow around their fields.
+inline bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+inline std::string_view trim_wsp(std::string_view text) {
+  while (!text.empty() && is_wsp(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_wsp(text.back())) text.remove_suffix(1);
+  return text;
+}
+
 inline bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
 
 /// True for a non-empty run of ASCII digits (reply codes, ports, counts), locale-independent.

@@ -11,14 +11,6 @@
 namespace sluice::mta_sts {
 namespace {
 
-bool is_policy_wsp(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_policy_wsp(std::string_view text) {
-  while (!text.empty() && is_policy_wsp(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_policy_wsp(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // sts-policy-mx-value = ["*."] Domain: letters, digits and hyphens in dot-separated labels.
 bool is_mx_pattern(std::string_view pattern) {
   if (pattern.starts_with("*.")) pattern.remove_prefix(2);
@@ -109,13 +101,13 @@ Result<Policy> parse_policy(const std::string& text) {
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     ++number;
     if (line.ends_with('\r')) line.remove_suffix(1);  // sts-policy-term = LF / CRLF
-    if (trim_policy_wsp(line).empty()) continue;      // a blank line, as after the last term: harmless
+    if (trim_wsp(line).empty()) continue;             // a blank line, as after the last term: harmless
     const auto colon = line.find(':');
     if (colon == std::string_view::npos)
       return fail(fmt::format("line {} is not \"key: value\": \"{}\"", number, escape_control_characters(line)));
     // sts-policy-field-delim = ":" *WSP; the key is exactly the name, lower case, no space before ':'.
     const std::string_view key = line.substr(0, colon);
-    const std::string_view value = trim_policy_wsp(line.substr(colon + 1));
+    const std::string_view value = trim_wsp(line.substr(colon + 1));
     if (auto read = read_policy_line(key, value, fields, policy); !read)
       return fail(fmt::format("line {}: {}", number, read.error().message));
   }

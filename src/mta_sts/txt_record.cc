@@ -15,14 +15,6 @@ namespace {
 constexpr std::string_view kVersion = "v=STSv1";
 
 bool is_alnum(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_wsp(std::string_view text) {
-  while (!text.empty() && is_wsp(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_wsp(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
 bool is_extension_name(std::string_view name) {
   if (name.empty() || name.size() > 32 || !is_alnum(name.front())) return false;

@@ -9,18 +9,12 @@ namespace {
 
 constexpr std::string_view kVersion = "v=TLSRPTv1";
 
-std::string_view trim_blanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// Splits at `sep`, each piece trimmed of blanks.
 std::vector<std::string_view> split_trimmed(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   for (;;) {
     const auto at = s.find(sep);
-    out.push_back(trim_blanks(s.substr(0, at)));
+    out.push_back(trim_wsp(s.substr(0, at)));
     if (at == std::string_view::npos) return out;
     s.remove_prefix(at + 1);
   }
@@ -58,7 +52,7 @@ Result<Record> parse_record(std::string_view text) {
     if (field.empty()) continue;  // "v=TLSRPTv1; rua=...;" ends with a separator (RFC 8460 3 allows it)
     const auto eq = field.find('=');
     if (eq == std::string_view::npos) return fail(fmt::format("field \"{}\" has no '='", field));
-    const auto name = ascii_lower(trim_blanks(field.substr(0, eq)));
+    const auto name = ascii_lower(trim_wsp(field.substr(0, eq)));
     if (name != "rua") continue;  // extension fields: ignored, as RFC 8460 3 says
     if (seen_rua) return fail("rua given twice");
     seen_rua = true;
