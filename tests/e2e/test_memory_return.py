@@ -35,10 +35,12 @@ class MemoryAfterTlsLoad(unittest.TestCase):
         idle = harness.rss_kib(pid)
 
         ready = os.path.join(tempfile.mkdtemp(dir=sluice.dir), "ready")
-        load = subprocess.Popen([LOADGEN, "--port", str(sluice.port), "--idle", str(SESSIONS), "--hold", "0",
+        load = subprocess.Popen([LOADGEN, "--port", str(sluice.port), "--idle", str(SESSIONS), "--hold", "2",
                                  "--ready-file", ready, "--tls", "1.3"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(load.kill)
+        # The sessions stay open 2 s after the ready file (--hold): long enough to measure them, where
+        # --hold 0 let them close, and their memory be given back, before VmRSS was read.
         harness.wait_for("all sessions to be open", lambda: os.path.exists(ready), timeout=120)
         loaded = harness.rss_kib(pid)
         output, _ = load.communicate(timeout=60)
