@@ -18,6 +18,7 @@
 #include "outbound/local_delivery.h"
 #include "outbound/record_outcome.h"
 #include "outbound/requiretls.h"
+#include "outbound/tls_report_feed.h"
 #include "queue/hop_count.h"
 #include "tlsrpt/report_mail.h"
 
@@ -356,7 +357,9 @@ awaitable<TargetsAttempt> DeliveryEngine::attempt(const queue::Job& job) {
   if (!connector) co_return internal_error(job.message_id, "no send connector for " + domain);
 
   // DNS blocks: it runs on the engine's DNS threads.
-  PolicyLookups lookups{services_.resolver, services_.mta_sts, services_.dane};
+  PolicyLookups lookups{services_.resolver, services_.mta_sts, services_.dane, {}};
+  if (auto* reports = tls_reports_for(envelope))
+    lookups.on_failure = [reports](const PolicyFailure& failure) { count_policy_failure(reports, failure); };
   const auto* domain_p = &domain;
   const auto* lookups_p = &lookups;
   // RFC 8689: "TLS-Required: No" asks that DANE and MTA-STS do not hold the message; REQUIRETLS wins.

@@ -97,7 +97,10 @@ class Resolution {
       std::string why_not = "DANE is not available";
       if (lookups_.dane) {
         auto dane = lookups_.dane(host.name, mx_secure, host.port, policy_domain);
-        if (!dane) return fail(dane.error());
+        if (!dane) {
+          report(PolicySource::Dane, policy_domain, host.name, "dnssec-invalid", dane.error().one_line());
+          return fail(dane.error());
+        }
         if (*dane) {
           TlsRequirement r = **dane;
           r.policy_domain = policy_domain;
@@ -107,10 +110,12 @@ class Resolution {
         }
         why_not = mx_secure ? "no DNSSEC-validated TLSA records" : "the MX records are not DNSSEC-validated";
       }
-      if (mode.mode == OutboundTls::DaneOnly)
+      if (mode.mode == OutboundTls::DaneOnly) {
+        report(PolicySource::Dane, policy_domain, host.name, "dane-required", why_not);
         return fail(smtp::make_reply(
             451, "4.7.323",
             fmt::format("{}: dane-only, and {} for {}: not sent (tlsa-invalid)", mode.decided_by, why_not, host.name)));
+      }
       return mta_sts(host, mode, policy_domain,
                      fmt::format("{}: dane, but {} for {}", mode.decided_by, why_not, host.name));
     }
@@ -126,7 +131,12 @@ class Resolution {
     };
     if (!mx_routing_) return opportunistic("MTA-STS applies to MX routing only: opportunistic");
     if (!lookups_.mta_sts) return opportunistic("MTA-STS is not configured: opportunistic");
-    if (!sts_) sts_ = lookups_.mta_sts->lookup(domain_);
+    if (!sts_) {
+      sts_ = lookups_.mta_sts->lookup(domain_);
+      // Once per delivery: a policy that could not be had (none cached) is a failure of the domain.
+      if (sts_->status == mta_sts::Lookup::Status::Failed && !sts_->failure_type.empty())
+        report(PolicySource::MtaSts, domain_, "", sts_->failure_type, sts_->error);
+    }
     using S = mta_sts::Lookup::Status;
     // The store's reason (a malformed TXT record, a failed lookup or refresh) goes into the log line.
     const std::string store_note = sts_->error.empty() ? "" : fmt::format(" ({})", sts_->error);
@@ -161,6 +171,18 @@ class Resolution {
                                listed ? "" : fmt::format("; {} is not listed", host.name),
                                sts_->error.empty() ? "" : fmt::format("; kept from the cache: {}", sts_->error));
     return r;
+  }
+
+  void report(PolicySource source, const std::string& policy_domain, const std::string& host, std::string type,
+              std::string detail) const {
+    if (!lookups_.on_failure) return;
+    PolicyFailure f;
+    f.policy.source = source;
+    f.policy.policy_domain = policy_domain;
+    f.host = host;
+    f.result_type = std::move(type);
+    f.detail = std::move(detail);
+    lookups_.on_failure(f);
   }
 
   const config::SendConnector& connector_;

@@ -25,10 +25,20 @@ namespace sluice::outbound {
 using DaneLookup = std::function<Result<std::optional<TlsRequirement>, smtp::Reply>(
     const std::string& host, bool mx_secure, std::uint16_t port, const std::string& domain)>;
 
+/// A failure found while deciding the policy, before any session (RFC 8460 4.3.2), for TLS-RPT.
+struct PolicyFailure {
+  TlsRequirement policy;    ///< the policy as far as it was decided: its source and domain
+  std::string host;         ///< the MX host concerned; empty when the whole domain is
+  std::string result_type;  ///< "dnssec-invalid", "dane-required", "sts-policy-fetch-error", ...
+  std::string detail;
+};
+
 struct PolicyLookups {
   const net::MailLookups* dns = nullptr;
   mta_sts::PolicySource* mta_sts = nullptr;  ///< null: no MTA-STS (a mode asking for it is opportunistic)
   DaneLookup dane;                           ///< empty: no DANE (dane-only defers)
+  /// Hears of each PolicyFailure (TLS-RPT counts them); may be empty. Called on the calling thread.
+  std::function<void(const PolicyFailure&)> on_failure;
 };
 
 /// The mode that applies to `policy_domain` and what decided it: the most specific table entry

@@ -235,3 +235,38 @@ TEST_F(DestinationPolicy, DescribeNamesLevelSourceAndDecision) {
 
 }  // namespace
 }  // namespace sluice::outbound
+
+namespace sluice::outbound {
+namespace {
+
+TEST_F(DestinationPolicy, FailuresBeforeAnySessionAreHeardForTlsRpt) {
+  std::vector<PolicyFailure> heard;
+  lookups.on_failure = [&](const PolicyFailure& f) { heard.push_back(f); };
+  connector.tls = OutboundTls::DaneOnly;
+  lookups.dane = [](const std::string& host, bool, std::uint16_t,
+                    const std::string&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
+    if (host == "mx1.example.org") return fail(smtp::make_reply(451, "4.7.5", "TLSA lookup failed: SERVFAIL"));
+    return std::optional<TlsRequirement>();
+  };
+  EXPECT_FALSE(resolve_with_policy(connector, "example.org", lookups));
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[0].result_type, "dnssec-invalid");
+  EXPECT_EQ(heard[0].host, "mx1.example.org");
+  EXPECT_EQ(heard[0].policy.source, PolicySource::Dane);
+  EXPECT_EQ(heard[1].result_type, "dane-required");
+  EXPECT_EQ(heard[1].host, "mx2.other.net");
+
+  heard.clear();
+  connector.tls = OutboundTls::MtaSts;
+  policies.outcome.status = mta_sts::Lookup::Status::Failed;
+  policies.outcome.failure_type = "sts-webpki-invalid";
+  policies.outcome.error = "certificate verify failed";
+  EXPECT_TRUE(resolve_with_policy(connector, "example.org", lookups)) << "delivered as without a policy";
+  ASSERT_EQ(heard.size(), 1u) << "one report per delivery, not per host";
+  EXPECT_EQ(heard[0].result_type, "sts-webpki-invalid");
+  EXPECT_EQ(heard[0].policy.source, PolicySource::MtaSts);
+  EXPECT_EQ(heard[0].policy.policy_domain, "example.org");
+}
+
+}  // namespace
+}  // namespace sluice::outbound

@@ -92,6 +92,20 @@ std::optional<tlsrpt::Session> tls_report_session(const Target& target, const At
   return session;
 }
 
+void count_policy_failure(tlsrpt::Collector* collector, const PolicyFailure& failure) {
+  if (!collector) return;
+  Target target;
+  target.host = failure.host;
+  target.tls = failure.policy;
+  tlsrpt::Session session;
+  session.when = collector->now();
+  session.policy = tls_report_policy(target);
+  session.result_type = failure.result_type;
+  session.receiving_mx_hostname = failure.host;
+  session.additional_information = failure.detail;
+  collector->record(session);
+}
+
 void count_tls_session(tlsrpt::Collector* collector, const Target& target, const AttemptResult& result) {
   if (!collector) return;
   if (auto session = tls_report_session(target, result, collector->now())) collector->record(*session);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "outbound/destination_policy.h"
 #include "outbound/smtp_client.h"
 #include "tlsrpt/collector.h"
 
@@ -26,6 +27,10 @@ tlsrpt::Policy tls_report_policy(const Target& target);
 /// session to a server without STARTTLS), or no connection was made.
 std::optional<tlsrpt::Session> tls_report_session(const Target& target, const AttemptResult& result,
                                                   std::chrono::system_clock::time_point now);
+
+/// Counts a failure found before any session (a TLSA lookup that failed, dane-only without
+/// records, an MTA-STS policy that could not be fetched) in `collector` (nothing when null).
+void count_policy_failure(tlsrpt::Collector* collector, const PolicyFailure& failure);
 
 /// Counts the session in `collector` (nothing when null: reporting is off, or the session
 /// carries a report itself).

@@ -26,7 +26,7 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
-[[noreturn]] void fail(const std::string& what) {
+[[noreturn]] void throw_certificate_error(const std::string& what) {
   throw std::runtime_error("cannot create the self-signed certificate: " + what);
 }
 
@@ -53,13 +53,13 @@ void add_extension(X509* cert, int nid, const std::string& value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (!ext) fail("bad extension " + value);
+  if (!ext) throw_certificate_error("bad extension " + value);
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
 }
 
 void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::path& dir, const std::string& stem) {
-  if (!key) fail("key generation failed");
+  if (!key) throw_certificate_error("key generation failed");
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
@@ -86,7 +86,7 @@ void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::p
   add_extension(cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign");
   add_extension(cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
   add_extension(cert.get(), NID_subject_key_identifier, "hash");
-  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) fail("signing failed");
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) throw_certificate_error("signing failed");
 
   BioPtr key_bio(BIO_new(BIO_s_mem()));
   BioPtr cert_bio(BIO_new(BIO_s_mem()));
@@ -97,9 +97,9 @@ void generate(PkeyPtr key, const std::string& hostname, const std::filesystem::p
   mode_t old = umask(077);
   auto ec = write_file_durably(dir, stem + ".key", bio_text(key_bio.get()));
   umask(old);
-  if (ec) fail((dir / (stem + ".key")).string() + ": " + ec.message());
+  if (ec) throw_certificate_error((dir / (stem + ".key")).string() + ": " + ec.message());
   ec = write_file_durably(dir, stem + ".crt", bio_text(cert_bio.get()));
-  if (ec) fail((dir / (stem + ".crt")).string() + ": " + ec.message());
+  if (ec) throw_certificate_error((dir / (stem + ".crt")).string() + ": " + ec.message());
 }
 
 }  // namespace
@@ -121,7 +121,7 @@ std::vector<CertificateFiles> ensure_self_signed(const std::filesystem::path& st
   auto dir = state_dir / "tls";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) fail(dir.string() + ": " + ec.message());
+  if (ec) throw_certificate_error(dir.string() + ": " + ec.message());
   std::vector<CertificateFiles> out;
   for (const char* stem : {"ecdsa", "rsa"}) {
     CertificateFiles files{dir / (std::string(stem) + ".crt"), dir / (std::string(stem) + ".key")};
