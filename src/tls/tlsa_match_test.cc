@@ -9,7 +9,7 @@
 namespace sluice::tls {
 namespace {
 
-std::string der_of_certificate(X509* cert) {
+std::string certificate_der_text(X509* cert) {
   unsigned char* out = nullptr;
   int n = i2d_X509(cert, &out);
   std::string der(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
@@ -38,7 +38,7 @@ std::vector<unsigned char> certificate_sha256(X509* cert) {
 
 TEST(TlsaMatch, DaneEeMatchesTheLeafByKeyOrByCertificate) {
   auto leaf = test_util::make_self_signed("ec");
-  std::vector<std::string> chain{der_of_certificate(leaf.cert.get())};
+  std::vector<std::string> chain{certificate_der_text(leaf.cert.get())};
   EXPECT_EQ(tlsa_matching_depth({3, 1, 1, spki_sha256_of_key(leaf.key.get())}, chain), 0);
   EXPECT_EQ(tlsa_matching_depth({3, 0, 1, certificate_sha256(leaf.cert.get())}, chain), 0);
   std::vector<unsigned char> whole(chain[0].begin(), chain[0].end());
@@ -51,14 +51,14 @@ TEST(TlsaMatch, DaneEeMatchesTheLeafByKeyOrByCertificate) {
 TEST(TlsaMatch, AnotherKeyDoesNotMatch) {
   auto leaf = test_util::make_self_signed("ec");
   auto other = test_util::make_self_signed("ec");
-  std::vector<std::string> chain{der_of_certificate(leaf.cert.get())};
+  std::vector<std::string> chain{certificate_der_text(leaf.cert.get())};
   EXPECT_EQ(tlsa_matching_depth({3, 1, 1, spki_sha256_of_key(other.key.get())}, chain), -1);
 }
 
 TEST(TlsaMatch, DaneTaMatchesOnlyAboveTheLeaf) {
   auto leaf = test_util::make_self_signed("ec");
   auto issuer = test_util::make_self_signed("ec");
-  std::vector<std::string> chain{der_of_certificate(leaf.cert.get()), der_of_certificate(issuer.cert.get())};
+  std::vector<std::string> chain{certificate_der_text(leaf.cert.get()), certificate_der_text(issuer.cert.get())};
   EXPECT_EQ(tlsa_matching_depth({2, 1, 1, spki_sha256_of_key(issuer.key.get())}, chain), 1);
   // A DANE-TA record naming the leaf itself is not a trust anchor above it.
   EXPECT_EQ(tlsa_matching_depth({2, 1, 1, spki_sha256_of_key(leaf.key.get())}, chain), -1);
@@ -68,7 +68,7 @@ TEST(TlsaMatch, DaneTaMatchesOnlyAboveTheLeaf) {
 
 TEST(TlsaMatch, ParametersOutsideTheRfcAreErrors) {
   auto leaf = test_util::make_self_signed("ec");
-  std::string der = der_of_certificate(leaf.cert.get());
+  std::string der = certificate_der_text(leaf.cert.get());
   auto bad_selector = tlsa_association({3, 2, 1, {}}, der);
   ASSERT_FALSE(bad_selector.ok());
   EXPECT_EQ(bad_selector.error().message, "TLSA selector 2 is not 0 or 1");

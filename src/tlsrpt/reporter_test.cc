@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using std::chrono::sys_days;
 
-const std::chrono::system_clock::time_point kDay = sys_days(std::chrono::year(2026) / 12 / 7);
+const std::chrono::system_clock::time_point kReportingDay = sys_days(std::chrono::year(2026) / 12 / 7);
 
 class TxtTable : public net::MailLookups {
  public:
@@ -104,7 +104,7 @@ struct Sent {
 
 TEST(TlsrptDay, ThreeDomainsGiveSchemaValidReportsWithTheirCounts) {
   test_util::TempDir dir("sluice-tlsrpt");
-  auto now = kDay;  // the fake clock
+  auto now = kReportingDay;  // the fake clock
   Collector collector(dir.path(), 24h);
   auto deliver = [&](const std::string& domain, const std::string& type, const std::string& result) {
     Session s;
@@ -205,9 +205,9 @@ TEST(TlsrptDay, TheSchemaCheckCatchesWhatTheRfcForbids) {
 TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   TxtTable dns;
   dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=https://down.example/r,mailto:r@a.example"};
-  Period period{kDay, kDay + 24h, {}};
+  Period period{kReportingDay, kReportingDay + 24h, {}};
   Session ok;
-  ok.when = kDay;
+  ok.when = kReportingDay;
   ok.policy.domain = "a.example";
   add_session(period.policies, ok);
   int mails = 0;
@@ -222,7 +222,7 @@ TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   ReporterSettings settings;
   settings.submitter = "gw.example";
   settings.from = "t@gw.example";
-  auto sent = send_reports(period, settings, sinks, kDay + 25h);
+  auto sent = send_reports(period, settings, sinks, kReportingDay + 25h);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(mails, 1);
   EXPECT_EQ(sent[0].delivered, std::vector<std::string>{"mailto:r@a.example"});
