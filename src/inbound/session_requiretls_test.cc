@@ -14,10 +14,9 @@ namespace sluice::inbound {
 namespace {
 
 using test_util::Client;
+using test_util::kGreeting;
+using test_util::kStartData;
 using test_util::SessionHarness;
-
-const std::string kGreeting = "220 mx.test.example ESMTP sluice ready\r\n";
-const std::string kStartData = "354 Start mail input; end with <CRLF>.<CRLF>\r\n";
 
 std::shared_ptr<asio::ssl::context> server_context() {
   auto creds = tls::test_util::make_self_signed("ec");

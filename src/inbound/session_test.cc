@@ -17,9 +17,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using test_util::Client;
+using test_util::kGreeting;
+using test_util::kStartData;
 using test_util::SessionHarness;
 
-const std::string kGreeting = "220 mx.test.example ESMTP sluice ready\r\n";
 const std::string kEhloReply =
     "250-mx.test.example Hello [127.0.0.1]\r\n"
     "250-SIZE 36700160\r\n"
@@ -32,7 +33,6 @@ const std::string kNeedEhlo = "503 5.5.1 Send EHLO or HELO first\r\n";
 const std::string kNeedMailForRcpt = "503 5.5.1 Need MAIL before RCPT\r\n";
 const std::string kNeedMailForData = "503 5.5.1 Need MAIL before DATA\r\n";
 const std::string kReset = "250 2.0.0 Resetting\r\n";
-const std::string kStartData = "354 Start mail input; end with <CRLF>.<CRLF>\r\n";
 const std::string kShutdown = "421 4.3.2 mx.test.example Service shutting down, try again later\r\n";
 
 std::string sender_ok(std::string_view address) { return "250 2.1.0 Sender <" + std::string(address) + "> OK\r\n"; }

@@ -36,6 +36,10 @@
 
 namespace sluice::inbound::test_util {
 
+/// The default connector's greeting and the reply to DATA, as the session writes them.
+inline const std::string kGreeting = "220 mx.test.example ESMTP sluice ready\r\n";
+inline const std::string kStartData = "354 Start mail input; end with <CRLF>.<CRLF>\r\n";
+
 using sluice::test_util::TempDir;
 
 /// The client side: a blocking POSIX socket with a receive timeout, so that a session that
