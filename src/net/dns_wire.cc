@@ -27,6 +27,19 @@ std::size_t skip_name(const Bytes& m, std::size_t pos) {
   return 0;
 }
 
+/// The position of the answer section: after the header and the questions.
+Result<std::size_t> answer_section(const Bytes& m) {
+  if (m.size() < kHeaderSize) return fail("DNS answer shorter than its header");
+  unsigned questions = read16(m, 4);
+  std::size_t pos = kHeaderSize;
+  for (unsigned i = 0; i < questions; ++i) {
+    pos = skip_name(m, pos);
+    if (pos == 0 || pos + 4 > m.size()) return fail("DNS answer with a truncated question");
+    pos += 4;
+  }
+  return pos;
+}
+
 }  // namespace
 
 int answer_status(const unsigned char* message, int length) {
@@ -54,15 +67,10 @@ int answer_status(const unsigned char* message, int length) {
 bool authenticated_data(const Bytes& message) { return message.size() >= kHeaderSize && (message[3] & 0x20) != 0; }
 
 Result<std::vector<Bytes>> answer_rdata(const Bytes& m, int type) {
-  if (m.size() < kHeaderSize) return fail("DNS answer shorter than its header");
-  unsigned questions = read16(m, 4);
+  auto start = answer_section(m);
+  if (!start) return fail(start.error());
   unsigned answers = read16(m, 6);
-  std::size_t pos = kHeaderSize;
-  for (unsigned i = 0; i < questions; ++i) {
-    pos = skip_name(m, pos);
-    if (pos == 0 || pos + 4 > m.size()) return fail("DNS answer with a truncated question");
-    pos += 4;
-  }
+  std::size_t pos = *start;
   std::vector<Bytes> out;
   for (unsigned i = 0; i < answers; ++i) {
     pos = skip_name(m, pos);
@@ -104,15 +112,10 @@ Result<std::string> read_name(const Bytes& m, std::size_t pos) {
 }  // namespace
 
 Result<std::string> canonical_name(const Bytes& m, const std::string& name) {
-  if (m.size() < kHeaderSize) return fail("DNS answer shorter than its header");
-  unsigned questions = read16(m, 4);
+  auto start = answer_section(m);
+  if (!start) return fail(start.error());
   unsigned answers = read16(m, 6);
-  std::size_t pos = kHeaderSize;
-  for (unsigned i = 0; i < questions; ++i) {
-    pos = skip_name(m, pos);
-    if (pos == 0 || pos + 4 > m.size()) return fail("DNS answer with a truncated question");
-    pos += 4;
-  }
+  std::size_t pos = *start;
   // (owner, target) of each CNAME; a resolver lists the chain in order, but following it by
   // owner does not depend on that.
   std::vector<std::pair<std::string, std::string>> aliases;
