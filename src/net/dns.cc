@@ -468,6 +468,14 @@ int parse_addresses(const RawResult& raw, int type, std::vector<asio::ip::addres
   return out.size() > before ? ARES_SUCCESS : ARES_ENODATA;
 }
 
+/// The target of `host`'s CNAME chain in an address answer, empty when `host` is no alias (or the
+/// chain cannot be read: the addresses still serve, only DANE's TLSA base domain stays `host`).
+std::string alias_target(const RawResult& raw, const std::string& host) {
+  auto target = dns_wire::canonical_name(raw.answer, host);
+  if (!target || strcasecmp(target->c_str(), host.c_str()) == 0) return {};
+  return *target;
+}
+
 std::vector<ServerSpec> parse_servers(const std::vector<std::string>& servers) {
   std::vector<ServerSpec> specs;
   for (const auto& s : servers) specs.push_back(parse_server(s));
@@ -542,6 +550,7 @@ DnsAnswer Resolver::addresses(const std::string& host_in) const {
     int status = raw[i].status;
     if (status == ARES_SUCCESS) status = parse_addresses(raw[i], types[i], answer.addresses);
     if (status == ARES_SUCCESS) all_secure = all_secure && raw[i].secure;
+    if (status == ARES_SUCCESS && answer.canonical_name.empty()) answer.canonical_name = alias_target(raw[i], host);
     if (status != ARES_SUCCESS) {
       failures.push_back(failure(status, types[i], host, raw[i].servers, timeout_));
       failures.back().secure = raw[i].secure;

@@ -34,6 +34,10 @@ struct DnsAnswer {
   /// The answer was validated by DNSSEC: the AD bit came from a resolver whose AD bit is trusted
   /// (docs/outbound.md, "DNSSEC"). For MX this decides whether DANE applies (RFC 7672 2.2).
   bool secure = false;
+  /// A/AAAA: the name the addresses belong to when the host name is an alias, after the CNAME chain
+  /// the resolver followed (RFC 7672 2.2.2: DANE looks for TLSA records there first); empty when
+  /// the host name is no alias. Covered by `secure` (the validator checked the whole chain).
+  std::string canonical_name;
 };
 
 /// TXT and TLSA answers (MTA-STS, TLS-RPT, DANE).

@@ -149,5 +149,22 @@ TEST(DnsResolver, MalformedTrustedResolverThrows) {
   EXPECT_THROW(Resolver({"127.0.0.1"}, std::vector<std::string>{"resolver.example"}, 1s), std::runtime_error);
 }
 
+TEST_F(DnsRecordsTest, AddressesOfAnAliasNameTheEndOfItsCnameChain) {
+  dns.authenticate(true);
+  dns.cname("mx.example.test", "mid.hosting.test");
+  dns.cname("mid.hosting.test", "mx1.Hosting.test");
+  dns.a("mx1.hosting.test", "192.0.2.9");
+  dns.a("plain.example.test", "192.0.2.10");
+  auto alias = resolver.addresses("mx.example.test");
+  ASSERT_EQ(alias.status, Status::Ok) << alias.error;
+  ASSERT_EQ(alias.addresses.size(), 1u);
+  EXPECT_EQ(alias.addresses[0].to_string(), "192.0.2.9");
+  EXPECT_EQ(alias.canonical_name, "mx1.Hosting.test");  // as the answer spells it
+  EXPECT_TRUE(alias.secure);
+  auto plain = resolver.addresses("plain.example.test");
+  ASSERT_EQ(plain.status, Status::Ok) << plain.error;
+  EXPECT_EQ(plain.canonical_name, "");  // no alias
+}
+
 }  // namespace
 }  // namespace sluice::net

@@ -26,6 +26,11 @@ bool authenticated_data(const Bytes& message);
 /// RRSIGs are passed over). Fails on a truncated or malformed message.
 Result<std::vector<Bytes>> answer_rdata(const Bytes& message, int type);
 
+/// The name `name` stands for after the CNAME records of the answer section (RFC 1034 3.6.2), e.g.
+/// the target of "mx.example.org CNAME mx1.hosting.example": `name` itself when it is no alias.
+/// DANE looks for TLSA records there first (RFC 7672 2.2.2). Fails on a malformed message.
+Result<std::string> canonical_name(const Bytes& message, const std::string& name);
+
 /// A TXT record's character-strings joined (RFC 7208 3.3, RFC 8461 3.1 read them so).
 Result<std::string> txt_text(const Bytes& rdata);
 

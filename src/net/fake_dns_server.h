@@ -24,6 +24,7 @@ namespace sluice::net::fake_dns {
 using Bytes = std::vector<std::uint8_t>;
 
 constexpr std::uint16_t kTypeA = 1;
+constexpr std::uint16_t kTypeCname = 5;
 constexpr std::uint16_t kTypeMx = 15;
 constexpr std::uint16_t kTypeAaaa = 28;
 constexpr std::uint16_t kTypeTxt = 16;
@@ -55,6 +56,16 @@ inline Bytes encode_name(const std::string& name) {
   }
   out.push_back(0);
   return out;
+}
+
+/// The text of a name in uncompressed wire form (as encode_name writes it).
+inline std::string decode_name(const Bytes& wire) {
+  std::string name;
+  for (std::size_t pos = 0; pos < wire.size() && wire[pos] != 0; pos += 1 + wire[pos]) {
+    if (!name.empty()) name += '.';
+    name.append(wire.begin() + static_cast<long>(pos + 1), wire.begin() + static_cast<long>(pos + 1 + wire[pos]));
+  }
+  return name;
 }
 
 /// An in-process authoritative DNS server on 127.0.0.1 (UDP) answering from a table. A name with
@@ -117,6 +128,9 @@ class FakeDns {
     rdata.insert(rdata.end(), data.begin(), data.end());
     add(name, kTypeTlsa, rdata);
   }
+  /// An alias: queries for `alias` get the CNAME and the records of `target` (followed as a
+  /// recursive resolver does), e.g. for RFC 7672 2.2.2.
+  void cname(const std::string& alias, const std::string& target) { add(alias, kTypeCname, encode_name(target)); }
   /// Any record as raw RDATA (malformed ones too).
   void raw(const std::string& name, std::uint16_t type, Bytes rdata) { add(name, type, std::move(rdata)); }
   /// Sets the AD bit in every answer, as a validating resolver does for secure data.
@@ -183,13 +197,31 @@ class FakeDns {
     auto type = static_cast<std::uint16_t>(query[pos + 1] << 8 | query[pos + 2]);
     name = lower(name);
 
+    // The records of `name`, or of the end of its CNAME chain with the CNAMEs in front.
     Entry entry;
+    std::vector<std::pair<std::string, std::uint16_t>> owners;  // of each answer record
     {
       std::lock_guard lock(mutex_);
-      if (auto it = table_.find({name, type}); it != table_.end()) {
-        entry = it->second;
-      } else if (!names_.count(name)) {
-        entry.rcode = kNxDomain;
+      std::string owner = name;
+      for (int hops = 0; hops < 8; ++hops) {
+        auto alias = table_.find({owner, kTypeCname});
+        if (type != kTypeCname && alias != table_.end() && !alias->second.rdatas.empty()) {
+          entry.rdatas.push_back(alias->second.rdatas.front());
+          owners.emplace_back(owner, kTypeCname);
+          owner = lower(decode_name(alias->second.rdatas.front()));
+          continue;
+        }
+        if (auto it = table_.find({owner, type}); it != table_.end()) {
+          entry.rcode = it->second.rcode;
+          entry.drop = it->second.drop;
+          for (const auto& rdata : it->second.rdatas) {
+            entry.rdatas.push_back(rdata);
+            owners.emplace_back(owner, type);
+          }
+        } else if (!names_.count(owner) && owners.empty()) {
+          entry.rcode = kNxDomain;
+        }
+        break;
       }
     }
     if (entry.drop) return false;
@@ -204,14 +236,15 @@ class FakeDns {
     put16(reply, 0);
     put16(reply, 0);
     reply.insert(reply.end(), query.begin() + 12, query.begin() + static_cast<long>(question_end));
-    for (const auto& rdata : entry.rdatas) {
-      if (full_names_) {
-        auto owner = encode_name(name);
+    for (std::size_t i = 0; i < entry.rdatas.size(); ++i) {
+      const auto& rdata = entry.rdatas[i];
+      if (full_names_ || owners[i].first != name) {
+        auto owner = encode_name(owners[i].first);
         reply.insert(reply.end(), owner.begin(), owner.end());
       } else {
         put16(reply, 0xC00C);
       }
-      put16(reply, type);
+      put16(reply, owners[i].second);
       put16(reply, 1);  // IN
       put16(reply, 0);
       put16(reply, 300);  // TTL

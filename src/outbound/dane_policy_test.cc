@@ -102,5 +102,78 @@ TEST_F(DanePolicyTest, SecureButUnusableRecordsMeanEncryptSayingWhy) {
   EXPECT_NE(why.find("SHA2-256 data of 20 bytes"), std::string::npos) << why;
 }
 
+/// The address answer of an MX host name that is an alias of `target` (RFC 7672 2.2.2).
+net::DnsAnswer alias_answer(const std::string& target, bool secure) {
+  net::DnsAnswer a;
+  a.status = Status::Ok;
+  a.secure = secure;
+  a.canonical_name = target;
+  a.addresses.push_back(asio::ip::make_address("192.0.2.9"));
+  return a;
+}
+
+class DaneAliasTest : public DanePolicyTest {
+ protected:
+  const std::string target_owner = "_25._tcp.mx1.hosting.example";
+  const tls::TlsaRecord other{3, 1, 1, Data(32, 0xcd)};
+};
+
+TEST_F(DaneAliasTest, SecureChainLooksAtTheExpandedNameFirstAndNamesBoth) {
+  dns.address_answers["mx.example.org"] = alias_answer("mx1.hosting.example", true);
+  dns.tlsa_answers[target_owner] = tlsa_answer(Status::Ok, true, {ee});
+  dns.tlsa_answers[owner] = tlsa_answer(Status::Ok, true, {other});
+  auto r = dane_requirement("mx.example.org", true, 25, "example.org", dns);
+  ASSERT_TRUE(r) << r.error().one_line();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->level, TlsLevel::Dane);
+  EXPECT_EQ((*r)->tlsa, std::vector<tls::TlsaRecord>{ee});  // the target's records, not the alias's
+  // The TLSA base domain first (also SNI), then the original MX name, then the domain (RFC 7672 3.2.2).
+  EXPECT_EQ((*r)->match_names, (std::vector<std::string>{"mx1.hosting.example", "mx.example.org", "example.org"}));
+  EXPECT_EQ((*r)->decided_by,
+            "DANE: DNSSEC-validated TLSA records for _25._tcp.mx1.hosting.example (expanded from mx.example.org) "
+            "(1 usable of 1)");
+}
+
+TEST_F(DaneAliasTest, NoRecordsAtTheExpandedNameFallBackToTheOriginalName) {
+  dns.address_answers["mx.example.org"] = alias_answer("mx1.hosting.example", true);
+  dns.tlsa_answers[owner] = tlsa_answer(Status::Ok, true, {ee});
+  for (auto status : {Status::NoData, Status::NxDomain}) {
+    dns.tlsa_answers[target_owner] = tlsa_answer(status, true);
+    auto r = dane_requirement("mx.example.org", true, 25, "example.org", dns);
+    ASSERT_TRUE(r) << r.error().one_line();
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ((*r)->tlsa, std::vector<tls::TlsaRecord>{ee});
+    EXPECT_EQ((*r)->match_names, (std::vector<std::string>{"mx.example.org", "example.org"}));
+  }
+}
+
+TEST_F(DaneAliasTest, InsecureChainUsesOnlyTheOriginalName) {
+  dns.address_answers["mx.example.org"] = alias_answer("mx1.hosting.example", false);
+  dns.tlsa_answers[target_owner] = tlsa_answer(Status::Ok, true, {other});
+  dns.tlsa_answers[owner] = tlsa_answer(Status::Ok, true, {ee});
+  auto r = dane_requirement("mx.example.org", true, 25, "example.org", dns);
+  ASSERT_TRUE(r) << r.error().one_line();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->tlsa, std::vector<tls::TlsaRecord>{ee});
+  EXPECT_EQ((*r)->match_names, (std::vector<std::string>{"mx.example.org", "example.org"}));
+
+  // Without records at the original name DANE does not apply, whatever the target publishes.
+  dns.tlsa_answers[owner] = tlsa_answer(Status::NoData, true);
+  auto none = dane_requirement("mx.example.org", true, 25, "example.org", dns);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(DaneAliasTest, FailedLookupAtTheExpandedNameDefersWithoutFallingBack) {
+  dns.address_answers["mx.example.org"] = alias_answer("mx1.hosting.example", true);
+  dns.tlsa_answers[target_owner] = tlsa_answer(Status::TempFail, false);
+  dns.tlsa_answers[owner] = tlsa_answer(Status::Ok, true, {ee});
+  auto r = dane_requirement("mx.example.org", true, 25, "example.org", dns);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().enhanced, "4.7.5");
+  EXPECT_NE(r.error().one_line().find("TLSA lookup for _25._tcp.mx1.hosting.example failed"), std::string::npos)
+      << r.error().one_line();
+}
+
 }  // namespace
 }  // namespace sluice::outbound

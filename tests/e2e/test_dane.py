@@ -10,6 +10,8 @@ case; each case is its own domain:
 - bogus.test: MX signed, the TLSA RRset's signatures expired: Unbound answers SERVFAIL, deferred
   (4.7.5 "DNSSEC validation failed or DNS error"), never plaintext.
 - plain.test: unsigned zone whose (wrong) TLSA is therefore ignored: delivered opportunistically.
+- alias.test: its MX host is a CNAME of mx.good.test and has no TLSA records of its own; the secure
+  chain makes mx.good.test the TLSA base domain (RFC 7672 2.2.2): delivered with DANE.
 - rollover.test: two TLSA records, the old key's and the new key's; Postfix has the new key: delivered.
 - a second sluice trusting another resolver's AD bit only: good.test's MX counts as insecure, no DANE."""
 import hashlib
@@ -28,7 +30,7 @@ import postfix_peer  # noqa: E402
 from postfix_peer import PostfixPeer, make_certificate  # noqa: E402
 
 SENDER = "alice@sluice.test"
-DOMAINS = ("good.test", "wrong.test", "bogus.test", "plain.test", "rollover.test")
+DOMAINS = ("good.test", "wrong.test", "bogus.test", "plain.test", "rollover.test", "alias.test")
 
 
 def spki_sha256(cert_path):
@@ -73,6 +75,7 @@ class DaneTest(unittest.TestCase):
         cls.dns.add_zone("bogus.test", mx_zone(port, [f"3 1 1 {new_hash}"]), expired_types=("TLSA",))
         cls.dns.add_zone("plain.test", mx_zone(port, [f"3 1 1 {old_hash}"]), signed=False)
         cls.dns.add_zone("rollover.test", mx_zone(port, [f"3 1 1 {old_hash}", f"3 1 1 {new_hash}"]))
+        cls.dns.add_zone("alias.test", ["@ IN MX 10 mx", "mx IN CNAME mx.good.test."])
         cls.dns.start()
         cls.new_hash, cls.old_hash = new_hash, old_hash
 
@@ -128,6 +131,15 @@ class DaneTest(unittest.TestCase):
         sessions = harness.wait_for("a send session to mx.good.test", lambda: self.sessions_to("good.test"))
         self.assertIn(f"TLS policy: dane (dane): connector DANE: dane: DANE: DNSSEC-validated TLSA records for "
                       f"_{self.peer.port}._tcp.mx.good.test", sessions[-1])
+        self.assertIn(f"DANE: certificate matched TLSA 3 1 1 {self.new_hash[:12]}... of mx.good.test", sessions[-1])
+
+    def test_mx_alias_uses_the_tlsa_records_of_its_target(self):
+        self.submit("alias.test")
+        self.wait_delivered("alias.test")
+        sessions = harness.wait_for("a send session to mx.alias.test", lambda: self.sessions_to("alias.test"))
+        # Without the expansion mx.alias.test has no TLSA records and DANE would not apply.
+        self.assertIn(f"DANE: DNSSEC-validated TLSA records for _{self.peer.port}._tcp.mx.good.test "
+                      "(expanded from mx.alias.test)", sessions[-1])
         self.assertIn(f"DANE: certificate matched TLSA 3 1 1 {self.new_hash[:12]}... of mx.good.test", sessions[-1])
 
     def test_wrong_tlsa_defers_with_tlsa_mismatch(self):
