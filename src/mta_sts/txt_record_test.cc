@@ -11,7 +11,7 @@ std::string id_of(const std::string& record) {
   return id.ok() ? *id : "";
 }
 
-std::string error_of(const std::string& record) {
+std::string record_error_of(const std::string& record) {
   auto id = parse_txt_record(record);
   EXPECT_FALSE(id.ok()) << record << " gave id " << (id.ok() ? *id : "");
   return id.ok() ? "" : id.error().message;
@@ -28,22 +28,23 @@ TEST(MtaStsTxtRecord, ReadsTheId) {
 TEST(MtaStsTxtRecord, IgnoresExtensions) { EXPECT_EQ(id_of("v=STSv1; ext_1=value!; id=x1; a.b-c = v"), "x1"); }
 
 TEST(MtaStsTxtRecord, RefusesBadRecords) {
-  EXPECT_EQ(error_of("v=STSv1;"), "no id");
-  EXPECT_EQ(error_of("v=STSv1"), "no id");
-  EXPECT_EQ(error_of("v=STSv2; id=1"), "does not start with \"v=STSv1\"");
-  EXPECT_EQ(error_of("V=STSv1; id=1"), "does not start with \"v=STSv1\"");  // %s: case-sensitive
-  EXPECT_EQ(error_of("v=STSv1; id="), "id \"\" is not 1 to 32 letters and digits");
-  EXPECT_EQ(error_of("v=STSv1; id=" + std::string(33, 'a')),
+  EXPECT_EQ(record_error_of("v=STSv1;"), "no id");
+  EXPECT_EQ(record_error_of("v=STSv1"), "no id");
+  EXPECT_EQ(record_error_of("v=STSv2; id=1"), "does not start with \"v=STSv1\"");
+  EXPECT_EQ(record_error_of("V=STSv1; id=1"), "does not start with \"v=STSv1\"");  // %s: case-sensitive
+  EXPECT_EQ(record_error_of("v=STSv1; id="), "id \"\" is not 1 to 32 letters and digits");
+  EXPECT_EQ(record_error_of("v=STSv1; id=" + std::string(33, 'a')),
             "id \"" + std::string(33, 'a') + "\" is not 1 to 32 letters and digits");
-  EXPECT_EQ(error_of("v=STSv1; id=2016-08-31"), "id \"2016-08-31\" is not 1 to 32 letters and digits");
-  EXPECT_EQ(error_of("v=STSv1; id=1; id=2"), "more than one id");
-  EXPECT_EQ(error_of("v=STSv1; id =1"), "white space around the \"=\" of id");
-  EXPECT_EQ(error_of("v=STSv1 id=1"), "fields must be separated by \";\"");
-  EXPECT_EQ(error_of("v=STSv1;; id=1"), "empty field between two \";\"");
-  EXPECT_EQ(error_of("v=STSv1; id=1; novalue"), "field \"novalue\" has no \"=\"");
-  EXPECT_EQ(error_of("v=STSv1; id=1; -x=1"), "malformed field \"-x=1\"");
-  EXPECT_EQ(error_of("v=STSv1; id=1; x=a=b"), "malformed field \"x=a=b\"");
-  EXPECT_EQ(error_of("v=STSv1; id=1\n; x=1"), "id \"1\\x0A\" is not 1 to 32 letters and digits");  // shown escaped
+  EXPECT_EQ(record_error_of("v=STSv1; id=2016-08-31"), "id \"2016-08-31\" is not 1 to 32 letters and digits");
+  EXPECT_EQ(record_error_of("v=STSv1; id=1; id=2"), "more than one id");
+  EXPECT_EQ(record_error_of("v=STSv1; id =1"), "white space around the \"=\" of id");
+  EXPECT_EQ(record_error_of("v=STSv1 id=1"), "fields must be separated by \";\"");
+  EXPECT_EQ(record_error_of("v=STSv1;; id=1"), "empty field between two \";\"");
+  EXPECT_EQ(record_error_of("v=STSv1; id=1; novalue"), "field \"novalue\" has no \"=\"");
+  EXPECT_EQ(record_error_of("v=STSv1; id=1; -x=1"), "malformed field \"-x=1\"");
+  EXPECT_EQ(record_error_of("v=STSv1; id=1; x=a=b"), "malformed field \"x=a=b\"");
+  EXPECT_EQ(record_error_of("v=STSv1; id=1\n; x=1"),
+            "id \"1\\x0A\" is not 1 to 32 letters and digits");  // shown escaped
 }
 
 TEST(MtaStsTxtRecord, ExactlyOneStsRecordAmongTheTxtRecords) {

@@ -10,7 +10,7 @@
 namespace sluice::queue {
 namespace {
 
-Envelope original(bool requiretls) {
+Envelope original_message(bool requiretls) {
   Envelope e;
   e.id = "0005F1A2B3C40001";
   e.mail_from = "alice@example.org";
@@ -36,14 +36,14 @@ std::string notice_for(const Envelope& e, const std::string& diagnostic) {
 
 TEST(DsnRequireTls, TheNoticeOfARequireTlsMessageCarriesItToo) {
   const auto now = std::chrono::system_clock::now();
-  EXPECT_TRUE(dsn_envelope("0005F1A2B3C40002", original(true), 10, now).requiretls);
-  EXPECT_FALSE(dsn_envelope("0005F1A2B3C40002", original(false), 10, now).requiretls);
-  EXPECT_EQ(dsn_envelope("0005F1A2B3C40002", original(true), 10, now).mail_from, "");
+  EXPECT_TRUE(dsn_envelope("0005F1A2B3C40002", original_message(true), 10, now).requiretls);
+  EXPECT_FALSE(dsn_envelope("0005F1A2B3C40002", original_message(false), 10, now).requiretls);
+  EXPECT_EQ(dsn_envelope("0005F1A2B3C40002", original_message(true), 10, now).mail_from, "");
 }
 
 TEST(DsnRequireTls, HeadersOnlyAndTheRefusalExplained) {
   const std::string missing = notice_for(
-      original(true), "550 5.7.30 REQUIRETLS support required: mx.partner.example does not offer REQUIRETLS");
+      original_message(true), "550 5.7.30 REQUIRETLS support required: mx.partner.example does not offer REQUIRETLS");
   // RFC 8689 5: as if RET=HDRS: the headers are returned, the body never.
   EXPECT_NE(missing.find("Subject: secret plans"), std::string::npos);
   EXPECT_EQ(missing.find("the confidential body"), std::string::npos) << missing;
@@ -51,7 +51,7 @@ TEST(DsnRequireTls, HeadersOnlyAndTheRefusalExplained) {
   EXPECT_NE(missing.find("The receiving server does not offer"), std::string::npos) << missing;
 
   const std::string unauthenticated = notice_for(
-      original(true),
+      original_message(true),
       "550 5.7.10 REQUIRETLS: 450 4.4.317 Cannot connect to remote server: certificate of mx.partner.example "
       "rejected: self-signed certificate");
   EXPECT_NE(unauthenticated.find("whose certificate is authenticated"), std::string::npos) << unauthenticated;
