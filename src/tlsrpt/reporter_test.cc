@@ -4,6 +4,8 @@
 #include "tlsrpt/reporter.h"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <map>
 #include <regex>
@@ -227,6 +229,45 @@ TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   EXPECT_EQ(mails, 1);
   EXPECT_EQ(sent[0].delivered, std::vector<std::string>{"mailto:r@a.example"});
   EXPECT_EQ(sent[0].problem, "https://down.example/r: could not connect");
+}
+
+TEST(TlsrptDay, ReportMailIsDkimSignedWhenASignerIsGiven) {
+  EVP_PKEY* key = EVP_RSA_gen(1024);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  EVP_PKEY_free(key);
+  char* pem = nullptr;
+  const long pem_size = BIO_get_mem_data(bio.get(), &pem);
+  auto signer = smtp::DkimSigner::from_pem(std::string(pem, pem_size), "gw.example", "rpt");
+  ASSERT_TRUE(signer);
+  TxtTable dns;
+  dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=mailto:r@a.example"};
+  Period period{kDay, kDay + 24h, {}};
+  Session one;
+  one.when = kDay;
+  one.policy.domain = "a.example";
+  add_session(period.policies, one);
+  std::vector<std::string> mails;
+  ReportSinks sinks{.dns = &dns,
+                    .queue_mail = [&](const std::string&, const std::string& m) -> Result<void> {
+                      mails.push_back(m);
+                      return {};
+                    },
+                    .post = {},
+                    .new_id = [] { return std::string("X"); }};
+  ReporterSettings settings;
+  settings.submitter = "gw.example";
+  settings.from = "t@gw.example";
+  send_reports(period, settings, sinks, kDay + 25h);
+  settings.dkim = &*signer;
+  send_reports(period, settings, sinks, kDay + 25h);
+  ASSERT_EQ(mails.size(), 2u);
+  EXPECT_TRUE(mails[0].starts_with("From: "));
+  EXPECT_TRUE(mails[1].starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=gw.example; s=rpt;"));
+  EXPECT_NE(mails[1].find("h=From:To:Subject:Date:Message-ID:MIME-Version:Content-Type:TLS-Report-Domain:"
+                          "TLS-Report-Submitter;"),
+            std::string::npos);
+  EXPECT_TRUE(mails[1].ends_with(mails[0]));
 }
 
 }  // namespace
