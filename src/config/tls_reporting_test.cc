@@ -1,7 +1,5 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -9,6 +7,7 @@
 #include "base/temp_dir_test_util.h"
 #include "config/config.h"
 #include "config/config_test_util.h"
+#include "smtp/dkim_test_key.h"
 
 namespace sluice::config {
 namespace {
@@ -53,13 +52,7 @@ TEST(TlsReportingConfig, BadValuesSayWhy) {
 class TlsReportingDkimConfig : public ::testing::Test {
  protected:
   std::string key_file(const std::string& name, mode_t mode, int bits = 1024) {
-    EVP_PKEY* key = EVP_RSA_gen(bits);
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-    PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-    EVP_PKEY_free(key);
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(bio.get(), &data);
-    return text_file(name, mode, std::string(data, size));
+    return text_file(name, mode, smtp::dkim_test_key(bits).private_pem);
   }
   std::string text_file(const std::string& name, mode_t mode, const std::string& text) {
     const auto path = dir_.path() / name;

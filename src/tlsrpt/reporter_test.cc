@@ -4,14 +4,13 @@
 #include "tlsrpt/reporter.h"
 
 #include <gtest/gtest.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <map>
 #include <regex>
 
 #include "base/base64.h"
 #include "base/temp_dir_test_util.h"
+#include "smtp/dkim_test_key.h"
 #include "tlsrpt/gzip.h"
 #include "tlsrpt/report_mail.h"
 
@@ -204,14 +203,19 @@ TEST(TlsrptDay, TheSchemaCheckCatchesWhatTheRfcForbids) {
     EXPECT_NE(problems.find(p), std::string::npos) << p << " in " << problems;
 }
 
+Period day_with_one_session(const std::string& policy_domain) {
+  Period period{kDay, kDay + 24h, {}};
+  Session one;
+  one.when = kDay;
+  one.policy.domain = policy_domain;
+  add_session(period.policies, one);
+  return period;
+}
+
 TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   TxtTable dns;
   dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=https://down.example/r,mailto:r@a.example"};
-  Period period{kDay, kDay + 24h, {}};
-  Session ok;
-  ok.when = kDay;
-  ok.policy.domain = "a.example";
-  add_session(period.policies, ok);
+  const Period period = day_with_one_session("a.example");
   int mails = 0;
   ReportSinks sinks{
       .dns = &dns,
@@ -232,21 +236,11 @@ TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
 }
 
 TEST(TlsrptDay, ReportMailIsDkimSignedWhenASignerIsGiven) {
-  EVP_PKEY* key = EVP_RSA_gen(1024);
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  EVP_PKEY_free(key);
-  char* pem = nullptr;
-  const long pem_size = BIO_get_mem_data(bio.get(), &pem);
-  auto signer = smtp::DkimSigner::from_pem(std::string(pem, pem_size), "gw.example", "rpt");
+  auto signer = smtp::DkimSigner::from_pem(smtp::dkim_test_key(1024).private_pem, "gw.example", "rpt");
   ASSERT_TRUE(signer);
   TxtTable dns;
   dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=mailto:r@a.example"};
-  Period period{kDay, kDay + 24h, {}};
-  Session one;
-  one.when = kDay;
-  one.policy.domain = "a.example";
-  add_session(period.policies, one);
+  const Period period = day_with_one_session("a.example");
   std::vector<std::string> mails;
   ReportSinks sinks{.dns = &dns,
                     .queue_mail = [&](const std::string&, const std::string& m) -> Result<void> {
