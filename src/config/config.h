@@ -239,6 +239,10 @@ struct TlsReporting {
   std::string from;               ///< the report mail's sender; default: tlsrpt-noreply@<hostname>
   Seconds interval{86400};        ///< the reporting period (aligned to UTC midnight for whole days)
   std::filesystem::path ca_file;  ///< CAs for https: rua POSTs; empty: the system store
+  /// RFC 8460 5.3: report mail is DKIM-signed when a key is given (with its selector).
+  std::filesystem::path dkim_key;  ///< PEM RSA private key, mode 0600 or stricter; empty: unsigned
+  std::string dkim_selector;       ///< s=, the key's record is at <selector>._domainkey.<dkim_domain>
+  std::string dkim_domain;         ///< d=; default: the domain of `from`
 };
 
 struct Config {

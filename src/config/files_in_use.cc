@@ -17,7 +17,10 @@ std::vector<FileInUse> files_in_use(const Config& config, const std::filesystem:
   add(files, "users_file", config.users_file);
   add(files, "recipient_validation.recipients_file", config.recipient_validation.recipients_file);
   add(files, "mta_sts.ca_file", config.mta_sts.ca_file);
-  if (config.tls_reporting.enabled) add(files, "tls_reporting.ca_file", config.tls_reporting.ca_file);
+  if (config.tls_reporting.enabled) {
+    add(files, "tls_reporting.ca_file", config.tls_reporting.ca_file);
+    add(files, "tls_reporting.dkim_key", config.tls_reporting.dkim_key);
+  }
   for (const auto& c : config.receive_connectors) {
     const std::string where = fmt::format("receive_connector \"{}\": ", c.name);
     add(files, where + "tls.certificate", c.tls.certificate);

@@ -30,6 +30,15 @@ TEST(FilesInUse, TheTlsReportingCaFileOnlyWhenReportingIsOn) {
   EXPECT_TRUE(files_in_use(off, "").empty());
 }
 
+TEST(FilesInUse, TheTlsReportingDkimKeyWhenReportingIsOn) {
+  Config config = default_config();
+  config.tls_reporting.dkim_key = "/etc/sluice/dkim.pem";
+  EXPECT_TRUE(files_in_use(config, "").empty());
+  config.tls_reporting.enabled = true;
+  EXPECT_EQ(described(files_in_use(config, "")),
+            std::vector<std::string>{"tls_reporting.dkim_key /etc/sluice/dkim.pem"});
+}
+
 TEST(FilesInUse, NamesEveryFileReadAgainWithItsSetting) {
   test_util::TempDir dir("sluice-files-in-use");
   // The configuration checks that some of them exist, and that a secret is open to nobody else.

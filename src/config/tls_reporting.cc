@@ -3,15 +3,18 @@
 // peers to whoever a destination's DNS says, which an administrator should decide to allow.
 #include <fmt/format.h>
 
+#include "base/secret_file.h"
 #include "base/unit_duration.h"
 #include "config/toml_reader.h"
 #include "smtp/address.h"
+#include "smtp/dkim_sign.h"
 
 namespace sluice::config::detail {
 namespace {
 
-constexpr std::string_view kTlsReportingKeys[] = {"enabled", "organization", "contact", "submitter",
-                                                  "from",    "interval",     "ca_file"};
+constexpr std::string_view kTlsReportingKeys[] = {"enabled",       "organization", "contact", "submitter",
+                                                  "from",          "interval",     "ca_file", "dkim_key",
+                                                  "dkim_selector", "dkim_domain"};
 // Shorter periods are for tests; a report a second to every domain would be abuse of the others.
 constexpr std::int64_t kMaxIntervalSeconds = 7 * 86400;
 
@@ -23,6 +26,34 @@ Seconds read_interval(const TomlReader& r, const toml::node& node) {
   if (*seconds <= 0 || *seconds > kMaxIntervalSeconds)
     r.fail(node, "tls_reporting.interval", "must be greater than 0 and at most 7d");
   return Seconds(*seconds);
+}
+
+/// dkim_key and dkim_selector together (dkim_domain only with them): a key without its selector
+/// signs mail nobody can verify. The key is loaded here, so a bad one stops the start, not a report.
+void read_tls_reporting_dkim(const TomlReader& r, const toml::table& t, TlsReporting& out) {
+  const toml::node* key = t.get("dkim_key");
+  const toml::node* selector = t.get("dkim_selector");
+  const toml::node* domain = t.get("dkim_domain");
+  if (!key && !selector && !domain) return;
+  if (!key || !selector)
+    r.fail(t, "tls_reporting",
+           "dkim_key and dkim_selector go together (and dkim_domain only with them): give both or none");
+  const std::string file = r.non_empty_string(*key, "tls_reporting.dkim_key");
+  out.dkim_selector = r.non_empty_string(*selector, "tls_reporting.dkim_selector");
+  out.dkim_domain = out.from.substr(out.from.rfind('@') + 1);
+  if (domain) {
+    out.dkim_domain = r.non_empty_string(*domain, "tls_reporting.dkim_domain");
+    if (auto checked = check_hostname(out.dkim_domain); !checked)
+      r.fail(*domain, "tls_reporting.dkim_domain", checked.error().message);
+  }
+  if (auto checked = check_hostname(out.dkim_selector); !checked)
+    r.fail(*selector, "tls_reporting.dkim_selector", checked.error().message);
+  r.check_readable_file(*key, "tls_reporting.dkim_key", file, "a PEM file with the RSA private key");
+  if (auto checked = check_private_file(file); !checked)
+    r.fail(*key, "tls_reporting.dkim_key", fmt::format("{} {}", shown(file), checked.error().message));
+  if (auto loaded = smtp::DkimSigner::load(file, out.dkim_domain, out.dkim_selector); !loaded)
+    r.fail(*key, "tls_reporting.dkim_key", loaded.error().message);
+  out.dkim_key = file;
 }
 
 }  // namespace
@@ -55,6 +86,7 @@ void read_tls_reporting(const TomlReader& r, const toml::table& root, Config& co
                          mailbox ? "" : " (" + mailbox.error().message + ")"));
   if (const toml::node* n = t.get("interval")) out.interval = read_interval(r, *n);
   if (const toml::node* n = t.get("ca_file")) out.ca_file = r.non_empty_string(*n, "tls_reporting.ca_file");
+  read_tls_reporting_dkim(r, t, out);
 }
 
 }  // namespace sluice::config::detail

@@ -96,7 +96,8 @@ void TlsReportSender::run_once() {
   const auto now = s.clock();
   auto periods = s.collector->take_ended(now);
   if (periods.empty()) return;
-  tlsrpt::ReporterSettings settings{s.settings.organization, s.settings.contact, s.settings.submitter, s.settings.from};
+  tlsrpt::ReporterSettings settings{s.settings.organization, s.settings.contact, s.settings.submitter, s.settings.from,
+                                    s.dkim.get()};
   tlsrpt::ReportSinks sinks;
   sinks.dns = s.dns;
   sinks.new_id = [] { return new_hex_id(); };

@@ -16,6 +16,7 @@
 #include "queue/envelope.h"
 #include "queue/scheduler.h"
 #include "queue/spool.h"
+#include "smtp/dkim_sign.h"
 #include "tlsrpt/collector.h"
 
 namespace sluice::outbound {
@@ -28,7 +29,8 @@ struct TlsReportServices {
   /// A report mail is in the spool: hand it to the delivery engine (called on the io thread).
   /// Empty in tests that look at the spool only.
   std::function<void(const queue::Envelope&)> queued;
-  queue::Clock clock;  ///< empty: the system clock
+  queue::Clock clock;                            ///< empty: the system clock
+  std::shared_ptr<const smtp::DkimSigner> dkim;  ///< signs report mail; null: unsigned
 };
 
 /// The spool envelope of a report mail for `to`: marked with tlsrpt::kReportConnector, so its

@@ -63,7 +63,9 @@ Result<void> deliver_to(const std::string& rua, const Report& report, const std:
   mail.end = report.end;
   mail.now = now;
   mail.message_id_seed = sinks.new_id();
-  return sinks.queue_mail(mail.to, build_report_mail(mail));
+  std::string message = build_report_mail(mail);
+  if (settings.dkim) message = settings.dkim->sign(message, now);
+  return sinks.queue_mail(mail.to, message);
 }
 
 }  // namespace

@@ -10,16 +10,18 @@
 
 #include "base/result.h"
 #include "net/dns.h"
+#include "smtp/dkim_sign.h"
 #include "tlsrpt/collector.h"
 #include "tlsrpt/report.h"
 
 namespace sluice::tlsrpt {
 
 struct ReporterSettings {
-  std::string organization;  ///< organization-name
-  std::string contact;       ///< contact-info
-  std::string submitter;     ///< TLS-Report-Submitter, report ids' domain (the gateway's hostname)
-  std::string from;          ///< the report mail's sender (MAIL FROM and From:)
+  std::string organization;                ///< organization-name
+  std::string contact;                     ///< contact-info
+  std::string submitter;                   ///< TLS-Report-Submitter, report ids' domain (the gateway's hostname)
+  std::string from;                        ///< the report mail's sender (MAIL FROM and From:)
+  const smtp::DkimSigner* dkim = nullptr;  ///< signs report mail (RFC 8460 5.3); null: unsigned
 };
 
 struct ReportSinks {

@@ -10,6 +10,7 @@
 
 #include "base/base64.h"
 #include "base/temp_dir_test_util.h"
+#include "smtp/dkim_test_key.h"
 #include "tlsrpt/gzip.h"
 #include "tlsrpt/report_mail.h"
 
@@ -202,14 +203,19 @@ TEST(TlsrptDay, TheSchemaCheckCatchesWhatTheRfcForbids) {
     EXPECT_NE(problems.find(p), std::string::npos) << p << " in " << problems;
 }
 
+Period day_with_one_session(const std::string& policy_domain) {
+  Period period{kReportingDay, kReportingDay + 24h, {}};
+  Session one;
+  one.when = kReportingDay;
+  one.policy.domain = policy_domain;
+  add_session(period.policies, one);
+  return period;
+}
+
 TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   TxtTable dns;
   dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=https://down.example/r,mailto:r@a.example"};
-  Period period{kReportingDay, kReportingDay + 24h, {}};
-  Session ok;
-  ok.when = kReportingDay;
-  ok.policy.domain = "a.example";
-  add_session(period.policies, ok);
+  const Period period = day_with_one_session("a.example");
   int mails = 0;
   ReportSinks sinks{
       .dns = &dns,
@@ -227,6 +233,35 @@ TEST(TlsrptDay, AFailedRuaIsReportedAndTheOthersStillGetIt) {
   EXPECT_EQ(mails, 1);
   EXPECT_EQ(sent[0].delivered, std::vector<std::string>{"mailto:r@a.example"});
   EXPECT_EQ(sent[0].problem, "https://down.example/r: could not connect");
+}
+
+TEST(TlsrptDay, ReportMailIsDkimSignedWhenASignerIsGiven) {
+  auto signer = smtp::DkimSigner::from_pem(smtp::dkim_test_key(1024).private_pem, "gw.example", "rpt");
+  ASSERT_TRUE(signer);
+  TxtTable dns;
+  dns.records["_smtp._tls.a.example"] = {"v=TLSRPTv1; rua=mailto:r@a.example"};
+  const Period period = day_with_one_session("a.example");
+  std::vector<std::string> mails;
+  ReportSinks sinks{.dns = &dns,
+                    .queue_mail = [&](const std::string&, const std::string& m) -> Result<void> {
+                      mails.push_back(m);
+                      return {};
+                    },
+                    .post = {},
+                    .new_id = [] { return std::string("X"); }};
+  ReporterSettings settings;
+  settings.submitter = "gw.example";
+  settings.from = "t@gw.example";
+  send_reports(period, settings, sinks, kReportingDay + 25h);
+  settings.dkim = &*signer;
+  send_reports(period, settings, sinks, kReportingDay + 25h);
+  ASSERT_EQ(mails.size(), 2u);
+  EXPECT_TRUE(mails[0].starts_with("From: "));
+  EXPECT_TRUE(mails[1].starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=gw.example; s=rpt;"));
+  EXPECT_NE(mails[1].find("h=From:To:Subject:Date:Message-ID:MIME-Version:Content-Type:TLS-Report-Domain:"
+                          "TLS-Report-Submitter;"),
+            std::string::npos);
+  EXPECT_TRUE(mails[1].ends_with(mails[0]));
 }
 
 }  // namespace

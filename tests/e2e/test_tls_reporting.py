@@ -15,7 +15,9 @@ the test waits. The report mails are sluice's own queued mail to reports.test, w
 Postfix (over TLS, which would be counted were report sessions not left out), which relays them
 to smtp-sink, where the test reads them. The JSON
 of every report is checked against RFC 8460 4.4 (the schema check below) and its counts against
-the sessions made."""
+the sessions made. The report mails are DKIM-signed with a key made here, and verified at the sink
+with dkimpy (python3-dkim) against the test's own public key record."""
+import base64
 import email
 import email.policy
 import gzip
@@ -107,6 +109,25 @@ class ReportReceiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def import_dkim():
+    """dkimpy, or None. Debian's python3-dkim lives in the system interpreter's dist-packages, which
+    an interpreter of our own (pyenv) does not search: looked for there as well (pure Python)."""
+    try:
+        import dkim
+        return dkim
+    except ImportError:
+        pass
+    debian = "/usr/lib/python3/dist-packages"
+    if not os.path.isdir(os.path.join(debian, "dkim")):
+        return None
+    sys.path.append(debian)
+    try:
+        import dkim
+        return dkim
+    except ImportError:
+        return None
+
+
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()
@@ -146,6 +167,13 @@ class TlsReportingTest(unittest.TestCase):
         threading.Thread(target=cls.https.serve_forever, daemon=True).start()
         # The https: rua runs on the MX's host name: the one name the test certificate has.
         cls.rua_url = f"https://mx.pf.test:{cls.https.server_address[1]}/tlsrpt"
+        # The report mails' DKIM key: a record the verifier is given directly (dnsfunc below).
+        cls.dkim_key = os.path.join(cls.folder, "dkim.pem")
+        subprocess.run(["openssl", "genrsa", "-out", cls.dkim_key, "2048"], check=True, capture_output=True)
+        os.chmod(cls.dkim_key, 0o600)
+        public = subprocess.run(["openssl", "rsa", "-in", cls.dkim_key, "-pubout", "-outform", "DER"], check=True,
+                                capture_output=True).stdout
+        cls.dkim_record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
         cls.dns = DnsServer({
             "mx.pf.test": {"A": ["127.0.0.1"]},
             "mx.sink.test": {"A": ["127.0.0.1"]},
@@ -169,6 +197,8 @@ contact = "mailto:postmaster@sluice.test"
 from = "tlsrpt-noreply@sluice.test"
 interval = "3s"
 ca_file = "{cls.ca}"
+dkim_key = "{cls.dkim_key}"
+dkim_selector = "rpt"
 
 [[send_connector]]
 name = "Postfix"
@@ -289,6 +319,31 @@ tls = "opportunistic"
         p = subprocess.run([harness.SLUICE, "tlsrpt", bad], capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 1)
         self.assertIn("not-a-report.eml: no application/tlsrpt+gzip", p.stderr)
+
+    def test_report_mails_carry_a_dkim_signature_that_verifies(self):
+        dkim = import_dkim()
+        if dkim is None:
+            self.skipTest("python3-dkim (dkimpy) is not installed")
+
+        def dns_txt(name, timeout=5):
+            name = name.decode() if isinstance(name, bytes) else name
+            return self.dkim_record if name.rstrip(".") == "rpt._domainkey.sluice.test" else None
+
+        self.report_mails(3)
+        # smtp-sink writes LF line ends (and an empty line after the message): back to the wire form.
+        raw = [t.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") for t in self.sink.messages(0, 0)
+               if b"TLS-Report-Domain:" in t]
+        self.assertGreaterEqual(len(raw), 3)
+        for message in raw:
+            signature = email.message_from_bytes(message, policy=email.policy.default)["DKIM-Signature"]
+            self.assertIsNotNone(signature, message[:400])
+            tags = dict(t.strip().split("=", 1) for t in "".join(signature.split()).split(";") if t.strip())
+            self.assertEqual((tags["d"], tags["s"], tags["a"], tags["c"]),
+                             ("sluice.test", "rpt", "rsa-sha256", "relaxed/relaxed"))
+            self.assertTrue(dkim.verify(message, dnsfunc=dns_txt), message[:600])
+            # The check can fail: a signed header changed on the way does not verify.
+            tampered = message.replace(b"TLS-Report-Domain: ", b"TLS-Report-Domain: x", 1)
+            self.assertFalse(dkim.verify(tampered, dnsfunc=dns_txt))
 
 
 if __name__ == "__main__":
