@@ -2,13 +2,14 @@
 // "TLS policy"), the idea of Postfix's smtp_tls_policy_maps. A key is a destination domain
 // ("example.org") or its subdomains ("*.example.org"); a value is a mode, or a table with the mode,
 // the names a verified certificate must carry and a minimum TLS version.
+#include "config/toml_reader.h"  // first: what this file implements (fuzz/run.sh finds it so)
+
 #include <fmt/core.h>
 
 #include <algorithm>
 
 #include "base/text.h"
 #include "config/config.h"
-#include "config/toml_reader.h"
 
 namespace sluice::config::detail {
 namespace {

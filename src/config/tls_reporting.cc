@@ -1,11 +1,12 @@
 // [tls_reporting]: the TLS-RPT reports (RFC 8460) this gateway sends about its outbound sessions
 // (docs/outbound.md, "TLS-RPT"). Off by default: reports name our sending IP addresses and
 // peers to whoever a destination's DNS says, which an administrator should decide to allow.
+#include "config/toml_reader.h"  // first: what this file implements (fuzz/run.sh finds it so)
+
 #include <fmt/format.h>
 
 #include "base/secret_file.h"
 #include "base/unit_duration.h"
-#include "config/toml_reader.h"
 #include "smtp/address.h"
 #include "smtp/dkim_sign.h"
 

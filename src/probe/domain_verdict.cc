@@ -1,11 +1,12 @@
 // The verdicts on a domain's MTA-STS, DANE and TLS-RPT: each one line saying what is published or
 // wrong and what senders do because of it, so that whoever reads it knows what to fix.
+#include "probe/domain_policy.h"  // first: what this file implements (fuzz/run.sh finds it so)
+
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "mta_sts/policy_file.h"
-#include "probe/domain_policy.h"
 #include "tls/dane.h"
 
 namespace sluice::probe {

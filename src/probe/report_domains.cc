@@ -1,10 +1,11 @@
 // The per-domain part of the reports (`--mx`): MTA-STS, DANE and TLS-RPT as found, then the
 // verdicts, in text, JSON (the `domains` array of sluice-probe/1) and CSV.
+#include "probe/report.h"  // first: what this file implements (fuzz/run.sh finds it so)
+
 #include <fmt/format.h>
 
 #include "base/csv.h"
 #include "mta_sts/policy_file.h"
-#include "probe/report.h"
 #include "tls/dane.h"
 
 namespace sluice::probe {
