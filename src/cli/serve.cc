@@ -151,9 +151,9 @@ int serve(const ServeOptions& options) {
     engine_services.maildirs = &maildirs;
     engine_services.send_log = &send_log;
     engine_services.resolver = &resolver;
-    engine_services.dane = [&resolver](const std::string& host, bool mx_secure, std::uint16_t port,
-                                       const std::string& domain) {
-      return outbound::dane_requirement(host, mx_secure, port, domain, resolver);
+    engine_services.dane = [](const std::string& host, bool mx_secure, std::uint16_t port, const std::string& domain,
+                              const net::MailLookups& dns) {
+      return outbound::dane_requirement(host, mx_secure, port, domain, dns);
     };
     engine_services.mta_sts = &mta_sts_policies;
     engine_services.disk = disk.get_executor();

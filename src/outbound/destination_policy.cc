@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "base/text.h"
 
@@ -96,7 +97,7 @@ class Resolution {
     if (mode.mode == OutboundTls::Dane || mode.mode == OutboundTls::DaneOnly) {
       std::string why_not = "DANE is not available";
       if (lookups_.dane) {
-        auto dane = lookups_.dane(host.name, mx_secure, host.port, policy_domain);
+        auto dane = lookups_.dane(host.name, mx_secure, host.port, policy_domain, *lookups_.dns);
         if (!dane) {
           report(PolicySource::Dane, policy_domain, host.name, "dnssec-invalid", dane.error().one_line());
           return fail(dane.error());
@@ -193,6 +194,25 @@ class Resolution {
   std::optional<mta_sts::Lookup> sts_;
 };
 
+/// One delivery's lookups, each host's addresses asked once: DANE asks for an MX host's canonical
+/// name (RFC 7672 2.2.2) and the targets for its addresses, and both want the same answer.
+class AddressesOnce : public net::MailLookups {
+ public:
+  explicit AddressesOnce(const net::MailLookups& dns) : dns_(dns) {}
+  net::DnsAnswer mx(const std::string& domain) const override { return dns_.mx(domain); }
+  net::DnsAnswer addresses(const std::string& host) const override {
+    auto known = answers_.find(host);
+    if (known == answers_.end()) known = answers_.emplace(host, dns_.addresses(host)).first;
+    return known->second;
+  }
+  net::DnsRecords txt(const std::string& name) const override { return dns_.txt(name); }
+  net::DnsRecords tlsa(const std::string& name) const override { return dns_.tlsa(name); }
+
+ private:
+  const net::MailLookups& dns_;
+  mutable std::map<std::string, net::DnsAnswer> answers_;  ///< one delivery, one thread
+};
+
 }  // namespace
 
 DestinationMode destination_mode(const config::SendConnector& connector, const std::string& policy_domain) {
@@ -221,7 +241,10 @@ Result<std::vector<Target>, smtp::Reply> resolve_with_policy(const config::SendC
                                                              bool ignore_recipient_policies) {
   auto hosts = resolve_hosts(connector, domain, *lookups.dns);
   if (!hosts) return fail(hosts.error());
-  Resolution resolution(connector, domain, lookups, ignore_recipient_policies);
+  const AddressesOnce dns(*lookups.dns);
+  PolicyLookups once = lookups;
+  once.dns = &dns;
+  Resolution resolution(connector, domain, once, ignore_recipient_policies);
   std::vector<HostTls> usable;
   std::optional<smtp::Reply> first_refusal;
   std::string refusals;
@@ -239,7 +262,7 @@ Result<std::vector<Target>, smtp::Reply> resolve_with_policy(const config::SendC
   // Every host excluded by a policy: a deferral that says why, never a weaker session.
   if (usable.empty() && first_refusal)
     return fail(smtp::make_reply(first_refusal->code, first_refusal->enhanced, refusals));
-  return host_targets(usable, *lookups.dns, refusals);
+  return host_targets(usable, dns, refusals);
 }
 
 std::string describe(const TlsRequirement& r) {

@@ -21,9 +21,11 @@
 namespace sluice::outbound {
 
 /// DANE for one host: nullopt when DANE does not apply (insecure MX or TLSA answer, no records);
-/// an error when a secure lookup failed (the host must not be used: RFC 7672 2.2).
+/// an error when a secure lookup failed (the host must not be used: RFC 7672 2.2). Its lookups go
+/// through `dns`, the delivery's own, which answers each host's addresses once.
 using DaneLookup = std::function<Result<std::optional<TlsRequirement>, smtp::Reply>(
-    const std::string& host, bool mx_secure, std::uint16_t port, const std::string& domain)>;
+    const std::string& host, bool mx_secure, std::uint16_t port, const std::string& domain,
+    const net::MailLookups& dns)>;
 
 /// A failure found while deciding the policy, before any session (RFC 8460 4.3.2), for TLS-RPT.
 struct PolicyFailure {

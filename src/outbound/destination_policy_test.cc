@@ -170,8 +170,8 @@ TEST_F(DestinationPolicy, TheStoresReasonIsInTheDecision) {
 TEST_F(DestinationPolicy, DaneFirstThenMtaStsWhereDaneDoesNotApply) {
   connector.tls = OutboundTls::Dane;
   policies.outcome = found(mta_sts::Mode::Enforce, {"mx1.example.org", "mx2.other.net"});
-  lookups.dane = [](const std::string& host, bool, std::uint16_t,
-                    const std::string&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
+  lookups.dane = [](const std::string& host, bool, std::uint16_t, const std::string&,
+                    const net::MailLookups&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
     if (host != "mx1.example.org") return std::optional<TlsRequirement>();
     TlsRequirement r;
     r.level = TlsLevel::Dane;
@@ -198,8 +198,8 @@ TEST_F(DestinationPolicy, DaneOnlyWithoutDaneDefersAndNeverGoesPlain) {
 TEST_F(DestinationPolicy, AFailedSecureTlsaLookupLeavesTheHostOut) {
   connector.tls = OutboundTls::Dane;
   policies.outcome.status = mta_sts::Lookup::Status::NoPolicy;
-  lookups.dane = [](const std::string& host, bool, std::uint16_t,
-                    const std::string&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
+  lookups.dane = [](const std::string& host, bool, std::uint16_t, const std::string&,
+                    const net::MailLookups&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
     if (host == "mx1.example.org") return fail(smtp::make_reply(451, "4.7.324", "TLSA lookup failed: SERVFAIL"));
     return std::optional<TlsRequirement>();
   };
@@ -243,8 +243,8 @@ TEST_F(DestinationPolicy, FailuresBeforeAnySessionAreHeardForTlsRpt) {
   std::vector<PolicyFailure> heard;
   lookups.on_failure = [&](const PolicyFailure& f) { heard.push_back(f); };
   connector.tls = OutboundTls::DaneOnly;
-  lookups.dane = [](const std::string& host, bool, std::uint16_t,
-                    const std::string&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
+  lookups.dane = [](const std::string& host, bool, std::uint16_t, const std::string&,
+                    const net::MailLookups&) -> Result<std::optional<TlsRequirement>, smtp::Reply> {
     if (host == "mx1.example.org") return fail(smtp::make_reply(451, "4.7.5", "TLSA lookup failed: SERVFAIL"));
     return std::optional<TlsRequirement>();
   };
