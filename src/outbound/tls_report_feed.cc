@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "net/connection.h"
+#include "tls/dane.h"
 
 namespace sluice::outbound {
 namespace {
@@ -12,13 +13,6 @@ namespace {
 std::string address_of_endpoint_text(const std::string& text) {
   if (text.starts_with('[')) return text.substr(1, text.find(']') - 1);
   return text.substr(0, text.rfind(':'));
-}
-
-/// RFC 6698 2.2 presentation format: "3 1 1 0123abcd...".
-std::string tlsa_presentation(const tls::TlsaRecord& r) {
-  std::string hex;
-  for (unsigned char c : r.data) hex += fmt::format("{:02x}", c);
-  return fmt::format("{} {} {} {}", r.usage, r.selector, r.matching, hex);
 }
 
 /// RFC 8460 4.4: an STS policy-string is the policy's lines (CRLF or LF), empty ones left out.
@@ -61,7 +55,7 @@ tlsrpt::Policy tls_report_policy(const Target& target) {
   switch (target.tls.source) {
     case PolicySource::Dane:
       policy.type = std::string(tlsrpt::kPolicyTlsa);
-      for (const auto& r : target.tls.tlsa) policy.strings.push_back(tlsa_presentation(r));
+      for (const auto& r : target.tls.tlsa) policy.strings.push_back(tls::tlsa_presentation(r));
       break;
     case PolicySource::MtaSts:
       policy.type = std::string(tlsrpt::kPolicySts);

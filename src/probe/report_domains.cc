@@ -105,12 +105,10 @@ json mta_sts_json(const DomainPolicy& d) {
 json host_json(const DomainPolicy& d, const MxHostFindings& h) {
   json tlsa = json::array();
   for (const auto& r : h.tlsa.tlsa) {
-    std::string hex;
-    for (auto byte : r.data) hex += fmt::format("{:02x}", byte);
     tlsa.push_back({{"usage", r.usage},
                     {"selector", r.selector},
                     {"matching", r.matching},
-                    {"data", hex},
+                    {"data", tls::tlsa_data_hex(r)},
                     {"usable", tls::tlsa_unusable_reason(r).empty()}});
   }
   json chains = json::array();

@@ -4,7 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "tls/server_context.h"
 
@@ -57,6 +57,12 @@ std::vector<TlsaRecord> usable_tlsa(const std::vector<TlsaRecord>& records) {
 
 std::string tlsa_text(const TlsaRecord& r) {
   return fmt::format("{} {} {} {}", r.usage, r.selector, r.matching, hex_prefix(r.data.data(), r.data.size()));
+}
+
+std::string tlsa_data_hex(const TlsaRecord& r) { return fmt::format("{:02x}", fmt::join(r.data, "")); }
+
+std::string tlsa_presentation(const TlsaRecord& r) {
+  return fmt::format("{} {} {} {}", r.usage, r.selector, r.matching, tlsa_data_hex(r));
 }
 
 Result<void> enable_dane(SSL_CTX* ctx) {

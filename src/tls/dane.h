@@ -23,6 +23,10 @@ std::vector<TlsaRecord> usable_tlsa(const std::vector<TlsaRecord>& records);
 
 /// "3 1 1 ab12cd34ef56..." (the data abbreviated to 12 hex digits) for logs and errors.
 std::string tlsa_text(const TlsaRecord& record);
+/// The association data in lower-case hex, whole.
+std::string tlsa_data_hex(const TlsaRecord& record);
+/// RFC 6698 2.2 presentation format, whole: "3 1 1 0123abcd..." (TLS-RPT's policy-string).
+std::string tlsa_presentation(const TlsaRecord& record);
 
 /// Enables DANE on a client context (idempotent). Fails naming what OpenSSL refused.
 Result<void> enable_dane(SSL_CTX* ctx);
