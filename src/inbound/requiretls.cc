@@ -3,7 +3,7 @@
 #include <string>
 
 #include "base/text.h"
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 namespace sluice::inbound {
 
@@ -16,7 +16,7 @@ Result<void, smtp::Reply> check_requiretls_parameter(std::string_view value, boo
 }
 
 bool says_tls_not_required(std::string_view header_section) {
-  return ascii_lower(queue::header_value(header_section, "TLS-Required")) == "no";
+  return ascii_lower(smtp::header_value(header_section, "TLS-Required")) == "no";
 }
 
 }  // namespace sluice::inbound

@@ -16,7 +16,7 @@
 #include "inbound/received_header.h"
 #include "inbound/requiretls.h"
 #include "queue/hop_count.h"
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 #include "smtp/data_decoder.h"
 #include "tls/client_hello.h"
 #include "tls/context_policy.h"
@@ -526,7 +526,7 @@ awaitable<void> Session::on_data(const Command&) {
   for (const HeaderRewrite& change : rewrites)
     log_.info(fmt::format("{}: header rewritten: {} -> {}", change.field, change.original, change.replacement));
   envelope.size = message.size();
-  envelope.message_id = queue::header_value(message.header_section(), "Message-ID");
+  envelope.message_id = smtp::header_value(message.header_section(), "Message-ID");
   if (!written) {
     log_.info(fmt::format("Queue write failed: {}", written.error().message()));
     reply(451, "4.3.0", "Temporary failure writing the message to the queue, try again later");

@@ -5,7 +5,7 @@
 
 #include "base/ids.h"
 #include "base/logging.h"
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 namespace sluice::outbound {
 
@@ -57,7 +57,7 @@ Result<queue::Envelope> store_notification(queue::Spool& spool, const Notificati
   try {
     dsn = queue::build_dsn(input);
     envelope = queue::dsn_envelope(n.id, *n.original, dsn.size(), input.now);
-    envelope.message_id = queue::header_value(dsn, "Message-ID");
+    envelope.message_id = smtp::header_value(dsn, "Message-ID");
   } catch (const std::exception& e) {
     return fail(std::string("cannot build the notification: ") + e.what());
   }

@@ -10,7 +10,7 @@
 
 #include "base/base64.h"
 #include "base/utf8.h"
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 namespace sluice::queue {
 namespace {
@@ -330,7 +330,7 @@ std::string build_dsn(const DsnInput& input) {
   };
   for (int n = 1; occurs(boundary); ++n) boundary = fmt::format("=_sluice_report_{}.{}", seed.substr(0, 40), n);
 
-  std::string subject = header_value(headers, "Subject");
+  std::string subject = smtp::header_value(headers, "Subject");
   subject = subject.empty() ? " (no subject)" : header_text(subject);
   std::string out;
   out += fmt::format("Date: {}\r\n", rfc5322_date(input.now));

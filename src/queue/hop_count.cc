@@ -1,7 +1,7 @@
 #include "queue/hop_count.h"
 
 #include "base/text.h"
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 namespace sluice::queue {
 
@@ -27,7 +27,7 @@ bool is_hop_field(std::string_view name, std::string_view wanted) {
 int count_hop_fields(std::string_view message, bool delivered_to) {
   int hops = 0;
   std::size_t pos = 0;
-  while (auto next = next_header_line(message, pos)) {
+  while (auto next = smtp::next_header_line(message, pos)) {
     std::string_view line = *next;
     if (line[0] == ' ' || line[0] == '\t') continue;  // a folded line of the field before
     std::string_view name = header_field_name(line);

@@ -4,6 +4,7 @@
 
 #include "base/base64.h"
 #include "base/text.h"
+#include "smtp/message_headers.h"
 #include "tlsrpt/gzip.h"
 
 namespace sluice::tlsrpt {
@@ -13,7 +14,7 @@ constexpr int kMaxMimeDepth = 5;  // reports are one level deep; deeper nesting 
 constexpr const char* kNoReportPart = "no application/tlsrpt+gzip or application/tlsrpt+json part";
 
 struct MimePart {
-  std::string headers;  ///< unfolded, "\n"-separated, names as written
+  std::string_view headers;  ///< the header block, without the empty line that ends it
   std::string_view body;
 };
 
@@ -25,40 +26,13 @@ MimePart split_part(std::string_view text) {
     end = lf;
     skip = 2;
   }
-  const std::string_view head = end == std::string_view::npos ? text : text.substr(0, end);
+  part.headers = end == std::string_view::npos ? text : text.substr(0, end);
   part.body = end == std::string_view::npos ? std::string_view() : text.substr(end + skip);
-  for (char c : head) {
-    if (c == '\r') continue;
-    part.headers += c;
-  }
-  // Unfold (RFC 5322 2.2.3): a line starting with a blank continues the one before.
-  std::string unfolded;
-  for (std::size_t i = 0; i < part.headers.size(); ++i) {
-    if (part.headers[i] == '\n' && i + 1 < part.headers.size() &&
-        (part.headers[i + 1] == ' ' || part.headers[i + 1] == '\t'))
-      continue;
-    unfolded += part.headers[i];
-  }
-  part.headers = std::move(unfolded);
   return part;
 }
 
-/// The value of header `name` (case-insensitive), "" when absent.
-std::string header(const MimePart& part, std::string_view name) {
-  std::string_view rest = part.headers;
-  while (!rest.empty()) {
-    const auto eol = rest.find('\n');
-    const std::string_view line = rest.substr(0, eol);
-    if (line.size() > name.size() && line[name.size()] == ':' && starts_with_ascii_nocase(line, name)) {
-      std::string_view value = line.substr(name.size() + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      return std::string(value);
-    }
-    if (eol == std::string_view::npos) break;
-    rest.remove_prefix(eol + 1);
-  }
-  return "";
-}
+/// The unfolded value of header `name` (case-insensitive), "" when absent.
+std::string header(const MimePart& part, std::string_view name) { return smtp::header_value(part.headers, name); }
 
 /// A Content-Type parameter: boundary="x" or boundary=x.
 std::string parameter(const std::string& content_type, std::string_view name) {
@@ -98,8 +72,7 @@ Result<std::string> decoded_body(const MimePart& part) {
 Result<std::string> find_attachment(const MimePart& part, int depth) {
   const std::string type = media_type(part);
   if (type == "application/tlsrpt+gzip" || type == "application/tlsrpt+json") return decoded_body(part);
-  if (!type.starts_with("multipart/") || depth >= kMaxMimeDepth)
-    return fail(kNoReportPart);
+  if (!type.starts_with("multipart/") || depth >= kMaxMimeDepth) return fail(kNoReportPart);
   const std::string boundary = parameter(header(part, "Content-Type"), "boundary");
   if (boundary.empty()) return fail("a multipart without a boundary parameter");
   const std::string delimiter = "--" + boundary;

@@ -1,8 +1,8 @@
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 #include <gtest/gtest.h>
 
-namespace sluice::queue {
+namespace sluice::smtp {
 namespace {
 
 TEST(HeaderValue, FindsTheFieldWithoutCaseUnfoldedAndTrimmed) {
@@ -20,4 +20,4 @@ TEST(HeaderValue, FindsTheFieldWithoutCaseUnfoldedAndTrimmed) {
 }
 
 }  // namespace
-}  // namespace sluice::queue
+}  // namespace sluice::smtp

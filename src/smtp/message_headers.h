@@ -1,12 +1,12 @@
-// Reading one header field of a stored message (RFC 5322 2.2): the bounce takes the original's
-// Subject from it, the tracking log the Message-ID.
+// Reading one header field of a message (RFC 5322 2.2): the bounce takes the original's Subject from it,
+// the tracking log the Message-ID, intake the TLS-Required field, and sluice tlsrpt the MIME parts of a report.
 #pragma once
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace sluice::queue {
+namespace sluice::smtp {
 
 /// The line of the header block at the start of `message` that begins at `pos`, without its CRLF
 /// or LF, and `pos` moved to the next one; nullopt at the empty line that ends the block or at the
@@ -18,4 +18,4 @@ std::optional<std::string_view> next_header_line(std::string_view message, std::
 /// surrounding blanks; empty when there is none.
 std::string header_value(std::string_view message, std::string_view name);
 
-}  // namespace sluice::queue
+}  // namespace sluice::smtp

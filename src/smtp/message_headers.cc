@@ -1,8 +1,8 @@
-#include "queue/message_headers.h"
+#include "smtp/message_headers.h"
 
 #include "base/text.h"
 
-namespace sluice::queue {
+namespace sluice::smtp {
 
 std::optional<std::string_view> next_header_line(std::string_view message, std::size_t& pos) {
   if (pos >= message.size()) return std::nullopt;
@@ -39,4 +39,4 @@ std::string header_value(std::string_view message, std::string_view name) {
   return value;
 }
 
-}  // namespace sluice::queue
+}  // namespace sluice::smtp
