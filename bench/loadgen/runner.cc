@@ -117,7 +117,8 @@ asio::awaitable<void> session_loop(Worker& w, Plan& plan, const Options& o, cons
         if (plan.counts(Clock::now())) ++w.stats.connections;
       }
       const std::string id = message_id(plan.run_id, seq);
-      auto [reply, latency] = co_await conn->send_message(payload, message_id_line(id));
+      const std::string id_line = message_id_line(id);  // lives in this frame while the message is written
+      auto [reply, latency] = co_await conn->send_message(payload, id_line);
       delivered = true;
       auto now = Clock::now();
       if (plan.ack_log)
