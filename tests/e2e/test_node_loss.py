@@ -148,7 +148,8 @@ class NodeLoss(unittest.TestCase):
         self.addCleanup(lambda: load.poll() is None and (load.kill(), load.wait()))
 
         # The kill comes once every gateway has acknowledged mail (HAProxy spreads the sessions).
-        harness.wait_for("150 acknowledged messages", lambda: len(read_acks(ack_log)) >= 150, timeout=LOAD_SECONDS)
+        # Low counts: under the sanitizers the three gateways together take 100-150 messages/s.
+        harness.wait_for("60 acknowledged messages", lambda: len(read_acks(ack_log)) >= 60, timeout=LOAD_SECONDS)
         before_kill = read_acks(ack_log)
         victim = gateways[KILLED]
         victim.proc.send_signal(signal.SIGKILL)
@@ -161,9 +162,9 @@ class NodeLoss(unittest.TestCase):
                         if os.path.exists(p[:-len(".json")] + ".eml")}
         lb.wait_state(KILLED, "DOWN", timeout=5)
         down_after_ms = (time.time() - killed_at) * 1000
-        # The others carry the load on: 100 more acknowledgements, then gw-b comes back on its spool.
-        harness.wait_for("100 acknowledgements after the kill",
-                         lambda: len(read_acks(ack_log)) >= len(before_kill) + 100, timeout=LOAD_SECONDS)
+        # The others carry the load on: 40 more acknowledgements, then gw-b comes back on its spool.
+        harness.wait_for("40 acknowledgements after the kill",
+                         lambda: len(read_acks(ack_log)) >= len(before_kill) + 40, timeout=LOAD_SECONDS)
         if os.environ.get("SLUICE_NODE_LOSS_BREAK") == "wipe":
             shutil.rmtree(os.path.join(victim.state, "queue"))
         late_sink.start()
