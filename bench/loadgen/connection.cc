@@ -17,7 +17,9 @@ Payload make_payload(const Options& o) {
   p.mail = fmt::format("MAIL FROM:<{}>\r\n", o.from);
   p.rcpt = fmt::format("RCPT TO:<{}>\r\n", o.to);
   p.envelope = p.mail + p.rcpt + "DATA\r\n";
-  p.data = dot_stuff(make_message(o.size, o.from, o.to));
+  // The Message-ID line comes first and never starts with a dot, so the stuffed rest can be shared.
+  std::size_t rest = o.size > kMessageIdLineSize ? o.size - kMessageIdLineSize : 1;
+  p.data = dot_stuff(make_message(rest, o.from, o.to));
   return p;
 }
 
@@ -97,12 +99,17 @@ asio::awaitable<Reply> Connection::read_reply(std::string_view step) {
 }
 
 asio::awaitable<void> Connection::write(std::string_view data, std::string_view step) {
+  co_await write(data, std::string_view(), step);
+}
+
+asio::awaitable<void> Connection::write(std::string_view head, std::string_view tail, std::string_view step) {
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(tail)};
   arm();
   try {
     if (tls_)
-      co_await asio::async_write(stream_, asio::buffer(data), use_awaitable);
+      co_await asio::async_write(stream_, buffers, use_awaitable);
     else
-      co_await asio::async_write(stream_.next_layer(), asio::buffer(data), use_awaitable);
+      co_await asio::async_write(stream_.next_layer(), buffers, use_awaitable);
   } catch (const std::system_error& e) {
     disarm();
     fail_io(e, step);
@@ -154,7 +161,8 @@ asio::awaitable<void> Connection::open(asio::ip::tcp::endpoint server) {
   pipelining_ = caps.has_extension("PIPELINING");
 }
 
-asio::awaitable<std::chrono::nanoseconds> Connection::send_message(const Payload& p) {
+asio::awaitable<std::pair<Reply, std::chrono::nanoseconds>> Connection::send_message(const Payload& p,
+                                                                                     std::string_view id_line) {
   if (pipelining_) {
     co_await write(p.envelope, "MAIL, RCPT, DATA");
     // Read all three before judging, so the reply that failed first is the one reported.
@@ -170,12 +178,12 @@ asio::awaitable<std::chrono::nanoseconds> Connection::send_message(const Payload
     const std::string data = "DATA\r\n";
     co_await command(data, 3, "DATA");
   }
-  co_await write(p.data, "message");
+  co_await write(id_line, p.data, "message");
   auto sent = std::chrono::steady_clock::now();
   Reply done = co_await read_reply("end of data");
   auto latency = std::chrono::steady_clock::now() - sent;
   expect(done, 2, "end of data");
-  co_return std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
+  co_return std::make_pair(std::move(done), std::chrono::duration_cast<std::chrono::nanoseconds>(latency));
 }
 
 asio::awaitable<void> Connection::quit() {

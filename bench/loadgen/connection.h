@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -29,10 +30,11 @@ struct Payload {
   std::string mail;      ///< "MAIL FROM:<a@x>\r\n"
   std::string rcpt;      ///< "RCPT TO:<b@y>\r\n"
   std::string envelope;  ///< MAIL, RCPT and DATA in one write, for PIPELINING
-  std::string data;      ///< the dot-stuffed message and the final ".\r\n"
+  std::string data;      ///< the dot-stuffed message after its Message-ID line, and the final ".\r\n"
 };
 
-/// Builds the payload for the options' sender, recipient and size.
+/// Builds the payload for the options' sender, recipient and size: with the Message-ID line that
+/// send_message puts in front of `data`, a message is exactly `size` octets (make_message).
 Payload make_payload(const Options& o);
 
 /// A TLS client context allowing exactly `v` (no certificate verification, no session resumption,
@@ -51,9 +53,9 @@ class Connection {
 
   /// Connects, reads the banner, sends EHLO, and with TLS: STARTTLS, the handshake and EHLO again.
   asio::awaitable<void> open(asio::ip::tcp::endpoint server);
-  /// One transaction (MAIL, RCPT, DATA pipelined when offered, the message); returns the time
-  /// from the end-of-data dot having been written to the final reply.
-  asio::awaitable<std::chrono::nanoseconds> send_message(const Payload& p);
+  /// One transaction (MAIL, RCPT, DATA pipelined when offered, then `id_line` and the message);
+  /// returns the final reply and the time from the end-of-data dot having been written to it.
+  asio::awaitable<std::pair<Reply, std::chrono::nanoseconds>> send_message(const Payload& p, std::string_view id_line);
   /// QUIT and its 221, then closes.
   asio::awaitable<void> quit();
   /// What was negotiated (empty without TLS).
@@ -62,6 +64,8 @@ class Connection {
  private:
   asio::awaitable<Reply> read_reply(std::string_view step);
   asio::awaitable<void> write(std::string_view data, std::string_view step);
+  /// `head` then `tail` in one write: a per-message header before the shared text, copying neither.
+  asio::awaitable<void> write(std::string_view head, std::string_view tail, std::string_view step);
   asio::awaitable<Reply> command(const std::string& line, int expected_class, std::string_view step);
   void arm();
   void disarm();

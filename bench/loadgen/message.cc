@@ -1,8 +1,22 @@
 #include "message.h"
 
+#include <random>
+
 #include <fmt/format.h>
 
 namespace sluice::bench {
+
+std::string message_id(std::string_view run, std::uint64_t seq) {
+  return fmt::format("<{}.{:016x}@sluice-loadgen>", run, seq);
+}
+
+std::string message_id_line(std::string_view id) { return fmt::format("Message-ID: {}\r\n", id); }
+
+std::string new_run_id() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}", v);
+}
 
 std::string make_message(std::size_t size, std::string_view from, std::string_view to) {
   std::string m = fmt::format(

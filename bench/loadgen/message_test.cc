@@ -47,6 +47,22 @@ TEST(MakeMessage, SomeBodyLinesStartWithADot) {
   EXPECT_NE(m.find("\r\n."), std::string::npos);
 }
 
+TEST(MessageId, SameLengthForEverySequenceNumberAndUniquePerRunAndNumber) {
+  const std::string run = new_run_id();
+  EXPECT_EQ(run.size(), 16u);
+  EXPECT_EQ(run.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(new_run_id(), run);  // 64 random bits: equal only by a 2^-64 chance
+  EXPECT_EQ(message_id("0123456789abcdef", 1), "<0123456789abcdef.0000000000000001@sluice-loadgen>");
+  EXPECT_NE(message_id(run, 1), message_id(run, 2));
+  EXPECT_NE(message_id(run, 1), message_id(new_run_id(), 1));
+  for (std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0xfff}, ~std::uint64_t{0}}) {
+    std::string line = message_id_line(message_id(run, seq));
+    EXPECT_EQ(line.size(), kMessageIdLineSize) << seq;
+    EXPECT_TRUE(line.starts_with("Message-ID: <")) << line;
+    EXPECT_TRUE(line.ends_with(">\r\n")) << line;
+  }
+}
+
 TEST(DotStuff, DoublesLeadingDotsAndEndsWithTheTerminator) {
   EXPECT_EQ(dot_stuff(".a\r\nb.\r\n..c\r\n"), "..a\r\nb.\r\n...c\r\n.\r\n");
   EXPECT_EQ(dot_stuff("x\r\n.\r\n"), "x\r\n..\r\n.\r\n");

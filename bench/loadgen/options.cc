@@ -106,9 +106,16 @@ Idle memory: sluice-loadgen --port P --idle N --hold S [--ready-file F] [options
   --ready-file F         idle mode: write "ready <open> <failed>" to F once every session is set up
   --timeout S            longest wait for one reply (default 30)
   --max-errors E         stop after E errors, 0 never (default 100)
+  --retry-failed         a message whose session failed (no 250 for it) is sent again, same Message-ID,
+                         on a new session, as a client with a queue would; it is not a new message, and
+                         it is retried after --count or --duration is over too (until --max-errors)
+  --ack-log F            write one line per accepted message to F: Message-ID, ms since the start,
+                         attempt (1 unless retried) and the server's final reply, tab-separated
   --json                 print the result as one JSON object
   -h, --help             this text
 
+Every message has a Message-ID of its own (the run's random id and a sequence number). The summary
+counts failed sessions and the time from the first failure to the last (the failure window).
 Latency is the time from sending the end-of-data dot to the final reply. Every reply is checked; an
 unexpected one is an error (shown with its text), never throughput. Exit status: 0 without errors,
 1 with errors, 2 for a bad command line.
@@ -130,6 +137,10 @@ Options parse_options(const std::vector<std::string>& args) {
     }
     if (opt == "--connect-only") {
       o.connect_only = true;
+      continue;
+    }
+    if (opt == "--retry-failed") {
+      o.retry_failed = true;
       continue;
     }
     if (opt.rfind("--", 0) != 0) throw UsageError(fmt::format("unexpected argument '{}'", opt));
@@ -181,6 +192,9 @@ Options parse_options(const std::vector<std::string>& args) {
     } else if (opt == "--ready-file") {
       if (v.empty()) throw UsageError("--ready-file: a path is needed");
       o.ready_file = v;
+    } else if (opt == "--ack-log") {
+      if (v.empty()) throw UsageError("--ack-log: a path is needed");
+      o.ack_log = v;
     } else if (opt == "--timeout") {
       o.timeout_s = parse_seconds(opt, v, 0.001, 86400);
     } else if (opt == "--max-errors") {
@@ -191,6 +205,8 @@ Options parse_options(const std::vector<std::string>& args) {
   }
 
   if (!port_given) throw UsageError("--port is required");
+  if ((o.idle > 0 || o.connect_only) && (o.retry_failed || !o.ack_log.empty()))
+    throw UsageError("--retry-failed and --ack-log are about messages: not with --idle or --connect-only");
   if (o.idle > 0) {
     if (!hold_given) throw UsageError("--idle needs --hold");
     if (o.count || o.duration_s || warmup_given || o.connect_only)

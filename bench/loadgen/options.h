@@ -40,6 +40,8 @@ struct Options {
   std::string ready_file;             ///< idle mode: written once every session is set up
   double timeout_s = 30;              ///< longest wait for one reply or write; a hang is an error
   std::uint64_t max_errors = 100;     ///< stop after this many errors; 0: never
+  std::string ack_log;                ///< throughput mode: one line per message the server accepted (ack_log.h)
+  bool retry_failed = false;          ///< a message whose session failed is sent again on a new session
   bool json = false;
   bool help = false;
 };

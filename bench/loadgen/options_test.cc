@@ -105,6 +105,19 @@ TEST(Options, IdleModeRules) {
   EXPECT_EQ(usage_error({"--port", "25", "--count", "5", "--hold", "1"}), "--hold and --ready-file need --idle");
 }
 
+TEST(Options, RetryAndAckLog) {
+  Options o = parse({"--port", "25", "--duration", "3", "--retry-failed", "--ack-log", "/tmp/acks"});
+  EXPECT_TRUE(o.retry_failed);
+  EXPECT_EQ(o.ack_log, "/tmp/acks");
+  Options plain = parse({"--port", "25", "--count", "1"});
+  EXPECT_FALSE(plain.retry_failed);
+  EXPECT_EQ(plain.ack_log, "");
+  EXPECT_EQ(usage_error({"--port", "25", "--count", "1", "--ack-log", ""}), "--ack-log: a path is needed");
+  const std::string no_messages = "--retry-failed and --ack-log are about messages: not with --idle or --connect-only";
+  EXPECT_EQ(usage_error({"--port", "25", "--idle", "5", "--hold", "1", "--retry-failed"}), no_messages);
+  EXPECT_EQ(usage_error({"--port", "25", "--connect-only", "--count", "5", "--ack-log", "/tmp/a"}), no_messages);
+}
+
 TEST(Options, HelpSkipsRequiredChecks) {
   EXPECT_TRUE(parse({"--help"}).help);
   EXPECT_TRUE(parse({"--tls", "1.2", "--help"}).help);  // no --port, yet no error

@@ -6,11 +6,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "ack_log.h"
 #include "connection.h"
+#include "message.h"
 
 namespace sluice::bench {
 namespace {
@@ -27,6 +30,13 @@ struct Plan {
   std::atomic<std::uint64_t> claimed{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> next_seq{1};  // of the next new message's Message-ID
+  std::string run_id;                      // the Message-IDs' run part
+  std::unique_ptr<AckLog> ack_log;         // --ack-log
+
+  std::int64_t since_start_ns(Clock::time_point t) const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t - start).count();
+  }
 
   // A message slot; in count mode a failed message uses its slot up too, so a dead server still
   // ends the run.
@@ -71,7 +81,21 @@ asio::awaitable<void> session_loop(Worker& w, Plan& plan, const Options& o, cons
                                    asio::ip::tcp::endpoint server) {
   std::unique_ptr<Connection> conn;
   unsigned sent_here = 0;
-  while (plan.claim()) {
+  // --retry-failed: the message whose session failed goes again, before any new one, as a client
+  // with a queue would send it; it is not a new message, so it needs no slot (claim) of its own.
+  std::optional<std::uint64_t> retry;
+  unsigned attempt = 0;
+  while (retry ? !plan.stop.load(std::memory_order_relaxed) : plan.claim()) {
+    std::uint64_t seq = 0;
+    if (retry) {
+      seq = *retry;
+      retry.reset();
+      ++attempt;
+      ++w.stats.messages_retried;
+    } else {
+      seq = plan.next_seq.fetch_add(1, std::memory_order_relaxed);
+      attempt = 1;
+    }
     std::string error;
     bool delivered = false;
     try {
@@ -92,9 +116,13 @@ asio::awaitable<void> session_loop(Worker& w, Plan& plan, const Options& o, cons
         }
         if (plan.counts(Clock::now())) ++w.stats.connections;
       }
-      auto latency = co_await conn->send_message(payload);
+      const std::string id = message_id(plan.run_id, seq);
+      const std::string id_line = message_id_line(id);  // lives in this frame while the message is written
+      auto [reply, latency] = co_await conn->send_message(payload, id_line);
       delivered = true;
       auto now = Clock::now();
+      if (plan.ack_log)
+        plan.ack_log->record(id, static_cast<double>(plan.since_start_ns(now)) / 1e6, attempt, reply.text());
       if (plan.counts(now)) {
         ++w.stats.messages_ok;
         w.stats.latencies_ns.push_back(latency.count());
@@ -108,8 +136,12 @@ asio::awaitable<void> session_loop(Worker& w, Plan& plan, const Options& o, cons
       error = e.what();
     }
     if (!error.empty()) {
-      if (!delivered && !o.connect_only) ++w.stats.messages_failed;
+      if (!delivered && !o.connect_only) {
+        ++w.stats.messages_failed;
+        if (o.retry_failed) retry = seq;
+      }
       w.stats.record_error(error);
+      w.stats.record_failed_session(plan.since_start_ns(Clock::now()));
       plan.note_error();
       conn.reset();
       // A dead server must not turn a duration run into a busy loop of refused connections.
@@ -123,7 +155,10 @@ asio::awaitable<void> session_loop(Worker& w, Plan& plan, const Options& o, cons
     } catch (const std::exception& e) {
       error = e.what();
     }
-    if (!error.empty()) w.stats.record_error(error);
+    if (!error.empty()) {
+      w.stats.record_error(error);
+      w.stats.record_failed_session(plan.since_start_ns(Clock::now()));
+    }
   }
 }
 
@@ -227,6 +262,8 @@ Summary run_load(const Options& o) {
   Plan plan;
   IdlePlan idle;
   const Payload payload = make_payload(o);
+  plan.run_id = new_run_id();
+  if (!o.ack_log.empty()) plan.ack_log = std::make_unique<AckLog>(o.ack_log);
   plan.start = Clock::now();
   if (o.idle) {
     summary.mode = "idle";

@@ -27,11 +27,23 @@ void Stats::record_error(const std::string& text) {
   }
 }
 
+void Stats::record_failed_session(std::int64_t at_ns) {
+  ++sessions_failed;
+  if (first_failure_ns < 0 || at_ns < first_failure_ns) first_failure_ns = at_ns;
+  last_failure_ns = std::max(last_failure_ns, at_ns);
+}
+
 void Stats::merge(Stats&& other) {
   messages_ok += other.messages_ok;
   messages_failed += other.messages_failed;
   connections += other.connections;
   errors += other.errors;
+  messages_retried += other.messages_retried;
+  if (other.sessions_failed) {
+    sessions_failed += other.sessions_failed;
+    if (first_failure_ns < 0 || other.first_failure_ns < first_failure_ns) first_failure_ns = other.first_failure_ns;
+    last_failure_ns = std::max(last_failure_ns, other.last_failure_ns);
+  }
   latencies_ns.insert(latencies_ns.end(), other.latencies_ns.begin(), other.latencies_ns.end());
   for (auto& [text, n] : other.error_texts) {
     if (error_texts.count(text) || error_texts.size() < kMaxErrorTexts)
@@ -58,6 +70,11 @@ void summarize(Stats& stats, double elapsed_s, Summary& out) {
   out.messages_failed = stats.messages_failed;
   out.connections = stats.connections;
   out.errors = stats.errors;
+  out.sessions_failed = stats.sessions_failed;
+  out.messages_retried = stats.messages_retried;
+  out.first_failure_ms = stats.sessions_failed ? ms(stats.first_failure_ns) : -1;
+  out.last_failure_ms = stats.sessions_failed ? ms(stats.last_failure_ns) : -1;
+  out.failure_window_ms = stats.sessions_failed ? ms(stats.last_failure_ns - stats.first_failure_ns) : 0;
   out.messages_per_s = elapsed_s > 0 ? static_cast<double>(stats.messages_ok) / elapsed_s : 0;
   out.connections_per_s = elapsed_s > 0 ? static_cast<double>(stats.connections) / elapsed_s : 0;
   out.p50_ms = ms(percentile(l, 50));
@@ -112,6 +129,10 @@ std::string format_text(const Summary& s) {
     out += fmt::format("messages      {} accepted, {} failed ({:.1f}/s)\n", s.messages_ok, s.messages_failed,
                        s.messages_per_s);
     out += fmt::format("connections   {} ({:.1f}/s)\n", s.connections, s.connections_per_s);
+    if (s.sessions_failed)
+      out += fmt::format(
+          "failures      {} sessions failed from {:.0f} ms to {:.0f} ms (window {:.0f} ms), {} retries\n",
+          s.sessions_failed, s.first_failure_ms, s.last_failure_ms, s.failure_window_ms, s.messages_retried);
     out += fmt::format("latency 250   p50 {:.2f} ms  p90 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n", s.p50_ms, s.p90_ms,
                        s.p99_ms, s.max_ms);
   }
@@ -134,12 +155,15 @@ std::string format_json(const Summary& s) {
       "{{\"mode\":{},\"target\":{},\"sessions\":{},\"tls\":{},\"size\":{},\"per_connection\":{},"
       "\"elapsed_s\":{:.3f},\"messages_ok\":{},\"messages_failed\":{},\"messages_per_s\":{:.2f},"
       "\"connections\":{},\"connections_per_s\":{:.2f},"
+      "\"sessions_failed\":{},\"messages_retried\":{},\"first_failure_ms\":{:.3f},\"last_failure_ms\":{:.3f},"
+      "\"failure_window_ms\":{:.3f},"
       "\"latency_ms\":{{\"p50\":{:.3f},\"p90\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}},"
       "\"tls_version\":{},\"tls_cipher\":{},\"server_key\":{},"
       "\"idle_open\":{},\"idle_failed\":{},\"hold_s\":{:.1f},"
       "\"cpu_user_s\":{:.3f},\"cpu_sys_s\":{:.3f},\"errors\":{},\"stopped_by_errors\":{},\"error_texts\":{}}}",
       json_string(s.mode), json_string(s.target), s.sessions, json_string(s.tls_requested), s.size, s.per_connection,
-      s.elapsed_s, s.messages_ok, s.messages_failed, s.messages_per_s, s.connections, s.connections_per_s, s.p50_ms,
+      s.elapsed_s, s.messages_ok, s.messages_failed, s.messages_per_s, s.connections, s.connections_per_s,
+      s.sessions_failed, s.messages_retried, s.first_failure_ms, s.last_failure_ms, s.failure_window_ms, s.p50_ms,
       s.p90_ms, s.p99_ms, s.max_ms, json_string(s.tls.version), json_string(s.tls.cipher),
       json_string(s.tls.server_key), s.idle_open, s.idle_failed, s.hold_s, s.cpu_user_s, s.cpu_sys_s, s.errors,
       s.stopped_by_errors ? "true" : "false", errors);

@@ -24,6 +24,10 @@ class Stats {
   std::uint64_t messages_failed = 0;
   std::uint64_t connections = 0;  ///< sessions set up (connect, banner, EHLO, STARTTLS, EHLO)
   std::uint64_t errors = 0;
+  std::uint64_t sessions_failed = 0;   ///< sessions that ended in an error (messages or not)
+  std::uint64_t messages_retried = 0;  ///< --retry-failed: attempts after the first
+  std::int64_t first_failure_ns = -1;  ///< since the start of the run; -1: no failure
+  std::int64_t last_failure_ns = -1;
   std::vector<std::int64_t> latencies_ns;  ///< one per accepted message: end-of-data dot to final 250
   std::map<std::string, std::uint64_t> error_texts;
   TlsInfo tls;
@@ -31,6 +35,8 @@ class Stats {
   /// Counts an error and keeps its text; beyond 20 distinct texts the rest are counted together,
   /// so a server that puts a queue id in every error does not grow the map without end.
   void record_error(const std::string& text);
+  /// Counts a failed session at `at_ns` since the start and widens the failure window to it.
+  void record_failed_session(std::int64_t at_ns);
   void merge(Stats&& other);
 };
 
@@ -47,6 +53,10 @@ struct Summary {
   unsigned per_connection = 0;
   double elapsed_s = 0;
   std::uint64_t messages_ok = 0, messages_failed = 0, connections = 0, errors = 0;
+  /// Failed sessions, and the first and last failure (ms since the start; -1 without one): how
+  /// many sessions a lost server cost, and for how long (failure_window_ms = last - first).
+  std::uint64_t sessions_failed = 0, messages_retried = 0;
+  double first_failure_ms = -1, last_failure_ms = -1, failure_window_ms = 0;
   double messages_per_s = 0, connections_per_s = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
   std::vector<std::pair<std::string, std::uint64_t>> error_texts;  ///< most frequent first

@@ -41,6 +41,41 @@ TEST(Summarize, RatesAndLatencyInMilliseconds) {
   EXPECT_EQ(out.messages_failed, 1u);
 }
 
+TEST(Summarize, FailureWindowFromTheFirstToTheLastFailedSessionOfAllThreads) {
+  Stats a, b, none;
+  a.record_failed_session(2'500'000'000);
+  a.record_failed_session(2'000'000'000);  // out of order: the window is min..max
+  b.record_failed_session(3'250'000'000);
+  b.messages_retried = 2;
+  a.merge(std::move(b));
+  a.merge(std::move(none));  // a thread without failures leaves the window alone
+  Summary out;
+  summarize(a, 5, out);
+  EXPECT_EQ(out.sessions_failed, 3u);
+  EXPECT_EQ(out.messages_retried, 2u);
+  EXPECT_DOUBLE_EQ(out.first_failure_ms, 2000);
+  EXPECT_DOUBLE_EQ(out.last_failure_ms, 3250);
+  EXPECT_DOUBLE_EQ(out.failure_window_ms, 1250);
+  EXPECT_NE(format_text(out).find("3 sessions failed from 2000 ms to 3250 ms (window 1250 ms), 2 retries"),
+            std::string::npos)
+      << format_text(out);
+  EXPECT_NE(format_json(out).find("\"sessions_failed\":3,\"messages_retried\":2,\"first_failure_ms\":2000.000,"
+                                  "\"last_failure_ms\":3250.000,\"failure_window_ms\":1250.000"),
+            std::string::npos)
+      << format_json(out);
+}
+
+TEST(Summarize, NoFailureNoWindow) {
+  Stats s;
+  s.messages_ok = 1;
+  Summary out;
+  summarize(s, 1, out);
+  EXPECT_EQ(out.sessions_failed, 0u);
+  EXPECT_DOUBLE_EQ(out.first_failure_ms, -1);
+  EXPECT_DOUBLE_EQ(out.failure_window_ms, 0);
+  EXPECT_EQ(format_text(out).find("failures"), std::string::npos);
+}
+
 TEST(Summarize, ZeroElapsedGivesZeroRates) {
   Stats s;
   s.messages_ok = 3;
