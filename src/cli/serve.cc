@@ -265,7 +265,7 @@ int serve(const ServeOptions& options) {
       if (end == DrainEnd::Drained) {
         log_info("drained: the queue is empty and no session is open; stopping");
       } else {
-        // Still spooled, so nothing is lost: a restart, or `sluice queue move`, delivers it.
+        // Still spooled, so nothing is lost: a restart delivers it, or another node takes it over.
         log_warning("drain deadline reached with {} message(s) left in the queue; stopping (exit status {})", left,
                     kExitDrainDeadline);
         exit_status = kExitDrainDeadline;
