@@ -473,6 +473,8 @@ int drain(const fs::path& state_dir, const QueueOptions& options) {
   }
   Json answer = ask_gateway_to_change(state_dir, request, "drain");
   const auto state = drain_state_of(answer);
+  if (!state.draining)  // it answered while a signal was stopping it
+    throw Failure{kFailed, fmt::format("the gateway on {} is stopping already", state_dir.string())};
   if (options.json && !options.wait) {
     print_json(answer);
     return kOk;
