@@ -113,8 +113,9 @@ class Drain(unittest.TestCase):
         code, text, closed = banner_and_close(sluice.port)
         self.assertEqual((code, text), (421, "421 4.3.2 mx.sluice.test Service not available, draining"))
         self.assertTrue(closed)
-        refusals = [r for r in harness.protocol_log_records(sluice) if "draining" in r.data]
-        self.assertEqual(len(refusals), 1, "the refusal is in the protocol log like any other")
+        refusals = harness.wait_for("the refusal in the protocol log, like any other", lambda: [
+            r for r in harness.protocol_log_records(sluice) if "draining" in r.data], timeout=5)
+        self.assertEqual(len(refusals), 1)
         self.assertEqual(refusals[0].event, ">")
 
         # The backlog is tried now, not in an hour.
