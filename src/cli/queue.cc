@@ -4,18 +4,24 @@
 // requests in this process, while `retry` and `remove` refuse, since only the gateway may change
 // the queue. Changes that match more than one message are confirmed first.
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "base/access_problem.h"
 #include "base/text.h"
 #include "cli/command_line.h"
+#include "cli/node_drain.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "control/control_socket.h"
 #include "queue/control_protocol.h"
+#include "queue/drain_control.h"
 #include "queue/message_rows.h"
 #include "queue/queue_view.h"
 #include "queue/spool.h"
@@ -39,6 +45,9 @@ struct QueueOptions {
   std::size_t limit = queue::kMessagesPerPage;
   // The filters, as given; filter_of() checks them.
   std::string hop, domain, sender, recipient, status, older_than;
+  // drain
+  std::string deadline;
+  bool wait = false;
 };
 
 /// A failure to report on stderr with an exit status.
@@ -392,6 +401,98 @@ int change(const fs::path& state_dir, const QueueOptions& options, const queue::
   return kOk;
 }
 
+// ---- drain (docs/queue.md, "Draining a node") ----
+
+queue::DrainState drain_state_of(const Json& answer) {
+  auto state = queue::drain_state_from_json(answer);
+  if (!state) unexpected_answer("no valid drain state");
+  return *state;
+}
+
+/// Whether process `pid` still runs. A zombie has ended (its files are closed and written): its
+/// parent (systemd, a shell, a test) may not have collected it yet.
+bool process_runs(std::int64_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (stat && std::getline(stat, line)) {
+    // "pid (comm) S ...": the state follows the last ')', as comm may hold one.
+    auto close = line.rfind(')');
+    return close == std::string::npos || close + 2 >= line.size() || (line[close + 2] != 'Z' && line[close + 2] != 'X');
+  }
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+/// How long --wait looks between questions: the gateway's own drain looks five times a second.
+constexpr std::chrono::milliseconds kDrainPollInterval{200};
+
+/// --wait: asks until the gateway has gone (printing what is left as it changes), waits for its
+/// process to end (its last spool writes with it), then counts what its spool still holds.
+int wait_for_drain(const fs::path& state_dir, const queue::DrainState& started, const QueueOptions& options) {
+  std::optional<std::size_t> last_shown;
+  for (;;) {
+    auto reply = control::request(state_dir / "control.sock", {{"command", "drain-status"}});
+    if (!reply) {
+      if (reply.error().why == control::RequestError::NotRunning) break;
+      throw Failure{kFailed, reply.error().message};
+    }
+    const auto state = drain_state_of(ok_answer(*reply));
+    if (state.pid != started.pid || !state.draining)
+      throw Failure{kFailed, fmt::format("the gateway on {} is no longer the one draining (it was restarted: pid {}, "
+                                         "was {})",
+                                         state_dir.string(), state.pid, started.pid)};
+    if (!options.json && last_shown != state.messages) {
+      fmt::print("{} left{}\n", plural(state.messages, "message"),
+                 state.sessions ? fmt::format(", {} open", plural(state.sessions, "session")) : std::string());
+      std::fflush(stdout);
+      last_shown = state.messages;
+    }
+    std::this_thread::sleep_for(kDrainPollInterval);
+  }
+  while (process_runs(started.pid)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The spool is the truth about what is left, whatever ended the gateway.
+  const std::size_t left = SpoolOnDisk(state_dir).envelopes().size();
+  if (options.json) {
+    print_json({{"drained", left == 0}, {"messages_left", left}, {"pid", started.pid}});
+  } else if (left == 0) {
+    fmt::print("The gateway (pid {}) drained its queue and stopped.\n", started.pid);
+  } else {
+    fmt::print("The gateway (pid {}) stopped with {} still in its spool {}; they are kept: a restart delivers them.\n",
+               started.pid, plural(left, "message"), (state_dir / "queue").string());
+  }
+  return left == 0 ? kOk : kExitDrainDeadline;
+}
+
+int drain(const fs::path& state_dir, const QueueOptions& options) {
+  Json request = {{"command", "drain"}};
+  if (!options.deadline.empty()) {
+    auto deadline = queue::parse_age(options.deadline);
+    if (!deadline) throw Failure{kUsage, "--deadline " + deadline.error().message};
+    if (deadline->count() < 1) throw Failure{kUsage, "--deadline must be at least 1s"};
+    request["deadline_seconds"] = deadline->count();
+  }
+  Json answer = ask_gateway_to_change(state_dir, request, "drain");
+  const auto state = drain_state_of(answer);
+  if (!state.draining)  // it answered while a signal was stopping it
+    throw Failure{kFailed, fmt::format("the gateway on {} is stopping already", state_dir.string())};
+  if (options.json && !options.wait) {
+    print_json(answer);
+    return kOk;
+  }
+  if (!options.json) {
+    fmt::print(
+        "{} the gateway on {} (pid {}): new connections get 421 4.3.2, {} queued, {} open; it stops when the "
+        "queue is empty{}.\n",
+        answer.value("was_draining", false) ? "Still draining" : "Draining", state_dir.string(), state.pid,
+        plural(state.messages, "message"), plural(state.sessions, "session"),
+        state.deadline
+            ? fmt::format(" or at {} (exit status {})", queue::format_utc_time(*state.deadline), kExitDrainDeadline)
+            : std::string());
+    std::fflush(stdout);
+  }
+  return options.wait ? wait_for_drain(state_dir, state, options) : kOk;
+}
+
 /// The filters every command that selects messages takes, with one meaning everywhere.
 void add_filter_options(CLI::App* command, QueueOptions& o) {
   command->add_option("--hop", o.hop, "only recipients routed to this next hop (as NEXT HOP shows it)");
@@ -419,6 +520,10 @@ constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as E
                                         try now instead of waiting for the next retry
   sluice queue remove ID | FILTERS | --all [--bounce | --no-bounce] [--yes]
                                         delete messages; without a non-delivery report unless --bounce
+  sluice queue drain [--deadline 30m] [--wait] [--json]
+                                        take this node out: refuse new sessions (421 4.3.2), try
+                                        every deferred message now, stop the gateway once its queue
+                                        is empty (exit 0) or at the deadline (exit 75, mail kept)
 
 FILTERS: --hop H, --domain D, --sender S, --recipient R (S and R: * matches any text), --status
 Active|Ready|Retry, --older-than 30m|2h|1d. The gateway applies them and sends only what matched.
@@ -433,7 +538,8 @@ and say so on stderr; retry and remove fail, since only the gateway changes the 
 spool this user may not read is an error, never an empty queue.
 The state directory is --state-dir, else state_dir of --config, else the default (as serve).
 Exit status: 0 done, 1 the operation failed (no gateway, no permission, no such message,
-confirmation declined), 2 usage error (also: a confirmation needed without a terminal).)";
+confirmation declined), 2 usage error (also: a confirmation needed without a terminal);
+drain --wait: 0 the gateway drained and stopped, 75 it stopped with mail left in its spool.)";
 
 }  // namespace
 
@@ -470,6 +576,14 @@ int run_queue(int argc, char** argv) {
   remove_cmd->add_flag("--bounce,!--no-bounce", options.bounce,
                        "send each sender a non-delivery report (default: --no-bounce)");
 
+  auto* drain_cmd = app.add_subcommand(
+      "drain", "refuse new sessions, deliver what is queued, and stop the gateway when empty or at --deadline");
+  drain_cmd->add_option("--deadline", options.deadline,
+                        "stop at the latest this long from now, with what is left still spooled: 30m, 2h, 1d "
+                        "(default: none, until the queue is empty)");
+  drain_cmd->add_flag("--wait", options.wait, "wait until the gateway has stopped and say how it ended");
+  add_json_flag(drain_cmd, options, "print the gateway's JSON answer (with --wait: how it ended)");
+
   if (auto stop = parse_command_line(app, "queue", argc, argv)) return *stop;
 
   try {
@@ -481,6 +595,7 @@ int run_queue(int argc, char** argv) {
       return options.messages ? list_messages(viewer, options, filter) : list_hops(viewer, options, filter);
     }
     if (show_cmd->parsed()) return show(viewer, options);
+    if (drain_cmd->parsed()) return drain(state_dir, options);
     return change(state_dir, options, filter, retry_cmd->parsed() ? "retry" : "remove");
   } catch (const Failure& failure) {
     print_error(failure.message);

@@ -19,6 +19,7 @@
 #include "cli/command_line.h"
 #include "cli/gateway_load.h"
 #include "cli/log_retention.h"
+#include "cli/node_drain.h"
 #include "cli/reload.h"
 #include "cli/service_status.h"
 #include "cli/service_user.h"
@@ -30,6 +31,7 @@
 #include "inbound/recipient_validation.h"
 #include "inbound/server.h"
 #include "metrics/admin_server.h"
+#include "metrics/gateway_metrics.h"
 #include "mta_sts/policy_store.h"
 #include "net/dns.h"
 #include "outbound/callout.h"
@@ -37,6 +39,7 @@
 #include "outbound/delivery_engine.h"
 #include "outbound/engine_metrics.h"
 #include "protocol_log/protocol_log.h"
+#include "queue/drain_control.h"
 #include "queue/maildir.h"
 #include "queue/spool.h"
 #include "tracking/tracking_log.h"
@@ -193,9 +196,27 @@ int serve(const ServeOptions& options) {
       return services;
     };
 
-    control::ControlServer control(io, cfg.state_dir / "control.sock",
-                                   [&engine](const nlohmann::json& request) { return engine.control(request); });
     inbound::Server server(io, session_services(gateway), gateway.receive_tls);
+    // Draining (docs/queue.md, "Draining a node"): what it does to the server and the engine;
+    // how it ends is set below, with the stop sequence.
+    NodeDrain::Hooks drain_hooks;
+    drain_hooks.stop_accepting = [&server] { server.drain(); };
+    drain_hooks.retry_all = [&engine] {
+      return engine.control({{"command", "retry"}, {"all", true}}).value("ok", false);
+    };
+    drain_hooks.progress = [&server, &engine] {
+      return DrainProgress{.sessions = server.sessions(), .messages = engine.queued(), .running = engine.running()};
+    };
+    std::function<void(DrainEnd, std::size_t)> drain_finished;
+    drain_hooks.finished = [&drain_finished](DrainEnd end, std::size_t left) { drain_finished(end, left); };
+    NodeDrain node_drain(io, std::move(drain_hooks));
+    metrics::set_draining(false);
+    control::ControlServer control(io, cfg.state_dir / "control.sock",
+                                   [&engine, &node_drain](const nlohmann::json& request) {
+                                     if (queue::is_drain_request(request))
+                                       return queue::drain_answer(request, node_drain);
+                                     return engine.control(request);
+                                   });
     std::optional<metrics::AdminServer> admin;
     if (cfg.admin_listen)
       admin.emplace(io, cfg.admin_listen->host, cfg.admin_listen->port,
@@ -218,10 +239,39 @@ int serve(const ServeOptions& options) {
                       summarize(gateway));
     if (admin) log_info("admin listener (GET /metrics, /healthz) on {}", cfg.admin_listen->str());
     notify_ready();
-    ServiceStatus status(io, [&] { return service_status_line(server.sessions(), engine.queued()); });
+    ServiceStatus status(io, [&] {
+      if (node_drain.draining())
+        return draining_status_line({.sessions = server.sessions(), .messages = engine.queued()});
+      return service_status_line(server.sessions(), engine.queued());
+    });
     status.start();
 
     bool stopping = false;
+    int exit_status = 0;
+    auto stop_gateway = [&] {
+      stopping = true;
+      reloader.stop();
+      node_drain.stop();
+      notify_stopping();
+      status.stop();
+      if (tls_reports) tls_reports->stop();
+      // Inbound first (nothing new arrives), then outbound, then the control socket.
+      server.on_stopped([&] { engine.stop([&] { control.stop(); }); });
+      if (admin) admin->stop();
+      server.stop();
+    };
+    drain_finished = [&](DrainEnd end, std::size_t left) {
+      if (stopping) return;
+      if (end == DrainEnd::Drained) {
+        log_info("drained: the queue is empty and no session is open; stopping");
+      } else {
+        // Still spooled, so nothing is lost: a restart delivers it, or another node takes it over.
+        log_warning("drain deadline reached with {} message(s) left in the queue; stopping (exit status {})", left,
+                    kExitDrainDeadline);
+        exit_status = kExitDrainDeadline;
+      }
+      stop_gateway();
+    };
     signals.start(io.get_executor(), [&](int number) {
       if (number == SIGHUP) {
         if (!stopping) reloader.request();
@@ -232,16 +282,8 @@ int serve(const ServeOptions& options) {
         io.stop();
         return;
       }
-      stopping = true;
-      reloader.stop();
-      notify_stopping();
-      status.stop();
-      if (tls_reports) tls_reports->stop();
       log_info("signal {}: stopping (sessions in DATA and deliveries in progress may finish)", number);
-      // Inbound first (nothing new arrives), then outbound, then the control socket.
-      server.on_stopped([&] { engine.stop([&] { control.stop(); }); });
-      if (admin) admin->stop();
-      server.stop();
+      stop_gateway();
     });
     io.run();
     signals.stop();
@@ -251,7 +293,7 @@ int serve(const ServeOptions& options) {
       log_warning("message tracking log: {} record(s) could not be written to {}", tracking->failed_writes(),
                   tracking->dir().string());
     log_info("stopped");
-    return 0;
+    return exit_status;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sluice: {}\n", e.what());
     return kRuntimeError;
@@ -267,7 +309,9 @@ int run_serve(int argc, char** argv) {
       "(TLS 1.2 and 1.3) with a self-signed ECDSA and RSA certificate made on first start.\n"
       "Stops on SIGTERM or SIGINT: sessions waiting for a command get 421, those in DATA finish first.\n"
       "SIGHUP reloads the configuration and certificates without dropping a session (docs/configuration.md).\n"
-      "Exit status: 0 after a clean stop, 2 for a bad configuration, 1 for other start-up failures.",
+      "`sluice queue drain` makes it refuse new sessions, deliver what is queued and stop (docs/queue.md).\n"
+      "Exit status: 0 after a clean stop (also: drained, the queue empty), 2 for a bad configuration, 1 for\n"
+      "other start-up failures, 75 when a drain reached its deadline with mail still queued (it stays spooled).",
       "sluice serve"};
   ServeOptions options;
   app.add_option("-c,--config", options.source.config_file, "TOML configuration file (docs/configuration.md)");

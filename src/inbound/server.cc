@@ -188,6 +188,8 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
     // is still in a protocol log.
     connector = listener.connectors.front();
     refusal = smtp::make_reply(554, "5.7.1", "No receive connector accepts connections from your address");
+  } else if (draining_) {
+    refusal = smtp::make_reply(421, "4.3.2", services_.config->hostname + " Service not available, draining");
   } else if (sessions_.size() >= std::min(limits.max_connections, session_capacity_)) {
     refusal = too_many_connections();
   } else if (per_ip_[client] >= limits.max_connections_per_ip) {

@@ -36,6 +36,10 @@ class Server {
   /// Stops accepting, asks sessions to end (those in DATA finish first), and after the grace
   /// period closes what is left. run() on the io_context returns once everything has ended.
   void stop();
+  /// Draining (docs/queue.md, "Draining a node"): from now on new connections get 421 4.3.2 and
+  /// are closed, while the listening sockets stay open (a load balancer's check sees the refusal,
+  /// not a refused connection) and sessions in progress go on. A reload keeps it.
+  void drain() { draining_ = true; }
   /// Called once, after stop(), when the last session has ended.
   void on_stopped(std::function<void()> callback) { on_stopped_ = std::move(callback); }
   /// Listening endpoints with the connector names bound to each, for the start-up line.
@@ -96,6 +100,7 @@ class Server {
   std::size_t refused_without_descriptors_ = 0;  ///< since the last warning
   std::optional<std::chrono::steady_clock::time_point> last_descriptor_warning_;
   bool stopping_ = false;
+  bool draining_ = false;
   asio::steady_timer grace_timer_;
   std::function<void()> on_stopped_;
   void maybe_stopped();

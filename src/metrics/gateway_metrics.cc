@@ -30,6 +30,8 @@ struct Families {
       "sluice_auth_failures_total", "Failed SMTP AUTH attempts on receive connectors", {"connector", "mechanism"});
   Family<Counter>& token_refreshes = registry.counter(
       "sluice_oauth_token_refreshes_total", "OAuth access token requests of XOAUTH2 send connectors", {"result"});
+  Family<Gauge>& draining = registry.gauge(
+      "sluice_draining", "1 while the gateway drains: it refuses new sessions and stops once its queue is empty");
 };
 
 Families& families() {
@@ -97,5 +99,10 @@ void auth_failure(std::string_view connector, std::string_view mechanism) {
 }
 
 void token_refresh(bool ok) { families().token_refreshes.with({ok ? "ok" : "failed"}).inc(); }
+
+void set_draining(bool draining) {
+  Gauge& gauge = families().draining.with({});
+  gauge.add((draining ? 1 : 0) - gauge.value());
+}
 
 }  // namespace sluice::metrics

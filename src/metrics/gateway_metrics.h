@@ -55,4 +55,8 @@ void auth_failure(std::string_view connector, std::string_view mechanism);
 /// An OAuth token request (XOAUTH2 send connectors) succeeded or failed.
 void token_refresh(bool ok);
 
+/// sluice_draining: 1 while the gateway drains (`sluice queue drain`), 0 otherwise. Set to 0 at
+/// start, so the series exists before the first drain.
+void set_draining(bool draining);
+
 }  // namespace sluice::metrics
