@@ -1,9 +1,10 @@
 #include "cli/queue_fleet.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <fstream>
+
+#include "base/temp_dir_test_util.h"
 
 namespace sluice::cli {
 namespace {
@@ -11,14 +12,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct FleetFile {
-  fs::path dir, path;
-  explicit FleetFile(const std::string& text) {
-    char tmpl[] = "/tmp/fleet-file-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    path = dir / "fleet.toml";
-    std::ofstream(path) << text;
-  }
-  ~FleetFile() { fs::remove_all(dir); }
+  test_util::TempDir dir{"fleet-file"};
+  fs::path path = dir.path() / "fleet.toml";
+  explicit FleetFile(const std::string& text) { std::ofstream(path) << text; }
 };
 
 TEST(QueueFleet, StateDirectoriesAreNamedByTheShortestTailThatTellsThemApart) {

@@ -2,25 +2,16 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <fstream>
 
+#include "base/temp_dir_test_util.h"
 #include "logscan/report.h"
 
 namespace sluice::logscan {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct FleetLogDir {
-  fs::path path;
-  FleetLogDir() {
-    char tmpl[] = "/tmp/logscan-fleet-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~FleetLogDir() { fs::remove_all(path); }
-};
 
 /// A sluice receive protocol log of `sessions`: {remote address, "TLS1_0"/"TLS1_2" or "refused"}.
 void write_node_receive_log(const fs::path& file, const std::vector<std::pair<std::string, std::string>>& sessions) {
@@ -52,12 +43,12 @@ void write_node_receive_log(const fs::path& file, const std::vector<std::pair<st
 }
 
 TEST(FleetScan, EachPeerNamesTheNodesThatSawIt) {
-  FleetLogDir dir;
-  write_node_receive_log(dir.path / "mx1/SmtpReceive/RECV2026112707-1.LOG",
+  test_util::TempDir dir("logscan-fleet");
+  write_node_receive_log(dir.path() / "mx1/SmtpReceive/RECV2026112707-1.LOG",
                          {{"192.0.2.1", "TLS1_0"}, {"192.0.2.9", "TLS1_2"}});
-  write_node_receive_log(dir.path / "mx2/SmtpReceive/RECV2026112707-1.LOG",
+  write_node_receive_log(dir.path() / "mx2/SmtpReceive/RECV2026112707-1.LOG",
                          {{"192.0.2.1", "TLS1_0"}, {"192.0.2.2", "refused"}});
-  auto nodes = nodes_in_directory(dir.path);
+  auto nodes = nodes_in_directory(dir.path());
   ASSERT_TRUE(nodes) << nodes.error().message;
   ASSERT_EQ(nodes->size(), 2u);
   EXPECT_EQ((*nodes)[0].node, "mx1");
@@ -113,10 +104,10 @@ TEST(FleetScan, NodeArgumentsAndErrorsNameTheNode) {
   EXPECT_EQ(node->node, "mx1");
   EXPECT_EQ(node->paths, std::vector<std::string>{"/srv/logs/mx1"});
   for (const char* bad : {"mx1", "=/srv", "mx1="}) EXPECT_FALSE(parse_node_argument(bad)) << bad;
-  FleetLogDir dir;
-  EXPECT_FALSE(nodes_in_directory(dir.path));  // no node folder
-  EXPECT_FALSE(nodes_in_directory(dir.path / "missing"));
-  ScanResult result = scan_fleet({{"mx3", {(dir.path / "missing.log").string()}}}, {});
+  test_util::TempDir dir("logscan-fleet");
+  EXPECT_FALSE(nodes_in_directory(dir.path()));  // no node folder
+  EXPECT_FALSE(nodes_in_directory(dir.path() / "missing"));
+  ScanResult result = scan_fleet({{"mx3", {(dir.path() / "missing.log").string()}}}, {});
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0].rfind("mx3: ", 0), 0u) << result.errors[0];
 }
