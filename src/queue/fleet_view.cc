@@ -24,10 +24,6 @@ std::string_view known_status(const std::string& status) {
   return {};
 }
 
-Json fleet_time_json(const std::optional<TimePoint>& time) {
-  return time ? Json(format_utc_time(*time)) : Json(nullptr);
-}
-
 }  // namespace
 
 void read_node_answer(const Json& output, bool messages, NodeAnswer& answer) {
@@ -124,8 +120,8 @@ Json fleet_hops_json(const std::vector<FleetHopRow>& rows, const std::vector<Nod
                     {"status", row.status},
                     {"messages", row.messages},
                     {"nodes", std::move(per_node)},
-                    {"next_retry", fleet_time_json(row.next_retry)},
-                    {"oldest", fleet_time_json(row.oldest)},
+                    {"next_retry", optional_time_json(row.next_retry)},
+                    {"oldest", optional_time_json(row.oldest)},
                     {"last_error", row.last_error},
                     {"last_error_node", row.last_error_node}});
   }

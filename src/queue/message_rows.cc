@@ -15,17 +15,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Json optional_time_json(const std::optional<TimePoint>& time) {
-  return time ? Json(format_utc_time(*time)) : Json(nullptr);
-}
-
-bool optional_time_from_json(const Json& value, std::optional<TimePoint>& out) {
-  TimePoint time;
-  if (!time_from_json(value, time)) return false;
-  out = time == TimePoint{} ? std::nullopt : std::optional<TimePoint>(time);
-  return true;
-}
-
 std::string retry_text(const std::optional<TimePoint>& next_retry, TimePoint now) {
   return next_retry ? relative_time(*next_retry, now) : "-";
 }

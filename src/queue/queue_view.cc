@@ -68,12 +68,6 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
   return rows;  // std::map kept them sorted by next hop
 }
 
-namespace {
-Json optional_time_json(const std::optional<TimePoint>& time) {
-  return time ? Json(format_utc_time(*time)) : Json(nullptr);
-}
-}  // namespace
-
 Json hop_rows_json(const std::vector<HopRow>& rows) {
   Json out = Json::array();
   for (const auto& row : rows) {
@@ -133,9 +127,7 @@ std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
     for (auto [key, field] : {std::pair{"oldest", &row.oldest}, std::pair{"last_error_at", &row.last_error_at}}) {
       auto it = item.find(key);
       if (it == item.end()) continue;  // from a gateway older than the fleet view
-      TimePoint time;
-      if (!time_from_json(*it, time)) return false;
-      if (time != TimePoint{}) *field = time;
+      if (!optional_time_from_json(*it, *field)) return false;
     }
     return true;
   });
