@@ -132,9 +132,20 @@ queue::NodeAnswer ask_node(const FleetNode& node, const FleetListRequest& reques
   answer.error = output.problem;
   if (!answer.error.empty()) return answer;
   Json parsed = Json::parse(output.out, nullptr, false);
-  if (output.status != 0 && (parsed.is_discarded() || !parsed.is_object()))
-    answer.error = fmt::format("its command failed with exit status {}", output.status);
-  else if (parsed.is_discarded())
+  if (output.status != 0 && (parsed.is_discarded() || !parsed.is_object())) {
+    // The node's own last word says why ("there is no queue at ..."): it becomes the error, and
+    // the lines before it are relayed as they are.
+    std::string_view text = err;
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    const std::size_t newline = text.rfind('\n');
+    const std::size_t start = newline == std::string_view::npos ? 0 : newline + 1;
+    std::string last(text.substr(start));
+    if (constexpr std::string_view kOwnPrefix = "sluice queue: "; last.starts_with(kOwnPrefix))
+      last.erase(0, kOwnPrefix.size());
+    answer.error = last.empty() ? fmt::format("its command failed with exit status {}", output.status)
+                                : fmt::format("{} (exit status {})", last, output.status);
+    if (!last.empty()) err.resize(start);
+  } else if (parsed.is_discarded())
     answer.error = "its answer is not JSON";
   else
     queue::read_node_answer(parsed, request.messages, answer);

@@ -184,9 +184,12 @@ class FleetViewsTest(unittest.TestCase):
         out = json.loads(p.stdout)
         mx3 = [n for n in out["nodes"] if n["node"] == "mx3"]
         self.assertEqual(len(mx3), 1)
-        self.assertIn("error", mx3[0])
-        self.assertIn("sluice queue: mx3: cannot be read:", p.stderr)
-        self.assertIn(missing, p.stderr)  # the node's own message, named
+        # The node's own last word is the error: why it cannot be read.
+        self.assertEqual(mx3[0]["error"], f"there is no queue at {missing}/queue (is the state directory right? see "
+                         "--state-dir) (exit status 1)")
+        self.assertIn(f"sluice queue: mx3: cannot be read: {mx3[0]['error']}\n", p.stderr)
+        self.assertIn(f"sluice queue: mx3: no gateway is running on {missing}; showing the spool on disk\n",
+                      p.stderr)  # the node's other lines, named
         # The readable nodes are still shown.
         self.assertEqual({h["next_hop"]: h["messages"] for h in out["hops"]}, {"remote.test": 2, "other.test": 1})
         text = run("queue", "list", "--fleet", path)
