@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -27,6 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+
+constexpr std::size_t kNodesAskedAtOnce = 16;
 
 /// `text` as one word for a POSIX shell (ssh hands the remote shell one string).
 std::string shell_word(const std::string& text) {
@@ -280,9 +283,14 @@ int list_fleet(const std::vector<FleetNode>& nodes, const FleetListRequest& requ
   std::vector<queue::NodeAnswer> answers(nodes.size());
   std::vector<std::string> stderr_texts(nodes.size());
   {
+    // A few nodes at a time: a hundred ssh sessions at once would be a burst for the network and
+    // for the nodes' sshd (MaxStartups), while one at a time would add up every node's latency.
+    std::atomic<std::size_t> next{0};
     std::vector<std::jthread> askers;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      askers.emplace_back([&, i] { answers[i] = ask_node(nodes[i], request, stderr_texts[i]); });
+    for (std::size_t t = 0; t < std::min(nodes.size(), kNodesAskedAtOnce); ++t)
+      askers.emplace_back([&] {
+        for (std::size_t i; (i = next++) < nodes.size();) answers[i] = ask_node(nodes[i], request, stderr_texts[i]);
+      });
   }
   int status = kOk;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
