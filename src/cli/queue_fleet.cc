@@ -301,6 +301,13 @@ int list_fleet(const std::vector<FleetNode>& nodes, const FleetListRequest& requ
     }
   }
   const auto now = std::chrono::system_clock::now();
+  if (!request.json)
+    for (const auto& a : answers)
+      if (a.loading.is_object())
+        fmt::print(
+            "{}: the gateway is still reading its spool after a restart ({} of {} messages): its part is not "
+            "complete yet.\n",
+            a.node, a.loading.value("read", 0), a.loading.value("total", 0));
   auto print_json = [](const Json& value) {
     fmt::print("{}\n", value.dump(2, ' ', false, Json::error_handler_t::replace));
   };

@@ -39,6 +39,7 @@ void read_node_answer(const Json& output, bool messages, NodeAnswer& answer) {
   auto parsed_now = now != output.end() && now->is_string() ? parse_utc_time(now->get<std::string>()) : std::nullopt;
   if (!parsed_now) return fail("no valid \"now\"");
   answer.now = *parsed_now;
+  if (auto loading = output.find("loading"); loading != output.end() && loading->is_object()) answer.loading = *loading;
   if (messages) {
     auto rows = output.contains("messages") ? message_rows_from_json(output["messages"]) : std::nullopt;
     std::uint64_t total = 0;
@@ -107,6 +108,7 @@ Json nodes_json(const std::vector<NodeAnswer>& nodes) {
       out.push_back({{"node", node.node}, {"error", node.error}});
     else
       out.push_back({{"node", node.node}, {"source", node.source}, {"now", format_utc_time(node.now)}});
+    if (!node.loading.is_null()) out.back()["loading"] = node.loading;
   }
   return out;
 }

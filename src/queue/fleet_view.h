@@ -26,6 +26,8 @@ struct NodeAnswer {
   std::vector<HopRow> hops;
   std::vector<MessageRow> messages;
   std::size_t total = 0;  ///< matching messages on the node (messages holds at most the limit)
+  /// The node's gateway is still reading its spool after a restart: {"read", "total"}, else null.
+  nlohmann::json loading;
 };
 
 /// Reads a node's `queue list --json` output (hops, or with `messages` the --messages form) into
@@ -53,7 +55,7 @@ struct FleetMessageRow {
 /// The messages of every readable node, oldest first (then node, then id), at most `limit` (0: all).
 std::vector<FleetMessageRow> merge_messages(const std::vector<NodeAnswer>& nodes, std::size_t limit);
 
-/// The node list of the JSON forms: [{"node","source","now"} or {"node","error"}].
+/// The node list of the JSON forms: [{"node","source","now"[,"loading"]} or {"node","error"}].
 nlohmann::json nodes_json(const std::vector<NodeAnswer>& nodes);
 /// {"fleet":true,"now","nodes":[...],"hops":[{"next_hop","status","messages","nodes":{"mx1":2},
 /// "next_retry","oldest","last_error","last_error_node"}]} (documented in docs/queue.md).

@@ -93,6 +93,15 @@ TEST(FleetView, ReadsWhatQueueListJsonPrints) {
   EXPECT_EQ(answer.hops[0].oldest, kViewTestNow - 2h);
   EXPECT_EQ(answer.hops[0].last_error_at, kViewTestNow - 1min);
   EXPECT_EQ(answer.source, "spool");
+  EXPECT_TRUE(answer.loading.is_null());
+  NodeAnswer starting;
+  Json loading = output;
+  loading["source"] = "gateway";
+  loading["loading"] = {{"read", 10}, {"total", 200}};
+  read_node_answer(loading, false, starting);
+  ASSERT_EQ(starting.error, "");
+  starting.node = "mx2";
+  EXPECT_EQ(nodes_json({starting})[0]["loading"], (Json{{"read", 10}, {"total", 200}}));  // its part is not complete
 
   NodeAnswer wrong;
   read_node_answer(Json{{"source", "spool"}, {"now", "yesterday"}, {"hops", Json::array()}}, false, wrong);
