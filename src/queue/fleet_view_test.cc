@@ -49,13 +49,11 @@ TEST(FleetView, MergesByNextHopWithPerNodeCounts) {
   EXPECT_EQ(partner.last_error, refused);              // the latest attempt's
   EXPECT_EQ(partner.last_error_node, "mx2");
 
-  std::string text = render_fleet_hops(rows, kViewTestNow);
-  EXPECT_NE(text.find("NEXT HOP         STATUS  MESSAGES  NODES          OLDEST   NEXT RETRY  LAST ERROR"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("partner.example  Retry          5  mx1:2,mx2:3    3h ago   in 4m       mx2: " + refused),
-            std::string::npos)
-      << text;
+  EXPECT_EQ(render_fleet_hops(rows, kViewTestNow),
+            "NEXT HOP         STATUS  MESSAGES  NODES        OLDEST  NEXT RETRY  LAST ERROR\n"
+            "other.example    Ready          1  mx1:1        -       -           -\n"
+            "partner.example  Retry          5  mx1:2,mx2:3  3h ago  in 4m       mx2: " +
+                refused + "\n");
 }
 
 TEST(FleetView, AnActiveOrReadyRowOnOneNodeWinsOverRetryElsewhere) {
