@@ -59,10 +59,15 @@ int run_logscan(int argc, char** argv) {
   app.add_option("--since", o.since,
                  "only sessions and events at or after this UTC time (2026-11-27 or 2026-11-27T07:00)");
   app.add_option("--until", o.until, "only sessions and events before this UTC time");
-  app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)");
-  app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)");
+  // One value per occurrence (repeat the option for more): the paths are optional now (none with
+  // --nodes), so CLI11 would otherwise take every path after --remote as another range.
+  app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)")
+      ->allow_extra_args(false);
+  app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--exclude-remote", o.excluded_remotes,
-                 "leave out remote addresses in this range, e.g. your own TLS scanners (CIDR or address; repeatable)");
+                 "leave out remote addresses in this range, e.g. your own TLS scanners (CIDR or address; repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--direction", o.direction, "inbound (clients that connected to us) or outbound");
   app.add_option("--bucket", o.bucket, "timeline granularity: hour, day, or auto (day when the logs span over 3 days)");
   app.add_flag("--json", o.json, "print the report as JSON (schema in docs/logscan.md)");
