@@ -8,6 +8,7 @@
 
 #include "cli/command_line.h"
 #include "cli/subcommand.h"
+#include "logscan/fleet_scan.h"
 #include "logscan/report.h"
 #include "logscan/scanner.h"
 
@@ -22,6 +23,9 @@ struct LogscanOptions {
   std::size_t top = 10;
   unsigned jobs = 0;
   int year = 0;
+  // A fleet's logs (logscan/fleet_scan.h): NAME=PATH each, or a directory of one folder per node.
+  std::vector<std::string> node_arguments;
+  std::string nodes_dir;
 };
 
 int logscan_usage_error(std::string_view message) { return cli::usage_error("logscan", message); }
@@ -33,6 +37,7 @@ int run_logscan(int argc, char** argv) {
       "Find every peer still on TLS 1.0/1.1 and every TLS failure in mail server logs.\n"
       "\n"
       "  sluice logscan [options] PATH...\n"
+      "  sluice logscan [options] --nodes DIR | --node NAME=PATH...   (several gateways: one report)\n"
       "\n"
       "A PATH is a file, a directory (searched recursively) or - for stdin; gzip files are read\n"
       "transparently. Formats are recognised by content: Exchange SMTP Receive/Send protocol logs\n"
@@ -43,14 +48,26 @@ int run_logscan(int argc, char** argv) {
       "input that could not be read or is in no known format (the report is still printed).",
       "sluice logscan"};
   LogscanOptions o;
-  app.add_option("paths", o.paths, "log files, directories, or - for stdin")->required();
+  app.add_option("paths", o.paths, "log files, directories, or - for stdin (none with --node/--nodes)");
+  app.add_option("--node", o.node_arguments,
+                 "a fleet's logs: NAME=PATH, the logs of gateway NAME (repeatable); each peer then names the nodes "
+                 "that saw it")
+      ->allow_extra_args(false);
+  app.add_option("--nodes", o.nodes_dir,
+                 "a fleet's logs: a directory with one folder per node (logs/mx1/..., logs/mx2/...), each node "
+                 "named after its folder");
   app.add_option("--since", o.since,
                  "only sessions and events at or after this UTC time (2026-11-27 or 2026-11-27T07:00)");
   app.add_option("--until", o.until, "only sessions and events before this UTC time");
-  app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)");
-  app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)");
+  // One value per occurrence (repeat the option for more): the paths are optional now (none with
+  // --nodes), so CLI11 would otherwise take every path after --remote as another range.
+  app.add_option("--connector", o.connectors, "only this connector (repeatable; Postfix: e.g. postfix/smtpd)")
+      ->allow_extra_args(false);
+  app.add_option("--remote", o.remotes, "only remote addresses in this range (CIDR or address; repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--exclude-remote", o.excluded_remotes,
-                 "leave out remote addresses in this range, e.g. your own TLS scanners (CIDR or address; repeatable)");
+                 "leave out remote addresses in this range, e.g. your own TLS scanners (CIDR or address; repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--direction", o.direction, "inbound (clients that connected to us) or outbound");
   app.add_option("--bucket", o.bucket, "timeline granularity: hour, day, or auto (day when the logs span over 3 days)");
   app.add_flag("--json", o.json, "print the report as JSON (schema in docs/logscan.md)");
@@ -61,6 +78,27 @@ int run_logscan(int argc, char** argv) {
   app.add_option("--year", o.year, "year of traditional syslog stamps (default: the file's modification year)");
   if (auto stop = parse_command_line(app, "logscan", argc, argv)) return *stop;
   if (o.json && o.csv) return logscan_usage_error("--json and --csv cannot be combined");
+  std::vector<logscan::NodeLogs> nodes;
+  if (!o.node_arguments.empty() || !o.nodes_dir.empty()) {
+    if (!o.paths.empty())
+      return logscan_usage_error("with --node or --nodes, every path belongs to a node (NAME=PATH), none alone");
+    if (!o.nodes_dir.empty()) {
+      auto found = logscan::nodes_in_directory(o.nodes_dir);
+      if (!found) return logscan_usage_error(found.error().message);
+      nodes = std::move(*found);
+    }
+    for (const auto& argument : o.node_arguments) {
+      auto node = logscan::parse_node_argument(argument);
+      if (!node) return logscan_usage_error(node.error().message);
+      nodes.push_back(std::move(*node));
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (nodes[i].node == nodes[j].node)
+          return logscan_usage_error(fmt::format("two nodes named \"{}\"", nodes[i].node));
+  } else if (o.paths.empty()) {
+    return logscan_usage_error("no logs given: PATH..., --node NAME=PATH or --nodes DIR");
+  }
 
   logscan::ScanOptions scan_options;
   logscan::ReportOptions report_options;
@@ -114,7 +152,9 @@ int run_logscan(int argc, char** argv) {
   if (o.year) scan_options.year = o.year;
   scan_options.jobs = o.jobs;
 
-  logscan::ScanResult result = logscan::scan(o.paths, scan_options);
+  logscan::ScanResult result =
+      nodes.empty() ? logscan::scan(o.paths, scan_options) : logscan::scan_fleet(nodes, scan_options);
+  for (const auto& node : nodes) report_options.nodes.push_back(node.node);
   for (const auto& e : result.errors) fmt::print(stderr, "sluice logscan: {}\n", e);
   report_options.errors = result.errors;
   logscan::Report report = logscan::build_report(result.aggregate, report_options);

@@ -17,9 +17,11 @@
 #include "base/text.h"
 #include "cli/command_line.h"
 #include "cli/node_drain.h"
+#include "cli/queue_fleet.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "control/control_socket.h"
+#include "demo/process.h"
 #include "queue/control_protocol.h"
 #include "queue/drain_control.h"
 #include "queue/message_rows.h"
@@ -48,6 +50,9 @@ struct QueueOptions {
   // drain
   std::string deadline;
   bool wait = false;
+  // The fleet view (cli/queue_fleet.h): several --state-dir, or a fleet file.
+  std::vector<std::string> state_dirs;
+  std::string fleet_file;
 };
 
 /// A failure to report on stderr with an exit status.
@@ -507,6 +512,30 @@ void add_json_flag(CLI::App* command, QueueOptions& o, const std::string& what) 
   command->add_flag("--json", o.json, what);
 }
 
+/// The fleet view when --fleet or several --state-dir ask for it (only `list` takes them); -1 otherwise.
+int list_fleet_if_asked(const QueueOptions& options, bool listing, bool limit_given) {
+  if (options.fleet_file.empty() && options.state_dirs.size() < 2) return -1;
+  if (!listing) throw Failure{kUsage, "several --state-dir go with list only"};
+  if (!options.fleet_file.empty() && (!options.state_dirs.empty() || !options.config_file.empty()))
+    throw Failure{kUsage, "--fleet names every node: no --state-dir or --config with it"};
+  if (!options.config_file.empty()) throw Failure{kUsage, "several --state-dir: no --config with them"};
+  if (limit_given && !options.messages) throw Failure{kUsage, "--limit goes with --messages"};
+  filter_of(options);  // a bad filter is a usage error here, not one per node
+  const std::string self = demo::self_executable().string();
+  auto nodes = options.fleet_file.empty() ? nodes_of_state_dirs(options.state_dirs, self)
+                                          : read_fleet_file(options.fleet_file, self);
+  if (!nodes) throw Failure{kUsage, nodes.error().message};
+  FleetListRequest request;
+  request.json = options.json;
+  request.messages = options.messages;
+  request.limit = options.limit;
+  for (auto [name, value] : {std::pair{"--hop", &options.hop}, std::pair{"--domain", &options.domain},
+                             std::pair{"--sender", &options.sender}, std::pair{"--recipient", &options.recipient},
+                             std::pair{"--status", &options.status}, std::pair{"--older-than", &options.older_than}})
+    if (!value->empty()) request.filter_arguments.push_back(fmt::format("{}={}", name, *value));
+  return list_fleet(*nodes, request);
+}
+
 constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as Exchange's Queue Viewer does.
 
   sluice queue list [FILTERS] [--json]
@@ -515,6 +544,9 @@ constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as E
   sluice queue list --messages [FILTERS] [--limit N] [--json]
       one row per message: ID, STATUS, AGE, SIZE, FROM, NEXT HOP, NEXT RETRY, then each recipient
       with its status, next hop, next retry and last error; oldest first, 1000 unless --limit
+  sluice queue list --state-dir DIR --state-dir DIR2 ... | --fleet FILE  [--messages] [FILTERS] [--json]
+      several gateways in one view: per next hop with the messages of each node (NODES), the
+      oldest message, the earliest next retry and the latest error; --messages with a NODE column
   sluice queue show ID [--json]         one message: sender, origin, TLS, each recipient's state
   sluice queue retry ID | FILTERS | --all [--yes]
                                         try now instead of waiting for the next retry
@@ -549,7 +581,10 @@ int run_queue(int argc, char** argv) {
   app.fallthrough();  // `sluice queue list --state-dir X` as well as `sluice queue --state-dir X list`
   app.require_subcommand(1);
   app.add_option("-c,--config", options.config_file, "TOML configuration file whose state_dir to use");
-  app.add_option("-s,--state-dir", options.state_dir, "the gateway's state directory (overrides the configuration)");
+  app.add_option("-s,--state-dir", options.state_dirs,
+                 "the gateway's state directory (overrides the configuration); list takes several: one view of "
+                 "every gateway")
+      ->allow_extra_args(false);
 
   auto* list_cmd = app.add_subcommand("list", "queued mail by next hop, or by message with --messages");
   add_filter_options(list_cmd, options);
@@ -559,6 +594,9 @@ int run_queue(int argc, char** argv) {
   add_json_flag(list_cmd, options,
                 "print JSON: {\"source\":\"gateway\"|\"spool\",\"now\",\"hops\":[...]} "
                 "(with --messages: \"total\",\"messages\":[...])");
+  list_cmd->add_option("--fleet", options.fleet_file,
+                       "a fleet file naming several gateways ([[node]] name, state_dir|config|ssh|command): one "
+                       "view of all, by next hop (docs/queue.md)");
 
   auto* show_cmd = app.add_subcommand("show", "one message in detail");
   show_cmd->add_option("id", options.id, "queue id (16 hex digits, as in the 250 reply and the logs)")->required();
@@ -587,6 +625,9 @@ int run_queue(int argc, char** argv) {
   if (auto stop = parse_command_line(app, "queue", argc, argv)) return *stop;
 
   try {
+    if (int fleet = list_fleet_if_asked(options, list_cmd->parsed(), list_cmd->count("--limit") > 0); fleet >= 0)
+      return fleet;
+    if (!options.state_dirs.empty()) options.state_dir = options.state_dirs.front();
     fs::path state_dir = state_dir_of(options);
     const queue::QueueFilter filter = filter_of(options);
     Viewer viewer(state_dir);

@@ -86,6 +86,8 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
       cfg.admin_listen ? cfg.admin_listen->str() + (cfg.admin_listen_public ? " public" : "") : "",
       cfg.message_tracking.enabled, config::message_tracking_dir(cfg).string(), limits(cfg.message_tracking.limits),
       limits(cfg.protocol_log.receive), limits(cfg.protocol_log.send), mta_sts);
+  // The metrics' sluice_node_info is set once, at start.
+  summary.restart_settings += "|node:" + (cfg.node_name.empty() ? cfg.hostname : cfg.node_name);
   return summary;
 }
 

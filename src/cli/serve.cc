@@ -226,6 +226,8 @@ int serve(const ServeOptions& options) {
     engine.start();
     auto tls_reports = start_tls_report_sender(io, cfg, tls_counts.get(), spool, resolver, engine);
     if (admin) admin->start();
+    // The node's name for fleet-wide PromQL (docs/metrics.md, "Several gateways").
+    metrics::node_info(cfg.node_name.empty() ? cfg.hostname : cfg.node_name);
     log_info("state directory {}", cfg.state_dir.string());
     if (tracking) log_info("message tracking log in {}", tracking->dir().string());
     fit_sessions_to_descriptors(server, cfg, files);

@@ -45,5 +45,15 @@ TEST(AdminListen, BadValuesAreErrors) {
   EXPECT_CONFIG_ERROR("admin_listen_public = \"yes\"\n", "admin_listen_public");
 }
 
+TEST(NodeName, TheMetricsNameOfAGatewayInAFleet) {
+  EXPECT_EQ(parse_config("", "x.toml").node_name, "");  // the hostname then
+  EXPECT_EQ(parse_config("node_name = \"mx1.example-2_a\"\n", "x.toml").node_name, "mx1.example-2_a");
+  EXPECT_CONFIG_ERROR("node_name = \"mx 1\"\n",
+                      "sluice.toml: line 1: node_name: use 1 to 64 letters, digits, '.', '-' and '_'");
+  EXPECT_CONFIG_ERROR("node_name = \"mx\\\"1\"\n", "node_name: use 1 to 64");
+  EXPECT_CONFIG_ERROR("node_name = \"\"\n", "node_name");
+  EXPECT_CONFIG_ERROR("node_name = \"" + std::string(65, 'a') + "\"\n", "node_name: use 1 to 64");
+}
+
 }  // namespace
 }  // namespace sluice::config

@@ -44,6 +44,7 @@ constexpr std::string_view kTopKeys[] = {"state_dir",
                                          "user",
                                          "admin_listen",
                                          "admin_listen_public",
+                                         "node_name",
                                          "mta_sts",
                                          "tls_reporting"};
 constexpr std::string_view kTrackingKeys[] = {"enabled", "dir", "max_file_size", "max_age", "max_directory_size"};

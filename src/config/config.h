@@ -276,6 +276,9 @@ struct Config {
   /// unless admin_listen_public.
   std::optional<ListenAddress> admin_listen;
   bool admin_listen_public = false;
+  /// The name of this gateway in a fleet: the metrics' sluice_node_info{node="..."} (docs/metrics.md,
+  /// "Several gateways"); empty: the hostname.
+  std::string node_name;
   TlsReporting tls_reporting;
   /// Deprecated keys the file used, and settings to be careful with (a public admin_listen), one
   /// line each ("<file>: line N: <key>: ..."): logged as warnings at start, never errors.

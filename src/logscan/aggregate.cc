@@ -1,6 +1,7 @@
 #include "logscan/aggregate.h"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace sluice::logscan {
@@ -47,6 +48,16 @@ void PeerStats::add_name(std::string_view name) {
   if (at == names.end() || *at != name) names.emplace(at, name);
 }
 
+namespace {
+/// The union of two sorted node lists, in `into`.
+void add_nodes(std::vector<std::string>& into, const std::vector<std::string>& more) {
+  if (more.empty()) return;
+  std::vector<std::string> both;
+  std::set_union(into.begin(), into.end(), more.begin(), more.end(), std::back_inserter(both));
+  into = std::move(both);
+}
+}  // namespace
+
 void PeerStats::merge(const PeerStats& o) {
   for (std::size_t i = 0; i < kTlsClasses; ++i) sessions[i] += o.sessions[i];
   refused_legacy += o.refused_legacy;
@@ -57,6 +68,7 @@ void PeerStats::merge(const PeerStats& o) {
   legacy_first = min_time(legacy_first, o.legacy_first);
   legacy_last = max_time(legacy_last, o.legacy_last);
   for (const auto& n : o.names) add_name(n);
+  add_nodes(nodes, o.nodes);
 }
 
 void FailureStats::merge(const FailureStats& o) {
@@ -68,6 +80,13 @@ void FailureStats::merge(const FailureStats& o) {
     example = o.example;
     example_time = o.example_time;
   }
+  add_nodes(nodes, o.nodes);
+}
+
+void Aggregate::label_node(const std::string& node) {
+  for (auto& [key, peer] : peers) peer.nodes = {node};
+  for (auto& [key, failure] : failures) failure.nodes = {node};
+  for (auto& file : files) file.node = node;
 }
 
 std::string Aggregate::peer_key(Direction d, std::string_view connector, std::string_view remote) {

@@ -46,6 +46,8 @@ struct PeerStats {
   std::uint64_t legacy_messages = 0;       ///< ... of which in TLS 1.0/1.1 sessions, or tracked with version=TLS1_0/1_1
   Millis first = kNoTime, last = kNoTime;  ///< any session
   Millis legacy_first = kNoTime, legacy_last = kNoTime;  ///< legacy sessions and refusals only
+  /// A fleet's logs (fleet_scan.h): the nodes whose logs saw this peer, sorted; empty otherwise.
+  std::vector<std::string> nodes;
   static constexpr std::size_t kMaxNames = 5;
 
   std::uint64_t total_sessions() const;
@@ -63,7 +65,8 @@ struct FailureStats {
   std::uint64_t count = 0;
   Millis first = kNoTime, last = kNoTime;
   Millis example_time = kNoTime;
-  Example example;  ///< the earliest occurrence
+  Example example;                 ///< the earliest occurrence
+  std::vector<std::string> nodes;  ///< as PeerStats::nodes
   void merge(const FailureStats& other);
 };
 
@@ -87,6 +90,7 @@ struct FileStats {
   std::string format;  ///< "exchange-receive", "exchange-send", "message-tracking", "postfix", "unknown"
   std::uint64_t bytes = 0, lines = 0, malformed = 0;
   std::string error;  ///< non-empty when the file could not be read (entirely or to the end)
+  std::string node;   ///< a fleet's logs: the node they are of
 };
 
 struct Aggregate {
@@ -112,6 +116,8 @@ struct Aggregate {
   /// half of a file counted its lines from 1).
   void shift_lines(const std::string& file, std::uint64_t offset);
   void add_malformed(std::string_view file, std::uint64_t line, std::string_view text);
+  /// Names every peer, failure and file as seen by `node` (the aggregate of one node's logs).
+  void label_node(const std::string& node);
   /// True when a legacy peer or a failure was found (exit status 1).
   bool has_findings() const;
 };

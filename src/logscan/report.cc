@@ -64,6 +64,13 @@ std::string names_of(const PeerStats& p) {
   return out.empty() ? "-" : out;
 }
 
+/// "mx1 mx2": the nodes that saw a peer or a failure (fleet reports).
+std::string nodes_text(const std::vector<std::string>& nodes) {
+  std::string out;
+  for (const auto& n : nodes) out += (out.empty() ? "" : " ") + n;
+  return out.empty() ? "-" : out;
+}
+
 std::string time_or_dash(Millis t) { return t == kNoTime ? "-" : format_iso(t); }
 
 /// A findings section's heading with its count, and "none" under it when there is nothing to list.
@@ -108,7 +115,9 @@ Report build_report(const Aggregate& a, ReportOptions options) {
 
 std::string render_text(const Report& r) {
   const Aggregate& a = *r.aggregate;
+  const bool fleet = !r.options.nodes.empty();
   std::string out;
+  if (fleet) out += fmt::format("Nodes ({}): {}\n\n", r.options.nodes.size(), nodes_text(r.options.nodes));
   // First, so that "none" below is not read as an all-clear for inputs that were never read.
   if (!r.options.errors.empty()) {
     out += fmt::format("Inputs not read ({}): the report below covers only the rest\n", r.options.errors.size());
@@ -123,9 +132,15 @@ std::string render_text(const Report& r) {
                       p->remote.empty() ? "-" : p->remote, names_of(*p), std::to_string(p->sessions[1]),
                       std::to_string(p->sessions[2]), std::to_string(p->refused_legacy),
                       std::to_string(p->legacy_messages), time_or_dash(p->legacy_first), time_or_dash(p->legacy_last)});
-    out += table({"DIRECTION", "CONNECTOR", "REMOTE", "EHLO", "TLS1_0", "TLS1_1", "REFUSED", "MESSAGES", "FIRST SEEN",
-                  "LAST SEEN"},
-                 rows, {false, false, false, false, true, true, true, true, false, false});
+    std::vector<std::string> head{"DIRECTION", "CONNECTOR", "REMOTE",   "EHLO",       "TLS1_0",
+                                  "TLS1_1",    "REFUSED",   "MESSAGES", "FIRST SEEN", "LAST SEEN"};
+    std::vector<bool> right{false, false, false, false, true, true, true, true, false, false};
+    if (fleet) {
+      head.emplace_back("NODES");
+      right.push_back(false);
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i].push_back(nodes_text(r.legacy[i]->nodes));
+    }
+    out += table(head, rows, right);
   }
 
   out += "\n" + findings_heading("TLS failures", r.failures.size());
@@ -135,8 +150,15 @@ std::string render_text(const Report& r) {
       rows.push_back({f->signature, std::string(direction_name(f->direction)), f->remote.empty() ? "-" : f->remote,
                       std::to_string(f->count), time_or_dash(f->first), time_or_dash(f->last),
                       fmt::format("{}:{}", f->example.file, f->example.line)});
-    out += table({"SIGNATURE", "DIRECTION", "REMOTE", "COUNT", "FIRST", "LAST", "EXAMPLE"}, rows,
-                 {false, false, false, true, false, false, false});
+    std::vector<std::string> head{"SIGNATURE", "DIRECTION", "REMOTE", "COUNT", "FIRST", "LAST", "EXAMPLE"};
+    std::vector<bool> right{false, false, false, true, false, false, false};
+    if (fleet) {
+      head.insert(head.begin() + 3, "NODES");
+      right.insert(right.begin() + 3, false);
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        rows[i].insert(rows[i].begin() + 3, nodes_text(r.failures[i]->nodes));
+    }
+    out += table(head, rows, right);
     out += "  examples:\n";
     for (const FailureStats* f : r.failures)
       out += fmt::format("    {}:{}: {}\n", f->example.file, f->example.line, f->example.text);
@@ -169,13 +191,16 @@ std::string render_text(const Report& r) {
                                      std::to_string(p->total_sessions())};
       for (auto c : p->sessions) cells.push_back(std::to_string(c));
       cells.push_back(std::to_string(p->messages));
+      if (fleet) cells.push_back(nodes_text(p->nodes));
       rows.push_back(std::move(cells));
     }
     std::vector<std::string> head{"DIRECTION", "CONNECTOR", "REMOTE", "SESSIONS"};
     for (std::size_t i = 0; i < kTlsClasses; ++i) head.emplace_back(tls_class_name(static_cast<TlsClass>(i)));
     head.emplace_back("MESSAGES");
+    if (fleet) head.emplace_back("NODES");
     std::vector<bool> right(head.size(), true);
     right[0] = right[1] = right[2] = false;
+    if (fleet) right.back() = false;
     out += table(head, rows, right);
   }
   if (!a.tracking_events.empty()) {
@@ -192,7 +217,7 @@ std::string render_text(const Report& r) {
   if (a.filtered_out) out += fmt::format(", {} sessions/events filtered out", a.filtered_out);
   out += "\n";
   for (const auto& f : a.files)
-    out += fmt::format("  {} ({}, {} lines{}{})\n", f.path, f.format, f.lines,
+    out += fmt::format("  {}{} ({}, {} lines{}{})\n", f.node.empty() ? "" : f.node + ": ", f.path, f.format, f.lines,
                        f.malformed ? fmt::format(", {} malformed", f.malformed) : "",
                        f.error.empty() ? "" : ", error: " + f.error);
   for (const auto& e : a.malformed_examples) out += fmt::format("  malformed {}:{}: {}\n", e.file, e.line, e.text);

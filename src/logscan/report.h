@@ -19,6 +19,9 @@ struct ReportOptions {
   /// The filters as given on the command line, shown in every rendering.
   std::vector<std::pair<std::string, std::string>> filters;
   std::vector<std::string> errors;  ///< inputs that could not be read
+  /// A fleet's logs (fleet_scan.h): the nodes scanned. When set, every peer and failure row
+  /// names the nodes that saw it (NODES column, "nodes" in JSON and CSV).
+  std::vector<std::string> nodes;
 };
 
 struct TimelineRow {

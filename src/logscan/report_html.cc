@@ -127,6 +127,14 @@ std::string html_escape(std::string_view s) {
 
 std::string render_html(const Report& r) {
   const Aggregate& a = *r.aggregate;
+  // A fleet's report: a Nodes column in the peer and failure tables (empty cells otherwise).
+  const bool fleet = !r.options.nodes.empty();
+  auto nodes_cell = [fleet](const std::vector<std::string>& nodes) {
+    if (!fleet) return std::string();
+    std::string text;
+    for (const auto& n : nodes) text += (text.empty() ? "" : " ") + n;
+    return "<td>" + html_escape(text) + "</td>";
+  };
   std::string o;
   o += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sluice logscan report</title>\n";
   o += "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
@@ -137,6 +145,11 @@ std::string render_html(const Report& r) {
       "<p id=\"totals\">{} sessions in {} files ({} lines, {} malformed). Legacy TLS peers: "
       "<strong class=\"bad\">{}</strong>. Failure signatures: <strong class=\"bad\">{}</strong>.</p>\n",
       r.total_sessions, a.files.size(), a.lines, a.malformed, r.legacy.size(), r.failures.size());
+  if (fleet) {
+    std::string nodes;
+    for (const auto& n : r.options.nodes) nodes += (nodes.empty() ? "" : " ") + n;
+    o += fmt::format("<p id=\"nodes\">Nodes ({}): {}</p>\n", r.options.nodes.size(), html_escape(nodes));
+  }
   if (!r.options.filters.empty()) {
     o += "<p>Filters:";
     for (const auto& [k, v] : r.options.filters) {
@@ -153,15 +166,17 @@ std::string render_html(const Report& r) {
   } else {
     o += legacy_svg(r);
     o += "<table id=\"legacy\">\n<tr><th>Direction</th><th>Connector</th><th>Remote</th><th>EHLO</th><th>TLS1_0</th>"
-         "<th>TLS1_1</th><th>Refused</th><th>Messages</th><th>First seen</th><th>Last seen</th></tr>\n";
+         "<th>TLS1_1</th><th>Refused</th><th>Messages</th><th>First seen</th><th>Last seen</th>";
+    o += fleet ? "<th>Nodes</th></tr>\n" : "</tr>\n";
     for (const PeerStats* p : r.legacy) {
       std::string names;
       for (const auto& n : p->names) names += (names.empty() ? "" : " ") + n;
       o += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-          "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
+          "<td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>{}</tr>\n",
           direction_name(p->direction), e(p->connector), e(p->remote), e(names), p->sessions[1], p->sessions[2],
-          p->refused_legacy, p->legacy_messages, html_time(p->legacy_first), html_time(p->legacy_last));
+          p->refused_legacy, p->legacy_messages, html_time(p->legacy_first), html_time(p->legacy_last),
+          nodes_cell(p->nodes));
     }
     o += "</table>\n";
   }
@@ -171,13 +186,14 @@ std::string render_html(const Report& r) {
     o += "<p>None.</p>\n";
   } else {
     o += "<table id=\"failures\">\n<tr><th>Signature</th><th>Direction</th><th>Remote</th><th>Count</th><th>First</th>"
-         "<th>Last</th><th>Example</th></tr>\n";
+         "<th>Last</th><th>Example</th>";
+    o += fleet ? "<th>Nodes</th></tr>\n" : "</tr>\n";
     for (const FailureStats* f : r.failures)
       o += fmt::format(
           "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>"
-          "<td>{}:{}<br><code>{}</code></td></tr>\n",
+          "<td>{}:{}<br><code>{}</code></td>{}</tr>\n",
           e(f->signature), direction_name(f->direction), e(f->remote), f->count, html_time(f->first),
-          html_time(f->last), e(f->example.file), f->example.line, e(f->example.text));
+          html_time(f->last), e(f->example.file), f->example.line, e(f->example.text), nodes_cell(f->nodes));
     o += "</table>\n";
   }
 
@@ -195,12 +211,12 @@ std::string render_html(const Report& r) {
          "<th>Sessions</th>";
     for (std::size_t i = 0; i < kTlsClasses; ++i)
       o += fmt::format("<th>{}</th>", tls_class_name(static_cast<TlsClass>(i)));
-    o += "<th>Messages</th></tr>\n";
+    o += fleet ? "<th>Messages</th><th>Nodes</th></tr>\n" : "<th>Messages</th></tr>\n";
     for (const PeerStats* p : r.top) {
       o += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>", direction_name(p->direction),
                        e(p->connector), e(p->remote), p->total_sessions());
       for (auto c : p->sessions) o += fmt::format("<td class=\"n\">{}</td>", c);
-      o += fmt::format("<td class=\"n\">{}</td></tr>\n", p->messages);
+      o += fmt::format("<td class=\"n\">{}</td>{}</tr>\n", p->messages, nodes_cell(p->nodes));
     }
     o += "</table>\n";
   }

@@ -30,6 +30,9 @@ nlohmann::json render_json(const Report& r) {
   const Aggregate& a = *r.aggregate;
   Json j;
   j["schema"] = "sluice-logscan/1";
+  // A fleet's report: the nodes scanned, and in each peer and failure those that saw it.
+  const bool fleet = !r.options.nodes.empty();
+  if (fleet) j["nodes"] = r.options.nodes;
   Json filters = Json::object();
   for (const auto& [k, v] : r.options.filters) {
     if (k == "connector" || k == "remote" || k == "exclude_remote")
@@ -43,6 +46,7 @@ nlohmann::json render_json(const Report& r) {
   for (const auto& f : a.files) {
     Json fj{{"path", f.path}, {"format", f.format}, {"bytes", f.bytes}, {"lines", f.lines}, {"malformed", f.malformed}};
     if (!f.error.empty()) fj["error"] = f.error;
+    if (!f.node.empty()) fj["node"] = f.node;
     files.push_back(fj);
   }
   Json malformed = Json::array();
@@ -60,6 +64,7 @@ nlohmann::json render_json(const Report& r) {
     peer["sessions"] = {{"TLS1_0", p->sessions[1]}, {"TLS1_1", p->sessions[2]}};
     peer["refused_legacy"] = p->refused_legacy;
     peer["messages"] = p->legacy_messages;
+    if (fleet) peer["nodes"] = p->nodes;
     legacy.push_back(std::move(peer));
   }
   j["legacy_peers"] = legacy;
@@ -74,6 +79,7 @@ nlohmann::json render_json(const Report& r) {
          {"first", time_or_null(f->first)},
          {"last", time_or_null(f->last)},
          {"example", {{"file", f->example.file}, {"line", f->example.line}, {"text", f->example.text}}}});
+    if (fleet) failures.back()["nodes"] = f->nodes;
   }
   j["failures"] = failures;
 
@@ -89,6 +95,7 @@ nlohmann::json render_json(const Report& r) {
     peer["total"] = p->total_sessions();
     peer["sessions"] = class_counts(p->sessions);
     peer["messages"] = p->messages;
+    if (fleet) peer["nodes"] = p->nodes;
     top.push_back(std::move(peer));
   }
   Json sessions = class_counts(a.sessions);

@@ -28,6 +28,8 @@ struct Families {
                          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
   Family<Counter>& auth_failures = registry.counter(
       "sluice_auth_failures_total", "Failed SMTP AUTH attempts on receive connectors", {"connector", "mechanism"});
+  Family<Gauge>& node_info = registry.gauge(
+      "sluice_node_info", "The gateway's name in a fleet (node_name, default the hostname); always 1", {"node"});
   Family<Counter>& token_refreshes = registry.counter(
       "sluice_oauth_token_refreshes_total", "OAuth access token requests of XOAUTH2 send connectors", {"result"});
   Family<Gauge>& draining = registry.gauge(
@@ -46,6 +48,8 @@ std::string_view direction_label(Direction direction) {
 }  // namespace
 
 Registry& registry() { return families().registry; }
+
+void node_info(std::string_view node) { families().node_info.with({std::string(node)}).add(); }
 
 SessionCount::SessionCount(std::string_view connector) : open_(families().sessions.with({std::string(connector)})) {
   open_.add();

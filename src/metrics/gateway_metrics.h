@@ -43,6 +43,9 @@ void tls_handshake_failed(Direction direction, std::string_view connector, std::
 /// "refused" or "failed", as above.
 std::string_view handshake_result(std::string_view reason);
 
+/// sluice_node_info{node="<node>"} 1: the gateway's name in a fleet, for PromQL to join on its
+/// target (docs/metrics.md, "Several gateways"). Once, at start.
+void node_info(std::string_view node);
 /// A message was committed to the queue and answered 250.
 void message_received(std::string_view connector);
 /// One recipient's attempt ended: `outcome` "delivered", "deferred" or "bounced" (failed for good,

@@ -15,17 +15,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Json optional_time_json(const std::optional<TimePoint>& time) {
-  return time ? Json(format_utc_time(*time)) : Json(nullptr);
-}
-
-bool optional_time_from_json(const Json& value, std::optional<TimePoint>& out) {
-  TimePoint time;
-  if (!time_from_json(value, time)) return false;
-  out = time == TimePoint{} ? std::nullopt : std::optional<TimePoint>(time);
-  return true;
-}
-
 std::string retry_text(const std::optional<TimePoint>& next_retry, TimePoint now) {
   return next_retry ? relative_time(*next_retry, now) : "-";
 }
@@ -149,18 +138,24 @@ std::optional<std::vector<MessageRow>> message_rows_from_json(const Json& rows) 
   });
 }
 
-std::string render_message_rows(const std::vector<MessageRow>& rows, TimePoint now) {
+std::string render_message_rows(const std::vector<MessageRow>& rows, TimePoint now,
+                                const std::vector<std::string>& nodes) {
   if (rows.empty()) return "No queued messages.\n";
   using Cells = std::vector<std::string>;
   // Messages and recipients are two tables interleaved: each aligned with its own kind.
   std::vector<Cells> messages{{"ID", "STATUS", "AGE", "SIZE", "FROM", "NEXT HOP", "NEXT RETRY"}};
+  // The fleet view's NODE column comes first (fleet_view.h).
+  const std::size_t node_column = nodes.empty() ? 0 : 1;
+  if (node_column) messages[0].insert(messages[0].begin(), "NODE");
   std::vector<std::vector<Cells>> recipients{{}};
-  for (const auto& row : rows) {
+  for (std::size_t m = 0; m < rows.size(); ++m) {
+    const auto& row = rows[m];
     std::string hops;
     for (const auto& hop : row.next_hops) hops += (hops.empty() ? "" : ",") + printable(hop);
     messages.push_back({printable(row.id), printable(row.status), age_text(row.received, now), std::to_string(row.size),
                         row.from.empty() ? "<>" : printable(row.from), hops.empty() ? "-" : hops,
                         retry_text(row.next_retry, now)});
+    if (node_column) messages.back().insert(messages.back().begin(), printable(m < nodes.size() ? nodes[m] : ""));
     auto& lines = recipients.emplace_back();
     for (const auto& r : row.recipients)
       lines.push_back({printable(r.address), printable(r.status), printable(r.next_hop), retry_text(r.next_retry, now),
@@ -173,7 +168,7 @@ std::string render_message_rows(const std::vector<MessageRow>& rows, TimePoint n
         for (std::size_t i = 0; i + 1 < columns; ++i) w[i] = std::max(w[i], width(cells[i]));
     return w;
   };
-  auto message_w = widths(std::array{messages}, 7);
+  auto message_w = widths(std::array{messages}, 7 + node_column);
   auto recipient_w = widths(recipients, 5);
   auto line = [](const Cells& cells, const std::vector<std::size_t>& w, std::string indent, std::size_t right) {
     for (std::size_t i = 0; i < cells.size(); ++i)
@@ -182,7 +177,7 @@ std::string render_message_rows(const std::vector<MessageRow>& rows, TimePoint n
   };
   std::string out = line(messages[0], message_w, "", 99);
   for (std::size_t m = 1; m < messages.size(); ++m) {
-    out += line(messages[m], message_w, "", 3);  // SIZE right-aligned
+    out += line(messages[m], message_w, "", 3 + node_column);  // SIZE right-aligned
     for (const auto& cells : recipients[m]) out += line(cells, recipient_w, "    ", 99);
   }
   return out;

@@ -63,7 +63,8 @@ std::optional<std::vector<MessageRow>> message_rows_from_json(const nlohmann::js
 
 /// "ID  STATUS  AGE  SIZE  FROM  NEXT HOP  NEXT RETRY", each message followed by its recipients,
 /// indented: "ADDRESS  STATUS  NEXT HOP  NEXT RETRY  LAST ERROR". Nothing truncated, control
-/// characters escaped.
-std::string render_message_rows(const std::vector<MessageRow>& rows, std::chrono::system_clock::time_point now);
+/// characters escaped. With `nodes` (the fleet view: one per row), a NODE column comes first.
+std::string render_message_rows(const std::vector<MessageRow>& rows, std::chrono::system_clock::time_point now,
+                                const std::vector<std::string>& nodes = {});
 
 }  // namespace sluice::queue

@@ -42,6 +42,7 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
       if (acc.last_envelope != &envelope) {
         ++acc.row.messages;
         acc.last_envelope = &envelope;
+        if (!acc.row.oldest || envelope.received < *acc.row.oldest) acc.row.oldest = envelope.received;
       }
       combine(acc.standing, recipient_standing(envelope, r, hop, live, now));
       // The latest attempt's reply; on a tie the later message wins, and an empty reply never
@@ -49,6 +50,7 @@ std::vector<HopRow> hop_rows(const std::vector<const Envelope*>& envelopes, cons
       if (!r.last_reply.empty() && (acc.row.last_error.empty() || r.last_attempt >= acc.error_time)) {
         acc.row.last_error = r.last_reply.one_line();
         acc.error_time = r.last_attempt;
+        if (r.last_attempt != TimePoint{}) acc.row.last_error_at = r.last_attempt;
       }
     }
   }
@@ -73,7 +75,9 @@ Json hop_rows_json(const std::vector<HopRow>& rows) {
                    {"status", row.status},
                    {"messages", row.messages},
                    {"last_error", row.last_error},
-                   {"next_retry", row.next_retry ? Json(format_utc_time(*row.next_retry)) : Json(nullptr)}});
+                   {"next_retry", optional_time_json(row.next_retry)},
+                   {"oldest", optional_time_json(row.oldest)},
+                   {"last_error_at", optional_time_json(row.last_error_at)}});
   }
   return out;
 }
@@ -120,6 +124,11 @@ std::optional<std::vector<HopRow>> hop_rows_from_json(const Json& rows) {
     TimePoint retry;
     if (!time_from_json(item.at("next_retry"), retry)) return false;
     if (retry != TimePoint{}) row.next_retry = retry;
+    for (auto [key, field] : {std::pair{"oldest", &row.oldest}, std::pair{"last_error_at", &row.last_error_at}}) {
+      auto it = item.find(key);
+      if (it == item.end()) continue;  // from a gateway older than the fleet view
+      if (!optional_time_from_json(*it, *field)) return false;
+    }
     return true;
   });
 }

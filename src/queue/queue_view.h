@@ -23,6 +23,10 @@ struct HopRow {
   std::size_t messages = 0;  ///< messages with a recipient pending or deferred for this hop
   std::string last_error;    ///< most recent last_reply among them
   std::optional<std::chrono::system_clock::time_point> next_retry;  ///< exactly when status is "Retry"
+  /// For the fleet view (fleet_view.h), which merges rows of several nodes: when the oldest of the
+  /// messages arrived, and when the attempt that answered last_error was made (unset: none).
+  std::optional<std::chrono::system_clock::time_point> oldest;
+  std::optional<std::chrono::system_clock::time_point> last_error_at;
 };
 
 /// Hop rows sorted by next hop, of the messages and recipients `filter` selects (its status
@@ -34,7 +38,8 @@ std::vector<HopRow> hop_rows(const std::vector<Envelope>& envelopes, const Queue
                              std::chrono::system_clock::time_point now);
 
 /// JSON forms (documented in docs/queue.md, stable for scripts). Hop rows: an array of
-/// {"next_hop","status","messages","last_error","next_retry"} (next_retry ISO-8601 UTC or null).
+/// {"next_hop","status","messages","last_error","next_retry","oldest","last_error_at"} (times ISO-8601
+/// UTC or null; the last two are optional when read, as older gateways do not send them).
 /// A message: {"id","from","received","size","body_type","smtputf8","connector",
 /// "client":{"address","helo"},"tls":{"version","cipher"} or null,"recipients":[{"address",
 /// "state","attempts","next_hop","last_reply","next_attempt","last_attempt"}]} (times ISO or null;

@@ -77,6 +77,29 @@ TEST(HopRows, GroupsByHopAndComputesStatus) {
   EXPECT_EQ(rows[1].next_retry, kViewTestNow + 250s);  // earliest
 }
 
+TEST(HopRows, OldestMessageAndTheTimeOfTheLastError) {
+  Envelope older = message("D1", {rcpt("a@x.example", S::Deferred, kViewTestNow + 60s, "451 old", kViewTestNow - 90s)});
+  older.received = kViewTestNow - 2h;
+  Envelope newer = message("D2", {rcpt("b@x.example", S::Deferred, kViewTestNow + 60s, kDropped, kViewTestNow - 30s)});
+  Envelope untried = message("D3", {rcpt("c@y.example", S::Pending)});
+  auto rows = hop_rows(std::vector<Envelope>{newer, older, untried}, {}, {}, kViewTestNow);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].oldest, kViewTestNow - 2h);  // for the fleet view: the oldest of the hop's messages
+  EXPECT_EQ(rows[0].last_error, kDropped);
+  EXPECT_EQ(rows[0].last_error_at, kViewTestNow - 30s);
+  EXPECT_EQ(rows[1].oldest, kViewTestNow - 5min);
+  EXPECT_FALSE(rows[1].last_error_at);  // never tried
+  Json json = hop_rows_json(rows);
+  EXPECT_EQ(json[0]["oldest"], "2024-05-01T10:35:50Z");
+  EXPECT_EQ(json[0]["last_error_at"], "2024-05-01T12:35:20Z");
+  EXPECT_TRUE(json[1]["last_error_at"].is_null());
+  auto back = hop_rows_from_json(json);
+  ASSERT_TRUE(back);
+  EXPECT_EQ((*back)[0].oldest, kViewTestNow - 2h);
+  EXPECT_EQ((*back)[0].last_error_at, kViewTestNow - 30s);
+  EXPECT_FALSE((*back)[1].last_error_at);
+}
+
 TEST(HopRows, ReadyWhenAnyRecipientIsDueAndActiveWins) {
   std::vector<Envelope> queue = {
       message("B1", {rcpt("a@x.example", S::Deferred, kViewTestNow + 60s, kDropped, kViewTestNow - 60s)}),
@@ -164,8 +187,8 @@ TEST(RelativeTime, TwoUnitsAtMost) {
 }
 
 TEST(HopRowsJson, RoundTrips) {
-  std::vector<HopRow> rows = {{"partner.example", "Retry", 2, kDropped, kViewTestNow + 250s},
-                              {"local", "Ready", 1, "", std::nullopt}};
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 2, kDropped, kViewTestNow + 250s, {}, {}},
+                              {"local", "Ready", 1, "", std::nullopt, {}, {}}};
   Json json = hop_rows_json(rows);
   EXPECT_EQ(json[0]["next_retry"], "2024-05-01T12:40:00Z");
   EXPECT_EQ(json[0]["last_error"], kDropped);
@@ -192,6 +215,9 @@ TEST(HopRowsJson, BadShapesAreRefused) {
   EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
   bad = row;
   bad.erase("status");
+  EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
+  bad = row;
+  bad["oldest"] = 7;  // optional (older gateways leave it out), but not anything
   EXPECT_FALSE(hop_rows_from_json(Json::array({bad})));
 }
 
@@ -272,8 +298,8 @@ TEST(MessageJson, BadShapesAreRefused) {
 }
 
 TEST(RenderHopRows, AlignedTableWithWholeError) {
-  std::vector<HopRow> rows = {{"partner.example", "Retry", 12, kDropped, kViewTestNow + 250s},
-                              {"local", "Ready", 1, "", std::nullopt}};
+  std::vector<HopRow> rows = {{"partner.example", "Retry", 12, kDropped, kViewTestNow + 250s, {}, {}},
+                              {"local", "Ready", 1, "", std::nullopt, {}, {}}};
   EXPECT_EQ(render_hop_rows(rows, kViewTestNow),
             "NEXT HOP         STATUS  MESSAGES  NEXT RETRY  LAST ERROR\n"
             "partner.example  Retry         12  in 4m 10s   421 4.4.2 Connection dropped due to SocketError\n"
@@ -282,7 +308,7 @@ TEST(RenderHopRows, AlignedTableWithWholeError) {
 }
 
 TEST(RenderHopRows, ControlCharactersAreEscaped) {
-  std::vector<HopRow> rows = {{"evil.example", "Retry", 1, "421 \x1b[2Jgone\r\n\xc2\x9b", kViewTestNow + 1s}};
+  std::vector<HopRow> rows = {{"evil.example", "Retry", 1, "421 \x1b[2Jgone\r\n\xc2\x9b", kViewTestNow + 1s, {}, {}}};
   std::string out = render_hop_rows(rows, kViewTestNow);
   EXPECT_NE(out.find("421 \\x1B[2Jgone\\x0D\\x0A\\u009B\n"), std::string::npos) << out;
   EXPECT_EQ(out.find('\x1b'), std::string::npos);

@@ -37,6 +37,17 @@ std::string time_with_relative(TimePoint time, TimePoint now) {
 
 Json time_json(TimePoint time) { return time == TimePoint{} ? Json(nullptr) : Json(format_utc_time(time)); }
 
+Json optional_time_json(const std::optional<TimePoint>& time) {
+  return time ? Json(format_utc_time(*time)) : Json(nullptr);
+}
+
+bool optional_time_from_json(const Json& value, std::optional<TimePoint>& out) {
+  TimePoint time;
+  if (!time_from_json(value, time)) return false;
+  out = time == TimePoint{} ? std::nullopt : std::optional<TimePoint>(time);
+  return true;
+}
+
 /// Reads an ISO time or null (the epoch); false for anything else.
 bool time_from_json(const Json& value, TimePoint& out) {
   if (value.is_null()) {

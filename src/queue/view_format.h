@@ -20,6 +20,9 @@ std::string time_with_relative(std::chrono::system_clock::time_point time, std::
 nlohmann::json time_json(std::chrono::system_clock::time_point time);
 /// Reads an ISO time or null (the epoch); false for anything else.
 bool time_from_json(const nlohmann::json& value, std::chrono::system_clock::time_point& out);
+/// An optional time: ISO, or null when unset; and back (null or the epoch read as unset).
+nlohmann::json optional_time_json(const std::optional<std::chrono::system_clock::time_point>& time);
+bool optional_time_from_json(const nlohmann::json& value, std::optional<std::chrono::system_clock::time_point>& out);
 /// A count: any JSON integer that is not negative (a literal 1 is signed in nlohmann::json).
 bool count_from_json(const nlohmann::json& value, std::uint64_t& out);
 /// The string member `key`; throws nlohmann::json::exception when missing or not a string.

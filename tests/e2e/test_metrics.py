@@ -33,9 +33,10 @@ def http_get(url, method="GET", timeout=5):
 
 
 class Prometheus:
-    """A private Prometheus scraping `target` every second."""
+    """A private Prometheus scraping `target` (an address, or a list of them) every second."""
 
     def __init__(self, directory, target):
+        targets = [target] if isinstance(target, str) else list(target)
         self.dir = os.path.join(directory, "prometheus")
         os.makedirs(self.dir)
         self.port = harness.free_port()
@@ -43,7 +44,7 @@ class Prometheus:
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "scrape_configs:\n  - job_name: sluice\n    static_configs:\n"
-                    f"      - targets: ['{target}']\n")
+                    f"      - targets: {targets!r}\n")
         self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
         self.proc = subprocess.Popen(
             [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={os.path.join(self.dir, 'data')}",

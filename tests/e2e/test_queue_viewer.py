@@ -44,6 +44,7 @@ class QueueDir:
         self.state = os.path.join(self.dir, "state")
         self.queue = os.path.join(self.state, "queue")
         now = time.time()
+        self.now = now
         self.old_next = now + 3600
         self.new_next = now + 1800
         harness.write_spooled_message(self.queue, OLD_ID, [
@@ -147,9 +148,11 @@ class WithoutGateway(unittest.TestCase):
         self.assertEqual(out["source"], "spool")
         self.assertRegex(out["now"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
         self.assertEqual(out["hops"], [
-            {"next_hop": "other.example", "status": "Ready", "messages": 1, "last_error": "", "next_retry": None},
+            {"next_hop": "other.example", "status": "Ready", "messages": 1, "last_error": "", "next_retry": None,
+             "oldest": harness.iso_utc(self.q.now - 30), "last_error_at": None},
             {"next_hop": "partner.example", "status": "Retry", "messages": 2, "last_error": DROPPED,
-             "next_retry": harness.iso_utc(self.q.new_next)},
+             "next_retry": harness.iso_utc(self.q.new_next), "oldest": harness.iso_utc(self.q.now - 3600),
+             "last_error_at": harness.iso_utc(self.q.now - 60)},
         ])
 
     def test_list_filters(self):
