@@ -413,12 +413,12 @@ void add_json_flag(CLI::App* command, QueueOptions& o, const std::string& what) 
 int move(const QueueOptions& options, const queue::QueueFilter& filter) {
   QueueMoveRequest request;
   try {
-    request.config =
-        options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
+    request.config = options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
   } catch (const std::exception& e) {
     throw Failure{kUsage, e.what()};
   }
-  request.state_dir = options.state_dir.empty() ? request.config.state_dir : fs::path(options.state_dir);
+  if (!options.state_dir.empty()) request.config.state_dir = options.state_dir;
+  request.state_dir = request.config.state_dir;
   request.to = options.move_to;
   request.id = options.id;
   request.filter = filter;

@@ -19,6 +19,7 @@
 #include "queue/spool.h"
 #include "tls/client_context.h"
 #include "tracking/events.h"
+#include "tracking/tracking_log.h"
 
 namespace sluice::cli {
 namespace {
@@ -52,7 +53,8 @@ outbound::Target move_target(asio::io_context& io, const std::string& to) {
     throw MoveStopped{kUsage, fmt::format("--to {}: give HOST:PORT, e.g. mx2.example.org:25 or [2001:db8::2]:25", to)};
   std::error_code ec;
   auto found = asio::ip::tcp::resolver(io).resolve(host, port, ec);
-  if (ec || found.empty()) throw MoveStopped{kFailed, fmt::format("--to {}: cannot resolve {}: {}", to, host, ec.message())};
+  if (ec || found.empty())
+    throw MoveStopped{kFailed, fmt::format("--to {}: cannot resolve {}: {}", to, host, ec.message())};
   outbound::Target target;
   target.host = host;
   target.endpoint = found.begin()->endpoint();
@@ -112,8 +114,8 @@ std::vector<MoveCandidate> select_messages(queue::Spool& spool, const QueueMoveR
 class QueueMover {
  public:
   QueueMover(const QueueMoveRequest& request, queue::Spool& spool, outbound::Target target,
-             protocol_log::Writer& send_log)
-      : request_(request), spool_(spool), target_(std::move(target)) {
+             protocol_log::Writer& send_log, tracking::TrackingLog* tracking)
+      : request_(request), spool_(spool), target_(std::move(target)), tracking_(tracking) {
     connector_.name = "queue-move";
     connector_.tls = config::OutboundTls::Opportunistic;
     tls_context_ = tls::make_client_context(tls::Policy{}, false);
@@ -131,7 +133,7 @@ class QueueMover {
     for (const auto& candidate : candidates) {
       auto outcome = co_await move_one(executor, candidate);
       report(outcome);
-      const bool stop = outcome.new_id.empty() && !started_;
+      const bool stop = outcome.moved == 0 && !started_;
       outcomes_.push_back(std::move(outcome));
       if (stop || !stop_reason_.empty()) break;
     }
@@ -142,7 +144,8 @@ class QueueMover {
 
  private:
   asio::awaitable<MoveOutcome> move_one(asio::any_io_executor executor, const MoveCandidate& candidate) {
-    MoveOutcome outcome{candidate.id};
+    MoveOutcome outcome;
+    outcome.id = candidate.id;
     auto envelope = spool_.load_envelope(candidate.id);
     auto content = spool_.load_message(candidate.id);
     if (!envelope || !content) {
@@ -170,7 +173,7 @@ class QueueMover {
     started_ = result.transaction_started;
     if (!result.data_accepted) {
       outcome.kept = candidate.recipients.size();
-      outcome.reply = !result.reply.empty() ? result.reply.one_line()
+      outcome.reply = !result.reply.empty()       ? result.reply.one_line()
                       : result.recipients.empty() ? std::string("not sent")
                                                   : result.recipients.front().one_line();
       co_return outcome;
@@ -195,11 +198,25 @@ class QueueMover {
       r.last_reply = smtp::make_reply(250, "2.0.0", fmt::format("Moved to {} as {}", request_.to, outcome.new_id));
     }
     auto settled = envelope->any_waiting() ? spool_.update(*envelope) : spool_.remove(candidate.id);
+    if (tracking_) {
+      std::vector<std::string> moved;
+      for (std::size_t k = 0; k < candidate.recipients.size(); ++k)
+        if (result.recipients[k].positive()) moved.push_back(t.recipients[k]);
+      tracking_->moved(*envelope, moved,
+                       {.connector = connector_.name,
+                        .host = target_.host,
+                        .endpoint = result.endpoint,
+                        .local_endpoint = result.local_endpoint,
+                        .tls_version = result.tls_version,
+                        .tls_cipher = result.tls_cipher},
+                       final_reply);
+    }
     if (!settled) {
       // The destination has it and this spool could not say so: stop before anything else doubles.
-      stop_reason_ = fmt::format("{} was moved as {} but could not be taken out of this queue ({}); it will be "
-                                 "delivered from both nodes unless you remove it here",
-                                 candidate.id, outcome.new_id, settled.error().message());
+      stop_reason_ = fmt::format(
+          "{} was moved as {} but could not be taken out of this queue ({}); it will be "
+          "delivered from both nodes unless you remove it here",
+          candidate.id, outcome.new_id, settled.error().message());
     }
     co_return outcome;
   }
@@ -217,6 +234,7 @@ class QueueMover {
   const QueueMoveRequest& request_;
   queue::Spool& spool_;
   outbound::Target target_;
+  tracking::TrackingLog* tracking_;
   config::SendConnector connector_;
   std::shared_ptr<asio::ssl::context> tls_context_;
   outbound::ClientSettings settings_;
@@ -235,10 +253,12 @@ Json outcomes_json(const std::vector<MoveOutcome>& outcomes) {
 int move_queue(const QueueMoveRequest& request) {
   const int chosen = !request.id.empty() + !request.filter.empty() + request.all;
   if (chosen != 1)
-    throw MoveStopped{kUsage, "move: give exactly one of ID, a filter (--hop, --domain, --sender, --recipient, "
-                              "--older-than) or --all"};
+    throw MoveStopped{kUsage,
+                      "move: give exactly one of ID, a filter (--hop, --domain, --sender, --recipient, "
+                      "--older-than) or --all"};
   // Active/Ready/Retry are the running queue's; with no gateway running there is none.
-  if (!request.filter.status.empty()) throw MoveStopped{kUsage, "move: --status needs a running queue; use other filters"};
+  if (!request.filter.status.empty())
+    throw MoveStopped{kUsage, "move: --status needs a running queue; use other filters"};
   if (!request.id.empty() && !queue::valid_queue_id(request.id))
     throw MoveStopped{kUsage, fmt::format("\"{}\" is not a queue id", request.id)};
   const fs::path dir = request.state_dir / "queue";
@@ -251,10 +271,11 @@ int move_queue(const QueueMoveRequest& request) {
   // directory whose socket answers) and tells `sluice queue list` what is going on.
   std::optional<control::ControlServer> control;
   try {
-    const std::string busy = fmt::format("sluice queue move is moving this queue to {}; try again when it is done",
-                                         request.to);
-    control.emplace(io, request.state_dir / "control.sock",
-                    [busy](const Json&) { return Json{{"ok", false}, {"error", busy}}; });
+    const std::string busy =
+        fmt::format("sluice queue move is moving this queue to {}; try again when it is done", request.to);
+    control.emplace(io, request.state_dir / "control.sock", [busy](const Json&) {
+      return Json{{"ok", false}, {"error", busy}};
+    });
   } catch (const std::exception& e) {
     throw MoveStopped{kFailed, fmt::format("{}: a gateway runs on {}; the move works only on a stopped gateway's queue "
                                            "(sluice queue drain, or stop it), so that nothing changes it meanwhile",
@@ -275,9 +296,13 @@ int move_queue(const QueueMoveRequest& request) {
                                 candidates.size() > 1 ? ", ..." : ""),
                     candidates.size());
 
-  protocol_log::Writer send_log(request.state_dir / "logs" / "ProtocolLog" / "SmtpSend",
-                                protocol_log::Direction::Send, request.config.protocol_log.send.max_file_size);
-  QueueMover mover(request, spool, std::move(target), send_log);
+  protocol_log::Writer send_log(request.state_dir / "logs" / "ProtocolLog" / "SmtpSend", protocol_log::Direction::Send,
+                                request.config.protocol_log.send.max_file_size);
+  std::optional<tracking::TrackingLog> tracking;
+  const auto& cfg = request.config;
+  if (cfg.message_tracking.enabled)
+    tracking.emplace(config::message_tracking_dir(cfg), cfg.hostname, cfg.message_tracking.limits.max_file_size);
+  QueueMover mover(request, spool, std::move(target), send_log, tracking ? &*tracking : nullptr);
   std::exception_ptr failed;
   control->start();
   asio::co_spawn(io, mover.run(io.get_executor(), candidates), [&](std::exception_ptr e) {

@@ -13,13 +13,13 @@
 namespace sluice::cli {
 
 struct QueueMoveRequest {
-  config::Config config;             ///< hostname (EHLO), protocol log and tracking settings
-  std::filesystem::path state_dir;   ///< whose queue
-  std::string to;                    ///< "host:port", "[2001:db8::1]:25"
-  std::string id;                    ///< one message, or
-  queue::QueueFilter filter;         ///< those it selects (recipient-level tests select recipients), or
-  bool all = false;                  ///< every message
-  bool json = false;                 ///< print one JSON object instead of lines
+  config::Config config;            ///< hostname (EHLO), protocol log and tracking settings
+  std::filesystem::path state_dir;  ///< whose queue
+  std::string to;                   ///< "host:port", "[2001:db8::1]:25"
+  std::string id;                   ///< one message, or
+  queue::QueueFilter filter;        ///< those it selects (recipient-level tests select recipients), or
+  bool all = false;                 ///< every message
+  bool json = false;                ///< print one JSON object instead of lines
   /// Asks before moving `total` messages; throws (with the exit status) when declined.
   std::function<void(const std::string& question, std::size_t total)> confirm;
 };

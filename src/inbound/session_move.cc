@@ -9,9 +9,7 @@
 
 namespace sluice::inbound {
 
-bool Session::may_move() const {
-  return connector_.accept_moved_mail && may_relay(connector_, client_, user_.get());
-}
+bool Session::may_move() const { return connector_.accept_moved_mail && may_relay(connector_, client_, user_.get()); }
 
 bool Session::offers_move() const {
   if (!connector_.accept_moved_mail) return false;

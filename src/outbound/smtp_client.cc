@@ -615,8 +615,10 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (t.move && !capabilities_.move) {
       log_->info("Remote does not offer XMOVE (it does not take moved mail from us); not sending");
-      co_return fail(Failure::RemotePermanent,
-                     smtp::make_reply(550, "5.5.1", "Remote server does not offer XMOVE: it does not take moved mail from this client"));
+      co_return fail(
+          Failure::RemotePermanent,
+          smtp::make_reply(550, "5.5.1",
+                           "Remote server does not offer XMOVE: it does not take moved mail from this client"));
     }
     result_.transaction_started = true;
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";

@@ -84,8 +84,10 @@ std::string move_recipient_parameters(const Recipient& recipient, std::size_t ma
   if (reply.size() > room) {
     // Cut before an escape that would not fit whole: "+4" alone is not xtext.
     std::size_t cut = room;
-    if (cut >= 1 && reply[cut - 1] == '+') cut -= 1;
-    else if (cut >= 2 && reply[cut - 2] == '+') cut -= 2;
+    if (cut >= 1 && reply[cut - 1] == '+')
+      cut -= 1;
+    else if (cut >= 2 && reply[cut - 2] == '+')
+      cut -= 2;
     reply.resize(cut);
   }
   if (!reply.empty()) out += std::string(kReply) + reply;
@@ -126,7 +128,8 @@ Result<void> read_move_recipient_parameter(MovedRecipient& moved, std::string_vi
   if (key == "xmove-state") {
     auto state = state_from_name(ascii_lower(value));
     // Only recipients still to be delivered are moved; the others stay where they were settled.
-    if (!state || !Recipient{.state = *state}.waiting()) return fail("XMOVE-STATE must be pending or deferred");
+    if (!state || (*state != Recipient::State::Pending && *state != Recipient::State::Deferred))
+      return fail("XMOVE-STATE must be pending or deferred");
     moved.state = *state;
   } else if (key == "xmove-attempts") {
     int attempts = -1;

@@ -221,7 +221,8 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
   if (envelope.requiretls) field("REQUIRETLS", "yes: only over authenticated TLS to servers that offer REQUIRETLS");
   if (envelope.tls_required_no) field("TLS-Required", "No: DANE and MTA-STS failures do not hold the message");
   // A moved message: Received is its original arrival, Client the node it was moved from.
-  if (!envelope.moved_from.empty()) field("Moved from", "queue id " + printable(envelope.moved_from) + " on the client");
+  if (!envelope.moved_from.empty())
+    field("Moved from", "queue id " + printable(envelope.moved_from) + " on the client");
   out += fmt::format("Recipients ({}):\n", envelope.recipients.size());
   for (const auto& r : envelope.recipients) {
     out += fmt::format("  <{}>\n", printable(r.address));

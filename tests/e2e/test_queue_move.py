@@ -114,6 +114,15 @@ class MoveBacklog(unittest.TestCase):
         received = " ".join(r.data for r in harness.protocol_log_records(self.b))
         self.assertIn("MOVE: message 0005F1A2B3C40021 of the client stored as", received)
 
+        # ... and so do both tracking logs: MOVE on A (with B's queue id), RECEIVE with MovedFrom on B.
+        moves = [r for r in harness.tracking_records(self.a) if r["event-id"] == "MOVE"]
+        self.assertEqual(sorted(r["internal-message-id"] for r in moves), sorted(on_b))
+        mixed_move = next(r for r in moves if r["internal-message-id"] == "0005F1A2B3C40021")
+        self.assertEqual(mixed_move["recipient-address"], "bob@partner.example")
+        self.assertIn(f"S:RemoteQueueId={mixed['id']}", mixed_move["custom-data"])
+        receives = [r for r in harness.tracking_records(self.b) if r["event-id"] == "RECEIVE"]
+        self.assertIn("S:MovedFrom=0005F1A2B3C40021", " ".join(r["custom-data"] for r in receives))
+
         # B delivers them once the next hop is up.
         if smtp_sink.available():
             self.skipTest(smtp_sink.available())
