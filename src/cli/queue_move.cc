@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "cli/command_line.h"
 #include "control/control_socket.h"
 #include "outbound/smtp_client.h"
@@ -198,6 +199,11 @@ class QueueMover {
       r.last_reply = smtp::make_reply(250, "2.0.0", fmt::format("Moved to {} as {}", request_.to, outcome.new_id));
     }
     auto settled = envelope->any_waiting() ? spool_.update(*envelope) : spool_.remove(candidate.id);
+    // Spool::remove does not fsync (the gateway's duplicate window); a move does, so that even a
+    // power loss brings back at most the one message in flight, not every one moved since the
+    // file system's last commit.
+    if (settled)
+      if (std::error_code synced = fsync_directory(spool_.dir())) settled = fail(synced);
     if (tracking_) {
       std::vector<std::string> moved;
       for (std::size_t k = 0; k < candidate.recipients.size(); ++k)
