@@ -111,7 +111,7 @@ class MoveBacklog(unittest.TestCase):
         # Both sides' protocol logs name the move.
         sent = " ".join(r.data for r in harness.send_log_records(self.a))
         self.assertIn("XMOVE-ID=0005F1A2B3C40021", sent)
-        received = " ".join(r.data for r in harness.protocol_log_records(self.b))
+        received = " ".join(r.data + " " + r.context for r in harness.protocol_log_records(self.b))
         self.assertIn("MOVE: message 0005F1A2B3C40021 of the client stored as", received)
 
         # ... and so do both tracking logs: MOVE on A (with B's queue id), RECEIVE with MovedFrom on B.
