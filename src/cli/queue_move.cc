@@ -267,12 +267,11 @@ int move_queue(const QueueMoveRequest& request) {
     throw MoveStopped{kUsage, "move: --status needs a running queue; use other filters"};
   if (!request.id.empty() && !queue::valid_queue_id(request.id))
     throw MoveStopped{kUsage, fmt::format("\"{}\" is not a queue id", request.id)};
+  asio::io_context io(1);
+  outbound::Target target = move_target(io, request.to);
   const fs::path dir = request.state_dir / "queue";
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw MoveStopped{kFailed, fmt::format("there is no queue at {}", dir.string())};
-
-  asio::io_context io(1);
-  outbound::Target target = move_target(io, request.to);
   // Holding the control socket keeps a gateway from starting here (serve refuses a state
   // directory whose socket answers) and tells `sluice queue list` what is going on.
   std::optional<control::ControlServer> control;
