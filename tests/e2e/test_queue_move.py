@@ -120,6 +120,10 @@ class MoveBacklog(unittest.TestCase):
         mixed_move = next(r for r in moves if r["internal-message-id"] == "0005F1A2B3C40021")
         self.assertEqual(mixed_move["recipient-address"], "bob@partner.example")
         self.assertIn(f"S:RemoteQueueId={mixed['id']}", mixed_move["custom-data"])
+        track = subprocess.run([harness.SLUICE, "track", "--config", self.a.config, "--id", "0005F1A2B3C40021"],
+                               capture_output=True, text=True, timeout=20)
+        self.assertIn(f"bob@partner.example moved to [127.0.0.1] (sluice queue move), queued there as "
+                      f"{mixed['id']}", track.stdout)
         receives = [r for r in harness.tracking_records(self.b) if r["event-id"] == "RECEIVE"]
         self.assertIn("S:MovedFrom=0005F1A2B3C40021", " ".join(r["custom-data"] for r in receives))
 
@@ -138,10 +142,23 @@ class MoveBacklog(unittest.TestCase):
         self.assertTrue(harness.wait_until(lambda: not harness.queued_envelopes(self.b), 20))
 
     def test_one_message_by_id_and_the_rest_stays(self):
-        p = move(self.a, self.b, "0005F1A2B3C40022")
+        p = move(self.a, self.b, "0005F1A2B3C40022", "--json")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(list(spooled(self.a)), ["0005F1A2B3C40021"])
-        self.assertEqual([e["moved_from"] for e in spooled(self.b).values()], ["0005F1A2B3C40022"])
+        on_b = list(spooled(self.b).values())
+        self.assertEqual([e["moved_from"] for e in on_b], ["0005F1A2B3C40022"])
+        answer = json.loads(p.stdout)
+        self.assertEqual(answer["to"], f"127.0.0.1:{self.b.port}")
+        self.assertEqual(answer["messages"], [{"id": "0005F1A2B3C40022", "new_id": on_b[0]["id"], "moved": 1, "kept": 0,
+                                               "reply": f"250 2.6.0 {on_b[0]['id']} Queued mail for delivery"}])
+
+    def test_more_than_one_message_needs_a_confirmation(self):
+        p = subprocess.run([harness.SLUICE, "queue", "move", "--to", f"127.0.0.1:{self.b.port}", "--all", "--config",
+                            self.a.config], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("needs a confirmation", p.stderr)
+        self.assertEqual(len(spooled(self.a)), 2)
+        self.assertEqual(spooled(self.b), {})
 
     def test_refused_while_a_gateway_runs_on_the_state_directory(self):
         self.a.start()
