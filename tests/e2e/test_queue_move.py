@@ -210,6 +210,7 @@ class MoveRefused(unittest.TestCase):
 
 class MoveCrash(unittest.TestCase):
     COUNT = 150
+    CTEST_SECONDS = 15  # 150 messages moved one transaction each, twice over the kill
 
     def test_killed_mid_move_then_run_again(self):
         a = node_a()
