@@ -18,6 +18,7 @@
 #include "cli/command_line.h"
 #include "cli/node_drain.h"
 #include "cli/queue_fleet.h"
+#include "cli/queue_move.h"
 #include "cli/subcommand.h"
 #include "config/config.h"
 #include "control/control_socket.h"
@@ -53,6 +54,7 @@ struct QueueOptions {
   // The fleet view (cli/queue_fleet.h): several --state-dir, or a fleet file.
   std::vector<std::string> state_dirs;
   std::string fleet_file;
+  std::string move_to;  // move --to HOST:PORT
 };
 
 /// A failure to report on stderr with an exit status.
@@ -536,6 +538,28 @@ int list_fleet_if_asked(const QueueOptions& options, bool listing, bool limit_gi
   return list_fleet(*nodes, request);
 }
 
+// `sluice queue move` (cli/queue_move.h): on the spool of a stopped gateway, holding its state
+// directory meanwhile; needs the configuration for the EHLO name and the send log's limits.
+int move(const QueueOptions& options, const queue::QueueFilter& filter) {
+  QueueMoveRequest request;
+  try {
+    request.config = options.config_file.empty() ? config::default_config() : config::load_config(options.config_file);
+  } catch (const std::exception& e) {
+    throw Failure{kUsage, e.what()};
+  }
+  if (!options.state_dir.empty()) request.config.state_dir = options.state_dir;
+  request.state_dir = request.config.state_dir;
+  request.to = options.move_to;
+  request.id = options.id;
+  request.filter = filter;
+  request.all = options.all;
+  request.json = options.json;
+  request.confirm = [&options](const std::string& question, std::size_t total) {
+    if (!options.yes) confirm(question, "move", total);
+  };
+  return queue_move(request);
+}
+
 constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as Exchange's Queue Viewer does.
 
   sluice queue list [FILTERS] [--json]
@@ -556,6 +580,9 @@ constexpr const char* kHelp = R"(Show and steer the queue of outbound mail, as E
                                         take this node out: refuse new sessions (421 4.3.2), try
                                         every deferred message now, stop the gateway once its queue
                                         is empty (exit 0) or at the deadline (exit 75, mail kept)
+  sluice queue move --to HOST:PORT ID | FILTERS | --all [--yes] [--json]
+                                        hand a stopped gateway's queue to another node over SMTP
+                                        (XMOVE): arrival time and retry history go along
 
 FILTERS: --hop H, --domain D, --sender S, --recipient R (S and R: * matches any text), --status
 Active|Ready|Retry, --older-than 30m|2h|1d. The gateway applies them and sends only what matched.
@@ -568,6 +595,9 @@ It asks the running gateway through the control socket <state_dir>/control.sock 
 When no gateway runs there, list and show read the spool <state_dir>/queue directly (read-only)
 and say so on stderr; retry and remove fail, since only the gateway changes the queue. A socket or
 spool this user may not read is an error, never an empty queue.
+move works the other way round: only when no gateway runs on the state directory (after
+`sluice queue drain`, or stopped), which it holds until it is done; the destination's receive
+connector needs accept_moved_mail = true and must let this node relay.
 The state directory is --state-dir, else state_dir of --config, else the default (as serve).
 Exit status: 0 done, 1 the operation failed (no gateway, no permission, no such message,
 confirmation declined), 2 usage error (also: a confirmation needed without a terminal);
@@ -621,6 +651,14 @@ int run_queue(int argc, char** argv) {
                         "(default: none, until the queue is empty)");
   drain_cmd->add_flag("--wait", options.wait, "wait until the gateway has stopped and say how it ended");
   add_json_flag(drain_cmd, options, "print the gateway's JSON answer (with --wait: how it ended)");
+  auto* move_cmd = app.add_subcommand("move", "move a stopped gateway's queue to another node over SMTP");
+  move_cmd->add_option("--to", options.move_to, "the node to move to: HOST:PORT (its connector must accept_moved_mail)")
+      ->required();
+  move_cmd->add_option("id", options.id, "queue id");
+  add_filter_options(move_cmd, options);
+  move_cmd->add_flag("--all", options.all, "every queued message");
+  move_cmd->add_flag("-y,--yes", options.yes, "do not ask for confirmation when more than one message matches");
+  add_json_flag(move_cmd, options, "print {\"to\",\"messages\":[{\"id\",\"new_id\",\"moved\",\"kept\",\"reply\"}]}");
 
   if (auto stop = parse_command_line(app, "queue", argc, argv)) return *stop;
 
@@ -628,8 +666,9 @@ int run_queue(int argc, char** argv) {
     if (int fleet = list_fleet_if_asked(options, list_cmd->parsed(), list_cmd->count("--limit") > 0); fleet >= 0)
       return fleet;
     if (!options.state_dirs.empty()) options.state_dir = options.state_dirs.front();
-    fs::path state_dir = state_dir_of(options);
     const queue::QueueFilter filter = filter_of(options);
+    if (move_cmd->parsed()) return move(options, filter);
+    fs::path state_dir = state_dir_of(options);
     Viewer viewer(state_dir);
     if (list_cmd->parsed()) {
       if (list_cmd->count("--limit") && !options.messages) throw Failure{kUsage, "--limit goes with --messages"};

@@ -69,7 +69,8 @@ constexpr std::string_view kConnectorKeys[] = {"name",
                                                "auth",
                                                "allow_plaintext_auth",
                                                "max_auth_failures",
-                                               "requiretls"};
+                                               "requiretls",
+                                               "accept_moved_mail"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -292,6 +293,14 @@ class Reader : public TomlReader {
       c.tls = tls_policy(table(*n, tls_path), tls_path, TlsSide::Server);
     }
     read_client_certificate_settings(*this, t, path, c);
+    if (const toml::node* n = t.get("accept_moved_mail")) {
+      c.accept_moved_mail = boolean(*n, join(path, "accept_moved_mail"));
+      // Only a client that may relay may hand over queue state: with relay off, nobody could.
+      if (c.accept_moved_mail && c.relay == RelayPermission::None)
+        fail(*n, join(path, "accept_moved_mail"),
+             "accept_moved_mail = true needs relay = \"ranges\" or \"authenticated\" (only clients that may relay "
+             "may move mail here)");
+    }
     return c;
   }
 

@@ -84,6 +84,10 @@ struct ReceiveConnector {
   /// RFC 8689: EHLO offers REQUIRETLS inside TLS, and MAIL FROM:<...> REQUIRETLS is taken there. Off:
   /// neither (the parameter gets 555 as any unknown one).
   bool requiretls = true;
+  /// `sluice queue move` (docs/queue.md, "Moving a queue to another node"): EHLO offers XMOVE to
+  /// clients that may relay here, and MAIL/RCPT take its parameters (queue/move_parameters.h), so a
+  /// message keeps its arrival time and retry history. Needs relay = "ranges" or "authenticated".
+  bool accept_moved_mail = false;
 };
 
 using Seconds = std::chrono::seconds;

@@ -273,6 +273,7 @@ void Session::on_ehlo(const Command& command) {
   // RFC 8689 2: only after STARTTLS, where a MAIL with it can be taken.
   if (connector_.requiretls && connection_.tls_active()) r.lines.push_back("REQUIRETLS");
   if (offers_auth()) r.lines.push_back(auth_ehlo_keyword());
+  if (offers_move()) r.lines.emplace_back(queue::kMoveKeyword);
   if (connector_.starttls && !connection_.tls_active()) r.lines.push_back("STARTTLS");
   reply(r);
 }
@@ -326,8 +327,16 @@ void Session::on_mail(const Command& command) {
     } else if (key == "AUTH" && connector_.auth && !value.empty()) {
       // RFC 4954 5: who first submitted the message, as a relaying client says; accepted and not
       // used (another server's word about authentication is not trusted here).
+    } else if (queue::is_move_parameter(key) && offers_move()) {
+      if (!take_move_mail_parameter(t, key, value)) return;
     } else {
       reply(555, "5.5.4", fmt::format("Unsupported MAIL parameter {}", key));
+      return;
+    }
+  }
+  if (t.moved) {
+    if (auto complete = queue::check_moved_message(*t.moved); !complete) {
+      reply(501, "5.5.4", complete.error().message);
       return;
     }
   }
@@ -336,7 +345,9 @@ void Session::on_mail(const Command& command) {
     reply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
     return;
   }
-  const std::optional<std::string> rewritten = path.null_path ? std::nullopt : sender_rewriter().rewrite(address);
+  // A moved message was rewritten (or not) where it first arrived: it is stored as it comes.
+  const std::optional<std::string> rewritten =
+      path.null_path || t.moved ? std::nullopt : sender_rewriter().rewrite(address);
   if (auto allowed = check_sender(*services_.config, connector_, client_, user_.get(),
                                   path.null_path ? nullptr : &path.mailbox, rewritten);
       !allowed) {
@@ -367,10 +378,8 @@ awaitable<void> Session::on_rcpt(const Command& command) {
     co_return;
   }
   auto& path = *parsed;
-  if (!path.params.empty()) {
-    reply(555, "5.5.4", fmt::format("Unsupported RCPT parameter {}", path.params.front().first));
-    co_return;
-  }
+  std::optional<queue::MovedRecipient> moved;
+  if (!take_move_recipient_parameters(path, moved)) co_return;
   if (transaction_->recipients.size() >= config.limits.max_recipients) {
     reply(452, "4.5.3", fmt::format("Too many recipients (the limit is {} per message)", config.limits.max_recipients));
     co_return;
@@ -400,7 +409,7 @@ awaitable<void> Session::on_rcpt(const Command& command) {
   std::string address = mailbox.str();
   bool duplicate = false;
   for (const auto& r : transaction_->recipients) duplicate |= ascii_lower(r.address) == ascii_lower(address);
-  if (!duplicate) transaction_->recipients.push_back({address, *destination == Destination::Local});
+  if (!duplicate) transaction_->recipients.push_back({address, *destination == Destination::Local, std::move(moved)});
   reply(250, "2.1.5", fmt::format("Recipient <{}> OK", address));
 }
 
@@ -424,7 +433,9 @@ queue::Envelope Session::new_envelope() const {
     // Routed here already (RCPT accepted it as ours): the delivery engine then finds nothing to
     // change and need not rewrite the envelope before delivering.
     if (accepted.local) recipient.next_hop = "local";
+    if (accepted.moved) queue::apply_moved_recipient(recipient, *accepted.moved);
   }
+  if (transaction_->moved) queue::apply_moved_message(envelope, *transaction_->moved);
   return envelope;
 }
 
@@ -461,9 +472,13 @@ awaitable<void> Session::on_data(const Command&) {
   queue::Envelope envelope = new_envelope();
   std::vector<HeaderRewrite> rewrites;
   const SenderRewriter rewriter = sender_rewriter();
-  IncomingMessage message(
-      received_header_for(envelope), kMaxHeaderSection,
-      [&rewrites, &rewriter](std::string& header) { rewrites = rewrite_sender_headers(header, rewriter); });
+  // A moved message is stored byte for byte as its first node stored it, Received: line
+  // included: the move is not a hop (docs/queue.md, "Moving a queue to another node").
+  const bool moving = transaction_->moved.has_value();
+  IncomingMessage message(moving ? std::string() : received_header_for(envelope), kMaxHeaderSection,
+                          [&rewrites, &rewriter, moving](std::string& header) {
+                            if (!moving) rewrites = rewrite_sender_headers(header, rewriter);
+                          });
   queue::MessageDraft draft = services_.spool->draft(envelope.id);
   Result<void, std::error_code> written;  // the first write error, reported after the end of data
   const asio::any_io_executor writer = services_.committer ? services_.committer->writer() : services_.disk;
@@ -555,6 +570,9 @@ awaitable<void> Session::on_data(const Command&) {
     co_return;
   }
   reply(250, "2.6.0", fmt::format("{} Queued mail for delivery", envelope.id));
+  if (moving)
+    log_.info(fmt::format("MOVE: message {} of the client stored as {}, arrived {}", envelope.moved_from, envelope.id,
+                          queue::format_utc_time(envelope.received)));
   if (services_.tracking) services_.tracking->received(envelope, log_.local_endpoint(), log_.session_id());
   // Errors count toward max_errors only until the client delivers something (as Postfix does):
   // a sender with a few bad recipients in each message is not an attacker.

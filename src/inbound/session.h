@@ -23,6 +23,7 @@
 #include "net/connection.h"
 #include "protocol_log/protocol_log.h"
 #include "queue/group_commit.h"
+#include "queue/move_parameters.h"
 #include "queue/spool.h"
 #include "smtp/command.h"
 #include "smtp/reply.h"
@@ -75,6 +76,7 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Recipient {
     std::string address;
     bool local = false;  ///< RCPT took it as one of our mailboxes
+    std::optional<queue::MovedRecipient> moved;  ///< its state on the node it is moved from (XMOVE)
   };
   struct Transaction {
     std::string mail_from;           ///< "" for <>; after rewrite_senders
@@ -84,6 +86,9 @@ class Session : public std::enable_shared_from_this<Session> {
     bool smtputf8 = false;
     bool requiretls = false;  ///< MAIL FROM had REQUIRETLS (RFC 8689)
     std::uint64_t declared_size = 0;
+    /// MAIL carried XMOVE parameters: `sluice queue move` hands over a queued message
+    /// (queue/move_parameters.h); stored as it comes, with its history, without a Received: of ours.
+    std::optional<queue::MovedMessage> moved;
   };
 
   /// What a verb needs before its handler runs, checked by dispatch() from the command table.
@@ -164,6 +169,15 @@ class Session : public std::enable_shared_from_this<Session> {
   static std::string auth_log_text(const smtp::Command& command);
   /// True when EHLO offers AUTH now: the connector has auth, and TLS is active or not needed.
   bool offers_auth() const;
+  // Moved mail (XMOVE, session_move.cc).
+  /// EHLO offers XMOVE: the connector has accept_moved_mail and the client may relay, or may
+  /// still authenticate to (checked again at MAIL: may_move()).
+  bool offers_move() const;
+  bool may_move() const;
+  /// One XMOVE parameter of MAIL into `t`; false after replying with the refusal.
+  bool take_move_mail_parameter(Transaction& t, const std::string& keyword, const std::string& value);
+  /// The XMOVE parameters of RCPT; false after replying with the refusal.
+  bool take_move_recipient_parameters(const smtp::PathArgument& path, std::optional<queue::MovedRecipient>& moved);
   /// EHLO's "AUTH PLAIN LOGIN": the connector's mechanisms, in its order.
   std::string auth_ehlo_keyword() const;
   /// The longest command line read: AUTH with an initial response may be longer than the rest.

@@ -613,6 +613,13 @@ class Client : public std::enable_shared_from_this<Client> {
                            fmt::format("Message size ({} octets) exceeds the remote server's limit ({} octets)", size,
                                        capabilities_.size_limit)));
     }
+    if (t.move && !capabilities_.move) {
+      log_->info("Remote does not offer XMOVE (it does not take moved mail from us); not sending");
+      co_return fail(
+          Failure::RemotePermanent,
+          smtp::make_reply(550, "5.5.1",
+                           "Remote server does not offer XMOVE: it does not take moved mail from this client"));
+    }
     result_.transaction_started = true;
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";
     if (capabilities_.size && !t.rcpt_only) mail += fmt::format(" SIZE={}", size);
@@ -628,6 +635,8 @@ class Client : public std::enable_shared_from_this<Client> {
     else if (t.requiretls)  // only a notice gets here (requiretls_refusal)
       log_->info(
           "Remote does not offer REQUIRETLS; sending the notice of a REQUIRETLS message without it (RFC 8689 5)");
+
+    if (t.move) mail += t.move_mail_parameters;
 
     // Recipients that cannot be written safely are refused here and never sent.
     std::vector<std::size_t> sent;
@@ -647,7 +656,7 @@ class Client : public std::enable_shared_from_this<Client> {
     if (capabilities_.pipelining) {
       // RFC 2920: MAIL, every RCPT and DATA in one write, the replies read in order.
       queue_command(mail);
-      for (auto i : sent) queue_command("RCPT TO:<" + t.recipients[i] + ">");
+      for (auto i : sent) queue_command(rcpt_command(i));
       if (!t.rcpt_only) queue_command("DATA");
       auto written = co_await flush(settings_.timeouts.command);
       if (!written) co_return lost("sending commands", written.error());
@@ -686,7 +695,7 @@ class Client : public std::enable_shared_from_this<Client> {
       if (!mail_reply) co_return State::Close;
       if (mail_reply->positive()) {
         for (auto i : sent) {
-          auto r = co_await command("RCPT TO:<" + t.recipients[i] + ">", settings_.timeouts.command);
+          auto r = co_await command(rcpt_command(i), settings_.timeouts.command);
           if (!r) co_return State::Close;
           if (r->positive()) ++accepted;
           result_.recipients[i] = *r;
@@ -723,6 +732,13 @@ class Client : public std::enable_shared_from_this<Client> {
     if (!final_reply->positive()) co_return fail_remote(*final_reply);
     result_.data_accepted = true;
     co_return State::Quit;
+  }
+
+  std::string rcpt_command(std::size_t i) const {
+    const auto& t = transaction_;
+    std::string rcpt = "RCPT TO:<" + t.recipients[i] + ">";
+    if (t.move && i < t.move_recipient_parameters.size()) rcpt += t.move_recipient_parameters[i];
+    return rcpt;
   }
 
   awaitable<void> quit() {

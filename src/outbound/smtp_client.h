@@ -54,6 +54,12 @@ struct Transaction {
   /// and MTA-STS (resolve_with_policy's ignore_recipient_policies). For the log; the client does
   /// nothing else with it.
   bool tls_required_no = false;
+  /// A queue move (`sluice queue move`, queue/move_parameters.h): sent only to a server that offers
+  /// XMOVE, else the attempt fails before MAIL (RemotePermanent, 5.5.1). `move_mail_parameters` goes
+  /// after MAIL FROM's own parameters, `move_recipient_parameters[i]` after recipient i's RCPT TO.
+  bool move = false;
+  std::string move_mail_parameters;
+  std::vector<std::string> move_recipient_parameters;
 };
 
 struct Target {

@@ -1354,5 +1354,36 @@ TEST_F(SmtpClientRequireTlsTest, ANoticeGoesWithItWhereOfferedAndWithoutItElsewh
   EXPECT_NE(send_log().find("sending the notice of a REQUIRETLS message without it"), std::string::npos);
 }
 
+// ---- A queue move (sluice queue move, XMOVE) ----
+
+TEST_F(SmtpClientTest, MoveParametersGoOnMailAndEachRcptWhereXmoveIsOffered) {
+  Responder r;
+  r.ehlo = "250-fake.test Hello\r\n250-PIPELINING\r\n250 XMOVE\r\n";
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  transaction.move = true;
+  transaction.move_mail_parameters = " XMOVE-ARRIVED=2026-12-01T10:00:00Z XMOVE-ID=ABC";
+  transaction.move_recipient_parameters = {" XMOVE-STATE=deferred XMOVE-ATTEMPTS=2",
+                                           " XMOVE-STATE=pending XMOVE-ATTEMPTS=0"};
+  auto result = attempt(server);
+  EXPECT_TRUE(result.data_accepted);
+  EXPECT_EQ(server.transcript().substr(0, server.transcript().find("DATA")),
+            "EHLO onprem.test\r\n"
+            "MAIL FROM:<alice@onprem.test> XMOVE-ARRIVED=2026-12-01T10:00:00Z XMOVE-ID=ABC\r\n"
+            "RCPT TO:<bob@cloud.test> XMOVE-STATE=deferred XMOVE-ATTEMPTS=2\r\n"
+            "RCPT TO:<carol@cloud.test> XMOVE-STATE=pending XMOVE-ATTEMPTS=0\r\n");
+}
+
+TEST_F(SmtpClientTest, AMoveSendsNothingToAServerWithoutXmove) {
+  Responder r;
+  FakeServer server([&](Peer& p) { serve(p, r); });
+  transaction.move = true;
+  transaction.move_mail_parameters = " XMOVE-ARRIVED=2026-12-01T10:00:00Z XMOVE-ID=ABC";
+  auto result = attempt(server);
+  EXPECT_EQ(result.failure, Failure::RemotePermanent);
+  EXPECT_FALSE(result.transaction_started);
+  EXPECT_EQ(result.reply.code, 550);
+  EXPECT_EQ(server.transcript(), "EHLO onprem.test\r\nQUIT\r\n");
+}
+
 }  // namespace
 }  // namespace sluice::outbound

@@ -250,6 +250,8 @@ std::string envelope_to_json(const Envelope& envelope) {
   // RFC 8689's flags: written only when set, as most messages have neither.
   if (envelope.requiretls) object["requiretls"] = true;
   if (envelope.tls_required_no) object["tls_required_no"] = true;
+  // Only a moved message has it (sluice queue move).
+  if (!envelope.moved_from.empty()) object["moved_from"] = envelope.moved_from;
   // The same: only a message that owes its sender a DSN has them.
   if (!envelope.pending_notices.empty()) {
     OrderedJson notices = OrderedJson::array();
@@ -298,6 +300,9 @@ std::optional<Envelope> envelope_from_json(std::string_view text) {
       return std::nullopt;
     if (object.contains("original_mail_from") &&
         !read_string(object, "original_mail_from", envelope.original_mail_from))
+      return std::nullopt;
+    if (object.contains("moved_from") &&
+        (!read_string(object, "moved_from", envelope.moved_from) || !valid_queue_id(envelope.moved_from)))
       return std::nullopt;
     auto recipients = object.find("recipients");
     if (recipients == object.end() || !recipients->is_array()) return std::nullopt;

@@ -77,6 +77,9 @@ struct Envelope {
   std::string tls_cipher;           ///< "TLS_AES_256_GCM_SHA384"
   bool delay_warning_sent = false;  ///< a "delayed" DSN went out already (sent once)
   std::string message_id;           ///< the Message-ID header's value ("<x@y>"), for the tracking log; may be empty
+  /// The queue id the message had on the node `sluice queue move` took it from (queue/move_parameters.h);
+  /// empty for a message received here.
+  std::string moved_from;
   /// DSNs owed to the sender that could not be queued yet; the message is kept until they are.
   std::vector<PendingNotice> pending_notices;
 
@@ -119,7 +122,7 @@ std::string envelope_to_json(const Envelope& envelope);
 /// Nullopt when the text is not JSON, has another "format", or misses or mistypes any field;
 /// never throws. Exception: "next_hop", "last_attempt" and "delay_warning_sent" were added
 /// later and may be absent (they then keep their defaults), as are "message_id", "pending_notices",
-/// "requiretls" and "tls_required_no", so older
+/// "requiretls", "tls_required_no" and "moved_from", so older
 /// spool files still load; when present they must have the right type (a pending notice's rows must name
 /// recipients of the envelope).
 std::optional<Envelope> envelope_from_json(std::string_view text);

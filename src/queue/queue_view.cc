@@ -110,6 +110,7 @@ Json message_json(const Envelope& envelope) {
   // RFC 8689's flags only when set, as in the spool: an answer without them reads as before.
   if (envelope.requiretls) out["requiretls"] = true;
   if (envelope.tls_required_no) out["tls_required_no"] = true;
+  if (!envelope.moved_from.empty()) out["moved_from"] = envelope.moved_from;
   return out;
 }
 
@@ -147,6 +148,7 @@ std::optional<Envelope> message_from_json(const Json& message) {
     // RFC 8689's flags came later: a server without them answers without them.
     envelope.requiretls = message.value("requiretls", false);
     envelope.tls_required_no = message.value("tls_required_no", false);
+    if (message.contains("moved_from")) envelope.moved_from = string_at(message, "moved_from");
     envelope.connector = string_at(message, "connector");
     const Json& client = message.at("client");
     envelope.client_address = string_at(client, "address");
@@ -227,6 +229,9 @@ std::string render_message(const Envelope& envelope, TimePoint now) {
   // What the sender asked of TLS on the way (RFC 8689), only when it asked something.
   if (envelope.requiretls) field("REQUIRETLS", "yes: only over authenticated TLS to servers that offer REQUIRETLS");
   if (envelope.tls_required_no) field("TLS-Required", "No: DANE and MTA-STS failures do not hold the message");
+  // A moved message: Received is its original arrival, Client the node it was moved from.
+  if (!envelope.moved_from.empty())
+    field("Moved from", "queue id " + printable(envelope.moved_from) + " on the client");
   out += fmt::format("Recipients ({}):\n", envelope.recipients.size());
   for (const auto& r : envelope.recipients) {
     out += fmt::format("  <{}>\n", printable(r.address));

@@ -33,6 +33,8 @@ Capabilities parse_capabilities(const Reply& ehlo) {
       caps.smtputf8 = true;
     } else if (keyword == "requiretls") {
       caps.requiretls = true;
+    } else if (keyword == "xmove") {
+      caps.move = true;
     } else if (keyword == "auth" || keyword.starts_with("auth=")) {
       std::string_view list = keyword == "auth" ? param : line.substr(5);
       while (!list.empty()) {

@@ -20,6 +20,7 @@ struct Capabilities {
   bool eight_bit_mime = false;
   bool smtputf8 = false;
   bool requiretls = false;  ///< RFC 8689 (counts only when offered inside TLS: the caller checks)
+  bool move = false;        ///< XMOVE: takes moved queue entries (queue/move_parameters.h)
   /// SASL mechanisms of the AUTH keyword (RFC 4954), upper-case; also the obsolete "AUTH=LOGIN PLAIN"
   /// form that old servers still send.
   std::vector<std::string> auth_mechanisms;

@@ -127,6 +127,23 @@ Record receive_record(const Origin& origin, const queue::Envelope& envelope, std
   add_tls(r, envelope.tls_version, envelope.tls_cipher);
   // sender-address is the rewritten sender, as delivered; the custom data keeps the device's own.
   if (!envelope.original_mail_from.empty()) r.add_custom(kOriginalSenderKey, envelope.original_mail_from);
+  // A message handed over by `sluice queue move`: its id on the node it came from.
+  if (!envelope.moved_from.empty()) r.add_custom(kMovedFromKey, envelope.moved_from);
+  return r;
+}
+
+Record move_record(const Origin& origin, const queue::Envelope& envelope, const std::vector<std::string>& recipients,
+                   const Hop& hop, std::string_view reply, std::chrono::system_clock::time_point now) {
+  Record r = message_record(envelope, "MOVE", "SMTP", now);
+  set_recipients(r, recipients);
+  r[kRecipientStatus] = std::string(reply);
+  r[kClientIp] = endpoint_address(hop.local_endpoint);
+  r[kClientHostname] = origin.hostname;
+  r[kServerIp] = endpoint_address(hop.endpoint);
+  r[kServerHostname] = hop.host;
+  r[kConnectorId] = hop.connector;
+  add_tls(r, hop.tls_version, hop.tls_cipher);
+  r.add_custom(kQueuedAsKey, queued_as(reply));
   return r;
 }
 

@@ -61,11 +61,17 @@ Record dsn_record(const Origin& origin, const queue::Envelope& original, const q
                   const std::vector<queue::DsnRecipient>& rows, bool delay_warning,
                   std::chrono::system_clock::time_point now);
 
+/// The MOVE record of `sluice queue move`: `recipients` of `envelope` handed to the node at
+/// `destination` ("host:port"), whose 250 `reply` named its queue id (custom-data RemoteQueueId).
+Record move_record(const Origin& origin, const queue::Envelope& envelope, const std::vector<std::string>& recipients,
+                   const Hop& hop, std::string_view reply, std::chrono::system_clock::time_point now);
+
 /// The custom-data keys sluice writes.
 inline constexpr std::string_view kTlsVersionKey = "version";  ///< as in Exchange's Received header: "version=TLS1_2"
 inline constexpr std::string_view kTlsCipherKey = "cipher";
 inline constexpr std::string_view kQueuedAsKey = "RemoteQueueId";
 inline constexpr std::string_view kOriginalKey = "OriginalInternalId";
 inline constexpr std::string_view kOriginalSenderKey = "OriginalSender";  ///< MAIL FROM before rewrite_senders
+inline constexpr std::string_view kMovedFromKey = "MovedFrom";  ///< RECEIVE of a moved message: its id on the source
 
 }  // namespace sluice::tracking

@@ -179,6 +179,11 @@ std::string describe(const Record& r, const std::string& group) {
                        queued.empty() ? "" : ", queued as " + queued, r[kRecipientStatus]);
   }
   if (event == "DELIVER") return fmt::format("{}{} to the local mailbox: {}", who, tag, r[kRecipientStatus]);
+  if (event == "MOVE") {
+    const std::string queued = r.custom(kQueuedAsKey);
+    return fmt::format("{}{} moved to {} (sluice queue move){}: {}", who, tag, server_words(r),
+                       queued.empty() ? "" : ", queued there as " + queued, r[kRecipientStatus]);
+  }
   if (event == "DEFER") {
     std::string where = r[kSource] == "SMTP" ? fmt::format(" at {} via \"{}\"", server_words(r), r[kConnectorId]) : "";
     if (r[kSource] == "SMTP" && !r[kServerIp].empty()) where += " " + tls_words(r);

@@ -14,6 +14,11 @@ void TrackingLog::received(const queue::Envelope& envelope, std::string_view loc
   write(receive_record(origin_, envelope, local_endpoint, session_id, system_clock::now()));
 }
 
+void TrackingLog::moved(const queue::Envelope& envelope, const std::vector<std::string>& recipients, const Hop& hop,
+                        std::string_view reply) {
+  write(move_record(origin_, envelope, recipients, hop, reply, system_clock::now()));
+}
+
 void TrackingLog::changed(const queue::Envelope* before, const queue::Envelope& after,
                           const std::vector<std::size_t>& newly_failed, const Hop* hop) {
   for (const auto& record : outcome_records(origin_, before, after, newly_failed, hop, system_clock::now()))

@@ -34,6 +34,10 @@ class TrackingLog {
   void notified(const queue::Envelope& original, const queue::Envelope& dsn,
                 const std::vector<queue::DsnRecipient>& rows, bool delay_warning);
 
+  /// MOVE: `recipients` of `envelope` went to another node (`sluice queue move`), which said `reply`.
+  void moved(const queue::Envelope& envelope, const std::vector<std::string>& recipients, const Hop& hop,
+             std::string_view reply);
+
   /// Records dropped because they could not be written.
   std::uint64_t failed_writes() const { return writer_.dropped(); }
   const std::filesystem::path& dir() const { return dir_; }

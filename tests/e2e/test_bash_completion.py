@@ -40,7 +40,7 @@ class BashCompletion(unittest.TestCase):
         self.assertTrue(all(f"  {c} " in commands for c in everything), everything)
         self.assertEqual(complete("sluice", "--v"), ["--version"])
         self.assertEqual(complete("sluice", "serve", "--c"), ["--check-config", "--config"])
-        self.assertEqual(complete("sluice", "queue", ""), ["drain", "list", "remove", "retry", "show"])
+        self.assertEqual(complete("sluice", "queue", ""), ["drain", "list", "move", "remove", "retry", "show"])
         self.assertEqual(complete("sluice", "queue", "-c", "/etc/sluice.toml", "re"), ["remove", "retry"])
         self.assertEqual(complete("sluice", "queue", "remove", "--no"), ["--no-bounce"])
         self.assertEqual(complete("sluice", "user", "add", "--pa"), ["--password-stdin"])
