@@ -67,7 +67,10 @@ constexpr std::string_view kConnectorKeys[] = {"name",
                                                "auth",
                                                "allow_plaintext_auth",
                                                "max_auth_failures",
-                                               "requiretls"};
+                                               "requiretls",
+                                               "proxy_protocol",
+                                               "proxy_from",
+                                               "proxy_timeout"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -290,6 +293,7 @@ class Reader : public TomlReader {
       c.tls = tls_policy(table(*n, tls_path), tls_path, TlsSide::Server);
     }
     read_client_certificate_settings(*this, t, path, c);
+    read_receive_proxy(*this, t, path, c);
     return c;
   }
 
@@ -305,6 +309,7 @@ class Reader : public TomlReader {
           if (std::find(connectors[j].listen.begin(), connectors[j].listen.end(), address) ==
               connectors[j].listen.end())
             continue;
+          check_same_proxy_settings(*this, *sources[i].table, path, connectors[i], connectors[j], address);
           for (const net::Cidr& range : connectors[i].remote_ranges) {
             if (std::find(connectors[j].remote_ranges.begin(), connectors[j].remote_ranges.end(), range) ==
                 connectors[j].remote_ranges.end())

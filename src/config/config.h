@@ -16,6 +16,7 @@
 #include "config/accepted_domains.h"
 #include "config/recipient_validation.h"
 #include "net/cidr.h"
+#include "net/proxy_header.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
 
@@ -84,6 +85,13 @@ struct ReceiveConnector {
   /// RFC 8689: EHLO offers REQUIRETLS inside TLS, and MAIL FROM:<...> REQUIRETLS is taken there. Off:
   /// neither (the parameter gets 555 as any unknown one).
   bool requiretls = true;
+
+  // PROXY protocol (docs/load-balancer.md). Connectors sharing a listen address agree on these:
+  // the header is read before the client's address chooses among them.
+  /// The header versions a connection from proxy_from must begin with; nullopt: off.
+  std::optional<net::ProxyVersions> proxy_protocol;
+  std::vector<net::Cidr> proxy_from;      ///< the load balancers; required with proxy_protocol
+  std::chrono::seconds proxy_timeout{5};  ///< for the whole header (Postfix's smtpd_proxy_timeout)
 };
 
 using Seconds = std::chrono::seconds;

@@ -30,6 +30,14 @@ struct Families {
       "sluice_auth_failures_total", "Failed SMTP AUTH attempts on receive connectors", {"connector", "mechanism"});
   Family<Counter>& token_refreshes = registry.counter(
       "sluice_oauth_token_refreshes_total", "OAuth access token requests of XOAUTH2 send connectors", {"result"});
+  // PROXY protocol
+  Family<Counter>& proxy_health_checks = registry.counter(
+      "sluice_proxy_health_checks_total",
+      "Load balancer health checks: connections whose PROXY header named no client (v2 LOCAL, v1 UNKNOWN)",
+      {"connector"});
+  Family<Counter>& proxy_refused = registry.counter(
+      "sluice_proxy_header_refused_total",
+      "Connections from proxy_from closed for a missing, malformed, over-long or late PROXY header", {"connector"});
 };
 
 Families& families() {
@@ -97,5 +105,11 @@ void auth_failure(std::string_view connector, std::string_view mechanism) {
 }
 
 void token_refresh(bool ok) { families().token_refreshes.with({ok ? "ok" : "failed"}).inc(); }
+
+void proxy_health_check(std::string_view connector) {
+  families().proxy_health_checks.with({std::string(connector)}).inc();
+}
+
+void proxy_header_refused(std::string_view connector) { families().proxy_refused.with({std::string(connector)}).inc(); }
 
 }  // namespace sluice::metrics

@@ -55,4 +55,10 @@ void auth_failure(std::string_view connector, std::string_view mechanism);
 /// An OAuth token request (XOAUTH2 send connectors) succeeded or failed.
 void token_refresh(bool ok);
 
+// PROXY protocol (docs/load-balancer.md), by receive connector.
+/// A load balancer's health check: a PROXY header that named no client (v2 LOCAL, v1 UNKNOWN).
+void proxy_health_check(std::string_view connector);
+/// A connection from proxy_from closed for a missing, malformed, over-long or late PROXY header.
+void proxy_header_refused(std::string_view connector);
+
 }  // namespace sluice::metrics
