@@ -67,6 +67,7 @@ GatewaySummary summarize(const LoadedGateway& gateway) {
       summary.certificates[name].push_back("SHA256 " + cert.sha256_fingerprint);
   std::string dns;
   for (const auto& server : cfg.dns_servers) dns += server + " ";
+  dns += fmt::format("timeout:{} ", cfg.dns_timeout.count());
   // The resolver (and whose AD bit it trusts) is made once, at start.
   if (cfg.dnssec_trusted_resolvers) {
     dns += "trusted:";
@@ -154,7 +155,7 @@ Result<std::string> Reloader::apply(LoadedGateway gateway) {
   if (moved) clauses.push_back(fmt::format("{} queued recipient(s) moved to a new next hop", moved));
   if (summary.restart_settings != running_.restart_settings)
     clauses.push_back(
-        "state_dir, dns_servers, dnssec_trusted_resolvers and message_tracking changes take effect at the next "
+        "state_dir, dns_servers, dns_timeout, dnssec_trusted_resolvers and message_tracking changes take effect at the next "
         "restart");
   summary.restart_settings = running_.restart_settings;  // still what the gateway runs with
   running_ = std::move(summary);

@@ -132,7 +132,7 @@ int serve(const ServeOptions& options) {
     tracking::TrackingLog* tracking = tracking_log ? &*tracking_log : nullptr;
     protocol_log::RetentionJanitor log_retention;  // its thread stops before the logs close
     start_log_retention(log_retention, cfg, receive_log, send_log, tracking);
-    net::Resolver resolver(cfg.dns_servers, cfg.dnssec_trusted_resolvers);
+    net::Resolver resolver(cfg.dns_servers, cfg.dnssec_trusted_resolvers, cfg.dns_timeout);
     // MTA-STS policies, fetched on the engine's DNS threads and kept across restarts (RFC 8461 5.1).
     mta_sts::PolicyStore mta_sts_policies(resolver,
                                           mta_sts::https_policy_fetcher(resolver, policy_fetch_settings(cfg.mta_sts)),

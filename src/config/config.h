@@ -266,6 +266,9 @@ struct Config {
   /// Validating resolvers whose AD bit is trusted (DANE); unset: the loopback ones among the
   /// DNS servers (docs/outbound.md, "DANE").
   std::optional<std::vector<std::string>> dnssec_trusted_resolvers;
+  /// How long one DNS query may take, c-ares's retries included, before it counts as a
+  /// temporary failure ("DNS timeout"): 1 s to 60 s.
+  Seconds dns_timeout{10};
   QueueSettings queue;
   ProtocolLogSettings protocol_log;
   MessageTracking message_tracking;

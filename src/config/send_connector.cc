@@ -90,6 +90,12 @@ class SendReader {
     if (const toml::node* n = root.get("dns_servers")) config.dns_servers = read_dns_servers(*n, "dns_servers");
     if (const toml::node* n = root.get("dnssec_trusted_resolvers"))
       config.dnssec_trusted_resolvers = read_dns_servers(*n, "dnssec_trusted_resolvers");
+    if (const toml::node* n = root.get("dns_timeout")) {
+      config.dns_timeout = r_.duration(*n, "dns_timeout");
+      // Below a second a busy resolver's ordinary answers would count as failures; beyond a
+      // minute a lookup holds a delivery thread longer than any retry interval is worth.
+      if (config.dns_timeout > Seconds(60)) r_.fail(*n, "dns_timeout", "must not be longer than 60 seconds");
+    }
     if (const toml::node* n = root.get("queue")) read_queue(r_.table(*n, "queue"), config.queue);
     if (const toml::node* n = root.get("send_connector")) read_connectors(*n, config);
   }

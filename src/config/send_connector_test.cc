@@ -183,6 +183,15 @@ TEST(DnssecTrustedResolvers, LeftOutMeansTheDefaultAndAListIsNormalised) {
                       "dnssec_trusted_resolvers[0]: \"resolver.example\" is not a DNS server address");
 }
 
+TEST(DnsTimeout, DefaultsToTenSecondsAndStaysBetweenOneAndSixty) {
+  EXPECT_EQ(parse_config("", "x").dns_timeout, Seconds(10));
+  EXPECT_EQ(parse_config("dns_timeout = \"2s\"\n", "x").dns_timeout, Seconds(2));
+  EXPECT_EQ(parse_config("dns_timeout = 60\n", "x").dns_timeout, Seconds(60));
+  EXPECT_CONFIG_ERROR("dns_timeout = 0\n", "dns_timeout: must be greater than 0");
+  EXPECT_CONFIG_ERROR("dns_timeout = \"61s\"\n", "dns_timeout: must not be longer than 60 seconds");
+  EXPECT_CONFIG_ERROR("dns_timeout = \"soon\"\n", "dns_timeout: \"soon\" is not a duration");
+}
+
 // ---- [queue] --------------------------------------------------------------------------------
 
 TEST(QueueSettingsConfig, ShortLifetimeAndZeroDelayWarning) {

@@ -45,7 +45,8 @@ class PolicyLookupTimeouts(unittest.TestCase):
         self.dns.start()
         self.addCleanup(self.dns.stop)
         self.sluice = harness.Sluice(hostname="gw.sluice.test", local_domains=("sluice.test",),
-                                     extra=f'relay_from = ["127.0.0.0/8"]\ndns_servers = ["{self.dns.address}"]')
+                                     extra=f'relay_from = ["127.0.0.0/8"]\ndns_servers = ["{self.dns.address}"]\n'
+                                           'dns_timeout = "2s"')
         harness.append_config(self.sluice, harness.queue_table() + f"""
 [[send_connector]]
 name = "Internet"
