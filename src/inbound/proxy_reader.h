@@ -26,4 +26,11 @@ asio::awaitable<Result<ProxyRead>> read_proxy_header(std::shared_ptr<asio::ip::t
                                                      net::ProxyVersions versions,
                                                      std::chrono::steady_clock::duration timeout);
 
+/// True when `header`, arriving on the connection from `balancer` to `local`, is the balancer
+/// speaking for itself rather than for a client (a health check): it names no client (v2 LOCAL,
+/// v1 UNKNOWN), or it names exactly this connection. HAProxy 2.6's health checks with
+/// check-send-proxy send v2 LOCAL, but in v1 "PROXY TCP4 <its own address and port> <ours>".
+bool is_balancer_itself(const net::ProxyHeader& header, const asio::ip::tcp::endpoint& balancer,
+                        const asio::ip::tcp::endpoint& local);
+
 }  // namespace sluice::inbound

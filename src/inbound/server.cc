@@ -193,7 +193,11 @@ void Server::admit(asio::ip::tcp::socket socket, const std::shared_ptr<Listener>
 }
 
 awaitable<void> Server::read_proxy_then_start(asio::ip::tcp::socket socket, std::shared_ptr<Listener> listener) {
+  // Copied: a reload while the header is read may replace the configuration the connector is in.
   const config::ReceiveConnector& first = *listener->connectors.front();
+  const std::string connector = first.name;
+  const net::ProxyVersions versions = *first.proxy_protocol;
+  const auto timeout = first.proxy_timeout;
   std::error_code ec;
   const auto balancer = socket.remote_endpoint(ec);
   const auto local = socket.local_endpoint(ec);
@@ -201,24 +205,24 @@ awaitable<void> Server::read_proxy_then_start(asio::ip::tcp::socket socket, std:
   auto shared = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
   const auto key = next_session_++;
   awaiting_proxy_header_[key] = shared;
-  auto read = co_await read_proxy_header(shared, *first.proxy_protocol, first.proxy_timeout);
+  auto read = co_await read_proxy_header(shared, versions, timeout);
   awaiting_proxy_header_.erase(key);
   if (stopping_ || listener->closed) co_return;
   if (!read) {
     // Nothing of the connection is trusted: no session, no reply (the balancer's client would
     // read it as the server's), one line for the administrator.
-    metrics::proxy_header_refused(first.name);
-    log_warning("load balancer {} on connector \"{}\": {}; connection closed", net::endpoint_text(balancer), first.name,
+    metrics::proxy_header_refused(connector);
+    log_warning("load balancer {} on connector \"{}\": {}; connection closed", net::endpoint_text(balancer), connector,
                 read.error().message);
     co_return;
   }
   ProxiedPeer peer{local, balancer, false, std::move(read->early_bytes)};
-  if (read->header.names_client()) {
+  if (is_balancer_itself(read->header, balancer, local)) {
+    peer.health_check = true;
+    metrics::proxy_health_check(connector);
+  } else {
     peer.remote = *read->header.source;
     peer.local = *read->header.destination;
-  } else {
-    peer.health_check = true;
-    metrics::proxy_health_check(first.name);
   }
   start_session(std::move(*shared), *listener, std::move(peer));
 }

@@ -59,8 +59,9 @@ struct SessionServices {
 /// the endpoints the session uses in place of the socket's.
 struct ProxiedPeer {
   asio::ip::tcp::endpoint local, remote;  ///< the header's destination and source
-  /// The header named no client (v2 LOCAL, v1 UNKNOWN): the load balancer's health check. Its
-  /// session runs with the balancer's own address and stays out of the protocol log.
+  /// The header was the balancer speaking for itself (inbound/proxy_reader.h is_balancer_itself):
+  /// its health check. The session runs with the balancer's own address and stays out of the
+  /// protocol log.
   bool health_check = false;
   std::string early_bytes;  ///< read after the header: the client's first bytes
 };

@@ -33,7 +33,8 @@ struct Families {
   // PROXY protocol
   Family<Counter>& proxy_health_checks = registry.counter(
       "sluice_proxy_health_checks_total",
-      "Load balancer health checks: connections whose PROXY header named no client (v2 LOCAL, v1 UNKNOWN)",
+      "Load balancer health checks: PROXY headers in which the balancer spoke for itself (v2 LOCAL, v1 UNKNOWN or "
+      "naming the check connection itself)",
       {"connector"});
   Family<Counter>& proxy_refused = registry.counter(
       "sluice_proxy_header_refused_total",

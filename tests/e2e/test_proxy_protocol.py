@@ -3,7 +3,7 @@ docs/load-balancer.md).
 
 Three gateways (own state directories) behind one real HAProxy in `mode tcp`: a and c get
 `send-proxy-v2`, b `send-proxy` (v1), all with `option smtpchk` health checks that carry a header
-(`check-send-proxy`: v2 LOCAL, v1 UNKNOWN). Clients bound to 127.0.0.2 and 127.0.0.3 reach them
+(`check-send-proxy`: v2 LOCAL; v1 a TCP4 line naming the check connection itself). Clients bound to 127.0.0.2 and 127.0.0.3 reach them
 through HAProxy and must be seen with their own addresses: the connector chosen by remote_ranges,
 relay_from, the protocol log's remote endpoint and the Received: header. The health checks keep
 the servers UP without a single protocol log session or warning.
