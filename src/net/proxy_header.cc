@@ -96,6 +96,20 @@ std::uint16_t big_endian16(std::string_view bytes, std::size_t at) {
                                     static_cast<unsigned char>(bytes[at + 1]));
 }
 
+/// v2's address block for `Address` (IPv4 or IPv6): source, destination, source port,
+/// destination port; whatever follows (TLVs) is skipped.
+template <typename Address>
+Result<std::optional<ProxyHeader>> v2_addresses(std::string_view block, ProxyHeader header, std::string_view family) {
+  typename Address::bytes_type source, destination;
+  const std::size_t n = source.size();
+  if (block.size() < 2 * n + 4) return fail(fmt::format("PROXY v2 header too short for its {} addresses", family));
+  std::copy_n(block.begin(), n, source.begin());
+  std::copy_n(block.begin() + n, n, destination.begin());
+  header.source = asio::ip::tcp::endpoint(Address(source), big_endian16(block, 2 * n));
+  header.destination = asio::ip::tcp::endpoint(Address(destination), big_endian16(block, 2 * n + 2));
+  return std::optional<ProxyHeader>(header);
+}
+
 Result<std::optional<ProxyHeader>> parse_v2(std::string_view bytes) {
   if (bytes.size() < kV2FixedLength) return std::optional<ProxyHeader>();
   const unsigned version_command = static_cast<unsigned char>(bytes[12]);
@@ -115,24 +129,10 @@ Result<std::optional<ProxyHeader>> parse_v2(std::string_view bytes) {
   switch (family) {
     case 0x00:  // AF_UNSPEC: an unknown protocol; the connection's own endpoints stand
       return std::optional<ProxyHeader>(header);
-    case 0x11: {  // AF_INET, STREAM
-      if (block.size() < 12) return fail("PROXY v2 header too short for its IPv4 addresses");
-      asio::ip::address_v4::bytes_type source, destination;
-      std::copy_n(block.begin(), 4, source.begin());
-      std::copy_n(block.begin() + 4, 4, destination.begin());
-      header.source = asio::ip::tcp::endpoint(asio::ip::make_address_v4(source), big_endian16(block, 8));
-      header.destination = asio::ip::tcp::endpoint(asio::ip::make_address_v4(destination), big_endian16(block, 10));
-      return std::optional<ProxyHeader>(header);
-    }
-    case 0x21: {  // AF_INET6, STREAM
-      if (block.size() < 36) return fail("PROXY v2 header too short for its IPv6 addresses");
-      asio::ip::address_v6::bytes_type source, destination;
-      std::copy_n(block.begin(), 16, source.begin());
-      std::copy_n(block.begin() + 16, 16, destination.begin());
-      header.source = asio::ip::tcp::endpoint(asio::ip::make_address_v6(source), big_endian16(block, 32));
-      header.destination = asio::ip::tcp::endpoint(asio::ip::make_address_v6(destination), big_endian16(block, 34));
-      return std::optional<ProxyHeader>(header);
-    }
+    case 0x11:  // AF_INET, STREAM
+      return v2_addresses<asio::ip::address_v4>(block, header, "IPv4");
+    case 0x21:  // AF_INET6, STREAM
+      return v2_addresses<asio::ip::address_v6>(block, header, "IPv6");
     default:
       return fail(fmt::format(
           "PROXY v2 header with address family and protocol 0x{:02x} (only TCP over IPv4 or IPv6, or UNSPEC)", family));

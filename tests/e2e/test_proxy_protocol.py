@@ -235,25 +235,19 @@ class RawHeaders(unittest.TestCase):
             for raw in held:
                 raw.close()
 
-    def test_malformed_header(self):
-        raw = self.connect()
-        raw.send(b"PROXY TCP4 192.0.2.1 nowhere 1 2\r\nEHLO x\r\n")
-        self.assert_closed_with_warning(raw, "PROXY v1 header has an address that is not IPv4")
-
-    def test_over_long_v1_header(self):
-        raw = self.connect()
-        raw.send(b"PROXY UNKNOWN " + b"a" * 200)
-        self.assert_closed_with_warning(raw, "PROXY v1 header has no CR LF within 107 bytes")
-
-    def test_over_long_v2_header(self):
-        raw = self.connect()
-        raw.send(V2_SIGNATURE + b"\x21\x11" + struct.pack(">H", 2000))
-        self.assert_closed_with_warning(raw, "PROXY v2 header of 2016 bytes (at most 1040 accepted)")
-
-    def test_missing_header(self):
-        raw = self.connect()
-        raw.send(b"EHLO client.test\r\n")
-        self.assert_closed_with_warning(raw, "no PROXY header at the start of the connection")
+    def test_bad_headers_from_the_balancer(self):
+        cases = [
+            (b"PROXY TCP4 192.0.2.1 nowhere 1 2\r\nEHLO x\r\n", "PROXY v1 header has an address that is not IPv4"),
+            (b"PROXY UNKNOWN " + b"a" * 200, "PROXY v1 header has no CR LF within 107 bytes"),
+            (V2_SIGNATURE + b"\x21\x11" + struct.pack(">H", 2000),
+             "PROXY v2 header of 2016 bytes (at most 1040 accepted)"),
+            (b"EHLO client.test\r\n", "no PROXY header at the start of the connection"),
+        ]
+        for sent, expected in cases:
+            with self.subTest(expected=expected):
+                raw = self.connect()
+                raw.send(sent)
+                self.assert_closed_with_warning(raw, expected)
 
     def test_late_header(self):
         raw = self.connect()
