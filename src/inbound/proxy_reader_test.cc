@@ -7,7 +7,9 @@
 namespace sluice::inbound {
 namespace {
 
-using std::string_literals::operator""s;
+// A directive, not a using-declaration, which would hide std::chrono_literals' operator""s from
+// the other tests of a unity build's translation unit.
+using namespace std::string_literals;
 
 net::ProxyHeader header_of(std::string_view bytes) {
   auto parsed = net::parse_proxy_header(bytes, net::ProxyVersions::Both);

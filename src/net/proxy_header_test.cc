@@ -7,7 +7,9 @@
 namespace sluice::net {
 namespace {
 
-using std::string_literals::operator""s;
+// A directive, not a using-declaration, which would hide std::chrono_literals' operator""s from
+// the other tests of a unity build's translation unit.
+using namespace std::string_literals;
 
 const std::string kSignature = "\r\n\r\n\0\r\nQUIT\n"s;
 
