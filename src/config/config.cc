@@ -70,7 +70,10 @@ constexpr std::string_view kConnectorKeys[] = {"name",
                                                "allow_plaintext_auth",
                                                "max_auth_failures",
                                                "requiretls",
-                                               "accept_moved_mail"};
+                                               "accept_moved_mail",
+                                               "proxy_protocol",
+                                               "proxy_from",
+                                               "proxy_timeout"};
 
 /// The connector of the zero-configuration gateway, also the base every configured one starts from.
 ReceiveConnector default_connector() {
@@ -301,6 +304,7 @@ class Reader : public TomlReader {
              "accept_moved_mail = true needs relay = \"ranges\" or \"authenticated\" (only clients that may relay "
              "may move mail here)");
     }
+    read_receive_proxy(*this, t, path, c);
     return c;
   }
 
@@ -316,6 +320,7 @@ class Reader : public TomlReader {
           if (std::find(connectors[j].listen.begin(), connectors[j].listen.end(), address) ==
               connectors[j].listen.end())
             continue;
+          check_same_proxy_settings(*this, *sources[i].table, path, connectors[i], connectors[j], address);
           for (const net::Cidr& range : connectors[i].remote_ranges) {
             if (std::find(connectors[j].remote_ranges.begin(), connectors[j].remote_ranges.end(), range) ==
                 connectors[j].remote_ranges.end())

@@ -16,6 +16,7 @@
 #include "config/accepted_domains.h"
 #include "config/recipient_validation.h"
 #include "net/cidr.h"
+#include "net/proxy_header.h"
 #include "smtp/reply.h"
 #include "tls/policy.h"
 
@@ -88,6 +89,13 @@ struct ReceiveConnector {
   /// clients that may relay here, and MAIL/RCPT take its parameters (queue/move_parameters.h), so a
   /// message keeps its arrival time and retry history. Needs relay = "ranges" or "authenticated".
   bool accept_moved_mail = false;
+
+  // PROXY protocol (docs/load-balancer.md). Connectors sharing a listen address agree on these:
+  // the header is read before the client's address chooses among them.
+  /// The header versions a connection from proxy_from must begin with; nullopt: off.
+  std::optional<net::ProxyVersions> proxy_protocol;
+  std::vector<net::Cidr> proxy_from;      ///< the load balancers; required with proxy_protocol
+  std::chrono::seconds proxy_timeout{5};  ///< for the whole header (Postfix's smtpd_proxy_timeout)
 };
 
 using Seconds = std::chrono::seconds;

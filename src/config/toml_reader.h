@@ -146,6 +146,12 @@ void apply_global_relay_from(const TomlReader& reader, const toml::node& node, C
 /// [[receive_connector]] table (client_certificates.cc), after its TLS settings are read.
 void read_client_certificate_settings(const TomlReader& reader, const toml::table& table, const std::string& path,
                                       ReceiveConnector& connector);
+/// proxy_protocol, proxy_from and proxy_timeout of one [[receive_connector]] table (receive_proxy.cc).
+void read_receive_proxy(const TomlReader& reader, const toml::table& table, const std::string& path,
+                        ReceiveConnector& connector);
+/// Connectors `c` (the table at `path`) and `other` share `address`: their PROXY settings must agree.
+void check_same_proxy_settings(const TomlReader& reader, const toml::node& table, const std::string& path,
+                               const ReceiveConnector& c, const ReceiveConnector& other, const ListenAddress& address);
 /// The send side's sections (send_connector.cc): dns_servers, [queue], [[send_connector]].
 void read_send_side(const TomlReader& reader, const toml::table& root, Config& config);
 /// A send connector's TLS mode (`tls`, or a mode in its policy table), Postfix's names accepted.

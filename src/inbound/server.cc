@@ -17,6 +17,7 @@
 
 #include "base/heap_trim.h"
 #include "base/logging.h"
+#include "inbound/proxy_reader.h"
 #include "metrics/gateway_metrics.h"
 
 namespace sluice::inbound {
@@ -167,17 +168,69 @@ awaitable<void> Server::accept_loop(std::shared_ptr<Listener> shared) {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    admit(std::move(socket), listener);
+    admit(std::move(socket), shared);
   }
 }
 
-void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
+void Server::admit(asio::ip::tcp::socket socket, const std::shared_ptr<Listener>& listener) {
   // Accepted just as a reload closed the address: its connectors belong to the old configuration.
-  if (listener.closed) return;
+  if (listener->closed) return;
   std::error_code ec;
   auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already gone
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Connectors on one address agree on their PROXY settings (config::check_same_proxy_settings).
+  const config::ReceiveConnector& first = *listener->connectors.front();
+  if (first.proxy_protocol) {
+    const auto address = net::plain_address(remote.address());
+    for (const net::Cidr& range : first.proxy_from) {
+      if (!range.contains(address)) continue;
+      asio::co_spawn(io_, read_proxy_then_start(std::move(socket), listener), asio::detached);
+      return;
+    }
+  }
+  start_session(std::move(socket), *listener, std::nullopt);
+}
+
+awaitable<void> Server::read_proxy_then_start(asio::ip::tcp::socket socket, std::shared_ptr<Listener> listener) {
+  // Copied: a reload while the header is read may replace the configuration the connector is in.
+  const config::ReceiveConnector& first = *listener->connectors.front();
+  const std::string connector = first.name;
+  const net::ProxyVersions versions = *first.proxy_protocol;
+  const auto timeout = first.proxy_timeout;
+  std::error_code ec;
+  const auto balancer = socket.remote_endpoint(ec);
+  const auto local = socket.local_endpoint(ec);
+  if (ec) co_return;
+  auto shared = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
+  const auto key = next_session_++;
+  awaiting_proxy_header_[key] = shared;
+  auto read = co_await read_proxy_header(shared, versions, timeout);
+  awaiting_proxy_header_.erase(key);
+  if (stopping_ || listener->closed) co_return;
+  if (!read) {
+    // Nothing of the connection is trusted: no session, no reply (the balancer's client would
+    // read it as the server's), one line for the administrator.
+    metrics::proxy_header_refused(connector);
+    log_warning("load balancer {} on connector \"{}\": {}; connection closed", net::endpoint_text(balancer), connector,
+                read.error().message);
+    co_return;
+  }
+  ProxiedPeer peer{local, balancer, false, std::move(read->early_bytes)};
+  if (is_balancer_itself(read->header, balancer, local)) {
+    peer.health_check = true;
+    metrics::proxy_health_check(connector);
+  } else {
+    peer.remote = *read->header.source;
+    peer.local = *read->header.destination;
+  }
+  start_session(std::move(*shared), *listener, std::move(peer));
+}
+
+void Server::start_session(asio::ip::tcp::socket socket, Listener& listener, std::optional<ProxiedPeer> proxied) {
+  std::error_code ec;
+  const auto remote = proxied ? proxied->remote : socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
   auto client = net::plain_address(remote.address());
   const auto& limits = services_.config->limits;
 
@@ -197,7 +250,7 @@ void Server::admit(asio::ip::tcp::socket socket, Listener& listener) {
   }
 
   auto tls = tls_contexts_.count(connector->name) ? tls_contexts_[connector->name] : nullptr;
-  auto session = std::make_shared<Session>(std::move(socket), *connector, tls, services_);
+  auto session = std::make_shared<Session>(std::move(socket), *connector, tls, services_, std::move(proxied));
   if (refusal) {
     asio::co_spawn(io_, session->refuse(*refusal), asio::detached);
     return;
@@ -263,6 +316,10 @@ void Server::stop() {
   }
   for (auto& [key, weak] : sessions_)
     if (auto session = weak.lock()) session->request_shutdown();
+  for (auto& [key, weak] : awaiting_proxy_header_) {
+    std::error_code ignored;
+    if (auto socket = weak.lock()) socket->close(ignored);
+  }
   if (sessions_.empty()) {
     asio::post(io_, [this] { maybe_stopped(); });
     return;

@@ -74,7 +74,13 @@ class Server {
   /// A bound, listening socket for `address`; the error is "cannot listen on ADDR: reason".
   Result<std::shared_ptr<Listener>> open_listener(const std::string& text, const config::ListenAddress& address);
   asio::awaitable<void> accept_loop(std::shared_ptr<Listener> listener);
-  void admit(asio::ip::tcp::socket socket, Listener& listener);
+  /// A new connection: from a load balancer of the listener's proxy_from, its PROXY header is
+  /// read first (read_proxy_then_start); otherwise its session starts now.
+  void admit(asio::ip::tcp::socket socket, const std::shared_ptr<Listener>& listener);
+  asio::awaitable<void> read_proxy_then_start(asio::ip::tcp::socket socket, std::shared_ptr<Listener> listener);
+  /// Chooses the connector by the client's address, applies the connection limits and runs the
+  /// session; `proxied`: the client a PROXY header named.
+  void start_session(asio::ip::tcp::socket socket, Listener& listener, std::optional<ProxiedPeer> proxied);
   /// accept() failed for want of descriptors: frees the reserve descriptor, accepts one waiting
   /// connection, answers it 421 4.3.2, closes it and takes the reserve again. False when there
   /// was no reserve or no connection waiting.
@@ -91,6 +97,8 @@ class Server {
   std::map<std::string, std::shared_ptr<Listener>> listeners_;               ///< by listen address text
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::map<asio::ip::address, std::size_t> per_ip_;
+  /// Connections whose PROXY header is being read, closed by stop().
+  std::map<std::uint64_t, std::weak_ptr<asio::ip::tcp::socket>> awaiting_proxy_header_;
   std::uint64_t next_session_ = 0;
   HeapTrimPolicy heap_trim_;
   std::size_t session_capacity_ = SIZE_MAX;

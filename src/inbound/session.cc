@@ -11,13 +11,15 @@
 
 #include "base/blocking.h"
 #include "base/ids.h"
+#include "base/logging.h"
 #include "inbound/incoming_message.h"
 #include "inbound/permissions.h"
 #include "inbound/received_header.h"
 #include "inbound/requiretls.h"
+#include "net/proxy_header.h"
 #include "queue/hop_count.h"
-#include "smtp/message_headers.h"
 #include "smtp/data_decoder.h"
+#include "smtp/message_headers.h"
 #include "tls/client_hello.h"
 #include "tls/context_policy.h"
 #include "tls/exchange_names.h"
@@ -87,14 +89,23 @@ const Session::CommandRule Session::kCommands[] = {
 
 Session::Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
                  std::shared_ptr<asio::ssl::context> tls_context, const SessionServices& services)
+    : Session(std::move(socket), connector, std::move(tls_context), services, std::nullopt) {}
+
+Session::Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
+                 std::shared_ptr<asio::ssl::context> tls_context, const SessionServices& services,
+                 std::optional<ProxiedPeer> proxied)
     : connection_(std::move(socket)),
       connector_(connector),
       tls_context_(std::move(tls_context)),
       services_(services),
-      log_(services.protocol_log, connector.name, new_hex_id(), net::endpoint_text(connection_.local_endpoint()),
-           net::endpoint_text(connection_.remote_endpoint())),
-      client_(net::plain_address(connection_.remote_endpoint().address())),
-      counted_(connector.name) {}
+      // A health check every few seconds per balancer would bury the sessions that matter.
+      log_(proxied && proxied->health_check ? nullptr : services.protocol_log, connector.name, new_hex_id(),
+           net::endpoint_text(proxied ? proxied->local : connection_.local_endpoint()),
+           net::endpoint_text(proxied ? proxied->remote : connection_.remote_endpoint())),
+      client_(net::plain_address(proxied ? proxied->remote.address() : connection_.remote_endpoint().address())),
+      counted_(connector.name) {
+  if (proxied) connection_.preload(proxied->early_bytes);
+}
 
 void Session::reply(const Reply& r) {
   if (r.code >= 400) ++errors_;
@@ -175,6 +186,7 @@ awaitable<void> Session::run() {
       end_interrupted_exchange(line.error().interrupt, "Timeout waiting for a command", "");
       break;
     }
+    if (std::exchange(first_line_, false) && !line->too_long && refuse_stray_proxy_header(line->text)) break;
     Command command;
     if (!line->too_long) command = smtp::parse_command(line->text);
     // Only AUTH may use the longer limit (RFC 4954 4: its initial response).
@@ -192,6 +204,16 @@ awaitable<void> Session::run() {
     }
   }
   co_await send_final_reply_and_finish();
+}
+
+bool Session::refuse_stray_proxy_header(std::string_view first_line) {
+  if (!net::begins_with_proxy_header(first_line, connection_.buffered())) return false;
+  log_.received("<PROXY header>");
+  log_warning("client [{}] sent a PROXY header to connector \"{}\", which {}; connection closed", client_.to_string(),
+              connector_.name,
+              connector_.proxy_protocol ? "takes one only from its proxy_from" : "has no proxy_protocol");
+  reply_and_close(smtp::make_reply(421, "4.7.0", "PROXY header not accepted from your address"));
+  return true;
 }
 
 SenderRewriter Session::sender_rewriter() const {

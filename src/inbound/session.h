@@ -56,10 +56,25 @@ struct SessionServices {
   UserRates* user_rates = nullptr;      ///< each user's message rate; null: not limited
 };
 
+/// A connection that came through a load balancer with a PROXY header (docs/load-balancer.md):
+/// the endpoints the session uses in place of the socket's.
+struct ProxiedPeer {
+  asio::ip::tcp::endpoint local, remote;  ///< the header's destination and source
+  /// The header was the balancer speaking for itself (inbound/proxy_reader.h is_balancer_itself):
+  /// its health check. The session runs with the balancer's own address and stays out of the
+  /// protocol log.
+  bool health_check = false;
+  std::string early_bytes;  ///< read after the header: the client's first bytes
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
           std::shared_ptr<asio::ssl::context> tls_context, const SessionServices& services);
+  /// `proxied`: the client a PROXY header named (nullopt: the socket's peer is the client).
+  Session(asio::ip::tcp::socket socket, const config::ReceiveConnector& connector,
+          std::shared_ptr<asio::ssl::context> tls_context, const SessionServices& services,
+          std::optional<ProxiedPeer> proxied);
 
   /// Runs the session to its end.
   asio::awaitable<void> run();
@@ -205,6 +220,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool too_many_junk_commands(const smtp::Command& command);
   /// The rewrite_senders tables that apply to this session (inbound/sender_rewrite.h).
   SenderRewriter sender_rewriter() const;
+  /// True (and 421 queued, session closing, one warning) when the first line the client sent
+  /// begins a PROXY header: only proxy_from may send one, and the server reads it before the session.
+  bool refuse_stray_proxy_header(std::string_view first_line);
 
   net::Connection connection_;
   const config::ReceiveConnector& connector_;
@@ -229,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t auth_failures_ = 0;  ///< failed AUTH attempts in this session
   /// Commands that advance no transaction (too_many_junk_commands) since the last message accepted.
   std::size_t junk_commands_ = 0;
+  bool first_line_ = true;  ///< no command line read yet
 };
 
 }  // namespace sluice::inbound

@@ -34,6 +34,15 @@ struct Families {
       "sluice_oauth_token_refreshes_total", "OAuth access token requests of XOAUTH2 send connectors", {"result"});
   Family<Gauge>& draining = registry.gauge(
       "sluice_draining", "1 while the gateway drains: it refuses new sessions and stops once its queue is empty");
+  // PROXY protocol
+  Family<Counter>& proxy_health_checks = registry.counter(
+      "sluice_proxy_health_checks_total",
+      "Load balancer health checks: PROXY headers in which the balancer spoke for itself (v2 LOCAL, v1 UNKNOWN or "
+      "naming the check connection itself)",
+      {"connector"});
+  Family<Counter>& proxy_refused = registry.counter(
+      "sluice_proxy_header_refused_total",
+      "Connections from proxy_from closed for a missing, malformed, over-long or late PROXY header", {"connector"});
 };
 
 Families& families() {
@@ -108,5 +117,11 @@ void set_draining(bool draining) {
   Gauge& gauge = families().draining.with({});
   gauge.add((draining ? 1 : 0) - gauge.value());
 }
+
+void proxy_health_check(std::string_view connector) {
+  families().proxy_health_checks.with({std::string(connector)}).inc();
+}
+
+void proxy_header_refused(std::string_view connector) { families().proxy_refused.with({std::string(connector)}).inc(); }
 
 }  // namespace sluice::metrics

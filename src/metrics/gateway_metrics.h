@@ -61,5 +61,10 @@ void token_refresh(bool ok);
 /// sluice_draining: 1 while the gateway drains (`sluice queue drain`), 0 otherwise. Set to 0 at
 /// start, so the series exists before the first drain.
 void set_draining(bool draining);
+// PROXY protocol (docs/load-balancer.md), by receive connector.
+/// A load balancer's health check: a PROXY header that named no client (v2 LOCAL, v1 UNKNOWN).
+void proxy_health_check(std::string_view connector);
+/// A connection from proxy_from closed for a missing, malformed, over-long or late PROXY header.
+void proxy_header_refused(std::string_view connector);
 
 }  // namespace sluice::metrics

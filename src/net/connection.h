@@ -61,6 +61,9 @@ class Connection {
   /// Fails when the peer closed or an error or interrupt occurred.
   asio::awaitable<IoResult<Line>> read_line(std::size_t max_length);
 
+  /// Bytes read from the socket before this connection took it over (those after a PROXY
+  /// header): they are read first.
+  void preload(std::string_view bytes) { buffer_.append(bytes); }
   /// Bytes already read from the socket and not yet consumed as lines.
   std::string_view buffered() const { return std::string_view(buffer_).substr(start_); }
   void consume(std::size_t n) { start_ += n; }
