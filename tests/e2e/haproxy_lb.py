@@ -91,7 +91,9 @@ backend gateways
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"haproxy exited with {self.proc.returncode}: {self.errors()}")
-            if harness.listening(self.port) and os.path.exists(self.path("stats.sock")):
+            # Asked on the stats socket, not by connecting to the front end: a test connection
+            # would reach a backend as a session of its own (from 127.0.0.1) in the gateways' logs.
+            if os.path.exists(self.path("stats.sock")) and self._frontend_open():
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"haproxy did not listen on 127.0.0.1:{self.port}: {self.errors()}")
@@ -128,6 +130,13 @@ backend gateways
                     break
                 chunks.append(chunk)
         return b"".join(chunks).decode(errors="replace")
+
+    def _frontend_open(self):
+        try:
+            lines = self.command("show stat").splitlines()
+        except OSError:
+            return False
+        return any(line.startswith("smtp,FRONTEND,") and ",OPEN," in line for line in lines)
 
     def server_stats(self):
         """{server name: {column: value}} of the backend's servers, from `show stat` (CSV)."""

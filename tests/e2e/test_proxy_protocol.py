@@ -12,10 +12,12 @@ A fourth gateway, not behind HAProxy, takes raw headers from test sockets: a hea
 reads, client bytes right after it, per-address limits keyed by the named client, and what must
 close the connection with one warning: a malformed, over-long, missing, late or wrong-version
 header from proxy_from, and a header from outside proxy_from."""
+import json
 import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import unittest
 
@@ -159,6 +161,24 @@ class BehindHaproxy(unittest.TestCase):
             self.assertGreater(len(sessions), 0, name)
             self.assertEqual({recs[0].local for recs in sessions}, {f"127.0.0.1:{self.lb.port}"}, name)
             self.assertEqual(warnings(g), self.warnings_at_start[name], name)
+
+    def test_5_logscan_of_the_fleet_names_each_client_and_its_gateways(self):
+        # logscan reads the protocol logs: the peers are the clients HAProxy named, never the
+        # balancer itself, and each is listed with the gateways (nodes) that saw it.
+        self.through_lb("127.0.0.2", ["EHLO client.test"])  # at least one session each, whatever ran before
+        self.through_lb("127.0.0.3", ["EHLO client.test"])
+        harness.wait_for("the sessions in the logs", lambda: all(
+            any(recs[-1].event == "-" for recs in self.sessions_from(source)[name])
+            for source in ("127.0.0.2", "127.0.0.3") for name in self.gateways
+            if self.sessions_from(source)[name]), timeout=10)
+        nodes = [f"--node={name}={os.path.join(g.state, 'logs')}" for name, g in self.gateways.items()]
+        p = subprocess.run([harness.SLUICE, "logscan", "--json", *nodes], capture_output=True, text=True, timeout=60)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        peers = {peer["remote"]: peer["nodes"] for peer in json.loads(p.stdout)["summary"]["top_peers"]}
+        self.assertEqual(set(peers), {"127.0.0.2", "127.0.0.3"})
+        for source in ("127.0.0.2", "127.0.0.3"):
+            saw = sorted(name for name, sessions in self.sessions_from(source).items() if sessions)
+            self.assertEqual(peers[source], saw, source)
 
 
 class RawHeaders(unittest.TestCase):
