@@ -61,12 +61,23 @@ std::string auth_text(const config::ReceiveConnector& c, const config::Config& c
                      c.allow_plaintext_auth ? ", also without TLS" : ", after STARTTLS only");
 }
 
+std::string proxy_text(const config::ReceiveConnector& c) {
+  if (!c.proxy_protocol) return "off (clients connect directly)";
+  const auto versions = *c.proxy_protocol;
+  const char* name = versions == net::ProxyVersions::V1 ? "v1" : versions == net::ProxyVersions::V2 ? "v2" : "v1+v2";
+  return fmt::format("{} header required from {} within {}s; the client it names is the client", name,
+                     str_list_text(c.proxy_from), c.proxy_timeout.count());
+}
+
 void print_receive_connector(const config::ReceiveConnector& c, const LoadedGateway& gateway) {
   fmt::print("receive connector \"{}\"\n", c.name);
   fmt::print("  listen           {}\n", str_list_text(c.listen));
   fmt::print("  remote ranges    {}\n", str_list_text(c.remote_ranges));
+  fmt::print("  proxy protocol   {}\n", proxy_text(c));
   fmt::print("  relay            {}\n", relay_text(c));
   fmt::print("  auth             {}\n", auth_text(c, *gateway.config));
+  if (c.accept_moved_mail)
+    fmt::print("  moved mail       accepted (XMOVE) from clients that may relay: queue state kept\n");
   fmt::print("  starttls         {}\n", !c.starttls ? "not offered" : c.require_tls ? "required" : "offered");
   if (c.require_client_certificate)
     fmt::print("  client certs     required, from {} naming {}\n", c.client_ca_file.string(),
@@ -125,6 +136,7 @@ int check_configuration(const ConfigSource& source) {
   fmt::print("state directory  {}{}\n", cfg.state_dir.string(),
              std::filesystem::exists(cfg.state_dir, ec) ? "" : " (does not exist yet: serve makes it)");
   fmt::print("hostname         {}\n", cfg.hostname);
+  fmt::print("node name        {}\n", cfg.node_name.empty() ? cfg.hostname + " (the hostname)" : cfg.node_name);
   for (const auto& connector : cfg.receive_connectors) print_receive_connector(connector, *loaded);
   for (const auto& connector : cfg.send_connectors) print_send_connector(connector, *loaded);
   for (const auto& file : loaded->would_make)

@@ -31,7 +31,9 @@ class GoodConfiguration(unittest.TestCase):
             {"name": "Internet", "tls": {"certificate": cls.cert, "key": cls.key}},
             {"name": "Printers", "remote_ranges": ["192.0.2.0/24"], "relay": "ranges",
              "relay_from": ["192.0.2.0/24"], "tls": {"profile": "legacy"}},
-        ], extra='[[send_connector]]\nname = "Outbound"\nsmart_hosts = ["[relay.check.test]:2525"]\ntls = "required"\n')
+            {"name": "Behind HAProxy", "proxy_protocol": "v2", "proxy_from": ["198.51.100.7"], "relay": "ranges",
+             "relay_from": ["203.0.113.0/24"], "accept_moved_mail": True, "starttls": False},
+        ], extra='node_name = "gw-2"\n[[send_connector]]\nname = "Outbound"\nsmart_hosts = ["[relay.check.test]:2525"]\ntls = "required"\n')
 
     @classmethod
     def ec_params(cls):
@@ -51,6 +53,13 @@ class GoodConfiguration(unittest.TestCase):
         self.assertIn(f"127.0.0.1:{self.sluice.port_of('Internet')}", out)
         self.assertRegex(out, r'receive connector "Printers"\n(  .*\n)*  remote ranges +192\.0\.2\.0/24\n')
         self.assertRegex(out, r'receive connector "Printers"\n(  .*\n)*  relay +ranges 192\.0\.2\.0/24\n')
+        self.assertRegex(out, r'receive connector "Printers"\n(  .*\n)*  proxy protocol +off \(clients connect directly\)\n')
+        # Issue 19: a connector behind a load balancer and one that takes a moved queue say so.
+        self.assertRegex(out, r'receive connector "Behind HAProxy"\n(  .*\n)*  proxy protocol +v2 header required from '
+                              r'198\.51\.100\.7/32 within 5s; the client it names is the client\n')
+        self.assertRegex(out, r'receive connector "Behind HAProxy"\n(  .*\n)*  moved mail +accepted \(XMOVE\)')
+        self.assertNotRegex(out, r'receive connector "Printers"\n(  [^\n]*\n)*  moved mail')
+        self.assertIn("node name        gw-2\n", out)
         # What OpenSSL resolves from the built contexts: the legacy profile reaches TLS 1.0, the
         # default one starts at 1.2; an ECDSA certificate leaves only ECDSA suites for TLS 1.2.
         self.assertRegex(out, r'receive connector "Internet"\n(  .*\n)*  tls versions +1\.2, 1\.3\n')
