@@ -48,7 +48,7 @@ class QueuePendingNoticesTest : public ::testing::Test {
     return out;
   }
 
-  test_util::TempDir dir_{"sluice-bounce"};
+  ::sluice::test_util::TempDir dir_{"sluice-bounce"};
   std::atomic<bool> disk_full_{false};
   queue::Spool spool_{dir_.path() / "queue", [this](const std::filesystem::path& path) {
                         return disk_full_ ? ::open("/dev/full", O_WRONLY | O_CLOEXEC)

@@ -76,7 +76,7 @@ class TlsOutcomeTransport : public Transport {
 };
 
 TEST(TlsReportDay, ADayOfDeliveriesIsReportedAtMidnightAndReportsAreNotCounted) {
-  test_util::TempDir dir("sluice-tlsrpt-day");
+  ::sluice::test_util::TempDir dir("sluice-tlsrpt-day");
   auto now = std::chrono::system_clock::time_point(std::chrono::sys_days(std::chrono::year(2026) / 12 / 7));
   config::Config cfg;
   cfg.hostname = "gw.test";

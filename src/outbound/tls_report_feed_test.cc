@@ -80,7 +80,7 @@ TEST(TlsReportFeed, SuccessFailureAndSessionsWithoutTls) {
 }
 
 TEST(TlsReportFeed, CountedOnlyWithACollector) {
-  test_util::TempDir dir("sluice-tlsrpt-feed");
+  ::sluice::test_util::TempDir dir("sluice-tlsrpt-feed");
   tlsrpt::Collector collector(dir.path(), std::chrono::hours(24), [] { return kNow; });
   auto ok = connected();
   ok.tls = true;
