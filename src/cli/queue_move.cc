@@ -6,13 +6,13 @@
 #include <asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <exception>
 #include <optional>
 #include <vector>
 
 #include "base/atomic_file.h"
 #include "cli/command_line.h"
+#include "config/config.h"
 #include "control/control_socket.h"
 #include "outbound/smtp_client.h"
 #include "protocol_log/protocol_log.h"
@@ -40,18 +40,13 @@ constexpr std::size_t kMaxMoveCommandLine = 510;
 
 /// "host:port" or "[v6]:port" to the endpoint to connect to (the first address of the name).
 outbound::Target move_target(asio::io_context& io, const std::string& to) {
-  std::string host, port;
-  if (to.starts_with('[')) {
-    auto close = to.find("]:");
-    if (close != std::string::npos) host = to.substr(1, close - 1), port = to.substr(close + 2);
-  } else if (auto colon = to.rfind(':'); colon != std::string::npos && to.find(':') == colon) {
-    host = to.substr(0, colon), port = to.substr(colon + 1);
-  }
-  unsigned number = 0;
-  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
-  if (host.empty() || port.empty() || error != std::errc() || end != port.data() + port.size() || number == 0 ||
-      number > 65535)
+  // The smart-host form ("host:port", "[v6]:port"), with the port required: between two nodes
+  // there is no default port to assume.
+  auto parsed = config::parse_smart_host(to);
+  if (!parsed || to.back() == ']' || to.find(':') == std::string::npos)
     throw MoveStopped{kUsage, fmt::format("--to {}: give HOST:PORT, e.g. mx2.example.org:25 or [2001:db8::2]:25", to)};
+  const std::string& host = parsed->host;
+  const std::string port = std::to_string(parsed->port);
   std::error_code ec;
   auto found = asio::ip::tcp::resolver(io).resolve(host, port, ec);
   if (ec || found.empty())
