@@ -7,6 +7,8 @@
 
 #include <array>
 
+#include "net/connection.h"
+
 namespace sluice::inbound {
 
 asio::awaitable<Result<ProxyRead>> read_proxy_header(std::shared_ptr<asio::ip::tcp::socket> socket,
@@ -57,13 +59,8 @@ bool is_balancer_itself(const net::ProxyHeader& header, const asio::ip::tcp::end
                         const asio::ip::tcp::endpoint& local) {
   if (!header.names_client()) return true;
   // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d; the header writes a.b.c.d.
-  auto unmapped = [](const asio::ip::address& a) {
-    if (a.is_v6() && a.to_v6().is_v4_mapped())
-      return asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()));
-    return a;
-  };
-  auto same = [&unmapped](const asio::ip::tcp::endpoint& a, const asio::ip::tcp::endpoint& b) {
-    return a.port() == b.port() && unmapped(a.address()) == unmapped(b.address());
+  auto same = [](const asio::ip::tcp::endpoint& a, const asio::ip::tcp::endpoint& b) {
+    return a.port() == b.port() && net::plain_address(a.address()) == net::plain_address(b.address());
   };
   return same(*header.source, balancer) && same(*header.destination, local);
 }
